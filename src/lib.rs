@@ -1,0 +1,17 @@
+//! kitnotes: offline, keyboard-driven clinical notes for ketamine-assisted therapy.
+//!
+//! How the parts fit (see docs/ARCHITECTURE.md for more):
+//! - [`model`]: the clinical domain, pure. Patients, notes, dosing sessions, goals, measures,
+//!   scoring and monitoring rules, timeline assembly. No terminal, no disk, no clock.
+//! - [`store`]: the [`store::Store`] trait and its sled implementation: versioned record
+//!   envelopes through one codec, a schema version with migrations, one prefix scan per patient
+//!   timeline, atomic multi-record changes, durable flushes, and a lock against a second process.
+//! - [`interchange`]: the JSON Lines interchange format (import and export) and the Markdown chart.
+//! - [`demo`]: the invented demo caseload, deterministic for a seed.
+//! - [`cli`]: one file per subcommand; `main.rs` only parses the command line and reports errors.
+//! - [`clock`]: injected time and ids, so tests are exact.
+//!
+//! Nothing here reaches the network.
+
+pub mod clock;
+pub mod model;

@@ -1,0 +1,38 @@
+//! The clinical domain, pure: patients, notes, dosing sessions, goals, measures and their scoring,
+//! monitoring rules and timeline assembly. No terminal, no disk, no clock: time is passed in.
+
+pub mod goal;
+pub mod ids;
+pub mod measure;
+pub mod monitoring;
+pub mod note;
+pub mod patient;
+pub mod record;
+pub mod session;
+pub mod timeline;
+
+pub use goal::{CheckIn, GoalStatus, IntegrationGoal, LifeDomain};
+pub use ids::{IdError, PatientId, RecordId};
+pub use measure::{Band, Instrument, Measure, Outcome, Score};
+pub use note::{Addendum, Note, NoteError, NoteKind, NoteStatus, Section};
+pub use patient::Patient;
+pub use record::{Record, RecordKind};
+pub use session::{
+    Discharge, DissociationRating, DosingSession, Observation, Route, SedationRating, Vitals,
+};
+pub use timeline::{EntryKind, PatientRecords, TimelineEntry};
+
+/// A field of a record that breaks a rule; `field` is a path such as `items[2]` or
+/// `sections[0].heading`, so a message can say exactly where.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+pub struct ValidationError {
+    pub field: String,
+    pub message: String,
+}
+
+impl ValidationError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}

@@ -1,0 +1,113 @@
+//! Patients: who the records belong to.
+
+use super::ids::PatientId;
+use jiff::civil::Date;
+use serde::{Deserialize, Serialize};
+
+/// A patient in the clinician's caseload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Patient {
+    pub id: PatientId,
+    pub name: String,
+    /// Date of birth, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub born: Option<Date>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pronouns: Option<String>,
+    /// Body weight in kilograms, used for weight-based (mg/kg) dosing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_kg: Option<f64>,
+    /// Free text such as an emergency contact or how they prefer to be reached.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub contact_note: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tags: Vec<String>,
+    /// Archived patients are kept but hidden from the roster unless asked for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub archived: bool,
+}
+
+impl Patient {
+    pub fn new(id: PatientId, name: impl Into<String>) -> Self {
+        Self {
+            id,
+            name: name.into(),
+            born: None,
+            pronouns: None,
+            weight_kg: None,
+            contact_note: String::new(),
+            tags: Vec::new(),
+            archived: false,
+        }
+    }
+
+    /// Age in whole years on `today`, or `None` without a date of birth (or born after `today`).
+    pub fn age_on(&self, today: Date) -> Option<u32> {
+        let born = self.born?;
+        if born > today {
+            return None;
+        }
+        let mut years = today.year() - born.year();
+        if (today.month(), today.day()) < (born.month(), born.day()) {
+            years -= 1;
+        }
+        u32::try_from(years).ok()
+    }
+
+    /// Checks the fields a user or a file can get wrong; the error names the field.
+    pub fn validate(&self) -> Result<(), super::ValidationError> {
+        use super::ValidationError as E;
+        if self.name.trim().is_empty() {
+            return Err(E::new("name", "a patient needs a name"));
+        }
+        if let Some(w) = self.weight_kg
+            && !(w.is_finite() && w > 0.0 && w < 700.0)
+        {
+            return Err(E::new(
+                "weight_kg",
+                format!("weight must be between 0 and 700 kg (got {w})"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use jiff::civil::date;
+
+    fn born(d: Date) -> Patient {
+        let mut p = Patient::new(PatientId::parse("p1").unwrap(), "Test Person");
+        p.born = Some(d);
+        p
+    }
+
+    #[test]
+    fn age_counts_whole_years_and_turns_on_the_birthday() {
+        let p = born(date(1980, 4, 2));
+        assert_eq!(p.age_on(date(2026, 4, 1)), Some(45));
+        assert_eq!(p.age_on(date(2026, 4, 2)), Some(46));
+        assert_eq!(p.age_on(date(1979, 1, 1)), None);
+    }
+
+    #[test]
+    fn leap_day_birthdays_age_on_march_first() {
+        let p = born(date(2000, 2, 29));
+        assert_eq!(p.age_on(date(2026, 2, 28)), Some(25));
+        assert_eq!(p.age_on(date(2026, 3, 1)), Some(26));
+    }
+
+    #[test]
+    fn a_patient_needs_a_name_and_a_plausible_weight() {
+        let mut p = born(date(1980, 4, 2));
+        p.name = "  ".into();
+        assert_eq!(p.validate().unwrap_err().field, "name");
+        p.name = "A".into();
+        p.weight_kg = Some(-3.0);
+        assert_eq!(p.validate().unwrap_err().field, "weight_kg");
+        p.weight_kg = Some(72.5);
+        assert!(p.validate().is_ok());
+    }
+}

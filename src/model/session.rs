@@ -1,0 +1,347 @@
+//! Dosing sessions: medication, route, dose, lot, the dose time (T0), vitals, timed observations,
+//! sedation and dissociation ratings, and discharge.
+
+use super::ValidationError;
+use super::ids::{PatientId, RecordId};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How the medication is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Route {
+    /// Intravenous infusion.
+    Iv,
+    /// Intramuscular injection.
+    Im,
+    /// Sublingual lozenge or troche.
+    Sublingual,
+    /// Intranasal spray (esketamine).
+    Intranasal,
+    Oral,
+}
+
+impl Route {
+    pub const ALL: [Route; 5] = [Route::Iv, Route::Im, Route::Sublingual, Route::Intranasal, Route::Oral];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Iv => "iv",
+            Route::Im => "im",
+            Route::Sublingual => "sublingual",
+            Route::Intranasal => "intranasal",
+            Route::Oral => "oral",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Route::Iv => "IV",
+            Route::Im => "IM",
+            Route::Sublingual => "sublingual",
+            Route::Intranasal => "intranasal",
+            Route::Oral => "oral",
+        }
+    }
+}
+
+impl fmt::Display for Route {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.label())
+    }
+}
+
+/// One set of vital signs; any part may be missing (a BP-only reading is common).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Vitals {
+    pub at: Timestamp,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub systolic: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diastolic: Option<u16>,
+    /// Heart rate, beats per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub heart_rate: Option<u16>,
+    /// Oxygen saturation, percent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spo2: Option<u8>,
+}
+
+impl Vitals {
+    /// Systolic and diastolic together, when both were taken.
+    pub fn bp(&self) -> Option<(u16, u16)> {
+        Some((self.systolic?, self.diastolic?))
+    }
+
+    fn validate(&self, field: &str) -> Result<(), ValidationError> {
+        let bad = |f: &str, msg: String| Err(ValidationError::new(format!("{field}.{f}"), msg));
+        if self.systolic.is_none() && self.diastolic.is_none() && self.heart_rate.is_none() && self.spo2.is_none() {
+            return Err(ValidationError::new(field.to_owned(), "a vitals reading needs at least one value"));
+        }
+        if let Some(s) = self.systolic && !(40..=300).contains(&s) {
+            return bad("systolic", format!("systolic {s} is outside 40-300 mmHg"));
+        }
+        if let Some(d) = self.diastolic && !(20..=200).contains(&d) {
+            return bad("diastolic", format!("diastolic {d} is outside 20-200 mmHg"));
+        }
+        if let (Some(s), Some(d)) = (self.systolic, self.diastolic) && d >= s {
+            return bad("diastolic", format!("diastolic {d} is not below systolic {s}"));
+        }
+        if let Some(h) = self.heart_rate && !(20..=250).contains(&h) {
+            return bad("heart_rate", format!("heart rate {h} is outside 20-250 bpm"));
+        }
+        if let Some(o) = self.spo2 && !(50..=100).contains(&o) {
+            return bad("spo2", format!("SpO2 {o} is outside 50-100%"));
+        }
+        Ok(())
+    }
+}
+
+/// A timed observation; `adverse` marks an adverse event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Observation {
+    pub at: Timestamp,
+    pub text: String,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub adverse: bool,
+}
+
+/// A MOAA/S sedation rating: 5 responds readily to name in a normal tone, down to 0 no response
+/// to a painful stimulus.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SedationRating {
+    pub at: Timestamp,
+    pub moaas: u8,
+}
+
+/// A dissociation score entered as a number, e.g. a CADSS total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DissociationRating {
+    pub at: Timestamp,
+    /// The scale's name, e.g. "CADSS".
+    pub scale: String,
+    pub total: f64,
+}
+
+/// How the session ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Discharge {
+    pub at: Timestamp,
+    /// The patient must not drive that day: was someone else taking them home?
+    pub transport_arranged: bool,
+    /// Minutes after dosing at which the patient would have been ready to leave without the
+    /// 2-hour rule (asked by the esketamine REMS monitoring form).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ready_minutes: Option<u32>,
+}
+
+/// One dosing session.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DosingSession {
+    pub id: RecordId,
+    pub patient: PatientId,
+    /// When the session starts (or is planned to).
+    pub at: Timestamp,
+    /// Which session of the course this is, from 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<u32>,
+    /// The protocol profile it follows, e.g. "esketamine-rems".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub protocol: Option<String>,
+    pub medication: String,
+    pub route: Route,
+    /// The dose given, in mg. For weight-based doses it is computed from mg/kg and weight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dose_mg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dose_mg_per_kg: Option<f64>,
+    /// The weight the mg/kg dose was computed with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub weight_kg: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lot: Option<String>,
+    /// T0: when the dose was given. Every time in the session is shown relative to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dose_time: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vitals: Vec<Vitals>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub observations: Vec<Observation>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sedation: Vec<SedationRating>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dissociation: Vec<DissociationRating>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discharge: Option<Discharge>,
+    /// Why the session ended before the minimum observation time, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub early_end_reason: Option<String>,
+}
+
+/// mg from a weight-based dose, rounded to 0.1 mg as it would be drawn up.
+pub fn mg_from_mg_per_kg(mg_per_kg: f64, weight_kg: f64) -> f64 {
+    (mg_per_kg * weight_kg * 10.0).round() / 10.0
+}
+
+impl DosingSession {
+    /// The dose in mg: as recorded, or computed from mg/kg and weight.
+    pub fn dose_in_mg(&self) -> Option<f64> {
+        self.dose_mg.or_else(|| Some(mg_from_mg_per_kg(self.dose_mg_per_kg?, self.weight_kg?)))
+    }
+
+    /// Minutes since T0 at `at` (negative before dosing), or `None` before T0 is marked.
+    pub fn minutes_since_dose(&self, at: Timestamp) -> Option<i64> {
+        let t0 = self.dose_time?;
+        Some(at.duration_since(t0).as_secs().div_euclid(60))
+    }
+
+    /// The pre-dose MOAA/S rating: the last one at or before T0.
+    pub fn predose_moaas(&self) -> Option<u8> {
+        let t0 = self.dose_time?;
+        self.sedation.iter().filter(|r| r.at <= t0).max_by_key(|r| r.at).map(|r| r.moaas)
+    }
+
+    /// The baseline vitals: the last reading with a BP at or before T0.
+    pub fn baseline_vitals(&self) -> Option<&Vitals> {
+        let t0 = self.dose_time?;
+        self.vitals.iter().filter(|v| v.at <= t0 && v.bp().is_some()).max_by_key(|v| v.at)
+    }
+
+    /// Checks fields a file can get wrong; the error names the field.
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.medication.trim().is_empty() {
+            return Err(ValidationError::new("medication", "a session needs its medication"));
+        }
+        for (name, v) in [("dose_mg", self.dose_mg), ("dose_mg_per_kg", self.dose_mg_per_kg), ("weight_kg", self.weight_kg)] {
+            if let Some(x) = v && !(x.is_finite() && x > 0.0 && x < 10_000.0) {
+                return Err(ValidationError::new(name, format!("{name} must be a positive number (got {x})")));
+            }
+        }
+        if self.dose_mg_per_kg.is_some() && self.weight_kg.is_none() && self.dose_mg.is_none() {
+            return Err(ValidationError::new("weight_kg", "a mg/kg dose needs the weight it was computed with"));
+        }
+        if let (Some(mg), Some(per_kg), Some(w)) = (self.dose_mg, self.dose_mg_per_kg, self.weight_kg) {
+            let computed = mg_from_mg_per_kg(per_kg, w);
+            if (mg - computed).abs() > 0.5 {
+                return Err(ValidationError::new(
+                    "dose_mg",
+                    format!("dose_mg {mg} does not match {per_kg} mg/kg x {w} kg = {computed} mg"),
+                ));
+            }
+        }
+        for (i, v) in self.vitals.iter().enumerate() {
+            v.validate(&format!("vitals[{i}]"))?;
+        }
+        for (i, o) in self.observations.iter().enumerate() {
+            if o.text.trim().is_empty() {
+                return Err(ValidationError::new(format!("observations[{i}].text"), "an observation needs text"));
+            }
+        }
+        for (i, r) in self.sedation.iter().enumerate() {
+            if r.moaas > 5 {
+                return Err(ValidationError::new(
+                    format!("sedation[{i}].moaas"),
+                    format!("MOAA/S is rated 0 to 5 (got {})", r.moaas),
+                ));
+            }
+        }
+        for (i, r) in self.dissociation.iter().enumerate() {
+            if r.scale.trim().is_empty() || !(r.total.is_finite() && r.total >= 0.0) {
+                return Err(ValidationError::new(
+                    format!("dissociation[{i}]"),
+                    "a dissociation rating needs a scale name and a total of 0 or more",
+                ));
+            }
+        }
+        if let (Some(t0), Some(d)) = (self.dose_time, &self.discharge) && d.at < t0 {
+            return Err(ValidationError::new("discharge.at", "discharge cannot come before the dose time"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) fn session() -> DosingSession {
+        DosingSession {
+            id: RecordId::parse("s1").unwrap(),
+            patient: PatientId::parse("p1").unwrap(),
+            at: "2026-03-05T09:00:00Z".parse().unwrap(),
+            number: Some(1),
+            protocol: Some("iv-ketamine".into()),
+            medication: "ketamine".into(),
+            route: Route::Iv,
+            dose_mg: None,
+            dose_mg_per_kg: Some(0.5),
+            weight_kg: Some(72.4),
+            lot: Some("LOT-TEST-1".into()),
+            dose_time: Some("2026-03-05T09:10:00Z".parse().unwrap()),
+            vitals: vec![],
+            observations: vec![],
+            sedation: vec![],
+            dissociation: vec![],
+            discharge: None,
+            early_end_reason: None,
+        }
+    }
+
+    #[test]
+    fn mg_per_kg_dose_is_computed_from_weight() {
+        // 0.5 mg/kg is the common IV protocol: 72.4 kg -> 36.2 mg.
+        assert_eq!(session().dose_in_mg(), Some(36.2));
+        assert_eq!(mg_from_mg_per_kg(0.75, 80.0), 60.0);
+        assert_eq!(mg_from_mg_per_kg(0.5, 68.33), 34.2);
+        let mut s = session();
+        s.dose_mg = Some(56.0);
+        s.dose_mg_per_kg = None;
+        assert_eq!(s.dose_in_mg(), Some(56.0));
+    }
+
+    #[test]
+    fn a_recorded_mg_dose_must_agree_with_mg_per_kg() {
+        let mut s = session();
+        s.dose_mg = Some(36.2);
+        assert!(s.validate().is_ok());
+        s.dose_mg = Some(50.0);
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.field, "dose_mg");
+        assert!(e.message.contains("0.5 mg/kg x 72.4 kg = 36.2 mg"), "{}", e.message);
+    }
+
+    #[test]
+    fn minutes_count_from_t0() {
+        let s = session();
+        assert_eq!(s.minutes_since_dose("2026-03-05T09:50:00Z".parse().unwrap()), Some(40));
+        assert_eq!(s.minutes_since_dose("2026-03-05T09:05:00Z".parse().unwrap()), Some(-5));
+        let mut s = session();
+        s.dose_time = None;
+        assert_eq!(s.minutes_since_dose("2026-03-05T09:50:00Z".parse().unwrap()), None);
+    }
+
+    #[test]
+    fn vitals_out_of_range_name_the_reading() {
+        let mut s = session();
+        s.vitals.push(Vitals { at: s.at, systolic: Some(120), diastolic: Some(130), heart_rate: None, spo2: None });
+        assert_eq!(s.validate().unwrap_err().field, "vitals[0].diastolic");
+        s.vitals[0] = Vitals { at: s.at, systolic: None, diastolic: None, heart_rate: None, spo2: Some(101) };
+        assert_eq!(s.validate().unwrap_err().field, "vitals[0].spo2");
+        s.vitals[0].spo2 = None;
+        assert_eq!(s.validate().unwrap_err().field, "vitals[0]");
+    }
+
+    #[test]
+    fn moaas_is_zero_to_five() {
+        let mut s = session();
+        s.sedation.push(SedationRating { at: s.at, moaas: 6 });
+        assert_eq!(s.validate().unwrap_err().field, "sedation[0].moaas");
+    }
+}

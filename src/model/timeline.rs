@@ -1,0 +1,291 @@
+//! Timeline assembly: one patient's records as dated entries, newest first, and the course
+//! progress shown in the patient header.
+
+use super::goal::IntegrationGoal;
+use super::ids::RecordId;
+use super::measure::{Instrument, Measure, Score};
+use super::note::{Note, NoteKind, NoteStatus};
+use super::patient::Patient;
+use super::record::Record;
+use super::session::DosingSession;
+use jiff::Timestamp;
+
+/// Everything kept for one patient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatientRecords {
+    pub patient: Patient,
+    pub notes: Vec<Note>,
+    pub sessions: Vec<DosingSession>,
+    pub measures: Vec<Measure>,
+    pub goals: Vec<IntegrationGoal>,
+}
+
+impl PatientRecords {
+    pub fn new(patient: Patient) -> Self {
+        Self { patient, notes: vec![], sessions: vec![], measures: vec![], goals: vec![] }
+    }
+
+    /// Files a timeline record under its kind. A patient record replaces the patient.
+    pub fn push(&mut self, r: Record) {
+        match r {
+            Record::Patient(p) => self.patient = p,
+            Record::Note(n) => self.notes.push(n),
+            Record::Session(s) => self.sessions.push(s),
+            Record::Measure(m) => self.measures.push(m),
+            Record::Goal(g) => self.goals.push(g),
+        }
+    }
+
+    /// The latest PHQ-9 that scores, with its score.
+    pub fn latest(&self, instrument: Instrument) -> Option<(&Measure, Score)> {
+        self.measures
+            .iter()
+            .filter(|m| m.instrument == instrument)
+            .filter_map(|m| m.score().ok().map(|s| (m, s)))
+            .max_by(|a, b| (a.0.at, &a.0.id).cmp(&(b.0.at, &b.0.id)))
+    }
+}
+
+/// What a timeline entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EntryKind {
+    Note(NoteKind),
+    Session,
+    Measure(Instrument),
+    GoalSet,
+    CheckIn,
+}
+
+impl EntryKind {
+    /// A short tag for narrow columns.
+    pub fn tag(self) -> &'static str {
+        match self {
+            EntryKind::Note(NoteKind::Preparation) => "PREP",
+            EntryKind::Note(NoteKind::Session) => "SESS",
+            EntryKind::Note(NoteKind::Integration) => "INTG",
+            EntryKind::Note(NoteKind::Psychotherapy) => "PSY",
+            EntryKind::Session => "DOSE",
+            EntryKind::Measure(Instrument::Phq9) => "PHQ9",
+            EntryKind::Measure(Instrument::Gad7) => "GAD7",
+            EntryKind::Measure(_) => "SCALE",
+            EntryKind::GoalSet => "GOAL",
+            EntryKind::CheckIn => "CHK",
+        }
+    }
+}
+
+/// One line of a patient's timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEntry {
+    pub at: Timestamp,
+    pub kind: EntryKind,
+    /// The record the entry shows.
+    pub record: RecordId,
+    /// For a check-in, its index in the goal's check-ins.
+    pub check_in: Option<usize>,
+    pub title: String,
+    /// Draft or signed, for notes.
+    pub status: Option<NoteStatus>,
+    /// Needs attention: PHQ-9 item 9 above 0, or an adverse event in a session.
+    pub flagged: bool,
+}
+
+/// A one-line summary of a measure: "PHQ-9 14 moderate, item 9 = 1".
+pub fn measure_summary(m: &Measure) -> String {
+    match m.score() {
+        Ok(Score::Scored { total, band, item9_flag }) => {
+            let mut s = format!("{} {} {}", m.instrument.label(), total, band.label());
+            if item9_flag {
+                s.push_str(&format!(", ITEM 9 = {}", m.items[8]));
+            }
+            s
+        }
+        Ok(Score::Entered(t)) => format!("{} {}", m.instrument.label(), t),
+        Err(e) => format!("{} (cannot score: {e})", m.instrument.label()),
+    }
+}
+
+/// A one-line summary of a dosing session: "Session 3: esketamine 84 mg intranasal".
+pub fn session_summary(s: &DosingSession) -> String {
+    let mut out = match s.number {
+        Some(n) => format!("Session {n}: {}", s.medication),
+        None => format!("Dosing: {}", s.medication),
+    };
+    if let Some(mg) = s.dose_in_mg() {
+        out.push_str(&format!(" {mg} mg"));
+    }
+    if let Some(per_kg) = s.dose_mg_per_kg {
+        out.push_str(&format!(" ({per_kg} mg/kg)"));
+    }
+    out.push(' ');
+    out.push_str(s.route.label());
+    out
+}
+
+/// The patient's timeline, newest first; ties keep a stable order by kind and id.
+pub fn timeline(r: &PatientRecords) -> Vec<TimelineEntry> {
+    let mut out = Vec::with_capacity(r.notes.len() + r.sessions.len() + r.measures.len() + r.goals.len() * 3);
+    for n in &r.notes {
+        out.push(TimelineEntry {
+            at: n.at,
+            kind: EntryKind::Note(n.kind),
+            record: n.id.clone(),
+            check_in: None,
+            title: n.title.clone(),
+            status: Some(n.status),
+            flagged: false,
+        });
+    }
+    for s in &r.sessions {
+        out.push(TimelineEntry {
+            at: s.at,
+            kind: EntryKind::Session,
+            record: s.id.clone(),
+            check_in: None,
+            title: session_summary(s),
+            status: None,
+            flagged: s.observations.iter().any(|o| o.adverse),
+        });
+    }
+    for m in &r.measures {
+        out.push(TimelineEntry {
+            at: m.at,
+            kind: EntryKind::Measure(m.instrument),
+            record: m.id.clone(),
+            check_in: None,
+            title: measure_summary(m),
+            status: None,
+            flagged: m.score().is_ok_and(|s| s.item9_flag()),
+        });
+    }
+    for g in &r.goals {
+        out.push(TimelineEntry {
+            at: g.at,
+            kind: EntryKind::GoalSet,
+            record: g.id.clone(),
+            check_in: None,
+            title: format!("Goal set: {} ({})", g.title, g.domain.as_str()),
+            status: None,
+            flagged: false,
+        });
+        for (i, c) in g.check_ins.iter().enumerate() {
+            out.push(TimelineEntry {
+                at: c.at,
+                kind: EntryKind::CheckIn,
+                record: g.id.clone(),
+                check_in: Some(i),
+                title: format!("Check-in: {} — progress {}/10", g.title, c.progress),
+                status: None,
+                flagged: false,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        b.at.cmp(&a.at)
+            .then_with(|| a.kind.tag().cmp(b.kind.tag()))
+            .then_with(|| a.record.cmp(&b.record))
+            .then_with(|| a.check_in.cmp(&b.check_in))
+    });
+    out
+}
+
+/// "session 3 of 6" during induction, "session 8, maintenance" after it, "no sessions yet"
+/// before. A session counts once its dose time is marked; its number, when recorded, wins.
+pub fn course_progress(sessions: &[DosingSession], induction_sessions: u32) -> String {
+    let given = sessions
+        .iter()
+        .filter(|s| s.dose_time.is_some())
+        .map(|s| s.number.unwrap_or(0))
+        .max()
+        .map(|max_number| max_number.max(sessions.iter().filter(|s| s.dose_time.is_some()).count() as u32))
+        .unwrap_or(0);
+    match given {
+        0 => "no sessions yet".to_string(),
+        n if n <= induction_sessions => format!("session {n} of {induction_sessions}"),
+        n => format!("session {n}, maintenance"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ids::PatientId;
+    use crate::model::note::Section;
+    use crate::model::session::Route;
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    fn records() -> PatientRecords {
+        let pid = PatientId::parse("p1").unwrap();
+        let mut r = PatientRecords::new(Patient::new(pid.clone(), "Test Person"));
+        r.notes.push(Note::draft(RecordId::parse("n1").unwrap(), pid.clone(), NoteKind::Preparation, ts("2026-03-01T10:00:00Z"), "Prep", vec![Section::new("Intentions", "x")]));
+        r.measures.push(Measure {
+            id: RecordId::parse("m1").unwrap(),
+            patient: pid.clone(),
+            instrument: Instrument::Phq9,
+            at: ts("2026-03-01T09:00:00Z"),
+            items: vec![2, 2, 2, 2, 1, 1, 1, 1, 1],
+            entered_total: None,
+            session: None,
+        });
+        r.sessions.push(DosingSession {
+            id: RecordId::parse("s1").unwrap(),
+            patient: pid.clone(),
+            at: ts("2026-03-05T09:00:00Z"),
+            number: Some(1),
+            protocol: None,
+            medication: "esketamine".into(),
+            route: Route::Intranasal,
+            dose_mg: Some(56.0),
+            dose_mg_per_kg: None,
+            weight_kg: None,
+            lot: None,
+            dose_time: Some(ts("2026-03-05T09:10:00Z")),
+            vitals: vec![],
+            observations: vec![],
+            sedation: vec![],
+            dissociation: vec![],
+            discharge: None,
+            early_end_reason: None,
+        });
+        r
+    }
+
+    #[test]
+    fn timeline_is_newest_first_with_tags_and_flags() {
+        let t = timeline(&records());
+        let tags: Vec<&str> = t.iter().map(|e| e.kind.tag()).collect();
+        assert_eq!(tags, vec!["DOSE", "PREP", "PHQ9"]);
+        assert_eq!(t[0].title, "Session 1: esketamine 56 mg intranasal");
+        assert_eq!(t[1].status, Some(NoteStatus::Draft));
+        assert_eq!(t[2].title, "PHQ-9 13 moderate, ITEM 9 = 1");
+        assert!(t[2].flagged, "item 9 above 0 is flagged on the timeline");
+    }
+
+    #[test]
+    fn course_progress_reads_like_a_clinician() {
+        let mut r = records();
+        assert_eq!(course_progress(&r.sessions, 6), "session 1 of 6");
+        r.sessions[0].dose_time = None;
+        assert_eq!(course_progress(&r.sessions, 6), "no sessions yet");
+        r.sessions[0].dose_time = Some(ts("2026-03-05T09:10:00Z"));
+        r.sessions[0].number = Some(8);
+        assert_eq!(course_progress(&r.sessions, 6), "session 8, maintenance");
+    }
+
+    #[test]
+    fn latest_measure_is_by_time() {
+        let mut r = records();
+        let mut later = r.measures[0].clone();
+        later.id = RecordId::parse("m2").unwrap();
+        later.at = ts("2026-04-01T09:00:00Z");
+        later.items = vec![0; 9];
+        r.measures.push(later);
+        let (m, s) = r.latest(Instrument::Phq9).unwrap();
+        assert_eq!(m.id.as_str(), "m2");
+        assert_eq!(s.total(), 0.0);
+        assert!(r.latest(Instrument::Gad7).is_none());
+    }
+}

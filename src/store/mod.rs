@@ -1,0 +1,131 @@
+//! Storage: the [`Store`] trait, its sled implementation, the record codec and the key layout.
+//!
+//! Every value passes through [`codec`], which wraps it in a versioned envelope (and is where
+//! encryption at rest plugs in). Keys are laid out so that one patient's timeline is one ordered
+//! prefix scan. Every multi-record change is one atomic sled batch, and [`Store::flush`] makes it
+//! durable on disk.
+
+pub mod codec;
+pub mod keys;
+pub mod sled_store;
+
+pub use sled_store::SledStore;
+
+use crate::model::{Patient, PatientId, PatientRecords, Record, RecordKind};
+use std::path::PathBuf;
+
+/// One change in an atomic write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// Insert or replace a record (a signed note may only gain addenda).
+    Put(Record),
+    /// Remove a timeline record by id. Patients are archived, never deleted; signed notes stay.
+    Delete(String),
+}
+
+/// What the store holds, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub patients: u64,
+    pub archived_patients: u64,
+    pub notes: u64,
+    pub signed_notes: u64,
+    pub draft_notes: u64,
+    pub psychotherapy_notes: u64,
+    pub addenda: u64,
+    pub sessions: u64,
+    pub measures: u64,
+    pub goals: u64,
+    pub check_ins: u64,
+}
+
+/// The result of a full integrity check.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    pub counts: Counts,
+    /// Each problem found, with the key or id it concerns.
+    pub problems: Vec<String>,
+}
+
+impl CheckReport {
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+/// Everything that can go wrong in the store, each with enough to act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the store at {path} is already open in another kitnotes process; close it there first \
+         (lock file {lock})"
+    )]
+    Locked { path: PathBuf, lock: PathBuf },
+    #[error(
+        "the store at {path} was written by a newer kitnotes (schema {found}, this one reads up to \
+         {supported}); upgrade kitnotes, or restore a backup made by this version"
+    )]
+    NewerSchema { path: PathBuf, found: u32, supported: u32 },
+    #[error("cannot open the store at {path}: {source}")]
+    Open { path: PathBuf, source: std::io::Error },
+    #[error(
+        "the store at {path} could not be read by its database layer ({detail}); it may be damaged: \
+         restore it from a backup"
+    )]
+    Damaged { path: PathBuf, detail: String },
+    #[error("record {key} cannot be decoded: {detail}")]
+    Corrupt { key: String, detail: String },
+    #[error("{0}")]
+    Refused(#[from] crate::model::NoteError),
+    #[error("record {id}: {detail}")]
+    Invalid { id: String, detail: String },
+    #[error("{kind} {id} belongs to patient {patient}, who is not in the store")]
+    UnknownPatient { kind: &'static str, id: String, patient: PatientId },
+    #[error("id {id} is already used by a {existing} record")]
+    IdTaken { id: String, existing: &'static str },
+    #[error("no record with id {0}")]
+    NotFound(String),
+    #[error("signed note {0} cannot be deleted")]
+    DeleteSigned(String),
+    #[error("storage error: {0}")]
+    Db(#[from] sled::Error),
+    #[error("cannot make the store durable: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The store every part of kitnotes talks to.
+pub trait Store {
+    /// Applies all changes atomically: after a crash either all are there or none.
+    /// Refuses: a change to a signed note other than new addenda, a record for an unknown patient,
+    /// an id already used by a record of another kind, a record that fails validation.
+    fn apply(&self, changes: &[Change]) -> Result<()>;
+
+    /// Inserts or replaces one record.
+    fn put(&self, record: Record) -> Result<()> {
+        self.apply(&[Change::Put(record)])
+    }
+
+    fn patient(&self, id: &PatientId) -> Result<Option<Patient>>;
+
+    /// All patients, archived ones too, ordered by id.
+    fn patients(&self) -> Result<Vec<Patient>>;
+
+    /// One patient with all their records, each kind in chronological order; one prefix scan.
+    fn patient_records(&self, id: &PatientId) -> Result<Option<PatientRecords>>;
+
+    /// Any record by its id.
+    fn record(&self, id: &str) -> Result<Option<Record>>;
+
+    /// The kind of record that uses `id`, if any.
+    fn id_kind(&self, id: &str) -> Result<Option<RecordKind>>;
+
+    /// Makes every change so far durable on disk.
+    fn flush(&self) -> Result<()>;
+
+    fn counts(&self) -> Result<Counts>;
+
+    /// Decodes every record and checks that indexes and references agree.
+    fn check(&self) -> Result<CheckReport>;
+}
