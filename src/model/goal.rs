@@ -139,11 +139,21 @@ mod tests {
 
     #[test]
     fn domains_round_trip_and_keep_the_clinicians_own() {
-        for d in ["relationships", "work", "health", "meaning", "self-care", "creativity"] {
+        for d in [
+            "relationships",
+            "work",
+            "health",
+            "meaning",
+            "self-care",
+            "creativity",
+        ] {
             let parsed = LifeDomain::from(d.to_string());
             assert_eq!(String::from(parsed.clone()), d);
         }
-        assert_eq!(LifeDomain::from("creativity".to_string()), LifeDomain::Other("creativity".into()));
+        assert_eq!(
+            LifeDomain::from("creativity".to_string()),
+            LifeDomain::Other("creativity".into())
+        );
     }
 
     #[test]
@@ -159,8 +169,18 @@ mod tests {
             source_note: None,
             sessions: vec![],
             check_ins: vec![
-                CheckIn { at: "2026-03-10T10:00:00Z".parse().unwrap(), progress: 6, note: String::new(), integration_note: None },
-                CheckIn { at: "2026-03-03T10:00:00Z".parse().unwrap(), progress: 2, note: String::new(), integration_note: None },
+                CheckIn {
+                    at: "2026-03-10T10:00:00Z".parse().unwrap(),
+                    progress: 6,
+                    note: String::new(),
+                    integration_note: None,
+                },
+                CheckIn {
+                    at: "2026-03-03T10:00:00Z".parse().unwrap(),
+                    progress: 2,
+                    note: String::new(),
+                    integration_note: None,
+                },
             ],
         };
         assert_eq!(g.latest_check_in().unwrap().progress, 6);

@@ -95,9 +95,15 @@ mod tests {
     #[test]
     fn rejects_empty_long_and_control_ids() {
         assert_eq!(PatientId::parse(""), Err(IdError::Empty));
-        assert_eq!(PatientId::parse(&"x".repeat(129)), Err(IdError::TooLong(129)));
+        assert_eq!(
+            PatientId::parse(&"x".repeat(129)),
+            Err(IdError::TooLong(129))
+        );
         assert_eq!(PatientId::parse("a\0b"), Err(IdError::BadChar('\0')));
         assert_eq!(PatientId::parse("a b"), Err(IdError::BadChar(' ')));
-        assert_eq!(PatientId::parse("a\u{1b}[2J"), Err(IdError::BadChar('\u{1b}')));
+        assert_eq!(
+            PatientId::parse("a\u{1b}[2J"),
+            Err(IdError::BadChar('\u{1b}'))
+        );
     }
 }

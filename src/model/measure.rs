@@ -217,7 +217,13 @@ impl Score {
 
     /// PHQ-9 item 9 above 0: needs follow-up whatever the total.
     pub fn item9_flag(&self) -> bool {
-        matches!(*self, Score::Scored { item9_flag: true, .. })
+        matches!(
+            *self,
+            Score::Scored {
+                item9_flag: true,
+                ..
+            }
+        )
     }
 }
 
@@ -338,15 +344,17 @@ pub fn outcome(instrument: Instrument, baseline: Option<u8>, current: u8) -> Out
     Outcome {
         baseline,
         current,
-        change_percent: usable
-            .map(|b| (f64::from(current) - f64::from(b)) * 100.0 / f64::from(b)),
+        change_percent: usable.map(|b| (f64::from(current) - f64::from(b)) * 100.0 / f64::from(b)),
         response: usable.is_some_and(|b| u16::from(current) * 2 <= u16::from(b)),
         remission: (instrument == Instrument::Phq9).then_some(current < 5),
     }
 }
 
 /// The course baseline: the earliest measure of `instrument` that scores (ties broken by id).
-pub fn baseline<'a>(measures: impl IntoIterator<Item = &'a Measure>, instrument: Instrument) -> Option<&'a Measure> {
+pub fn baseline<'a>(
+    measures: impl IntoIterator<Item = &'a Measure>,
+    instrument: Instrument,
+) -> Option<&'a Measure> {
     measures
         .into_iter()
         .filter(|m| m.instrument == instrument && m.score().is_ok())
@@ -401,7 +409,9 @@ mod tests {
         }
         // And through the whole scoring path, from items.
         for total in 0..=24 {
-            let s = measure(Instrument::Phq9, phq9_items(total)).score().unwrap();
+            let s = measure(Instrument::Phq9, phq9_items(total))
+                .score()
+                .unwrap();
             assert_eq!(s.total(), f64::from(total));
             assert_eq!(s.band(), Some(phq9_band(total)));
             assert!(!s.item9_flag());
@@ -427,9 +437,13 @@ mod tests {
         for (total, band) in expect {
             assert_eq!(gad7_band(total), band, "GAD-7 total {total}");
         }
-        let s = measure(Instrument::Gad7, vec![3, 3, 3, 3, 3, 3, 3]).score().unwrap();
+        let s = measure(Instrument::Gad7, vec![3, 3, 3, 3, 3, 3, 3])
+            .score()
+            .unwrap();
         assert_eq!((s.total(), s.band()), (21.0, Some(Band::Severe)));
-        let s = measure(Instrument::Gad7, vec![3, 3, 3, 3, 3, 0, 0]).score().unwrap();
+        let s = measure(Instrument::Gad7, vec![3, 3, 3, 3, 3, 0, 0])
+            .score()
+            .unwrap();
         assert_eq!((s.total(), s.band()), (15.0, Some(Band::Severe)));
     }
 
@@ -440,8 +454,13 @@ mod tests {
         let s = measure(Instrument::Phq9, items).score().unwrap();
         assert_eq!(s.total(), 1.0);
         assert_eq!(s.band(), Some(Band::Minimal));
-        assert!(s.item9_flag(), "item 9 = 1 with a minimal total still needs follow-up");
-        let s = measure(Instrument::Phq9, vec![3, 3, 3, 3, 3, 3, 3, 3, 0]).score().unwrap();
+        assert!(
+            s.item9_flag(),
+            "item 9 = 1 with a minimal total still needs follow-up"
+        );
+        let s = measure(Instrument::Phq9, vec![3, 3, 3, 3, 3, 3, 3, 3, 0])
+            .score()
+            .unwrap();
         assert!(!s.item9_flag());
     }
 
@@ -456,7 +475,9 @@ mod tests {
         let e = measure(Instrument::Phq9, vec![0; 8]).score().unwrap_err();
         assert_eq!(e.field, "items");
         assert_eq!(e.message, "PHQ-9 has 9 items, found 8");
-        let e = measure(Instrument::Gad7, vec![0, 0, 4, 0, 0, 0, 0]).score().unwrap_err();
+        let e = measure(Instrument::Gad7, vec![0, 0, 4, 0, 0, 0, 0])
+            .score()
+            .unwrap_err();
         assert_eq!(e.field, "items[2]");
         assert_eq!(e.message, "item 3 is 4; each item is scored 0 to 3");
         let mut m = measure(Instrument::Cadss, vec![]);
@@ -486,7 +507,10 @@ mod tests {
     #[test]
     fn remission_is_phq9_below_five_only() {
         assert_eq!(outcome(Instrument::Phq9, Some(20), 4).remission, Some(true));
-        assert_eq!(outcome(Instrument::Phq9, Some(20), 5).remission, Some(false));
+        assert_eq!(
+            outcome(Instrument::Phq9, Some(20), 5).remission,
+            Some(false)
+        );
         assert_eq!(outcome(Instrument::Gad7, Some(20), 2).remission, None);
     }
 
@@ -524,6 +548,9 @@ mod tests {
         assert_eq!(loinc::GAD7_TOTAL, "70274-6");
         assert_eq!(Instrument::Phq9.items().unwrap().len(), 9);
         assert_eq!(Instrument::Gad7.items().unwrap().len(), 7);
-        assert!(Instrument::Cadss.items().is_none(), "CADSS item texts are not shipped");
+        assert!(
+            Instrument::Cadss.items().is_none(),
+            "CADSS item texts are not shipped"
+        );
     }
 }

@@ -50,7 +50,10 @@ pub enum VitalsFlag {
     /// Pre-dose BP above the threshold: consider delaying treatment.
     PredoseBpHigh { systolic: u16, diastolic: u16 },
     /// BP rose from baseline by at least the threshold.
-    BpRise { systolic_rise: i32, diastolic_rise: i32 },
+    BpRise {
+        systolic_rise: i32,
+        diastolic_rise: i32,
+    },
     /// SpO2 below the floor.
     Spo2Low { spo2: u8 },
 }
@@ -58,10 +61,16 @@ pub enum VitalsFlag {
 impl VitalsFlag {
     pub fn message(&self) -> String {
         match *self {
-            VitalsFlag::PredoseBpHigh { systolic, diastolic } => {
+            VitalsFlag::PredoseBpHigh {
+                systolic,
+                diastolic,
+            } => {
                 format!("pre-dose BP {systolic}/{diastolic} is high: consider delaying treatment")
             }
-            VitalsFlag::BpRise { systolic_rise, diastolic_rise } => {
+            VitalsFlag::BpRise {
+                systolic_rise,
+                diastolic_rise,
+            } => {
                 format!("BP up {systolic_rise:+}/{diastolic_rise:+} from baseline")
             }
             VitalsFlag::Spo2Low { spo2 } => format!("SpO2 {spo2}% is low"),
@@ -71,20 +80,29 @@ impl VitalsFlag {
 
 /// Checks one reading. `predose` says whether it was taken before T0; `baseline` is the pre-dose
 /// reading that rises are measured from.
-pub fn check_vitals(v: &Vitals, predose: bool, baseline: Option<&Vitals>, t: &Thresholds) -> Vec<VitalsFlag> {
+pub fn check_vitals(
+    v: &Vitals,
+    predose: bool,
+    baseline: Option<&Vitals>,
+    t: &Thresholds,
+) -> Vec<VitalsFlag> {
     let mut flags = Vec::new();
     if predose
         && let Some((s, d)) = v.bp()
         && (s > t.predose_systolic_max || d > t.predose_diastolic_max)
     {
-        flags.push(VitalsFlag::PredoseBpHigh { systolic: s, diastolic: d });
+        flags.push(VitalsFlag::PredoseBpHigh {
+            systolic: s,
+            diastolic: d,
+        });
     }
-    if !predose
-        && let (Some((s, d)), Some((bs, bd))) = (v.bp(), baseline.and_then(Vitals::bp))
-    {
+    if !predose && let (Some((s, d)), Some((bs, bd))) = (v.bp(), baseline.and_then(Vitals::bp)) {
         let (rs, rd) = (i32::from(s) - i32::from(bs), i32::from(d) - i32::from(bd));
         if rs >= i32::from(t.rise_systolic) || rd >= i32::from(t.rise_diastolic) {
-            flags.push(VitalsFlag::BpRise { systolic_rise: rs, diastolic_rise: rd });
+            flags.push(VitalsFlag::BpRise {
+                systolic_rise: rs,
+                diastolic_rise: rd,
+            });
         }
     }
     if let Some(o) = v.spo2
@@ -102,7 +120,9 @@ pub fn session_flags(s: &DosingSession, t: &Thresholds) -> Vec<(Timestamp, Vital
         .iter()
         .flat_map(|v| {
             let predose = s.dose_time.is_none_or(|t0| v.at <= t0);
-            check_vitals(v, predose, baseline, t).into_iter().map(move |f| (v.at, f))
+            check_vitals(v, predose, baseline, t)
+                .into_iter()
+                .map(move |f| (v.at, f))
         })
         .collect()
 }
@@ -115,12 +135,17 @@ pub fn is_sedated(predose_moaas: Option<u8>, moaas: u8) -> bool {
 
 /// Whether the minimum observation time has passed between T0 and `at`.
 pub fn observation_time_met(s: &DosingSession, at: Timestamp, t: &Thresholds) -> bool {
-    s.minutes_since_dose(at).is_some_and(|m| m >= i64::from(t.min_observation_minutes))
+    s.minutes_since_dose(at)
+        .is_some_and(|m| m >= i64::from(t.min_observation_minutes))
 }
 
 /// Whether the session may end at `at` without a recorded reason: observed long enough, and the
 /// last sedation rating is back to the pre-dose level.
-pub fn may_discharge(s: &DosingSession, at: Timestamp, t: &Thresholds) -> Result<(), DischargeBlock> {
+pub fn may_discharge(
+    s: &DosingSession,
+    at: Timestamp,
+    t: &Thresholds,
+) -> Result<(), DischargeBlock> {
     if !observation_time_met(s, at, t) {
         return Err(DischargeBlock::TooEarly {
             minutes: s.minutes_since_dose(at),
@@ -128,10 +153,17 @@ pub fn may_discharge(s: &DosingSession, at: Timestamp, t: &Thresholds) -> Result
         });
     }
     let pre = s.predose_moaas();
-    if let Some(last) = s.sedation.iter().filter(|r| r.at <= at).max_by_key(|r| r.at)
+    if let Some(last) = s
+        .sedation
+        .iter()
+        .filter(|r| r.at <= at)
+        .max_by_key(|r| r.at)
         && is_sedated(pre, last.moaas)
     {
-        return Err(DischargeBlock::StillSedated { moaas: last.moaas, predose: pre.unwrap_or(5) });
+        return Err(DischargeBlock::StillSedated {
+            moaas: last.moaas,
+            predose: pre.unwrap_or(5),
+        });
     }
     Ok(())
 }
@@ -147,7 +179,9 @@ pub enum DischargeBlock {
 
 /// The REMS patient monitoring form is due within 7 days of the session.
 pub fn rems_form_due(session_at: Timestamp) -> Timestamp {
-    session_at.checked_add((7 * 24).hours()).unwrap_or(Timestamp::MAX)
+    session_at
+        .checked_add((7 * 24).hours())
+        .unwrap_or(Timestamp::MAX)
 }
 
 /// Spravato is supplied as 28 mg nasal spray devices; the number a dose uses, when it is a whole
@@ -260,7 +294,13 @@ mod tests {
     }
 
     fn bp(at: &str, s: u16, d: u16) -> Vitals {
-        Vitals { at: ts(at), systolic: Some(s), diastolic: Some(d), heart_rate: Some(72), spo2: Some(98) }
+        Vitals {
+            at: ts(at),
+            systolic: Some(s),
+            diastolic: Some(d),
+            heart_rate: Some(72),
+            spo2: Some(98),
+        }
     }
 
     fn esketamine() -> DosingSession {
@@ -292,9 +332,15 @@ mod tests {
         assert!(check_vitals(&bp("2026-03-05T09:00:00Z", 140, 90), true, None, &t).is_empty());
         assert_eq!(
             check_vitals(&bp("2026-03-05T09:00:00Z", 141, 80), true, None, &t),
-            vec![VitalsFlag::PredoseBpHigh { systolic: 141, diastolic: 80 }]
+            vec![VitalsFlag::PredoseBpHigh {
+                systolic: 141,
+                diastolic: 80
+            }]
         );
-        assert_eq!(check_vitals(&bp("2026-03-05T09:00:00Z", 130, 91), true, None, &t).len(), 1);
+        assert_eq!(
+            check_vitals(&bp("2026-03-05T09:00:00Z", 130, 91), true, None, &t).len(),
+            1
+        );
         // The same reading after dosing is judged by the rise rule, not the pre-dose threshold.
         assert!(check_vitals(&bp("2026-03-05T09:00:00Z", 141, 80), false, None, &t).is_empty());
     }
@@ -307,9 +353,15 @@ mod tests {
         assert!(check_vitals(&bp(at, 159, 104), false, Some(&base), &t).is_empty());
         assert_eq!(
             check_vitals(&bp(at, 160, 80), false, Some(&base), &t),
-            vec![VitalsFlag::BpRise { systolic_rise: 40, diastolic_rise: 0 }]
+            vec![VitalsFlag::BpRise {
+                systolic_rise: 40,
+                diastolic_rise: 0
+            }]
         );
-        assert_eq!(check_vitals(&bp(at, 120, 105), false, Some(&base), &t).len(), 1);
+        assert_eq!(
+            check_vitals(&bp(at, 120, 105), false, Some(&base), &t).len(),
+            1
+        );
     }
 
     #[test]
@@ -317,21 +369,39 @@ mod tests {
         let mut v = bp("2026-03-05T09:00:00Z", 120, 80);
         v.spo2 = Some(89);
         let t = Thresholds::default();
-        assert_eq!(check_vitals(&v, false, None, &t), vec![VitalsFlag::Spo2Low { spo2: 89 }]);
+        assert_eq!(
+            check_vitals(&v, false, None, &t),
+            vec![VitalsFlag::Spo2Low { spo2: 89 }]
+        );
         v.spo2 = Some(90);
         assert!(check_vitals(&v, false, None, &t).is_empty());
-        let strict = Thresholds { spo2_floor: 94, ..t };
+        let strict = Thresholds {
+            spo2_floor: 94,
+            ..t
+        };
         assert_eq!(check_vitals(&v, false, None, &strict).len(), 1);
     }
 
     #[test]
     fn session_flags_measure_rises_from_the_predose_reading() {
         let mut s = esketamine();
-        s.vitals = vec![bp("2026-03-05T09:05:00Z", 150, 85), bp("2026-03-05T09:50:00Z", 192, 95)];
+        s.vitals = vec![
+            bp("2026-03-05T09:05:00Z", 150, 85),
+            bp("2026-03-05T09:50:00Z", 192, 95),
+        ];
         let flags = session_flags(&s, &Thresholds::default());
         assert_eq!(flags.len(), 2);
         assert!(matches!(flags[0].1, VitalsFlag::PredoseBpHigh { .. }));
-        assert_eq!(flags[1], (ts("2026-03-05T09:50:00Z"), VitalsFlag::BpRise { systolic_rise: 42, diastolic_rise: 10 }));
+        assert_eq!(
+            flags[1],
+            (
+                ts("2026-03-05T09:50:00Z"),
+                VitalsFlag::BpRise {
+                    systolic_rise: 42,
+                    diastolic_rise: 10
+                }
+            )
+        );
     }
 
     #[test]
@@ -340,7 +410,10 @@ mod tests {
         assert!(is_sedated(Some(5), 4));
         assert!(!is_sedated(Some(4), 4));
         assert!(is_sedated(Some(4), 3));
-        assert!(is_sedated(None, 4), "without a pre-dose rating, 5 is the reference");
+        assert!(
+            is_sedated(None, 4),
+            "without a pre-dose rating, 5 is the reference"
+        );
     }
 
     #[test]
@@ -348,22 +421,49 @@ mod tests {
         let t = Thresholds::default();
         let mut s = esketamine();
         s.sedation = vec![
-            SedationRating { at: ts("2026-03-05T09:05:00Z"), moaas: 5 },
-            SedationRating { at: ts("2026-03-05T09:40:00Z"), moaas: 3 },
+            SedationRating {
+                at: ts("2026-03-05T09:05:00Z"),
+                moaas: 5,
+            },
+            SedationRating {
+                at: ts("2026-03-05T09:40:00Z"),
+                moaas: 3,
+            },
         ];
         let at_119 = ts("2026-03-05T11:09:00Z");
         let at_120 = ts("2026-03-05T11:10:00Z");
-        assert_eq!(may_discharge(&s, at_119, &t), Err(DischargeBlock::TooEarly { minutes: Some(119), required: 120 }));
-        assert_eq!(may_discharge(&s, at_120, &t), Err(DischargeBlock::StillSedated { moaas: 3, predose: 5 }));
-        s.sedation.push(SedationRating { at: ts("2026-03-05T11:00:00Z"), moaas: 5 });
+        assert_eq!(
+            may_discharge(&s, at_119, &t),
+            Err(DischargeBlock::TooEarly {
+                minutes: Some(119),
+                required: 120
+            })
+        );
+        assert_eq!(
+            may_discharge(&s, at_120, &t),
+            Err(DischargeBlock::StillSedated {
+                moaas: 3,
+                predose: 5
+            })
+        );
+        s.sedation.push(SedationRating {
+            at: ts("2026-03-05T11:00:00Z"),
+            moaas: 5,
+        });
         assert_eq!(may_discharge(&s, at_120, &t), Ok(()));
         s.dose_time = None;
-        assert!(matches!(may_discharge(&s, at_120, &t), Err(DischargeBlock::TooEarly { minutes: None, .. })));
+        assert!(matches!(
+            may_discharge(&s, at_120, &t),
+            Err(DischargeBlock::TooEarly { minutes: None, .. })
+        ));
     }
 
     #[test]
     fn rems_form_is_due_seven_days_after_the_session() {
-        assert_eq!(rems_form_due(ts("2026-03-05T09:00:00Z")), ts("2026-03-12T09:00:00Z"));
+        assert_eq!(
+            rems_form_due(ts("2026-03-05T09:00:00Z")),
+            ts("2026-03-12T09:00:00Z")
+        );
     }
 
     #[test]
@@ -379,7 +479,10 @@ mod tests {
     fn default_cadence_is_24h_72h_1w_2w_1m_3m() {
         let tz = TimeZone::UTC;
         let from = ts("2026-01-31T10:00:00Z");
-        let due: Vec<Timestamp> = CadenceStep::DEFAULT.iter().map(|c| c.due_after(from, &tz)).collect();
+        let due: Vec<Timestamp> = CadenceStep::DEFAULT
+            .iter()
+            .map(|c| c.due_after(from, &tz))
+            .collect();
         assert_eq!(
             due,
             vec![
@@ -399,14 +502,32 @@ mod tests {
         let dose = ts("2026-03-05T10:00:00Z");
         let cadence = &CadenceStep::DEFAULT[..3];
         let states = |check_ins: &[Timestamp], now: &str| -> Vec<CheckInState> {
-            checkin_schedule(dose, cadence, check_ins, ts(now), &tz).into_iter().map(|(_, _, s)| s).collect()
+            checkin_schedule(dose, cadence, check_ins, ts(now), &tz)
+                .into_iter()
+                .map(|(_, _, s)| s)
+                .collect()
         };
         use CheckInState::*;
-        assert_eq!(states(&[], "2026-03-05T12:00:00Z"), vec![Upcoming, Upcoming, Upcoming]);
-        assert_eq!(states(&[], "2026-03-06T10:00:00Z"), vec![Due, Upcoming, Upcoming]);
-        assert_eq!(states(&[], "2026-03-07T10:00:00Z"), vec![Overdue, Upcoming, Upcoming]);
-        assert_eq!(states(&[ts("2026-03-06T15:00:00Z")], "2026-03-08T11:00:00Z"), vec![Done, Due, Upcoming]);
+        assert_eq!(
+            states(&[], "2026-03-05T12:00:00Z"),
+            vec![Upcoming, Upcoming, Upcoming]
+        );
+        assert_eq!(
+            states(&[], "2026-03-06T10:00:00Z"),
+            vec![Due, Upcoming, Upcoming]
+        );
+        assert_eq!(
+            states(&[], "2026-03-07T10:00:00Z"),
+            vec![Overdue, Upcoming, Upcoming]
+        );
+        assert_eq!(
+            states(&[ts("2026-03-06T15:00:00Z")], "2026-03-08T11:00:00Z"),
+            vec![Done, Due, Upcoming]
+        );
         // A check-in before the first due time counts for none of them.
-        assert_eq!(states(&[ts("2026-03-05T20:00:00Z")], "2026-03-07T10:00:00Z"), vec![Overdue, Upcoming, Upcoming]);
+        assert_eq!(
+            states(&[ts("2026-03-05T20:00:00Z")], "2026-03-07T10:00:00Z"),
+            vec![Overdue, Upcoming, Upcoming]
+        );
     }
 }

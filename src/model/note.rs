@@ -188,7 +188,11 @@ impl Note {
     }
 
     /// Replaces one section's text. Refused once the note is signed.
-    pub fn set_section_body(&mut self, index: usize, body: impl Into<String>) -> Result<(), NoteError> {
+    pub fn set_section_body(
+        &mut self,
+        index: usize,
+        body: impl Into<String>,
+    ) -> Result<(), NoteError> {
         if self.is_signed() {
             return Err(NoteError::Signed(self.id.clone()));
         }
@@ -351,8 +355,10 @@ mod tests {
     #[test]
     fn drafts_change_freely_and_signed_notes_never() {
         let mut n = prep();
-        n.set_section_body(1, "Informed consent discussed and signed").unwrap();
-        n.sign("Dr. Rivera", ts("2026-03-02T11:00:00Z"), &["Consent"]).unwrap();
+        n.set_section_body(1, "Informed consent discussed and signed")
+            .unwrap();
+        n.sign("Dr. Rivera", ts("2026-03-02T11:00:00Z"), &["Consent"])
+            .unwrap();
         assert!(n.is_signed());
         assert_eq!(n.signed_by.as_deref(), Some("Dr. Rivera"));
         assert_eq!(
@@ -370,17 +376,30 @@ mod tests {
     fn required_sections_block_signing_and_are_named() {
         let mut n = prep();
         let err = n
-            .sign("Dr. Rivera", ts("2026-03-02T11:00:00Z"), &["Consent", "Intentions"])
+            .sign(
+                "Dr. Rivera",
+                ts("2026-03-02T11:00:00Z"),
+                &["Consent", "Intentions"],
+            )
             .unwrap_err();
-        assert_eq!(err, NoteError::RequiredSectionsEmpty(vec!["Consent".into()]));
-        assert_eq!(err.to_string(), "cannot sign: required section is empty: Consent");
+        assert_eq!(
+            err,
+            NoteError::RequiredSectionsEmpty(vec!["Consent".into()])
+        );
+        assert_eq!(
+            err.to_string(),
+            "cannot sign: required section is empty: Consent"
+        );
         assert!(!n.is_signed());
     }
 
     #[test]
     fn signing_needs_a_name() {
         let mut n = prep();
-        assert_eq!(n.sign("  ", ts("2026-03-02T11:00:00Z"), &[]), Err(NoteError::NoSigner));
+        assert_eq!(
+            n.sign("  ", ts("2026-03-02T11:00:00Z"), &[]),
+            Err(NoteError::NoSigner)
+        );
     }
 
     #[test]
@@ -390,15 +409,24 @@ mod tests {
             n.add_addendum("x", "Dr. Rivera", ts("2026-03-03T09:00:00Z")),
             Err(NoteError::AddendumOnDraft(_))
         ));
-        n.sign("Dr. Rivera", ts("2026-03-02T11:00:00Z"), &[]).unwrap();
+        n.sign("Dr. Rivera", ts("2026-03-02T11:00:00Z"), &[])
+            .unwrap();
         assert!(matches!(
             n.add_addendum("x", "Dr. Rivera", ts("2026-03-02T10:30:00Z")),
             Err(NoteError::AddendumBeforeSignature(_))
         ));
-        n.add_addendum("Dose was 56 mg, not 84 mg.", "Dr. Rivera", ts("2026-03-03T09:00:00Z"))
-            .unwrap();
-        n.add_addendum("Patient called, doing well.", "Dr. Chen", ts("2026-03-04T09:00:00Z"))
-            .unwrap();
+        n.add_addendum(
+            "Dose was 56 mg, not 84 mg.",
+            "Dr. Rivera",
+            ts("2026-03-03T09:00:00Z"),
+        )
+        .unwrap();
+        n.add_addendum(
+            "Patient called, doing well.",
+            "Dr. Chen",
+            ts("2026-03-04T09:00:00Z"),
+        )
+        .unwrap();
         assert_eq!(n.addenda.len(), 2);
         assert_eq!(n.addenda[1].by, "Dr. Chen");
     }
@@ -406,7 +434,9 @@ mod tests {
     #[test]
     fn a_signed_note_may_only_gain_addenda() {
         let mut stored = prep();
-        stored.sign("Dr. Rivera", ts("2026-03-02T11:00:00Z"), &[]).unwrap();
+        stored
+            .sign("Dr. Rivera", ts("2026-03-02T11:00:00Z"), &[])
+            .unwrap();
         let mut with_addendum = stored.clone();
         with_addendum
             .add_addendum("Correction", "Dr. Rivera", ts("2026-03-05T09:00:00Z"))
@@ -415,7 +445,10 @@ mod tests {
         let mut edited = with_addendum.clone();
         edited.sections[0].body.push('!');
         assert!(stored.may_become(&edited).is_err());
-        assert!(with_addendum.may_become(&stored).is_err(), "addenda cannot be removed");
+        assert!(
+            with_addendum.may_become(&stored).is_err(),
+            "addenda cannot be removed"
+        );
         let mut draft = prep();
         draft.title = "anything".into();
         assert!(prep().may_become(&draft).is_ok());

@@ -23,7 +23,13 @@ pub enum Route {
 }
 
 impl Route {
-    pub const ALL: [Route; 5] = [Route::Iv, Route::Im, Route::Sublingual, Route::Intranasal, Route::Oral];
+    pub const ALL: [Route; 5] = [
+        Route::Iv,
+        Route::Im,
+        Route::Sublingual,
+        Route::Intranasal,
+        Route::Oral,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -77,22 +83,45 @@ impl Vitals {
 
     fn validate(&self, field: &str) -> Result<(), ValidationError> {
         let bad = |f: &str, msg: String| Err(ValidationError::new(format!("{field}.{f}"), msg));
-        if self.systolic.is_none() && self.diastolic.is_none() && self.heart_rate.is_none() && self.spo2.is_none() {
-            return Err(ValidationError::new(field.to_owned(), "a vitals reading needs at least one value"));
+        if self.systolic.is_none()
+            && self.diastolic.is_none()
+            && self.heart_rate.is_none()
+            && self.spo2.is_none()
+        {
+            return Err(ValidationError::new(
+                field.to_owned(),
+                "a vitals reading needs at least one value",
+            ));
         }
-        if let Some(s) = self.systolic && !(40..=300).contains(&s) {
+        if let Some(s) = self.systolic
+            && !(40..=300).contains(&s)
+        {
             return bad("systolic", format!("systolic {s} is outside 40-300 mmHg"));
         }
-        if let Some(d) = self.diastolic && !(20..=200).contains(&d) {
+        if let Some(d) = self.diastolic
+            && !(20..=200).contains(&d)
+        {
             return bad("diastolic", format!("diastolic {d} is outside 20-200 mmHg"));
         }
-        if let (Some(s), Some(d)) = (self.systolic, self.diastolic) && d >= s {
-            return bad("diastolic", format!("diastolic {d} is not below systolic {s}"));
+        if let (Some(s), Some(d)) = (self.systolic, self.diastolic)
+            && d >= s
+        {
+            return bad(
+                "diastolic",
+                format!("diastolic {d} is not below systolic {s}"),
+            );
         }
-        if let Some(h) = self.heart_rate && !(20..=250).contains(&h) {
-            return bad("heart_rate", format!("heart rate {h} is outside 20-250 bpm"));
+        if let Some(h) = self.heart_rate
+            && !(20..=250).contains(&h)
+        {
+            return bad(
+                "heart_rate",
+                format!("heart rate {h} is outside 20-250 bpm"),
+            );
         }
-        if let Some(o) = self.spo2 && !(50..=100).contains(&o) {
+        if let Some(o) = self.spo2
+            && !(50..=100).contains(&o)
+        {
             return bad("spo2", format!("SpO2 {o} is outside 50-100%"));
         }
         Ok(())
@@ -193,7 +222,8 @@ pub fn mg_from_mg_per_kg(mg_per_kg: f64, weight_kg: f64) -> f64 {
 impl DosingSession {
     /// The dose in mg: as recorded, or computed from mg/kg and weight.
     pub fn dose_in_mg(&self) -> Option<f64> {
-        self.dose_mg.or_else(|| Some(mg_from_mg_per_kg(self.dose_mg_per_kg?, self.weight_kg?)))
+        self.dose_mg
+            .or_else(|| Some(mg_from_mg_per_kg(self.dose_mg_per_kg?, self.weight_kg?)))
     }
 
     /// Minutes since T0 at `at` (negative before dosing), or `None` before T0 is marked.
@@ -205,29 +235,53 @@ impl DosingSession {
     /// The pre-dose MOAA/S rating: the last one at or before T0.
     pub fn predose_moaas(&self) -> Option<u8> {
         let t0 = self.dose_time?;
-        self.sedation.iter().filter(|r| r.at <= t0).max_by_key(|r| r.at).map(|r| r.moaas)
+        self.sedation
+            .iter()
+            .filter(|r| r.at <= t0)
+            .max_by_key(|r| r.at)
+            .map(|r| r.moaas)
     }
 
     /// The baseline vitals: the last reading with a BP at or before T0.
     pub fn baseline_vitals(&self) -> Option<&Vitals> {
         let t0 = self.dose_time?;
-        self.vitals.iter().filter(|v| v.at <= t0 && v.bp().is_some()).max_by_key(|v| v.at)
+        self.vitals
+            .iter()
+            .filter(|v| v.at <= t0 && v.bp().is_some())
+            .max_by_key(|v| v.at)
     }
 
     /// Checks fields a file can get wrong; the error names the field.
     pub fn validate(&self) -> Result<(), ValidationError> {
         if self.medication.trim().is_empty() {
-            return Err(ValidationError::new("medication", "a session needs its medication"));
+            return Err(ValidationError::new(
+                "medication",
+                "a session needs its medication",
+            ));
         }
-        for (name, v) in [("dose_mg", self.dose_mg), ("dose_mg_per_kg", self.dose_mg_per_kg), ("weight_kg", self.weight_kg)] {
-            if let Some(x) = v && !(x.is_finite() && x > 0.0 && x < 10_000.0) {
-                return Err(ValidationError::new(name, format!("{name} must be a positive number (got {x})")));
+        for (name, v) in [
+            ("dose_mg", self.dose_mg),
+            ("dose_mg_per_kg", self.dose_mg_per_kg),
+            ("weight_kg", self.weight_kg),
+        ] {
+            if let Some(x) = v
+                && !(x.is_finite() && x > 0.0 && x < 10_000.0)
+            {
+                return Err(ValidationError::new(
+                    name,
+                    format!("{name} must be a positive number (got {x})"),
+                ));
             }
         }
         if self.dose_mg_per_kg.is_some() && self.weight_kg.is_none() && self.dose_mg.is_none() {
-            return Err(ValidationError::new("weight_kg", "a mg/kg dose needs the weight it was computed with"));
+            return Err(ValidationError::new(
+                "weight_kg",
+                "a mg/kg dose needs the weight it was computed with",
+            ));
         }
-        if let (Some(mg), Some(per_kg), Some(w)) = (self.dose_mg, self.dose_mg_per_kg, self.weight_kg) {
+        if let (Some(mg), Some(per_kg), Some(w)) =
+            (self.dose_mg, self.dose_mg_per_kg, self.weight_kg)
+        {
             let computed = mg_from_mg_per_kg(per_kg, w);
             if (mg - computed).abs() > 0.5 {
                 return Err(ValidationError::new(
@@ -241,7 +295,10 @@ impl DosingSession {
         }
         for (i, o) in self.observations.iter().enumerate() {
             if o.text.trim().is_empty() {
-                return Err(ValidationError::new(format!("observations[{i}].text"), "an observation needs text"));
+                return Err(ValidationError::new(
+                    format!("observations[{i}].text"),
+                    "an observation needs text",
+                ));
             }
         }
         for (i, r) in self.sedation.iter().enumerate() {
@@ -260,8 +317,13 @@ impl DosingSession {
                 ));
             }
         }
-        if let (Some(t0), Some(d)) = (self.dose_time, &self.discharge) && d.at < t0 {
-            return Err(ValidationError::new("discharge.at", "discharge cannot come before the dose time"));
+        if let (Some(t0), Some(d)) = (self.dose_time, &self.discharge)
+            && d.at < t0
+        {
+            return Err(ValidationError::new(
+                "discharge.at",
+                "discharge cannot come before the dose time",
+            ));
         }
         Ok(())
     }
@@ -314,25 +376,50 @@ mod tests {
         s.dose_mg = Some(50.0);
         let e = s.validate().unwrap_err();
         assert_eq!(e.field, "dose_mg");
-        assert!(e.message.contains("0.5 mg/kg x 72.4 kg = 36.2 mg"), "{}", e.message);
+        assert!(
+            e.message.contains("0.5 mg/kg x 72.4 kg = 36.2 mg"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]
     fn minutes_count_from_t0() {
         let s = session();
-        assert_eq!(s.minutes_since_dose("2026-03-05T09:50:00Z".parse().unwrap()), Some(40));
-        assert_eq!(s.minutes_since_dose("2026-03-05T09:05:00Z".parse().unwrap()), Some(-5));
+        assert_eq!(
+            s.minutes_since_dose("2026-03-05T09:50:00Z".parse().unwrap()),
+            Some(40)
+        );
+        assert_eq!(
+            s.minutes_since_dose("2026-03-05T09:05:00Z".parse().unwrap()),
+            Some(-5)
+        );
         let mut s = session();
         s.dose_time = None;
-        assert_eq!(s.minutes_since_dose("2026-03-05T09:50:00Z".parse().unwrap()), None);
+        assert_eq!(
+            s.minutes_since_dose("2026-03-05T09:50:00Z".parse().unwrap()),
+            None
+        );
     }
 
     #[test]
     fn vitals_out_of_range_name_the_reading() {
         let mut s = session();
-        s.vitals.push(Vitals { at: s.at, systolic: Some(120), diastolic: Some(130), heart_rate: None, spo2: None });
+        s.vitals.push(Vitals {
+            at: s.at,
+            systolic: Some(120),
+            diastolic: Some(130),
+            heart_rate: None,
+            spo2: None,
+        });
         assert_eq!(s.validate().unwrap_err().field, "vitals[0].diastolic");
-        s.vitals[0] = Vitals { at: s.at, systolic: None, diastolic: None, heart_rate: None, spo2: Some(101) };
+        s.vitals[0] = Vitals {
+            at: s.at,
+            systolic: None,
+            diastolic: None,
+            heart_rate: None,
+            spo2: Some(101),
+        };
         assert_eq!(s.validate().unwrap_err().field, "vitals[0].spo2");
         s.vitals[0].spo2 = None;
         assert_eq!(s.validate().unwrap_err().field, "vitals[0]");

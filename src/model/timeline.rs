@@ -22,7 +22,13 @@ pub struct PatientRecords {
 
 impl PatientRecords {
     pub fn new(patient: Patient) -> Self {
-        Self { patient, notes: vec![], sessions: vec![], measures: vec![], goals: vec![] }
+        Self {
+            patient,
+            notes: vec![],
+            sessions: vec![],
+            measures: vec![],
+            goals: vec![],
+        }
     }
 
     /// Files a timeline record under its kind. A patient record replaces the patient.
@@ -93,7 +99,11 @@ pub struct TimelineEntry {
 /// A one-line summary of a measure: "PHQ-9 14 moderate, item 9 = 1".
 pub fn measure_summary(m: &Measure) -> String {
     match m.score() {
-        Ok(Score::Scored { total, band, item9_flag }) => {
+        Ok(Score::Scored {
+            total,
+            band,
+            item9_flag,
+        }) => {
             let mut s = format!("{} {} {}", m.instrument.label(), total, band.label());
             if item9_flag {
                 s.push_str(&format!(", ITEM 9 = {}", m.items[8]));
@@ -124,7 +134,8 @@ pub fn session_summary(s: &DosingSession) -> String {
 
 /// The patient's timeline, newest first; ties keep a stable order by kind and id.
 pub fn timeline(r: &PatientRecords) -> Vec<TimelineEntry> {
-    let mut out = Vec::with_capacity(r.notes.len() + r.sessions.len() + r.measures.len() + r.goals.len() * 3);
+    let mut out =
+        Vec::with_capacity(r.notes.len() + r.sessions.len() + r.measures.len() + r.goals.len() * 3);
     for n in &r.notes {
         out.push(TimelineEntry {
             at: n.at,
@@ -197,7 +208,9 @@ pub fn course_progress(sessions: &[DosingSession], induction_sessions: u32) -> S
         .filter(|s| s.dose_time.is_some())
         .map(|s| s.number.unwrap_or(0))
         .max()
-        .map(|max_number| max_number.max(sessions.iter().filter(|s| s.dose_time.is_some()).count() as u32))
+        .map(|max_number| {
+            max_number.max(sessions.iter().filter(|s| s.dose_time.is_some()).count() as u32)
+        })
         .unwrap_or(0);
     match given {
         0 => "no sessions yet".to_string(),
@@ -220,7 +233,14 @@ mod tests {
     fn records() -> PatientRecords {
         let pid = PatientId::parse("p1").unwrap();
         let mut r = PatientRecords::new(Patient::new(pid.clone(), "Test Person"));
-        r.notes.push(Note::draft(RecordId::parse("n1").unwrap(), pid.clone(), NoteKind::Preparation, ts("2026-03-01T10:00:00Z"), "Prep", vec![Section::new("Intentions", "x")]));
+        r.notes.push(Note::draft(
+            RecordId::parse("n1").unwrap(),
+            pid.clone(),
+            NoteKind::Preparation,
+            ts("2026-03-01T10:00:00Z"),
+            "Prep",
+            vec![Section::new("Intentions", "x")],
+        ));
         r.measures.push(Measure {
             id: RecordId::parse("m1").unwrap(),
             patient: pid.clone(),
