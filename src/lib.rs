@@ -15,3 +15,4 @@
 
 pub mod clock;
 pub mod model;
+pub mod store;
