@@ -15,6 +15,8 @@ use crate::model::{Patient, PatientId, PatientRecords, Record, RecordKind};
 use std::path::PathBuf;
 
 /// One change in an atomic write.
+// Changes live briefly in small slices; boxing every record would cost more than the padding.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// Insert or replace a record (a signed note may only gain addenda).
