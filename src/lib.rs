@@ -13,6 +13,8 @@
 //!
 //! Nothing here reaches the network.
 
+pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod model;
 pub mod store;
