@@ -59,6 +59,17 @@ impl Calendar {
     pub fn local(&self, at: Timestamp) -> DateTime {
         self.tz.to_datetime(at)
     }
+
+    /// `days` calendar days after the local date of `at`, at `minute` past midnight: a working
+    /// hour on a later day, for late signatures and addenda.
+    pub fn days_after(&self, at: Timestamp, days: i64, minute: u32) -> Timestamp {
+        let date = self.local(at).date();
+        let date = date.checked_add(days.days()).unwrap_or(date);
+        let m = minute.min(24 * 60 - 1);
+        self.tz
+            .to_timestamp(date.at((m / 60) as i8, (m % 60) as i8, 0, 0))
+            .unwrap_or(at)
+    }
 }
 
 /// `at` moved by whole minutes (saturating at the ends of time, which validated specs never
@@ -511,12 +522,16 @@ fn domain(name: &str) -> LifeDomain {
     LifeDomain::from(name.to_owned())
 }
 
-/// A signing delay in minutes: usually the same day, sometimes the next, now and then later.
-fn sign_delay(rng: &mut SeededRng) -> i64 {
+/// When a note is signed: usually within a few hours, sometimes during the next working day,
+/// now and then a few days later.
+fn signing_time(cal: &Calendar, at: Timestamp, rng: &mut SeededRng) -> Timestamp {
     match rng.below(20) {
-        0 => rng.range(2 * 1440, 4 * 1440),
-        1..=5 => rng.range(1200, 1800),
-        _ => rng.range(15, 180),
+        0 => {
+            let days = rng.range(2, 4);
+            cal.days_after(at, days, minute(rng, 8, 17))
+        }
+        1..=5 => cal.days_after(at, 1, minute(rng, 8, 17)),
+        _ => plus(at, rng.range(15, 180)),
     }
 }
 
@@ -911,7 +926,7 @@ fn sign_notes(ctx: &mut Ctx<'_>, clinician: &str, notes: &mut [(Note, Option<Ses
         if i + drafts >= total && note.at >= recent {
             continue;
         }
-        let signed_at = plus(note.at, sign_delay(ctx.rng)).min(latest).max(note.at);
+        let signed_at = signing_time(cal, note.at, ctx.rng).min(latest).max(note.at);
         if note.sign(clinician, signed_at, &[]).is_err() {
             // Only an empty clinician name gets here; the spec check reports it.
             continue;
@@ -928,8 +943,16 @@ fn sign_notes(ctx: &mut Ctx<'_>, clinician: &str, notes: &mut [(Note, Option<Ses
         let count = if ctx.rng.chance(0.2) { 2 } else { 1 };
         let mut at = signed_at;
         for _ in 0..count {
-            let span = (room / 2).min(10 * 1440);
-            at = plus(at, ctx.rng.range(60, span.max(61))).min(latest);
+            // Addenda come on a later working day when there is room before the anchor.
+            let room_days = latest.duration_since(at).as_hours() / 24;
+            at = if room_days >= 2 {
+                let days = ctx.rng.range(1, (room_days - 1).min(10));
+                cal.days_after(at, days, minute(ctx.rng, 8, 17))
+            } else {
+                plus(at, ctx.rng.range(30, 90))
+            }
+            .min(latest)
+            .max(at);
             let bank = match (note.kind, facts.as_ref()) {
                 (NoteKind::Session, Some(f)) if f.devices.is_some() && ctx.rng.chance(0.5) => {
                     text::ADDENDA_ESKETAMINE
@@ -1006,7 +1029,7 @@ fn check_ins(
     }
     let n = times.len();
     let start = ctx.rng.range(0, 3);
-    let target = match (gp.status, p.trajectory) {
+    let full = match (gp.status, p.trajectory) {
         (GoalStatus::Achieved, _) => ctx.rng.range(9, 10),
         (GoalStatus::Paused, _) => ctx.rng.range(2, 5),
         (GoalStatus::Dropped, _) => ctx.rng.range(0, 3),
@@ -1014,6 +1037,13 @@ fn check_ins(
         (_, Trajectory::Responder) => ctx.rng.range(5, 8),
         (_, Trajectory::Partial) => ctx.rng.range(3, 6),
         (_, Trajectory::NonResponder) => ctx.rng.range(1, 4),
+    };
+    // Part-way through an induction a goal is only part-way to where it is heading.
+    let reach = (covered.len() as f64 / f64::from(p.protocol.induction_len())).min(1.0);
+    let target = if gp.status == GoalStatus::Achieved {
+        full
+    } else {
+        start + ((full - start) as f64 * reach).round() as i64
     };
     let mut out = Vec::with_capacity(n);
     for (k, (at, link)) in times.into_iter().enumerate() {

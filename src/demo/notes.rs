@@ -262,10 +262,8 @@ pub(super) fn psychotherapy_note(
         voice: &p.voice,
     };
     let mut process = String::new();
-    w.sentence(&mut process, text::PROCESS);
-    if w.rng.chance(0.5) {
-        w.sentence(&mut process, text::PROCESS);
-    }
+    let count = 1 + w.rng.below(2) as usize;
+    w.sentences(&mut process, text::PROCESS, count);
     let mut themes = String::new();
     w.theme_sentence(&mut themes);
     if w.rng.chance(0.5) {

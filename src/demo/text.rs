@@ -164,10 +164,23 @@ impl Writer<'_> {
     /// Appends one filled sentence from `bank`, separated from what came before by a space.
     pub fn sentence(&mut self, out: &mut String, bank: &'static [&'static str]) {
         let t = self.pick(bank);
+        self.append_sentence(out, t);
+    }
+
+    /// Appends `template` filled as a sentence: spaced from the text before it, and capitalised
+    /// when it starts with a slot ("{act} three times..." becomes "Walking three times...").
+    fn append_sentence(&mut self, out: &mut String, template: &str) {
         if !out.is_empty() && !out.ends_with('\n') {
             out.push(' ');
         }
-        self.fill(out, t);
+        let from = out.len();
+        self.fill(out, template);
+        if let Some(first) = out[from..].chars().next()
+            && first.is_lowercase()
+        {
+            let upper: String = first.to_uppercase().collect();
+            out.replace_range(from..from + first.len_utf8(), &upper);
+        }
     }
 
     /// Appends `count` different sentences from `bank` (fewer if the bank is smaller).
@@ -179,10 +192,7 @@ impl Writer<'_> {
                 continue;
             }
             used.push(i);
-            if !out.is_empty() && !out.ends_with('\n') {
-                out.push(' ');
-            }
-            self.fill(out, bank[i]);
+            self.append_sentence(out, bank[i]);
         }
     }
 
@@ -399,8 +409,8 @@ const SLEEP: &[&str] = &[
     "Early waking is less frequent; {n} now reads for a while and falls back asleep.",
     "Nightmares have eased, though {n} still wakes with a racing heart some nights.",
     "{n} noticed that sleep is worse after late work calls.",
-    "The night after dosing {n} slept deeply for nine hours.",
-    "{n} described sleep as 'lighter but more restful' since the last session.",
+    "{n} slept deeply for nine hours one night this week, the first time in months.",
+    "{n} described sleep as 'lighter but more restful' lately.",
     "{n} is cutting back on evening caffeine to help with sleep.",
     "Insomnia flared after a stressful week; {n} used the wind-down routine from preparation.",
 ];
@@ -415,15 +425,15 @@ const GRIEF: &[&str] = &[
     "Sadness about {their} {lost} feels cleaner now, less mixed with guilt.",
     "{n} found old photographs of {their} {lost} and shared one in session.",
     "{n} noticed that grief and love for {their} {lost} feel like the same thing.",
-    "{n} wrote a letter to {their} {lost} as an integration exercise.",
+    "{n} wrote a letter to {their} {lost} as an exercise between sessions.",
 ];
 
 const MUSIC: &[&str] = &[
-    "During the session {music} seemed to carry {n} through the hardest part.",
+    "{n} said {music} seemed to carry {them} through the hardest days.",
     "{n} has started listening to {music} again after years of avoiding it.",
     "{n} wants to pick up {music} again, a love from before the depression.",
-    "Music felt like it was 'inside the body' during dosing; {n} asked for the playlist afterwards.",
-    "{n} described {music} as the moment the fear turned into {feel}.",
+    "Music feels like it is 'inside the body' these days; {n} has been making playlists.",
+    "{n} described {music} as the moment fear can turn into {feel}.",
     "{n} played {music} on the way home and felt connected rather than alone.",
     "{n} joined a community choir rehearsal and found it less frightening than expected.",
     "Silence between tracks felt important to {n}; {n} asked for fewer lyrics next time.",
@@ -431,21 +441,21 @@ const MUSIC: &[&str] = &[
 
 const NATURE: &[&str] = &[
     "{n} went to {place} and sat for an hour without the phone.",
-    "Images of {place} returned during dosing, vivid and calm.",
+    "Images of {place} keep returning, vivid and calm.",
     "{n} finds {act} outside the most reliable way to feel steady.",
     "Being in nature at {place} now feels like something {n} is allowed to enjoy.",
     "{n} noticed the trees changing colour on the walk in and stopped to look.",
     "{n} described feeling part of the landscape at {place} instead of separate from it.",
     "{n} plans a weekend at {place} with {their} {rel}.",
-    "Time at {place} has become a weekly ritual since the last session.",
-    "{n} brought a stone from {place} as a reminder of the session.",
+    "Time at {place} has become a weekly ritual.",
+    "{n} brought a stone from {place} as a reminder to slow down.",
 ];
 
 const BODY: &[&str] = &[
     "{n} noticed tension in the {body} and learned to breathe into it.",
-    "A sense of warmth spread through the {body} during the session.",
+    "{n} described a sense of warmth spreading through the {body} when calm.",
     "{n} has been {act} {num} times a week and feels more at home in {their} body.",
-    "Chronic pain in the {body} seemed to fade into the background during dosing.",
+    "Chronic pain in the {body} has faded into the background at times.",
     "{n} is eating more regularly and appetite has improved.",
     "{n} described the body as 'finally off duty' for a while.",
     "Restlessness in the {body} is still there on bad days, but shorter.",
@@ -456,7 +466,7 @@ const TRAUMA: &[&str] = &[
     "An old memory of the accident came up; {n} stayed with it and felt safe enough.",
     "{n} noticed being startled less by sudden noises this week.",
     "{n} described a younger part that still expects to be hurt.",
-    "The session touched on early experiences at home; {n} chose how much to share.",
+    "The conversation touched on early experiences at home; {n} chose how much to share.",
     "{n} felt for the first time that what happened was not {their} fault.",
     "Hypervigilance in crowds is lower; {n} took the bus at rush hour.",
     "{n} worked with the image of a safe place when memories became intense.",
@@ -470,7 +480,7 @@ const MEANING_THEME: &[&str] = &[
     "{n} felt a connection to something larger and was surprised by it.",
     "Questions about purpose came up; {n} wants to volunteer again.",
     "{n} reconnected with the faith of {their} childhood, on {their} own terms.",
-    "{n} said the experience 'made room' to think about the future.",
+    "{n} said there is finally 'room' to think about the future.",
     "{n} noticed small moments of {feel} in ordinary days.",
     "{n} wants to live closer to {their} values and less by obligation.",
 ];
@@ -818,7 +828,7 @@ pub(super) const PROCESS: &[&str] = &[
     "Worked with the part of {n} that keeps everyone at a distance; it seemed to soften.",
     "Long silences today, which felt productive rather than stuck.",
     "{n} tested whether I would be disappointed; named it together.",
-    "Explored the link between the session imagery and early attachment experiences.",
+    "Explored the link between recent dreams and early attachment experiences.",
     "{n} brought a dream about a house with many rooms; we stayed with the image.",
     "Rupture and repair: {n} felt I had rushed last week; we talked it through.",
 ];
@@ -1185,6 +1195,19 @@ mod tests {
             work: "teaching",
             themes: vec![(Theme::Family, 3), (Theme::Music, 1)],
         }
+    }
+
+    #[test]
+    fn a_sentence_that_starts_with_a_slot_is_capitalised() {
+        let mut rng = SeededRng::new(1);
+        let v = voice();
+        let mut w = Writer {
+            rng: &mut rng,
+            voice: &v,
+        };
+        let mut out = String::from("Plan:");
+        w.sentence(&mut out, &["{act} twice a week."]);
+        assert_eq!(out, "Plan: Walking twice a week.");
     }
 
     #[test]
