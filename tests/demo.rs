@@ -569,6 +569,10 @@ fn the_demo_builds_into_a_store_and_reads_back_the_same() {
     drop(store);
     let again = SledStore::open(dir.path()).unwrap();
     assert_eq!(again.counts().unwrap(), summary);
+    // Building the same demo again writes the same records: signed notes are unchanged, so the
+    // store accepts it and nothing is duplicated.
+    assert_eq!(demo::build(&again, &s, &mut |_| {}).unwrap(), summary);
+    assert_eq!(again.counts().unwrap(), summary);
 }
 
 #[test]
@@ -585,7 +589,7 @@ fn build_refuses_a_bad_spec_before_writing() {
 }
 
 /// `cargo test --release --test demo -- --ignored --nocapture` prints the time to generate the
-/// largest supported demo size.
+/// largest demo size the brief asks for, and to write it into a store.
 #[test]
 #[ignore]
 fn generating_1000_patients_x_100_notes_is_fast() {
@@ -614,4 +618,20 @@ fn generating_1000_patients_x_100_notes_is_fast() {
     );
     assert_eq!(summary.notes, 100_000);
     assert!(took.as_secs() < 10);
+}
+
+#[test]
+#[ignore]
+fn building_1000_patients_x_100_notes_into_a_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let s = spec(1_000, 100, 42);
+    let started = std::time::Instant::now();
+    let summary = demo::build(&store, &s, &mut |_| {}).unwrap();
+    let took = started.elapsed();
+    println!(
+        "built {} patients, {} notes into a sled store in {took:.2?}",
+        summary.patients, summary.notes
+    );
+    assert_eq!(store.counts().unwrap(), summary);
 }

@@ -234,8 +234,9 @@ pub(super) fn dosing_session(
     ));
 
     // Sedation (MOAA/S): 5 before dosing, a dip, back to 5 before discharge.
+    // Sub-anaesthetic doses sedate lightly; only the larger IM doses of KAP reach MOAA/S 2.
     let dip = match protocol {
-        Protocol::IvKetamine | Protocol::ImKetamine => rng.range(2, 4) as u8,
+        Protocol::ImKetamine if state.step >= 2 => rng.range(2, 4) as u8,
         _ => rng.range(3, 4) as u8,
     };
     let sedation = vec![
