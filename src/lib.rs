@@ -16,5 +16,6 @@
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod model;
 pub mod store;
