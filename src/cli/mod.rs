@@ -1,6 +1,7 @@
 //! The command line: global options, where the stores live, and one file per subcommand.
 
 pub mod check;
+pub mod demo;
 
 use crate::config::Config;
 use anyhow::Context;
@@ -24,7 +25,7 @@ pub struct Cli {
     #[arg(long, global = true, env = "KITNOTES_CONFIG_DIR", value_name = "DIR")]
     pub config_dir: Option<PathBuf>,
 
-    /// Work on the demo store (<data dir>/demo) instead of the real one.
+    /// Work on the demo store (`<data dir>/demo`) instead of the real one.
     #[arg(long, global = true)]
     pub demo: bool,
 
@@ -34,6 +35,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Build the invented demo caseload (kept apart from the real store) and open it.
+    Demo(demo::Args),
     /// Check the store's integrity and report what it holds.
     Check(check::Args),
 }
@@ -119,6 +122,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Some(Command::Check(args)) => check::run(&env, args),
+        Some(Command::Demo(args)) => demo::run(&env, args),
         None => {
             eprintln!(
                 "The kitnotes terminal UI is not part of this build yet.\n\
