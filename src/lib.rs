@@ -14,4 +14,5 @@
 //! Nothing here reaches the network.
 
 pub mod clock;
+pub mod interchange;
 pub mod model;
