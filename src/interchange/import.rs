@@ -151,7 +151,7 @@ fn read_header<R: BufRead>(lines: &mut Lines<R>) -> Result<(), ImportError> {
         ))),
         Ok(LineType::Unknown(t)) => Err(not_a_header(format!("of type {t:?}"))),
         Ok(LineType::Missing) => Err(not_a_header("an object without a type".into())),
-        Err(e) => Err(not_a_header(format!("not valid JSON ({})", e.message))),
+        Err(e) => Err(not_a_header(format!("not one ({})", e.message))),
     }
 }
 

@@ -80,6 +80,11 @@ pub fn render(records: &PatientRecords, opts: &ChartOptions) -> (String, ExportS
         opts,
         records,
         notes_by_id: records.notes.iter().map(|n| (n.id.as_str(), n)).collect(),
+        sessions_by_id: records
+            .sessions
+            .iter()
+            .map(|s| (s.id.as_str(), s))
+            .collect(),
         summary: ExportSummary::default(),
     };
     chart.header();
@@ -100,6 +105,7 @@ struct Chart<'a> {
     opts: &'a ChartOptions,
     records: &'a PatientRecords,
     notes_by_id: HashMap<&'a str, &'a Note>,
+    sessions_by_id: HashMap<&'a str, &'a DosingSession>,
     summary: ExportSummary,
 }
 
@@ -225,7 +231,10 @@ impl<'a> Chart<'a> {
         }
         let mut facts = Vec::new();
         if let Some(s) = &n.session {
-            facts.push(format!("- **Dosing session:** {}", inline(s.as_str())));
+            facts.push(format!(
+                "- **Dosing session:** {}",
+                self.session_link(s.as_str())
+            ));
         }
         if let Some(t) = &n.template {
             facts.push(format!("- **Template:** {}", inline(t)));
@@ -465,7 +474,10 @@ impl<'a> Chart<'a> {
             facts.push(format!("- **Items:** {}", items.join(", ")));
         }
         if let Some(s) = &m.session {
-            facts.push(format!("- **Dosing session:** {}", inline(s.as_str())));
+            facts.push(format!(
+                "- **Dosing session:** {}",
+                self.session_link(s.as_str())
+            ));
         }
         if !facts.is_empty() {
             self.blank();
@@ -484,12 +496,27 @@ impl<'a> Chart<'a> {
                 "a private note, not included".to_owned()
             }
             Some(n) => format!(
-                "{} \"{}\" ({}, {})",
+                "{} \"{}\" of {} ({})",
                 n.kind.label(),
                 inline(&n.title),
-                inline(id),
-                format_time(n.at, &self.opts.tz, "%Y-%m-%d")
+                format_time(n.at, &self.opts.tz, "%Y-%m-%d"),
+                inline(id)
             ),
+            None => format!("{} (not in this chart)", inline(id)),
+        }
+    }
+
+    /// How a link to a dosing session reads: "Dosing session 1 of 2026-03-05 (s1)".
+    fn session_link(&self, id: &str) -> String {
+        match self.sessions_by_id.get(id) {
+            Some(s) => {
+                let number = s.number.map(|n| format!(" {n}")).unwrap_or_default();
+                format!(
+                    "Dosing session{number} of {} ({})",
+                    format_time(s.at, &self.opts.tz, "%Y-%m-%d"),
+                    inline(id)
+                )
+            }
             None => format!("{} (not in this chart)", inline(id)),
         }
     }
@@ -512,8 +539,12 @@ impl<'a> Chart<'a> {
             self.line(&format!("- **Set from:** {link}"));
         }
         if !g.sessions.is_empty() {
-            let ids: Vec<String> = g.sessions.iter().map(|s| inline(s.as_str())).collect();
-            self.line(&format!("- **Related sessions:** {}", ids.join(", ")));
+            let links: Vec<String> = g
+                .sessions
+                .iter()
+                .map(|s| self.session_link(s.as_str()))
+                .collect();
+            self.line(&format!("- **Related sessions:** {}", links.join(", ")));
         }
         if !g.check_ins.is_empty() {
             self.blank();
@@ -522,12 +553,12 @@ impl<'a> Chart<'a> {
             let mut check_ins: Vec<_> = g.check_ins.iter().collect();
             check_ins.sort_by_key(|c| c.at);
             for c in check_ins {
-                let mut line = format!("- {}: progress {}/10", self.when(c.at), c.progress);
+                let mut line = format!("- {} · progress {}/10", self.when(c.at), c.progress);
                 if !c.note.trim().is_empty() {
-                    line.push_str(&format!(". {}", inline(&c.note)));
+                    line.push_str(&format!(" · {}", inline(&c.note)));
                 }
                 if let Some(n) = &c.integration_note {
-                    line.push_str(&format!(" (discussed in {})", self.note_link(n.as_str())));
+                    line.push_str(&format!(" · discussed in {}", self.note_link(n.as_str())));
                 }
                 self.line(&line);
             }

@@ -73,7 +73,8 @@ pub(crate) fn line_type(line: &str) -> Result<LineType<'_>, LineError> {
     let parsed = TypeOnly::deserialize(&mut de)
         .and_then(|t| de.end().map(|()| t))
         .map_err(|e| LineError {
-            field: None,
+            // Valid JSON that still fails here has a `type` that is not a string.
+            field: (!is_syntax(&e)).then(|| "type".to_owned()),
             message: json_message(&e),
         })?;
     Ok(parsed.kind.map_or(LineType::Missing, LineType::from_tag))
@@ -160,27 +161,69 @@ fn from_line<T: DeserializeOwned>(line: &str, skip_type: bool) -> Result<T, Line
 
 fn line_error(path: &serde_path_to_error::Path, e: &serde_json::Error) -> LineError {
     let message = json_message(e);
-    let mut field = Some(path.to_string()).filter(|p| p != ".");
+    if is_syntax(e) {
+        // Broken JSON has no meaningful field: the path would only say where parsing gave up.
+        return LineError {
+            field: None,
+            message,
+        };
+    }
+    let mut field = Some(path.to_string()).filter(|p| p != "." && !p.contains('?'));
     if field.is_none() {
-        // "missing field `title`" concerns a field that is not there to have a path: name it.
-        field = message
-            .strip_prefix("missing field `")
+        // "missing field `title`" concerns a field with no place of its own in the line, and a
+        // duplicate is reported at the object: name the field from the message.
+        field = ["missing field `", "duplicate field `"]
+            .iter()
+            .find_map(|prefix| message.strip_prefix(prefix))
             .and_then(|rest| rest.split('`').next())
             .map(str::to_owned);
     }
+    let message = with_time_hint(field.as_deref(), message);
     LineError { field, message }
+}
+
+/// jiff explains precisely what it could not parse, but not what it wanted; add an example for
+/// the model's time fields and calendar dates.
+fn with_time_hint(field: Option<&str>, message: String) -> String {
+    let last = field.and_then(|f| f.rsplit('.').next()).unwrap_or("");
+    let about_the_name = ["unknown field", "missing field", "duplicate field"]
+        .iter()
+        .any(|p| message.starts_with(p));
+    if about_the_name {
+        return message;
+    }
+    match last {
+        "born" | "target_date" => format!("{message}; write a date as 1980-04-02"),
+        "at" | "signed_at" | "dose_time" => format!(
+            "{message}; write a time as 2026-03-02T10:00:00Z, or with its offset as \
+             2026-03-02T12:00:00+02:00"
+        ),
+        _ => message,
+    }
+}
+
+fn is_syntax(e: &serde_json::Error) -> bool {
+    matches!(
+        e.classify(),
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof
+    )
 }
 
 /// serde_json's message without its " at line 1 column 17" suffix: every line is line 1 to it,
 /// and the import error names the file's line itself. The column stays, as it helps find a typo
-/// in a long line.
+/// in a long line. Broken JSON is said to be broken JSON, in words a clinician can act on.
 pub(crate) fn json_message(e: &serde_json::Error) -> String {
     let full = e.to_string();
     let suffix = format!(" at line {} column {}", e.line(), e.column());
-    match full.strip_suffix(&suffix) {
+    let bare = match full.strip_suffix(&suffix) {
         Some(bare) if e.column() > 0 => format!("{bare} (column {})", e.column()),
         Some(bare) => bare.to_owned(),
         None => full,
+    };
+    if is_syntax(e) {
+        format!("not valid JSON: {bare}")
+    } else {
+        bare
     }
 }
 
@@ -500,6 +543,11 @@ mod tests {
     #[test]
     fn json_messages_lose_serdes_line_but_keep_the_column() {
         let e = serde_json::from_str::<serde_json::Value>("{\"a\":}").unwrap_err();
-        assert_eq!(json_message(&e), "expected value (column 6)");
+        assert_eq!(
+            json_message(&e),
+            "not valid JSON: expected value (column 6)"
+        );
+        let e = line_type(r#"{"id":"n1","type":5}"#).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("type"));
     }
 }
