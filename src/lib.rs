@@ -13,6 +13,9 @@
 //!
 //! Nothing here reaches the network.
 
+pub mod cli;
 pub mod clock;
+pub mod config;
 pub mod interchange;
 pub mod model;
+pub mod store;

@@ -15,6 +15,8 @@ use crate::model::{Patient, PatientId, PatientRecords, Record, RecordKind};
 use std::path::PathBuf;
 
 /// One change in an atomic write.
+// Changes live briefly in small slices; boxing every record would cost more than the padding.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
     /// Insert or replace a record (a signed note may only gain addenda).
@@ -65,9 +67,16 @@ pub enum StoreError {
         "the store at {path} was written by a newer kitnotes (schema {found}, this one reads up to \
          {supported}); upgrade kitnotes, or restore a backup made by this version"
     )]
-    NewerSchema { path: PathBuf, found: u32, supported: u32 },
+    NewerSchema {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
     #[error("cannot open the store at {path}: {source}")]
-    Open { path: PathBuf, source: std::io::Error },
+    Open {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error(
         "the store at {path} could not be read by its database layer ({detail}); it may be damaged: \
          restore it from a backup"
@@ -80,7 +89,11 @@ pub enum StoreError {
     #[error("record {id}: {detail}")]
     Invalid { id: String, detail: String },
     #[error("{kind} {id} belongs to patient {patient}, who is not in the store")]
-    UnknownPatient { kind: &'static str, id: String, patient: PatientId },
+    UnknownPatient {
+        kind: &'static str,
+        id: String,
+        patient: PatientId,
+    },
     #[error("id {id} is already used by a {existing} record")]
     IdTaken { id: String, existing: &'static str },
     #[error("no record with id {0}")]

@@ -1,0 +1,131 @@
+//! The command line: global options, where the stores live, and one file per subcommand.
+
+pub mod check;
+
+use crate::config::Config;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// kitnotes: offline, keyboard-driven notes for ketamine-assisted therapy.
+///
+/// Keeps, per patient, preparation notes, dosing sessions with vitals and observations,
+/// integration goals and PHQ-9 / GAD-7 scores, in a local store that never touches the network.
+#[derive(Debug, Parser)]
+#[command(name = "kitnotes", version, propagate_version = true)]
+pub struct Cli {
+    /// Where the stores live [default: the platform's data directory for kitnotes].
+    #[arg(long, global = true, env = "KITNOTES_DATA_DIR", value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Where config.toml, keymap.toml and templates/ are read from
+    /// [default: the platform's config directory for kitnotes].
+    #[arg(long, global = true, env = "KITNOTES_CONFIG_DIR", value_name = "DIR")]
+    pub config_dir: Option<PathBuf>,
+
+    /// Work on the demo store (<data dir>/demo) instead of the real one.
+    #[arg(long, global = true)]
+    pub demo: bool,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check the store's integrity and report what it holds.
+    Check(check::Args),
+}
+
+/// The directories kitnotes uses.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub data_dir: PathBuf,
+    pub config_dir: PathBuf,
+}
+
+impl Paths {
+    /// From the command line or environment, else the platform's defaults.
+    pub fn resolve(cli: &Cli) -> anyhow::Result<Self> {
+        let dirs = || {
+            directories::ProjectDirs::from("", "", "kitnotes").context(
+                "cannot find a home directory for kitnotes' files; pass --data-dir and --config-dir",
+            )
+        };
+        let data_dir = match &cli.data_dir {
+            Some(d) => d.clone(),
+            None => dirs()?.data_dir().to_owned(),
+        };
+        let config_dir = match &cli.config_dir {
+            Some(d) => d.clone(),
+            None => dirs()?.config_dir().to_owned(),
+        };
+        Ok(Self {
+            data_dir,
+            config_dir,
+        })
+    }
+
+    /// The clinic's real store.
+    pub fn store_dir(&self) -> PathBuf {
+        self.data_dir.join("store")
+    }
+
+    /// The demo store, kept apart from the real one.
+    pub fn demo_dir(&self) -> PathBuf {
+        self.data_dir.join("demo")
+    }
+
+    /// The store a command works on: the demo one with `--demo`.
+    pub fn chosen_store(&self, demo: bool) -> PathBuf {
+        if demo {
+            self.demo_dir()
+        } else {
+            self.store_dir()
+        }
+    }
+}
+
+/// Opens a store for a command, with the path in any error.
+pub fn open_store(dir: &Path) -> anyhow::Result<crate::store::SledStore> {
+    Ok(crate::store::SledStore::open(dir)?)
+}
+
+/// What every command gets: where things are, the user's settings, and which store.
+#[derive(Debug)]
+pub struct Env {
+    pub paths: Paths,
+    pub config: Config,
+    pub demo: bool,
+}
+
+impl Env {
+    /// The store this command works on.
+    pub fn store_dir(&self) -> PathBuf {
+        self.paths.chosen_store(self.demo)
+    }
+}
+
+/// Runs the command line; the exit code says whether it worked.
+pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let paths = Paths::resolve(&cli)?;
+    // Read config up front for every command: a broken file is reported, never skipped.
+    let config = Config::load(&paths.config_dir)?;
+    let env = Env {
+        paths,
+        config,
+        demo: cli.demo,
+    };
+    match cli.command {
+        Some(Command::Check(args)) => check::run(&env, args),
+        None => {
+            eprintln!(
+                "The kitnotes terminal UI is not part of this build yet.\n\
+                 Meanwhile: `kitnotes demo --no-ui` builds the demo store, and `kitnotes --help` \
+                 lists import, export and check."
+            );
+            Ok(ExitCode::from(2))
+        }
+    }
+}

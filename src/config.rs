@@ -1,0 +1,159 @@
+//! The user's configuration file, `<config dir>/config.toml`: read strictly, so a typo is an
+//! error with its line rather than a setting silently ignored.
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Settings from config.toml. Every field is optional; unknown fields are errors.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The name written on signatures and addenda, e.g. "Dr. Ana Rivera, MD".
+    #[serde(default)]
+    pub clinician: Option<String>,
+    /// The IANA time zone for showing times (e.g. "Europe/Berlin"); default: the system's.
+    #[serde(default)]
+    pub timezone: Option<String>,
+}
+
+/// A config file that cannot be used, with where and why.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}:{line}:{column}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}: timezone {name:?} is not a known IANA time zone ({detail})")]
+    TimeZone {
+        path: PathBuf,
+        name: String,
+        detail: String,
+    },
+}
+
+impl Config {
+    /// Loads `<dir>/config.toml`; a missing file gives the defaults.
+    pub fn load(dir: &Path) -> Result<Self, ConfigError> {
+        let path = dir.join("config.toml");
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(source) => return Err(ConfigError::Read { path, source }),
+        };
+        let config: Config = parse_toml(&path, &text)?;
+        config.time_zone().map_err(|detail| ConfigError::TimeZone {
+            path: path.clone(),
+            name: config.timezone.clone().unwrap_or_default(),
+            detail,
+        })?;
+        Ok(config)
+    }
+
+    /// The zone to show times in.
+    pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, String> {
+        match &self.timezone {
+            Some(name) => jiff::tz::TimeZone::get(name).map_err(|e| e.to_string()),
+            None => Ok(jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)),
+        }
+    }
+}
+
+/// Parses TOML into `T`, turning the error's byte span into a line and column.
+pub fn parse_toml<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    text: &str,
+) -> Result<T, ConfigError> {
+    toml::from_str(text).map_err(|e| {
+        let mut offset = e.span().map(|s| s.start).unwrap_or(0).min(text.len());
+        while !text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let before = &text[..offset];
+        let line = before.matches('\n').count() + 1;
+        let column = before
+            .rsplit('\n')
+            .next()
+            .map(|l| l.chars().count())
+            .unwrap_or(0)
+            + 1;
+        ConfigError::Parse {
+            path: path.to_owned(),
+            line,
+            column,
+            message: e.message().to_owned(),
+        }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("config.toml"), text).unwrap();
+        Config::load(dir.path()).map_err(|e| {
+            // Paths differ per run; tests compare the rest.
+            match e {
+                ConfigError::Parse {
+                    line,
+                    column,
+                    message,
+                    ..
+                } => ConfigError::Parse {
+                    path: "config.toml".into(),
+                    line,
+                    column,
+                    message,
+                },
+                ConfigError::TimeZone { name, detail, .. } => ConfigError::TimeZone {
+                    path: "config.toml".into(),
+                    name,
+                    detail,
+                },
+                other => other,
+            }
+        })
+    }
+
+    #[test]
+    fn a_missing_file_gives_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Config::load(dir.path()).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn settings_are_read() {
+        let c = load("clinician = \"Dr. Test Clinician\"\ntimezone = \"Europe/Berlin\"\n").unwrap();
+        assert_eq!(c.clinician.as_deref(), Some("Dr. Test Clinician"));
+    }
+
+    #[test]
+    fn an_unknown_field_is_an_error_with_its_line() {
+        let e = load("clinician = \"Dr. X\"\nclinican_typo = 1\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.starts_with("config.toml:2:1: unknown field `clinican_typo`"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_bad_time_zone_is_named() {
+        let e = load("timezone = \"Mars/Olympus\"\n").unwrap_err();
+        assert!(
+            e.to_string().starts_with(
+                "config.toml: timezone \"Mars/Olympus\" is not a known IANA time zone"
+            ),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,180 @@
+//! The key layout of the store: one ordered keyspace with a prefix per kind of entry.
+//!
+//! ```text
+//! M\0schema                                   schema version (u32, big-endian)
+//! P\0<patient id>                             a patient
+//! T\0<patient id>\0<time: 16 bytes><kind: 1><id>   a timeline record (note, session, measure, goal)
+//! I\0<id>                                     id index: the key of the record with that id
+//! ```
+//! Ids never contain NUL (see `model::ids`), so `T\0<patient id>\0` is a prefix that holds
+//! exactly one patient's timeline, ordered by time, and one scan reads it. Time is the record's
+//! instant in nanoseconds as a big-endian i128 with the sign bit flipped, so byte order is time
+//! order (also before 1970).
+
+use crate::model::{PatientId, RecordKind};
+use jiff::Timestamp;
+
+pub const SCHEMA_KEY: &[u8] = b"M\0schema";
+pub const PATIENT_PREFIX: &[u8] = b"P\0";
+pub const TIMELINE_PREFIX: &[u8] = b"T\0";
+pub const INDEX_PREFIX: &[u8] = b"I\0";
+pub const META_PREFIX: &[u8] = b"M\0";
+
+const TIME_LEN: usize = 16;
+
+/// The byte that names a record kind inside keys and envelopes. Never renumber these.
+pub fn kind_byte(kind: RecordKind) -> u8 {
+    match kind {
+        RecordKind::Patient => b'p',
+        RecordKind::Note => b'n',
+        RecordKind::Session => b's',
+        RecordKind::Measure => b'm',
+        RecordKind::Goal => b'g',
+    }
+}
+
+pub fn kind_from_byte(b: u8) -> Option<RecordKind> {
+    RecordKind::ALL.into_iter().find(|k| kind_byte(*k) == b)
+}
+
+pub fn patient_key(id: &PatientId) -> Vec<u8> {
+    [PATIENT_PREFIX, id.as_str().as_bytes()].concat()
+}
+
+pub fn index_key(id: &str) -> Vec<u8> {
+    [INDEX_PREFIX, id.as_bytes()].concat()
+}
+
+/// The prefix under which one patient's timeline sits.
+pub fn timeline_prefix(patient: &PatientId) -> Vec<u8> {
+    [TIMELINE_PREFIX, patient.as_str().as_bytes(), b"\0"].concat()
+}
+
+fn time_bytes(at: Timestamp) -> [u8; TIME_LEN] {
+    let flipped = (at.as_nanosecond() as u128) ^ (1u128 << 127);
+    flipped.to_be_bytes()
+}
+
+pub fn timeline_key(patient: &PatientId, at: Timestamp, kind: RecordKind, id: &str) -> Vec<u8> {
+    let mut k = timeline_prefix(patient);
+    k.extend_from_slice(&time_bytes(at));
+    k.push(kind_byte(kind));
+    k.extend_from_slice(id.as_bytes());
+    k
+}
+
+/// The parts of a key, read back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeyParts {
+    Schema,
+    Patient {
+        id: String,
+    },
+    Timeline {
+        patient: String,
+        at: Timestamp,
+        kind: RecordKind,
+        id: String,
+    },
+    Index {
+        id: String,
+    },
+}
+
+/// Reads a key back into its parts; `None` for a key this version does not know.
+pub fn parse_key(key: &[u8]) -> Option<KeyParts> {
+    let utf8 = |b: &[u8]| std::str::from_utf8(b).ok().map(str::to_owned);
+    if key == SCHEMA_KEY {
+        return Some(KeyParts::Schema);
+    }
+    if let Some(rest) = key.strip_prefix(PATIENT_PREFIX) {
+        return Some(KeyParts::Patient { id: utf8(rest)? });
+    }
+    if let Some(rest) = key.strip_prefix(INDEX_PREFIX) {
+        return Some(KeyParts::Index { id: utf8(rest)? });
+    }
+    let rest = key.strip_prefix(TIMELINE_PREFIX)?;
+    let nul = rest.iter().position(|b| *b == 0)?;
+    let patient = utf8(&rest[..nul])?;
+    let rest = &rest[nul + 1..];
+    if rest.len() < TIME_LEN + 2 {
+        return None;
+    }
+    let mut t = [0u8; TIME_LEN];
+    t.copy_from_slice(&rest[..TIME_LEN]);
+    let nanos = (u128::from_be_bytes(t) ^ (1u128 << 127)) as i128;
+    let at = Timestamp::from_nanosecond(nanos).ok()?;
+    let kind = kind_from_byte(rest[TIME_LEN])?;
+    let id = utf8(&rest[TIME_LEN + 1..])?;
+    Some(KeyParts::Timeline {
+        patient,
+        at,
+        kind,
+        id,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pid(s: &str) -> PatientId {
+        PatientId::parse(s).unwrap()
+    }
+
+    #[test]
+    fn timeline_keys_sort_by_time_including_before_1970() {
+        let p = pid("p1");
+        let times = [
+            "1969-07-20T20:17:00Z",
+            "1970-01-01T00:00:00Z",
+            "2026-03-02T10:00:00Z",
+            "2026-03-02T10:00:00.000000001Z",
+        ];
+        let keys: Vec<Vec<u8>> = times
+            .iter()
+            .map(|t| timeline_key(&p, t.parse().unwrap(), RecordKind::Note, "n"))
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted);
+    }
+
+    #[test]
+    fn one_patients_prefix_never_holds_anothers_records() {
+        let k = timeline_key(
+            &pid("p10"),
+            "2026-03-02T10:00:00Z".parse().unwrap(),
+            RecordKind::Note,
+            "n1",
+        );
+        assert!(!k.starts_with(&timeline_prefix(&pid("p1"))));
+        assert!(k.starts_with(&timeline_prefix(&pid("p10"))));
+    }
+
+    #[test]
+    fn keys_parse_back() {
+        let at: Timestamp = "2026-03-02T10:00:00.5Z".parse().unwrap();
+        let k = timeline_key(&pid("p1"), at, RecordKind::Measure, "m-1");
+        assert_eq!(
+            parse_key(&k),
+            Some(KeyParts::Timeline {
+                patient: "p1".into(),
+                at,
+                kind: RecordKind::Measure,
+                id: "m-1".into()
+            })
+        );
+        assert_eq!(
+            parse_key(&patient_key(&pid("p1"))),
+            Some(KeyParts::Patient { id: "p1".into() })
+        );
+        assert_eq!(
+            parse_key(&index_key("n1")),
+            Some(KeyParts::Index { id: "n1".into() })
+        );
+        assert_eq!(parse_key(SCHEMA_KEY), Some(KeyParts::Schema));
+        assert_eq!(parse_key(b"Z\0what"), None);
+        assert_eq!(parse_key(b"T\0p1\0short"), None);
+    }
+}

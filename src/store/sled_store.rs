@@ -1,0 +1,602 @@
+//! The sled implementation of [`Store`]: locking, schema versions and migrations, atomic batches
+//! and durable flushes.
+//!
+//! Layout of a store directory:
+//! ```text
+//! <dir>/kitnotes.lock   our own lock file, taken with File::try_lock before sled is touched
+//! <dir>/db/             sled's files
+//! ```
+//!
+//! Durability: sled 0.34's `flush()` on Linux ends in `sync_file_range`, which writes pages but
+//! does not make them durable (no metadata, no drive cache flush). [`SledStore::flush`] therefore
+//! calls `fsync` on every file of the database and on its directories after sled's flush.
+
+use super::codec::{self, CodecError};
+use super::keys::{self, KeyParts};
+use super::{Change, CheckReport, Counts, Result, Store, StoreError};
+use crate::model::{Patient, PatientId, PatientRecords, Record, RecordKind};
+use std::collections::{HashMap, HashSet};
+use std::fs::{File, OpenOptions};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// The schema version this kitnotes writes. Bump it with a migration in [`MIGRATIONS`].
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A migration moves a store from schema `n` to `n + 1`, in place, atomically.
+pub type Migration = fn(&sled::Tree) -> Result<()>;
+
+/// `MIGRATIONS[i]` migrates schema `i + 1` to `i + 2`. Empty while there is only schema 1.
+pub const MIGRATIONS: &[Migration] = &[];
+
+/// sled's page cache. Small: kitnotes reads one patient at a time, and the 150 MB memory
+/// budget leaves no room for sled's 1 GB default.
+const CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// A kitnotes store on disk.
+pub struct SledStore {
+    dir: PathBuf,
+    db: sled::Db,
+    /// Serialises writers so that "check the stored version, then write" is atomic in-process;
+    /// the lock file keeps other processes out.
+    write_lock: Mutex<()>,
+    /// Held for as long as the store is open; the OS releases it if the process dies.
+    _lock: File,
+}
+
+impl std::fmt::Debug for SledStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStore").field("dir", &self.dir).finish()
+    }
+}
+
+fn damaged(dir: &Path, e: sled::Error) -> StoreError {
+    match e {
+        sled::Error::Io(source) => StoreError::Open {
+            path: dir.to_owned(),
+            source,
+        },
+        other => StoreError::Damaged {
+            path: dir.to_owned(),
+            detail: other.to_string(),
+        },
+    }
+}
+
+impl SledStore {
+    /// Opens the store in `dir`, creating it if the directory is new or empty.
+    pub fn open(dir: &Path) -> Result<Self> {
+        Self::open_with(dir, MIGRATIONS)
+    }
+
+    /// Opens with a given list of migrations (tests use their own).
+    pub fn open_with(dir: &Path, migrations: &[Migration]) -> Result<Self> {
+        let io = |source| StoreError::Open {
+            path: dir.to_owned(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let lock_path = dir.join("kitnotes.lock");
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .open(&lock_path)
+            .map_err(io)?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked {
+                    path: dir.to_owned(),
+                    lock: lock_path,
+                });
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
+        }
+        let db = sled::Config::new()
+            .path(dir.join("db"))
+            .cache_capacity(CACHE_BYTES)
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(|e| damaged(dir, e))?;
+        let store = Self {
+            dir: dir.to_owned(),
+            db,
+            write_lock: Mutex::new(()),
+            _lock: lock,
+        };
+        store.check_schema(migrations)?;
+        Ok(store)
+    }
+
+    /// Where the store lives.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The schema version on disk.
+    pub fn schema_version(&self) -> Result<Option<u32>> {
+        Ok(self
+            .db
+            .get(keys::SCHEMA_KEY)?
+            .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
+            .map(u32::from_be_bytes))
+    }
+
+    fn check_schema(&self, migrations: &[Migration]) -> Result<()> {
+        let supported = migrations.len() as u32 + 1;
+        let found = match self.db.get(keys::SCHEMA_KEY)? {
+            None if self.db.is_empty() => {
+                self.db.insert(keys::SCHEMA_KEY, &supported.to_be_bytes())?;
+                self.flush()?;
+                return Ok(());
+            }
+            None => {
+                return Err(StoreError::Damaged {
+                    path: self.dir.clone(),
+                    detail: "it holds records but no schema version".into(),
+                });
+            }
+            Some(v) => match <[u8; 4]>::try_from(v.as_ref()) {
+                Ok(b) => u32::from_be_bytes(b),
+                Err(_) => {
+                    return Err(StoreError::Damaged {
+                        path: self.dir.clone(),
+                        detail: format!("the schema version is {} bytes long, not 4", v.len()),
+                    });
+                }
+            },
+        };
+        if found > supported {
+            return Err(StoreError::NewerSchema {
+                path: self.dir.clone(),
+                found,
+                supported,
+            });
+        }
+        if found == 0 {
+            return Err(StoreError::Damaged {
+                path: self.dir.clone(),
+                detail: "schema version 0".into(),
+            });
+        }
+        for (from, migrate) in migrations.iter().enumerate().skip(found as usize - 1) {
+            migrate(&self.db)?;
+            self.db
+                .insert(keys::SCHEMA_KEY, &(from as u32 + 2).to_be_bytes())?;
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn get_record(&self, key: &[u8]) -> Result<Option<Record>> {
+        match self.db.get(key)? {
+            None => Ok(None),
+            Some(v) => codec::decode(key, &v)
+                .map(Some)
+                .map_err(|e| corrupt(key, e)),
+        }
+    }
+
+    /// The primary key of the record with `id`.
+    fn key_of(&self, id: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.db.get(keys::index_key(id))?.map(|v| v.to_vec()))
+    }
+
+    fn primary_key(record: &Record) -> Vec<u8> {
+        match record {
+            Record::Patient(p) => keys::patient_key(&p.id),
+            other => keys::timeline_key(
+                other.patient(),
+                other.at().unwrap_or_default(),
+                other.kind(),
+                other.id(),
+            ),
+        }
+    }
+
+    fn scan_decode(&self, prefix: &[u8], mut each: impl FnMut(&[u8], Record)) -> Result<()> {
+        for kv in self.db.scan_prefix(prefix) {
+            let (k, v) = kv?;
+            let r = codec::decode(&k, &v).map_err(|e| corrupt(&k, e))?;
+            each(&k, r);
+        }
+        Ok(())
+    }
+}
+
+fn corrupt(key: &[u8], e: CodecError) -> StoreError {
+    StoreError::Corrupt {
+        key: printable_key(key),
+        detail: e.to_string(),
+    }
+}
+
+/// A key as a person can read it in a message.
+pub fn printable_key(key: &[u8]) -> String {
+    match keys::parse_key(key) {
+        Some(KeyParts::Patient { id }) => format!("patient {id}"),
+        Some(KeyParts::Index { id }) => format!("index entry {id}"),
+        Some(KeyParts::Timeline {
+            kind, id, patient, ..
+        }) => format!("{} {id} (patient {patient})", kind.as_str()),
+        Some(KeyParts::Schema) => "schema version".into(),
+        None => format!("{:?}", String::from_utf8_lossy(key)),
+    }
+}
+
+/// What one `apply` has seen so far: ids it touched, mapped to their new key and record
+/// (`None` once deleted), so later changes in the same call see earlier ones.
+type Overlay = HashMap<String, Option<(Vec<u8>, Record)>>;
+
+impl SledStore {
+    fn current(&self, overlay: &Overlay, id: &str) -> Result<Option<(Vec<u8>, Record)>> {
+        if let Some(entry) = overlay.get(id) {
+            return Ok(entry.clone());
+        }
+        let Some(key) = self.key_of(id)? else {
+            return Ok(None);
+        };
+        match self.get_record(&key)? {
+            Some(r) => Ok(Some((key, r))),
+            None => Err(StoreError::Corrupt {
+                key: printable_key(&keys::index_key(id)),
+                detail: "the index points to a record that is missing".into(),
+            }),
+        }
+    }
+
+    fn patient_exists(&self, overlay: &Overlay, id: &PatientId) -> Result<bool> {
+        Ok(matches!(
+            self.current(overlay, id.as_str())?,
+            Some((_, Record::Patient(_)))
+        ))
+    }
+}
+
+impl Store for SledStore {
+    fn apply(&self, changes: &[Change]) -> Result<()> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let mut overlay: Overlay = HashMap::new();
+        let mut batch = sled::Batch::default();
+        for change in changes {
+            match change {
+                Change::Put(record) => {
+                    let id = record.id().to_owned();
+                    record.validate().map_err(|e| StoreError::Invalid {
+                        id: id.clone(),
+                        detail: e.to_string(),
+                    })?;
+                    let existing = self.current(&overlay, &id)?;
+                    if let Some((_, old)) = &existing {
+                        if old.kind() != record.kind() {
+                            return Err(StoreError::IdTaken {
+                                id,
+                                existing: old.kind().as_str(),
+                            });
+                        }
+                        if let (Record::Note(old), Record::Note(new)) = (old, record) {
+                            old.may_become(new)?;
+                        }
+                    }
+                    if !matches!(record, Record::Patient(_))
+                        && !self.patient_exists(&overlay, record.patient())?
+                    {
+                        return Err(StoreError::UnknownPatient {
+                            kind: record.kind().as_str(),
+                            id,
+                            patient: record.patient().clone(),
+                        });
+                    }
+                    let key = Self::primary_key(record);
+                    if let Some((old_key, _)) = &existing
+                        && *old_key != key
+                    {
+                        batch.remove(old_key.as_slice());
+                    }
+                    batch.insert(key.as_slice(), codec::encode(&key, record));
+                    batch.insert(keys::index_key(&id), key.as_slice());
+                    overlay.insert(id, Some((key, record.clone())));
+                }
+                Change::Delete(id) => {
+                    let Some((key, old)) = self.current(&overlay, id)? else {
+                        return Err(StoreError::NotFound(id.clone()));
+                    };
+                    match &old {
+                        Record::Patient(_) => {
+                            return Err(StoreError::Invalid {
+                                id: id.clone(),
+                                detail: "patients are archived, never deleted".into(),
+                            });
+                        }
+                        Record::Note(n) if n.is_signed() => {
+                            return Err(StoreError::DeleteSigned(id.clone()));
+                        }
+                        _ => {}
+                    }
+                    batch.remove(key);
+                    batch.remove(keys::index_key(id));
+                    overlay.insert(id.clone(), None);
+                }
+            }
+        }
+        self.db.apply_batch(batch)?;
+        Ok(())
+    }
+
+    fn patient(&self, id: &PatientId) -> Result<Option<Patient>> {
+        Ok(match self.get_record(&keys::patient_key(id))? {
+            Some(Record::Patient(p)) => Some(p),
+            _ => None,
+        })
+    }
+
+    fn patients(&self) -> Result<Vec<Patient>> {
+        let mut out = Vec::new();
+        self.scan_decode(keys::PATIENT_PREFIX, |_, r| {
+            if let Record::Patient(p) = r {
+                out.push(p);
+            }
+        })?;
+        Ok(out)
+    }
+
+    fn patient_records(&self, id: &PatientId) -> Result<Option<PatientRecords>> {
+        let Some(patient) = self.patient(id)? else {
+            return Ok(None);
+        };
+        let mut records = PatientRecords::new(patient);
+        self.scan_decode(&keys::timeline_prefix(id), |_, r| records.push(r))?;
+        Ok(Some(records))
+    }
+
+    fn record(&self, id: &str) -> Result<Option<Record>> {
+        match self.key_of(id)? {
+            Some(key) => self.get_record(&key),
+            None => Ok(None),
+        }
+    }
+
+    fn id_kind(&self, id: &str) -> Result<Option<RecordKind>> {
+        let Some(key) = self.key_of(id)? else {
+            return Ok(None);
+        };
+        match self.db.get(&key)? {
+            Some(v) => codec::peek_kind(&v).map(Some).map_err(|e| corrupt(&key, e)),
+            None => Ok(None),
+        }
+    }
+
+    fn flush(&self) -> Result<()> {
+        self.db.flush()?;
+        sync_tree(&self.dir.join("db"))?;
+        Ok(())
+    }
+
+    fn counts(&self) -> Result<Counts> {
+        let mut c = Counts::default();
+        self.scan_decode(keys::PATIENT_PREFIX, |_, r| count(&mut c, &r))?;
+        self.scan_decode(keys::TIMELINE_PREFIX, |_, r| count(&mut c, &r))?;
+        Ok(c)
+    }
+
+    fn check(&self) -> Result<CheckReport> {
+        check(self)
+    }
+}
+
+fn count(c: &mut Counts, r: &Record) {
+    match r {
+        Record::Patient(p) => {
+            c.patients += 1;
+            c.archived_patients += u64::from(p.archived);
+        }
+        Record::Note(n) => {
+            c.notes += 1;
+            if n.is_signed() {
+                c.signed_notes += 1;
+            } else {
+                c.draft_notes += 1;
+            }
+            c.psychotherapy_notes += u64::from(n.kind.is_private());
+            c.addenda += n.addenda.len() as u64;
+        }
+        Record::Session(_) => c.sessions += 1,
+        Record::Measure(_) => c.measures += 1,
+        Record::Goal(g) => {
+            c.goals += 1;
+            c.check_ins += g.check_ins.len() as u64;
+        }
+    }
+}
+
+/// `fsync` every file below `dir`, then the directories, so renames and new files survive a
+/// power cut too.
+fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let ft = entry.file_type()?;
+        if ft.is_dir() {
+            sync_tree(&path)?;
+        } else if ft.is_file() {
+            File::open(&path)?.sync_all()?;
+        }
+    }
+    File::open(dir)?.sync_all()
+}
+
+/// Reads every entry, decodes every record, and checks that keys, the id index and references
+/// agree. Problems are collected, not fatal, so one run pinpoints all damage.
+fn check(store: &SledStore) -> Result<CheckReport> {
+    let mut report = CheckReport::default();
+    let mut ids: HashMap<String, (Vec<u8>, RecordKind)> = HashMap::new();
+    let mut patients: HashSet<String> = HashSet::new();
+    let mut index: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut records: Vec<Record> = Vec::new();
+    for kv in store.db.iter() {
+        let (k, v) = match kv {
+            Ok(kv) => kv,
+            Err(e) => {
+                report
+                    .problems
+                    .push(format!("reading the database failed: {e}"));
+                break;
+            }
+        };
+        let parts = keys::parse_key(&k);
+        match parts {
+            Some(KeyParts::Schema) => continue,
+            Some(KeyParts::Index { id }) => {
+                index.push((id, v.to_vec()));
+                continue;
+            }
+            None => {
+                report
+                    .problems
+                    .push(format!("unknown key {}", printable_key(&k)));
+                continue;
+            }
+            _ => {}
+        }
+        let record = match codec::decode(&k, &v) {
+            Ok(r) => r,
+            Err(e) => {
+                report.problems.push(format!("{}: {e}", printable_key(&k)));
+                // Still known by its key, so the index and references are not reported as broken
+                // on top of the one damaged value.
+                match parts {
+                    Some(KeyParts::Patient { id }) => {
+                        patients.insert(id.clone());
+                        ids.insert(id, (k.to_vec(), RecordKind::Patient));
+                    }
+                    Some(KeyParts::Timeline { id, kind, .. }) => {
+                        ids.insert(id, (k.to_vec(), kind));
+                    }
+                    _ => {}
+                }
+                continue;
+            }
+        };
+        if let Err(e) = record.validate() {
+            report.problems.push(format!("{}: {e}", printable_key(&k)));
+        }
+        let key_matches = match (&parts, &record) {
+            (Some(KeyParts::Patient { id }), Record::Patient(p)) => *id == p.id.as_str(),
+            (
+                Some(KeyParts::Timeline {
+                    patient,
+                    at,
+                    kind,
+                    id,
+                }),
+                r,
+            ) => {
+                patient == r.patient().as_str()
+                    && Some(*at) == r.at()
+                    && *kind == r.kind()
+                    && id == r.id()
+            }
+            _ => false,
+        };
+        if !key_matches {
+            report.problems.push(format!(
+                "{}: the key does not match the record it holds",
+                printable_key(&k)
+            ));
+        }
+        if let Record::Patient(p) = &record {
+            patients.insert(p.id.as_str().to_owned());
+        }
+        count(&mut report.counts, &record);
+        if ids
+            .insert(record.id().to_owned(), (k.to_vec(), record.kind()))
+            .is_some()
+        {
+            report.problems.push(format!(
+                "id {} is used by more than one record",
+                record.id()
+            ));
+        }
+        records.push(record);
+    }
+    let mut indexed: HashSet<&str> = HashSet::new();
+    for (id, target) in &index {
+        indexed.insert(id);
+        match ids.get(id) {
+            Some((key, _)) if key == target => {}
+            Some(_) => report
+                .problems
+                .push(format!("index entry {id} points to the wrong record")),
+            None => report.problems.push(format!(
+                "index entry {id} points to a record that is missing"
+            )),
+        }
+    }
+    for id in ids.keys() {
+        if !indexed.contains(id.as_str()) {
+            report
+                .problems
+                .push(format!("record {id} is missing from the id index"));
+        }
+    }
+    let refers = |id: &str, kind: RecordKind| ids.get(id).is_some_and(|(_, k)| *k == kind);
+    for r in &records {
+        if !matches!(r, Record::Patient(_)) && !patients.contains(r.patient().as_str()) {
+            report.problems.push(format!(
+                "{} {} belongs to patient {}, who is missing",
+                r.kind().as_str(),
+                r.id(),
+                r.patient()
+            ));
+        }
+        let mut dangling = |field: &str, target: &str, kind: RecordKind| {
+            if !refers(target, kind) {
+                report.problems.push(format!(
+                    "{} {}: {field} points to {} {target}, which is missing",
+                    r.kind().as_str(),
+                    r.id(),
+                    kind.as_str()
+                ));
+            }
+        };
+        match r {
+            Record::Note(n) => {
+                if let Some(s) = &n.session {
+                    dangling("session", s.as_str(), RecordKind::Session);
+                }
+            }
+            Record::Measure(m) => {
+                if let Some(s) = &m.session {
+                    dangling("session", s.as_str(), RecordKind::Session);
+                }
+            }
+            Record::Goal(g) => {
+                if let Some(n) = &g.source_note {
+                    dangling("source_note", n.as_str(), RecordKind::Note);
+                }
+                for s in &g.sessions {
+                    dangling("sessions", s.as_str(), RecordKind::Session);
+                }
+                for (i, c) in g.check_ins.iter().enumerate() {
+                    if let Some(n) = &c.integration_note {
+                        dangling(
+                            &format!("check_ins[{i}].integration_note"),
+                            n.as_str(),
+                            RecordKind::Note,
+                        );
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(report)
+}
+
+/// Exposed for tests that need to damage a store on purpose.
+#[doc(hidden)]
+pub fn raw_db(store: &SledStore) -> &sled::Db {
+    &store.db
+}

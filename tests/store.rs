@@ -1,0 +1,322 @@
+//! The sled store as a user of the library sees it: data survives reopening, one patient's
+//! timeline is one ordered scan, signed notes cannot change, changes are all or nothing, a second
+//! process is turned away with the path, and a newer schema is refused.
+
+use kitnotes::model::*;
+use kitnotes::store::sled_store::{Migration, SledStore, raw_db};
+use kitnotes::store::{Change, Store, StoreError};
+use std::path::Path;
+
+fn ts(s: &str) -> jiff::Timestamp {
+    s.parse().unwrap()
+}
+
+fn pid(s: &str) -> PatientId {
+    PatientId::parse(s).unwrap()
+}
+
+fn rid(s: &str) -> RecordId {
+    RecordId::parse(s).unwrap()
+}
+
+fn patient(id: &str, name: &str) -> Record {
+    Record::Patient(Patient::new(pid(id), name))
+}
+
+fn note(id: &str, patient: &str, at: &str) -> Note {
+    Note::draft(
+        rid(id),
+        pid(patient),
+        NoteKind::Integration,
+        ts(at),
+        format!("Note {id}"),
+        vec![Section::new("Experience", "Felt calm by the water.")],
+    )
+}
+
+fn phq9(id: &str, patient: &str, at: &str, items: Vec<u8>) -> Record {
+    Record::Measure(Measure {
+        id: rid(id),
+        patient: pid(patient),
+        instrument: Instrument::Phq9,
+        at: ts(at),
+        items,
+        entered_total: None,
+        session: None,
+    })
+}
+
+fn open(dir: &Path) -> SledStore {
+    SledStore::open(dir).unwrap()
+}
+
+#[test]
+fn reopening_a_store_finds_everything_written() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = open(dir.path());
+        s.apply(&[
+            Change::Put(patient("p1", "Ada Example")),
+            Change::Put(Record::Note(note("n1", "p1", "2026-03-02T10:00:00Z"))),
+            Change::Put(phq9("m1", "p1", "2026-03-01T10:00:00Z", vec![2; 9])),
+        ])
+        .unwrap();
+        s.flush().unwrap();
+    }
+    let s = open(dir.path());
+    let r = s
+        .patient_records(&pid("p1"))
+        .unwrap()
+        .expect("patient is there");
+    assert_eq!(r.patient.name, "Ada Example");
+    assert_eq!(r.notes.len(), 1);
+    assert_eq!(r.notes[0].sections[0].body, "Felt calm by the water.");
+    assert_eq!(r.measures[0].score().unwrap().total(), 18.0);
+    let c = s.counts().unwrap();
+    assert_eq!(
+        (c.patients, c.notes, c.measures, c.draft_notes),
+        (1, 1, 1, 1)
+    );
+    assert!(s.check().unwrap().is_ok());
+}
+
+#[test]
+fn a_timeline_is_one_patients_records_in_time_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.apply(&[
+        Change::Put(patient("p1", "One")),
+        Change::Put(patient("p10", "Ten")),
+    ])
+    .unwrap();
+    for (id, p, at) in [
+        ("n3", "p1", "2026-03-09T10:00:00Z"),
+        ("n1", "p1", "2026-03-01T10:00:00Z"),
+        ("x1", "p10", "2026-03-05T10:00:00Z"),
+        ("n2", "p1", "2026-03-05T10:00:00Z"),
+    ] {
+        s.put(Record::Note(note(id, p, at))).unwrap();
+    }
+    let r = s.patient_records(&pid("p1")).unwrap().unwrap();
+    let ids: Vec<&str> = r.notes.iter().map(|n| n.id.as_str()).collect();
+    assert_eq!(ids, ["n1", "n2", "n3"]);
+    let t = timeline::timeline(&r);
+    assert_eq!(
+        t[0].record.as_str(),
+        "n3",
+        "the timeline shows the newest first"
+    );
+    assert_eq!(
+        s.patient_records(&pid("p10")).unwrap().unwrap().notes.len(),
+        1
+    );
+    assert!(s.patient_records(&pid("p2")).unwrap().is_none());
+}
+
+#[test]
+fn moving_a_draft_in_time_leaves_one_copy() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.put(patient("p1", "One")).unwrap();
+    let mut n = note("n1", "p1", "2026-03-01T10:00:00Z");
+    s.put(Record::Note(n.clone())).unwrap();
+    n.at = ts("2026-03-04T10:00:00Z");
+    s.put(Record::Note(n)).unwrap();
+    let r = s.patient_records(&pid("p1")).unwrap().unwrap();
+    assert_eq!(r.notes.len(), 1);
+    assert_eq!(r.notes[0].at, ts("2026-03-04T10:00:00Z"));
+    assert!(s.check().unwrap().is_ok());
+}
+
+#[test]
+fn the_store_refuses_to_change_a_signed_note_but_takes_addenda() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.put(patient("p1", "One")).unwrap();
+    let mut n = note("n1", "p1", "2026-03-01T10:00:00Z");
+    n.sign("Dr. Rivera", ts("2026-03-01T11:00:00Z"), &[])
+        .unwrap();
+    s.put(Record::Note(n.clone())).unwrap();
+
+    let mut edited = n.clone();
+    edited.sections[0].body = "Rewritten after signing".into();
+    let err = s.put(Record::Note(edited)).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Refused(NoteError::Signed(_))),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "note n1 is signed and cannot be changed; add an addendum instead"
+    );
+
+    let mut unsigned = n.clone();
+    unsigned.status = NoteStatus::Draft;
+    unsigned.signed_by = None;
+    unsigned.signed_at = None;
+    assert!(
+        s.put(Record::Note(unsigned)).is_err(),
+        "a signed note cannot be turned back into a draft"
+    );
+    assert!(matches!(
+        s.apply(&[Change::Delete("n1".into())]),
+        Err(StoreError::DeleteSigned(_))
+    ));
+
+    n.add_addendum("Dose was 56 mg.", "Dr. Rivera", ts("2026-03-02T09:00:00Z"))
+        .unwrap();
+    s.put(Record::Note(n)).unwrap();
+    let stored = s
+        .patient_records(&pid("p1"))
+        .unwrap()
+        .unwrap()
+        .notes
+        .remove(0);
+    assert_eq!(stored.sections[0].body, "Felt calm by the water.");
+    assert_eq!(stored.addenda.len(), 1);
+}
+
+#[test]
+fn a_change_with_one_bad_record_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    let err = s
+        .apply(&[
+            Change::Put(patient("p1", "One")),
+            Change::Put(Record::Note(note("n1", "p1", "2026-03-01T10:00:00Z"))),
+            Change::Put(Record::Note(note("n2", "ghost", "2026-03-01T10:00:00Z"))),
+        ])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "note n2 belongs to patient ghost, who is not in the store"
+    );
+    assert!(s.patients().unwrap().is_empty());
+    assert!(s.record("n1").unwrap().is_none());
+
+    let err = s
+        .apply(&[
+            Change::Put(patient("p1", "One")),
+            Change::Put(phq9("m1", "p1", "2026-03-01T10:00:00Z", vec![1; 8])),
+        ])
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "record m1: items: PHQ-9 has 9 items, found 8"
+    );
+    assert!(s.patients().unwrap().is_empty());
+}
+
+#[test]
+fn ids_are_unique_across_kinds() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.put(patient("p1", "One")).unwrap();
+    let err = s
+        .put(Record::Note(note("p1", "p1", "2026-03-01T10:00:00Z")))
+        .unwrap_err();
+    assert_eq!(err.to_string(), "id p1 is already used by a patient record");
+    assert_eq!(s.id_kind("p1").unwrap(), Some(RecordKind::Patient));
+}
+
+#[test]
+fn a_second_process_is_told_the_store_is_in_use_with_its_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let _first = open(dir.path());
+    let err = SledStore::open(dir.path()).unwrap_err();
+    assert!(matches!(err, StoreError::Locked { .. }));
+    let msg = err.to_string();
+    assert!(msg.contains(&dir.path().display().to_string()), "{msg}");
+    assert!(
+        msg.contains("already open in another kitnotes process"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn a_store_from_a_newer_schema_is_refused_and_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = open(dir.path());
+        s.put(patient("p1", "One")).unwrap();
+        raw_db(&s)
+            .insert(b"M\0schema", &7u32.to_be_bytes())
+            .unwrap();
+        s.flush().unwrap();
+    }
+    let err = SledStore::open(dir.path()).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the store at {} was written by a newer kitnotes (schema 7, this one reads up to 1); \
+             upgrade kitnotes, or restore a backup made by this version",
+            dir.path().display()
+        )
+    );
+    // Refusing did not touch it: the version and the data are still there.
+    let db = sled::open(dir.path().join("db")).unwrap();
+    assert_eq!(
+        db.get(b"M\0schema").unwrap().unwrap().as_ref(),
+        7u32.to_be_bytes()
+    );
+    assert!(db.get(b"P\0p1").unwrap().is_some());
+}
+
+#[test]
+fn migrations_run_once_in_order_and_bump_the_version() {
+    fn add_marker(t: &sled::Tree) -> kitnotes::store::Result<()> {
+        let runs = t.get(b"M\0test-runs")?.map(|v| v[0]).unwrap_or(0);
+        t.insert(b"M\0test-runs", &[runs + 1])?;
+        Ok(())
+    }
+    let dir = tempfile::tempdir().unwrap();
+    drop(open(dir.path()));
+    let migrations: &[Migration] = &[add_marker];
+    {
+        let s = SledStore::open_with(dir.path(), migrations).unwrap();
+        assert_eq!(s.schema_version().unwrap(), Some(2));
+    }
+    let s = SledStore::open_with(dir.path(), migrations).unwrap();
+    assert_eq!(
+        raw_db(&s).get(b"M\0test-runs").unwrap().unwrap().as_ref(),
+        [1]
+    );
+}
+
+#[test]
+fn check_pinpoints_a_damaged_record_and_a_dangling_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.apply(&[
+        Change::Put(patient("p1", "One")),
+        Change::Put(Record::Note(note("n1", "p1", "2026-03-01T10:00:00Z"))),
+    ])
+    .unwrap();
+    assert!(s.check().unwrap().is_ok());
+    let db = raw_db(&s);
+    let key = db.get(b"I\0n1").unwrap().unwrap();
+    let mut value = db.get(&key).unwrap().unwrap().to_vec();
+    let last = value.len() - 3;
+    value[last] ^= 0x20;
+    db.insert(&key, value).unwrap();
+    db.insert(b"I\0gone", b"T\0p1\0nowhere".as_slice()).unwrap();
+    let report = s.check().unwrap();
+    assert_eq!(
+        sorted(report.problems),
+        [
+            "index entry gone points to a record that is missing",
+            "note n1 (patient p1): checksum mismatch: the value was damaged or moved from another key",
+        ]
+    );
+    let err = s.patient_records(&pid("p1")).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("note n1 (patient p1) cannot be decoded: checksum mismatch"),
+        "{err}"
+    );
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
