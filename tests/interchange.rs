@@ -802,11 +802,187 @@ fn several_charts_are_ordered_by_id_and_separated_by_a_rule() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Throughput (run with `cargo test --release --test interchange -- --ignored --nocapture`)
+// Through the sled store
 
-#[test]
-#[ignore = "a measurement: run in release mode"]
-fn parse_rate_for_100k_generated_lines() {
+mod through_the_store {
+    use super::*;
+    use kitnotes::interchange::{
+        ExportError, ExportOptions, export_jsonl, export_markdown, import_into,
+    };
+    use kitnotes::store::{SledStore, Store};
+
+    fn empty_store() -> (tempfile::TempDir, SledStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        (dir, store)
+    }
+
+    fn export_all(store: &SledStore, include_psychotherapy_notes: bool) -> String {
+        let mut out = Vec::new();
+        let opts = ExportOptions {
+            patient: None,
+            include_psychotherapy_notes,
+        };
+        export_jsonl(store, &mut out, &opts).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn export_import_into_an_empty_store_export_is_byte_identical() {
+        let (_d1, first) = empty_store();
+        let summary = import_into(&first, FIXTURE.as_bytes()).unwrap();
+        assert_eq!(summary.total(), 15);
+        let exported = export_all(&first, true);
+        assert_eq!(exported, FIXTURE);
+
+        let (_d2, second) = empty_store();
+        import_into(&second, exported.as_bytes()).unwrap();
+        assert_eq!(export_all(&second, true), exported);
+    }
+
+    #[test]
+    fn an_import_survives_reopening_the_store() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path()).unwrap();
+            import_into(&store, FIXTURE.as_bytes()).unwrap();
+        }
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_eq!(export_all(&store, true), FIXTURE);
+    }
+
+    #[test]
+    fn one_bad_line_at_the_end_writes_nothing() {
+        let (_d, store) = empty_store();
+        let bad = format!(
+            "{FIXTURE}{}\n",
+            phq9("[0,0,0,0,0,0,0,0,9]").replace("m1", "m99")
+        );
+        let e = import_into(&store, bad.as_bytes()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 17, field items[8]: item 9 is 9; each item is scored 0 to 3"
+        );
+        assert_eq!(store.counts().unwrap(), Default::default());
+        assert!(store.patients().unwrap().is_empty());
+    }
+
+    #[test]
+    fn importing_the_same_file_twice_is_refused_and_changes_nothing() {
+        let (_d, store) = empty_store();
+        import_into(&store, FIXTURE.as_bytes()).unwrap();
+        let before = store.counts().unwrap();
+        let e = import_into(&store, FIXTURE.as_bytes()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "line 2, field id: id p1 is already used by a patient in the store"
+        );
+        assert_eq!(store.counts().unwrap(), before);
+    }
+
+    #[test]
+    fn a_file_may_add_records_to_patients_and_sessions_already_stored() {
+        let (_d, store) = empty_store();
+        import_into(&store, FIXTURE.as_bytes()).unwrap();
+        let more =
+            file(&[&note_with(r#","session":"s1""#).replace(r#""id":"n1""#, r#""id":"n50""#)]);
+        let summary = import_into(&store, more.as_bytes()).unwrap();
+        assert_eq!(summary.notes, 1);
+        let r = store
+            .patient_records(&PatientId::parse("p1").unwrap())
+            .unwrap()
+            .unwrap();
+        assert!(r.notes.iter().any(|n| n.id.as_str() == "n50"));
+
+        // But not to another patient's session.
+        let wrong =
+            file(&[&note_with(r#","session":"s10""#).replace(r#""id":"n1""#, r#""id":"n51""#)]);
+        assert_eq!(
+            import_into(&store, wrong.as_bytes())
+                .unwrap_err()
+                .to_string(),
+            "line 2, field session: dosing session s10 in the store belongs to patient p10, not p1"
+        );
+    }
+
+    #[test]
+    fn export_of_one_patient_and_of_an_unknown_one() {
+        let (_d, store) = empty_store();
+        import_into(&store, FIXTURE.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let opts = ExportOptions {
+            patient: Some(PatientId::parse("p10").unwrap()),
+            include_psychotherapy_notes: false,
+        };
+        let summary = export_jsonl(&store, &mut out, &opts).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let expected: Vec<&str> = FIXTURE
+            .lines()
+            .filter(|l| {
+                l.contains(r#""id":"p10""#)
+                    || l.contains(r#""patient":"p10""#)
+                    || l.contains("kitnotes")
+            })
+            .collect();
+        assert_eq!(text, format!("{}\n", expected.join("\n")));
+        assert_eq!(
+            (summary.patients, summary.measures, summary.sessions),
+            (1, 1, 1)
+        );
+
+        let opts = ExportOptions {
+            patient: Some(PatientId::parse("p9").unwrap()),
+            include_psychotherapy_notes: false,
+        };
+        let e = export_jsonl(&store, Vec::new(), &opts).unwrap_err();
+        assert!(matches!(e, ExportError::UnknownPatient(_)));
+        assert_eq!(e.to_string(), "no patient with id p9 in the store");
+        let e = export_markdown(&store, Vec::new(), &opts, &jiff::tz::TimeZone::UTC).unwrap_err();
+        assert_eq!(e.to_string(), "no patient with id p9 in the store");
+    }
+
+    #[test]
+    fn store_exports_leave_psychotherapy_notes_out_by_default() {
+        let (_d, store) = empty_store();
+        import_into(&store, FIXTURE.as_bytes()).unwrap();
+        let text = export_all(&store, false);
+        assert!(!text.contains("psychotherapy"));
+        assert_eq!(text.lines().count(), FIXTURE.lines().count() - 1);
+    }
+
+    #[test]
+    fn the_markdown_export_is_every_chart_in_id_order() {
+        let (_d, store) = empty_store();
+        import_into(&store, FIXTURE.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let summary = export_markdown(
+            &store,
+            &mut out,
+            &ExportOptions::default(),
+            &jiff::tz::TimeZone::UTC,
+        )
+        .unwrap();
+        let md = String::from_utf8(out).unwrap();
+        let p1 = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/interchange/p1.md"
+        ))
+        .unwrap();
+        assert!(
+            md.starts_with(&format!("{p1}\n---\n\n# Test Person 李\n")),
+            "{md}"
+        );
+        assert!(md.ends_with("\n---\n\n# Rowan \"Ro\" Example \\\\ Test\n\n- **Patient id:** p2\n- **Pronouns:** they/them\n- **Times shown in:** UTC\n"));
+        assert_eq!(summary.patients, 3);
+        assert_eq!(summary.psychotherapy_notes_withheld, 1);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Throughput (run with `cargo test --release --test interchange -- --ignored --nocapture --test-threads 1`)
+
+/// 1,000 patients with 99 signed integration notes each: 100,000 lines, about 39 MB.
+fn generated_file() -> String {
     let mut s = format!("{HEADER_LINE}\n");
     let patients = 1_000;
     for p in 0..patients {
@@ -822,6 +998,44 @@ fn parse_rate_for_100k_generated_lines() {
             s.push('\n');
         }
     }
+    s
+}
+
+/// The whole import into sled, by phase. Prints rather than asserts: the write phase is the
+/// store's one atomic sled batch (about 3 s of it is sled applying 200,000 keys), which this
+/// module does not control; the parse rate test below holds interchange to the target.
+#[test]
+#[ignore = "a measurement: run in release mode"]
+fn import_rate_into_sled_for_100k_generated_lines() {
+    use kitnotes::interchange::StoreIds;
+    use kitnotes::store::{Change, SledStore, Store};
+    let s = generated_file();
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let start = std::time::Instant::now();
+    let parsed = parse(s.as_bytes(), &StoreIds(&store)).unwrap();
+    let parse_took = start.elapsed();
+    let notes = parsed.summary.notes as f64;
+    let changes: Vec<Change> = parsed.records.into_iter().map(Change::Put).collect();
+    let write = std::time::Instant::now();
+    store.apply(&changes).unwrap();
+    store.flush().unwrap();
+    let write_took = write.elapsed();
+    let total = start.elapsed();
+    println!(
+        "parse and check against the store: {:.3} s ({:.0} notes/s); apply and flush: {:.3} s; \
+         end to end: {:.0} notes/s",
+        parse_took.as_secs_f64(),
+        notes / parse_took.as_secs_f64(),
+        write_took.as_secs_f64(),
+        notes / total.as_secs_f64()
+    );
+}
+
+#[test]
+#[ignore = "a measurement: run in release mode"]
+fn parse_rate_for_100k_generated_lines() {
+    let s = generated_file();
     let start = std::time::Instant::now();
     let parsed = parse_str(&s).unwrap();
     let took = start.elapsed();

@@ -24,8 +24,10 @@ pub use export::{JsonlWriter, write_jsonl};
 pub use import::{KnownIds, NothingStored, ParsedImport, parse};
 pub use markdown::{ChartOptions, write_chart, write_charts};
 
-use crate::model::{PatientId, Record, RecordKind};
+use crate::model::{PatientId, PatientRecords, Record, RecordKind};
+use crate::store::{Change, Store, StoreError};
 use std::fmt;
+use std::io::{BufRead, Write};
 
 /// The format version this kitnotes writes and the newest it reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -157,8 +159,119 @@ impl ExportSummary {
 pub enum ExportError {
     #[error("no patient with id {0} in the store")]
     UnknownPatient(PatientId),
+    #[error("cannot read the store: {0}")]
+    Store(#[from] StoreError),
     #[error("cannot write the export: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// Looks ids up in a store for [`parse`]. Timeline records are read whole only when a reference
+/// points at them, which is rare; the per-line duplicate check needs just the kind.
+pub struct StoreIds<'a, S: Store + ?Sized>(pub &'a S);
+
+impl<S: Store + ?Sized> KnownIds for StoreIds<'_, S> {
+    fn kind_of(&self, id: &str) -> Result<Option<RecordKind>, String> {
+        self.0.id_kind(id).map_err(|e| e.to_string())
+    }
+
+    fn patient_of(&self, id: &str) -> Result<Option<PatientId>, String> {
+        Ok(self
+            .0
+            .record(id)
+            .map_err(|e| e.to_string())?
+            .map(|r| r.patient().clone()))
+    }
+}
+
+/// Imports a whole file into `store`, all or nothing: every line is read and checked first, then
+/// every record is written in one atomic change and flushed to disk.
+pub fn import_into(
+    store: &(impl Store + ?Sized),
+    reader: impl BufRead,
+) -> Result<ImportSummary, ImportError> {
+    let parsed = parse(reader, &StoreIds(store))?;
+    let changes: Vec<Change> = parsed.records.into_iter().map(Change::Put).collect();
+    let refused = |e: StoreError| ImportError {
+        line: None,
+        field: None,
+        message: format!("the store refused the import, nothing was written: {e}"),
+    };
+    store.apply(&changes).map_err(refused)?;
+    store.flush().map_err(|e| ImportError {
+        line: None,
+        field: None,
+        message: format!("the import was written but could not be made durable: {e}"),
+    })?;
+    Ok(parsed.summary)
+}
+
+/// The patients an export covers, in id order, failing on an unknown `--patient`.
+fn selected_patients(
+    store: &(impl Store + ?Sized),
+    opts: &ExportOptions,
+) -> Result<Vec<PatientId>, ExportError> {
+    match &opts.patient {
+        Some(id) => match store.patient(id)? {
+            Some(_) => Ok(vec![id.clone()]),
+            None => Err(ExportError::UnknownPatient(id.clone())),
+        },
+        None => {
+            let mut ids: Vec<PatientId> = store.patients()?.into_iter().map(|p| p.id).collect();
+            // The store promises id order; sorting again keeps the export's order independent of it.
+            ids.sort();
+            Ok(ids)
+        }
+    }
+}
+
+/// Patients are archived, never deleted, so one listed a moment ago is still there; if not, the
+/// export fails rather than silently leave them out.
+fn patient_records(
+    store: &(impl Store + ?Sized),
+    id: PatientId,
+) -> Result<PatientRecords, ExportError> {
+    store
+        .patient_records(&id)?
+        .ok_or(ExportError::UnknownPatient(id))
+}
+
+/// Exports the store (or one patient) as JSON Lines, one patient's records at a time.
+pub fn export_jsonl(
+    store: &(impl Store + ?Sized),
+    out: impl Write,
+    opts: &ExportOptions,
+) -> Result<ExportSummary, ExportError> {
+    let ids = selected_patients(store, opts)?;
+    let mut writer = JsonlWriter::new(out, opts.include_psychotherapy_notes)?;
+    for id in ids {
+        writer.write_patient(&patient_records(store, id)?)?;
+    }
+    Ok(writer.finish()?.1)
+}
+
+/// Exports the store (or one patient) as a printable Markdown chart, times shown in `tz`.
+pub fn export_markdown(
+    store: &(impl Store + ?Sized),
+    mut out: impl Write,
+    opts: &ExportOptions,
+    tz: &jiff::tz::TimeZone,
+) -> Result<ExportSummary, ExportError> {
+    let ids = selected_patients(store, opts)?;
+    let chart = ChartOptions {
+        tz: tz.clone(),
+        include_psychotherapy_notes: opts.include_psychotherapy_notes,
+        thresholds: Default::default(),
+    };
+    let mut summary = ExportSummary::default();
+    for (i, id) in ids.into_iter().enumerate() {
+        let records = patient_records(store, id)?;
+        if i > 0 {
+            out.write_all(markdown::CHART_SEPARATOR.as_bytes())?;
+        }
+        summary.add(&write_chart(&mut out, &records, &chart)?);
+    }
+    out.flush()?;
+    Ok(summary)
 }
 
 /// The kind of a record, for messages: "a note", "a dosing session".
