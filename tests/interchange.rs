@@ -164,6 +164,21 @@ fn gad7_is_exported_with_total_and_band_but_no_item9_flag() {
     assert!(gad.ends_with(r#""total":4,"band":"minimal"}"#), "{gad}");
 }
 
+#[test]
+fn the_examples_in_format_md_are_real() {
+    let doc = include_str!("../docs/FORMAT.md");
+    let blocks: Vec<&str> = doc
+        .split("```jsonl\n")
+        .skip(1)
+        .map(|b| b.split("```").next().unwrap())
+        .collect();
+    assert_eq!(blocks.len(), 2, "FORMAT.md has a short and a full example");
+    // The short example is canonical too: it exports back to itself.
+    let short = parse_str(blocks[0]).unwrap();
+    assert_eq!(export(&group(short.records), true), blocks[0]);
+    assert_eq!(blocks[1], FIXTURE, "the full example is the test fixture");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Psychotherapy notes
 
