@@ -1155,6 +1155,31 @@ mod fuzz {
         #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
 
         #[test]
+        fn no_note_text_opens_a_block_or_carries_a_control_character(
+            text in "(\\PC|[\\x00-\\x1f\\x7f\\u{80}-\\u{9f}]|[ #>*_=`~|\\[<0-9.)+-]){0,80}"
+        ) {
+            let body = markdown::block(&text);
+            // The one line the renderer writes itself, for a body with no text.
+            for line in body.lines().filter(|l| *l != "*(empty)*") {
+                let rest = line.trim_start_matches(' ');
+                let indent = line.len() - rest.len();
+                let first = rest.chars().next();
+                let opens = indent < 4
+                    && !line.starts_with('\t')
+                    && matches!(first, Some('#' | '>' | '-' | '+' | '*' | '_' | '=' | '`' | '~' | '|' | '[' | '<'));
+                prop_assert!(!opens, "{line:?} from {text:?}");
+                let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+                prop_assert!(
+                    !(indent < 4 && digits > 0 && matches!(rest.as_bytes().get(digits), Some(b'.' | b')'))),
+                    "{line:?} opens a list"
+                );
+            }
+            prop_assert!(!body.chars().any(|c| c.is_control() && c != '\n' && c != '\t'));
+            let one = markdown::inline(&text);
+            prop_assert!(!one.chars().any(char::is_control), "{one:?}");
+        }
+
+        #[test]
         fn arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..600)) {
             check(&bytes)?;
         }

@@ -39,7 +39,8 @@ pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 /// The exact first line of every interchange file.
 pub const HEADER_LINE: &str = r#"{"type":"kitnotes","version":1}"#;
 
-/// Why an import was refused. Nothing was written when this is returned.
+/// Why an import was refused. Nothing was written, unless the message says the records were
+/// written but could not be flushed to disk.
 ///
 /// `line` is the 1-based line of the file the problem is on and `field` the path inside that
 /// line's record (`items[2]`, `sections[0].heading`), when there is one.

@@ -413,11 +413,27 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for SkipTypeVisitor<V> {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
-        self.0.visit_map(SkipTypeMap(map))
+        self.0.visit_map(SkipTypeMap {
+            inner: map,
+            seen_type: false,
+        })
     }
 }
 
-struct SkipTypeMap<A>(A);
+struct SkipTypeMap<A> {
+    inner: A,
+    /// A second `type` would make the line mean two things; it is refused like any duplicate.
+    seen_type: bool,
+}
+
+impl<'de, A: MapAccess<'de>> SkipTypeMap<A> {
+    fn skip_type_value(&mut self) -> Result<(), A::Error> {
+        if std::mem::replace(&mut self.seen_type, true) {
+            return Err(de::Error::duplicate_field("type"));
+        }
+        self.inner.next_value::<IgnoredAny>().map(|_| ())
+    }
+}
 
 impl<'de, A: MapAccess<'de>> MapAccess<'de> for SkipTypeMap<A> {
     type Error = A::Error;
@@ -427,14 +443,10 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for SkipTypeMap<A> {
         seed: K,
     ) -> Result<Option<K::Value>, Self::Error> {
         loop {
-            match self.0.next_key::<Key<'de>>()? {
+            match self.inner.next_key::<Key<'de>>()? {
                 None => return Ok(None),
-                Some(Key::Borrowed("type")) => {
-                    self.0.next_value::<IgnoredAny>()?;
-                }
-                Some(Key::Owned(k)) if k == "type" => {
-                    self.0.next_value::<IgnoredAny>()?;
-                }
+                Some(Key::Borrowed("type")) => self.skip_type_value()?,
+                Some(Key::Owned(k)) if k == "type" => self.skip_type_value()?,
                 Some(Key::Borrowed(k)) => {
                     return seed
                         .deserialize(de::value::BorrowedStrDeserializer::new(k))
@@ -453,7 +465,7 @@ impl<'de, A: MapAccess<'de>> MapAccess<'de> for SkipTypeMap<A> {
         &mut self,
         seed: V,
     ) -> Result<V::Value, Self::Error> {
-        self.0.next_value_seed(seed)
+        self.inner.next_value_seed(seed)
     }
 }
 
@@ -525,6 +537,23 @@ mod tests {
         let line = r#"{"id":"p1","type":"patient","name":"Test Person"}"#;
         let r = record_from_line(RecordKind::Patient, line).unwrap();
         assert_eq!(r.id(), "p1");
+    }
+
+    #[test]
+    fn a_second_type_key_is_refused_wherever_the_first_is() {
+        for line in [
+            r#"{"type":"patient","type":"note","id":"p1","name":"A"}"#,
+            r#"{"id":"p1","type":"patient","name":"A","type":"patient"}"#,
+        ] {
+            let e = line_type(line)
+                .and_then(|_| record_from_line(RecordKind::Patient, line))
+                .unwrap_err();
+            assert!(
+                e.message.starts_with("duplicate field `type`"),
+                "{}",
+                e.message
+            );
+        }
     }
 
     #[test]
