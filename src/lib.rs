@@ -17,5 +17,6 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+pub mod interchange;
 pub mod model;
 pub mod store;

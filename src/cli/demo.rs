@@ -69,7 +69,8 @@ fn remove_demo_store(dir: &Path) -> anyhow::Result<()> {
             stranger.path().display()
         );
     }
-    std::fs::remove_dir_all(dir).with_context(|| format!("cannot remove the old demo store at {}", dir.display()))
+    std::fs::remove_dir_all(dir)
+        .with_context(|| format!("cannot remove the old demo store at {}", dir.display()))
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
@@ -99,13 +100,17 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     // Reuse a store built from the same settings (any anchor unless one is asked for), so
     // whatever the user did in the demo survives a rerun.
     let reusable = existing.as_ref().is_some_and(|b| {
-        (b.patients, b.notes_per_patient, b.seed) == (wanted.patients, wanted.notes_per_patient, wanted.seed)
+        (b.patients, b.notes_per_patient, b.seed)
+            == (wanted.patients, wanted.notes_per_patient, wanted.seed)
             && (args.anchor.is_none() || b.anchor == anchor)
     });
     let counts = if reusable && !args.fresh {
         let store = open_store(&dir)?;
         let counts = store.counts()?;
-        println!("Using the existing demo store at {} (--fresh rebuilds it)", dir.display());
+        println!(
+            "Using the existing demo store at {} (--fresh rebuilds it)",
+            dir.display()
+        );
         counts
     } else {
         // Take the lock first, so a demo store open in another kitnotes is never deleted.

@@ -2,6 +2,8 @@
 
 pub mod check;
 pub mod demo;
+pub mod export;
+pub mod import;
 
 use crate::config::Config;
 use anyhow::Context;
@@ -37,6 +39,10 @@ pub struct Cli {
 pub enum Command {
     /// Build the invented demo caseload (kept apart from the real store) and open it.
     Demo(demo::Args),
+    /// Add patients and records from a JSON Lines file (all or nothing).
+    Import(import::Args),
+    /// Write the store, or one patient, as JSON Lines or a Markdown chart.
+    Export(export::Args),
     /// Check the store's integrity and report what it holds.
     Check(check::Args),
 }
@@ -123,6 +129,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Check(args)) => check::run(&env, args),
         Some(Command::Demo(args)) => demo::run(&env, args),
+        Some(Command::Import(args)) => import::run(&env, args),
+        Some(Command::Export(args)) => export::run(&env, args),
         None => {
             eprintln!(
                 "The kitnotes terminal UI is not part of this build yet.\n\

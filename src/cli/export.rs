@@ -1,0 +1,125 @@
+//! `kitnotes export`: write the store (or one patient) as JSON Lines or as a Markdown chart.
+
+use super::{Env, open_store};
+use crate::interchange::{self, ExportError, ExportOptions};
+use crate::model::PatientId;
+use anyhow::Context;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// JSON Lines, the interchange format (docs/FORMAT.md); imports back byte for byte.
+    Jsonl,
+    /// A readable chart per patient, chronological, for printing.
+    Md,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Only this patient (by id).
+    #[arg(long, value_name = "ID")]
+    pub patient: Option<String>,
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    /// Write here instead of standard output (written whole, then moved into place).
+    #[arg(short = 'o', long = "output", value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Include psychotherapy notes (private process notes). Only with the patient's authorisation.
+    #[arg(long)]
+    pub include_psychotherapy_notes: bool,
+}
+
+pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
+    let dir = env.store_dir();
+    if !dir.join("db").exists() {
+        anyhow::bail!("there is no kitnotes store at {} to export", dir.display());
+    }
+    let patient = match &args.patient {
+        Some(id) => {
+            Some(PatientId::parse(id).map_err(|e| anyhow::anyhow!("--patient {id:?}: {e}"))?)
+        }
+        None => None,
+    };
+    let opts = ExportOptions {
+        patient,
+        include_psychotherapy_notes: args.include_psychotherapy_notes,
+    };
+    let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
+    let store = open_store(&dir)?;
+    let write = |out: &mut dyn Write| -> Result<interchange::ExportSummary, ExportError> {
+        match args.format {
+            Format::Jsonl => interchange::export_jsonl(&store, out, &opts),
+            Format::Md => interchange::export_markdown(&store, out, &opts, &tz),
+        }
+    };
+    match &args.output {
+        None => {
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            match write(&mut out).and_then(|s| out.flush().map(|_| s).map_err(ExportError::Io)) {
+                Ok(_) => Ok(ExitCode::SUCCESS),
+                // A reader that stops early (`| head`) is not an error.
+                Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(e) => Err(e.into()),
+            }
+        }
+        Some(path) => {
+            let summary = write_atomically(path, |out| write(out).map_err(anyhow::Error::from))?;
+            let mut line = format!(
+                "Exported {} patients, {} notes, {} dosing sessions, {} measures, {} goals to {}",
+                summary.patients,
+                summary.notes,
+                summary.sessions,
+                summary.measures,
+                summary.goals,
+                path.display()
+            );
+            if summary.psychotherapy_notes_withheld > 0 {
+                line.push_str(&format!(
+                    " ({} psychotherapy notes left out; --include-psychotherapy-notes adds them)",
+                    summary.psychotherapy_notes_withheld
+                ));
+            }
+            eprintln!("{line}");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Writes to a temporary file beside `path`, syncs it, then renames it over `path`, so a crash
+/// or an error never leaves half an export under the real name.
+fn write_atomically<T>(
+    path: &Path,
+    body: impl FnOnce(&mut dyn Write) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = path
+        .file_name()
+        .with_context(|| format!("{} is not a file name", path.display()))?;
+    let tmp = parent.join(format!(".{}.kitnotes-tmp", file_name.to_string_lossy()));
+    let result = (|| {
+        let file = std::fs::File::create(&tmp)
+            .with_context(|| format!("cannot create {}", tmp.display()))?;
+        let mut out = BufWriter::new(file);
+        let value = body(&mut out)?;
+        let file = out
+            .into_inner()
+            .map_err(|e| e.into_error())
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        file.sync_all()
+            .with_context(|| format!("cannot write {}", tmp.display()))?;
+        std::fs::rename(&tmp, path)
+            .with_context(|| format!("cannot move the export into place at {}", path.display()))?;
+        Ok(value)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}

@@ -1,0 +1,162 @@
+//! Export to JSON Lines: a canonical, deterministic file. The order and bytes depend only on the
+//! stored records, so exporting, importing into an empty store and exporting again gives the
+//! same file, and two exports of the same data can be compared with `diff`.
+
+use super::wire::{self, RecordRef};
+use super::{ExportSummary, HEADER_LINE};
+use crate::model::{IntegrationGoal, NoteKind, PatientRecords, RecordId, RecordKind};
+use jiff::Timestamp;
+use std::borrow::Cow;
+use std::collections::HashSet;
+use std::io::{self, Write};
+
+/// Writes an interchange file one patient at a time, so an export never needs the whole store in
+/// memory. The header is written on creation.
+pub struct JsonlWriter<W: Write> {
+    out: W,
+    include_psychotherapy_notes: bool,
+    line: Vec<u8>,
+    summary: ExportSummary,
+}
+
+impl<W: Write> JsonlWriter<W> {
+    pub fn new(mut out: W, include_psychotherapy_notes: bool) -> io::Result<Self> {
+        out.write_all(HEADER_LINE.as_bytes())?;
+        out.write_all(b"\n")?;
+        Ok(Self {
+            out,
+            include_psychotherapy_notes,
+            line: Vec::with_capacity(4096),
+            summary: ExportSummary::default(),
+        })
+    }
+
+    /// Writes one patient line, then their records oldest first; records at the same moment go
+    /// by kind (note, session, measure, goal) and then by id, so the order is total.
+    pub fn write_patient(&mut self, r: &PatientRecords) -> io::Result<()> {
+        self.write_line(RecordRef::Patient(&r.patient))?;
+        self.summary.patients += 1;
+
+        let withheld: HashSet<&RecordId> = if self.include_psychotherapy_notes {
+            HashSet::new()
+        } else {
+            r.notes
+                .iter()
+                .filter(|n| n.kind == NoteKind::Psychotherapy)
+                .map(|n| &n.id)
+                .collect()
+        };
+        self.summary.psychotherapy_notes_withheld += withheld.len();
+
+        let mut order: Vec<(Timestamp, RecordKind, &str, Entry)> =
+            Vec::with_capacity(r.notes.len() + r.sessions.len() + r.measures.len() + r.goals.len());
+        for (i, n) in r.notes.iter().enumerate() {
+            if !withheld.contains(&n.id) {
+                order.push((n.at, RecordKind::Note, n.id.as_str(), Entry::Note(i)));
+            }
+        }
+        for (i, s) in r.sessions.iter().enumerate() {
+            order.push((s.at, RecordKind::Session, s.id.as_str(), Entry::Session(i)));
+        }
+        for (i, m) in r.measures.iter().enumerate() {
+            order.push((m.at, RecordKind::Measure, m.id.as_str(), Entry::Measure(i)));
+        }
+        for (i, g) in r.goals.iter().enumerate() {
+            order.push((g.at, RecordKind::Goal, g.id.as_str(), Entry::Goal(i)));
+        }
+        order.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+
+        for (_, _, _, entry) in order {
+            match entry {
+                Entry::Note(i) => {
+                    self.summary.notes += 1;
+                    self.write_line(RecordRef::Note(&r.notes[i]))?;
+                }
+                Entry::Session(i) => {
+                    self.summary.sessions += 1;
+                    self.write_line(RecordRef::Session(&r.sessions[i]))?;
+                }
+                Entry::Measure(i) => {
+                    self.summary.measures += 1;
+                    self.write_line(RecordRef::Measure(&r.measures[i]))?;
+                }
+                Entry::Goal(i) => {
+                    self.summary.goals += 1;
+                    let (goal, cut) = without_links_to(&r.goals[i], &withheld);
+                    self.summary.links_withheld += cut;
+                    self.write_line(RecordRef::Goal(&goal))?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_line(&mut self, record: RecordRef<'_>) -> io::Result<()> {
+        self.line.clear();
+        wire::write_record(&mut self.line, record).map_err(io::Error::other)?;
+        self.line.push(b'\n');
+        self.out.write_all(&self.line)
+    }
+
+    /// Flushes the output and hands it back with what was written.
+    pub fn finish(mut self) -> io::Result<(W, ExportSummary)> {
+        self.out.flush()?;
+        Ok((self.out, self.summary))
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Entry {
+    Note(usize),
+    Session(usize),
+    Measure(usize),
+    Goal(usize),
+}
+
+/// A goal that pointed at a withheld psychotherapy note loses that link in the export: keeping
+/// it would make the file refuse to import (the note is not in it), and the link is all that
+/// would be left of a note the patient did not authorise sharing.
+fn without_links_to<'a>(
+    goal: &'a IntegrationGoal,
+    withheld: &HashSet<&RecordId>,
+) -> (Cow<'a, IntegrationGoal>, usize) {
+    let links_withheld = |n: &Option<RecordId>| n.as_ref().is_some_and(|n| withheld.contains(n));
+    if withheld.is_empty()
+        || !(links_withheld(&goal.source_note)
+            || goal
+                .check_ins
+                .iter()
+                .any(|c| links_withheld(&c.integration_note)))
+    {
+        return (Cow::Borrowed(goal), 0);
+    }
+    let mut goal = goal.clone();
+    let mut cut = 0;
+    if links_withheld(&goal.source_note) {
+        goal.source_note = None;
+        cut += 1;
+    }
+    for c in &mut goal.check_ins {
+        if links_withheld(&c.integration_note) {
+            c.integration_note = None;
+            cut += 1;
+        }
+    }
+    (Cow::Owned(goal), cut)
+}
+
+/// Writes a whole interchange file for these patients, ordered by patient id whatever order they
+/// come in.
+pub fn write_jsonl<'a, W: Write>(
+    out: W,
+    patients: impl IntoIterator<Item = &'a PatientRecords>,
+    include_psychotherapy_notes: bool,
+) -> io::Result<ExportSummary> {
+    let mut patients: Vec<&PatientRecords> = patients.into_iter().collect();
+    patients.sort_by(|a, b| a.patient.id.cmp(&b.patient.id));
+    let mut w = JsonlWriter::new(out, include_psychotherapy_notes)?;
+    for p in patients {
+        w.write_patient(p)?;
+    }
+    Ok(w.finish()?.1)
+}
