@@ -434,7 +434,9 @@ fn check(store: &SledStore) -> Result<CheckReport> {
     let mut ids: HashMap<String, (Vec<u8>, RecordKind)> = HashMap::new();
     let mut patients: HashSet<String> = HashSet::new();
     let mut index: Vec<(String, Vec<u8>)> = Vec::new();
-    let mut records: Vec<Record> = Vec::new();
+    // Only what the reference pass needs, not whole records: a 100,000-note store must check
+    // within a small memory budget.
+    let mut references: Vec<Reference> = Vec::new();
     for kv in store.db.iter() {
         let (k, v) = match kv {
             Ok(kv) => kv,
@@ -519,7 +521,7 @@ fn check(store: &SledStore) -> Result<CheckReport> {
                 record.id()
             ));
         }
-        records.push(record);
+        references.extend(references_of(&record));
     }
     let mut indexed: HashSet<&str> = HashSet::new();
     for (id, target) in &index {
@@ -541,58 +543,80 @@ fn check(store: &SledStore) -> Result<CheckReport> {
                 .push(format!("record {id} is missing from the id index"));
         }
     }
-    let refers = |id: &str, kind: RecordKind| ids.get(id).is_some_and(|(_, k)| *k == kind);
-    for r in &records {
-        if !matches!(r, Record::Patient(_)) && !patients.contains(r.patient().as_str()) {
-            report.problems.push(format!(
-                "{} {} belongs to patient {}, who is missing",
-                r.kind().as_str(),
-                r.id(),
-                r.patient()
-            ));
-        }
-        let mut dangling = |field: &str, target: &str, kind: RecordKind| {
-            if !refers(target, kind) {
-                report.problems.push(format!(
-                    "{} {}: {field} points to {} {target}, which is missing",
-                    r.kind().as_str(),
-                    r.id(),
-                    kind.as_str()
-                ));
-            }
+    for r in &references {
+        let found = match r.kind {
+            // The owning patient must be a patient record.
+            RecordKind::Patient => patients.contains(&r.target),
+            kind => ids.get(&r.target).is_some_and(|(_, k)| *k == kind),
         };
-        match r {
-            Record::Note(n) => {
-                if let Some(s) = &n.session {
-                    dangling("session", s.as_str(), RecordKind::Session);
-                }
-            }
-            Record::Measure(m) => {
-                if let Some(s) = &m.session {
-                    dangling("session", s.as_str(), RecordKind::Session);
-                }
-            }
-            Record::Goal(g) => {
-                if let Some(n) = &g.source_note {
-                    dangling("source_note", n.as_str(), RecordKind::Note);
-                }
-                for s in &g.sessions {
-                    dangling("sessions", s.as_str(), RecordKind::Session);
-                }
-                for (i, c) in g.check_ins.iter().enumerate() {
-                    if let Some(n) = &c.integration_note {
-                        dangling(
-                            &format!("check_ins[{i}].integration_note"),
-                            n.as_str(),
-                            RecordKind::Note,
-                        );
-                    }
-                }
-            }
-            _ => {}
+        if !found {
+            report.problems.push(format!(
+                "{} {}: {} points to {} {}, which is missing",
+                r.from_kind.as_str(),
+                r.from_id,
+                r.field,
+                r.kind.as_str(),
+                r.target
+            ));
         }
     }
     Ok(report)
+}
+
+/// One link from a record to another, for the reference check.
+struct Reference {
+    from_kind: RecordKind,
+    from_id: String,
+    field: String,
+    kind: RecordKind,
+    target: String,
+}
+
+fn references_of(r: &Record) -> Vec<Reference> {
+    let mut out = Vec::new();
+    let mut link = |field: String, kind: RecordKind, target: &str| {
+        out.push(Reference {
+            from_kind: r.kind(),
+            from_id: r.id().to_owned(),
+            field,
+            kind,
+            target: target.to_owned(),
+        })
+    };
+    if !matches!(r, Record::Patient(_)) {
+        link("patient".into(), RecordKind::Patient, r.patient().as_str());
+    }
+    match r {
+        Record::Note(n) => {
+            if let Some(s) = &n.session {
+                link("session".into(), RecordKind::Session, s.as_str());
+            }
+        }
+        Record::Measure(m) => {
+            if let Some(s) = &m.session {
+                link("session".into(), RecordKind::Session, s.as_str());
+            }
+        }
+        Record::Goal(g) => {
+            if let Some(n) = &g.source_note {
+                link("source_note".into(), RecordKind::Note, n.as_str());
+            }
+            for (i, s) in g.sessions.iter().enumerate() {
+                link(format!("sessions[{i}]"), RecordKind::Session, s.as_str());
+            }
+            for (i, c) in g.check_ins.iter().enumerate() {
+                if let Some(n) = &c.integration_note {
+                    link(
+                        format!("check_ins[{i}].integration_note"),
+                        RecordKind::Note,
+                        n.as_str(),
+                    );
+                }
+            }
+        }
+        _ => {}
+    }
+    out
 }
 
 /// Exposed for tests that need to damage a store on purpose.
