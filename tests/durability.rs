@@ -126,3 +126,96 @@ fn records_confirmed_saved_survive_sigkill() {
         confirmed_total.unwrap() + 1
     );
 }
+
+/// `kitnotes import` killed at varied points leaves either the whole file or nothing.
+#[test]
+fn an_import_killed_part_way_leaves_all_or_nothing() {
+    use kitnotes::demo::{DemoSpec, generate};
+    use kitnotes::model::PatientRecords;
+    let work = tempfile::tempdir().unwrap();
+    // A file large enough for many chunks: 150 patients x 40 notes and their other records.
+    let mut spec = DemoSpec::new(jiff::civil::date(2026, 11, 1));
+    spec.patients = 150;
+    spec.notes_per_patient = 40;
+    let charts: Vec<PatientRecords> = generate(&spec)
+        .map(|records| {
+            let mut it = records.into_iter();
+            let Some(Record::Patient(p)) = it.next() else {
+                panic!("the patient comes first")
+            };
+            let mut chart = PatientRecords::new(p);
+            it.for_each(|r| chart.push(r));
+            chart
+        })
+        .collect();
+    let file = work.path().join("import.jsonl");
+    let summary =
+        kitnotes::interchange::write_jsonl(std::fs::File::create(&file).unwrap(), &charts, true)
+            .unwrap();
+    let total_notes = summary.notes as u64;
+    assert_eq!(total_notes, 6_000);
+
+    let exe = env!("CARGO_BIN_EXE_kitnotes");
+    // One uninterrupted run sets the time scale, so the kills spread over the whole import
+    // (parsing, then the chunked writes, then the commit) whatever the machine's speed.
+    let started = std::time::Instant::now();
+    let full = Command::new(exe)
+        .arg("import")
+        .arg(&file)
+        .env("KITNOTES_DATA_DIR", work.path().join("full"))
+        .env("KITNOTES_CONFIG_DIR", work.path().join("config"))
+        .output()
+        .unwrap();
+    assert!(
+        full.status.success(),
+        "{}",
+        String::from_utf8_lossy(&full.stderr)
+    );
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let fractions = [0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.97, 1.2];
+    let (mut whole, mut nothing, mut rolled_back) = (0, 0, 0);
+    for (round, delay_ms) in fractions
+        .iter()
+        .map(|f| (f * duration_ms as f64) as u64)
+        .enumerate()
+    {
+        let data = work.path().join(format!("data{round}"));
+        let mut child = Command::new(exe)
+            .args(["import"])
+            .arg(&file)
+            .env("KITNOTES_DATA_DIR", &data)
+            .env("KITNOTES_CONFIG_DIR", work.path().join("config"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        child.wait().unwrap();
+        if !data.join("store").join("db").exists() {
+            nothing += 1;
+            continue;
+        }
+        let store = SledStore::open(&data.join("store")).unwrap();
+        rolled_back += usize::from(store.rolled_back_on_open() > 0);
+        let notes = store.counts().unwrap().notes;
+        assert!(
+            notes == 0 || notes == total_notes,
+            "round {round} (killed after {delay_ms} ms): {notes} of {total_notes} notes: a partial import"
+        );
+        assert!(
+            store.check().unwrap().is_ok(),
+            "round {round}: check failed"
+        );
+        if notes == 0 { nothing += 1 } else { whole += 1 }
+    }
+    println!(
+        "import of {total_notes} notes ({duration_ms} ms uninterrupted) killed {} times: {whole} whole, \
+         {nothing} nothing ({rolled_back} of them rolled back from part-way through the writes), 0 partial",
+        fractions.len()
+    );
+    assert!(
+        whole >= 1,
+        "the kill after the import finished must find it whole"
+    );
+}

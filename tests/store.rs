@@ -320,3 +320,105 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
     v.sort();
     v
 }
+
+/// A change set several chunks long, for the chunked write path.
+fn many_notes(patient_id: &str, n: usize) -> Vec<Change> {
+    let mut changes = vec![Change::Put(patient(patient_id, "Many Notes"))];
+    for i in 0..n {
+        let at = jiff::Timestamp::from_second(1_770_000_000 + i as i64)
+            .unwrap()
+            .to_string();
+        changes.push(Change::Put(Record::Note(note(
+            &format!("{patient_id}-n{i}"),
+            patient_id,
+            &at,
+        ))));
+    }
+    changes
+}
+
+#[test]
+fn a_large_change_is_written_whole_and_leaves_no_undo_behind() {
+    use kitnotes::store::sled_store::CHUNK_OPS;
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    let n = CHUNK_OPS * 3; // two keys per note: six chunks and more
+    s.apply(&many_notes("p1", n)).unwrap();
+    assert_eq!(s.counts().unwrap().notes, n as u64);
+    assert_eq!(raw_db(&s).scan_prefix(b"M\0undo\0").count(), 0);
+    assert!(s.check().unwrap().is_ok());
+}
+
+#[test]
+fn a_large_change_refused_at_its_last_record_writes_nothing() {
+    use kitnotes::store::sled_store::CHUNK_OPS;
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    let mut changes = many_notes("p1", CHUNK_OPS * 2);
+    changes.push(Change::Put(phq9(
+        "bad",
+        "p1",
+        "2026-03-01T10:00:00Z",
+        vec![4; 9],
+    )));
+    let err = s.apply(&changes).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "record bad: items[0]: item 1 is 4; each item is scored 0 to 3"
+    );
+    assert!(s.patients().unwrap().is_empty());
+    assert_eq!(s.counts().unwrap().notes, 0);
+}
+
+#[test]
+fn an_interrupted_large_change_is_rolled_back_when_the_store_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = open(dir.path());
+        s.apply(&[Change::Put(patient("p1", "Before"))]).unwrap();
+        // What a killed chunked write leaves behind: a chunk written with its undo entry, and
+        // no commit. The undo says the note's keys were absent and the patient had its old value.
+        let db = raw_db(&s);
+        let old_patient = db.get(b"P\0p1").unwrap().unwrap().to_vec();
+        s.apply(&[
+            Change::Put(patient("p1", "After")),
+            Change::Put(Record::Note(note("n1", "p1", "2026-03-01T10:00:00Z"))),
+        ])
+        .unwrap();
+        let note_key = db.get(b"I\0n1").unwrap().unwrap().to_vec();
+        let mut undo = Vec::new();
+        for (key, old) in [
+            (b"P\0p1".to_vec(), Some(old_patient)),
+            (note_key, None),
+            (b"I\0n1".to_vec(), None),
+        ] {
+            undo.extend_from_slice(&(key.len() as u32).to_be_bytes());
+            undo.extend_from_slice(&key);
+            match old {
+                None => undo.push(0),
+                Some(v) => {
+                    undo.push(1);
+                    undo.extend_from_slice(&(v.len() as u32).to_be_bytes());
+                    undo.extend_from_slice(&v);
+                }
+            }
+        }
+        db.insert(
+            [b"M\0undo\0".as_slice(), &0u64.to_be_bytes()].concat(),
+            undo,
+        )
+        .unwrap();
+        s.flush().unwrap();
+    }
+    let s = open(dir.path());
+    assert_eq!(s.rolled_back_on_open(), 1);
+    assert_eq!(s.patient(&pid("p1")).unwrap().unwrap().name, "Before");
+    assert!(s.record("n1").unwrap().is_none());
+    assert!(s.check().unwrap().is_ok());
+    drop(s);
+    assert_eq!(
+        open(dir.path()).rolled_back_on_open(),
+        0,
+        "rolled back once, not again"
+    );
+}

@@ -14,7 +14,7 @@
 use super::codec::{self, CodecError};
 use super::keys::{self, KeyParts};
 use super::{Change, CheckReport, Counts, Result, Store, StoreError};
-use crate::model::{Patient, PatientId, PatientRecords, Record, RecordKind};
+use crate::model::{Note, Patient, PatientId, PatientRecords, Record, RecordKind};
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -42,6 +42,8 @@ pub struct SledStore {
     write_lock: Mutex<()>,
     /// Held for as long as the store is open; the OS releases it if the process dies.
     _lock: File,
+    /// Chunks of an interrupted large change that were rolled back when the store opened.
+    rolled_back: usize,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -100,14 +102,22 @@ impl SledStore {
             .flush_every_ms(Some(500))
             .open()
             .map_err(|e| damaged(dir, e))?;
-        let store = Self {
+        let mut store = Self {
             dir: dir.to_owned(),
             db,
             write_lock: Mutex::new(()),
             _lock: lock,
+            rolled_back: 0,
         };
         store.check_schema(migrations)?;
+        store.rolled_back = store.roll_back_interrupted()?;
         Ok(store)
+    }
+
+    /// How many chunks of an interrupted large change (an import killed half-way) were rolled
+    /// back when the store was opened; 0 normally.
+    pub fn rolled_back_on_open(&self) -> usize {
+        self.rolled_back
     }
 
     /// Where the store lives.
@@ -226,103 +236,309 @@ pub fn printable_key(key: &[u8]) -> String {
     }
 }
 
-/// What one `apply` has seen so far: ids it touched, mapped to their new key and record
-/// (`None` once deleted), so later changes in the same call see earlier ones.
-type Overlay = HashMap<String, Option<(Vec<u8>, Record)>>;
+/// What one `apply` has seen so far, by id: the key each id now has and, for records written in
+/// this call, the record itself (borrowed from the changes, never copied); `None` once deleted.
+type Overlay<'a> = HashMap<&'a str, Option<(Vec<u8>, Option<&'a Record>)>>;
+
+/// The kind of record a primary key holds, read from the key alone.
+fn kind_of_key(key: &[u8]) -> Option<RecordKind> {
+    match keys::parse_key(key)? {
+        KeyParts::Patient { .. } => Some(RecordKind::Patient),
+        KeyParts::Timeline { kind, .. } => Some(kind),
+        _ => None,
+    }
+}
 
 impl SledStore {
-    fn current(&self, overlay: &Overlay, id: &str) -> Result<Option<(Vec<u8>, Record)>> {
-        if let Some(entry) = overlay.get(id) {
-            return Ok(entry.clone());
-        }
-        let Some(key) = self.key_of(id)? else {
-            return Ok(None);
+    /// The key and kind currently holding `id`, seen through this call's earlier changes.
+    fn current_key(
+        &self,
+        overlay: &Overlay<'_>,
+        id: &str,
+    ) -> Result<Option<(Vec<u8>, RecordKind)>> {
+        let key = match overlay.get(id) {
+            Some(None) => return Ok(None),
+            Some(Some((key, _))) => key.clone(),
+            None => match self.key_of(id)? {
+                Some(k) => k,
+                None => return Ok(None),
+            },
         };
-        match self.get_record(&key)? {
-            Some(r) => Ok(Some((key, r))),
+        let kind = kind_of_key(&key).ok_or_else(|| StoreError::Corrupt {
+            key: printable_key(&keys::index_key(id)),
+            detail: "the index points to a key that holds no record".into(),
+        })?;
+        Ok(Some((key, kind)))
+    }
+
+    /// The note currently stored (or written earlier in this call) under `key`.
+    fn current_note(&self, overlay: &Overlay<'_>, id: &str, key: &[u8]) -> Result<Option<Note>> {
+        if let Some(Some((_, Some(Record::Note(n))))) = overlay.get(id) {
+            return Ok(Some((*n).clone()));
+        }
+        match self.get_record(key)? {
+            Some(Record::Note(n)) => Ok(Some(n)),
+            Some(_) => Ok(None),
             None => Err(StoreError::Corrupt {
                 key: printable_key(&keys::index_key(id)),
                 detail: "the index points to a record that is missing".into(),
             }),
         }
     }
+}
 
-    fn patient_exists(&self, overlay: &Overlay, id: &PatientId) -> Result<bool> {
-        Ok(matches!(
-            self.current(overlay, id.as_str())?,
-            Some((_, Record::Patient(_)))
-        ))
+/// One key to write or remove, planned before anything is written.
+struct KeyOp<'a> {
+    key: Vec<u8>,
+    value: OpValue<'a>,
+    /// The key was absent before this `apply` and no earlier op in it touched the key, so its
+    /// undo is a removal without reading the old value.
+    fresh: bool,
+}
+
+enum OpValue<'a> {
+    Remove,
+    Record(&'a Record),
+    Raw(Vec<u8>),
+}
+
+/// Changes larger than this are written in chunks, each with its undo entry in the same atomic
+/// batch. sled 0.34 handles one batch of hundreds of thousands of entries badly (4 GB of memory
+/// for a 100,000-note import); chunks keep it near the demo build's 80 MB.
+pub const CHUNK_OPS: usize = 4_096;
+
+impl SledStore {
+    /// Validates every change against the store and the changes before it, and plans the key
+    /// writes. Nothing is written here, so a refusal leaves the store untouched.
+    fn plan<'a>(&self, changes: &'a [Change]) -> Result<Vec<KeyOp<'a>>> {
+        let mut overlay: Overlay<'a> = HashMap::with_capacity(changes.len());
+        // Patients known to exist, so a large import checks each patient once.
+        let mut patients_seen: HashSet<&str> = HashSet::new();
+        let mut touched: HashSet<Vec<u8>> = HashSet::new();
+        let mut ops: Vec<KeyOp<'a>> = Vec::with_capacity(changes.len() * 2);
+        let mut push =
+            |ops: &mut Vec<KeyOp<'a>>, key: Vec<u8>, value: OpValue<'a>, absent_before: bool| {
+                let fresh = absent_before && !touched.contains(&key);
+                touched.insert(key.clone());
+                ops.push(KeyOp { key, value, fresh });
+            };
+        for change in changes {
+            match change {
+                Change::Put(record) => {
+                    let id = record.id();
+                    record.validate().map_err(|e| StoreError::Invalid {
+                        id: id.to_owned(),
+                        detail: e.to_string(),
+                    })?;
+                    let existing = self.current_key(&overlay, id)?;
+                    if let Some((old_key, old_kind)) = &existing {
+                        if *old_kind != record.kind() {
+                            return Err(StoreError::IdTaken {
+                                id: id.to_owned(),
+                                existing: old_kind.as_str(),
+                            });
+                        }
+                        if let Record::Note(new) = record
+                            && let Some(old) = self.current_note(&overlay, id, old_key)?
+                        {
+                            old.may_become(new)?;
+                        }
+                    }
+                    let patient = record.patient().as_str();
+                    if !matches!(record, Record::Patient(_)) && !patients_seen.contains(patient) {
+                        match self.current_key(&overlay, patient)? {
+                            Some((_, RecordKind::Patient)) => {
+                                patients_seen.insert(patient);
+                            }
+                            _ => {
+                                return Err(StoreError::UnknownPatient {
+                                    kind: record.kind().as_str(),
+                                    id: id.to_owned(),
+                                    patient: record.patient().clone(),
+                                });
+                            }
+                        }
+                    }
+                    let key = Self::primary_key(record);
+                    let new_id = existing.is_none() && !overlay.contains_key(id);
+                    if let Some((old_key, _)) = &existing
+                        && *old_key != key
+                    {
+                        push(&mut ops, old_key.clone(), OpValue::Remove, false);
+                    }
+                    // A new id's keys cannot exist yet (the index would have named them).
+                    push(&mut ops, key.clone(), OpValue::Record(record), new_id);
+                    push(
+                        &mut ops,
+                        keys::index_key(id),
+                        OpValue::Raw(key.clone()),
+                        new_id,
+                    );
+                    overlay.insert(id, Some((key, Some(record))));
+                }
+                Change::Delete(id) => {
+                    let Some((key, kind)) = self.current_key(&overlay, id)? else {
+                        return Err(StoreError::NotFound(id.clone()));
+                    };
+                    if kind == RecordKind::Patient {
+                        return Err(StoreError::Invalid {
+                            id: id.clone(),
+                            detail: "patients are archived, never deleted".into(),
+                        });
+                    }
+                    if kind == RecordKind::Note
+                        && self
+                            .current_note(&overlay, id, &key)?
+                            .is_some_and(|n| n.is_signed())
+                    {
+                        return Err(StoreError::DeleteSigned(id.clone()));
+                    }
+                    push(&mut ops, key, OpValue::Remove, false);
+                    push(&mut ops, keys::index_key(id), OpValue::Remove, false);
+                    overlay.insert(id, None);
+                }
+            }
+        }
+        Ok(ops)
     }
+
+    /// Writes planned ops. Up to [`CHUNK_OPS`] ops go in one batch. Beyond that each chunk's
+    /// batch also stores how to undo it, and the undo entries are removed together at the end:
+    /// that removal is the commit. If the process dies before it, the next open rolls every
+    /// chunk back ([`SledStore::roll_back_interrupted`]).
+    fn write(&self, ops: &[KeyOp<'_>]) -> Result<()> {
+        let encode = |op: &KeyOp<'_>, batch: &mut sled::Batch| match &op.value {
+            OpValue::Remove => batch.remove(op.key.as_slice()),
+            OpValue::Record(r) => batch.insert(op.key.as_slice(), codec::encode(&op.key, r)),
+            OpValue::Raw(v) => batch.insert(op.key.as_slice(), v.as_slice()),
+        };
+        if ops.len() <= CHUNK_OPS {
+            let mut batch = sled::Batch::default();
+            ops.iter().for_each(|op| encode(op, &mut batch));
+            self.db.apply_batch(batch)?;
+            return Ok(());
+        }
+        let mut undo_keys = Vec::new();
+        let result = (|| -> Result<()> {
+            for (seq, chunk) in ops.chunks(CHUNK_OPS).enumerate() {
+                let mut undo = Vec::with_capacity(chunk.len());
+                let mut batch = sled::Batch::default();
+                for op in chunk {
+                    let old = if op.fresh {
+                        None
+                    } else {
+                        self.db.get(&op.key)?.map(|v| v.to_vec())
+                    };
+                    undo.push((op.key.clone(), old));
+                    encode(op, &mut batch);
+                }
+                let undo_key = undo_key(seq as u64);
+                batch.insert(undo_key.as_slice(), encode_undo(&undo));
+                self.db.apply_batch(batch)?;
+                undo_keys.push(undo_key);
+            }
+            // The commit: every undo entry goes in one small batch.
+            let mut commit = sled::Batch::default();
+            undo_keys.iter().for_each(|k| commit.remove(k.as_slice()));
+            self.db.apply_batch(commit)?;
+            Ok(())
+        })();
+        if result.is_err() {
+            // Best effort now; if this fails too, the next open finishes the roll-back.
+            let _ = self.roll_back_interrupted();
+        }
+        result
+    }
+
+    /// Undoes the chunks of a large change that never committed, newest first, each chunk's
+    /// undo and the removal of its entry in one batch. Returns how many chunks were undone.
+    pub fn roll_back_interrupted(&self) -> Result<usize> {
+        let mut entries: Vec<(sled::IVec, sled::IVec)> = self
+            .db
+            .scan_prefix(UNDO_PREFIX)
+            .collect::<std::result::Result<_, _>>()?;
+        entries.reverse();
+        for (key, value) in &entries {
+            let undo = decode_undo(value).ok_or_else(|| StoreError::Damaged {
+                path: self.dir.clone(),
+                detail: "an undo entry of an interrupted change cannot be read".into(),
+            })?;
+            let mut batch = sled::Batch::default();
+            for (k, old) in undo.into_iter().rev() {
+                match old {
+                    Some(v) => batch.insert(k, v),
+                    None => batch.remove(k),
+                }
+            }
+            batch.remove(key.clone());
+            self.db.apply_batch(batch)?;
+        }
+        if !entries.is_empty() {
+            self.flush()?;
+        }
+        Ok(entries.len())
+    }
+}
+
+const UNDO_PREFIX: &[u8] = b"M\0undo\0";
+
+fn undo_key(seq: u64) -> Vec<u8> {
+    [UNDO_PREFIX, &seq.to_be_bytes()].concat()
+}
+
+/// Undo entries: for each key, its length and bytes, then 0 (was absent) or 1 with the old
+/// value's length and bytes. Lengths are u32 big-endian.
+fn encode_undo(entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (k, old) in entries {
+        out.extend_from_slice(&(k.len() as u32).to_be_bytes());
+        out.extend_from_slice(k);
+        match old {
+            None => out.push(0),
+            Some(v) => {
+                out.push(1);
+                out.extend_from_slice(&(v.len() as u32).to_be_bytes());
+                out.extend_from_slice(v);
+            }
+        }
+    }
+    out
+}
+
+fn decode_undo(mut b: &[u8]) -> Option<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+    fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        if b.len() < n {
+            return None;
+        }
+        let (head, tail) = b.split_at(n);
+        *b = tail;
+        Some(head)
+    }
+    fn len(b: &mut &[u8]) -> Option<usize> {
+        Some(u32::from_be_bytes(take(b, 4)?.try_into().ok()?) as usize)
+    }
+    let mut out = Vec::new();
+    while !b.is_empty() {
+        let n = len(&mut b)?;
+        let key = take(&mut b, n)?.to_vec();
+        let old = match take(&mut b, 1)?[0] {
+            0 => None,
+            1 => {
+                let n = len(&mut b)?;
+                Some(take(&mut b, n)?.to_vec())
+            }
+            _ => return None,
+        };
+        out.push((key, old));
+    }
+    Some(out)
 }
 
 impl Store for SledStore {
     fn apply(&self, changes: &[Change]) -> Result<()> {
         let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let mut overlay: Overlay = HashMap::new();
-        let mut batch = sled::Batch::default();
-        for change in changes {
-            match change {
-                Change::Put(record) => {
-                    let id = record.id().to_owned();
-                    record.validate().map_err(|e| StoreError::Invalid {
-                        id: id.clone(),
-                        detail: e.to_string(),
-                    })?;
-                    let existing = self.current(&overlay, &id)?;
-                    if let Some((_, old)) = &existing {
-                        if old.kind() != record.kind() {
-                            return Err(StoreError::IdTaken {
-                                id,
-                                existing: old.kind().as_str(),
-                            });
-                        }
-                        if let (Record::Note(old), Record::Note(new)) = (old, record) {
-                            old.may_become(new)?;
-                        }
-                    }
-                    if !matches!(record, Record::Patient(_))
-                        && !self.patient_exists(&overlay, record.patient())?
-                    {
-                        return Err(StoreError::UnknownPatient {
-                            kind: record.kind().as_str(),
-                            id,
-                            patient: record.patient().clone(),
-                        });
-                    }
-                    let key = Self::primary_key(record);
-                    if let Some((old_key, _)) = &existing
-                        && *old_key != key
-                    {
-                        batch.remove(old_key.as_slice());
-                    }
-                    batch.insert(key.as_slice(), codec::encode(&key, record));
-                    batch.insert(keys::index_key(&id), key.as_slice());
-                    overlay.insert(id, Some((key, record.clone())));
-                }
-                Change::Delete(id) => {
-                    let Some((key, old)) = self.current(&overlay, id)? else {
-                        return Err(StoreError::NotFound(id.clone()));
-                    };
-                    match &old {
-                        Record::Patient(_) => {
-                            return Err(StoreError::Invalid {
-                                id: id.clone(),
-                                detail: "patients are archived, never deleted".into(),
-                            });
-                        }
-                        Record::Note(n) if n.is_signed() => {
-                            return Err(StoreError::DeleteSigned(id.clone()));
-                        }
-                        _ => {}
-                    }
-                    batch.remove(key);
-                    batch.remove(keys::index_key(id));
-                    overlay.insert(id.clone(), None);
-                }
-            }
-        }
-        self.db.apply_batch(batch)?;
-        Ok(())
+        let ops = self.plan(changes)?;
+        self.write(&ops)
     }
 
     fn patient(&self, id: &PatientId) -> Result<Option<Patient>> {
