@@ -480,6 +480,9 @@ impl SledStore {
     }
 }
 
+/// A key and the value it had before a chunk was written (`None`: it was absent).
+type UndoEntry = (Vec<u8>, Option<Vec<u8>>);
+
 const UNDO_PREFIX: &[u8] = b"M\0undo\0";
 
 fn undo_key(seq: u64) -> Vec<u8> {
@@ -488,7 +491,7 @@ fn undo_key(seq: u64) -> Vec<u8> {
 
 /// Undo entries: for each key, its length and bytes, then 0 (was absent) or 1 with the old
 /// value's length and bytes. Lengths are u32 big-endian.
-fn encode_undo(entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Vec<u8> {
+fn encode_undo(entries: &[UndoEntry]) -> Vec<u8> {
     let mut out = Vec::new();
     for (k, old) in entries {
         out.extend_from_slice(&(k.len() as u32).to_be_bytes());
@@ -505,7 +508,7 @@ fn encode_undo(entries: &[(Vec<u8>, Option<Vec<u8>>)]) -> Vec<u8> {
     out
 }
 
-fn decode_undo(mut b: &[u8]) -> Option<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+fn decode_undo(mut b: &[u8]) -> Option<Vec<UndoEntry>> {
     fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
         if b.len() < n {
             return None;
