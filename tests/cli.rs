@@ -89,3 +89,95 @@ fn a_bad_config_file_is_reported_with_its_line() {
         "{err}"
     );
 }
+
+fn with_dirs(cmd: &mut Command, data: &std::path::Path) -> Output {
+    cmd.env("KITNOTES_DATA_DIR", data).env("KITNOTES_CONFIG_DIR", data.join("config")).output().expect("kitnotes runs")
+}
+
+#[test]
+fn demo_then_check_then_export_import_export_round_trips_through_the_binary() {
+    let a = tempfile::tempdir().unwrap();
+    let demo = kitnotes(a.path(), &["demo", "--no-ui", "--patients", "4", "--notes-per-patient", "9", "--anchor", "2026-11-01"]);
+    assert!(demo.status.success(), "{}", text(&demo.stderr));
+    let out = text(&demo.stdout);
+    assert!(out.contains(&format!("Built the demo store at {}", a.path().join("demo").display())), "{out}");
+    assert!(out.contains("4 patients") && out.contains("36 notes"), "{out}");
+
+    let again = kitnotes(a.path(), &["demo", "--no-ui", "--patients", "4", "--notes-per-patient", "9"]);
+    assert!(text(&again.stdout).contains("Using the existing demo store"), "a rerun keeps the user's demo store");
+
+    let check = kitnotes(a.path(), &["--demo", "check"]);
+    assert!(check.status.success(), "{}", text(&check.stdout));
+    let report = text(&check.stdout);
+    assert!(report.contains("Patients: 4"), "{report}");
+    assert!(report.contains("Notes: 36 ("), "{report}");
+    assert!(report.contains("Integrity: OK"), "{report}");
+
+    let first = a.path().join("first.jsonl");
+    let export = kitnotes(a.path(), &["--demo", "export", "--include-psychotherapy-notes", "-o", first.to_str().unwrap()]);
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let b = tempfile::tempdir().unwrap();
+    let import = kitnotes(b.path(), &["import", first.to_str().unwrap()]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    assert!(text(&import.stdout).starts_with("Imported 4 patients, 36 notes"), "{}", text(&import.stdout));
+    let second = kitnotes(b.path(), &["export", "--include-psychotherapy-notes"]);
+    assert_eq!(std::fs::read(&first).unwrap(), second.stdout, "export -> import -> export is byte-identical");
+}
+
+#[test]
+fn a_bad_import_names_the_line_and_field_exits_non_zero_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &file,
+        concat!(
+            "{\"type\":\"kitnotes\",\"version\":1}\n",
+            "{\"type\":\"patient\",\"id\":\"p1\",\"name\":\"Test Person\",\"born\":\"1980-04-02\"}\n",
+            "{\"type\":\"measure\",\"id\":\"m1\",\"patient\":\"p1\",\"instrument\":\"gad7\",\"at\":\"2026-03-02T10:00:00Z\",\"items\":[0,1,2,3,0,1,7]}\n",
+        ),
+    )
+    .unwrap();
+    let out = kitnotes(dir.path(), &["import", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr).trim(),
+        format!(
+            "kitnotes: error: {}: line 3, field items[6]: item 7 is 7; each item is scored 0 to 3\nNothing was imported.",
+            file.display()
+        )
+    );
+    let export = kitnotes(dir.path(), &["export"]);
+    assert_eq!(text(&export.stdout), "{\"type\":\"kitnotes\",\"version\":1}\n", "the store is still empty");
+}
+
+#[test]
+fn import_reads_standard_input() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kitnotes"))
+        .args(["import", "-"])
+        .env("KITNOTES_DATA_DIR", dir.path())
+        .env("KITNOTES_CONFIG_DIR", dir.path().join("config"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"{\"type\":\"kitnotes\",\"version\":1}\n{\"type\":\"patient\",\"id\":\"p1\",\"name\":\"Test Person\"}\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("Imported 1 patients"), "{}", text(&out.stdout));
+}
+
+#[test]
+fn without_a_subcommand_kitnotes_says_the_ui_is_not_built_yet() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = with_dirs(&mut Command::new(env!("CARGO_BIN_EXE_kitnotes")), dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("terminal UI is not part of this build yet"));
+}
