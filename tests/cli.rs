@@ -91,20 +91,57 @@ fn a_bad_config_file_is_reported_with_its_line() {
 }
 
 fn with_dirs(cmd: &mut Command, data: &std::path::Path) -> Output {
-    cmd.env("KITNOTES_DATA_DIR", data).env("KITNOTES_CONFIG_DIR", data.join("config")).output().expect("kitnotes runs")
+    cmd.env("KITNOTES_DATA_DIR", data)
+        .env("KITNOTES_CONFIG_DIR", data.join("config"))
+        .output()
+        .expect("kitnotes runs")
 }
 
 #[test]
 fn demo_then_check_then_export_import_export_round_trips_through_the_binary() {
     let a = tempfile::tempdir().unwrap();
-    let demo = kitnotes(a.path(), &["demo", "--no-ui", "--patients", "4", "--notes-per-patient", "9", "--anchor", "2026-11-01"]);
+    let demo = kitnotes(
+        a.path(),
+        &[
+            "demo",
+            "--no-ui",
+            "--patients",
+            "4",
+            "--notes-per-patient",
+            "9",
+            "--anchor",
+            "2026-11-01",
+        ],
+    );
     assert!(demo.status.success(), "{}", text(&demo.stderr));
     let out = text(&demo.stdout);
-    assert!(out.contains(&format!("Built the demo store at {}", a.path().join("demo").display())), "{out}");
-    assert!(out.contains("4 patients") && out.contains("36 notes"), "{out}");
+    assert!(
+        out.contains(&format!(
+            "Built the demo store at {}",
+            a.path().join("demo").display()
+        )),
+        "{out}"
+    );
+    assert!(
+        out.contains("4 patients") && out.contains("36 notes"),
+        "{out}"
+    );
 
-    let again = kitnotes(a.path(), &["demo", "--no-ui", "--patients", "4", "--notes-per-patient", "9"]);
-    assert!(text(&again.stdout).contains("Using the existing demo store"), "a rerun keeps the user's demo store");
+    let again = kitnotes(
+        a.path(),
+        &[
+            "demo",
+            "--no-ui",
+            "--patients",
+            "4",
+            "--notes-per-patient",
+            "9",
+        ],
+    );
+    assert!(
+        text(&again.stdout).contains("Using the existing demo store"),
+        "a rerun keeps the user's demo store"
+    );
 
     let check = kitnotes(a.path(), &["--demo", "check"]);
     assert!(check.status.success(), "{}", text(&check.stdout));
@@ -114,14 +151,31 @@ fn demo_then_check_then_export_import_export_round_trips_through_the_binary() {
     assert!(report.contains("Integrity: OK"), "{report}");
 
     let first = a.path().join("first.jsonl");
-    let export = kitnotes(a.path(), &["--demo", "export", "--include-psychotherapy-notes", "-o", first.to_str().unwrap()]);
+    let export = kitnotes(
+        a.path(),
+        &[
+            "--demo",
+            "export",
+            "--include-psychotherapy-notes",
+            "-o",
+            first.to_str().unwrap(),
+        ],
+    );
     assert!(export.status.success(), "{}", text(&export.stderr));
     let b = tempfile::tempdir().unwrap();
     let import = kitnotes(b.path(), &["import", first.to_str().unwrap()]);
     assert!(import.status.success(), "{}", text(&import.stderr));
-    assert!(text(&import.stdout).starts_with("Imported 4 patients, 36 notes"), "{}", text(&import.stdout));
+    assert!(
+        text(&import.stdout).starts_with("Imported 4 patients, 36 notes"),
+        "{}",
+        text(&import.stdout)
+    );
     let second = kitnotes(b.path(), &["export", "--include-psychotherapy-notes"]);
-    assert_eq!(std::fs::read(&first).unwrap(), second.stdout, "export -> import -> export is byte-identical");
+    assert_eq!(
+        std::fs::read(&first).unwrap(),
+        second.stdout,
+        "export -> import -> export is byte-identical"
+    );
 }
 
 #[test]
@@ -147,7 +201,11 @@ fn a_bad_import_names_the_line_and_field_exits_non_zero_and_writes_nothing() {
         )
     );
     let export = kitnotes(dir.path(), &["export"]);
-    assert_eq!(text(&export.stdout), "{\"type\":\"kitnotes\",\"version\":1}\n", "the store is still empty");
+    assert_eq!(
+        text(&export.stdout),
+        "{\"type\":\"kitnotes\",\"version\":1}\n",
+        "the store is still empty"
+    );
 }
 
 #[test]
@@ -171,13 +229,20 @@ fn import_reads_standard_input() {
         .unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", text(&out.stderr));
-    assert!(text(&out.stdout).starts_with("Imported 1 patients"), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).starts_with("Imported 1 patients"),
+        "{}",
+        text(&out.stdout)
+    );
 }
 
 #[test]
 fn without_a_subcommand_kitnotes_says_the_ui_is_not_built_yet() {
     let dir = tempfile::tempdir().unwrap();
-    let out = with_dirs(&mut Command::new(env!("CARGO_BIN_EXE_kitnotes")), dir.path());
+    let out = with_dirs(
+        &mut Command::new(env!("CARGO_BIN_EXE_kitnotes")),
+        dir.path(),
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("terminal UI is not part of this build yet"));
 }
