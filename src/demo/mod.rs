@@ -114,30 +114,7 @@ pub type DemoSummary = Counts;
 
 /// Counts `records` into `summary` the way [`Store::counts`] counts a store.
 pub fn tally(summary: &mut DemoSummary, records: &[Record]) {
-    for r in records {
-        match r {
-            Record::Patient(p) => {
-                summary.patients += 1;
-                summary.archived_patients += u64::from(p.archived);
-            }
-            Record::Note(n) => {
-                summary.notes += 1;
-                if n.is_signed() {
-                    summary.signed_notes += 1;
-                } else {
-                    summary.draft_notes += 1;
-                }
-                summary.psychotherapy_notes += u64::from(n.kind.is_private());
-                summary.addenda += n.addenda.len() as u64;
-            }
-            Record::Session(_) => summary.sessions += 1,
-            Record::Measure(_) => summary.measures += 1,
-            Record::Goal(g) => {
-                summary.goals += 1;
-                summary.check_ins += g.check_ins.len() as u64;
-            }
-        }
-    }
+    records.iter().for_each(|r| summary.add(r));
 }
 
 /// All records of demo patient `index` (0-based, id `p0001` for index 0): the patient first, then

@@ -41,6 +41,34 @@ pub struct Counts {
     pub check_ins: u64,
 }
 
+impl Counts {
+    /// Counts one record in.
+    pub fn add(&mut self, r: &Record) {
+        match r {
+            Record::Patient(p) => {
+                self.patients += 1;
+                self.archived_patients += u64::from(p.archived);
+            }
+            Record::Note(n) => {
+                self.notes += 1;
+                if n.is_signed() {
+                    self.signed_notes += 1;
+                } else {
+                    self.draft_notes += 1;
+                }
+                self.psychotherapy_notes += u64::from(n.kind.is_private());
+                self.addenda += n.addenda.len() as u64;
+            }
+            Record::Session(_) => self.sessions += 1,
+            Record::Measure(_) => self.measures += 1,
+            Record::Goal(g) => {
+                self.goals += 1;
+                self.check_ins += g.check_ins.len() as u64;
+            }
+        }
+    }
+}
+
 /// The result of a full integrity check.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckReport {

@@ -595,38 +595,13 @@ impl Store for SledStore {
 
     fn counts(&self) -> Result<Counts> {
         let mut c = Counts::default();
-        self.scan_decode(keys::PATIENT_PREFIX, |_, r| count(&mut c, &r))?;
-        self.scan_decode(keys::TIMELINE_PREFIX, |_, r| count(&mut c, &r))?;
+        self.scan_decode(keys::PATIENT_PREFIX, |_, r| c.add(&r))?;
+        self.scan_decode(keys::TIMELINE_PREFIX, |_, r| c.add(&r))?;
         Ok(c)
     }
 
     fn check(&self) -> Result<CheckReport> {
         check(self)
-    }
-}
-
-fn count(c: &mut Counts, r: &Record) {
-    match r {
-        Record::Patient(p) => {
-            c.patients += 1;
-            c.archived_patients += u64::from(p.archived);
-        }
-        Record::Note(n) => {
-            c.notes += 1;
-            if n.is_signed() {
-                c.signed_notes += 1;
-            } else {
-                c.draft_notes += 1;
-            }
-            c.psychotherapy_notes += u64::from(n.kind.is_private());
-            c.addenda += n.addenda.len() as u64;
-        }
-        Record::Session(_) => c.sessions += 1,
-        Record::Measure(_) => c.measures += 1,
-        Record::Goal(g) => {
-            c.goals += 1;
-            c.check_ins += g.check_ins.len() as u64;
-        }
     }
 }
 
@@ -730,7 +705,7 @@ fn check(store: &SledStore) -> Result<CheckReport> {
         if let Record::Patient(p) = &record {
             patients.insert(p.id.as_str().to_owned());
         }
-        count(&mut report.counts, &record);
+        report.counts.add(&record);
         if ids
             .insert(record.id().to_owned(), (k.to_vec(), record.kind()))
             .is_some()
