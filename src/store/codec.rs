@@ -78,14 +78,6 @@ pub fn encode(key: &[u8], record: &Record) -> Vec<u8> {
     out
 }
 
-/// The record kind an envelope holds, without decoding its body.
-pub fn peek_kind(value: &[u8]) -> Result<RecordKind, CodecError> {
-    if value.len() < HEADER_LEN {
-        return Err(CodecError::TooShort(value.len()));
-    }
-    kind_from_byte(value[3]).ok_or(CodecError::UnknownKind(value[3]))
-}
-
 /// Decodes a value read from `key`, checking the envelope and its checksum.
 pub fn decode(key: &[u8], value: &[u8]) -> Result<Record, CodecError> {
     if value.len() < HEADER_LEN {
@@ -135,7 +127,6 @@ mod tests {
     fn round_trip() {
         let v = encode(b"P\0p1", &patient());
         assert_eq!(decode(b"P\0p1", &v), Ok(patient()));
-        assert_eq!(peek_kind(&v), Ok(RecordKind::Patient));
     }
 
     #[test]

@@ -18,7 +18,6 @@ pub const SCHEMA_KEY: &[u8] = b"M\0schema";
 pub const PATIENT_PREFIX: &[u8] = b"P\0";
 pub const TIMELINE_PREFIX: &[u8] = b"T\0";
 pub const INDEX_PREFIX: &[u8] = b"I\0";
-pub const META_PREFIX: &[u8] = b"M\0";
 
 const TIME_LEN: usize = 16;
 

@@ -578,13 +578,8 @@ impl Store for SledStore {
     }
 
     fn id_kind(&self, id: &str) -> Result<Option<RecordKind>> {
-        let Some(key) = self.key_of(id)? else {
-            return Ok(None);
-        };
-        match self.db.get(&key)? {
-            Some(v) => codec::peek_kind(&v).map(Some).map_err(|e| corrupt(&key, e)),
-            None => Ok(None),
-        }
+        // The kind is in the key the index names: no need to read the record.
+        Ok(self.current_key(&Overlay::new(), id)?.map(|(_, kind)| kind))
     }
 
     fn flush(&self) -> Result<()> {
