@@ -36,6 +36,17 @@ pub const FORMAT_VERSION: u32 = 1;
 /// refused after reading at most this much, so a damaged or hostile file cannot exhaust memory.
 pub const MAX_LINE_BYTES: usize = 16 * 1024 * 1024;
 
+/// How an [`ImportError`] begins when the records were written but the flush failed.
+const WRITTEN_NOT_DURABLE: &str = "the import was written but could not be made durable";
+
+impl ImportError {
+    /// Whether the records reached the store (only the final flush failed), so the caller must
+    /// not say that nothing was imported.
+    pub fn records_were_written(&self) -> bool {
+        self.message.starts_with(WRITTEN_NOT_DURABLE)
+    }
+}
+
 /// The exact first line of every interchange file.
 pub const HEADER_LINE: &str = r#"{"type":"kitnotes","version":1}"#;
 
@@ -201,7 +212,7 @@ pub fn import_into(
     store.flush().map_err(|e| ImportError {
         line: None,
         field: None,
-        message: format!("the import was written but could not be made durable: {e}"),
+        message: format!("{WRITTEN_NOT_DURABLE}: {e}"),
     })?;
     Ok(parsed.summary)
 }

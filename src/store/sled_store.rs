@@ -602,15 +602,24 @@ impl Store for SledStore {
 
 /// `fsync` every file below `dir`, then the directories, so renames and new files survive a
 /// power cut too.
+///
+/// sled's background thread removes and renames its own files (snapshots, blobs) at any time, so
+/// an entry that vanishes between listing and opening is skipped: the directory's own `fsync`
+/// at the end makes its removal durable.
 fn sync_tree(dir: &Path) -> std::io::Result<()> {
+    let gone = |e: &std::io::Error| e.kind() == std::io::ErrorKind::NotFound;
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let path = entry.path();
-        let ft = entry.file_type()?;
-        if ft.is_dir() {
-            sync_tree(&path)?;
-        } else if ft.is_file() {
-            File::open(&path)?.sync_all()?;
+        let synced = match entry.file_type() {
+            Ok(ft) if ft.is_dir() => sync_tree(&path),
+            Ok(ft) if ft.is_file() => File::open(&path).and_then(|f| f.sync_all()),
+            Ok(_) => Ok(()),
+            Err(e) => Err(e),
+        };
+        match synced {
+            Err(e) if !gone(&e) => return Err(e),
+            _ => {}
         }
     }
     File::open(dir)?.sync_all()
@@ -812,4 +821,38 @@ fn references_of(r: &Record) -> Vec<Reference> {
 #[doc(hidden)]
 pub fn raw_db(store: &SledStore) -> &sled::Db {
     &store.db
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sync_tree;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// sled deletes its own files while kitnotes syncs them; a vanished file is not an error.
+    #[test]
+    fn syncing_survives_files_vanishing_underneath() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_owned();
+        let stop = std::sync::Arc::new(AtomicBool::new(false));
+        let churn = {
+            let (root, stop) = (root.clone(), stop.clone());
+            std::thread::spawn(move || {
+                let mut i = 0u64;
+                while !stop.load(Ordering::Relaxed) {
+                    let sub = root.join(format!("d{}", i % 4));
+                    let _ = std::fs::create_dir_all(&sub);
+                    for j in 0..8 {
+                        let _ = std::fs::write(sub.join(format!("f{j}")), b"x");
+                    }
+                    let _ = std::fs::remove_dir_all(&sub);
+                    i += 1;
+                }
+            })
+        };
+        for _ in 0..300 {
+            sync_tree(&root).expect("a vanished file is skipped, not an error");
+        }
+        stop.store(true, Ordering::Relaxed);
+        churn.join().unwrap();
+    }
 }
