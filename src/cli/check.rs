@@ -1,6 +1,6 @@
 //! `kitnotes check`: verify the store and report what it holds.
 
-use super::{Env, open_store};
+use super::Env;
 use crate::store::Store;
 use std::process::ExitCode;
 
@@ -8,20 +8,8 @@ use std::process::ExitCode;
 pub struct Args {}
 
 pub fn run(env: &Env, _args: Args) -> anyhow::Result<ExitCode> {
-    let demo = env.demo;
     let dir = env.store_dir();
-    if !dir.join("db").exists() {
-        anyhow::bail!(
-            "there is no kitnotes store at {} yet{}",
-            dir.display(),
-            if demo {
-                "; build it with `kitnotes demo --no-ui`"
-            } else {
-                ""
-            }
-        );
-    }
-    let store = open_store(&dir)?;
+    let store = env.open_existing_store()?;
     let report = store.check()?;
     let c = &report.counts;
     println!("Store: {}", dir.display());

@@ -1,6 +1,6 @@
 //! `kitnotes export`: write the store (or one patient) as JSON Lines or as a Markdown chart.
 
-use super::{Env, open_store};
+use super::Env;
 use crate::interchange::{self, ExportError, ExportOptions};
 use crate::model::PatientId;
 use anyhow::Context;
@@ -32,10 +32,6 @@ pub struct Args {
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
-    let dir = env.store_dir();
-    if !dir.join("db").exists() {
-        anyhow::bail!("there is no kitnotes store at {} to export", dir.display());
-    }
     let patient = match &args.patient {
         Some(id) => {
             Some(PatientId::parse(id).map_err(|e| anyhow::anyhow!("--patient {id:?}: {e}"))?)
@@ -47,7 +43,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         include_psychotherapy_notes: args.include_psychotherapy_notes,
     };
     let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
-    let store = open_store(&dir)?;
+    let store = env.open_existing_store()?;
     let write = |out: &mut dyn Write| -> Result<interchange::ExportSummary, ExportError> {
         match args.format {
             Format::Jsonl => interchange::export_jsonl(&store, out, &opts),

@@ -85,15 +85,6 @@ impl Paths {
     pub fn demo_dir(&self) -> PathBuf {
         self.data_dir.join("demo")
     }
-
-    /// The store a command works on: the demo one with `--demo`.
-    pub fn chosen_store(&self, demo: bool) -> PathBuf {
-        if demo {
-            self.demo_dir()
-        } else {
-            self.store_dir()
-        }
-    }
 }
 
 /// Opens a store for a command, with the path in any error.
@@ -112,7 +103,28 @@ pub struct Env {
 impl Env {
     /// The store this command works on.
     pub fn store_dir(&self) -> PathBuf {
-        self.paths.chosen_store(self.demo)
+        if self.demo {
+            self.paths.demo_dir()
+        } else {
+            self.paths.store_dir()
+        }
+    }
+
+    /// Opens this command's store, which must already exist: reading commands never create one.
+    pub fn open_existing_store(&self) -> anyhow::Result<crate::store::SledStore> {
+        let dir = self.store_dir();
+        if !dir.join("db").exists() {
+            anyhow::bail!(
+                "there is no kitnotes store at {} yet{}",
+                dir.display(),
+                if self.demo {
+                    "; build it with `kitnotes demo --no-ui`"
+                } else {
+                    ""
+                }
+            );
+        }
+        open_store(&dir)
     }
 }
 
