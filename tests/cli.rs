@@ -2,13 +2,17 @@
 
 use std::process::{Command, Output};
 
-fn kitnotes(data: &std::path::Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kitnotes"))
-        .args(args)
+/// The binary with its data and config kept inside `data`.
+fn command(data: &std::path::Path, args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kitnotes"));
+    cmd.args(args)
         .env("KITNOTES_DATA_DIR", data)
-        .env("KITNOTES_CONFIG_DIR", data.join("config"))
-        .output()
-        .expect("kitnotes runs")
+        .env("KITNOTES_CONFIG_DIR", data.join("config"));
+    cmd
+}
+
+fn kitnotes(data: &std::path::Path, args: &[&str]) -> Output {
+    command(data, args).output().expect("kitnotes runs")
 }
 
 fn text(b: &[u8]) -> String {
@@ -88,13 +92,6 @@ fn a_bad_config_file_is_reported_with_its_line() {
         err.contains("config.toml:2:1: unknown field `colour`"),
         "{err}"
     );
-}
-
-fn with_dirs(cmd: &mut Command, data: &std::path::Path) -> Output {
-    cmd.env("KITNOTES_DATA_DIR", data)
-        .env("KITNOTES_CONFIG_DIR", data.join("config"))
-        .output()
-        .expect("kitnotes runs")
 }
 
 #[test]
@@ -212,10 +209,7 @@ fn a_bad_import_names_the_line_and_field_exits_non_zero_and_writes_nothing() {
 fn import_reads_standard_input() {
     use std::io::Write;
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kitnotes"))
-        .args(["import", "-"])
-        .env("KITNOTES_DATA_DIR", dir.path())
-        .env("KITNOTES_CONFIG_DIR", dir.path().join("config"))
+    let mut child = command(dir.path(), &["import", "-"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -239,10 +233,7 @@ fn import_reads_standard_input() {
 #[test]
 fn without_a_subcommand_kitnotes_says_the_ui_is_not_built_yet() {
     let dir = tempfile::tempdir().unwrap();
-    let out = with_dirs(
-        &mut Command::new(env!("CARGO_BIN_EXE_kitnotes")),
-        dir.path(),
-    );
+    let out = kitnotes(dir.path(), &[]);
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("terminal UI is not part of this build yet"));
 }
