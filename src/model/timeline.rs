@@ -42,7 +42,7 @@ impl PatientRecords {
         }
     }
 
-    /// The latest PHQ-9 that scores, with its score.
+    /// The latest measure of `instrument` that scores, with its score.
     pub fn latest(&self, instrument: Instrument) -> Option<(&Measure, Score)> {
         self.measures
             .iter()
@@ -203,15 +203,9 @@ pub fn timeline(r: &PatientRecords) -> Vec<TimelineEntry> {
 /// "session 3 of 6" during induction, "session 8, maintenance" after it, "no sessions yet"
 /// before. A session counts once its dose time is marked; its number, when recorded, wins.
 pub fn course_progress(sessions: &[DosingSession], induction_sessions: u32) -> String {
-    let given = sessions
-        .iter()
-        .filter(|s| s.dose_time.is_some())
-        .map(|s| s.number.unwrap_or(0))
-        .max()
-        .map(|max_number| {
-            max_number.max(sessions.iter().filter(|s| s.dose_time.is_some()).count() as u32)
-        })
-        .unwrap_or(0);
+    let dosed = sessions.iter().filter(|s| s.dose_time.is_some());
+    let highest_number = dosed.clone().filter_map(|s| s.number).max().unwrap_or(0);
+    let given = highest_number.max(dosed.count() as u32);
     match given {
         0 => "no sessions yet".to_string(),
         n if n <= induction_sessions => format!("session {n} of {induction_sessions}"),
