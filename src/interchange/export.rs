@@ -2,10 +2,10 @@
 //! stored records, so exporting, importing into an empty store and exporting again gives the
 //! same file, and two exports of the same data can be compared with `diff`.
 
-use super::wire::{self, RecordRef};
+use super::wire;
 use super::{ExportSummary, HEADER_LINE};
+use crate::model::RecordRef;
 use crate::model::{IntegrationGoal, NoteKind, PatientRecords, RecordId, RecordKind};
-use jiff::Timestamp;
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -48,43 +48,22 @@ impl<W: Write> JsonlWriter<W> {
         };
         self.summary.psychotherapy_notes_withheld += withheld.len();
 
-        let mut order: Vec<(Timestamp, RecordKind, &str, Entry)> =
-            Vec::with_capacity(r.notes.len() + r.sessions.len() + r.measures.len() + r.goals.len());
-        for (i, n) in r.notes.iter().enumerate() {
-            if !withheld.contains(&n.id) {
-                order.push((n.at, RecordKind::Note, n.id.as_str(), Entry::Note(i)));
-            }
-        }
-        for (i, s) in r.sessions.iter().enumerate() {
-            order.push((s.at, RecordKind::Session, s.id.as_str(), Entry::Session(i)));
-        }
-        for (i, m) in r.measures.iter().enumerate() {
-            order.push((m.at, RecordKind::Measure, m.id.as_str(), Entry::Measure(i)));
-        }
-        for (i, g) in r.goals.iter().enumerate() {
-            order.push((g.at, RecordKind::Goal, g.id.as_str(), Entry::Goal(i)));
-        }
-        order.sort_unstable_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
-
-        for (_, _, _, entry) in order {
-            match entry {
-                Entry::Note(i) => {
-                    self.summary.notes += 1;
-                    self.write_line(RecordRef::Note(&r.notes[i]))?;
-                }
-                Entry::Session(i) => {
-                    self.summary.sessions += 1;
-                    self.write_line(RecordRef::Session(&r.sessions[i]))?;
-                }
-                Entry::Measure(i) => {
-                    self.summary.measures += 1;
-                    self.write_line(RecordRef::Measure(&r.measures[i]))?;
-                }
-                Entry::Goal(i) => {
+        for record in r.chronological(self.include_psychotherapy_notes) {
+            match record {
+                RecordRef::Goal(g) => {
                     self.summary.goals += 1;
-                    let (goal, cut) = without_links_to(&r.goals[i], &withheld);
+                    let (goal, cut) = without_links_to(g, &withheld);
                     self.summary.links_withheld += cut;
                     self.write_line(RecordRef::Goal(&goal))?;
+                }
+                other => {
+                    match other.kind() {
+                        RecordKind::Note => self.summary.notes += 1,
+                        RecordKind::Session => self.summary.sessions += 1,
+                        RecordKind::Measure => self.summary.measures += 1,
+                        RecordKind::Patient | RecordKind::Goal => {}
+                    }
+                    self.write_line(other)?;
                 }
             }
         }
@@ -103,14 +82,6 @@ impl<W: Write> JsonlWriter<W> {
         self.out.flush()?;
         Ok((self.out, self.summary))
     }
-}
-
-#[derive(Clone, Copy)]
-enum Entry {
-    Note(usize),
-    Session(usize),
-    Measure(usize),
-    Goal(usize),
 }
 
 /// A goal that pointed at a withheld psychotherapy note loses that link in the export: keeping

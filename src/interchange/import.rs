@@ -4,7 +4,7 @@
 use super::lines::Lines;
 use super::wire::{self, LineError, LineType};
 use super::{HEADER_LINE, ImportError, ImportSummary, MAX_LINE_BYTES};
-use crate::model::{PatientId, Record, RecordId, RecordKind};
+use crate::model::{PatientId, Record, RecordKind};
 use std::collections::HashMap;
 use std::io::BufRead;
 
@@ -233,7 +233,7 @@ impl<K: KnownIds + ?Sized> Resolver<'_, K> {
                 .map_err(|m| ImportError::at_field(line, "patient", m))?;
         }
         let mut result = Ok(());
-        for_each_reference(record, |field, id, want| {
+        record.as_ref().for_each_reference(|field, id, want| {
             if result.is_ok()
                 && let Err(m) = self.resolve(id.as_str(), want, patient, line)
             {
@@ -291,44 +291,5 @@ impl<K: KnownIds + ?Sized> Resolver<'_, K> {
             ));
         }
         Ok(())
-    }
-}
-
-/// Calls `f(field, id, kind it must be)` for every reference a record makes. The field name is
-/// built only when an error needs it.
-fn for_each_reference(
-    record: &Record,
-    mut f: impl FnMut(&dyn Fn() -> String, &RecordId, RecordKind),
-) {
-    match record {
-        Record::Patient(_) => {}
-        Record::Note(n) => {
-            if let Some(s) = &n.session {
-                f(&|| "session".into(), s, RecordKind::Session);
-            }
-        }
-        Record::Measure(m) => {
-            if let Some(s) = &m.session {
-                f(&|| "session".into(), s, RecordKind::Session);
-            }
-        }
-        Record::Session(_) => {}
-        Record::Goal(g) => {
-            if let Some(n) = &g.source_note {
-                f(&|| "source_note".into(), n, RecordKind::Note);
-            }
-            for (i, s) in g.sessions.iter().enumerate() {
-                f(&|| format!("sessions[{i}]"), s, RecordKind::Session);
-            }
-            for (i, c) in g.check_ins.iter().enumerate() {
-                if let Some(n) = &c.integration_note {
-                    f(
-                        &|| format!("check_ins[{i}].integration_note"),
-                        n,
-                        RecordKind::Note,
-                    );
-                }
-            }
-        }
     }
 }

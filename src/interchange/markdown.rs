@@ -7,12 +7,13 @@
 //! chart, and control characters are removed so a chart shown in a terminal cannot drive it.
 
 use super::ExportSummary;
+use crate::model::RecordRef;
 use crate::model::measure::ANSWER_LABELS;
 use crate::model::monitoring::{Thresholds, check_vitals, is_sedated};
 use crate::model::session::mg_from_mg_per_kg;
 use crate::model::{
     DosingSession, Instrument, IntegrationGoal, Measure, Note, NoteKind, NoteStatus,
-    PatientRecords, RecordKind, Score,
+    PatientRecords, Score,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -92,14 +93,6 @@ pub fn render(records: &PatientRecords, opts: &ChartOptions) -> (String, ExportS
     (chart.out, chart.summary)
 }
 
-#[derive(Clone, Copy)]
-enum Entry<'a> {
-    Note(&'a Note),
-    Session(&'a DosingSession),
-    Measure(&'a Measure),
-    Goal(&'a IntegrationGoal),
-}
-
 struct Chart<'a> {
     out: String,
     opts: &'a ChartOptions,
@@ -155,31 +148,18 @@ impl<'a> Chart<'a> {
 
     fn entries(&mut self) {
         let r = self.records;
-        let mut entries: Vec<(Timestamp, RecordKind, &str, Entry<'a>)> = Vec::new();
-        for n in &r.notes {
-            if n.kind == NoteKind::Psychotherapy && !self.opts.include_psychotherapy_notes {
-                self.summary.psychotherapy_notes_withheld += 1;
-                continue;
-            }
-            entries.push((n.at, RecordKind::Note, n.id.as_str(), Entry::Note(n)));
+        if !self.opts.include_psychotherapy_notes {
+            self.summary.psychotherapy_notes_withheld +=
+                r.notes.iter().filter(|n| n.kind.is_private()).count();
         }
-        for s in &r.sessions {
-            entries.push((s.at, RecordKind::Session, s.id.as_str(), Entry::Session(s)));
-        }
-        for m in &r.measures {
-            entries.push((m.at, RecordKind::Measure, m.id.as_str(), Entry::Measure(m)));
-        }
-        for g in &r.goals {
-            entries.push((g.at, RecordKind::Goal, g.id.as_str(), Entry::Goal(g)));
-        }
-        entries.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
-        for (_, _, _, entry) in entries {
+        for entry in r.chronological(self.opts.include_psychotherapy_notes) {
             self.blank();
             match entry {
-                Entry::Note(n) => self.note(n),
-                Entry::Session(s) => self.session(s),
-                Entry::Measure(m) => self.measure(m),
-                Entry::Goal(g) => self.goal(g),
+                RecordRef::Note(n) => self.note(n),
+                RecordRef::Session(s) => self.session(s),
+                RecordRef::Measure(m) => self.measure(m),
+                RecordRef::Goal(g) => self.goal(g),
+                RecordRef::Patient(_) => {}
             }
         }
     }

@@ -9,7 +9,7 @@
 use super::FORMAT_VERSION;
 use crate::model::{
     Band, DosingSession, Instrument, IntegrationGoal, Measure, Note, Patient, PatientId, Record,
-    RecordId, RecordKind, Score,
+    RecordId, RecordKind, RecordRef, Score,
 };
 use jiff::Timestamp;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
@@ -350,16 +350,6 @@ struct Tagged<'a, T: Serialize> {
     kind: &'static str,
     #[serde(flatten)]
     record: &'a T,
-}
-
-/// A borrowed record to write, so export need not clone what it reads.
-#[derive(Clone, Copy)]
-pub(crate) enum RecordRef<'a> {
-    Patient(&'a Patient),
-    Note(&'a Note),
-    Session(&'a DosingSession),
-    Measure(&'a Measure),
-    Goal(&'a IntegrationGoal),
 }
 
 /// Appends a record's canonical line (without the newline) to `out`.

@@ -16,7 +16,7 @@ pub use ids::{IdError, PatientId, RecordId};
 pub use measure::{Band, Instrument, Measure, Outcome, Score};
 pub use note::{Addendum, Note, NoteError, NoteKind, NoteStatus, Section};
 pub use patient::Patient;
-pub use record::{Record, RecordKind};
+pub use record::{Record, RecordKind, RecordRef};
 pub use session::{
     Discharge, DissociationRating, DosingSession, Observation, Route, SedationRating, Vitals,
 };

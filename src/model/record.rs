@@ -2,7 +2,7 @@
 
 use super::ValidationError;
 use super::goal::IntegrationGoal;
-use super::ids::PatientId;
+use super::ids::{PatientId, RecordId};
 use super::measure::Measure;
 use super::note::Note;
 use super::patient::Patient;
@@ -107,5 +107,162 @@ impl Record {
             Record::Measure(m) => m.score().map(|_| ()),
             Record::Goal(g) => g.validate(),
         }
+    }
+}
+
+/// A borrowed record: what readers walk over without cloning.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum RecordRef<'a> {
+    Patient(&'a Patient),
+    Note(&'a Note),
+    Session(&'a DosingSession),
+    Measure(&'a Measure),
+    Goal(&'a IntegrationGoal),
+}
+
+impl<'a> RecordRef<'a> {
+    pub fn kind(self) -> RecordKind {
+        match self {
+            RecordRef::Patient(_) => RecordKind::Patient,
+            RecordRef::Note(_) => RecordKind::Note,
+            RecordRef::Session(_) => RecordKind::Session,
+            RecordRef::Measure(_) => RecordKind::Measure,
+            RecordRef::Goal(_) => RecordKind::Goal,
+        }
+    }
+
+    pub fn id(self) -> &'a str {
+        match self {
+            RecordRef::Patient(p) => p.id.as_str(),
+            RecordRef::Note(n) => n.id.as_str(),
+            RecordRef::Session(s) => s.id.as_str(),
+            RecordRef::Measure(m) => m.id.as_str(),
+            RecordRef::Goal(g) => g.id.as_str(),
+        }
+    }
+
+    /// Where the record sits on the timeline; `None` for a patient.
+    pub fn at(self) -> Option<Timestamp> {
+        match self {
+            RecordRef::Patient(_) => None,
+            RecordRef::Note(n) => Some(n.at),
+            RecordRef::Session(s) => Some(s.at),
+            RecordRef::Measure(m) => Some(m.at),
+            RecordRef::Goal(g) => Some(g.at),
+        }
+    }
+
+    /// Calls `f(field, id, kind it must be)` for every other record this one points to (not its
+    /// patient). The field name is built only when the caller needs it, e.g. for an error.
+    pub fn for_each_reference(
+        self,
+        mut f: impl FnMut(&dyn Fn() -> String, &'a RecordId, RecordKind),
+    ) {
+        match self {
+            RecordRef::Patient(_) | RecordRef::Session(_) => {}
+            RecordRef::Note(n) => {
+                if let Some(s) = &n.session {
+                    f(&|| "session".into(), s, RecordKind::Session);
+                }
+            }
+            RecordRef::Measure(m) => {
+                if let Some(s) = &m.session {
+                    f(&|| "session".into(), s, RecordKind::Session);
+                }
+            }
+            RecordRef::Goal(g) => {
+                if let Some(n) = &g.source_note {
+                    f(&|| "source_note".into(), n, RecordKind::Note);
+                }
+                for (i, s) in g.sessions.iter().enumerate() {
+                    f(&|| format!("sessions[{i}]"), s, RecordKind::Session);
+                }
+                for (i, c) in g.check_ins.iter().enumerate() {
+                    if let Some(n) = &c.integration_note {
+                        f(
+                            &|| format!("check_ins[{i}].integration_note"),
+                            n,
+                            RecordKind::Note,
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Record {
+    pub fn as_ref(&self) -> RecordRef<'_> {
+        match self {
+            Record::Patient(p) => RecordRef::Patient(p),
+            Record::Note(n) => RecordRef::Note(n),
+            Record::Session(s) => RecordRef::Session(s),
+            Record::Measure(m) => RecordRef::Measure(m),
+            Record::Goal(g) => RecordRef::Goal(g),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{CheckIn, GoalStatus, LifeDomain};
+
+    #[test]
+    fn a_goal_names_every_record_it_points_to_with_the_field() {
+        let rid = |s: &str| RecordId::parse(s).unwrap();
+        let g = IntegrationGoal {
+            id: rid("g1"),
+            patient: PatientId::parse("p1").unwrap(),
+            at: "2026-03-01T10:00:00Z".parse().unwrap(),
+            title: "Walk".into(),
+            domain: LifeDomain::Health,
+            status: GoalStatus::Active,
+            target_date: None,
+            source_note: Some(rid("n1")),
+            sessions: vec![rid("s1"), rid("s2")],
+            check_ins: vec![
+                CheckIn {
+                    at: "2026-03-02T10:00:00Z".parse().unwrap(),
+                    progress: 1,
+                    note: String::new(),
+                    integration_note: None,
+                },
+                CheckIn {
+                    at: "2026-03-03T10:00:00Z".parse().unwrap(),
+                    progress: 2,
+                    note: String::new(),
+                    integration_note: Some(rid("n2")),
+                },
+            ],
+        };
+        let mut seen = Vec::new();
+        RecordRef::Goal(&g)
+            .for_each_reference(|field, id, kind| seen.push((field(), id.to_string(), kind)));
+        assert_eq!(
+            seen,
+            vec![
+                (
+                    "source_note".to_string(),
+                    "n1".to_string(),
+                    RecordKind::Note
+                ),
+                (
+                    "sessions[0]".to_string(),
+                    "s1".to_string(),
+                    RecordKind::Session
+                ),
+                (
+                    "sessions[1]".to_string(),
+                    "s2".to_string(),
+                    RecordKind::Session
+                ),
+                (
+                    "check_ins[1].integration_note".to_string(),
+                    "n2".to_string(),
+                    RecordKind::Note
+                ),
+            ]
+        );
     }
 }

@@ -6,7 +6,7 @@ use super::ids::RecordId;
 use super::measure::{Instrument, Measure, Score};
 use super::note::{Note, NoteKind, NoteStatus};
 use super::patient::Patient;
-use super::record::Record;
+use super::record::{Record, RecordRef};
 use super::session::DosingSession;
 use jiff::Timestamp;
 
@@ -40,6 +40,26 @@ impl PatientRecords {
             Record::Measure(m) => self.measures.push(m),
             Record::Goal(g) => self.goals.push(g),
         }
+    }
+
+    /// The patient's timeline records oldest first, the order exports and charts use; records
+    /// at the same moment go by kind (note, session, measure, goal), then id, so the order is
+    /// total. Psychotherapy notes are left out unless `include_private`.
+    pub fn chronological(&self, include_private: bool) -> Vec<RecordRef<'_>> {
+        let mut out: Vec<RecordRef<'_>> = Vec::with_capacity(
+            self.notes.len() + self.sessions.len() + self.measures.len() + self.goals.len(),
+        );
+        out.extend(
+            self.notes
+                .iter()
+                .filter(|n| include_private || !n.kind.is_private())
+                .map(RecordRef::Note),
+        );
+        out.extend(self.sessions.iter().map(RecordRef::Session));
+        out.extend(self.measures.iter().map(RecordRef::Measure));
+        out.extend(self.goals.iter().map(RecordRef::Goal));
+        out.sort_unstable_by(|a, b| (a.at(), a.kind(), a.id()).cmp(&(b.at(), b.kind(), b.id())));
+        out
     }
 
     /// The latest measure of `instrument` that scores, with its score.

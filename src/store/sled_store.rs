@@ -784,36 +784,8 @@ fn references_of(r: &Record) -> Vec<Reference> {
     if !matches!(r, Record::Patient(_)) {
         link("patient".into(), RecordKind::Patient, r.patient().as_str());
     }
-    match r {
-        Record::Note(n) => {
-            if let Some(s) = &n.session {
-                link("session".into(), RecordKind::Session, s.as_str());
-            }
-        }
-        Record::Measure(m) => {
-            if let Some(s) = &m.session {
-                link("session".into(), RecordKind::Session, s.as_str());
-            }
-        }
-        Record::Goal(g) => {
-            if let Some(n) = &g.source_note {
-                link("source_note".into(), RecordKind::Note, n.as_str());
-            }
-            for (i, s) in g.sessions.iter().enumerate() {
-                link(format!("sessions[{i}]"), RecordKind::Session, s.as_str());
-            }
-            for (i, c) in g.check_ins.iter().enumerate() {
-                if let Some(n) = &c.integration_note {
-                    link(
-                        format!("check_ins[{i}].integration_note"),
-                        RecordKind::Note,
-                        n.as_str(),
-                    );
-                }
-            }
-        }
-        _ => {}
-    }
+    r.as_ref()
+        .for_each_reference(|field, target, kind| link(field(), kind, target.as_str()));
     out
 }
 
