@@ -13,6 +13,7 @@
 //!
 //! Nothing here reaches the network.
 
+pub mod app;
 pub mod cli;
 pub mod clock;
 pub mod config;

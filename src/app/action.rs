@@ -1,0 +1,161 @@
+//! Everything a user can make happen, by name: the `run = "..."` of a keymap binding, the rows
+//! of the command palette and of help. The name and description live here once, so help can
+//! never disagree with what a key does.
+
+use std::fmt;
+
+/// Where a key press is resolved. Each has its own section in a keymap file; `global` bindings
+/// apply under every pane, and `popup` is used by every popup and text field (filter, help,
+/// palette, forms), whose unbound keys are typed into the field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KeyContext {
+    Global,
+    Roster,
+    Timeline,
+    Detail,
+    EditorNormal,
+    EditorInsert,
+    Popup,
+}
+
+impl KeyContext {
+    pub const ALL: [KeyContext; 7] = [
+        KeyContext::Global,
+        KeyContext::Roster,
+        KeyContext::Timeline,
+        KeyContext::Detail,
+        KeyContext::EditorNormal,
+        KeyContext::EditorInsert,
+        KeyContext::Popup,
+    ];
+
+    /// The section name in a keymap file.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyContext::Global => "global",
+            KeyContext::Roster => "roster",
+            KeyContext::Timeline => "timeline",
+            KeyContext::Detail => "detail",
+            KeyContext::EditorNormal => "editor_normal",
+            KeyContext::EditorInsert => "editor_insert",
+            KeyContext::Popup => "popup",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.name() == name)
+    }
+
+    /// Whether `global` bindings also apply here. Popups and the insert-mode editor take
+    /// typing, so a global single-letter key must not steal a typed letter.
+    pub fn inherits_global(self) -> bool {
+        !matches!(self, KeyContext::Popup | KeyContext::EditorInsert)
+    }
+}
+
+impl fmt::Display for KeyContext {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+macro_rules! actions {
+    ($($variant:ident = $name:literal : $desc:literal,)*) => {
+        /// A named thing the user can do. `Action::ALL` is the palette's list.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Action {
+            $($variant,)*
+        }
+
+        impl Action {
+            pub const ALL: &'static [Action] = &[$(Action::$variant,)*];
+
+            /// The name used in keymap files, e.g. `"move.down"`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $name,)*
+                }
+            }
+
+            /// What it does, in a clinician's words; shown in help and the palette.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $desc,)*
+                }
+            }
+
+            pub fn from_name(name: &str) -> Option<Self> {
+                match name {
+                    $($name => Some(Action::$variant),)*
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    Quit = "app.quit": "Quit kitnotes",
+    Help = "app.help": "Show the keys for this pane (type to filter)",
+    Palette = "app.palette": "Open the command palette: every action, fuzzy-filtered",
+    ToggleTheme = "app.cycle_theme": "Switch theme: standard, high contrast, monochrome",
+
+    FocusNext = "focus.next": "Move focus to the next pane",
+    FocusPrev = "focus.prev": "Move focus to the previous pane",
+    FocusRoster = "focus.roster": "Go to the patient list",
+    FocusTimeline = "focus.timeline": "Go to the patient's timeline",
+    FocusDetail = "focus.detail": "Go to the selected entry's details",
+
+    MoveUp = "move.up": "Move up one row",
+    MoveDown = "move.down": "Move down one row",
+    MoveTop = "move.top": "Go to the first row",
+    MoveBottom = "move.bottom": "Go to the last row",
+    PageUp = "move.page_up": "Move up one page",
+    PageDown = "move.page_down": "Move down one page",
+    Open = "entry.open": "Open the selected patient or entry",
+    Back = "entry.back": "Go back to the previous pane",
+
+    RosterFilter = "roster.filter": "Find a patient by name (fuzzy)",
+    ToggleArchived = "roster.toggle_archived": "Show or hide archived patients",
+    PatientNew = "patient.new": "Add a patient",
+    PatientEdit = "patient.edit": "Edit the selected patient's details",
+    PatientArchive = "patient.archive": "Archive the selected patient, or bring them back",
+
+    PopupClose = "popup.close": "Close the popup, keeping nothing typed unsaved",
+    PopupConfirm = "popup.confirm": "Run the chosen item or save the form",
+    FieldNext = "form.next_field": "Go to the next field",
+    FieldPrev = "form.prev_field": "Go to the previous field",
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for &a in Action::ALL {
+            assert_eq!(Action::from_name(a.name()), Some(a));
+            assert!(seen.insert(a.name()), "{} twice", a.name());
+            assert!(
+                !a.description().is_empty(),
+                "{} has no description",
+                a.name()
+            );
+        }
+        assert_eq!(Action::from_name("noop"), None);
+    }
+
+    #[test]
+    fn contexts_round_trip() {
+        for c in KeyContext::ALL {
+            assert_eq!(KeyContext::from_name(c.name()), Some(c));
+        }
+    }
+}
