@@ -14,7 +14,19 @@ pub struct Config {
     /// The IANA time zone for showing times (e.g. "Europe/Berlin"); default: the system's.
     #[serde(default)]
     pub timezone: Option<String>,
+    /// The keymap preset the user's `keymap.toml` is layered on: "default", "vim" or "emacs".
+    #[serde(default)]
+    pub keymap: crate::keymap::Preset,
+    /// "standard", "high-contrast" or "monochrome". `NO_COLOR` in the environment always
+    /// gives monochrome.
+    #[serde(default)]
+    pub theme: Option<crate::app::ThemeKind>,
+    /// Let the mouse scroll and select (off by default: a keyboard tool first, and a terminal
+    /// that keeps its own text selection).
+    #[serde(default)]
+    pub mouse: bool,
 }
+
 
 /// A config file that cannot be used, with where and why.
 #[derive(Debug, thiserror::Error)]
@@ -144,6 +156,18 @@ mod tests {
             msg.starts_with("config.toml:2:1: unknown field `clinican_typo`"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn ui_settings_are_read_and_a_bad_preset_is_located() {
+        let c = load("keymap = \"vim\"\ntheme = \"high-contrast\"\nmouse = true\n").unwrap();
+        assert_eq!(c.keymap, crate::keymap::Preset::Vim);
+        assert_eq!(c.theme, Some(crate::app::ThemeKind::HighContrast));
+        assert!(c.mouse);
+        let e = load("mouse = false\nkeymap = \"emacz\"\n").unwrap_err().to_string();
+        assert!(e.starts_with("config.toml:2:10: unknown variant `emacz`"), "{e}");
+        let e = load("theme = \"dark\"\n").unwrap_err().to_string();
+        assert!(e.contains("config.toml:1:9") && e.contains("high-contrast"), "{e}");
     }
 
     #[test]

@@ -21,3 +21,5 @@ pub mod demo;
 pub mod interchange;
 pub mod model;
 pub mod store;
+pub mod tui;
+pub mod ui;

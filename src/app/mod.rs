@@ -1,6 +1,890 @@
-//! The app's state and everything that changes it: named actions, focus, modes. No drawing and
-//! no terminal I/O here; `ui` reads this state and `tui` feeds it events.
+//! The app's state and everything that changes it: named actions, focus, popups. No drawing
+//! and no terminal I/O here: `ui` reads this state and `tui` feeds it events.
+//!
+//! A key travels: `App::key` -> the keymap resolves it in the current [`KeyContext`] to an
+//! [`Action`] (or hands it to the focused text field) -> `App::update` changes state, writing
+//! to the store where the action saves something -> the next frame draws from state.
 
 pub mod action;
+pub mod detail;
+pub mod field;
+pub mod fuzzy;
+pub mod list;
+pub mod patient_form;
+mod popup;
 
 pub use action::{Action, KeyContext};
+pub use popup::{ListPopup, Popup, PopupRow};
+
+use crate::clock::{Clock, IdSource};
+use crate::keymap::{KeySeq, Keymap, Resolved};
+use crate::model::monitoring::Thresholds;
+use crate::model::{Patient, PatientId, PatientRecords, Record, TimelineEntry};
+use crate::store::Store;
+use field::TextField;
+use fuzzy::Hit;
+use jiff::tz::TimeZone;
+use list::ListCursor;
+use patient_form::{FormTarget, PatientForm};
+use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
+
+/// The three panes. Narrow terminals show two of them at a time, wide ones all three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Roster,
+    Timeline,
+    Detail,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 3] = [Pane::Roster, Pane::Timeline, Pane::Detail];
+
+    pub fn context(self) -> KeyContext {
+        match self {
+            Pane::Roster => KeyContext::Roster,
+            Pane::Timeline => KeyContext::Timeline,
+            Pane::Detail => KeyContext::Detail,
+        }
+    }
+}
+
+/// Colours: the standard theme, one with stronger contrast, and monochrome (also what
+/// `NO_COLOR` gives), where focus and selection are shown by reverse video and bold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ThemeKind {
+    Standard,
+    HighContrast,
+    Monochrome,
+}
+
+impl ThemeKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            ThemeKind::Standard => "standard",
+            ThemeKind::HighContrast => "high contrast",
+            ThemeKind::Monochrome => "monochrome",
+        }
+    }
+}
+
+/// A one-line message in the status bar until the next key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub text: String,
+    pub error: bool,
+}
+
+/// The patient list: everyone in the store, the filter, and the selection.
+#[derive(Debug, Default)]
+pub struct Roster {
+    pub patients: Vec<Patient>,
+    pub show_archived: bool,
+    /// The filter as typed; rows are the patients that match it, best first.
+    pub query: String,
+    /// The filter field while the user is typing in it.
+    pub input: Option<TextField>,
+    pub rows: Vec<Hit>,
+    pub cursor: ListCursor,
+}
+
+impl Roster {
+    pub fn selected(&self) -> Option<&Patient> {
+        self.rows
+            .get(self.cursor.selected)
+            .map(|h| &self.patients[h.index])
+    }
+
+    fn refilter(&mut self) {
+        let keep = |p: &Patient| self.show_archived || !p.archived;
+        let candidates: Vec<usize> = (0..self.patients.len())
+            .filter(|&i| keep(&self.patients[i]))
+            .collect();
+        self.rows = fuzzy::rank(
+            &self.query,
+            candidates.iter().map(|&i| self.patients[i].name.as_str()),
+        )
+        .into_iter()
+        .map(|h| Hit {
+            index: candidates[h.index],
+            positions: h.positions,
+        })
+        .collect();
+    }
+}
+
+/// The selected patient's records and where the user is in their timeline.
+#[derive(Debug)]
+pub struct PatientView {
+    pub records: PatientRecords,
+    pub entries: Vec<TimelineEntry>,
+    pub cursor: ListCursor,
+    /// Lines scrolled off the top of the detail pane.
+    pub detail_scroll: usize,
+}
+
+impl PatientView {
+    pub fn selected(&self) -> Option<&TimelineEntry> {
+        self.entries.get(self.cursor.selected)
+    }
+}
+
+/// Settings the app needs from config.
+#[derive(Debug, Clone)]
+pub struct AppSettings {
+    pub clinician: Option<String>,
+    pub time_zone: TimeZone,
+    pub theme: ThemeKind,
+    pub thresholds: Thresholds,
+    /// Doses in an induction course, for "session 3 of 6".
+    pub induction_sessions: u32,
+    /// A short name for the store, shown in the header ("demo" for the demo store).
+    pub store_label: String,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            clinician: None,
+            time_zone: TimeZone::UTC,
+            theme: ThemeKind::Standard,
+            thresholds: Thresholds::default(),
+            induction_sessions: 6,
+            store_label: String::new(),
+        }
+    }
+}
+
+/// All state of a running kitnotes.
+pub struct App {
+    store: Box<dyn Store>,
+    clock: Box<dyn Clock>,
+    ids: IdSource,
+    pub settings: AppSettings,
+    pub keymap: Keymap,
+    pub theme: ThemeKind,
+    pub focus: Pane,
+    pub roster: Roster,
+    pub patient: Option<PatientView>,
+    pub popup: Option<Popup>,
+    /// Keys of a sequence typed so far (`g` of `g g`).
+    pub pending: KeySeq,
+    pub status: Option<Status>,
+    /// Forms closed with Esc, kept so nothing typed is lost: the new-patient draft, and edits
+    /// by patient id.
+    stashed_forms: Vec<PatientForm>,
+    pub quit: bool,
+    /// Set when Quit was refused once because of an unsaved form.
+    quit_armed: bool,
+    /// The terminal's size, for paging and for which panes are shown.
+    pub size: (u16, u16),
+}
+
+impl App {
+    pub fn new(
+        store: Box<dyn Store>,
+        clock: Box<dyn Clock>,
+        ids: IdSource,
+        keymap: Keymap,
+        settings: AppSettings,
+    ) -> anyhow::Result<Self> {
+        let mut app = Self {
+            store,
+            clock,
+            ids,
+            theme: settings.theme,
+            settings,
+            keymap,
+            focus: Pane::Roster,
+            roster: Roster::default(),
+            patient: None,
+            popup: None,
+            pending: KeySeq::default(),
+            status: None,
+            stashed_forms: Vec::new(),
+            quit: false,
+            quit_armed: false,
+            size: (120, 40),
+        };
+        app.reload_roster(None)?;
+        Ok(app)
+    }
+
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+
+    pub fn today(&self) -> jiff::civil::Date {
+        self.now().to_zoned(self.settings.time_zone.clone()).date()
+    }
+
+    /// Where keys go now.
+    pub fn key_context(&self) -> KeyContext {
+        if self.popup.is_some() || self.roster.input.is_some() {
+            KeyContext::Popup
+        } else {
+            self.focus.context()
+        }
+    }
+
+    /// The context under any popup: what help describes and the palette acts on.
+    pub fn pane_context(&self) -> KeyContext {
+        self.focus.context()
+    }
+
+    /// A new terminal size.
+    pub fn resize(&mut self, width: u16, height: u16) {
+        self.size = (width, height);
+        self.keep_cursors_visible();
+    }
+
+    /// One key press from the terminal. Releases and repeats of a release are ignored, so a
+    /// terminal that reports both never doubles a key.
+    pub fn key(&mut self, key: KeyEvent) {
+        if key.kind == KeyEventKind::Release {
+            return;
+        }
+        self.status = None;
+        let ctx = self.key_context();
+        match self.keymap.resolve(ctx, &mut self.pending, &key) {
+            Resolved::Action(a) => self.update(a),
+            Resolved::Pending | Resolved::Noop | Resolved::Cancelled => {}
+            // A key the keymap cannot name (a lone modifier, a media key) may still be
+            // something a text field understands.
+            Resolved::Ignored => {
+                if ctx == KeyContext::Popup && self.pending.is_empty() {
+                    self.type_into_field(key);
+                }
+            }
+            Resolved::Unbound(seq) => {
+                if ctx == KeyContext::Popup && seq.len() == 1 {
+                    self.type_into_field(key);
+                } else {
+                    self.say_error(format!(
+                        "{seq} does nothing here; {} shows the keys",
+                        self.key_hint(ctx, Action::Help)
+                    ));
+                }
+            }
+        }
+    }
+
+    /// Pasted text goes into the text field that has focus; elsewhere it is refused with a
+    /// message, never taken as a burst of commands.
+    pub fn paste(&mut self, text: &str) {
+        if let Some(f) = self.focused_field() {
+            f.paste(text);
+            self.after_typing();
+        } else {
+            self.say_error("Nothing to paste into here".to_string());
+        }
+    }
+
+    fn focused_field(&mut self) -> Option<&mut TextField> {
+        match &mut self.popup {
+            Some(Popup::Help(p)) | Some(Popup::Palette(p)) => Some(&mut p.filter),
+            Some(Popup::Patient(f)) => Some(f.field()),
+            None => self.roster.input.as_mut(),
+        }
+    }
+
+    fn type_into_field(&mut self, key: KeyEvent) {
+        if let Some(f) = self.focused_field()
+            && f.key(key)
+        {
+            self.after_typing();
+        }
+    }
+
+    fn after_typing(&mut self) {
+        let height = self.list_height(Pane::Roster);
+        match &mut self.popup {
+            Some(Popup::Help(p)) | Some(Popup::Palette(p)) => p.refilter(),
+            Some(Popup::Patient(_)) => {}
+            None => {
+                if let Some(input) = &self.roster.input {
+                    self.roster.query = input.text().to_string();
+                    self.roster.refilter();
+                    self.roster.cursor.top(self.roster.rows.len(), height);
+                    self.load_selected_patient();
+                }
+            }
+        }
+    }
+
+    /// The first key bound to `action` in `ctx` as the user would type it, for hints.
+    pub fn key_hint(&self, ctx: KeyContext, action: Action) -> String {
+        self.keymap
+            .keys_for(ctx, action)
+            .first()
+            .map(|k| k.to_string())
+            .unwrap_or_else(|| format!(":{}", action.name()))
+    }
+
+    fn say(&mut self, text: String) {
+        self.status = Some(Status { text, error: false });
+    }
+
+    fn say_error(&mut self, text: String) {
+        self.status = Some(Status { text, error: true });
+    }
+
+    /// Changes state for one action.
+    pub fn update(&mut self, action: Action) {
+        if action != Action::Quit {
+            self.quit_armed = false;
+        }
+        if self.popup.is_some() {
+            self.update_popup(action);
+            return;
+        }
+        if self.roster.input.is_some() {
+            self.update_filter(action);
+            return;
+        }
+        match action {
+            Action::Quit => self.quit = true,
+            Action::Help => self.open_help(),
+            Action::Palette => self.open_palette(),
+            Action::ToggleTheme => {
+                self.theme = match self.theme {
+                    ThemeKind::Standard => ThemeKind::HighContrast,
+                    ThemeKind::HighContrast => ThemeKind::Monochrome,
+                    ThemeKind::Monochrome => ThemeKind::Standard,
+                };
+                self.say(format!("Theme: {}", self.theme.label()));
+            }
+            Action::FocusNext => self.cycle_focus(1),
+            Action::FocusPrev => self.cycle_focus(-1),
+            Action::FocusRoster => self.focus_pane(Pane::Roster),
+            Action::FocusTimeline => self.focus_pane(Pane::Timeline),
+            Action::FocusDetail => self.focus_pane(Pane::Detail),
+            Action::MoveUp => self.move_by(-1),
+            Action::MoveDown => self.move_by(1),
+            Action::PageUp => self.move_by(-(self.page() as isize)),
+            Action::PageDown => self.move_by(self.page() as isize),
+            Action::MoveTop => self.move_by(isize::MIN / 2),
+            Action::MoveBottom => self.move_by(isize::MAX / 2),
+            Action::Open => match self.focus {
+                Pane::Roster => self.focus_pane(Pane::Timeline),
+                Pane::Timeline => self.focus_pane(Pane::Detail),
+                Pane::Detail => {}
+            },
+            Action::Back => match self.focus {
+                Pane::Roster => {
+                    if !self.roster.query.is_empty() {
+                        self.set_roster_query(String::new());
+                        self.say("Filter cleared".into());
+                    }
+                }
+                Pane::Timeline => self.focus_pane(Pane::Roster),
+                Pane::Detail => self.focus_pane(Pane::Timeline),
+            },
+            Action::RosterFilter => {
+                self.focus = Pane::Roster;
+                self.roster.input = Some(TextField::new(&self.roster.query));
+            }
+            Action::ToggleArchived => {
+                self.roster.show_archived = !self.roster.show_archived;
+                let keep = self.roster.selected().map(|p| p.id.clone());
+                self.roster.refilter();
+                self.reselect(keep.as_ref());
+                self.say(if self.roster.show_archived {
+                    "Showing archived patients too".into()
+                } else {
+                    "Archived patients hidden".into()
+                });
+            }
+            Action::PatientNew => {
+                let form = self
+                    .take_stashed(|f| f.target == FormTarget::New)
+                    .unwrap_or_else(PatientForm::new_patient);
+                self.popup = Some(Popup::Patient(form));
+            }
+            Action::PatientEdit => match self.current_patient() {
+                Some(p) => {
+                    let id = p.id.clone();
+                    let form = self
+                        .take_stashed(|f| matches!(&f.target, FormTarget::Edit(q) if q.id == id))
+                        .unwrap_or_else(|| PatientForm::edit(&p));
+                    self.popup = Some(Popup::Patient(form));
+                }
+                None => self.say_error("No patient selected".into()),
+            },
+            Action::PatientArchive => self.toggle_archive(),
+            Action::PopupClose | Action::PopupConfirm | Action::FieldNext | Action::FieldPrev => {
+                self.say_error(format!("{} works in popups and forms", action.name()));
+            }
+        }
+    }
+
+    fn update_filter(&mut self, action: Action) {
+        match action {
+            Action::PopupClose => {
+                self.roster.input = None;
+                self.set_roster_query(String::new());
+            }
+            Action::PopupConfirm => {
+                self.roster.input = None;
+                if self.roster.rows.is_empty() {
+                    self.say_error(format!("No patient matches {:?}", self.roster.query));
+                } else {
+                    self.focus_pane(Pane::Timeline);
+                }
+            }
+            Action::MoveUp | Action::MoveDown | Action::PageUp | Action::PageDown => {
+                let (h, len) = (self.list_height(Pane::Roster), self.roster.rows.len());
+                let step = match action {
+                    Action::MoveUp => -1,
+                    Action::MoveDown => 1,
+                    Action::PageUp => -(h as isize),
+                    _ => h as isize,
+                };
+                self.roster.cursor.step(step, len, h);
+                self.load_selected_patient();
+            }
+            Action::Quit => self.quit = true,
+            other => self.say_error(format!(
+                "{} is not available while filtering; Enter keeps the filter, Esc clears it",
+                other.name()
+            )),
+        }
+    }
+
+    fn set_roster_query(&mut self, q: String) {
+        let keep = self.roster.selected().map(|p| p.id.clone());
+        self.roster.query = q;
+        self.roster.refilter();
+        self.reselect(keep.as_ref());
+    }
+
+    fn update_popup(&mut self, action: Action) {
+        let Some(popup) = self.popup.as_mut() else {
+            return;
+        };
+        match popup {
+            Popup::Help(p) | Popup::Palette(p) => match action {
+                Action::PopupClose => self.popup = None,
+                Action::MoveUp => p.cursor.step(-1, p.hits.len(), p.height()),
+                Action::MoveDown => p.cursor.step(1, p.hits.len(), p.height()),
+                Action::PageUp => p.cursor.step(-(p.height() as isize), p.hits.len(), p.height()),
+                Action::PageDown => p.cursor.step(p.height() as isize, p.hits.len(), p.height()),
+                Action::MoveTop => p.cursor.top(p.hits.len(), p.height()),
+                Action::MoveBottom => p.cursor.bottom(p.hits.len(), p.height()),
+                Action::PopupConfirm => {
+                    let chosen = p.selected().map(|r| r.action);
+                    let is_palette = matches!(popup, Popup::Palette(_));
+                    self.popup = None;
+                    match chosen {
+                        // From help, Enter runs the chosen binding too: finding a key and
+                        // using it are one step.
+                        Some(a) if is_palette || !a.is_popup_only() => self.update(a),
+                        Some(_) => {}
+                        None => self.say_error("Nothing matches".into()),
+                    }
+                }
+                Action::Quit => self.quit = true,
+                other => self.say_error(format!("{} does nothing in this popup", other.name())),
+            },
+            Popup::Patient(form) => match action {
+                Action::FieldNext | Action::MoveDown => form.move_focus(1),
+                Action::FieldPrev | Action::MoveUp => form.move_focus(-1),
+                Action::PopupConfirm => self.save_patient_form(),
+                Action::PopupClose => {
+                    if let Some(Popup::Patient(form)) = self.popup.take()
+                        && form.is_dirty()
+                    {
+                        self.stashed_forms.push(form);
+                        self.say(format!(
+                            "Form closed; what you typed is kept: {} opens it again",
+                            self.key_hint(KeyContext::Roster, Action::PatientNew)
+                        ));
+                    }
+                }
+                Action::Quit => {
+                    if form.is_dirty() && !self.quit_armed {
+                        self.quit_armed = true;
+                        let hint = self.key_hint(KeyContext::Popup, Action::PopupConfirm);
+                        self.say_error(format!(
+                            "The patient form is not saved: {hint} saves it; quit again to leave without it"
+                        ));
+                    } else {
+                        self.quit = true;
+                    }
+                }
+                other => self.say_error(format!("{} does nothing in a form", other.name())),
+            },
+        }
+    }
+
+    fn take_stashed(&mut self, which: impl Fn(&PatientForm) -> bool) -> Option<PatientForm> {
+        let i = self.stashed_forms.iter().position(which)?;
+        Some(self.stashed_forms.remove(i))
+    }
+
+    fn save_patient_form(&mut self) {
+        let today = self.today();
+        let new_id = PatientId::from_uuid(self.ids.next(self.now()));
+        let Some(Popup::Patient(form)) = self.popup.as_mut() else {
+            return;
+        };
+        let Some(patient) = form.submit(new_id, today) else {
+            let n = form.error_count();
+            self.say_error(format!(
+                "{n} field{} to fix before saving",
+                if n == 1 { "" } else { "s" }
+            ));
+            return;
+        };
+        let is_new = form.target == FormTarget::New;
+        match self.write(Record::Patient(patient.clone())) {
+            Ok(()) => {
+                self.popup = None;
+                // A new patient must be visible even under a filter that would hide them.
+                if is_new && !self.roster.query.is_empty() {
+                    self.roster.query.clear();
+                }
+                if let Err(e) = self.reload_roster(Some(&patient.id)) {
+                    self.say_error(format!("Saved, but the list could not be reloaded: {e:#}"));
+                    return;
+                }
+                self.say(format!(
+                    "{} {}",
+                    if is_new { "Added" } else { "Saved" },
+                    patient.name
+                ));
+            }
+            // The form stays open with everything typed, so nothing is lost.
+            Err(e) => self.say_error(format!("Not saved: {e:#}")),
+        }
+    }
+
+    fn toggle_archive(&mut self) {
+        let Some(mut p) = self.current_patient() else {
+            self.say_error("No patient selected".into());
+            return;
+        };
+        p.archived = !p.archived;
+        let (id, name, archived) = (p.id.clone(), p.name.clone(), p.archived);
+        if let Err(e) = self.write(Record::Patient(p)) {
+            self.say_error(format!("Not saved: {e:#}"));
+            return;
+        }
+        if let Err(e) = self.reload_roster(Some(&id)) {
+            self.say_error(format!("{e:#}"));
+            return;
+        }
+        let hint = self.key_hint(KeyContext::Roster, Action::ToggleArchived);
+        self.say(if archived && !self.roster.show_archived {
+            format!("Archived {name}; {hint} shows archived patients")
+        } else if archived {
+            format!("Archived {name}")
+        } else {
+            format!("{name} is back in the active list")
+        });
+    }
+
+    /// Writes one record and makes it durable before the UI says it is saved.
+    fn write(&mut self, record: Record) -> anyhow::Result<()> {
+        self.store.put(record)?;
+        self.store.flush()?;
+        Ok(())
+    }
+
+    /// The selected patient as stored (not the roster's possibly stale copy).
+    fn current_patient(&self) -> Option<Patient> {
+        self.patient
+            .as_ref()
+            .map(|v| v.records.patient.clone())
+            .or_else(|| self.roster.selected().cloned())
+    }
+
+    /// Reads the patient list again, keeping `select` (or the current patient) selected.
+    pub fn reload_roster(&mut self, select: Option<&PatientId>) -> anyhow::Result<()> {
+        let keep = select
+            .cloned()
+            .or_else(|| self.roster.selected().map(|p| p.id.clone()));
+        let mut patients = self.store.patients()?;
+        patients.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then_with(|| a.id.cmp(&b.id))
+        });
+        self.roster.patients = patients;
+        // A patient just archived stays in view until the user moves on, so the change is
+        // visible and can be undone with the same key.
+        if let Some(id) = &keep
+            && self
+                .roster
+                .patients
+                .iter()
+                .any(|p| &p.id == id && p.archived)
+            && !self.roster.show_archived
+        {
+            self.roster.refilter();
+            let hidden_row = self
+                .roster
+                .patients
+                .iter()
+                .position(|p| &p.id == id)
+                .map(|index| Hit {
+                    index,
+                    positions: Vec::new(),
+                });
+            self.roster.rows.extend(hidden_row);
+            self.reselect_without_refilter(Some(id));
+            return Ok(());
+        }
+        self.roster.refilter();
+        self.reselect(keep.as_ref());
+        Ok(())
+    }
+
+    fn reselect(&mut self, id: Option<&PatientId>) {
+        self.reselect_without_refilter(id);
+    }
+
+    fn reselect_without_refilter(&mut self, id: Option<&PatientId>) {
+        let index = id
+            .and_then(|id| {
+                self.roster
+                    .rows
+                    .iter()
+                    .position(|h| &self.roster.patients[h.index].id == id)
+            })
+            .unwrap_or(0);
+        let h = self.list_height(Pane::Roster);
+        self.roster
+            .cursor
+            .select(index, self.roster.rows.len(), h);
+        self.load_selected_patient();
+    }
+
+    /// Loads the roster's selected patient into the timeline (or clears it).
+    fn load_selected_patient(&mut self) {
+        let Some(id) = self.roster.selected().map(|p| p.id.clone()) else {
+            self.patient = None;
+            return;
+        };
+        if self
+            .patient
+            .as_ref()
+            .is_some_and(|v| v.records.patient.id == id)
+        {
+            // Same patient: refresh the record but keep the place in the timeline.
+            if let Ok(Some(records)) = self.store.patient_records(&id)
+                && let Some(v) = self.patient.as_mut()
+            {
+                v.entries = crate::model::timeline::timeline(&records);
+                v.records = records;
+            }
+            self.keep_cursors_visible();
+            return;
+        }
+        match self.store.patient_records(&id) {
+            Ok(Some(records)) => {
+                let entries = crate::model::timeline::timeline(&records);
+                self.patient = Some(PatientView {
+                    records,
+                    entries,
+                    cursor: ListCursor::default(),
+                    detail_scroll: 0,
+                });
+            }
+            Ok(None) => self.patient = None,
+            Err(e) => {
+                self.patient = None;
+                self.say_error(format!("Cannot read this patient's records: {e:#}"));
+            }
+        }
+    }
+
+    fn cycle_focus(&mut self, delta: isize) {
+        let i = Pane::ALL.iter().position(|p| *p == self.focus).unwrap_or(0) as isize;
+        let next = Pane::ALL[(i + delta).rem_euclid(3) as usize];
+        self.focus_pane(next);
+    }
+
+    fn focus_pane(&mut self, pane: Pane) {
+        if pane != Pane::Roster && self.patient.is_none() {
+            self.say_error("Choose a patient first".into());
+            return;
+        }
+        self.focus = pane;
+        self.keep_cursors_visible();
+    }
+
+    fn page(&self) -> usize {
+        self.list_height(self.focus).saturating_sub(1).max(1)
+    }
+
+    fn move_by(&mut self, delta: isize) {
+        let h = self.list_height(self.focus);
+        match self.focus {
+            Pane::Roster => {
+                self.roster.cursor.step(delta, self.roster.rows.len(), h);
+                self.load_selected_patient();
+            }
+            Pane::Timeline => {
+                if let Some(v) = self.patient.as_mut() {
+                    v.cursor.step(delta, v.entries.len(), h);
+                    v.detail_scroll = 0;
+                }
+            }
+            Pane::Detail => {
+                let lines = self.detail_document().len();
+                if let Some(v) = self.patient.as_mut() {
+                    let target = v.detail_scroll as isize + delta;
+                    v.detail_scroll = target.clamp(0, lines.saturating_sub(1) as isize) as usize;
+                }
+            }
+        }
+    }
+
+    /// Rows a pane's list can show at the current size.
+    pub fn list_height(&self, pane: Pane) -> usize {
+        let layout = crate::ui::layout::Screen::new(
+            ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
+            self.focus,
+        );
+        let filter_row = pane == Pane::Roster
+            && (self.roster.input.is_some() || !self.roster.query.is_empty());
+        layout
+            .pane(pane)
+            .map(|r| r.height.saturating_sub(2 + u16::from(filter_row)) as usize)
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    fn keep_cursors_visible(&mut self) {
+        let hr = self.list_height(Pane::Roster);
+        let ht = self.list_height(Pane::Timeline);
+        self.roster.cursor.keep_visible(self.roster.rows.len(), hr);
+        if let Some(v) = self.patient.as_mut() {
+            v.cursor.keep_visible(v.entries.len(), ht);
+        }
+    }
+
+    /// The detail pane's content for the selected entry.
+    pub fn detail_document(&self) -> Vec<detail::DetailLine> {
+        let Some(v) = &self.patient else {
+            return Vec::new();
+        };
+        let Some(e) = v.selected() else {
+            return Vec::new();
+        };
+        detail::document(
+            &v.records,
+            e,
+            &self.settings.time_zone,
+            &self.settings.thresholds,
+        )
+    }
+
+    fn open_help(&mut self) {
+        let ctx = self.pane_context();
+        let rows = self
+            .keymap
+            .bindings(ctx)
+            .map(|b| PopupRow {
+                keys: b.keys.to_string(),
+                action: b.action,
+                desc: b.desc.clone(),
+            })
+            .collect();
+        self.popup = Some(Popup::Help(ListPopup::new(rows, self.size)));
+    }
+
+    fn open_palette(&mut self) {
+        let ctx = self.pane_context();
+        let rows = Action::ALL
+            .iter()
+            .filter(|a| !a.is_popup_only())
+            .map(|&action| PopupRow {
+                keys: self
+                    .keymap
+                    .keys_for(ctx, action)
+                    .first()
+                    .map(|k| k.to_string())
+                    .unwrap_or_default(),
+                action,
+                desc: action.description().to_string(),
+            })
+            .collect();
+        self.popup = Some(Popup::Palette(ListPopup::new(rows, self.size)));
+    }
+}
+
+impl App {
+    /// Called when no event came for a while; the note editor's autosave hangs off this.
+    pub fn tick(&mut self) {}
+
+    /// A mouse event (only sent when the user turned the mouse on): the wheel scrolls the pane
+    /// under the pointer, a click focuses a pane and selects the row under it.
+    pub fn mouse(&mut self, m: ratatui::crossterm::event::MouseEvent) {
+        use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+        if let Some(Popup::Help(p) | Popup::Palette(p)) = self.popup.as_mut() {
+            match m.kind {
+                MouseEventKind::ScrollDown => p.cursor.step(1, p.hits.len(), p.height()),
+                MouseEventKind::ScrollUp => p.cursor.step(-1, p.hits.len(), p.height()),
+                _ => {}
+            }
+            return;
+        }
+        if self.popup.is_some() || self.roster.input.is_some() {
+            return;
+        }
+        let screen = crate::ui::layout::Screen::new(
+            ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
+            self.focus,
+        );
+        let pos = ratatui::layout::Position::new(m.column, m.row);
+        let Some(&(pane, rect)) = screen.panes.iter().find(|(_, r)| r.contains(pos)) else {
+            return;
+        };
+        match m.kind {
+            MouseEventKind::ScrollDown | MouseEventKind::ScrollUp => {
+                if self.focus != pane {
+                    self.focus_pane(pane);
+                }
+                if self.focus == pane {
+                    let step = if m.kind == MouseEventKind::ScrollDown { 1 } else { -1 };
+                    self.move_by(step);
+                }
+            }
+            MouseEventKind::Down(MouseButton::Left) => {
+                self.focus_pane(pane);
+                if self.focus != pane || m.row <= rect.y || m.row + 1 >= rect.bottom() {
+                    return;
+                }
+                let row = (m.row - rect.y - 1) as usize;
+                let h = self.list_height(pane);
+                match pane {
+                    Pane::Roster => {
+                        // The filter line, when shown, takes the first row.
+                        let filter_rows = usize::from(!self.roster.query.is_empty());
+                        if row >= filter_rows {
+                            let index = self.roster.cursor.offset + row - filter_rows;
+                            if index < self.roster.rows.len() {
+                                self.roster.cursor.select(index, self.roster.rows.len(), h);
+                                self.load_selected_patient();
+                            }
+                        }
+                    }
+                    Pane::Timeline => {
+                        if let Some(v) = self.patient.as_mut() {
+                            let index = v.cursor.offset + row;
+                            if index < v.entries.len() {
+                                v.cursor.select(index, v.entries.len(), h);
+                                v.detail_scroll = 0;
+                            }
+                        }
+                    }
+                    Pane::Detail => {}
+                }
+            }
+            _ => {}
+        }
+    }
+}

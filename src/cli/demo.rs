@@ -104,14 +104,14 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             == (wanted.patients, wanted.notes_per_patient, wanted.seed)
             && (args.anchor.is_none() || b.anchor == anchor)
     });
-    let counts = if reusable && !args.fresh {
+    let (store, counts) = if reusable && !args.fresh {
         let store = open_store(&dir)?;
         let counts = store.counts()?;
         println!(
             "Using the existing demo store at {} (--fresh rebuilds it)",
             dir.display()
         );
-        counts
+        (store, counts)
     } else {
         // Take the lock first, so a demo store open in another kitnotes is never deleted.
         if dir.join("db").exists() {
@@ -136,18 +136,19 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             args.seed,
             anchor
         );
-        counts
+        (store, counts)
     };
     print_counts(&counts);
     if args.no_ui {
         println!("Try: kitnotes --demo check, kitnotes --demo export --format md --patient p0001");
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!(
-        "\nThe kitnotes terminal UI is not part of this build yet; the demo store above is ready \
-         for it.\nMeanwhile: kitnotes --demo check, kitnotes --demo export --format md --patient p0001"
-    );
-    Ok(ExitCode::SUCCESS)
+    let env = Env {
+        paths: env.paths.clone(),
+        config: env.config.clone(),
+        demo: true,
+    };
+    super::open_ui(&env, store)
 }
 
 pub fn print_counts(c: &Counts) {

@@ -4,6 +4,7 @@ pub mod check;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod screenshot;
 
 use crate::config::Config;
 use anyhow::Context;
@@ -45,6 +46,8 @@ pub enum Command {
     Export(export::Args),
     /// Check the store's integrity and report what it holds.
     Check(check::Args),
+    /// Draw the app after some keys into an SVG picture or text (how screenshots/ is made).
+    Screenshot(screenshot::Args),
 }
 
 /// The directories kitnotes uses.
@@ -128,6 +131,57 @@ impl Env {
     }
 }
 
+/// Opens the terminal UI on `store` and runs it until the user quits.
+pub fn open_ui(env: &Env, store: crate::store::SledStore) -> anyhow::Result<ExitCode> {
+    let mut app = build_app(env, store, Box::new(crate::clock::SystemClock))?;
+    crate::tui::run(&mut app, env.config.mouse)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The app on `store` with the user's keymap, theme and settings.
+pub fn build_app(
+    env: &Env,
+    store: crate::store::SledStore,
+    clock: Box<dyn crate::clock::Clock>,
+) -> anyhow::Result<crate::app::App> {
+    use crate::app::{App, AppSettings, ThemeKind};
+    let keymap = load_keymap(env)?;
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let theme = if no_color {
+        ThemeKind::Monochrome
+    } else {
+        env.config.theme.unwrap_or(ThemeKind::Standard)
+    };
+    let settings = AppSettings {
+        clinician: env.config.clinician.clone(),
+        time_zone: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
+        theme,
+        store_label: if env.demo { "demo".into() } else { String::new() },
+        ..AppSettings::default()
+    };
+    // Ids only need to differ between runs; their time part comes from the clock.
+    let seed = jiff::Timestamp::now().as_nanosecond() as u64 ^ u64::from(std::process::id());
+    App::new(
+        Box::new(store),
+        clock,
+        crate::clock::IdSource::new(seed),
+        keymap,
+        settings,
+    )
+}
+
+/// The built-in keymap, the preset from config.toml, and the user's keymap.toml over them.
+pub fn load_keymap(env: &Env) -> anyhow::Result<crate::keymap::Keymap> {
+    let path = env.paths.config_dir.join("keymap.toml");
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let user = text.as_deref().map(|t| (path.as_path(), t));
+    Ok(crate::keymap::Keymap::load(env.config.keymap, user)?)
+}
+
 /// Runs the command line; the exit code says whether it worked.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let paths = Paths::resolve(&cli)?;
@@ -143,13 +197,15 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Demo(args)) => demo::run(&env, args),
         Some(Command::Import(args)) => import::run(&env, args),
         Some(Command::Export(args)) => export::run(&env, args),
+        Some(Command::Screenshot(args)) => screenshot::run(&env, args),
         None => {
-            eprintln!(
-                "The kitnotes terminal UI is not part of this build yet.\n\
-                 Meanwhile: `kitnotes demo --no-ui` builds the demo store, and `kitnotes --help` \
-                 lists import, export and check."
-            );
-            Ok(ExitCode::from(2))
+            let store = if env.demo {
+                env.open_existing_store()?
+            } else {
+                // The clinic's store is made on first use.
+                open_store(&env.store_dir())?
+            };
+            open_ui(&env, store)
         }
     }
 }

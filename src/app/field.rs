@@ -1,0 +1,73 @@
+//! A one-line text field (filters, form fields) on ratatui-textarea, so editing keys behave as
+//! in the note editor: arrows, Home/End, word moves, Backspace/Delete, undo.
+
+use ratatui::crossterm::event::KeyEvent;
+use ratatui_textarea::{CursorMove, TextArea};
+
+/// One line of editable text. Newlines never get in: pasted text is flattened to spaces.
+#[derive(Debug, Clone, Default)]
+pub struct TextField {
+    area: TextArea<'static>,
+}
+
+impl TextField {
+    pub fn new(text: &str) -> Self {
+        let mut area = TextArea::new(vec![flatten(text)]);
+        area.move_cursor(CursorMove::End);
+        Self { area }
+    }
+
+    pub fn text(&self) -> &str {
+        self.area.lines().first().map(String::as_str).unwrap_or("")
+    }
+
+    /// Offers a key the keymap did not claim; returns whether the text changed.
+    pub fn key(&mut self, key: KeyEvent) -> bool {
+        // Enter is the form's, never a line break in a one-line field.
+        if key.code == ratatui::crossterm::event::KeyCode::Enter {
+            return false;
+        }
+        self.area.input(key)
+    }
+
+    /// Inserts pasted text at the cursor, line breaks and tabs turned into spaces.
+    pub fn paste(&mut self, text: &str) -> bool {
+        self.area.insert_str(flatten(text))
+    }
+
+    /// The cursor's column in characters, for drawing.
+    pub fn cursor_column(&self) -> usize {
+        self.area.cursor().1
+    }
+}
+
+fn flatten(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+
+    fn press(f: &mut TextField, code: KeyCode) {
+        f.key(KeyEvent::new(code, KeyModifiers::NONE));
+    }
+
+    #[test]
+    fn types_edits_and_refuses_line_breaks() {
+        let mut f = TextField::new("Ana");
+        press(&mut f, KeyCode::Char('!'));
+        press(&mut f, KeyCode::Enter);
+        assert_eq!(f.text(), "Ana!");
+        press(&mut f, KeyCode::Backspace);
+        press(&mut f, KeyCode::Home);
+        press(&mut f, KeyCode::Char('>'));
+        assert_eq!(f.text(), ">Ana");
+        f.paste("a\nb\tc");
+        assert_eq!(f.text(), ">a b cAna");
+        assert_eq!(f.cursor_column(), 6);
+    }
+}

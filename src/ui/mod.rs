@@ -1,0 +1,93 @@
+//! Drawing only: one file per pane and popup, the theme and the layout. Everything here reads
+//! [`App`] and never changes it, so a frame can be drawn at any time, and drawn again.
+
+pub mod layout;
+mod panes;
+mod popups;
+mod status;
+pub mod theme;
+
+use crate::app::{App, Pane};
+use layout::Screen;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use theme::Theme;
+
+/// Draws one frame of the whole app.
+pub fn draw(frame: &mut Frame, app: &App) {
+    let area = frame.area();
+    let theme = Theme::new(app.theme);
+    let screen = Screen::new(area, app.focus);
+    if screen.too_small {
+        too_small(frame, area, &theme);
+        return;
+    }
+    panes::header(frame, screen.header, app, &theme);
+    for &(pane, rect) in &screen.panes {
+        match pane {
+            Pane::Roster => panes::roster(frame, rect, app, &theme),
+            Pane::Timeline => panes::timeline(frame, rect, app, &theme),
+            Pane::Detail => panes::detail(frame, rect, app, &theme),
+        }
+    }
+    status::bar(frame, screen.status, app, &theme);
+    popups::draw(frame, area, app, &theme);
+    if !app.pending.is_empty() && app.popup.is_none() {
+        popups::pending_keys(frame, area, app, &theme);
+    }
+}
+
+fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let text = format!(
+        "Terminal too small ({}x{}): kitnotes needs {}x{}.",
+        area.width,
+        area.height,
+        layout::MIN_WIDTH,
+        layout::MIN_HEIGHT
+    );
+    frame.render_widget(
+        Paragraph::new(text)
+            .style(theme.text)
+            .wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
+/// A pane's frame: thick and bright when focused, with its key hint in the title.
+fn pane_block<'a>(title: Vec<Span<'a>>, focused: bool, theme: &Theme) -> Block<'a> {
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(Line::from(title));
+    if focused {
+        block
+            .border_style(theme.border_focused)
+            .border_type(theme.border_type_focused)
+    } else {
+        block.border_style(theme.border)
+    }
+}
+
+/// Text with the characters at `positions` (fuzzy matches) highlighted.
+fn highlighted<'a>(text: &'a str, positions: &[u32], base: ratatui::style::Style, hl: ratatui::style::Style) -> Vec<Span<'a>> {
+    if positions.is_empty() {
+        return vec![Span::styled(text, base)];
+    }
+    let mut spans = Vec::new();
+    let mut run = String::new();
+    let mut run_hl = false;
+    for (i, c) in text.chars().enumerate() {
+        let is_hl = positions.binary_search(&(i as u32)).is_ok();
+        if is_hl != run_hl && !run.is_empty() {
+            let style = if run_hl { base.patch(hl) } else { base };
+            spans.push(Span::styled(std::mem::take(&mut run), style));
+        }
+        run_hl = is_hl;
+        run.push(c);
+    }
+    if !run.is_empty() {
+        spans.push(Span::styled(run, if run_hl { base.patch(hl) } else { base }));
+    }
+    spans
+}

@@ -1,0 +1,303 @@
+//! The header and the three panes: roster, timeline, detail.
+
+use super::theme::Theme;
+use super::{highlighted, pane_block};
+use crate::app::detail::{Tone, when};
+use crate::app::{Action, App, KeyContext, Pane};
+use crate::model::timeline::{course_progress, measure_summary};
+use crate::model::{EntryKind, Instrument, NoteStatus};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let store = if app.settings.store_label.is_empty() {
+        String::new()
+    } else {
+        format!("  [{}]", app.settings.store_label)
+    };
+    let lines = match &app.patient {
+        None => vec![
+            Line::from(vec![
+                Span::styled(" kitnotes", theme.title),
+                Span::styled(store, theme.dim),
+            ]),
+            Line::from(Span::styled(
+                format!(
+                    " {} patients · {} adds one · {} shows every key",
+                    app.roster.rows.len(),
+                    app.key_hint(KeyContext::Roster, Action::PatientNew),
+                    app.key_hint(KeyContext::Roster, Action::Help)
+                ),
+                theme.dim,
+            )),
+        ],
+        Some(v) => {
+            let p = &v.records.patient;
+            let mut first = vec![Span::styled(format!(" {}", p.name), theme.title)];
+            let mut facts = Vec::new();
+            if let Some(age) = p.age_on(app.today()) {
+                facts.push(format!("{age} y"));
+            }
+            if let Some(pr) = &p.pronouns {
+                facts.push(pr.clone());
+            }
+            if let Some(w) = p.weight_kg {
+                facts.push(format!("{w} kg"));
+            }
+            if !p.tags.is_empty() {
+                facts.push(p.tags.join(", "));
+            }
+            if !facts.is_empty() {
+                first.push(Span::styled(format!(" · {}", facts.join(" · ")), theme.text));
+            }
+            if p.archived {
+                first.push(Span::styled("  ARCHIVED", theme.draft));
+            }
+            first.push(Span::styled(store, theme.dim));
+
+            let mut second = vec![Span::styled(
+                format!(
+                    " {}",
+                    course_progress(&v.records.sessions, app.settings.induction_sessions)
+                ),
+                theme.text,
+            )];
+            for inst in [Instrument::Phq9, Instrument::Gad7] {
+                if let Some((m, score)) = v.records.latest(inst) {
+                    second.push(Span::styled(" · ", theme.dim));
+                    let style = if score.item9_flag() {
+                        theme.flag
+                    } else {
+                        theme.text
+                    };
+                    second.push(Span::styled(measure_summary(m), style));
+                    second.push(Span::styled(
+                        format!(" ({})", m.at.to_zoned(app.settings.time_zone.clone()).date()),
+                        theme.dim,
+                    ));
+                }
+            }
+            vec![Line::from(first), Line::from(second)]
+        }
+    };
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn pane_title<'a>(app: &App, pane: Pane, label: String, theme: &Theme) -> Vec<Span<'a>> {
+    let action = match pane {
+        Pane::Roster => Action::FocusRoster,
+        Pane::Timeline => Action::FocusTimeline,
+        Pane::Detail => Action::FocusDetail,
+    };
+    let mut spans = Vec::new();
+    if let Some(k) = app.keymap.keys_for(KeyContext::Global, action).first() {
+        spans.push(Span::styled(format!("[{k}]"), theme.key));
+    }
+    spans.push(Span::styled(format!(" {label} "), theme.title));
+    spans
+}
+
+pub fn roster(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let focused = app.focus == Pane::Roster && app.popup.is_none();
+    let r = &app.roster;
+    let mut label = format!("Patients ({})", r.rows.len());
+    if r.show_archived {
+        label.push_str(" +archived");
+    }
+    let block = pane_block(pane_title(app, Pane::Roster, label, theme), focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+
+    let mut list_area = inner;
+    if r.input.is_some() || !r.query.is_empty() {
+        let filter_row = Rect { height: 1, ..inner };
+        list_area.y += 1;
+        list_area.height = list_area.height.saturating_sub(1);
+        let typing = r.input.is_some();
+        let text = r.input.as_ref().map(|f| f.text()).unwrap_or(&r.query);
+        let line = Line::from(vec![
+            Span::styled("/", theme.key),
+            Span::styled(text.to_string(), if typing { theme.text } else { theme.matched }),
+        ]);
+        frame.render_widget(Paragraph::new(line), filter_row);
+        if let Some(f) = &r.input {
+            let x = filter_row.x + 1 + Span::raw(prefix(f.text(), f.cursor_column())).width() as u16;
+            if x < filter_row.right() {
+                frame.set_cursor_position((x, filter_row.y));
+            }
+        }
+    }
+    let height = list_area.height as usize;
+    if r.rows.is_empty() {
+        let msg = if r.query.is_empty() {
+            format!(
+                "No patients yet. {} adds one.",
+                app.key_hint(KeyContext::Roster, Action::PatientNew)
+            )
+        } else {
+            "No patient matches.".to_string()
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled(msg, theme.dim)).wrap(Wrap { trim: true }),
+            list_area,
+        );
+        return;
+    }
+    let today = app.today();
+    let width = list_area.width as usize;
+    let lines: Vec<Line> = r
+        .cursor
+        .visible(r.rows.len(), height)
+        .map(|i| {
+            let hit = &r.rows[i];
+            let p = &r.patients[hit.index];
+            let selected = i == r.cursor.selected;
+            let base = if p.archived { theme.dim } else { theme.text };
+            let mut spans = vec![Span::raw(" ")];
+            spans.extend(highlighted(&p.name, &hit.positions, base, theme.matched));
+            let right = match (p.archived, p.age_on(today)) {
+                (true, _) => "archived".to_string(),
+                (false, Some(a)) => a.to_string(),
+                (false, None) => String::new(),
+            };
+            let used: usize = spans.iter().map(|s| s.width()).sum();
+            let pad = width.saturating_sub(used + right.len() + 1);
+            spans.push(Span::raw(" ".repeat(pad)));
+            spans.push(Span::styled(format!("{right} "), theme.dim));
+            let line = Line::from(spans);
+            if selected {
+                line.style(if focused {
+                    theme.selected
+                } else {
+                    theme.selected_unfocused
+                })
+            } else {
+                line
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), list_area);
+}
+
+/// The first `chars` characters of `s`.
+pub(super) fn prefix(s: &str, chars: usize) -> &str {
+    match s.char_indices().nth(chars) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+pub fn timeline(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let focused = app.focus == Pane::Timeline && app.popup.is_none();
+    let Some(v) = &app.patient else {
+        let block = pane_block(
+            pane_title(app, Pane::Timeline, "Timeline".into(), theme),
+            focused,
+            theme,
+        );
+        let inner = block.inner(area);
+        frame.render_widget(block, area);
+        frame.render_widget(
+            Paragraph::new(Span::styled("Choose a patient.", theme.dim)),
+            inner,
+        );
+        return;
+    };
+    let label = format!("Timeline ({})", v.entries.len());
+    let block = pane_block(pane_title(app, Pane::Timeline, label, theme), focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if v.entries.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled("Nothing recorded yet.", theme.dim)),
+            inner,
+        );
+        return;
+    }
+    let wide = inner.width >= 56;
+    let tz = &app.settings.time_zone;
+    // Only the rows on screen are built: a timeline of any length costs one screenful.
+    let lines: Vec<Line> = v
+        .cursor
+        .visible(v.entries.len(), inner.height as usize)
+        .map(|i| {
+            let e = &v.entries[i];
+            let stamp = when(e.at, tz);
+            let stamp = if wide { stamp } else { stamp[..10].to_string() };
+            let (mark, mark_style) = match e.status {
+                Some(NoteStatus::Signed) => ("✓", theme.signed),
+                Some(_) => ("✎", theme.draft),
+                None => (" ", theme.text),
+            };
+            let mut spans = vec![
+                Span::styled(format!(" {stamp} "), theme.dim),
+                Span::styled(format!("{:<5}", e.kind.tag()), theme.tag(e.kind)),
+                Span::styled(mark, mark_style),
+                Span::raw(" "),
+            ];
+            if e.flagged {
+                spans.push(Span::styled("!", theme.flag));
+                spans.push(Span::raw(" "));
+            }
+            let title_style = match e.kind {
+                EntryKind::Note(k) if k.is_private() => theme.private,
+                _ => theme.text,
+            };
+            spans.push(Span::styled(e.title.clone(), title_style));
+            let line = Line::from(spans);
+            if i == v.cursor.selected {
+                line.style(if focused {
+                    theme.selected
+                } else {
+                    theme.selected_unfocused
+                })
+            } else {
+                line
+            }
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+pub fn detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let focused = app.focus == Pane::Detail && app.popup.is_none();
+    let block = pane_block(
+        pane_title(app, Pane::Detail, "Detail".into(), theme),
+        focused,
+        theme,
+    );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let doc = app.detail_document();
+    if doc.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled("Nothing selected.", theme.dim)),
+            inner,
+        );
+        return;
+    }
+    let style = |t: Tone| -> Style {
+        match t {
+            Tone::Title => theme.title,
+            Tone::Heading => theme.heading,
+            Tone::Label => theme.label,
+            Tone::Text => theme.text,
+            Tone::Dim => theme.dim,
+            Tone::Flag => theme.flag,
+            Tone::Signed => theme.signed,
+            Tone::Draft => theme.draft,
+            Tone::Private => theme.private,
+        }
+    };
+    let scroll = app.patient.as_ref().map_or(0, |v| v.detail_scroll);
+    let lines: Vec<Line> = doc
+        .into_iter()
+        .skip(scroll)
+        .take(inner.height as usize * 4)
+        .map(|l| Line::from(l.into_iter().map(|(t, s)| Span::styled(s, style(t))).collect::<Vec<_>>()))
+        .collect();
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
+}

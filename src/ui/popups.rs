@@ -1,0 +1,244 @@
+//! Popups: help, the command palette, the patient form, and the "which key next" box shown
+//! while a key sequence is in progress.
+
+use super::layout::{centered, list_popup_area};
+use super::panes::prefix;
+use super::theme::Theme;
+use super::highlighted;
+use crate::app::patient_form::{FormField, PatientForm};
+use crate::app::{App, ListPopup, Popup};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    match &app.popup {
+        None => {}
+        Some(Popup::Help(p)) => {
+            let title = format!(" Keys: {} (type to filter) ", app.pane_context());
+            list_popup(frame, area, p, title, "Enter runs it · Esc closes", theme);
+        }
+        Some(Popup::Palette(p)) => {
+            list_popup(frame, area, p, " Commands ".into(), "Enter runs · Esc closes", theme);
+        }
+        Some(Popup::Patient(f)) => form(frame, area, f, theme),
+    }
+}
+
+fn popup_block<'a>(title: String, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_type(theme.border_type_focused)
+        .border_style(theme.border_focused)
+        .title(Span::styled(title, theme.title))
+}
+
+fn list_popup(
+    frame: &mut Frame,
+    area: Rect,
+    p: &ListPopup,
+    title: String,
+    footer: &str,
+    theme: &Theme,
+) {
+    let rect = list_popup_area(area);
+    frame.render_widget(Clear, rect);
+    let block = popup_block(title, theme);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    if inner.height < 3 {
+        return;
+    }
+    let filter_row = Rect { height: 1, ..inner };
+    let list = Rect {
+        y: inner.y + 1,
+        height: inner.height - 2,
+        ..inner
+    };
+    let footer_row = Rect {
+        y: inner.bottom() - 1,
+        height: 1,
+        ..inner
+    };
+    let text = p.filter.text();
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("› ", theme.key),
+            Span::styled(text.to_string(), theme.text),
+        ])),
+        filter_row,
+    );
+    let x = filter_row.x + 2 + Span::raw(prefix(text, p.filter.cursor_column())).width() as u16;
+    if x < filter_row.right() {
+        frame.set_cursor_position((x, filter_row.y));
+    }
+    let key_width = p
+        .rows
+        .iter()
+        .map(|r| Span::raw(r.keys.as_str()).width())
+        .max()
+        .unwrap_or(0)
+        .clamp(3, 14);
+    let lines: Vec<Line> = p
+        .cursor
+        .visible(p.hits.len(), list.height as usize)
+        .map(|i| {
+            let row = &p.rows[p.hits[i].index];
+            let mut spans = vec![Span::styled(
+                format!(" {:<key_width$}  ", row.keys),
+                theme.key,
+            )];
+            // Highlight the matched letters of the description (the start of the haystack).
+            let desc_len = row.desc.chars().count() as u32;
+            let in_desc: Vec<u32> = p.hits[i]
+                .positions
+                .iter()
+                .copied()
+                .filter(|&c| c < desc_len)
+                .collect();
+            spans.extend(highlighted(&row.desc, &in_desc, theme.text, theme.matched));
+            spans.push(Span::styled(format!("  {}", row.action.name()), theme.dim));
+            let line = Line::from(spans);
+            if i == p.cursor.selected {
+                line.style(theme.selected)
+            } else {
+                line
+            }
+        })
+        .collect();
+    if lines.is_empty() {
+        frame.render_widget(Paragraph::new(Span::styled(" Nothing matches.", theme.dim)), list);
+    } else {
+        frame.render_widget(Paragraph::new(lines), list);
+    }
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            format!("{} of {} · {footer}", p.hits.len(), p.rows.len()),
+            theme.dim,
+        )),
+        footer_row,
+    );
+}
+
+fn form(frame: &mut Frame, area: Rect, f: &PatientForm, theme: &Theme) {
+    let height = FormField::ALL.len() as u16 * 2 + 4;
+    let rect = centered(area, 64, height);
+    frame.render_widget(Clear, rect);
+    let block = popup_block(format!(" {} ", f.title()), theme);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let label_w = 15u16;
+    let mut y = inner.y;
+    for (i, field) in FormField::ALL.iter().enumerate() {
+        if y + 1 >= inner.bottom() {
+            break;
+        }
+        let focused = i == f.focused;
+        let value = f.fields[i].text();
+        let label_style = if focused { theme.key } else { theme.label };
+        let value_area_w = inner.width.saturating_sub(label_w + 1) as usize;
+        let cursor = f.fields[i].cursor_column();
+        // Long values scroll so the cursor stays in view.
+        let skip = if focused {
+            cursor.saturating_sub(value_area_w.saturating_sub(1))
+        } else {
+            0
+        };
+        let shown: String = value.chars().skip(skip).take(value_area_w).collect();
+        let mut spans = vec![Span::styled(
+            format!("{:>w$} ", field.label(), w = label_w as usize),
+            label_style,
+        )];
+        if value.is_empty() && !focused {
+            spans.push(Span::styled(field.hint(), theme.dim));
+        } else {
+            spans.push(Span::styled(
+                shown,
+                if focused { theme.selected_unfocused } else { theme.text },
+            ));
+        }
+        let row = Rect { y, height: 1, ..inner };
+        frame.render_widget(Paragraph::new(Line::from(spans)), row);
+        if focused {
+            let x = row.x
+                + label_w
+                + 1
+                + Span::raw(prefix(&value.chars().skip(skip).collect::<String>(), cursor - skip))
+                    .width() as u16;
+            if x < row.right() {
+                frame.set_cursor_position((x, y));
+            }
+        }
+        y += 1;
+        let under = match &f.errors[i] {
+            Some(e) => Span::styled(format!("{:w$} ! {e}", "", w = label_w as usize), theme.error),
+            None if focused && value.is_empty() => Span::styled(
+                format!("{:w$} {}", "", field.hint(), w = label_w as usize),
+                theme.dim,
+            ),
+            None => Span::raw(""),
+        };
+        frame.render_widget(Paragraph::new(under), Rect { y, height: 1, ..inner });
+        y += 1;
+    }
+    let footer = Rect {
+        y: inner.bottom().saturating_sub(1),
+        height: 1,
+        ..inner
+    };
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            "Tab next field · Enter saves · Esc closes (what you typed is kept)",
+            theme.dim,
+        )),
+        footer,
+    );
+}
+
+/// While a sequence is half typed: which keys can come next and what they do.
+pub fn pending_keys(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    use crate::keymap::NextStep;
+    let next: Vec<(String, String)> = app
+        .keymap
+        .pending_next(app.key_context(), &app.pending)
+        .into_iter()
+        .map(|n| {
+            let what = match n.step {
+                NextStep::Runs(b) => b.desc.clone(),
+                NextStep::More(count) => format!("… {count} more"),
+            };
+            (n.key.to_string(), what)
+        })
+        .collect();
+    if next.is_empty() {
+        return;
+    }
+    let width = next
+        .iter()
+        .map(|(k, d)| k.chars().count() + d.chars().count() + 5)
+        .max()
+        .unwrap_or(10)
+        .min(area.width as usize) as u16;
+    let height = (next.len() as u16 + 2).min(area.height.saturating_sub(2));
+    let rect = Rect {
+        x: area.right().saturating_sub(width + 1),
+        y: area.bottom().saturating_sub(height + 1),
+        width,
+        height,
+    };
+    frame.render_widget(Clear, rect);
+    let block = popup_block(format!(" {}… ", app.pending), theme);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let lines: Vec<Line> = next
+        .iter()
+        .map(|(k, d)| {
+            Line::from(vec![
+                Span::styled(format!(" {k} "), theme.key),
+                Span::styled(d.clone(), theme.text),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}

@@ -1,0 +1,106 @@
+//! The status bar: the mode, keys of a sequence in progress, and either the last message or
+//! hints built from the live keymap, so a remapped key shows as the user set it.
+
+use super::theme::Theme;
+use crate::app::{Action, App, KeyContext, Popup};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// The actions hinted in each context, most useful first.
+fn hinted(ctx: KeyContext, filtering: bool) -> &'static [Action] {
+    match ctx {
+        KeyContext::Roster => &[
+            Action::Help,
+            Action::Palette,
+            Action::RosterFilter,
+            Action::Open,
+            Action::PatientNew,
+            Action::PatientEdit,
+            Action::PatientArchive,
+            Action::Quit,
+        ],
+        KeyContext::Timeline => &[
+            Action::Help,
+            Action::Palette,
+            Action::Open,
+            Action::Back,
+            Action::FocusNext,
+            Action::Quit,
+        ],
+        KeyContext::Detail => &[
+            Action::Help,
+            Action::Palette,
+            Action::Back,
+            Action::PageDown,
+            Action::Quit,
+        ],
+        KeyContext::Popup if filtering => &[Action::PopupConfirm, Action::PopupClose, Action::MoveDown],
+        KeyContext::Popup => &[
+            Action::PopupConfirm,
+            Action::PopupClose,
+            Action::FieldNext,
+            Action::MoveDown,
+        ],
+        _ => &[Action::Help, Action::Quit],
+    }
+}
+
+/// A short word for a hint: "help", "new", "archive".
+fn hint_word(a: Action) -> &'static str {
+    match a {
+        Action::Help => "help",
+        Action::Palette => "commands",
+        Action::RosterFilter => "find",
+        Action::Open => "open",
+        Action::Back => "back",
+        Action::PatientNew => "new",
+        Action::PatientEdit => "edit",
+        Action::PatientArchive => "archive",
+        Action::Quit => "quit",
+        Action::FocusNext => "next pane",
+        Action::PageDown => "page",
+        Action::PopupConfirm => "ok",
+        Action::PopupClose => "close",
+        Action::FieldNext => "next field",
+        Action::MoveDown => "down",
+        _ => a.name(),
+    }
+}
+
+pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let ctx = app.key_context();
+    let mode = match &app.popup {
+        Some(Popup::Help(_)) => "HELP",
+        Some(Popup::Palette(_)) => "COMMAND",
+        Some(Popup::Patient(_)) => "FORM",
+        None if app.roster.input.is_some() => "FILTER",
+        None => match ctx {
+            KeyContext::Roster => "PATIENTS",
+            KeyContext::Timeline => "TIMELINE",
+            KeyContext::Detail => "DETAIL",
+            _ => "",
+        },
+    };
+    let mut spans = vec![Span::styled(format!(" {mode} "), theme.mode), Span::raw(" ")];
+    if !app.pending.is_empty() {
+        spans.push(Span::styled(format!("{}…  ", app.pending), theme.key));
+    }
+    match &app.status {
+        Some(s) => spans.push(Span::styled(
+            s.text.clone(),
+            if s.error { theme.error } else { theme.text },
+        )),
+        None => {
+            for &a in hinted(ctx, app.roster.input.is_some()) {
+                let Some(k) = app.keymap.keys_for(ctx, a).into_iter().next() else {
+                    continue;
+                };
+                spans.push(Span::styled(k.to_string(), theme.key));
+                spans.push(Span::styled(format!(" {}  ", hint_word(a)), theme.dim));
+            }
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status_bar), area);
+}

@@ -1,0 +1,149 @@
+//! End to end: the real `kitnotes` binary in a pseudo-terminal of a fixed size, keys typed as
+//! a user would, and the screen read back through a terminal emulator (vt100).
+
+use portable_pty::{CommandBuilder, PtySize, native_pty_system};
+use std::io::{Read, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+struct Session {
+    parser: Arc<Mutex<vt100::Parser>>,
+    writer: Box<dyn Write + Send>,
+    child: Box<dyn portable_pty::Child + Send + Sync>,
+}
+
+impl Session {
+    fn start(data_dir: &std::path::Path, args: &[&str], cols: u16, rows: u16) -> Self {
+        let pty = native_pty_system()
+            .openpty(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .unwrap();
+        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_kitnotes"));
+        cmd.arg("--data-dir");
+        cmd.arg(data_dir.join("data"));
+        cmd.arg("--config-dir");
+        cmd.arg(data_dir.join("config"));
+        for a in args {
+            cmd.arg(a);
+        }
+        cmd.env("TERM", "xterm-256color");
+        cmd.env_remove("NO_COLOR");
+        let child = pty.slave.spawn_command(cmd).unwrap();
+        drop(pty.slave);
+        let mut reader = pty.master.try_clone_reader().unwrap();
+        let writer = pty.master.take_writer().unwrap();
+        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
+        let p = parser.clone();
+        std::thread::spawn(move || {
+            // Keep the master alive as long as the reader runs.
+            let _master = pty.master;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                p.lock().unwrap().process(&buf[..n]);
+            }
+        });
+        Self {
+            parser,
+            writer,
+            child,
+        }
+    }
+
+    fn screen(&self) -> String {
+        self.parser.lock().unwrap().screen().contents()
+    }
+
+    /// Waits until the screen shows `text`; fails with the screen after 30 s.
+    fn wait_for(&self, text: &str) {
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(30) {
+            if self.screen().contains(text) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(30));
+        }
+        panic!("{text:?} never appeared; the screen:\n{}", self.screen());
+    }
+
+    fn send(&mut self, bytes: &str) {
+        self.writer.write_all(bytes.as_bytes()).unwrap();
+        self.writer.flush().unwrap();
+    }
+
+    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "kitnotes did not exit; the screen:\n{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(30));
+        }
+    }
+}
+
+#[test]
+fn demo_opens_help_works_and_quit_restores_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::start(dir.path(), &["demo", "--anchor", "2026-11-21"], 100, 30);
+    s.wait_for("Patients (");
+    {
+        let p = s.parser.lock().unwrap();
+        assert!(p.screen().alternate_screen(), "the UI runs on the alternate screen");
+        assert!(p.screen().bracketed_paste(), "bracketed paste is on");
+    }
+    // Open the first patient, then help for the timeline; filter it by typing.
+    s.send("\r");
+    s.wait_for("TIMELINE");
+    s.send("?");
+    s.wait_for("Keys: timeline");
+    s.send("back");
+    s.wait_for("Go back to the previous pane");
+    s.send("\x1b");
+    // Esc alone must reach the app as Esc, not wait for more bytes forever.
+    let start = Instant::now();
+    while s.screen().contains("Keys: timeline") {
+        assert!(start.elapsed() < Duration::from_secs(10), "{}", s.screen());
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    s.send("q");
+    let status = s.wait_exit();
+    assert!(status.success(), "exit status {status:?}");
+    std::thread::sleep(Duration::from_millis(200));
+    let p = s.parser.lock().unwrap();
+    assert!(!p.screen().alternate_screen(), "left the alternate screen");
+    assert!(!p.screen().hide_cursor(), "the cursor is shown again");
+    assert!(!p.screen().bracketed_paste(), "bracketed paste is off again");
+}
+
+#[test]
+fn a_bad_keymap_is_reported_with_its_line_before_the_terminal_is_touched() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    std::fs::write(
+        dir.path().join("config/keymap.toml"),
+        "[roster]\nprepend_keymap = [\n  { on = \"x\", run = \"patient.explode\" },\n]\n",
+    )
+    .unwrap();
+    let mut s = Session::start(dir.path(), &[], 100, 30);
+    let status = s.wait_exit();
+    assert!(!status.success());
+    std::thread::sleep(Duration::from_millis(200));
+    let screen = s.screen();
+    assert!(
+        screen.contains("keymap.toml:3") && screen.contains("patient.explode"),
+        "{screen}"
+    );
+    assert!(!s.parser.lock().unwrap().screen().alternate_screen());
+}

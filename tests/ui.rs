@@ -1,0 +1,383 @@
+//! The terminal UI in-process: keys in keymap notation go in, the screen and the app's state
+//! come out. Screens are compared with insta snapshots at fixed sizes and a fixed clock.
+
+use jiff::Timestamp;
+use jiff::civil::date;
+use kitnotes::app::{App, AppSettings, Pane, Popup, ThemeKind};
+use kitnotes::cli::screenshot::{render, to_text};
+use kitnotes::clock::{FixedClock, IdSource};
+use kitnotes::demo::{self, DemoSpec};
+use kitnotes::keymap::{KeySeq, Keymap, Preset as KeymapPreset};
+use kitnotes::model::*;
+use kitnotes::store::Store;
+use kitnotes::store::sled_store::SledStore;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use tempfile::TempDir;
+
+const NOW: &str = "2026-11-21T15:30:00Z";
+
+struct Fixture {
+    app: App,
+    dir: TempDir,
+}
+
+fn demo_store(dir: &TempDir) -> SledStore {
+    let store = SledStore::open(dir.path()).unwrap();
+    let spec = DemoSpec {
+        patients: 12,
+        notes_per_patient: 24,
+        seed: 42,
+        ..DemoSpec::new(date(2026, 11, 21))
+    };
+    demo::build(&store, &spec, &mut |_| {}).unwrap();
+    store
+}
+
+fn app_on(store: SledStore, preset: KeymapPreset, size: (u16, u16)) -> App {
+    let settings = AppSettings {
+        store_label: "demo".into(),
+        ..AppSettings::default()
+    };
+    let mut app = App::new(
+        Box::new(store),
+        Box::new(FixedClock::new(NOW.parse::<Timestamp>().unwrap())),
+        IdSource::new(7),
+        Keymap::builtin(preset),
+        settings,
+    )
+    .unwrap();
+    app.resize(size.0, size.1);
+    app
+}
+
+fn demo_app(size: (u16, u16)) -> Fixture {
+    let dir = TempDir::new().unwrap();
+    let store = demo_store(&dir);
+    Fixture {
+        app: app_on(store, KeymapPreset::Default, size),
+        dir,
+    }
+}
+
+/// Presses keys written as in a keymap file, e.g. `"<Down><Down><Enter>"`.
+fn press(app: &mut App, keys: &str) {
+    let seq: KeySeq = keys.parse().unwrap();
+    for &k in seq.keys() {
+        app.key(k.into());
+    }
+}
+
+/// Types text into whatever field has focus, one key per character.
+fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+fn screen(app: &App) -> String {
+    let (w, h) = app.size;
+    to_text(&render(app, w, h).unwrap())
+}
+
+#[test]
+fn roster_and_timeline_at_120x40() {
+    let f = demo_app((120, 40));
+    insta::assert_snapshot!(screen(&f.app));
+}
+
+#[test]
+fn roster_at_80x24_shows_two_panes() {
+    let f = demo_app((80, 24));
+    let s = screen(&f.app);
+    assert!(s.contains("Patients (") && s.contains("Timeline ("));
+    assert!(!s.contains("Detail"), "80 columns show two panes:\n{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn a_tiny_terminal_gets_a_message_not_a_panic() {
+    let mut f = demo_app((20, 5));
+    let s = screen(&f.app);
+    assert!(s.contains("Terminal too"), "{s}");
+    // Keys still work at that size, and growing the terminal brings the panes back.
+    press(&mut f.app, "<Down><Enter>?<Esc>");
+    for (w, h) in [(1, 1), (39, 9), (40, 10), (63, 20), (64, 20), (109, 30)] {
+        f.app.resize(w, h);
+        let _ = screen(&f.app);
+    }
+    f.app.resize(120, 40);
+    assert!(screen(&f.app).contains("Patients ("));
+}
+
+#[test]
+fn opening_a_patient_and_an_entry_fills_header_timeline_and_detail() {
+    let mut f = demo_app((120, 40));
+    press(&mut f.app, "<Down><Enter>");
+    assert_eq!(f.app.focus, Pane::Timeline);
+    let v = f.app.patient.as_ref().unwrap();
+    let name = v.records.patient.name.clone();
+    let first = v.entries[0].title.clone();
+    let s = screen(&f.app);
+    assert!(s.lines().next().unwrap().contains(&name), "{s}");
+    assert!(s.contains(&first[..first.len().min(30)]), "{s}");
+    press(&mut f.app, "<Enter>");
+    assert_eq!(f.app.focus, Pane::Detail);
+    insta::assert_snapshot!(screen(&f.app));
+}
+
+#[test]
+fn every_kind_of_entry_has_a_detail_screen() {
+    let mut f = demo_app((120, 40));
+    press(&mut f.app, "<Enter>");
+    let kinds: Vec<(usize, EntryKind)> = {
+        let v = f.app.patient.as_ref().unwrap();
+        let mut seen: Vec<(usize, EntryKind)> = Vec::new();
+        for (i, e) in v.entries.iter().enumerate() {
+            if !seen.iter().any(|(_, k)| k.tag() == e.kind.tag()) {
+                seen.push((i, e.kind));
+            }
+        }
+        seen
+    };
+    let tags: Vec<&str> = kinds.iter().map(|(_, k)| k.tag()).collect();
+    for needed in ["PREP", "SESS", "INTG", "DOSE", "PHQ9", "GAD7", "GOAL", "CHK"] {
+        assert!(tags.contains(&needed), "demo patient lacks {needed}: {tags:?}");
+    }
+    for (i, kind) in kinds {
+        press(&mut f.app, "<Home>");
+        for _ in 0..i {
+            press(&mut f.app, "<Down>");
+        }
+        let s = screen(&f.app);
+        insta::assert_snapshot!(format!("detail_{}", kind.tag()), s);
+    }
+}
+
+#[test]
+fn the_roster_filter_is_fuzzy_and_enter_opens_the_match() {
+    let mut f = demo_app((120, 40));
+    let target = f.app.roster.patients[5].name.clone();
+    let first_name = target.split(' ').next().unwrap().to_lowercase();
+    press(&mut f.app, "/");
+    type_text(&mut f.app, &first_name);
+    assert!(f.app.roster.rows.len() < f.app.roster.patients.len());
+    assert_eq!(f.app.roster.selected().unwrap().name, target);
+    let s = screen(&f.app);
+    assert!(s.contains(&format!("/{first_name}")) && s.contains("FILTER"), "{s}");
+    press(&mut f.app, "<Enter>");
+    assert_eq!(f.app.focus, Pane::Timeline);
+    assert_eq!(f.app.patient.as_ref().unwrap().records.patient.name, target);
+    // Back in the roster, Esc clears the kept filter.
+    press(&mut f.app, "<Esc><Esc>");
+    assert_eq!(f.app.focus, Pane::Roster);
+    assert_eq!(f.app.roster.rows.len(), f.app.roster.patients.iter().filter(|p| !p.archived).count());
+}
+
+#[test]
+fn adding_a_patient_validates_inline_and_keeps_what_was_typed() {
+    let mut f = demo_app((120, 40));
+    press(&mut f.app, "n");
+    type_text(&mut f.app, "Iris Vale");
+    press(&mut f.app, "<Tab>");
+    type_text(&mut f.app, "1984-13-40");
+    press(&mut f.app, "<Enter>");
+    let s = screen(&f.app);
+    assert!(s.contains("YYYY-MM-DD") && s.contains("1984-13-40"), "{s}");
+    insta::assert_snapshot!(s);
+    // Esc closes the form but keeps it; n brings it back as it was.
+    press(&mut f.app, "<Esc>");
+    assert!(f.app.popup.is_none());
+    press(&mut f.app, "n");
+    let Some(Popup::Patient(form)) = &f.app.popup else {
+        panic!("form not reopened")
+    };
+    assert_eq!(form.fields[0].text(), "Iris Vale");
+    // Fix the date (select it all with Home / delete to end) and save.
+    press(&mut f.app, "<Tab>");
+    press(&mut f.app, "<C-u>");
+    type_text(&mut f.app, "1984-07-09");
+    press(&mut f.app, "<Tab><Tab>");
+    type_text(&mut f.app, "61.5");
+    press(&mut f.app, "<Enter>");
+    assert!(f.app.popup.is_none(), "{}", screen(&f.app));
+    let p = f.app.roster.selected().unwrap().clone();
+    assert_eq!((p.name.as_str(), p.weight_kg), ("Iris Vale", Some(61.5)));
+    assert!(screen(&f.app).contains("Added Iris Vale"));
+    // It is on disk: a fresh store handle sees it.
+    drop(f.app);
+    let store = SledStore::open(f.dir.path()).unwrap();
+    let saved = store.patient(&p.id).unwrap().unwrap();
+    assert_eq!(saved.born, Some(date(1984, 7, 9)));
+}
+
+#[test]
+fn editing_and_archiving_a_patient() {
+    let mut f = demo_app((120, 40));
+    let before = f.app.roster.rows.len();
+    let name = f.app.roster.selected().unwrap().name.clone();
+    press(&mut f.app, "e");
+    press(&mut f.app, "<Tab><Tab>");
+    press(&mut f.app, "<C-u>");
+    type_text(&mut f.app, "ze/zir");
+    press(&mut f.app, "<Enter>");
+    assert_eq!(
+        f.app.patient.as_ref().unwrap().records.patient.pronouns.as_deref(),
+        Some("ze/zir")
+    );
+    press(&mut f.app, "a");
+    let s = screen(&f.app);
+    assert!(s.contains(&format!("Archived {name}")), "{s}");
+    // Moving on hides the archived patient; A shows archived ones again.
+    press(&mut f.app, "<Down><Up>");
+    assert_eq!(f.app.roster.rows.len(), before - 1);
+    press(&mut f.app, "A");
+    assert_eq!(f.app.roster.rows.len(), before + demo_archived(&f.app));
+}
+
+fn demo_archived(app: &App) -> usize {
+    app.roster.patients.iter().filter(|p| p.archived).count() - 1
+}
+
+#[test]
+fn help_lists_the_live_keymap_and_filters_as_you_type() {
+    let mut f = demo_app((120, 40));
+    press(&mut f.app, "?");
+    let s = screen(&f.app);
+    assert!(s.contains("Keys: roster") && s.contains("Add a patient"), "{s}");
+    insta::assert_snapshot!(s);
+    type_text(&mut f.app, "archive");
+    let Some(Popup::Help(p)) = &f.app.popup else {
+        panic!()
+    };
+    assert!(p.hits.len() >= 2 && p.hits.len() < p.rows.len());
+    assert!(p.hits.iter().all(|h| p.rows[h.index].desc.to_lowercase().contains("archive")
+        || p.rows[h.index].action.name().contains("archive")));
+    // Enter runs the chosen binding.
+    press(&mut f.app, "<Enter>");
+    assert!(f.app.popup.is_none());
+}
+
+#[test]
+fn the_palette_lists_every_action_with_its_key_and_runs_one() {
+    let mut f = demo_app((120, 40));
+    press(&mut f.app, ":");
+    let s = screen(&f.app);
+    assert!(s.contains("Commands") && s.contains("patient.new"), "{s}");
+    type_text(&mut f.app, "show hide archived");
+    press(&mut f.app, "<Enter>");
+    assert!(f.app.roster.show_archived);
+}
+
+#[test]
+fn a_user_remap_shows_in_hints_and_help() {
+    let dir = TempDir::new().unwrap();
+    let store = demo_store(&dir);
+    let user = "[roster]\nprepend_keymap = [ { on = \"<C-n>\", run = \"patient.new\" } ]\n";
+    let keymap =
+        Keymap::load(KeymapPreset::Default, Some((std::path::Path::new("keymap.toml"), user)))
+            .unwrap();
+    let mut app = App::new(
+        Box::new(store),
+        Box::new(FixedClock::new(NOW.parse::<Timestamp>().unwrap())),
+        IdSource::new(7),
+        keymap,
+        AppSettings::default(),
+    )
+    .unwrap();
+    app.resize(120, 40);
+    assert!(screen(&app).contains("<C-n> new"), "{}", screen(&app));
+    press(&mut app, "<C-n>");
+    assert!(matches!(app.popup, Some(Popup::Patient(_))));
+}
+
+#[test]
+fn vim_sequences_show_the_next_keys_and_complete() {
+    let dir = TempDir::new().unwrap();
+    let mut app = app_on(demo_store(&dir), KeymapPreset::Vim, (120, 40));
+    press(&mut app, "jjj");
+    assert_eq!(app.roster.cursor.selected, 3);
+    press(&mut app, "g");
+    let s = screen(&app);
+    assert!(s.contains("g…"), "{s}");
+    insta::assert_snapshot!(s);
+    press(&mut app, "g");
+    assert_eq!(app.roster.cursor.selected, 0);
+    assert!(app.pending.is_empty());
+}
+
+#[test]
+fn key_releases_do_not_double_keys() {
+    let mut f = demo_app((120, 40));
+    let mut down = KeyEvent::new(KeyCode::Down, KeyModifiers::NONE);
+    f.app.key(down);
+    down.kind = KeyEventKind::Release;
+    f.app.key(down);
+    assert_eq!(f.app.roster.cursor.selected, 1);
+}
+
+#[test]
+fn paste_goes_into_the_field_and_never_runs_commands() {
+    let mut f = demo_app((120, 40));
+    let before = f.app.roster.cursor.selected;
+    f.app.paste("jjjjq");
+    assert!(!f.app.quit);
+    assert_eq!(f.app.roster.cursor.selected, before);
+    press(&mut f.app, "n");
+    f.app.paste("Pasted\nName");
+    let Some(Popup::Patient(form)) = &f.app.popup else {
+        panic!()
+    };
+    assert_eq!(form.fields[0].text(), "Pasted Name");
+}
+
+#[test]
+fn monochrome_still_shows_focus_and_selection() {
+    use ratatui::style::Modifier;
+    let dir = TempDir::new().unwrap();
+    let mut app = app_on(demo_store(&dir), KeymapPreset::Default, (120, 40));
+    app.theme = ThemeKind::Monochrome;
+    let b = render(&app, 120, 40).unwrap();
+    // The selected roster row (first row inside the border) is reversed, with no colour.
+    let cell = &b[(3, 3)];
+    assert!(cell.modifier.contains(Modifier::REVERSED), "{cell:?}");
+    assert_eq!(cell.fg, ratatui::style::Color::Reset);
+    // The focused pane's border is drawn thick, the others thin.
+    assert_eq!(b[(0, 2)].symbol(), "┏");
+    assert_eq!(b[(28, 2)].symbol(), "┌");
+}
+
+#[test]
+fn a_timeline_of_ten_thousand_entries_pages_to_its_end() {
+    let dir = TempDir::new().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let pid = PatientId::parse("p-long").unwrap();
+    store
+        .put(Record::Patient(Patient::new(pid.clone(), "Long Course")))
+        .unwrap();
+    let start: Timestamp = "2020-01-01T09:00:00Z".parse().unwrap();
+    let changes: Vec<kitnotes::store::Change> = (0..10_000)
+        .map(|i| {
+            let at = start + jiff::SignedDuration::from_hours(i);
+            kitnotes::store::Change::Put(Record::Measure(Measure {
+                id: RecordId::parse(&format!("m{i:05}")).unwrap(),
+                patient: pid.clone(),
+                instrument: Instrument::Gad7,
+                at,
+                items: vec![(i % 4) as u8; 7],
+                entered_total: None,
+                session: None,
+            }))
+        })
+        .collect();
+    store.apply(&changes).unwrap();
+    let mut app = app_on(store, KeymapPreset::Default, (120, 40));
+    press(&mut app, "<Enter>");
+    assert_eq!(app.patient.as_ref().unwrap().entries.len(), 10_000);
+    for _ in 0..300 {
+        press(&mut app, "<PageDown>");
+    }
+    press(&mut app, "<End>");
+    let s = screen(&app);
+    assert!(s.contains("2020-01-01 09:00"), "the oldest entry is on the last page:\n{s}");
+    assert_eq!(app.patient.as_ref().unwrap().cursor.selected, 9_999);
+}
