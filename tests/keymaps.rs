@@ -642,3 +642,28 @@ fn uppercase_letters_from_the_terminal_reach_uppercase_bindings() {
         Some("a".into())
     );
 }
+
+/// The README's example files (the ```toml blocks that start with a section) load under every
+/// preset, so the documentation cannot drift from the format.
+#[test]
+fn the_readme_examples_load() {
+    let readme = std::fs::read_to_string(keymaps_dir().join("README.md")).expect("README.md");
+    let mut examples = 0;
+    for block in readme.split("```toml").skip(1) {
+        let text = block.split("```").next().unwrap_or_default();
+        let text: String = text
+            .lines()
+            .map(|l| format!("{}\n", l.trim_start()))
+            .collect();
+        if !text.trim_start().starts_with('[') {
+            continue; // config.toml or a single binding
+        }
+        for preset in Preset::ALL {
+            if let Err(e) = with_user_file(preset, &text) {
+                panic!("README example fails under {preset}:\n{text}\n{e}");
+            }
+        }
+        examples += 1;
+    }
+    assert!(examples >= 5, "found {examples} examples");
+}
