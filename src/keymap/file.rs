@@ -23,11 +23,11 @@ use std::ops::Range;
 use toml::Spanned;
 
 /// The `run` word that unbinds a key.
-pub const NOOP: &str = "noop";
+pub(crate) const NOOP: &str = "noop";
 
 /// What a binding does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Run {
+pub(crate) enum Run {
     Action(Action),
     /// Does nothing, and hides the same keys in lower layers and in `global`.
     Noop,

@@ -22,7 +22,7 @@ mod notation;
 mod resolve;
 
 pub use error::{KeymapError, Location, Problem, ProblemKind, Source};
-pub use file::{NOOP, Run};
+use file::Run;
 pub use notation::{Key, KeyCode, KeySeq, MAX_FUNCTION_KEY, Modifiers, NotationError};
 pub use resolve::{Lookup, NextKey, NextStep, Resolved};
 
