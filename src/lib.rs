@@ -8,6 +8,8 @@
 //!   timeline, atomic multi-record changes, durable flushes, and a lock against a second process.
 //! - [`interchange`]: the JSON Lines interchange format (import and export) and the Markdown chart.
 //! - [`demo`]: the invented demo caseload, deterministic for a seed.
+//! - [`keymap`]: key notation (`<C-s>`, `gg`), the layered keymap files (keymaps/default.toml,
+//!   a vim or emacs preset, the user's keymap.toml) and resolving key presses to app actions.
 //! - [`cli`]: one file per subcommand; `main.rs` only parses the command line and reports errors.
 //! - [`clock`]: injected time and ids, so tests are exact.
 //!
@@ -19,6 +21,7 @@ pub mod clock;
 pub mod config;
 pub mod demo;
 pub mod interchange;
+pub mod keymap;
 pub mod model;
 pub mod store;
 pub mod tui;
