@@ -88,7 +88,7 @@ pub fn document(
 
 fn note(n: &Note, tz: &TimeZone) -> Vec<DetailLine> {
     let mut out = vec![text(Tone::Title, n.title.clone())];
-    let mut meta = vec![(Tone::Dim, format!("{} note · {}", n.kind.label(), when(n.at, tz)))];
+    let mut meta = vec![(Tone::Dim, format!("{} · {}", n.kind.label(), when(n.at, tz)))];
     if let Some(t) = &n.template {
         meta.push((Tone::Dim, format!(" · template {t}")));
     }
@@ -227,7 +227,7 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
     out.push(Vec::new());
     match &s.discharge {
         Some(d) => {
-            let mut v = format!("{}", clock(d.at, tz));
+            let mut v = clock(d.at, tz);
             if let Some(m) = s.minutes_since_dose(d.at) {
                 v.push_str(&format!(" ({m} min after dosing)"));
             }

@@ -24,8 +24,18 @@ impl TextField {
     /// Offers a key the keymap did not claim; returns whether the text changed.
     pub fn key(&mut self, key: KeyEvent) -> bool {
         // Enter is the form's, never a line break in a one-line field.
-        if key.code == ratatui::crossterm::event::KeyCode::Enter {
+        use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+        if key.code == KeyCode::Enter {
             return false;
+        }
+        // Readline's line keys, which shell users type without thinking; the text area's own
+        // C-u is undo.
+        if key.modifiers == KeyModifiers::CONTROL {
+            match key.code {
+                KeyCode::Char('u') => return self.area.delete_line_by_head(),
+                KeyCode::Char('z') => return self.area.undo(),
+                _ => {}
+            }
         }
         self.area.input(key)
     }

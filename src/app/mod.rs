@@ -612,40 +612,13 @@ impl App {
                 .then_with(|| a.id.cmp(&b.id))
         });
         self.roster.patients = patients;
-        // A patient just archived stays in view until the user moves on, so the change is
-        // visible and can be undone with the same key.
-        if let Some(id) = &keep
-            && self
-                .roster
-                .patients
-                .iter()
-                .any(|p| &p.id == id && p.archived)
-            && !self.roster.show_archived
-        {
-            self.roster.refilter();
-            let hidden_row = self
-                .roster
-                .patients
-                .iter()
-                .position(|p| &p.id == id)
-                .map(|index| Hit {
-                    index,
-                    positions: Vec::new(),
-                });
-            self.roster.rows.extend(hidden_row);
-            self.reselect_without_refilter(Some(id));
-            return Ok(());
-        }
         self.roster.refilter();
         self.reselect(keep.as_ref());
         Ok(())
     }
 
+    /// Selects the patient `id` if shown, else keeps the row position.
     fn reselect(&mut self, id: Option<&PatientId>) {
-        self.reselect_without_refilter(id);
-    }
-
-    fn reselect_without_refilter(&mut self, id: Option<&PatientId>) {
         let index = id
             .and_then(|id| {
                 self.roster
@@ -653,7 +626,7 @@ impl App {
                     .iter()
                     .position(|h| &self.roster.patients[h.index].id == id)
             })
-            .unwrap_or(0);
+            .unwrap_or(self.roster.cursor.selected);
         let h = self.list_height(Pane::Roster);
         self.roster
             .cursor

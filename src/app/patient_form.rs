@@ -189,7 +189,7 @@ fn parse_born(text: &str, today: Date) -> Result<Option<Date>, String> {
     }
     let date: Date = text
         .parse()
-        .map_err(|_| format!("{text:?} is not a date: write it as YYYY-MM-DD, e.g. 1984-07-09"))?;
+        .map_err(|_| format!("{text:?} is not a date (YYYY-MM-DD)"))?;
     if date > today {
         return Err(format!("{date} is after today ({today})"));
     }

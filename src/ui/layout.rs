@@ -41,7 +41,7 @@ impl Screen {
         let panes = if area.width >= THREE_PANES_FROM {
             let [r, t, d] = Layout::horizontal([
                 Constraint::Length(28),
-                Constraint::Percentage(50),
+                Constraint::Fill(1),
                 Constraint::Fill(1),
             ])
             .areas(body);

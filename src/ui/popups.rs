@@ -6,7 +6,7 @@ use super::panes::prefix;
 use super::theme::Theme;
 use super::highlighted;
 use crate::app::patient_form::{FormField, PatientForm};
-use crate::app::{App, ListPopup, Popup};
+use crate::app::{Action, App, KeyContext, ListPopup, Popup};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -17,13 +17,29 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         None => {}
         Some(Popup::Help(p)) => {
             let title = format!(" Keys: {} (type to filter) ", app.pane_context());
-            list_popup(frame, area, p, title, "Enter runs it · Esc closes", theme);
+            list_popup(frame, area, p, title, &footer(app, LIST_KEYS), theme);
         }
         Some(Popup::Palette(p)) => {
-            list_popup(frame, area, p, " Commands ".into(), "Enter runs · Esc closes", theme);
+            let footer = footer(app, LIST_KEYS);
+            list_popup(frame, area, p, " Commands ".into(), &footer, theme);
         }
-        Some(Popup::Patient(f)) => form(frame, area, f, theme),
+        Some(Popup::Patient(f)) => form(frame, area, f, &footer(app, FORM_KEYS), theme),
     }
+}
+
+const LIST_KEYS: &[(Action, &str)] = &[(Action::PopupConfirm, "run"), (Action::PopupClose, "close")];
+const FORM_KEYS: &[(Action, &str)] = &[
+    (Action::FieldNext, "next field"),
+    (Action::PopupConfirm, "save"),
+    (Action::PopupClose, "close, kept"),
+];
+
+/// A popup's key hints, from the live keymap.
+fn footer(app: &App, keys: &[(Action, &str)]) -> String {
+    keys.iter()
+        .map(|(a, what)| format!("{} {what}", app.key_hint(KeyContext::Popup, *a)))
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 fn popup_block<'a>(title: String, theme: &Theme) -> Block<'a> {
@@ -80,6 +96,13 @@ fn list_popup(
         .max()
         .unwrap_or(0)
         .clamp(3, 14);
+    let desc_width = p
+        .rows
+        .iter()
+        .map(|r| r.desc.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(60);
     let lines: Vec<Line> = p
         .cursor
         .visible(p.hits.len(), list.height as usize)
@@ -98,7 +121,11 @@ fn list_popup(
                 .filter(|&c| c < desc_len)
                 .collect();
             spans.extend(highlighted(&row.desc, &in_desc, theme.text, theme.matched));
-            spans.push(Span::styled(format!("  {}", row.action.name()), theme.dim));
+            let pad = desc_width.saturating_sub(desc_len as usize);
+            spans.push(Span::styled(
+                format!("{:pad$}  {}", "", row.action.name()),
+                theme.dim,
+            ));
             let line = Line::from(spans);
             if i == p.cursor.selected {
                 line.style(theme.selected)
@@ -121,9 +148,9 @@ fn list_popup(
     );
 }
 
-fn form(frame: &mut Frame, area: Rect, f: &PatientForm, theme: &Theme) {
+fn form(frame: &mut Frame, area: Rect, f: &PatientForm, footer_text: &str, theme: &Theme) {
     let height = FormField::ALL.len() as u16 * 2 + 4;
-    let rect = centered(area, 64, height);
+    let rect = centered(area, 72, height);
     frame.render_widget(Clear, rect);
     let block = popup_block(format!(" {} ", f.title()), theme);
     let inner = block.inner(rect);
@@ -188,10 +215,7 @@ fn form(frame: &mut Frame, area: Rect, f: &PatientForm, theme: &Theme) {
         ..inner
     };
     frame.render_widget(
-        Paragraph::new(Span::styled(
-            "Tab next field · Enter saves · Esc closes (what you typed is kept)",
-            theme.dim,
-        )),
+        Paragraph::new(Span::styled(footer_text.to_string(), theme.dim)),
         footer,
     );
 }

@@ -9,7 +9,8 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 /// The actions hinted in each context, most useful first.
-fn hinted(ctx: KeyContext, filtering: bool) -> &'static [Action] {
+fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
+    let in_form = matches!(app.popup, Some(Popup::Patient(_)));
     match ctx {
         KeyContext::Roster => &[
             Action::Help,
@@ -36,19 +37,24 @@ fn hinted(ctx: KeyContext, filtering: bool) -> &'static [Action] {
             Action::PageDown,
             Action::Quit,
         ],
-        KeyContext::Popup if filtering => &[Action::PopupConfirm, Action::PopupClose, Action::MoveDown],
+        KeyContext::Popup if in_form => &[
+            Action::FieldNext,
+            Action::FieldPrev,
+            Action::PopupConfirm,
+            Action::PopupClose,
+        ],
         KeyContext::Popup => &[
             Action::PopupConfirm,
             Action::PopupClose,
-            Action::FieldNext,
             Action::MoveDown,
+            Action::MoveUp,
         ],
         _ => &[Action::Help, Action::Quit],
     }
 }
 
 /// A short word for a hint: "help", "new", "archive".
-fn hint_word(a: Action) -> &'static str {
+fn hint_word(a: Action, app: &App) -> &'static str {
     match a {
         Action::Help => "help",
         Action::Palette => "commands",
@@ -61,7 +67,12 @@ fn hint_word(a: Action) -> &'static str {
         Action::Quit => "quit",
         Action::FocusNext => "next pane",
         Action::PageDown => "page",
-        Action::PopupConfirm => "ok",
+        Action::PopupConfirm if matches!(app.popup, Some(Popup::Patient(_))) => "save",
+        Action::PopupConfirm if app.popup.is_none() => "keep filter",
+        Action::PopupConfirm => "run",
+        Action::FieldPrev => "previous field",
+        Action::MoveUp => "up",
+        Action::PopupClose if app.popup.is_none() => "clear filter",
         Action::PopupClose => "close",
         Action::FieldNext => "next field",
         Action::MoveDown => "down",
@@ -93,12 +104,12 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             if s.error { theme.error } else { theme.text },
         )),
         None => {
-            for &a in hinted(ctx, app.roster.input.is_some()) {
+            for &a in hinted(ctx, app) {
                 let Some(k) = app.keymap.keys_for(ctx, a).into_iter().next() else {
                     continue;
                 };
                 spans.push(Span::styled(k.to_string(), theme.key));
-                spans.push(Span::styled(format!(" {}  ", hint_word(a)), theme.dim));
+                spans.push(Span::styled(format!(" {}  ", hint_word(a, app)), theme.dim));
             }
         }
     }
