@@ -27,7 +27,6 @@ pub struct Config {
     pub mouse: bool,
 }
 
-
 /// A config file that cannot be used, with where and why.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -164,10 +163,18 @@ mod tests {
         assert_eq!(c.keymap, crate::keymap::Preset::Vim);
         assert_eq!(c.theme, Some(crate::app::ThemeKind::HighContrast));
         assert!(c.mouse);
-        let e = load("mouse = false\nkeymap = \"emacz\"\n").unwrap_err().to_string();
-        assert!(e.starts_with("config.toml:2:10: unknown variant `emacz`"), "{e}");
+        let e = load("mouse = false\nkeymap = \"emacz\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("config.toml:2:10: unknown variant `emacz`"),
+            "{e}"
+        );
         let e = load("theme = \"dark\"\n").unwrap_err().to_string();
-        assert!(e.contains("config.toml:1:9") && e.contains("high-contrast"), "{e}");
+        assert!(
+            e.contains("config.toml:1:9") && e.contains("high-contrast"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -100,7 +100,10 @@ fn demo_opens_help_works_and_quit_restores_the_terminal() {
     s.wait_for("Patients (");
     {
         let p = s.parser.lock().unwrap();
-        assert!(p.screen().alternate_screen(), "the UI runs on the alternate screen");
+        assert!(
+            p.screen().alternate_screen(),
+            "the UI runs on the alternate screen"
+        );
         assert!(p.screen().bracketed_paste(), "bracketed paste is on");
     }
     // Open the first patient, then help for the timeline; filter it by typing.
@@ -109,7 +112,7 @@ fn demo_opens_help_works_and_quit_restores_the_terminal() {
     s.send("?");
     s.wait_for("Keys: timeline");
     s.send("back");
-    s.wait_for("Go back to the previous pane");
+    s.wait_for("Back to the patient list");
     s.send("\x1b");
     // Esc alone must reach the app as Esc, not wait for more bytes forever.
     let start = Instant::now();
@@ -124,7 +127,10 @@ fn demo_opens_help_works_and_quit_restores_the_terminal() {
     let p = s.parser.lock().unwrap();
     assert!(!p.screen().alternate_screen(), "left the alternate screen");
     assert!(!p.screen().hide_cursor(), "the cursor is shown again");
-    assert!(!p.screen().bracketed_paste(), "bracketed paste is off again");
+    assert!(
+        !p.screen().bracketed_paste(),
+        "bracketed paste is off again"
+    );
 }
 
 #[test]

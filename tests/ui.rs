@@ -160,8 +160,13 @@ fn every_kind_of_entry_has_a_detail_screen() {
         seen
     };
     let tags: Vec<&str> = kinds.iter().map(|(_, k)| k.tag()).collect();
-    for needed in ["PREP", "SESS", "INTG", "DOSE", "PHQ9", "GAD7", "GOAL", "CHK"] {
-        assert!(tags.contains(&needed), "demo patient lacks {needed}: {tags:?}");
+    for needed in [
+        "PREP", "SESS", "INTG", "DOSE", "PHQ9", "GAD7", "GOAL", "CHK",
+    ] {
+        assert!(
+            tags.contains(&needed),
+            "demo patient lacks {needed}: {tags:?}"
+        );
     }
     for (i, kind) in kinds {
         press(&mut f.app, "<Home>");
@@ -183,14 +188,20 @@ fn the_roster_filter_is_fuzzy_and_enter_opens_the_match() {
     assert!(f.app.roster.rows.len() < f.app.roster.patients.len());
     assert_eq!(f.app.roster.selected().unwrap().name, target);
     let s = screen(&f.app);
-    assert!(s.contains(&format!("/{first_name}")) && s.contains("FILTER"), "{s}");
+    assert!(
+        s.contains(&format!("/{first_name}")) && s.contains("FILTER"),
+        "{s}"
+    );
     press(&mut f.app, "<Enter>");
     assert_eq!(f.app.focus, Pane::Timeline);
     assert_eq!(f.app.patient.as_ref().unwrap().records.patient.name, target);
     // Back in the roster, Esc clears the kept filter.
     press(&mut f.app, "<Esc><Esc>");
     assert_eq!(f.app.focus, Pane::Roster);
-    assert_eq!(f.app.roster.rows.len(), f.app.roster.patients.iter().filter(|p| !p.archived).count());
+    assert_eq!(
+        f.app.roster.rows.len(),
+        f.app.roster.patients.iter().filter(|p| !p.archived).count()
+    );
 }
 
 #[test]
@@ -241,7 +252,14 @@ fn editing_and_archiving_a_patient() {
     type_text(&mut f.app, "ze/zir");
     press(&mut f.app, "<Enter>");
     assert_eq!(
-        f.app.patient.as_ref().unwrap().records.patient.pronouns.as_deref(),
+        f.app
+            .patient
+            .as_ref()
+            .unwrap()
+            .records
+            .patient
+            .pronouns
+            .as_deref(),
         Some("ze/zir")
     );
     press(&mut f.app, "a");
@@ -262,15 +280,22 @@ fn help_lists_the_live_keymap_and_filters_as_you_type() {
     let mut f = demo_app((120, 40));
     press(&mut f.app, "?");
     let s = screen(&f.app);
-    assert!(s.contains("Keys: roster") && s.contains("Add a patient"), "{s}");
+    assert!(
+        s.contains("Keys: roster") && s.contains("Add a patient"),
+        "{s}"
+    );
     insta::assert_snapshot!(s);
     type_text(&mut f.app, "archive");
     let Some(Popup::Help(p)) = &f.app.popup else {
         panic!()
     };
     assert!(p.hits.len() >= 2 && p.hits.len() < p.rows.len());
-    assert!(p.hits.iter().all(|h| p.rows[h.index].desc.to_lowercase().contains("archive")
-        || p.rows[h.index].action.name().contains("archive")));
+    assert!(
+        p.hits
+            .iter()
+            .all(|h| p.rows[h.index].desc.to_lowercase().contains("archive")
+                || p.rows[h.index].action.name().contains("archive"))
+    );
     // Enter runs the chosen binding.
     press(&mut f.app, "<Enter>");
     assert!(f.app.popup.is_none());
@@ -292,9 +317,11 @@ fn a_user_remap_shows_in_hints_and_help() {
     let dir = TempDir::new().unwrap();
     let store = demo_store(&dir);
     let user = "[roster]\nprepend_keymap = [ { on = \"<C-n>\", run = \"patient.new\" } ]\n";
-    let keymap =
-        Keymap::load(KeymapPreset::Default, Some((std::path::Path::new("keymap.toml"), user)))
-            .unwrap();
+    let keymap = Keymap::load(
+        KeymapPreset::Default,
+        Some((std::path::Path::new("keymap.toml"), user)),
+    )
+    .unwrap();
     let mut app = App::new(
         Box::new(store),
         Box::new(FixedClock::new(NOW.parse::<Timestamp>().unwrap())),
@@ -397,6 +424,36 @@ fn a_timeline_of_ten_thousand_entries_pages_to_its_end() {
     }
     press(&mut app, "<End>");
     let s = screen(&app);
-    assert!(s.contains("2020-01-01 09:00"), "the oldest entry is on the last page:\n{s}");
+    assert!(
+        s.contains("2020-01-01 09:00"),
+        "the oldest entry is on the last page:\n{s}"
+    );
     assert_eq!(app.patient.as_ref().unwrap().cursor.selected, 9_999);
+}
+
+/// Every screen, reached by its keys, at the two sizes the issue names.
+#[test]
+fn every_screen_at_120x40_and_80x24() {
+    let screens = [
+        ("roster", ""),
+        ("timeline", "<Down><Enter>"),
+        ("detail", "<Down><Enter><Down><Enter>"),
+        ("filter", "/wren"),
+        ("help", "?"),
+        ("help_filtered", "?archive"),
+        ("palette", ":"),
+        ("palette_filtered", ":theme"),
+        ("new_patient", "n"),
+        ("edit_patient", "e"),
+        ("archived_shown", "A"),
+    ];
+    for (w, h) in [(120, 40), (80, 24)] {
+        for (name, keys) in screens {
+            let mut f = demo_app((w, h));
+            if !keys.is_empty() {
+                press(&mut f.app, keys);
+            }
+            insta::assert_snapshot!(format!("{name}_{w}x{h}"), screen(&f.app));
+        }
+    }
 }

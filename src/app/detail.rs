@@ -32,7 +32,9 @@ pub type DetailLine = Vec<Span>;
 
 /// Formats a time in the clinic's zone, to the minute.
 pub fn when(at: Timestamp, tz: &TimeZone) -> String {
-    at.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M").to_string()
+    at.to_zoned(tz.clone())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 fn clock(at: Timestamp, tz: &TimeZone) -> String {
@@ -48,7 +50,10 @@ fn text(tone: Tone, s: impl Into<String>) -> DetailLine {
 }
 
 fn field(label: &str, value: impl Into<String>) -> DetailLine {
-    line([(Tone::Label, format!("{label}: ")), (Tone::Text, value.into())])
+    line([
+        (Tone::Label, format!("{label}: ")),
+        (Tone::Text, value.into()),
+    ])
 }
 
 /// The lines for one entry; empty when the record is gone (e.g. deleted by an import).
@@ -88,7 +93,10 @@ pub fn document(
 
 fn note(n: &Note, tz: &TimeZone) -> Vec<DetailLine> {
     let mut out = vec![text(Tone::Title, n.title.clone())];
-    let mut meta = vec![(Tone::Dim, format!("{} · {}", n.kind.label(), when(n.at, tz)))];
+    let mut meta = vec![(
+        Tone::Dim,
+        format!("{} · {}", n.kind.label(), when(n.at, tz)),
+    )];
     if let Some(t) = &n.template {
         meta.push((Tone::Dim, format!(" · template {t}")));
     }
@@ -252,7 +260,10 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
 fn measure(r: &PatientRecords, m: &Measure, tz: &TimeZone) -> Vec<DetailLine> {
     let mut out = vec![
         text(Tone::Title, measure_summary(m)),
-        text(Tone::Dim, format!("{} · {}", m.instrument.label(), when(m.at, tz))),
+        text(
+            Tone::Dim,
+            format!("{} · {}", m.instrument.label(), when(m.at, tz)),
+        ),
     ];
     match m.score() {
         Ok(Score::Scored {
@@ -286,7 +297,11 @@ fn measure(r: &PatientRecords, m: &Measure, tz: &TimeZone) -> Vec<DetailLine> {
                 out.push(Vec::new());
                 out.push(text(Tone::Heading, "Items"));
                 for (i, (q, a)) in items.iter().zip(&m.items).enumerate() {
-                    let tone = if i == 8 && *a > 0 { Tone::Flag } else { Tone::Text };
+                    let tone = if i == 8 && *a > 0 {
+                        Tone::Flag
+                    } else {
+                        Tone::Text
+                    };
                     out.push(line([
                         (Tone::Label, format!("{:>2}. [{a}] ", i + 1)),
                         (tone, (*q).to_string()),
@@ -317,7 +332,10 @@ fn goal(g: &IntegrationGoal, focus: Option<usize>, tz: &TimeZone) -> Vec<DetailL
         out.push(field("Target", d.to_string()));
     }
     out.push(Vec::new());
-    out.push(text(Tone::Heading, format!("Check-ins ({})", g.check_ins.len())));
+    out.push(text(
+        Tone::Heading,
+        format!("Check-ins ({})", g.check_ins.len()),
+    ));
     if g.check_ins.is_empty() {
         out.push(text(Tone::Dim, "(none yet)"));
     }

@@ -64,7 +64,11 @@ mod tests {
     fn accents_and_case_do_not_hide_a_patient() {
         let names = ["José Núñez"];
         assert_eq!(rank("jose nunez", names).len(), 1);
-        assert_eq!(rank("JOSE", names).len(), 0, "an uppercase query is case-sensitive");
+        assert_eq!(
+            rank("JOSE", names).len(),
+            0,
+            "an uppercase query is case-sensitive"
+        );
         assert_eq!(rank("José", names).len(), 1);
     }
 }

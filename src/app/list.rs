@@ -72,7 +72,11 @@ mod tests {
         c.step(3, 100, 5);
         assert_eq!((c.selected, c.offset), (6, 2));
         c.step(-1, 100, 5);
-        assert_eq!((c.selected, c.offset), (5, 2), "moving up inside the view keeps it");
+        assert_eq!(
+            (c.selected, c.offset),
+            (5, 2),
+            "moving up inside the view keeps it"
+        );
         c.bottom(100, 5);
         assert_eq!((c.selected, c.offset), (99, 95));
         assert_eq!(c.visible(100, 5), 95..100);

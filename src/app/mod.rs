@@ -467,7 +467,9 @@ impl App {
                 Action::PopupClose => self.popup = None,
                 Action::MoveUp => p.cursor.step(-1, p.hits.len(), p.height()),
                 Action::MoveDown => p.cursor.step(1, p.hits.len(), p.height()),
-                Action::PageUp => p.cursor.step(-(p.height() as isize), p.hits.len(), p.height()),
+                Action::PageUp => p
+                    .cursor
+                    .step(-(p.height() as isize), p.hits.len(), p.height()),
                 Action::PageDown => p.cursor.step(p.height() as isize, p.hits.len(), p.height()),
                 Action::MoveTop => p.cursor.top(p.hits.len(), p.height()),
                 Action::MoveBottom => p.cursor.bottom(p.hits.len(), p.height()),
@@ -628,9 +630,7 @@ impl App {
             })
             .unwrap_or(self.roster.cursor.selected);
         let h = self.list_height(Pane::Roster);
-        self.roster
-            .cursor
-            .select(index, self.roster.rows.len(), h);
+        self.roster.cursor.select(index, self.roster.rows.len(), h);
         self.load_selected_patient();
     }
 
@@ -721,8 +721,8 @@ impl App {
             ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
             self.focus,
         );
-        let filter_row = pane == Pane::Roster
-            && (self.roster.input.is_some() || !self.roster.query.is_empty());
+        let filter_row =
+            pane == Pane::Roster && (self.roster.input.is_some() || !self.roster.query.is_empty());
         layout
             .pane(pane)
             .map(|r| r.height.saturating_sub(2 + u16::from(filter_row)) as usize)
@@ -822,7 +822,11 @@ impl App {
                     self.focus_pane(pane);
                 }
                 if self.focus == pane {
-                    let step = if m.kind == MouseEventKind::ScrollDown { 1 } else { -1 };
+                    let step = if m.kind == MouseEventKind::ScrollDown {
+                        1
+                    } else {
+                        -1
+                    };
                     self.move_by(step);
                 }
             }

@@ -156,7 +156,11 @@ pub fn build_app(
         clinician: env.config.clinician.clone(),
         time_zone: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
         theme,
-        store_label: if env.demo { "demo".into() } else { String::new() },
+        store_label: if env.demo {
+            "demo".into()
+        } else {
+            String::new()
+        },
         ..AppSettings::default()
     };
     // Ids only need to differ between runs; their time part comes from the clock.

@@ -71,8 +71,9 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         to_text(&buffer)
     };
     match &args.output {
-        Some(path) => std::fs::write(path, out)
-            .with_context(|| format!("cannot write {}", path.display()))?,
+        Some(path) => {
+            std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))?
+        }
         None => print!("{out}"),
     }
     Ok(ExitCode::SUCCESS)

@@ -111,6 +111,9 @@ mod tests {
         let thin = Screen::new(Rect::new(0, 0, 50, 24), Pane::Timeline);
         assert_eq!(thin.panes.len(), 1);
         assert!(Screen::new(Rect::new(0, 0, 20, 5), Pane::Roster).too_small);
-        assert_eq!(wide.header.height + wide.status.height + wide.panes[0].1.height, 40);
+        assert_eq!(
+            wide.header.height + wide.status.height + wide.panes[0].1.height,
+            40
+        );
     }
 }

@@ -70,7 +70,12 @@ fn pane_block<'a>(title: Vec<Span<'a>>, focused: bool, theme: &Theme) -> Block<'
 }
 
 /// Text with the characters at `positions` (fuzzy matches) highlighted.
-fn highlighted<'a>(text: &'a str, positions: &[u32], base: ratatui::style::Style, hl: ratatui::style::Style) -> Vec<Span<'a>> {
+fn highlighted<'a>(
+    text: &'a str,
+    positions: &[u32],
+    base: ratatui::style::Style,
+    hl: ratatui::style::Style,
+) -> Vec<Span<'a>> {
     if positions.is_empty() {
         return vec![Span::styled(text, base)];
     }
@@ -87,7 +92,10 @@ fn highlighted<'a>(text: &'a str, positions: &[u32], base: ratatui::style::Style
         run.push(c);
     }
     if !run.is_empty() {
-        spans.push(Span::styled(run, if run_hl { base.patch(hl) } else { base }));
+        spans.push(Span::styled(
+            run,
+            if run_hl { base.patch(hl) } else { base },
+        ));
     }
     spans
 }

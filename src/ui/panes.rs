@@ -51,7 +51,10 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 facts.push(p.tags.join(", "));
             }
             if !facts.is_empty() {
-                first.push(Span::styled(format!(" · {}", facts.join(" · ")), theme.text));
+                first.push(Span::styled(
+                    format!(" · {}", facts.join(" · ")),
+                    theme.text,
+                ));
             }
             if p.archived {
                 first.push(Span::styled("  ARCHIVED", theme.draft));
@@ -75,7 +78,10 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                     };
                     second.push(Span::styled(measure_summary(m), style));
                     second.push(Span::styled(
-                        format!(" ({})", m.at.to_zoned(app.settings.time_zone.clone()).date()),
+                        format!(
+                            " ({})",
+                            m.at.to_zoned(app.settings.time_zone.clone()).date()
+                        ),
                         theme.dim,
                     ));
                 }
@@ -120,11 +126,15 @@ pub fn roster(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let text = r.input.as_ref().map(|f| f.text()).unwrap_or(&r.query);
         let line = Line::from(vec![
             Span::styled("/", theme.key),
-            Span::styled(text.to_string(), if typing { theme.text } else { theme.matched }),
+            Span::styled(
+                text.to_string(),
+                if typing { theme.text } else { theme.matched },
+            ),
         ]);
         frame.render_widget(Paragraph::new(line), filter_row);
         if let Some(f) = &r.input {
-            let x = filter_row.x + 1 + Span::raw(prefix(f.text(), f.cursor_column())).width() as u16;
+            let x =
+                filter_row.x + 1 + Span::raw(prefix(f.text(), f.cursor_column())).width() as u16;
             if x < filter_row.right() {
                 frame.set_cursor_position((x, filter_row.y));
             }
@@ -207,7 +217,11 @@ pub fn timeline(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     };
     let label = format!("Timeline ({})", v.entries.len());
-    let block = pane_block(pane_title(app, Pane::Timeline, label, theme), focused, theme);
+    let block = pane_block(
+        pane_title(app, Pane::Timeline, label, theme),
+        focused,
+        theme,
+    );
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if v.entries.is_empty() {
@@ -297,7 +311,13 @@ pub fn detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .into_iter()
         .skip(scroll)
         .take(inner.height as usize * 4)
-        .map(|l| Line::from(l.into_iter().map(|(t, s)| Span::styled(s, style(t))).collect::<Vec<_>>()))
+        .map(|l| {
+            Line::from(
+                l.into_iter()
+                    .map(|(t, s)| Span::styled(s, style(t)))
+                    .collect::<Vec<_>>(),
+            )
+        })
         .collect();
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }

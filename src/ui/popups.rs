@@ -1,10 +1,10 @@
 //! Popups: help, the command palette, the patient form, and the "which key next" box shown
 //! while a key sequence is in progress.
 
+use super::highlighted;
 use super::layout::{centered, list_popup_area};
 use super::panes::prefix;
 use super::theme::Theme;
-use super::highlighted;
 use crate::app::patient_form::{FormField, PatientForm};
 use crate::app::{Action, App, KeyContext, ListPopup, Popup};
 use ratatui::Frame;
@@ -27,7 +27,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
 }
 
-const LIST_KEYS: &[(Action, &str)] = &[(Action::PopupConfirm, "run"), (Action::PopupClose, "close")];
+const LIST_KEYS: &[(Action, &str)] =
+    &[(Action::PopupConfirm, "run"), (Action::PopupClose, "close")];
 const FORM_KEYS: &[(Action, &str)] = &[
     (Action::FieldNext, "next field"),
     (Action::PopupConfirm, "save"),
@@ -102,7 +103,7 @@ fn list_popup(
         .map(|r| r.desc.chars().count())
         .max()
         .unwrap_or(0)
-        .min(60);
+        .min((list.width as usize).saturating_sub(key_width + 26));
     let lines: Vec<Line> = p
         .cursor
         .visible(p.hits.len(), list.height as usize)
@@ -135,7 +136,10 @@ fn list_popup(
         })
         .collect();
     if lines.is_empty() {
-        frame.render_widget(Paragraph::new(Span::styled(" Nothing matches.", theme.dim)), list);
+        frame.render_widget(
+            Paragraph::new(Span::styled(" Nothing matches.", theme.dim)),
+            list,
+        );
     } else {
         frame.render_widget(Paragraph::new(lines), list);
     }
@@ -182,31 +186,52 @@ fn form(frame: &mut Frame, area: Rect, f: &PatientForm, footer_text: &str, theme
         } else {
             spans.push(Span::styled(
                 shown,
-                if focused { theme.selected_unfocused } else { theme.text },
+                if focused {
+                    theme.selected_unfocused
+                } else {
+                    theme.text
+                },
             ));
         }
-        let row = Rect { y, height: 1, ..inner };
+        let row = Rect {
+            y,
+            height: 1,
+            ..inner
+        };
         frame.render_widget(Paragraph::new(Line::from(spans)), row);
         if focused {
             let x = row.x
                 + label_w
                 + 1
-                + Span::raw(prefix(&value.chars().skip(skip).collect::<String>(), cursor - skip))
-                    .width() as u16;
+                + Span::raw(prefix(
+                    &value.chars().skip(skip).collect::<String>(),
+                    cursor - skip,
+                ))
+                .width() as u16;
             if x < row.right() {
                 frame.set_cursor_position((x, y));
             }
         }
         y += 1;
         let under = match &f.errors[i] {
-            Some(e) => Span::styled(format!("{:w$} ! {e}", "", w = label_w as usize), theme.error),
+            Some(e) => Span::styled(
+                format!("{:w$} ! {e}", "", w = label_w as usize),
+                theme.error,
+            ),
             None if focused && value.is_empty() => Span::styled(
                 format!("{:w$} {}", "", field.hint(), w = label_w as usize),
                 theme.dim,
             ),
             None => Span::raw(""),
         };
-        frame.render_widget(Paragraph::new(under), Rect { y, height: 1, ..inner });
+        frame.render_widget(
+            Paragraph::new(under),
+            Rect {
+                y,
+                height: 1,
+                ..inner
+            },
+        );
         y += 1;
     }
     let footer = Rect {

@@ -94,7 +94,10 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             _ => "",
         },
     };
-    let mut spans = vec![Span::styled(format!(" {mode} "), theme.mode), Span::raw(" ")];
+    let mut spans = vec![
+        Span::styled(format!(" {mode} "), theme.mode),
+        Span::raw(" "),
+    ];
     if !app.pending.is_empty() {
         spans.push(Span::styled(format!("{}…  ", app.pending), theme.key));
     }
@@ -113,5 +116,8 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             }
         }
     }
-    frame.render_widget(Paragraph::new(Line::from(spans)).style(theme.status_bar), area);
+    frame.render_widget(
+        Paragraph::new(Line::from(spans)).style(theme.status_bar),
+        area,
+    );
 }
