@@ -1,0 +1,26 @@
+#!/bin/sh
+# Makes every picture in screenshots/ from the app itself (`kitnotes screenshot`), on the demo
+# store with a fixed date and clock, so the pictures only change when the UI does.
+# Run from anywhere: sh screenshots/make.sh
+set -eu
+cd "$(dirname "$0")/.."
+cargo build --release --quiet
+k="$PWD/target/release/kitnotes"
+tmp="$(mktemp -d)"
+trap 'rm -rf "$tmp"' EXIT
+export KITNOTES_DATA_DIR="$tmp/data" KITNOTES_CONFIG_DIR="$tmp/config"
+unset NO_COLOR
+"$k" demo --no-ui --anchor 2026-11-21 >/dev/null
+shot() { # name keys [size]
+  "$k" --demo screenshot --at 2026-11-21T15:30:00Z --size "${3:-120x40}" --keys "$2" \
+    -o "screenshots/$1.svg"
+}
+shot roster-timeline "<Down><Enter>"
+shot signed-note "<Down><Enter><Down><Down><Enter>"
+shot dosing-session "<Down><Enter><Down><Down><Down><Down><Down><Down><Down><Enter>"
+shot help "<Down><Enter>?"
+shot palette ":arch"
+shot patient-form "nIris<Space>Vale<Tab>1984-13-40<Enter>"
+shot narrow-80x24 "<Down><Enter><Enter>" 80x24
+NO_COLOR=1 shot monochrome "<Down><Enter>"
+echo "screenshots/ regenerated"
