@@ -1,0 +1,78 @@
+//! Benchmarks of the terminal UI: drawing a whole frame and moving through a patient with a
+//! 10,000-entry timeline (the "scrolls without lag"). Run with `cargo bench --bench ui`.
+
+use kitnotes::app::{Action, App, AppSettings};
+use kitnotes::clock::{FixedClock, IdSource};
+use kitnotes::demo::generate_patient;
+use kitnotes::keymap::{Keymap, Preset};
+use kitnotes::model::{Instrument, Measure, Record, RecordId};
+use kitnotes::store::{Change, SledStore, Store};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn main() {
+    divan::main();
+}
+
+/// One patient with 10,000 notes (and the sessions, scores and goals around them), opened.
+fn long_course() -> (tempfile::TempDir, App) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    // A demo patient's course, then GAD-7 scores every 6 hours back to make 10,000+ entries.
+    let mut spec = kitnotes::demo::DemoSpec::new(jiff::civil::date(2026, 11, 1));
+    spec.patients = 1;
+    let mut records = generate_patient(&spec, 0);
+    let Some(Record::Patient(p)) = records.first_mut() else {
+        unreachable!("the patient comes first")
+    };
+    p.archived = false;
+    let pid = p.id.clone();
+    let start: jiff::Timestamp = "2019-01-01T09:00:00Z".parse().unwrap();
+    records.extend((0..10_000).map(|i| {
+        Record::Measure(Measure {
+            id: RecordId::parse(&format!("bench-m{i:05}")).unwrap(),
+            patient: pid.clone(),
+            instrument: Instrument::Gad7,
+            at: start + jiff::SignedDuration::from_hours(6 * i),
+            items: vec![(i % 4) as u8; 7],
+            entered_total: None,
+            session: None,
+        })
+    }));
+    let changes: Vec<Change> = records.into_iter().map(Change::Put).collect();
+    store.apply(&changes).unwrap();
+    let mut app = App::new(
+        Box::new(store),
+        Box::new(FixedClock::new("2026-11-01T12:00:00Z".parse().unwrap())),
+        IdSource::new(1),
+        Keymap::builtin(Preset::Default),
+        AppSettings::default(),
+    )
+    .unwrap();
+    app.resize(120, 40);
+    app.update(Action::Open);
+    (dir, app)
+}
+
+/// Drawing one full 120x40 frame with the long timeline in view.
+#[divan::bench]
+fn draw_frame_10k_timeline(bencher: divan::Bencher) {
+    let (_dir, app) = long_course();
+    let n = app.patient.as_ref().unwrap().entries.len();
+    assert!(n >= 10_000, "{n} entries");
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    bencher.bench_local(|| {
+        terminal.draw(|f| kitnotes::ui::draw(f, &app)).unwrap();
+    });
+}
+
+/// One page down in the long timeline, then drawing the frame: what a held <PageDown> costs.
+#[divan::bench]
+fn page_down_and_draw_10k_timeline(bencher: divan::Bencher) {
+    let (_dir, mut app) = long_course();
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    bencher.bench_local(|| {
+        app.update(Action::PageDown);
+        terminal.draw(|f| kitnotes::ui::draw(f, &app)).unwrap();
+    });
+}
