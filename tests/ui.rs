@@ -457,3 +457,31 @@ fn every_screen_at_120x40_and_80x24() {
         }
     }
 }
+
+#[test]
+fn the_mouse_scrolls_and_selects_the_pane_under_it() {
+    use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
+    let mut f = demo_app((120, 40));
+    let at = |kind, column, row| MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    // Click the fourth patient (rows start under the header and the pane's border).
+    f.app
+        .mouse(at(MouseEventKind::Down(MouseButton::Left), 5, 6));
+    assert_eq!(f.app.roster.cursor.selected, 3);
+    // The wheel over the timeline focuses it and moves its selection.
+    f.app.mouse(at(MouseEventKind::ScrollDown, 60, 10));
+    f.app.mouse(at(MouseEventKind::ScrollDown, 60, 10));
+    assert_eq!(f.app.focus, Pane::Timeline);
+    assert_eq!(f.app.patient.as_ref().unwrap().cursor.selected, 2);
+}
+
+#[test]
+fn an_unbound_key_says_where_help_is() {
+    let mut f = demo_app((120, 40));
+    press(&mut f.app, "z");
+    assert!(screen(&f.app).contains("z does nothing here; ? shows the keys"));
+}
