@@ -13,6 +13,13 @@ use std::time::Duration;
 /// Runs the app until it quits. The terminal is restored before this returns, whatever
 /// happened, and by ratatui's panic hook (extended here to turn paste and mouse off) on a panic.
 pub fn run(app: &mut App, mouse: bool) -> anyhow::Result<()> {
+    use std::io::IsTerminal;
+    if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
+        anyhow::bail!(
+            "the kitnotes UI needs a terminal (standard input and output are not one); \
+             for scripts use `kitnotes export`, `import`, `check` or `screenshot`"
+        );
+    }
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let _ = execute!(stdout(), DisableBracketedPaste, DisableMouseCapture);
@@ -20,7 +27,13 @@ pub fn run(app: &mut App, mouse: bool) -> anyhow::Result<()> {
     }));
     // `init` enters raw mode and the alternate screen, and installs a panic hook that undoes
     // both before the message is printed.
-    let mut terminal = ratatui::init();
+    let mut terminal = match ratatui::try_init() {
+        Ok(t) => t,
+        Err(e) => {
+            ratatui::restore();
+            return Err(e.into());
+        }
+    };
     let setup = execute!(stdout(), EnableBracketedPaste).and_then(|()| {
         if mouse {
             execute!(stdout(), EnableMouseCapture)

@@ -231,9 +231,11 @@ fn import_reads_standard_input() {
 }
 
 #[test]
-fn without_a_subcommand_kitnotes_says_the_ui_is_not_built_yet() {
+fn without_a_terminal_the_ui_says_so_instead_of_panicking() {
     let dir = tempfile::tempdir().unwrap();
     let out = kitnotes(dir.path(), &[]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out.stderr).contains("terminal UI is not part of this build yet"));
+    assert_eq!(out.status.code(), Some(1));
+    let err = text(&out.stderr);
+    assert!(err.contains("the kitnotes UI needs a terminal"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 }

@@ -65,6 +65,28 @@ fn damaged(dir: &Path, e: sled::Error) -> StoreError {
     }
 }
 
+/// Opens sled's database, waiting up to 5 s for a just-dropped handle in this process to
+/// release sled's own file lock.
+fn open_sled(path: &Path) -> sled::Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        let result = sled::Config::new()
+            .path(path)
+            .cache_capacity(CACHE_BYTES)
+            .flush_every_ms(Some(500))
+            .open();
+        match result {
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && started.elapsed() < std::time::Duration::from_secs(5) =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl SledStore {
     /// Opens the store in `dir`, creating it if the directory is new or empty.
     pub fn open(dir: &Path) -> Result<Self> {
@@ -72,6 +94,10 @@ impl SledStore {
     }
 
     /// Opens with a given list of migrations (tests use their own).
+    ///
+    /// Holding `kitnotes.lock` means no other kitnotes process has the store, so a sled file
+    /// lock still held can only be this process's previous handle, whose flush thread lets go
+    /// a moment after the handle is dropped: wait for it rather than fail.
     pub fn open_with(dir: &Path, migrations: &[Migration]) -> Result<Self> {
         let io = |source| StoreError::Open {
             path: dir.to_owned(),
@@ -96,12 +122,7 @@ impl SledStore {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
-        let db = sled::Config::new()
-            .path(dir.join("db"))
-            .cache_capacity(CACHE_BYTES)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(|e| damaged(dir, e))?;
+        let db = open_sled(&dir.join("db")).map_err(|e| damaged(dir, e))?;
         let mut store = Self {
             dir: dir.to_owned(),
             db,
