@@ -177,19 +177,20 @@ pub fn roster(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let pad = width.saturating_sub(used + right.len() + 1);
             spans.push(Span::raw(" ".repeat(pad)));
             spans.push(Span::styled(format!("{right} "), theme.dim));
-            let line = Line::from(spans);
-            if selected {
-                line.style(if focused {
-                    theme.selected
-                } else {
-                    theme.selected_unfocused
-                })
-            } else {
-                line
-            }
+            row_line(spans, selected, focused, theme)
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), list_area);
+}
+
+/// A list row, styled as the selection (strongly in the focused pane) when it is one.
+fn row_line<'a>(spans: Vec<Span<'a>>, selected: bool, focused: bool, theme: &Theme) -> Line<'a> {
+    let line = Line::from(spans);
+    match (selected, focused) {
+        (false, _) => line,
+        (true, true) => line.style(theme.selected),
+        (true, false) => line.style(theme.selected_unfocused),
+    }
 }
 
 /// The first `chars` characters of `s`.
@@ -261,16 +262,7 @@ pub fn timeline(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 _ => theme.text,
             };
             spans.push(Span::styled(e.title.clone(), title_style));
-            let line = Line::from(spans);
-            if i == v.cursor.selected {
-                line.style(if focused {
-                    theme.selected
-                } else {
-                    theme.selected_unfocused
-                })
-            } else {
-                line
-            }
+            row_line(spans, i == v.cursor.selected, focused, theme)
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
