@@ -7,6 +7,8 @@
 //!   envelopes through one codec, a schema version with migrations, one prefix scan per patient
 //!   timeline, atomic multi-record changes, durable flushes, and a lock against a second process.
 //! - [`interchange`]: the JSON Lines interchange format (import and export) and the Markdown chart.
+//! - [`templates`]: note templates (built-in TOML files compiled in, the user's layered over
+//!   them): the sections a new note starts with and which must be filled in to sign.
 //! - [`demo`]: the invented demo caseload, deterministic for a seed.
 //! - [`cli`]: one file per subcommand; `main.rs` only parses the command line and reports errors.
 //! - [`clock`]: injected time and ids, so tests are exact.
@@ -21,3 +23,4 @@ pub mod demo;
 pub mod interchange;
 pub mod model;
 pub mod store;
+pub mod templates;

@@ -4,6 +4,7 @@ pub mod check;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod templates;
 
 use crate::config::Config;
 use anyhow::Context;
@@ -45,6 +46,8 @@ pub enum Command {
     Export(export::Args),
     /// Check the store's integrity and report what it holds.
     Check(check::Args),
+    /// List the note templates (built-in and yours), or show one.
+    Templates(templates::Args),
 }
 
 /// The directories kitnotes uses.
@@ -143,6 +146,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Demo(args)) => demo::run(&env, args),
         Some(Command::Import(args)) => import::run(&env, args),
         Some(Command::Export(args)) => export::run(&env, args),
+        Some(Command::Templates(args)) => templates::run(&env, args),
         None => {
             eprintln!(
                 "The kitnotes terminal UI is not part of this build yet.\n\
