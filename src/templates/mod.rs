@@ -16,6 +16,15 @@ pub use load::{BUILT_IN_FILES, Loaded, TemplateError, builtin, load, parse};
 use crate::model::{Note, NoteError, NoteKind, PatientId, RecordId, Section};
 use jiff::Timestamp;
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+/// The built-in templates, parsed once: for code that needs them often (the demo generator
+/// makes thousands of notes). A built-in that failed to parse would be missing here; the tests
+/// prove each one parses, and [`builtin`] reports it like any other file.
+pub fn builtins() -> &'static Templates {
+    static BUILT_IN: OnceLock<Templates> = OnceLock::new();
+    BUILT_IN.get_or_init(|| builtin().templates)
+}
 
 /// A note template, checked: a non-blank id and name, at least one section, headings unique.
 #[derive(Debug, Clone, PartialEq, Eq)]
