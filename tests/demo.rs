@@ -27,6 +27,10 @@ fn spec(patients: u32, notes: u32, seed: u64) -> DemoSpec {
     }
 }
 
+fn actor() -> kitnotes::store::Actor {
+    kitnotes::store::Actor::new("Dr. Demo Builder", "2026-03-02T08:00:00Z".parse().unwrap())
+}
+
 fn anchor_start(s: &DemoSpec) -> Timestamp {
     s.tz.to_timestamp(s.anchor.at(0, 0, 0, 0)).unwrap()
 }
@@ -562,7 +566,7 @@ fn the_demo_builds_into_a_store_and_reads_back_the_same() {
     let store = SledStore::open(dir.path()).unwrap();
     let s = spec(12, 24, 42);
     let mut seen = Vec::new();
-    let summary: DemoSummary = demo::build(&store, &s, &mut |n| seen.push(n)).unwrap();
+    let summary: DemoSummary = demo::build(&store, &s, &actor(), &mut |n| seen.push(n)).unwrap();
     assert_eq!(seen, (1..=12).collect::<Vec<_>>());
     assert_eq!(store.counts().unwrap(), summary);
     assert_eq!(summary.patients, 12);
@@ -590,7 +594,10 @@ fn the_demo_builds_into_a_store_and_reads_back_the_same() {
     assert_eq!(again.counts().unwrap(), summary);
     // Building the same demo again writes the same records: signed notes are unchanged, so the
     // store accepts it and nothing is duplicated.
-    assert_eq!(demo::build(&again, &s, &mut |_| {}).unwrap(), summary);
+    assert_eq!(
+        demo::build(&again, &s, &actor(), &mut |_| {}).unwrap(),
+        summary
+    );
     assert_eq!(again.counts().unwrap(), summary);
 }
 
@@ -601,7 +608,7 @@ fn build_refuses_a_bad_spec_before_writing() {
     let mut s = spec(3, 24, 42);
     s.clinician = String::new();
     assert!(matches!(
-        demo::build(&store, &s, &mut |_| {}),
+        demo::build(&store, &s, &actor(), &mut |_| {}),
         Err(demo::DemoError::Spec(DemoSpecError::NoClinician))
     ));
     assert_eq!(store.counts().unwrap().patients, 0);
@@ -646,7 +653,7 @@ fn building_1000_patients_x_100_notes_into_a_store() {
     let store = SledStore::open(dir.path()).unwrap();
     let s = spec(1_000, 100, 42);
     let started = std::time::Instant::now();
-    let summary = demo::build(&store, &s, &mut |_| {}).unwrap();
+    let summary = demo::build(&store, &s, &actor(), &mut |_| {}).unwrap();
     let took = started.elapsed();
     println!(
         "built {} patients, {} notes into a sled store in {took:.2?}",

@@ -1,5 +1,6 @@
 //! The command line: global options, where the stores live, and one file per subcommand.
 
+pub mod audit;
 pub mod check;
 pub mod demo;
 pub mod export;
@@ -46,6 +47,8 @@ pub enum Command {
     Export(export::Args),
     /// Check the store's integrity and report what it holds.
     Check(check::Args),
+    /// List the audit log (who did what when), or verify its hash chain.
+    Audit(audit::Args),
     /// List the note templates (built-in and yours), or show one.
     Templates(templates::Args),
 }
@@ -104,6 +107,15 @@ pub struct Env {
 }
 
 impl Env {
+    /// Who this command acts as in the audit log, now: the clinician from config.toml, else the
+    /// operating-system account ([`crate::store::audit::who`]).
+    pub fn actor(&self) -> crate::store::Actor {
+        crate::store::Actor::new(
+            crate::store::audit::who(self.config.clinician.as_deref()),
+            jiff::Timestamp::now(),
+        )
+    }
+
     /// The store this command works on.
     pub fn store_dir(&self) -> PathBuf {
         if self.demo {
@@ -131,6 +143,32 @@ impl Env {
     }
 }
 
+/// Prints rows under a header in columns two spaces apart; the last column is not padded.
+pub fn print_table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) {
+    let mut widths = vec![0usize; header.len()];
+    let all = std::iter::once(header.iter().map(|h| h.to_string()).collect::<Vec<_>>()).chain(
+        rows.iter()
+            .map(|r| r.iter().map(|c| c.as_ref().to_owned()).collect()),
+    );
+    let all: Vec<Vec<String>> = all.collect();
+    for row in &all {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in &all {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        println!("{}", line.trim_end());
+    }
+}
+
 /// Runs the command line; the exit code says whether it worked.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let paths = Paths::resolve(&cli)?;
@@ -143,6 +181,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Some(Command::Check(args)) => check::run(&env, args),
+        Some(Command::Audit(args)) => audit::run(&env, args),
         Some(Command::Demo(args)) => demo::run(&env, args),
         Some(Command::Import(args)) => import::run(&env, args),
         Some(Command::Export(args)) => export::run(&env, args),

@@ -4,7 +4,7 @@
 //! make the command exit with 1, while everything that loaded is still listed: a typo in one
 //! file is never silent and never hides the other templates.
 
-use super::Env;
+use super::{Env, print_table};
 use crate::templates::{self, LoadedTemplate};
 use std::process::ExitCode;
 
@@ -52,10 +52,10 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn list<'a>(templates: impl Iterator<Item = &'a LoadedTemplate>) {
-    let rows: Vec<[String; 5]> = templates
+    let rows: Vec<Vec<String>> = templates
         .map(|l| {
             let t = &l.template;
-            [
+            vec![
                 t.id.clone(),
                 t.kind.as_str().to_owned(),
                 t.name.clone(),
@@ -64,24 +64,7 @@ fn list<'a>(templates: impl Iterator<Item = &'a LoadedTemplate>) {
             ]
         })
         .collect();
-    let header = ["ID", "KIND", "NAME", "SECTIONS", "SOURCE"].map(str::to_owned);
-    let mut widths = [0usize; 5];
-    for row in std::iter::once(&header).chain(&rows) {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    for row in std::iter::once(&header).chain(&rows) {
-        let mut line = String::new();
-        for (i, (cell, w)) in row.iter().zip(widths).enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}  "));
-            }
-        }
-        println!("{}", line.trim_end());
-    }
+    print_table(&["ID", "KIND", "NAME", "SECTIONS", "SOURCE"], &rows);
 }
 
 fn show(l: &LoadedTemplate) {
