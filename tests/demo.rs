@@ -573,6 +573,19 @@ fn the_demo_builds_into_a_store_and_reads_back_the_same() {
     assert_eq!(summary.notes, 12 * 24);
     let report = store.check().unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
+    // The audit log holds one entry per demo patient, written with its records.
+    let log = store
+        .audit_log(&kitnotes::store::AuditFilter::default())
+        .unwrap();
+    assert_eq!(log.len(), 12);
+    for (i, e) in log.iter().enumerate() {
+        assert_eq!(e.action, kitnotes::store::AuditAction::DemoGenerated);
+        assert_eq!(e.who, "Dr. Demo Builder");
+        let id = format!("p{:04}", i + 1);
+        assert_eq!(e.patient.as_ref().map(|p| p.as_str()), Some(id.as_str()));
+        assert!(e.detail.contains("24 notes ("), "{}", e.detail);
+    }
+    assert_eq!(report.audit.entries, 12);
     let by_id = |mut v: Vec<Record>| {
         v.sort_by(|a, b| a.id().cmp(b.id()));
         v
