@@ -5,7 +5,8 @@
 //!   scoring and monitoring rules, timeline assembly. No terminal, no disk, no clock.
 //! - [`store`]: the [`store::Store`] trait and its sled implementation: versioned record
 //!   envelopes through one codec, a schema version with migrations, one prefix scan per patient
-//!   timeline, atomic multi-record changes, durable flushes, and a lock against a second process.
+//!   timeline, atomic multi-record changes, durable flushes, a lock against a second process,
+//!   and the hash-chained audit log written in the same batch as each change.
 //! - [`interchange`]: the JSON Lines interchange format (import and export) and the Markdown chart.
 //! - [`templates`]: note templates (built-in TOML files compiled in, the user's layered over
 //!   them): the sections a new note starts with and which must be filled in to sign.
