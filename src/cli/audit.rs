@@ -99,7 +99,7 @@ fn list(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
             ]
         })
         .collect();
-    let zone = tz.iana_name().unwrap_or("UTC");
+    let zone = tz.iana_name().unwrap_or("local time");
     print_table(
         &[
             "SEQ",
