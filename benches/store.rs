@@ -45,7 +45,8 @@ fn assemble_timeline(bencher: divan::Bencher) {
 fn read_one_patient(bencher: divan::Bencher) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = SledStore::open(dir.path()).expect("store");
-    build(&store, &spec(200, 100), &mut |_| {}).expect("demo");
+    let actor = kitnotes::store::Actor::new("bench", jiff::Timestamp::UNIX_EPOCH);
+    build(&store, &spec(200, 100), &actor, &mut |_| {}).expect("demo");
     let id = PatientId::parse("p0100").expect("id");
     bencher.bench(|| {
         store

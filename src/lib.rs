@@ -5,11 +5,16 @@
 //!   scoring and monitoring rules, timeline assembly. No terminal, no disk, no clock.
 //! - [`store`]: the [`store::Store`] trait and its sled implementation: versioned record
 //!   envelopes through one codec, a schema version with migrations, one prefix scan per patient
-//!   timeline, atomic multi-record changes, durable flushes, and a lock against a second process.
+//!   timeline, atomic multi-record changes, durable flushes, a lock against a second process,
+//!   and the hash-chained audit log written in the same batch as each change.
 //! - [`interchange`]: the JSON Lines interchange format (import and export) and the Markdown chart.
+//! - [`templates`]: note templates (built-in TOML files compiled in, the user's layered over
+//!   them): the sections a new note starts with and which must be filled in to sign.
 //! - [`demo`]: the invented demo caseload, deterministic for a seed.
 //! - [`keymap`]: key notation (`<C-s>`, `gg`), the layered keymap files (keymaps/default.toml,
 //!   a vim or emacs preset, the user's keymap.toml) and resolving key presses to app actions.
+//! - [`app`]: the terminal UI's state and every action that changes it; [`ui`] draws that state
+//!   (never changing it) and [`tui`] runs the terminal and the event loop.
 //! - [`cli`]: one file per subcommand; `main.rs` only parses the command line and reports errors.
 //! - [`clock`]: injected time and ids, so tests are exact.
 //!
@@ -24,5 +29,6 @@ pub mod interchange;
 pub mod keymap;
 pub mod model;
 pub mod store;
+pub mod templates;
 pub mod tui;
 pub mod ui;

@@ -13,6 +13,7 @@ use kitnotes::model::monitoring::{
 use kitnotes::model::*;
 use kitnotes::store::Store;
 use kitnotes::store::sled_store::SledStore;
+use kitnotes::templates;
 use std::collections::{HashMap, HashSet};
 
 const ANCHOR: Date = date(2026, 3, 2);
@@ -24,6 +25,10 @@ fn spec(patients: u32, notes: u32, seed: u64) -> DemoSpec {
         seed,
         ..DemoSpec::new(ANCHOR)
     }
+}
+
+fn actor() -> kitnotes::store::Actor {
+    kitnotes::store::Actor::new("Dr. Demo Builder", "2026-03-02T08:00:00Z".parse().unwrap())
 }
 
 fn anchor_start(s: &DemoSpec) -> Timestamp {
@@ -85,6 +90,19 @@ fn check_spec(s: &DemoSpec) {
                 }
                 Record::Note(n) => {
                     notes += 1;
+                    // Made and signed the way the app makes and signs notes.
+                    let t = templates::builtins()
+                        .for_note(n)
+                        .unwrap_or_else(|| panic!("{}: a built-in template", n.id));
+                    assert_eq!(t.kind, n.kind, "{}", n.id);
+                    let headings: Vec<&str> =
+                        n.sections.iter().map(|x| x.heading.as_str()).collect();
+                    let expected: Vec<&str> =
+                        t.sections.iter().map(|x| x.heading.as_str()).collect();
+                    assert_eq!(headings, expected, "{}: the template's sections", n.id);
+                    if n.is_signed() {
+                        assert_eq!(t.unfilled_required(n), Vec::<String>::new(), "{}", n.id);
+                    }
                     for a in &n.addenda {
                         assert!(a.at < start, "addendum of {} after the anchor", n.id);
                     }
@@ -276,7 +294,12 @@ fn check_chronology(s: &DemoSpec, pr: &PatientRecords) {
     }
     // A note written at the visit where questionnaires were filled in quotes their totals.
     for n in &pr.notes {
-        let Some(quoted) = n.sections.iter().find(|x| x.heading == "Measures") else {
+        // Every note has the template's Measures section; only some visits fill it in.
+        let Some(quoted) = n
+            .sections
+            .iter()
+            .find(|x| x.heading == "Measures" && !x.body.is_empty())
+        else {
             continue;
         };
         let taken: Vec<&Measure> = pr
@@ -543,13 +566,26 @@ fn the_demo_builds_into_a_store_and_reads_back_the_same() {
     let store = SledStore::open(dir.path()).unwrap();
     let s = spec(12, 24, 42);
     let mut seen = Vec::new();
-    let summary: DemoSummary = demo::build(&store, &s, &mut |n| seen.push(n)).unwrap();
+    let summary: DemoSummary = demo::build(&store, &s, &actor(), &mut |n| seen.push(n)).unwrap();
     assert_eq!(seen, (1..=12).collect::<Vec<_>>());
     assert_eq!(store.counts().unwrap(), summary);
     assert_eq!(summary.patients, 12);
     assert_eq!(summary.notes, 12 * 24);
     let report = store.check().unwrap();
     assert!(report.is_ok(), "{:?}", report.problems);
+    // The audit log holds one entry per demo patient, written with its records.
+    let log = store
+        .audit_log(&kitnotes::store::AuditFilter::default())
+        .unwrap();
+    assert_eq!(log.len(), 12);
+    for (i, e) in log.iter().enumerate() {
+        assert_eq!(e.action, kitnotes::store::AuditAction::DemoGenerated);
+        assert_eq!(e.who, "Dr. Demo Builder");
+        let id = format!("p{:04}", i + 1);
+        assert_eq!(e.patient.as_ref().map(|p| p.as_str()), Some(id.as_str()));
+        assert!(e.detail.contains("24 notes ("), "{}", e.detail);
+    }
+    assert_eq!(report.audit.entries, 12);
     let by_id = |mut v: Vec<Record>| {
         v.sort_by(|a, b| a.id().cmp(b.id()));
         v
@@ -571,7 +607,10 @@ fn the_demo_builds_into_a_store_and_reads_back_the_same() {
     assert_eq!(again.counts().unwrap(), summary);
     // Building the same demo again writes the same records: signed notes are unchanged, so the
     // store accepts it and nothing is duplicated.
-    assert_eq!(demo::build(&again, &s, &mut |_| {}).unwrap(), summary);
+    assert_eq!(
+        demo::build(&again, &s, &actor(), &mut |_| {}).unwrap(),
+        summary
+    );
     assert_eq!(again.counts().unwrap(), summary);
 }
 
@@ -582,7 +621,7 @@ fn build_refuses_a_bad_spec_before_writing() {
     let mut s = spec(3, 24, 42);
     s.clinician = String::new();
     assert!(matches!(
-        demo::build(&store, &s, &mut |_| {}),
+        demo::build(&store, &s, &actor(), &mut |_| {}),
         Err(demo::DemoError::Spec(DemoSpecError::NoClinician))
     ));
     assert_eq!(store.counts().unwrap().patients, 0);
@@ -627,7 +666,7 @@ fn building_1000_patients_x_100_notes_into_a_store() {
     let store = SledStore::open(dir.path()).unwrap();
     let s = spec(1_000, 100, 42);
     let started = std::time::Instant::now();
-    let summary = demo::build(&store, &s, &mut |_| {}).unwrap();
+    let summary = demo::build(&store, &s, &actor(), &mut |_| {}).unwrap();
     let took = started.elapsed();
     println!(
         "built {} patients, {} notes into a sled store in {took:.2?}",

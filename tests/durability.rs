@@ -6,7 +6,7 @@
 
 use kitnotes::model::*;
 use kitnotes::store::sled_store::SledStore;
-use kitnotes::store::{Change, Store};
+use kitnotes::store::{Actor, AuditAction, AuditFilter, Change, Store};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -44,8 +44,15 @@ fn run_child(dir: &str) {
             .expect("patient");
     }
     let mut out = std::io::stdout().lock();
+    let actor = Actor::new(
+        "Dr. Kill Test",
+        jiff::Timestamp::from_second(1_770_000_000).unwrap(),
+    );
     for i in start.. {
-        store.apply(&[Change::Put(note(i))]).expect("write");
+        // With its audit entry, in the same batch: the two must survive or vanish together.
+        store
+            .apply_audited(&[Change::Put(note(i))], &actor)
+            .expect("write");
         store.flush().expect("flush");
         writeln!(out, "saved {i}").expect("stdout");
         out.flush().expect("stdout");
@@ -119,6 +126,26 @@ fn records_confirmed_saved_survive_sigkill() {
             "round {round}: check found {:?}",
             report.problems
         );
+        // Every note in the store has its entry and every entry its note.
+        let logged: Vec<String> = store
+            .audit_log(&AuditFilter::default())
+            .unwrap()
+            .into_iter()
+            .filter(|e| e.action == AuditAction::NoteCreated)
+            .filter_map(|e| e.record)
+            .collect();
+        let notes = store.counts().unwrap().notes;
+        assert_eq!(
+            logged.len() as u64,
+            notes,
+            "round {round}: one entry per note"
+        );
+        for i in 0..notes {
+            assert!(
+                logged.contains(&format!("n{i}")),
+                "round {round}: entry for n{i}"
+            );
+        }
     }
     println!(
         "SIGKILL rounds: {}, notes confirmed and found afterwards: {}",
@@ -206,6 +233,14 @@ fn an_import_killed_part_way_leaves_all_or_nothing() {
         assert!(
             store.check().unwrap().is_ok(),
             "round {round}: check failed"
+        );
+        // The import's entries (one per patient) come and go with its records.
+        let entries = store.audit_log(&AuditFilter::default()).unwrap().len();
+        assert_eq!(
+            entries,
+            if notes == 0 { 0 } else { 150 },
+            "round {round}: audit entries of a {} import",
+            if notes == 0 { "rolled back" } else { "whole" }
         );
         if notes == 0 { nothing += 1 } else { whole += 1 }
     }

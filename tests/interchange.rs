@@ -824,7 +824,11 @@ mod through_the_store {
     use kitnotes::interchange::{
         ExportError, ExportOptions, export_jsonl, export_markdown, import_into,
     };
-    use kitnotes::store::{SledStore, Store};
+    use kitnotes::store::{Actor, SledStore, Store};
+
+    fn actor() -> Actor {
+        Actor::new("Dr. Test", "2026-03-02T12:00:00Z".parse().unwrap())
+    }
 
     fn empty_store() -> (tempfile::TempDir, SledStore) {
         let dir = tempfile::tempdir().unwrap();
@@ -845,13 +849,13 @@ mod through_the_store {
     #[test]
     fn export_import_into_an_empty_store_export_is_byte_identical() {
         let (_d1, first) = empty_store();
-        let summary = import_into(&first, FIXTURE.as_bytes()).unwrap();
+        let summary = import_into(&first, FIXTURE.as_bytes(), &actor(), "test.jsonl").unwrap();
         assert_eq!(summary.total(), 15);
         let exported = export_all(&first, true);
         assert_eq!(exported, FIXTURE);
 
         let (_d2, second) = empty_store();
-        import_into(&second, exported.as_bytes()).unwrap();
+        import_into(&second, exported.as_bytes(), &actor(), "test.jsonl").unwrap();
         assert_eq!(export_all(&second, true), exported);
     }
 
@@ -860,7 +864,7 @@ mod through_the_store {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = SledStore::open(dir.path()).unwrap();
-            import_into(&store, FIXTURE.as_bytes()).unwrap();
+            import_into(&store, FIXTURE.as_bytes(), &actor(), "test.jsonl").unwrap();
         }
         let store = SledStore::open(dir.path()).unwrap();
         assert_eq!(export_all(&store, true), FIXTURE);
@@ -873,7 +877,7 @@ mod through_the_store {
             "{FIXTURE}{}\n",
             phq9("[0,0,0,0,0,0,0,0,9]").replace("m1", "m99")
         );
-        let e = import_into(&store, bad.as_bytes()).unwrap_err();
+        let e = import_into(&store, bad.as_bytes(), &actor(), "test.jsonl").unwrap_err();
         assert_eq!(
             e.to_string(),
             "line 17, field items[8]: item 9 is 9; each item is scored 0 to 3"
@@ -885,9 +889,9 @@ mod through_the_store {
     #[test]
     fn importing_the_same_file_twice_is_refused_and_changes_nothing() {
         let (_d, store) = empty_store();
-        import_into(&store, FIXTURE.as_bytes()).unwrap();
+        import_into(&store, FIXTURE.as_bytes(), &actor(), "test.jsonl").unwrap();
         let before = store.counts().unwrap();
-        let e = import_into(&store, FIXTURE.as_bytes()).unwrap_err();
+        let e = import_into(&store, FIXTURE.as_bytes(), &actor(), "test.jsonl").unwrap_err();
         assert_eq!(
             e.to_string(),
             "line 2, field id: id p1 is already used by a patient in the store"
@@ -898,10 +902,10 @@ mod through_the_store {
     #[test]
     fn a_file_may_add_records_to_patients_and_sessions_already_stored() {
         let (_d, store) = empty_store();
-        import_into(&store, FIXTURE.as_bytes()).unwrap();
+        import_into(&store, FIXTURE.as_bytes(), &actor(), "test.jsonl").unwrap();
         let more =
             file(&[&note_with(r#","session":"s1""#).replace(r#""id":"n1""#, r#""id":"n50""#)]);
-        let summary = import_into(&store, more.as_bytes()).unwrap();
+        let summary = import_into(&store, more.as_bytes(), &actor(), "test.jsonl").unwrap();
         assert_eq!(summary.notes, 1);
         let r = store
             .patient_records(&PatientId::parse("p1").unwrap())
@@ -913,7 +917,7 @@ mod through_the_store {
         let wrong =
             file(&[&note_with(r#","session":"s10""#).replace(r#""id":"n1""#, r#""id":"n51""#)]);
         assert_eq!(
-            import_into(&store, wrong.as_bytes())
+            import_into(&store, wrong.as_bytes(), &actor(), "test.jsonl")
                 .unwrap_err()
                 .to_string(),
             "line 2, field session: dosing session s10 in the store belongs to patient p10, not p1"
@@ -923,7 +927,7 @@ mod through_the_store {
     #[test]
     fn export_of_one_patient_and_of_an_unknown_one() {
         let (_d, store) = empty_store();
-        import_into(&store, FIXTURE.as_bytes()).unwrap();
+        import_into(&store, FIXTURE.as_bytes(), &actor(), "test.jsonl").unwrap();
         let mut out = Vec::new();
         let opts = ExportOptions {
             patient: Some(PatientId::parse("p10").unwrap()),
@@ -959,7 +963,7 @@ mod through_the_store {
     #[test]
     fn store_exports_leave_psychotherapy_notes_out_by_default() {
         let (_d, store) = empty_store();
-        import_into(&store, FIXTURE.as_bytes()).unwrap();
+        import_into(&store, FIXTURE.as_bytes(), &actor(), "test.jsonl").unwrap();
         let text = export_all(&store, false);
         assert!(!text.contains("psychotherapy"));
         assert_eq!(text.lines().count(), FIXTURE.lines().count() - 1);
@@ -968,7 +972,7 @@ mod through_the_store {
     #[test]
     fn the_markdown_export_is_every_chart_in_id_order() {
         let (_d, store) = empty_store();
-        import_into(&store, FIXTURE.as_bytes()).unwrap();
+        import_into(&store, FIXTURE.as_bytes(), &actor(), "test.jsonl").unwrap();
         let mut out = Vec::new();
         let summary = export_markdown(
             &store,

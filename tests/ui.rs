@@ -29,7 +29,8 @@ fn demo_store(dir: &TempDir) -> SledStore {
         seed: 42,
         ..DemoSpec::new(date(2026, 11, 21))
     };
-    demo::build(&store, &spec, &mut |_| {}).unwrap();
+    let actor = kitnotes::store::Actor::new("Demo Builder", NOW.parse::<Timestamp>().unwrap());
+    demo::build(&store, &spec, &actor, &mut |_| {}).unwrap();
     store
 }
 
@@ -239,6 +240,15 @@ fn adding_a_patient_validates_inline_and_keeps_what_was_typed() {
     let store = SledStore::open(f.dir.path()).unwrap();
     let saved = store.patient(&p.id).unwrap().unwrap();
     assert_eq!(saved.born, Some(date(1984, 7, 9)));
+    // And the audit log says who added them, and when.
+    let filter = kitnotes::store::AuditFilter {
+        patient: Some(p.id.clone()),
+        ..Default::default()
+    };
+    let log = store.audit_log(&filter).unwrap();
+    assert_eq!(log.len(), 1, "{log:?}");
+    assert_eq!(log[0].action, kitnotes::store::AuditAction::PatientCreated);
+    assert_eq!(log[0].at, NOW.parse::<Timestamp>().unwrap());
 }
 
 #[test]
@@ -262,6 +272,7 @@ fn editing_and_archiving_a_patient() {
             .as_deref(),
         Some("ze/zir")
     );
+    let id = f.app.roster.selected().unwrap().id.clone();
     press(&mut f.app, "a");
     let s = screen(&f.app);
     assert!(s.contains(&format!("Archived {name}")), "{s}");
@@ -269,6 +280,23 @@ fn editing_and_archiving_a_patient() {
     assert_eq!(f.app.roster.rows.len(), before - 1);
     press(&mut f.app, "A");
     assert_eq!(f.app.roster.rows.len(), before + demo_archived(&f.app));
+    drop(f.app);
+    let store = SledStore::open(f.dir.path()).unwrap();
+    let filter = kitnotes::store::AuditFilter {
+        patient: Some(id),
+        ..Default::default()
+    };
+    let actions: Vec<_> = store
+        .audit_log(&filter)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    use kitnotes::store::AuditAction as A;
+    assert_eq!(
+        actions[actions.len() - 2..],
+        [A::PatientEdited, A::PatientArchived]
+    );
 }
 
 fn demo_archived(app: &App) -> usize {

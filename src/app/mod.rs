@@ -586,9 +586,13 @@ impl App {
         });
     }
 
-    /// Writes one record and makes it durable before the UI says it is saved.
+    /// Writes one record with its audit entry (who, when, what) and makes both durable before
+    /// the UI says it is saved.
     fn write(&mut self, record: Record) -> anyhow::Result<()> {
-        self.store.put(record)?;
+        let who = crate::store::audit::who(self.settings.clinician.as_deref());
+        let actor = crate::store::Actor::new(who, self.now());
+        self.store
+            .apply_audited(&[crate::store::Change::Put(record)], &actor)?;
         self.store.flush()?;
         Ok(())
     }

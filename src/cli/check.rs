@@ -24,6 +24,9 @@ pub fn run(env: &Env, _args: Args) -> anyhow::Result<ExitCode> {
     println!("Dosing sessions: {}", c.sessions);
     println!("Measures: {}", c.measures);
     println!("Integration goals: {} ({} check-ins)", c.goals, c.check_ins);
+    if report.audit.is_ok() {
+        println!("Audit log: {} entries, chain intact", report.audit.entries);
+    }
     if report.is_ok() {
         println!(
             "Integrity: OK (every record decoded and checked; the id index and references agree)"

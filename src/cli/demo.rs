@@ -121,7 +121,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         let store = open_store(&dir)?;
         let started = std::time::Instant::now();
         let step = (args.patients / 10).max(1);
-        let counts = demo::build(&store, &spec, &mut |done| {
+        let counts = demo::build(&store, &spec, &env.actor(), &mut |done| {
             if args.patients >= 100 && (done % step == 0 || done == args.patients) {
                 eprintln!("  {done} of {} patients", args.patients);
             }

@@ -1,8 +1,9 @@
 //! `kitnotes export`: write the store (or one patient) as JSON Lines or as a Markdown chart.
 
 use super::Env;
-use crate::interchange::{self, ExportError, ExportOptions};
+use crate::interchange::{self, ExportError, ExportOptions, ExportSummary};
 use crate::model::PatientId;
+use crate::store::{AuditAction, Store};
 use anyhow::Context;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -50,16 +51,18 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             Format::Md => interchange::export_markdown(&store, out, &opts, &tz),
         }
     };
-    match &args.output {
+    let (summary, destination) = match &args.output {
         None => {
             let mut out = BufWriter::new(std::io::stdout().lock());
             match write(&mut out).and_then(|s| out.flush().map(|_| s).map_err(ExportError::Io)) {
-                Ok(_) => Ok(ExitCode::SUCCESS),
-                // A reader that stops early (`| head`) is not an error.
-                Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(e) => Err(e.into()),
+                Ok(s) => (Some(s), "standard output".to_owned()),
+                // A reader that stops early (`| head`) is not an error, but part of the export
+                // went out, so it is still recorded.
+                Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => (
+                    None,
+                    "standard output (the reader stopped early)".to_owned(),
+                ),
+                Err(e) => return Err(e.into()),
             }
         }
         Some(path) => {
@@ -80,9 +83,51 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
                 ));
             }
             eprintln!("{line}");
-            Ok(ExitCode::SUCCESS)
+            (Some(summary), path.display().to_string())
+        }
+    };
+    // A disclosure is logged once it has happened, with what went out.
+    let mut event = env
+        .actor()
+        .event(AuditAction::Exported)
+        .detail(export_detail(&args, summary.as_ref(), &destination));
+    if let Some(p) = &opts.patient {
+        event = event.patient(p);
+    }
+    store
+        .log_event(&event)
+        .and_then(|_| store.flush())
+        .with_context(|| {
+            format!(
+                "the export to {destination} was written, but the audit log could not record it"
+            )
+        })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// "JSON Lines to out.jsonl: 12 patients, 230 notes, ...; psychotherapy notes left out (58)".
+fn export_detail(args: &Args, summary: Option<&ExportSummary>, destination: &str) -> String {
+    let format = match args.format {
+        Format::Jsonl => "JSON Lines",
+        Format::Md => "Markdown chart",
+    };
+    let mut detail = format!("{format} to {destination}");
+    if let Some(s) = summary {
+        detail.push_str(&format!(
+            ": {} patients, {} notes, {} dosing sessions, {} measures, {} goals",
+            s.patients, s.notes, s.sessions, s.measures, s.goals
+        ));
+        if s.psychotherapy_notes_withheld > 0 {
+            detail.push_str(&format!(
+                "; psychotherapy notes left out ({})",
+                s.psychotherapy_notes_withheld
+            ));
         }
     }
+    if args.include_psychotherapy_notes {
+        detail.push_str("; psychotherapy notes included (--include-psychotherapy-notes)");
+    }
+    detail
 }
 
 /// Writes to a temporary file beside `path`, syncs it, then renames it over `path`, so a crash

@@ -30,7 +30,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let store = open_store(&dir)?;
     let started = std::time::Instant::now();
     let source = if name == "-" { "standard input" } else { &name };
-    let summary = interchange::import_into(&store, reader).map_err(|e| {
+    let summary = interchange::import_into(&store, reader, &env.actor(), source).map_err(|e| {
         let outcome = if e.records_were_written() {
             "The records are in the store; run `kitnotes check` once the disk problem is fixed."
         } else {

@@ -1,10 +1,12 @@
 //! The command line: global options, where the stores live, and one file per subcommand.
 
+pub mod audit;
 pub mod check;
 pub mod demo;
 pub mod export;
 pub mod import;
 pub mod screenshot;
+pub mod templates;
 
 use crate::config::Config;
 use anyhow::Context;
@@ -48,6 +50,10 @@ pub enum Command {
     Check(check::Args),
     /// Draw the app after some keys into an SVG picture or text (how screenshots/ is made).
     Screenshot(screenshot::Args),
+    /// List the audit log (who did what when), or verify its hash chain.
+    Audit(audit::Args),
+    /// List the note templates (built-in and yours), or show one.
+    Templates(templates::Args),
 }
 
 /// The directories kitnotes uses.
@@ -104,6 +110,15 @@ pub struct Env {
 }
 
 impl Env {
+    /// Who this command acts as in the audit log, now: the clinician from config.toml, else the
+    /// operating-system account ([`crate::store::audit::who`]).
+    pub fn actor(&self) -> crate::store::Actor {
+        crate::store::Actor::new(
+            crate::store::audit::who(self.config.clinician.as_deref()),
+            jiff::Timestamp::now(),
+        )
+    }
+
     /// The store this command works on.
     pub fn store_dir(&self) -> PathBuf {
         if self.demo {
@@ -186,6 +201,32 @@ pub fn load_keymap(env: &Env) -> anyhow::Result<crate::keymap::Keymap> {
     Ok(crate::keymap::Keymap::load(env.config.keymap, user)?)
 }
 
+/// Prints rows under a header in columns two spaces apart; the last column is not padded.
+pub fn print_table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) {
+    let mut widths = vec![0usize; header.len()];
+    let all = std::iter::once(header.iter().map(|h| h.to_string()).collect::<Vec<_>>()).chain(
+        rows.iter()
+            .map(|r| r.iter().map(|c| c.as_ref().to_owned()).collect()),
+    );
+    let all: Vec<Vec<String>> = all.collect();
+    for row in &all {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    for row in &all {
+        let mut line = String::new();
+        for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
+            if i + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        println!("{}", line.trim_end());
+    }
+}
+
 /// Runs the command line; the exit code says whether it worked.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let paths = Paths::resolve(&cli)?;
@@ -198,10 +239,12 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match cli.command {
         Some(Command::Check(args)) => check::run(&env, args),
+        Some(Command::Audit(args)) => audit::run(&env, args),
         Some(Command::Demo(args)) => demo::run(&env, args),
         Some(Command::Import(args)) => import::run(&env, args),
         Some(Command::Export(args)) => export::run(&env, args),
         Some(Command::Screenshot(args)) => screenshot::run(&env, args),
+        Some(Command::Templates(args)) => templates::run(&env, args),
         None => {
             let store = if env.demo {
                 env.open_existing_store()?

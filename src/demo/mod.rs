@@ -21,7 +21,7 @@ mod session;
 mod text;
 
 use crate::model::Record;
-use crate::store::{Change, Counts, Store, StoreError};
+use crate::store::{Actor, AuditAction, Change, Counts, Store, StoreError};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
@@ -133,20 +133,53 @@ pub fn generate(spec: &DemoSpec) -> impl Iterator<Item = Vec<Record>> + '_ {
 
 /// Writes the demo into `store`: one atomic change per patient, so an interrupted build leaves
 /// whole patients only, then one flush. `progress` is told how many patients are written.
+///
+/// Each patient's change carries one `demo-generated` audit entry by `actor`, saying what was
+/// written, so the demo's log is consistent with its records; the records' own history (notes
+/// drafted, signed, addenda) is in the records, not replayed into the log.
 pub fn build(
     store: &impl Store,
     spec: &DemoSpec,
+    actor: &Actor,
     progress: &mut dyn FnMut(u32),
 ) -> Result<DemoSummary, DemoError> {
     spec.validate()?;
     let mut summary = DemoSummary::default();
     for index in 0..spec.patients {
         let records = generate_patient(spec, index);
+        let mut own = Counts::default();
+        tally(&mut own, &records);
         tally(&mut summary, &records);
+        let event = match records.first() {
+            Some(Record::Patient(p)) => Some(
+                actor
+                    .event(AuditAction::DemoGenerated)
+                    .patient(&p.id)
+                    .record(p.id.as_str())
+                    .detail(demo_detail(spec, &own)),
+            ),
+            _ => None,
+        };
         let changes: Vec<Change> = records.into_iter().map(Change::Put).collect();
-        store.apply(&changes)?;
+        store.apply_with_events(&changes, event.as_slice())?;
         progress(index + 1);
     }
     store.flush()?;
     Ok(summary)
+}
+
+/// What one demo patient's audit entry says was written.
+fn demo_detail(spec: &DemoSpec, c: &Counts) -> String {
+    format!(
+        "invented demo patient (seed {}): {} notes ({} signed, {} drafts, {} addenda), {} dosing \
+         sessions, {} measures, {} goals",
+        spec.seed,
+        c.notes,
+        c.signed_notes,
+        c.draft_notes,
+        c.addenda,
+        c.sessions,
+        c.measures,
+        c.goals
+    )
 }

@@ -5,6 +5,7 @@ use super::profile::Protocol;
 use super::text::{self, Intention, Writer};
 use crate::model::measure::{gad7_band, phq9_band};
 use crate::model::{Note, NoteKind, PatientId, RecordId, Section};
+use crate::templates;
 use jiff::Timestamp;
 
 /// Scores taken at the same visit as a note, so the note can mention them.
@@ -50,7 +51,8 @@ pub(super) fn preparation_note(
         rng: &mut *ctx.rng,
         voice: &p.voice,
     };
-    let mut sections = Vec::with_capacity(8);
+    let mut sections: Vec<(&'static str, String)> = Vec::with_capacity(8);
+    let mut set = String::new();
     if pc.nth == 1 {
         let mut screening = String::new();
         if pc.reinduction {
@@ -88,7 +90,7 @@ pub(super) fn preparation_note(
             w.sentence(&mut screening, text::MEDS_SCREEN_CLEAR);
         }
         w.sentence(&mut screening, text::PRIOR_TRIALS);
-        sections.push(Section::new("Screening and contraindications", screening));
+        sections.push(("Screening and contraindications", screening));
 
         let mut meds = format!("Current: {}", p.antidepressant);
         for m in &p.other_meds {
@@ -105,12 +107,18 @@ pub(super) fn preparation_note(
         {
             meds.push_str(" Skip lisdexamfetamine on dosing mornings.");
         }
-        sections.push(Section::new("Medications", meds));
+        sections.push(("Current medications", meds));
     } else {
-        let mut since = String::new();
-        w.sentence(&mut since, text::SINCE_LAST_PREP);
-        w.theme_sentence(&mut since);
-        sections.push(Section::new("Since last visit", since));
+        // A later visit reviews the screening and medications; what happened since the last
+        // visit is about the patient's mindset, so it opens "Set and setting".
+        let mut screening = String::new();
+        w.sentence(&mut screening, text::SCREENING_REVIEWED);
+        sections.push(("Screening and contraindications", screening));
+        let mut meds = String::new();
+        w.sentence(&mut meds, text::MEDS_UNCHANGED);
+        sections.push(("Current medications", meds));
+        w.sentence(&mut set, text::SINCE_LAST_PREP);
+        w.theme_sentence(&mut set);
     }
 
     let mut intentions = String::new();
@@ -119,15 +127,14 @@ pub(super) fn preparation_note(
         intentions.push_str("\n- ");
         intentions.push_str(i.title);
     }
-    sections.push(Section::new("Intentions", intentions));
+    sections.push(("Intentions", intentions));
 
-    let mut set = String::new();
     w.sentences(&mut set, text::SET_AND_SETTING, 2);
-    sections.push(Section::new("Set and setting", set));
+    sections.push(("Set and setting", set));
 
     let mut difficult = String::new();
     w.sentences(&mut difficult, text::DIFFICULT_MOMENTS, 2);
-    sections.push(Section::new("Plan for difficult moments", difficult));
+    sections.push(("Plan for difficult moments", difficult));
 
     let mut consent = String::new();
     let bank = match (pc.nth, p.protocol) {
@@ -136,14 +143,14 @@ pub(super) fn preparation_note(
         _ => text::CONSENT_LATER,
     };
     w.sentence(&mut consent, bank);
-    sections.push(Section::new("Consent", consent));
+    sections.push(("Consent", consent));
 
     if let Some(s) = &pc.scores {
-        sections.push(Section::new("Measures", scores_line(s)));
+        sections.push(("Measures", scores_line(s)));
         if s.item9 > 0 {
             let mut safety = String::new();
             w.sentence(&mut safety, text::SAFETY);
-            sections.push(Section::new("Safety", safety));
+            sections.push(("Safety", safety));
         }
     }
 
@@ -152,10 +159,11 @@ pub(super) fn preparation_note(
         (1, false) => "Assessment and preparation".to_owned(),
         (n, _) => format!("Preparation {n}"),
     };
-    Note::draft(
-        id,
-        patient.clone(),
+    from_template(
+        PREPARATION_TEMPLATE,
         NoteKind::Preparation,
+        id,
+        patient,
         at,
         title,
         sections,
@@ -224,24 +232,25 @@ pub(super) fn integration_note(
     }
 
     let mut sections = vec![
-        Section::new("Experience", experience),
-        Section::new("Meaning", meaning),
-        Section::new("Insights", insights),
-        Section::new("Goal check-ins", checkins),
-        Section::new("Plan", plan),
+        ("Experience", experience),
+        ("Meaning", meaning),
+        ("Insights", insights),
+        ("Goal check-ins", checkins),
+        ("Plan", plan),
     ];
     if let Some(s) = &ic.scores {
-        sections.push(Section::new("Measures", scores_line(s)));
+        sections.push(("Measures", scores_line(s)));
         if s.item9 > 0 {
             let mut safety = String::new();
             w.sentence(&mut safety, text::SAFETY);
-            sections.push(Section::new("Safety", safety));
+            sections.push(("Safety", safety));
         }
     }
-    let mut note = Note::draft(
-        id,
-        patient.clone(),
+    let mut note = from_template(
+        INTEGRATION_TEMPLATE,
         NoteKind::Integration,
+        id,
+        patient,
         at,
         format!("Integration after session {}", ic.number),
         sections,
@@ -271,16 +280,54 @@ pub(super) fn psychotherapy_note(
     }
     let mut reflections = String::new();
     w.sentence(&mut reflections, text::THERAPIST_REFLECTIONS);
-    Note::draft(
-        id,
-        patient.clone(),
+    from_template(
+        PSYCHOTHERAPY_TEMPLATE,
         NoteKind::Psychotherapy,
+        id,
+        patient,
         at,
         "Psychotherapy process note",
         vec![
-            Section::new("Process", process),
-            Section::new("Themes", themes),
-            Section::new("Therapist reflections", reflections),
+            ("Process", process),
+            ("Themes", themes),
+            ("Therapist reflections", reflections),
         ],
     )
+}
+
+/// The built-in templates the demo's notes are made from.
+pub(super) const PREPARATION_TEMPLATE: &str = "preparation";
+pub(super) const SESSION_TEMPLATE: &str = "dosing-session";
+pub(super) const INTEGRATION_TEMPLATE: &str = "integration";
+pub(super) const PSYCHOTHERAPY_TEMPLATE: &str = "psychotherapy-process";
+
+/// A draft made from the built-in template `template`, as the app makes one, with `bodies`
+/// written into the sections of the same heading; sections the demo has nothing for stay empty,
+/// as a clinician would leave them. A heading the template lacks is appended, so text is never
+/// dropped (the demo's tests prove none is).
+pub(super) fn from_template(
+    template: &str,
+    kind: NoteKind,
+    id: RecordId,
+    patient: &PatientId,
+    at: Timestamp,
+    title: impl Into<String>,
+    bodies: Vec<(&'static str, String)>,
+) -> Note {
+    let mut note = match templates::builtins().get(template) {
+        Some(t) => t.new_note(id, patient.clone(), at),
+        None => {
+            let mut n = Note::draft(id, patient.clone(), kind, at, "", Vec::new());
+            n.template = Some(template.to_owned());
+            n
+        }
+    };
+    note.title = title.into();
+    for (heading, body) in bodies {
+        match note.sections.iter_mut().find(|s| s.heading == heading) {
+            Some(s) => s.body = body,
+            None => note.sections.push(Section::new(heading, body)),
+        }
+    }
+    note
 }

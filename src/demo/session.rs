@@ -3,13 +3,14 @@
 //! discharge after the observation period.
 
 use super::course::{Calendar, Ctx, SessionSlot, plus};
+use super::notes;
 use super::profile::{Protocol, Trajectory};
 use super::text::{self, Writer};
 use crate::model::session::mg_from_mg_per_kg;
 use crate::model::timeline::session_summary;
 use crate::model::{
     Discharge, DissociationRating, DosingSession, Note, NoteKind, Observation, PatientId, RecordId,
-    Route, Section, SedationRating, Vitals,
+    Route, SedationRating, Vitals,
 };
 use jiff::Timestamp;
 
@@ -523,22 +524,22 @@ pub(super) fn session_note(
     if s.number.is_some_and(|n| n > p.protocol.induction_len()) {
         title.push_str(" (booster)");
     }
-    let mut note = Note::draft(
-        id,
-        s.patient.clone(),
+    let mut note = notes::from_template(
+        notes::SESSION_TEMPLATE,
         NoteKind::Session,
+        id,
+        &s.patient,
         at,
         title,
         vec![
-            Section::new("Before dosing", before),
-            Section::new("Dose", dose_section),
-            Section::new("Course of the session", course),
-            Section::new("Monitoring", monitoring),
-            Section::new("Discharge", discharge),
-            Section::new("Plan", plan),
+            ("Before dosing", before),
+            ("Dose", dose_section),
+            ("Course of the session", course),
+            ("Monitoring", monitoring),
+            ("Discharge", discharge),
+            ("Plan", plan),
         ],
     );
-    note.template = Some(p.protocol.profile_name().to_owned());
     note.session = Some(s.id.clone());
     let devices = (s.route == Route::Intranasal)
         .then(|| crate::model::monitoring::esketamine_devices(s.dose_mg.unwrap_or(0.0)))

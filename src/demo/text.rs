@@ -658,6 +658,20 @@ pub(super) const SINCE_LAST_PREP: &[&str] = &[
     "{n} has arranged time off on dosing days and a lift home.",
 ];
 
+/// A later preparation visit reviews the screening rather than repeating it.
+pub(super) const SCREENING_REVIEWED: &[&str] = &[
+    "Screening reviewed: no new medical problems, no change in substance use, no new contraindications.",
+    "No new contraindications since the assessment; blood pressure history unchanged.",
+    "Nothing new since screening: no new diagnoses, medications or substance use reported.",
+    "Screening questions repeated; answers unchanged since the assessment.",
+];
+
+pub(super) const MEDS_UNCHANGED: &[&str] = &[
+    "Unchanged since the assessment.",
+    "Reviewed: no changes since the assessment; plan for dosing days as agreed then.",
+    "Current list checked with {n}; unchanged.",
+];
+
 pub(super) const CONTACT_NOTES: &[&str] = &[
     "Prefers text messages. Emergency contact: {rel}, 555-01{num2}.",
     "Best reached by phone after 5 pm. Emergency contact: {rel}, 555-01{num2}.",
@@ -1257,6 +1271,8 @@ mod tests {
             CONSENT_ESKETAMINE,
             CONSENT_LATER,
             SINCE_LAST_PREP,
+            SCREENING_REVIEWED,
+            MEDS_UNCHANGED,
             BEFORE_DOSING,
             ONSET,
             PEAK,

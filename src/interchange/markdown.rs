@@ -225,7 +225,9 @@ impl<'a> Chart<'a> {
                 self.line(&f);
             }
         }
-        for s in &n.sections {
+        // A template's optional sections left empty say nothing; a chart of empty headings
+        // would only hide what was written.
+        for s in n.sections.iter().filter(|s| !s.body.trim().is_empty()) {
             self.blank();
             self.line(&format!("### {}", inline(&s.heading)));
             self.blank();

@@ -25,7 +25,8 @@ pub use import::{KnownIds, NothingStored, ParsedImport, parse};
 pub use markdown::{ChartOptions, write_chart, write_charts};
 
 use crate::model::{PatientId, PatientRecords, Record, RecordKind};
-use crate::store::{Change, Store, StoreError};
+use crate::store::{Actor, AuditAction, AuditEvent, Change, Store, StoreError};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::io::{BufRead, Write};
 
@@ -197,18 +198,38 @@ impl<S: Store + ?Sized> KnownIds for StoreIds<'_, S> {
 
 /// Imports a whole file into `store`, all or nothing: every line is read and checked first, then
 /// every record is written in one atomic change and flushed to disk.
+///
+/// The audit log gets one `imported` entry per patient the file brings records for, by `actor`,
+/// naming `source` (the file) and what came in, in the same atomic write as the records.
 pub fn import_into(
     store: &(impl Store + ?Sized),
     reader: impl BufRead,
+    actor: &Actor,
+    source: &str,
 ) -> Result<ImportSummary, ImportError> {
     let parsed = parse(reader, &StoreIds(store))?;
+    let mut per_patient: BTreeMap<&PatientId, ImportSummary> = BTreeMap::new();
+    for r in &parsed.records {
+        per_patient.entry(r.patient()).or_default().count(r.kind());
+    }
+    let events: Vec<AuditEvent> = per_patient
+        .into_iter()
+        .map(|(patient, summary)| {
+            actor
+                .event(AuditAction::Imported)
+                .patient(patient)
+                .detail(format!("{summary} from {source}"))
+        })
+        .collect();
     let changes: Vec<Change> = parsed.records.into_iter().map(Change::Put).collect();
     let refused = |e: StoreError| ImportError {
         line: None,
         field: None,
         message: format!("the store refused the import, nothing was written: {e}"),
     };
-    store.apply(&changes).map_err(refused)?;
+    store
+        .apply_with_events(&changes, &events)
+        .map_err(refused)?;
     store.flush().map_err(|e| ImportError {
         line: None,
         field: None,

@@ -11,8 +11,11 @@
 //!                                  value moved to another key
 //! bytes 10..  body                 the record as JSON
 //! ```
+//! Audit entries use the same envelope with kind byte `a` (the entry as JSON), and the audit
+//! log's head with kind `h` (8 bytes of entry number and the 32-byte hash).
 
-use super::keys::{kind_byte, kind_from_byte};
+use super::audit::{AuditEntry, AuditHead};
+use super::keys::{AUDIT_ENTRY_KIND, AUDIT_HEAD_KIND, kind_byte, kind_from_byte};
 use crate::model::{Record, RecordKind};
 
 const MAGIC: u8 = b'K';
@@ -52,34 +55,19 @@ fn checksum(key: &[u8], header: &[u8], body: &[u8]) -> u32 {
     h.finalize()
 }
 
-/// Encodes a record for storage under `key`.
-pub fn encode(key: &[u8], record: &Record) -> Vec<u8> {
-    // Serializing these plain structs to JSON cannot fail: no maps with non-string keys, no
-    // custom serializers that error.
-    let body = match record {
-        Record::Patient(r) => serde_json::to_vec(r),
-        Record::Note(r) => serde_json::to_vec(r),
-        Record::Session(r) => serde_json::to_vec(r),
-        Record::Measure(r) => serde_json::to_vec(r),
-        Record::Goal(r) => serde_json::to_vec(r),
-    }
-    .unwrap_or_default();
+/// Wraps `body` in an envelope for `key`: the one place values get their header and checksum.
+fn seal(key: &[u8], kind: u8, body: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(HEADER_LEN + body.len());
-    out.extend_from_slice(&[
-        MAGIC,
-        ENVELOPE_VERSION,
-        SEALING_PLAIN,
-        kind_byte(record.kind()),
-    ]);
+    out.extend_from_slice(&[MAGIC, ENVELOPE_VERSION, SEALING_PLAIN, kind]);
     out.extend_from_slice(&BODY_VERSION.to_be_bytes());
-    let crc = checksum(key, &out[..6], &body);
+    let crc = checksum(key, &out[..6], body);
     out.extend_from_slice(&crc.to_be_bytes());
-    out.extend_from_slice(&body);
+    out.extend_from_slice(body);
     out
 }
 
-/// Decodes a value read from `key`, checking the envelope and its checksum.
-pub fn decode(key: &[u8], value: &[u8]) -> Result<Record, CodecError> {
+/// Checks the envelope of a value read from `key` and returns its kind byte and body.
+fn open<'v>(key: &[u8], value: &'v [u8]) -> Result<(u8, &'v [u8]), CodecError> {
     if value.len() < HEADER_LEN {
         return Err(CodecError::TooShort(value.len()));
     }
@@ -101,7 +89,28 @@ pub fn decode(key: &[u8], value: &[u8]) -> Result<Record, CodecError> {
     if body_version > BODY_VERSION {
         return Err(CodecError::NewerBody(body_version));
     }
-    let kind = kind_from_byte(value[3]).ok_or(CodecError::UnknownKind(value[3]))?;
+    Ok((value[3], body))
+}
+
+/// Encodes a record for storage under `key`.
+pub fn encode(key: &[u8], record: &Record) -> Vec<u8> {
+    // Serializing these plain structs to JSON cannot fail: no maps with non-string keys, no
+    // custom serializers that error.
+    let body = match record {
+        Record::Patient(r) => serde_json::to_vec(r),
+        Record::Note(r) => serde_json::to_vec(r),
+        Record::Session(r) => serde_json::to_vec(r),
+        Record::Measure(r) => serde_json::to_vec(r),
+        Record::Goal(r) => serde_json::to_vec(r),
+    }
+    .unwrap_or_default();
+    seal(key, kind_byte(record.kind()), &body)
+}
+
+/// Decodes a value read from `key`, checking the envelope and its checksum.
+pub fn decode(key: &[u8], value: &[u8]) -> Result<Record, CodecError> {
+    let (kind, body) = open(key, value)?;
+    let kind = kind_from_byte(kind).ok_or(CodecError::UnknownKind(kind))?;
     let e = |e: serde_json::Error| CodecError::Body(e.to_string());
     Ok(match kind {
         RecordKind::Patient => Record::Patient(serde_json::from_slice(body).map_err(e)?),
@@ -110,6 +119,36 @@ pub fn decode(key: &[u8], value: &[u8]) -> Result<Record, CodecError> {
         RecordKind::Measure => Record::Measure(serde_json::from_slice(body).map_err(e)?),
         RecordKind::Goal => Record::Goal(serde_json::from_slice(body).map_err(e)?),
     })
+}
+
+/// Encodes an audit entry for storage under its key, in the same envelope as records.
+pub fn encode_audit(key: &[u8], entry: &AuditEntry) -> Vec<u8> {
+    // As for records: a plain struct whose JSON serialization cannot fail.
+    let body = serde_json::to_vec(entry).unwrap_or_default();
+    seal(key, AUDIT_ENTRY_KIND, &body)
+}
+
+/// Decodes an audit entry read from `key`.
+pub fn decode_audit(key: &[u8], value: &[u8]) -> Result<AuditEntry, CodecError> {
+    let (kind, body) = open(key, value)?;
+    if kind != AUDIT_ENTRY_KIND {
+        return Err(CodecError::UnknownKind(kind));
+    }
+    serde_json::from_slice(body).map_err(|e| CodecError::Body(e.to_string()))
+}
+
+/// Encodes the audit log's head (the newest entry's number and hash).
+pub fn encode_audit_head(key: &[u8], head: &AuditHead) -> Vec<u8> {
+    seal(key, AUDIT_HEAD_KIND, &head.to_bytes())
+}
+
+pub fn decode_audit_head(key: &[u8], value: &[u8]) -> Result<AuditHead, CodecError> {
+    let (kind, body) = open(key, value)?;
+    if kind != AUDIT_HEAD_KIND {
+        return Err(CodecError::UnknownKind(kind));
+    }
+    AuditHead::from_bytes(body)
+        .ok_or_else(|| CodecError::Body(format!("the head is {} bytes long, not 40", body.len())))
 }
 
 #[cfg(test)]

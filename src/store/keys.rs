@@ -5,6 +5,8 @@
 //! P\0<patient id>                             a patient
 //! T\0<patient id>\0<time: 16 bytes><kind: 1><id>   a timeline record (note, session, measure, goal)
 //! I\0<id>                                     id index: the key of the record with that id
+//! A\0<seq: u64, big-endian>                   audit log entry number seq (1, 2, ...)
+//! M\0audit                                    audit log head: the newest entry's number and hash
 //! ```
 //! Ids never contain NUL (see `model::ids`), so `T\0<patient id>\0` is a prefix that holds
 //! exactly one patient's timeline, ordered by time, and one scan reads it. Time is the record's
@@ -18,6 +20,12 @@ pub const SCHEMA_KEY: &[u8] = b"M\0schema";
 pub const PATIENT_PREFIX: &[u8] = b"P\0";
 pub const TIMELINE_PREFIX: &[u8] = b"T\0";
 pub const INDEX_PREFIX: &[u8] = b"I\0";
+pub const AUDIT_PREFIX: &[u8] = b"A\0";
+pub const AUDIT_HEAD_KEY: &[u8] = b"M\0audit";
+
+/// The kind bytes of the audit log's values in their envelopes; never reuse them for records.
+pub const AUDIT_ENTRY_KIND: u8 = b'a';
+pub const AUDIT_HEAD_KIND: u8 = b'h';
 
 const TIME_LEN: usize = 16;
 
@@ -38,6 +46,11 @@ pub fn kind_from_byte(b: u8) -> Option<RecordKind> {
 
 pub fn patient_key(id: &PatientId) -> Vec<u8> {
     [PATIENT_PREFIX, id.as_str().as_bytes()].concat()
+}
+
+/// Audit entries sort by number, so a scan reads the log in the order it was written.
+pub fn audit_key(seq: u64) -> Vec<u8> {
+    [AUDIT_PREFIX, &seq.to_be_bytes()].concat()
 }
 
 pub fn index_key(id: &str) -> Vec<u8> {
@@ -78,6 +91,10 @@ pub enum KeyParts {
     Index {
         id: String,
     },
+    Audit {
+        seq: u64,
+    },
+    AuditHead,
 }
 
 /// Reads a key back into its parts; `None` for a key this version does not know.
@@ -85,6 +102,15 @@ pub fn parse_key(key: &[u8]) -> Option<KeyParts> {
     let utf8 = |b: &[u8]| std::str::from_utf8(b).ok().map(str::to_owned);
     if key == SCHEMA_KEY {
         return Some(KeyParts::Schema);
+    }
+    if key == AUDIT_HEAD_KEY {
+        return Some(KeyParts::AuditHead);
+    }
+    if let Some(rest) = key.strip_prefix(AUDIT_PREFIX) {
+        let seq = <[u8; 8]>::try_from(rest).ok()?;
+        return Some(KeyParts::Audit {
+            seq: u64::from_be_bytes(seq),
+        });
     }
     if let Some(rest) = key.strip_prefix(PATIENT_PREFIX) {
         return Some(KeyParts::Patient { id: utf8(rest)? });
@@ -173,6 +199,12 @@ mod tests {
             Some(KeyParts::Index { id: "n1".into() })
         );
         assert_eq!(parse_key(SCHEMA_KEY), Some(KeyParts::Schema));
+        assert_eq!(
+            parse_key(&audit_key(258)),
+            Some(KeyParts::Audit { seq: 258 })
+        );
+        assert_eq!(parse_key(AUDIT_HEAD_KEY), Some(KeyParts::AuditHead));
+        assert_eq!(parse_key(b"A\0short"), None);
         assert_eq!(parse_key(b"Z\0what"), None);
         assert_eq!(parse_key(b"T\0p1\0short"), None);
     }

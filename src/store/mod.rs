@@ -3,12 +3,16 @@
 //! Every value passes through [`codec`], which wraps it in a versioned envelope (and is where
 //! encryption at rest plugs in). Keys are laid out so that one patient's timeline is one ordered
 //! prefix scan. Every multi-record change is one atomic sled batch, and [`Store::flush`] makes it
-//! durable on disk.
+//! durable on disk. The [`audit`] log is written in the same batch as the change it records.
 
+pub mod audit;
 pub mod codec;
 pub mod keys;
 pub mod sled_store;
 
+pub use audit::{
+    Actor, Audit, AuditAction, AuditEntry, AuditEvent, AuditFilter, AuditProblem, AuditVerdict,
+};
 pub use sled_store::SledStore;
 
 use crate::model::{Patient, PatientId, PatientRecords, Record, RecordKind};
@@ -73,8 +77,10 @@ impl Counts {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckReport {
     pub counts: Counts,
-    /// Each problem found, with the key or id it concerns.
+    /// Each problem found, with the key or id it concerns (an audit log problem too).
     pub problems: Vec<String>,
+    /// The audit log's chain, walked entry by entry.
+    pub audit: AuditVerdict,
 }
 
 impl CheckReport {
@@ -128,6 +134,11 @@ pub enum StoreError {
     NotFound(String),
     #[error("signed note {0} cannot be deleted")]
     DeleteSigned(String),
+    #[error(
+        "the audit log cannot be extended ({0}); nothing was written. Run `kitnotes audit verify` \
+         and restore the store from a backup"
+    )]
+    AuditLog(String),
     #[error("storage error: {0}")]
     Db(#[from] sled::Error),
     #[error("cannot make the store durable: {0}")]
@@ -137,13 +148,49 @@ pub enum StoreError {
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The store every part of kitnotes talks to.
+///
+/// Writing: every change a user makes goes through [`Store::apply_audited`] (the UI's edits: the
+/// store writes one audit entry per record changed, saying what happened) or
+/// [`Store::apply_with_events`] (an import: the caller's entries), each in the same atomic
+/// write as the change. [`Store::log_event`] records something that changes no record (an
+/// export). [`Store::apply`] and [`Store::put`] write without an entry, for tests and tools.
 pub trait Store {
-    /// Applies all changes atomically: after a crash either all are there or none.
+    /// Applies all changes atomically, with the audit entries `audit` asks for in the same write:
+    /// after a crash either the changes and their entries are all there or none is. Returns the
+    /// entries written.
     /// Refuses: a change to a signed note other than new addenda, a record for an unknown patient,
     /// an id already used by a record of another kind, a record that fails validation.
-    fn apply(&self, changes: &[Change]) -> Result<()>;
+    fn apply_with_audit(&self, changes: &[Change], audit: Audit<'_>) -> Result<Vec<AuditEntry>>;
 
-    /// Inserts or replaces one record.
+    /// Applies all changes atomically, without an audit entry.
+    fn apply(&self, changes: &[Change]) -> Result<()> {
+        self.apply_with_audit(changes, Audit::Unlogged).map(drop)
+    }
+
+    /// Applies all changes atomically with one audit entry per record they create, change or
+    /// delete, described by the store (note created, draft saved, note signed, addendum added,
+    /// patient archived, ...); a record written unchanged gets none.
+    fn apply_audited(&self, changes: &[Change], actor: &Actor) -> Result<Vec<AuditEntry>> {
+        self.apply_with_audit(changes, Audit::EachRecord(actor))
+    }
+
+    /// Applies all changes atomically with exactly `events` as their audit entries.
+    fn apply_with_events(
+        &self,
+        changes: &[Change],
+        events: &[AuditEvent],
+    ) -> Result<Vec<AuditEntry>> {
+        self.apply_with_audit(changes, Audit::Events(events))
+    }
+
+    /// Appends one audit entry for something that changes no record (an export).
+    fn log_event(&self, event: &AuditEvent) -> Result<AuditEntry> {
+        self.apply_with_events(&[], std::slice::from_ref(event))?
+            .pop()
+            .ok_or_else(|| StoreError::AuditLog("the entry was not written".into()))
+    }
+
+    /// Inserts or replaces one record, without an audit entry.
     fn put(&self, record: Record) -> Result<()> {
         self.apply(&[Change::Put(record)])
     }
@@ -167,6 +214,13 @@ pub trait Store {
 
     fn counts(&self) -> Result<Counts>;
 
-    /// Decodes every record and checks that indexes and references agree.
+    /// Decodes every record and checks that indexes and references agree, and that the audit
+    /// log's chain is intact.
     fn check(&self) -> Result<CheckReport>;
+
+    /// The audit entries `filter` selects, in the order they were written.
+    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+
+    /// Walks the audit log's chain and reports the first entry changed, removed or reordered.
+    fn verify_audit(&self) -> Result<AuditVerdict>;
 }

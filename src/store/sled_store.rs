@@ -11,10 +11,14 @@
 //! does not make them durable (no metadata, no drive cache flush). [`SledStore::flush`] therefore
 //! calls `fsync` on every file of the database and on its directories after sled's flush.
 
+use super::audit::{
+    self, Audit, AuditEntry, AuditEvent, AuditFilter, AuditHead, AuditProblem, AuditVerdict,
+    ChainCheck, ChainHash, Described, HeadState,
+};
 use super::codec::{self, CodecError};
 use super::keys::{self, KeyParts};
 use super::{Change, CheckReport, Counts, Result, Store, StoreError};
-use crate::model::{Note, Patient, PatientId, PatientRecords, Record, RecordKind};
+use crate::model::{Patient, PatientId, PatientRecords, Record, RecordKind};
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -253,6 +257,8 @@ pub fn printable_key(key: &[u8]) -> String {
             kind, id, patient, ..
         }) => format!("{} {id} (patient {patient})", kind.as_str()),
         Some(KeyParts::Schema) => "schema version".into(),
+        Some(KeyParts::Audit { seq }) => format!("audit entry {seq}"),
+        Some(KeyParts::AuditHead) => "audit log head".into(),
         None => format!("{:?}", String::from_utf8_lossy(key)),
     }
 }
@@ -292,19 +298,15 @@ impl SledStore {
         Ok(Some((key, kind)))
     }
 
-    /// The note currently stored (or written earlier in this call) under `key`.
-    fn current_note(&self, overlay: &Overlay<'_>, id: &str, key: &[u8]) -> Result<Option<Note>> {
-        if let Some(Some((_, Some(Record::Note(n))))) = overlay.get(id) {
-            return Ok(Some((*n).clone()));
+    /// The record currently stored (or written earlier in this call) under `key`.
+    fn current_record(&self, overlay: &Overlay<'_>, id: &str, key: &[u8]) -> Result<Record> {
+        if let Some(Some((_, Some(r)))) = overlay.get(id) {
+            return Ok((*r).clone());
         }
-        match self.get_record(key)? {
-            Some(Record::Note(n)) => Ok(Some(n)),
-            Some(_) => Ok(None),
-            None => Err(StoreError::Corrupt {
-                key: printable_key(&keys::index_key(id)),
-                detail: "the index points to a record that is missing".into(),
-            }),
-        }
+        self.get_record(key)?.ok_or_else(|| StoreError::Corrupt {
+            key: printable_key(&keys::index_key(id)),
+            detail: "the index points to a record that is missing".into(),
+        })
     }
 }
 
@@ -330,8 +332,14 @@ pub const CHUNK_OPS: usize = 4_096;
 
 impl SledStore {
     /// Validates every change against the store and the changes before it, and plans the key
-    /// writes. Nothing is written here, so a refusal leaves the store untouched.
-    fn plan<'a>(&self, changes: &'a [Change]) -> Result<Vec<KeyOp<'a>>> {
+    /// writes. Nothing is written here, so a refusal leaves the store untouched. With `describe`,
+    /// also says what each change does to its record, for the audit log.
+    fn plan<'a>(
+        &self,
+        changes: &'a [Change],
+        describe: bool,
+    ) -> Result<(Vec<KeyOp<'a>>, Vec<Described>)> {
+        let mut described = Vec::new();
         let mut overlay: Overlay<'a> = HashMap::with_capacity(changes.len());
         // Patients known to exist, so a large import checks each patient once.
         let mut patients_seen: HashSet<&str> = HashSet::new();
@@ -359,11 +367,19 @@ impl SledStore {
                                 existing: old_kind.as_str(),
                             });
                         }
-                        if let Record::Note(new) = record
-                            && let Some(old) = self.current_note(&overlay, id, old_key)?
-                        {
-                            old.may_become(new)?;
+                        // Old versions are read only where needed: a note's (signed notes may
+                        // only gain addenda), and any record's when the log must say what changed.
+                        if describe || matches!(record, Record::Note(_)) {
+                            let old = self.current_record(&overlay, id, old_key)?;
+                            if let (Record::Note(old), Record::Note(new)) = (&old, record) {
+                                old.may_become(new)?;
+                            }
+                            if describe {
+                                described.extend(audit::describe(Some(&old), record));
+                            }
                         }
+                    } else if describe {
+                        described.extend(audit::describe(None, record));
                     }
                     let patient = record.patient().as_str();
                     if !matches!(record, Record::Patient(_)) && !patients_seen.contains(patient) {
@@ -407,12 +423,16 @@ impl SledStore {
                             detail: "patients are archived, never deleted".into(),
                         });
                     }
-                    if kind == RecordKind::Note
-                        && self
-                            .current_note(&overlay, id, &key)?
-                            .is_some_and(|n| n.is_signed())
-                    {
-                        return Err(StoreError::DeleteSigned(id.clone()));
+                    if kind == RecordKind::Note || describe {
+                        let old = self.current_record(&overlay, id, &key)?;
+                        if let Record::Note(n) = &old
+                            && n.is_signed()
+                        {
+                            return Err(StoreError::DeleteSigned(id.clone()));
+                        }
+                        if describe {
+                            described.push(audit::describe_delete(&old));
+                        }
                     }
                     push(&mut ops, key, OpValue::Remove, false);
                     push(&mut ops, keys::index_key(id), OpValue::Remove, false);
@@ -420,7 +440,7 @@ impl SledStore {
                 }
             }
         }
-        Ok(ops)
+        Ok((ops, described))
     }
 
     /// Writes planned ops. Up to [`CHUNK_OPS`] ops go in one batch. Beyond that each chunk's
@@ -558,11 +578,91 @@ fn decode_undo(mut b: &[u8]) -> Option<Vec<UndoEntry>> {
     Some(out)
 }
 
+impl SledStore {
+    /// The audit log's head: where the next entry goes and what it is chained to.
+    fn audit_head(&self) -> Result<HeadState> {
+        Ok(match self.db.get(keys::AUDIT_HEAD_KEY)? {
+            None => HeadState::Absent,
+            Some(v) => match codec::decode_audit_head(keys::AUDIT_HEAD_KEY, &v) {
+                Ok(h) => HeadState::Present(h),
+                Err(e) => HeadState::Damaged(e.to_string()),
+            },
+        })
+    }
+
+    /// Numbers and chains `events` after the current head, and plans their keys and the new head.
+    fn plan_audit(
+        &self,
+        events: Vec<AuditEvent>,
+        ops: &mut Vec<KeyOp<'_>>,
+    ) -> Result<Vec<AuditEntry>> {
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Appending follows the head, not the last entry found: entries cut from the end must
+        // leave a gap that verify reports, not be silently written over.
+        let (mut seq, mut prev) = match self.audit_head()? {
+            HeadState::Absent => {
+                if self.db.scan_prefix(keys::AUDIT_PREFIX).next().is_some() {
+                    return Err(StoreError::AuditLog(
+                        "the log has entries but its head is missing".into(),
+                    ));
+                }
+                (0, ChainHash::GENESIS)
+            }
+            HeadState::Present(h) => (h.seq, h.hash),
+            HeadState::Damaged(detail) => {
+                return Err(StoreError::AuditLog(format!(
+                    "its head cannot be read: {detail}"
+                )));
+            }
+        };
+        let mut entries = Vec::with_capacity(events.len());
+        for event in events {
+            seq += 1;
+            let entry = AuditEntry::chain(event, seq, prev);
+            prev = entry.hash;
+            let key = keys::audit_key(seq);
+            let value = codec::encode_audit(&key, &entry);
+            ops.push(KeyOp {
+                key,
+                value: OpValue::Raw(value),
+                fresh: true,
+            });
+            entries.push(entry);
+        }
+        let head = AuditHead { seq, hash: prev };
+        ops.push(KeyOp {
+            key: keys::AUDIT_HEAD_KEY.to_vec(),
+            value: OpValue::Raw(codec::encode_audit_head(keys::AUDIT_HEAD_KEY, &head)),
+            fresh: false,
+        });
+        Ok(entries)
+    }
+}
+
 impl Store for SledStore {
-    fn apply(&self, changes: &[Change]) -> Result<()> {
+    fn apply_with_audit(&self, changes: &[Change], audit: Audit<'_>) -> Result<Vec<AuditEntry>> {
         let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let ops = self.plan(changes)?;
-        self.write(&ops)
+        let (mut ops, described) = self.plan(changes, matches!(audit, Audit::EachRecord(_)))?;
+        let events: Vec<AuditEvent> = match audit {
+            Audit::Unlogged => Vec::new(),
+            Audit::EachRecord(actor) => described
+                .into_iter()
+                .map(|d| {
+                    actor
+                        .event(d.action)
+                        .patient(&d.patient)
+                        .record(d.record)
+                        .detail(d.detail)
+                })
+                .collect(),
+            Audit::Events(events) => events.to_vec(),
+        };
+        // The entries go last, so a change written in chunks commits them with its last chunk.
+        let entries = self.plan_audit(events, &mut ops)?;
+        self.write(&ops)?;
+        Ok(entries)
     }
 
     fn patient(&self, id: &PatientId) -> Result<Option<Patient>> {
@@ -619,6 +719,32 @@ impl Store for SledStore {
     fn check(&self) -> Result<CheckReport> {
         check(self)
     }
+
+    fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let mut out = Vec::new();
+        for kv in self.db.scan_prefix(keys::AUDIT_PREFIX) {
+            let (k, v) = kv?;
+            let entry = codec::decode_audit(&k, &v).map_err(|e| corrupt(&k, e))?;
+            if filter.matches(&entry) {
+                out.push(entry);
+            }
+        }
+        Ok(out)
+    }
+
+    fn verify_audit(&self) -> Result<AuditVerdict> {
+        let mut chain = ChainCheck::new();
+        for kv in self.db.scan_prefix(keys::AUDIT_PREFIX) {
+            let (k, v) = kv?;
+            match keys::parse_key(&k) {
+                Some(KeyParts::Audit { seq }) => {
+                    chain.push(seq, codec::decode_audit(&k, &v).map_err(|e| e.to_string()))
+                }
+                _ => chain.fail(AuditProblem::UnknownKey(printable_key(&k))),
+            }
+        }
+        Ok(chain.finish(self.audit_head()?))
+    }
 }
 
 /// `fsync` every file below `dir`, then the directories, so renames and new files survive a
@@ -668,7 +794,8 @@ fn check(store: &SledStore) -> Result<CheckReport> {
         };
         let parts = keys::parse_key(&k);
         match parts {
-            Some(KeyParts::Schema) => continue,
+            // The audit log is walked on its own below.
+            Some(KeyParts::Schema | KeyParts::Audit { .. } | KeyParts::AuditHead) => continue,
             Some(KeyParts::Index { id }) => {
                 index.push((id, v.to_vec()));
                 continue;
@@ -778,6 +905,11 @@ fn check(store: &SledStore) -> Result<CheckReport> {
                 r.target
             ));
         }
+    }
+    // One pass of SHA-256 over the log: cheap next to decoding every record.
+    report.audit = store.verify_audit()?;
+    if let Some(p) = &report.audit.problem {
+        report.problems.push(p.to_string());
     }
     Ok(report)
 }

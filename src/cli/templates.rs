@@ -1,0 +1,97 @@
+//! `kitnotes templates [show ID]`: list the note templates in use, or one template's sections.
+//!
+//! Broken user template files are reported on standard error with file, line and column, and
+//! make the command exit with 1, while everything that loaded is still listed: a typo in one
+//! file is never silent and never hides the other templates.
+
+use super::{Env, print_table};
+use crate::templates::{self, LoadedTemplate};
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Option<TemplatesCommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum TemplatesCommand {
+    /// Print one template's sections, prompts and starter text.
+    Show {
+        /// The template's id, as `kitnotes templates` lists it.
+        id: String,
+    },
+}
+
+pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
+    let loaded = templates::load(&env.paths.config_dir);
+    let mut code = ExitCode::SUCCESS;
+    match args.command {
+        None => list(loaded.templates.iter()),
+        Some(TemplatesCommand::Show { id }) => match loaded.templates.loaded(&id) {
+            Some(t) => show(t),
+            None => {
+                eprintln!(
+                    "kitnotes: error: no template with id {id:?}; `kitnotes templates` lists them"
+                );
+                code = ExitCode::FAILURE;
+            }
+        },
+    }
+    if !loaded.errors.is_empty() {
+        eprintln!(
+            "kitnotes: {} template file(s) could not be used and were skipped:",
+            loaded.errors.len()
+        );
+        for e in &loaded.errors {
+            eprintln!("  {e}");
+        }
+        code = ExitCode::FAILURE;
+    }
+    Ok(code)
+}
+
+fn list<'a>(templates: impl Iterator<Item = &'a LoadedTemplate>) {
+    let rows: Vec<Vec<String>> = templates
+        .map(|l| {
+            let t = &l.template;
+            vec![
+                t.id.clone(),
+                t.kind.as_str().to_owned(),
+                t.name.clone(),
+                t.sections.len().to_string(),
+                l.source.to_string(),
+            ]
+        })
+        .collect();
+    print_table(&["ID", "KIND", "NAME", "SECTIONS", "SOURCE"], &rows);
+}
+
+fn show(l: &LoadedTemplate) {
+    let t = &l.template;
+    println!("{} ({})", t.name, t.id);
+    println!("Kind: {}", t.kind.label());
+    println!("Source: {}", l.source);
+    for (i, s) in t.sections.iter().enumerate() {
+        println!();
+        println!(
+            "{}. {}{}",
+            i + 1,
+            s.heading,
+            if s.required {
+                " (required to sign)"
+            } else {
+                ""
+            }
+        );
+        if !s.prompt.is_empty() {
+            println!("   Prompt: {}", s.prompt);
+        }
+        if !s.starter.is_empty() {
+            println!("   Starts with:");
+            for line in s.starter.lines() {
+                println!("     | {}", line.trim_end());
+            }
+        }
+    }
+}
