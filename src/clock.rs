@@ -43,6 +43,13 @@ impl Clock for FixedClock {
     }
 }
 
+/// A shared clock: a test keeps one handle to advance it while the app owns the other.
+impl<C: Clock + ?Sized> Clock for std::sync::Arc<C> {
+    fn now(&self) -> Timestamp {
+        (**self).now()
+    }
+}
+
 /// A small deterministic generator (SplitMix64). kitnotes keeps its own rather than a crate's so
 /// that a seed gives the same demo store and the same ids across dependency upgrades.
 #[derive(Debug, Clone)]

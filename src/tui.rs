@@ -3,8 +3,8 @@
 
 use crate::app::App;
 use ratatui::crossterm::event::{
-    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    Event,
+    self, DisableBracketedPaste, DisableFocusChange, DisableMouseCapture, EnableBracketedPaste,
+    EnableFocusChange, EnableMouseCapture, Event,
 };
 use ratatui::crossterm::execute;
 use std::io::stdout;
@@ -22,7 +22,12 @@ pub fn run(app: &mut App, mouse: bool) -> anyhow::Result<()> {
     }
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
-        let _ = execute!(stdout(), DisableBracketedPaste, DisableMouseCapture);
+        let _ = execute!(
+            stdout(),
+            DisableBracketedPaste,
+            DisableMouseCapture,
+            DisableFocusChange
+        );
         previous_hook(info);
     }));
     // `init` enters raw mode and the alternate screen, and installs a panic hook that undoes
@@ -34,7 +39,8 @@ pub fn run(app: &mut App, mouse: bool) -> anyhow::Result<()> {
             return Err(e.into());
         }
     };
-    let setup = execute!(stdout(), EnableBracketedPaste).and_then(|()| {
+    // Focus reports let the editor save when the user switches to another window.
+    let setup = execute!(stdout(), EnableBracketedPaste, EnableFocusChange).and_then(|()| {
         if mouse {
             execute!(stdout(), EnableMouseCapture)
         } else {
@@ -44,7 +50,12 @@ pub fn run(app: &mut App, mouse: bool) -> anyhow::Result<()> {
     let result = setup
         .map_err(anyhow::Error::from)
         .and_then(|()| event_loop(&mut terminal, app));
-    let _ = execute!(stdout(), DisableBracketedPaste, DisableMouseCapture);
+    let _ = execute!(
+        stdout(),
+        DisableBracketedPaste,
+        DisableMouseCapture,
+        DisableFocusChange
+    );
     ratatui::restore();
     result
 }
@@ -56,7 +67,9 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> anyhow:
         terminal.draw(|f| crate::ui::draw(f, app))?;
         // Wait for the first event, then take everything already queued before drawing
         // again, so a burst (a paste without bracketing, a held key) costs one frame.
-        if !event::poll(Duration::from_millis(500))? {
+        // Ticks come at least every quarter second, also while keys keep arriving, so
+        // autosave runs on time for someone who never stops typing.
+        if !event::poll(Duration::from_millis(250))? {
             app.tick();
             continue;
         }
@@ -66,12 +79,14 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> anyhow:
                 Event::Paste(text) => app.paste(&text),
                 Event::Resize(w, h) => app.resize(w, h),
                 Event::Mouse(m) => app.mouse(m),
-                Event::FocusGained | Event::FocusLost => {}
+                Event::FocusLost => app.focus_lost(),
+                Event::FocusGained => {}
             }
             if app.quit || !event::poll(Duration::ZERO)? {
                 break;
             }
         }
+        app.tick();
     }
     Ok(())
 }

@@ -153,3 +153,42 @@ fn a_bad_keymap_is_reported_with_its_line_before_the_terminal_is_touched() {
     );
     assert!(!s.parser.lock().unwrap().screen().alternate_screen());
 }
+
+/// Issue 4: type into a note, kill kitnotes with SIGKILL (no chance to save on the way out),
+/// start it again, and the text is there with the editor open on it.
+#[test]
+fn text_typed_before_a_sigkill_is_there_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["demo", "--anchor", "2026-11-21"];
+    let mut s = Session::start(dir.path(), &args, 120, 40);
+    s.wait_for("Patients (");
+    s.send("\r");
+    s.wait_for("TIMELINE");
+    s.send("w");
+    s.wait_for("New note: pick a template");
+    s.send("\r");
+    s.wait_for("section 1 of");
+    s.send("Patient calm, BP 128/82 before dosing");
+    s.wait_for("BP 128/82 before dosing");
+    // Autosave is due at most about a second after the last key; allow the poll interval.
+    std::thread::sleep(Duration::from_millis(1500));
+    s.wait_for(" saved ");
+    let pid = s.child.process_id().expect("the child has a pid");
+    let status = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let exit = s.wait_exit();
+    assert!(!exit.success(), "killed, not exited: {exit:?}");
+
+    let mut s = Session::start(dir.path(), &args, 120, 40);
+    s.wait_for("Reopened your draft");
+    s.wait_for("Patient calm, BP 128/82 before dosing");
+    assert!(s.screen().contains("section 1 of"), "{}", s.screen());
+    // The cursor is back in the note: typing goes on where it stopped. Ctrl-C saves and quits.
+    s.send(", pulse 72");
+    s.wait_for("before dosing, pulse 72");
+    s.send("\x03");
+    assert!(s.wait_exit().success());
+}

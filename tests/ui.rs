@@ -513,3 +513,343 @@ fn an_unbound_key_says_where_help_is() {
     press(&mut f.app, "z");
     assert!(screen(&f.app).contains("z does nothing here; ? shows the keys"));
 }
+
+// ---- The note editor (issue 4) ----
+
+/// A demo app whose clock the test can move, signing as `clinician`, remembering the open
+/// editor in the fixture's folder.
+struct Writer {
+    app: App,
+    clock: std::sync::Arc<FixedClock>,
+    dir: TempDir,
+}
+
+fn writer_on(dir: TempDir, store: SledStore, size: (u16, u16), preset: KeymapPreset) -> Writer {
+    let clock = std::sync::Arc::new(FixedClock::new(NOW.parse::<Timestamp>().unwrap()));
+    let settings = AppSettings {
+        store_label: "demo".into(),
+        clinician: Some("Dr. Rowan Vale".into()),
+        resume_file: Some(dir.path().join("editing.json")),
+        ..AppSettings::default()
+    };
+    let mut app = App::new(
+        Box::new(store),
+        Box::new(clock.clone()),
+        IdSource::new(7),
+        Keymap::builtin(preset),
+        settings,
+    )
+    .unwrap();
+    app.resize(size.0, size.1);
+    Writer { app, clock, dir }
+}
+
+fn writer(size: (u16, u16)) -> Writer {
+    let dir = TempDir::new().unwrap();
+    let store = demo_store(&dir);
+    writer_on(dir, store, size, KeymapPreset::Default)
+}
+
+fn later(w: &Writer, ms: i64) {
+    w.clock.advance(jiff::SignedDuration::from_millis(ms));
+}
+
+/// The note in the store, as saved.
+fn stored_note(app: &App, id: &RecordId) -> Note {
+    match app.store().record(id.as_str()).unwrap() {
+        Some(Record::Note(n)) => n,
+        other => panic!("no note {id}: {other:?}"),
+    }
+}
+
+fn open_note_id(app: &App) -> RecordId {
+    app.editor
+        .as_ref()
+        .expect("the editor is open")
+        .note
+        .id
+        .clone()
+}
+
+/// Opens the first patient's timeline and starts a note with `w`, Enter.
+fn start_note(w: &mut Writer) {
+    press(&mut w.app, "<Enter>");
+    assert_eq!(w.app.focus, Pane::Timeline);
+    press(&mut w.app, "w");
+    assert!(matches!(w.app.popup, Some(Popup::NewNote(_))));
+    press(&mut w.app, "<Enter>");
+    assert!(w.app.popup.is_none(), "{:?}", w.app.status);
+}
+
+#[test]
+fn a_new_note_takes_two_keys_and_typing_lands_in_its_first_section() {
+    let mut w = writer((120, 40));
+    start_note(&mut w);
+    type_text(&mut w.app, "Calm, slept well; q and w are text here");
+    let e = w.app.editor.as_ref().unwrap();
+    assert_eq!(e.current, 0);
+    assert_eq!(
+        e.sections[0].text(),
+        "Calm, slept well; q and w are text here"
+    );
+    assert!(!w.app.quit, "q typed into the note must not quit");
+    // It was written at once, and the timeline lists it as a draft.
+    let id = open_note_id(&w.app);
+    let stored = stored_note(&w.app, &id);
+    assert_eq!(stored.status, NoteStatus::Draft);
+    let v = w.app.patient.as_ref().unwrap();
+    assert!(v.entries.iter().any(|e| e.record == id));
+    let s = screen(&w.app);
+    assert!(
+        s.contains(&e.sections[0].heading) && s.contains("EDIT"),
+        "{s}"
+    );
+}
+
+#[test]
+fn the_template_picker_filters_by_kind_and_name() {
+    let mut w = writer((120, 40));
+    press(&mut w.app, "<Enter>w");
+    type_text(&mut w.app, "soap");
+    press(&mut w.app, "<Enter>");
+    let e = w.app.editor.as_ref().unwrap();
+    assert_eq!(e.note.template.as_deref(), Some("soap"));
+    assert_eq!(e.sections[0].heading, "Subjective");
+    // The next new note offers the last template first.
+    press(&mut w.app, "<Esc>w<Enter>");
+    assert_eq!(
+        w.app.editor.as_ref().unwrap().note.template.as_deref(),
+        Some("soap")
+    );
+}
+
+#[test]
+fn tab_moves_between_sections_and_saves_on_the_way() {
+    let mut w = writer((120, 40));
+    start_note(&mut w);
+    let id = open_note_id(&w.app);
+    type_text(&mut w.app, "first");
+    press(&mut w.app, "<Tab>");
+    // Changing section saved at once, without waiting for a tick.
+    assert_eq!(stored_note(&w.app, &id).sections[0].body, "first");
+    type_text(&mut w.app, "second");
+    let e = w.app.editor.as_ref().unwrap();
+    assert_eq!(e.current, 1);
+    assert_eq!(e.sections[1].text(), "second");
+    press(&mut w.app, "<S-Tab><S-Tab>");
+    let e = w.app.editor.as_ref().unwrap();
+    assert_eq!(e.current, e.sections.len() - 1, "S-Tab wraps to the last");
+    // Undo and redo work per section, a typed character at a time.
+    press(&mut w.app, "<Tab><Tab>");
+    press(&mut w.app, "<C-z><C-z>");
+    assert_eq!(w.app.editor.as_ref().unwrap().sections[1].text(), "seco");
+    press(&mut w.app, "<C-y>");
+    assert_eq!(w.app.editor.as_ref().unwrap().sections[1].text(), "secon");
+}
+
+#[test]
+fn autosave_writes_within_a_second_of_typing() {
+    let mut w = writer((120, 40));
+    start_note(&mut w);
+    let id = open_note_id(&w.app);
+    type_text(&mut w.app, "BP 128/82");
+    w.app.tick();
+    assert_eq!(stored_note(&w.app, &id).sections[0].body, "", "not yet");
+    assert!(screen(&w.app).contains("saving…"));
+    later(&w, 1000);
+    w.app.tick();
+    assert_eq!(stored_note(&w.app, &id).sections[0].body, "BP 128/82");
+    assert!(
+        screen(&w.app).contains("saved 15:30:01"),
+        "{}",
+        screen(&w.app)
+    );
+    // Typing that never pauses is still saved every second.
+    for c in " at 40 min".chars() {
+        type_text(&mut w.app, &c.to_string());
+        later(&w, 200);
+        w.app.tick();
+    }
+    let saved = stored_note(&w.app, &id).sections[0].body.clone();
+    assert!(saved.starts_with("BP 128/82 at 4"), "{saved:?}");
+}
+
+#[test]
+fn quitting_saves_what_was_typed_first() {
+    let mut w = writer((120, 40));
+    start_note(&mut w);
+    let id = open_note_id(&w.app);
+    type_text(&mut w.app, "typed just before quitting");
+    press(&mut w.app, "<C-c>");
+    assert!(w.app.quit);
+    assert_eq!(
+        stored_note(&w.app, &id).sections[0].body,
+        "typed just before quitting"
+    );
+}
+
+#[test]
+fn closing_the_editor_saves_and_the_draft_reopens_with_e() {
+    let mut w = writer((120, 40));
+    start_note(&mut w);
+    let id = open_note_id(&w.app);
+    type_text(&mut w.app, "kept");
+    press(&mut w.app, "<Esc>");
+    assert!(w.app.editor.is_none());
+    assert_eq!(stored_note(&w.app, &id).sections[0].body, "kept");
+    assert_eq!(
+        w.app.patient.as_ref().unwrap().selected().unwrap().record,
+        id
+    );
+    press(&mut w.app, "e");
+    assert_eq!(w.app.editor.as_ref().unwrap().sections[0].text(), "kept");
+}
+
+#[test]
+fn a_restart_reopens_the_draft_with_the_cursor_in_it() {
+    let mut w = writer((120, 40));
+    start_note(&mut w);
+    let id = open_note_id(&w.app);
+    press(&mut w.app, "<Tab>");
+    type_text(&mut w.app, "mid-sentence when the laptop di");
+    later(&w, 1000);
+    w.app.tick();
+    // The process dies here: no close, no quit.
+    let Writer { app, dir, .. } = w;
+    drop(app);
+    let store = SledStore::open(dir.path()).unwrap();
+    let w = writer_on(dir, store, (120, 40), KeymapPreset::Default);
+    let e = w.app.editor.as_ref().expect("the draft is open again");
+    assert_eq!(e.note.id, id);
+    assert_eq!(e.current, 1);
+    assert_eq!(e.sections[1].text(), "mid-sentence when the laptop di");
+    assert_eq!(e.sections[1].area.cursor().1, 31, "cursor at the end");
+    assert!(screen(&w.app).contains("Reopened your draft"));
+}
+
+#[test]
+fn signing_is_blocked_by_an_empty_required_section_and_says_which() {
+    let mut w = writer((120, 40));
+    start_note(&mut w);
+    let required: Vec<String> = w
+        .app
+        .editor
+        .as_ref()
+        .unwrap()
+        .sections
+        .iter()
+        .filter(|s| s.required)
+        .map(|s| s.heading.clone())
+        .collect();
+    assert!(!required.is_empty());
+    press(&mut w.app, "<C-l>");
+    let status = w.app.status.clone().unwrap();
+    assert!(
+        status.error && status.text.contains(&required[0]),
+        "{status:?}"
+    );
+    assert!(w.app.editor.is_some(), "the editor stays open");
+}
+
+#[test]
+fn signing_without_a_clinician_name_says_how_to_set_it() {
+    let mut f = demo_app((120, 40));
+    press(&mut f.app, "<Enter>w<Enter>");
+    press(&mut f.app, "<C-l>");
+    let status = f.app.status.clone().unwrap();
+    assert!(status.text.contains("clinician = "), "{status:?}");
+}
+
+/// Fills every section, signs, and returns the note's id.
+fn write_and_sign(w: &mut Writer) -> RecordId {
+    start_note(w);
+    let id = open_note_id(&w.app);
+    let n = w.app.editor.as_ref().unwrap().sections.len();
+    for i in 0..n {
+        type_text(&mut w.app, &format!("text {i}"));
+        press(&mut w.app, "<Tab>");
+    }
+    press(&mut w.app, "<C-l>");
+    assert!(w.app.editor.is_none(), "{:?}", w.app.status);
+    id
+}
+
+#[test]
+fn a_signed_note_is_final_and_takes_addenda() {
+    let mut w = writer((120, 40));
+    let id = write_and_sign(&mut w);
+    let note = stored_note(&w.app, &id);
+    assert!(note.is_signed());
+    assert_eq!(note.signed_by.as_deref(), Some("Dr. Rowan Vale"));
+    assert_eq!(
+        w.app.patient.as_ref().unwrap().selected().unwrap().record,
+        id
+    );
+    // It cannot be opened for editing; the message points to addenda.
+    press(&mut w.app, "e");
+    assert!(w.app.editor.is_none());
+    assert!(w.app.status.as_ref().unwrap().text.contains("addendum"));
+    press(&mut w.app, "+");
+    assert!(matches!(w.app.popup, Some(Popup::Addendum(_))));
+    type_text(&mut w.app, "Dose was 0.5 mg/kg, not 0.4");
+    later(&w, 60_000);
+    press(&mut w.app, "<Enter>");
+    assert!(w.app.popup.is_none(), "{:?}", w.app.status);
+    let note = stored_note(&w.app, &id);
+    assert_eq!(note.addenda.len(), 1);
+    assert_eq!(note.addenda[0].text, "Dose was 0.5 mg/kg, not 0.4");
+    press(&mut w.app, "<Enter>");
+    let s = screen(&w.app);
+    assert!(
+        s.contains("Addendum 1") && s.contains("Dose was 0.5 mg/kg"),
+        "{s}"
+    );
+}
+
+#[test]
+fn paste_goes_into_the_note_with_its_line_breaks() {
+    let mut w = writer((120, 40));
+    start_note(&mut w);
+    w.app.paste("line one\nline two q");
+    assert!(!w.app.quit);
+    let e = w.app.editor.as_ref().unwrap();
+    assert_eq!(e.sections[0].text(), "line one\nline two q");
+    assert!(e.is_dirty());
+}
+
+#[test]
+fn vim_preset_has_normal_and_insert_modes_in_the_editor() {
+    let dir = TempDir::new().unwrap();
+    let store = demo_store(&dir);
+    let mut w = writer_on(dir, store, (120, 40), KeymapPreset::Vim);
+    press(&mut w.app, "<Enter>w<Enter>");
+    type_text(&mut w.app, "abc");
+    press(&mut w.app, "<Esc>");
+    assert_eq!(w.app.key_context(), kitnotes::app::KeyContext::EditorNormal);
+    press(&mut w.app, "0xu");
+    assert_eq!(w.app.editor.as_ref().unwrap().sections[0].text(), "abc");
+    press(&mut w.app, "0x");
+    assert_eq!(w.app.editor.as_ref().unwrap().sections[0].text(), "bc");
+    press(&mut w.app, "iZ");
+    assert_eq!(w.app.editor.as_ref().unwrap().sections[0].text(), "Zbc");
+    press(&mut w.app, "<Esc>");
+    press(&mut w.app, "ZZ");
+    assert!(w.app.editor.is_none());
+}
+
+#[test]
+fn the_editor_at_120x40_and_80x24() {
+    for (wd, h) in [(120, 40), (80, 24)] {
+        let mut w = writer((wd, h));
+        start_note(&mut w);
+        type_text(
+            &mut w.app,
+            "Arrived on time with partner; slept 7 h; no alcohol in 48 h.",
+        );
+        press(&mut w.app, "<Tab>");
+        insta::assert_snapshot!(format!("editor_{wd}x{h}"), screen(&w.app));
+    }
+    let mut w = writer((120, 40));
+    press(&mut w.app, "<Enter>w");
+    insta::assert_snapshot!("new_note_picker_120x40", screen(&w.app));
+}

@@ -125,6 +125,31 @@ actions! {
     PopupConfirm = "popup.confirm": "Run the chosen item or save the form",
     FieldNext = "form.next_field": "Go to the next field",
     FieldPrev = "form.prev_field": "Go to the previous field",
+
+    NoteNew = "note.new": "Write a new note for this patient: pick a template, start typing",
+    NoteEdit = "note.edit": "Continue writing the selected draft note",
+    NoteSign = "note.sign": "Sign the note: checks required sections, then it is final",
+    NoteAddendum = "note.addendum": "Add a signed addendum to the selected signed note",
+
+    EditorClose = "editor.close": "Leave the note editor (the draft is saved)",
+    EditorSave = "editor.save": "Save the draft now (it also saves itself as you type)",
+    SectionNext = "section.next": "Go to the note's next section",
+    SectionPrev = "section.prev": "Go to the note's previous section",
+    Undo = "edit.undo": "Undo the last change in this section",
+    Redo = "edit.redo": "Redo what was undone",
+    EditorInsert = "editor.insert": "Type into the note at the cursor (insert mode)",
+    EditorAppend = "editor.append": "Type into the note after the cursor",
+    EditorOpenLine = "editor.open_line": "Start a new line below and type into it",
+    EditorNormal = "editor.normal": "Stop typing: keys move and edit (normal mode)",
+    CursorLeft = "cursor.left": "Move the cursor left",
+    CursorRight = "cursor.right": "Move the cursor right",
+    CursorUp = "cursor.up": "Move the cursor up a line",
+    CursorDown = "cursor.down": "Move the cursor down a line",
+    CursorWordNext = "cursor.word_next": "Move to the next word",
+    CursorWordPrev = "cursor.word_prev": "Move to the previous word",
+    CursorLineStart = "cursor.line_start": "Move to the start of the line",
+    CursorLineEnd = "cursor.line_end": "Move to the end of the line",
+    DeleteChar = "edit.delete_char": "Delete the character under the cursor",
 }
 
 impl fmt::Display for Action {

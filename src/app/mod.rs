@@ -7,20 +7,24 @@
 
 pub mod action;
 pub mod detail;
+pub mod editor;
 pub mod field;
 pub mod fuzzy;
 pub mod list;
+mod notes;
 pub mod patient_form;
 mod popup;
 
 pub use action::{Action, KeyContext};
-pub use popup::{ListPopup, Popup, PopupRow};
+pub use popup::{AddendumForm, ListPopup, Popup, PopupRow, TemplatePicker, TemplateRow};
 
 use crate::clock::{Clock, IdSource};
 use crate::keymap::{KeySeq, Keymap, Resolved};
 use crate::model::monitoring::Thresholds;
 use crate::model::{Patient, PatientId, PatientRecords, Record, TimelineEntry};
 use crate::store::Store;
+use crate::templates::Templates;
+use editor::{Editor, EditorMode};
 use field::TextField;
 use fuzzy::Hit;
 use jiff::tz::TimeZone;
@@ -140,6 +144,13 @@ pub struct AppSettings {
     pub induction_sessions: u32,
     /// A short name for the store, shown in the header ("demo" for the demo store).
     pub store_label: String,
+    /// The note templates: built-ins and the user's own.
+    pub templates: Templates,
+    /// Template files that did not load, one message each; shown at start-up, never dropped.
+    pub template_errors: Vec<String>,
+    /// Where the editor records which note is open and where its cursor is, so a restart after
+    /// a crash reopens it. None: no such memory (tests that do not need it).
+    pub resume_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AppSettings {
@@ -151,6 +162,9 @@ impl Default for AppSettings {
             thresholds: Thresholds::default(),
             induction_sessions: 6,
             store_label: String::new(),
+            templates: crate::templates::builtins().clone(),
+            template_errors: Vec::new(),
+            resume_file: None,
         }
     }
 }
@@ -167,12 +181,17 @@ pub struct App {
     pub roster: Roster,
     pub patient: Option<PatientView>,
     pub popup: Option<Popup>,
+    /// The draft note being written, drawn over the panes.
+    pub editor: Option<Editor>,
+    /// The template of the last note started, offered first next time.
+    last_template: Option<String>,
     /// Keys of a sequence typed so far (`g` of `g g`).
     pub pending: KeySeq,
     pub status: Option<Status>,
     /// Forms closed with Esc, kept so nothing typed is lost: the new-patient draft, and edits
     /// by patient id.
     stashed_forms: Vec<PatientForm>,
+    /// Set only by [`App::request_quit`], which saves the open draft first.
     pub quit: bool,
     /// Set when Quit was refused once because of an unsaved form.
     quit_armed: bool,
@@ -199,6 +218,8 @@ impl App {
             roster: Roster::default(),
             patient: None,
             popup: None,
+            editor: None,
+            last_template: None,
             pending: KeySeq::default(),
             status: None,
             stashed_forms: Vec::new(),
@@ -207,7 +228,21 @@ impl App {
             size: (120, 40),
         };
         app.reload_roster(None)?;
+        if let Some(first) = app.settings.template_errors.first() {
+            let n = app.settings.template_errors.len();
+            app.say_error(if n == 1 {
+                format!("A template did not load: {first}")
+            } else {
+                format!("{n} templates did not load; the first: {first}")
+            });
+        }
+        app.resume_editor();
         Ok(app)
+    }
+
+    /// The store, for reading (tests check what a save wrote).
+    pub fn store(&self) -> &dyn Store {
+        self.store.as_ref()
     }
 
     pub fn now(&self) -> jiff::Timestamp {
@@ -223,13 +258,17 @@ impl App {
         if self.popup.is_some() || self.roster.input.is_some() {
             KeyContext::Popup
         } else {
-            self.focus.context()
+            self.pane_context()
         }
     }
 
     /// The context under any popup: what help describes and the palette acts on.
     pub fn pane_context(&self) -> KeyContext {
-        self.focus.context()
+        match &self.editor {
+            Some(e) if e.mode == EditorMode::Insert => KeyContext::EditorInsert,
+            Some(_) => KeyContext::EditorNormal,
+            None => self.focus.context(),
+        }
     }
 
     /// A new terminal size.
@@ -254,10 +293,14 @@ impl App {
             Resolved::Ignored => {
                 if ctx == KeyContext::Popup && self.pending.is_empty() {
                     self.type_into_field(key);
+                } else if ctx == KeyContext::EditorInsert && self.pending.is_empty() {
+                    self.type_into_editor(key);
                 }
             }
             Resolved::Unbound(seq) => {
-                if ctx == KeyContext::Popup && seq.len() == 1 {
+                if ctx == KeyContext::EditorInsert && seq.len() == 1 {
+                    self.type_into_editor(key);
+                } else if ctx == KeyContext::Popup && seq.len() == 1 {
                     self.type_into_field(key);
                 } else {
                     self.say_error(format!(
@@ -272,7 +315,14 @@ impl App {
     /// Pasted text goes into the text field that has focus; elsewhere it is refused with a
     /// message, never taken as a burst of commands.
     pub fn paste(&mut self, text: &str) {
-        if let Some(f) = self.focused_field() {
+        if self.popup.is_none()
+            && let Some(e) = self.editor.as_mut()
+        {
+            if e.paste(text) {
+                let now = self.clock.now();
+                e.changed(now);
+            }
+        } else if let Some(f) = self.focused_field() {
             f.paste(text);
             self.after_typing();
         } else {
@@ -284,6 +334,8 @@ impl App {
         match &mut self.popup {
             Some(Popup::Help(p)) | Some(Popup::Palette(p)) => Some(&mut p.filter),
             Some(Popup::Patient(f)) => Some(f.field()),
+            Some(Popup::NewNote(p)) => Some(&mut p.filter),
+            Some(Popup::Addendum(a)) => Some(&mut a.field),
             None => self.roster.input.as_mut(),
         }
     }
@@ -300,7 +352,8 @@ impl App {
         let height = self.list_height(Pane::Roster);
         match &mut self.popup {
             Some(Popup::Help(p)) | Some(Popup::Palette(p)) => p.refilter(),
-            Some(Popup::Patient(_)) => {}
+            Some(Popup::NewNote(p)) => p.refilter(),
+            Some(Popup::Patient(_)) | Some(Popup::Addendum(_)) => {}
             None => {
                 if let Some(input) = &self.roster.input {
                     self.roster.query = input.text().to_string();
@@ -338,22 +391,19 @@ impl App {
             self.update_popup(action);
             return;
         }
+        if self.editor.is_some() {
+            self.update_editor(action);
+            return;
+        }
         if self.roster.input.is_some() {
             self.update_filter(action);
             return;
         }
         match action {
-            Action::Quit => self.quit = true,
+            Action::Quit => self.request_quit(),
             Action::Help => self.open_help(),
             Action::Palette => self.open_palette(),
-            Action::ToggleTheme => {
-                self.theme = match self.theme {
-                    ThemeKind::Standard => ThemeKind::HighContrast,
-                    ThemeKind::HighContrast => ThemeKind::Monochrome,
-                    ThemeKind::Monochrome => ThemeKind::Standard,
-                };
-                self.say(format!("Theme: {}", self.theme.label()));
-            }
+            Action::ToggleTheme => self.cycle_theme(),
             Action::FocusNext => self.cycle_focus(1),
             Action::FocusPrev => self.cycle_focus(-1),
             Action::FocusRoster => self.focus_pane(Pane::Roster),
@@ -415,7 +465,28 @@ impl App {
             Action::PopupClose | Action::PopupConfirm | Action::FieldNext | Action::FieldPrev => {
                 self.say_error(format!("{} works in popups and forms", action.name()));
             }
+            Action::NoteNew => self.open_template_picker(),
+            Action::NoteEdit => self.edit_selected_note(),
+            Action::NoteSign => self.sign_selected_note(),
+            Action::NoteAddendum => self.open_addendum(),
+            a if a.is_editor_only() => {
+                let hint = self.key_hint(KeyContext::Timeline, Action::NoteEdit);
+                self.say_error(format!(
+                    "{} works in the note editor; {hint} opens the selected draft",
+                    a.name()
+                ));
+            }
+            _ => {}
         }
+    }
+
+    fn cycle_theme(&mut self) {
+        self.theme = match self.theme {
+            ThemeKind::Standard => ThemeKind::HighContrast,
+            ThemeKind::HighContrast => ThemeKind::Monochrome,
+            ThemeKind::Monochrome => ThemeKind::Standard,
+        };
+        self.say(format!("Theme: {}", self.theme.label()));
     }
 
     fn update_filter(&mut self, action: Action) {
@@ -443,7 +514,7 @@ impl App {
                 self.roster.cursor.step(step, len, h);
                 self.load_selected_patient();
             }
-            Action::Quit => self.quit = true,
+            Action::Quit => self.request_quit(),
             other => self.say_error(format!(
                 "{} is not available while filtering; Enter keeps the filter, Esc clears it",
                 other.name()
@@ -485,8 +556,26 @@ impl App {
                         None => self.say_error("Nothing matches".into()),
                     }
                 }
-                Action::Quit => self.quit = true,
+                Action::Quit => self.request_quit(),
                 other => self.say_error(format!("{} does nothing in this popup", other.name())),
+            },
+            Popup::NewNote(p) => match action {
+                Action::PopupClose => self.popup = None,
+                Action::MoveUp => p.cursor.step(-1, p.hits.len(), p.height()),
+                Action::MoveDown => p.cursor.step(1, p.hits.len(), p.height()),
+                Action::PageUp => p
+                    .cursor
+                    .step(-(p.height() as isize), p.hits.len(), p.height()),
+                Action::PageDown => p.cursor.step(p.height() as isize, p.hits.len(), p.height()),
+                Action::PopupConfirm => self.start_note(),
+                Action::Quit => self.request_quit(),
+                other => self.say_error(format!("{} does nothing in this popup", other.name())),
+            },
+            Popup::Addendum(_) => match action {
+                Action::PopupClose => self.popup = None,
+                Action::PopupConfirm => self.save_addendum(),
+                Action::Quit => self.request_quit(),
+                other => self.say_error(format!("{} does nothing here", other.name())),
             },
             Popup::Patient(form) => match action {
                 Action::FieldNext | Action::MoveDown => form.move_focus(1),
@@ -511,7 +600,7 @@ impl App {
                             "The patient form is not saved: {hint} saves it; quit again to leave without it"
                         ));
                     } else {
-                        self.quit = true;
+                        self.request_quit();
                     }
                 }
                 other => self.say_error(format!("{} does nothing in a form", other.name())),
@@ -775,9 +864,10 @@ impl App {
 
     fn open_palette(&mut self) {
         let ctx = self.pane_context();
+        let in_editor = self.editor.is_some();
         let rows = Action::ALL
             .iter()
-            .filter(|a| !a.is_popup_only())
+            .filter(|a| !a.is_popup_only() && (in_editor || !a.is_editor_only()))
             .map(|&action| PopupRow {
                 keys: self
                     .keymap
@@ -794,8 +884,18 @@ impl App {
 }
 
 impl App {
-    /// Called when no event came for a while; the note editor's autosave hangs off this.
-    pub fn tick(&mut self) {}
+    /// Called by the event loop at least every quarter second: autosave hangs off this.
+    pub fn tick(&mut self) {
+        let now = self.now();
+        if self.editor.as_ref().is_some_and(|e| e.save_due(now)) {
+            self.save_editor();
+        }
+    }
+
+    /// The terminal lost focus (the user switched windows): save now.
+    pub fn focus_lost(&mut self) {
+        self.save_editor();
+    }
 
     /// A mouse event (only sent when the user turned the mouse on): the wheel scrolls the pane
     /// under the pointer, a click focuses a pane and selects the row under it.
@@ -809,7 +909,7 @@ impl App {
             }
             return;
         }
-        if self.popup.is_some() || self.roster.input.is_some() {
+        if self.popup.is_some() || self.roster.input.is_some() || self.editor.is_some() {
             return;
         }
         let screen = crate::ui::layout::Screen::new(

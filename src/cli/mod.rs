@@ -161,6 +161,7 @@ pub fn build_app(
 ) -> anyhow::Result<crate::app::App> {
     use crate::app::{App, AppSettings, ThemeKind};
     let keymap = load_keymap(env)?;
+    let loaded = crate::templates::load(&env.paths.config_dir);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = if no_color {
         ThemeKind::Monochrome
@@ -176,6 +177,14 @@ pub fn build_app(
         } else {
             String::new()
         },
+        templates: loaded.templates,
+        template_errors: loaded.errors.iter().map(|e| e.to_string()).collect(),
+        // Next to the store it belongs to, so the demo and the real store never mix.
+        resume_file: Some(if env.demo {
+            env.paths.data_dir.join("demo.editing.json")
+        } else {
+            env.paths.data_dir.join("store.editing.json")
+        }),
         ..AppSettings::default()
     };
     // Ids only need to differ between runs; their time part comes from the clock.

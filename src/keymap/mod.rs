@@ -348,13 +348,20 @@ mod tests {
              keymap = [ { on = \"x\", run = \"popup.close\" } ]\n\
              [editor_normal]\n\
              prepend_keymap = [ { on = \"b\", run = \"move.up\" } ]\n\
-             append_keymap = [ { on = \"a\", run = \"move.down\" } ]\n",
+             append_keymap = [ { on = \"a\", run = \"move.down\" }, { on = \"F\", run = \"move.down\" } ]\n",
         )
         .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(keys(KeyContext::Popup, &map), ["x=popup.close"]);
-        assert_eq!(
-            keys(KeyContext::EditorNormal, &map),
-            ["b=move.up", "a=move.down"]
+        let normal = keys(KeyContext::EditorNormal, &map);
+        // Prepended: first, and it replaces the default's b. Appended: last, and only where
+        // the key was free (the default's a stays).
+        assert_eq!(normal.first().map(String::as_str), Some("b=move.up"));
+        assert_eq!(normal.last().map(String::as_str), Some("F=move.down"));
+        assert!(normal.iter().any(|k| k == "a=editor.append"), "{normal:?}");
+        assert!(
+            !normal
+                .iter()
+                .any(|k| k == "b=cursor.word_prev" || k == "a=move.down")
         );
     }
 

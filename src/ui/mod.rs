@@ -1,6 +1,7 @@
 //! Drawing only: one file per pane and popup, the theme and the layout. Everything here reads
 //! [`App`] and never changes it, so a frame can be drawn at any time, and drawn again.
 
+mod editor;
 pub mod layout;
 mod panes;
 mod popups;
@@ -31,6 +32,14 @@ pub fn draw(frame: &mut Frame, app: &App) {
             Pane::Timeline => panes::timeline(frame, rect, app, &theme),
             Pane::Detail => panes::detail(frame, rect, app, &theme),
         }
+    }
+    if let Some(e) = &app.editor {
+        let body = Rect {
+            y: screen.header.bottom(),
+            height: screen.status.y.saturating_sub(screen.header.bottom()),
+            ..area
+        };
+        editor::draw(frame, body, app, e, &theme);
     }
     status::bar(frame, screen.status, app, &theme);
     popups::draw(frame, area, app, &theme);

@@ -6,7 +6,7 @@ use super::layout::{centered, list_popup_area};
 use super::panes::prefix;
 use super::theme::Theme;
 use crate::app::patient_form::{FormField, PatientForm};
-use crate::app::{Action, App, KeyContext, ListPopup, Popup};
+use crate::app::{Action, AddendumForm, App, KeyContext, ListPopup, Popup, TemplatePicker};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -24,7 +24,142 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             list_popup(frame, area, p, " Commands ".into(), &footer, theme);
         }
         Some(Popup::Patient(f)) => form(frame, area, f, &footer(app, FORM_KEYS), theme),
+        Some(Popup::NewNote(p)) => template_picker(frame, area, p, &footer(app, PICK_KEYS), theme),
+        Some(Popup::Addendum(a)) => addendum(frame, area, a, &footer(app, ADDENDUM_KEYS), theme),
     }
+}
+
+const PICK_KEYS: &[(Action, &str)] = &[
+    (Action::PopupConfirm, "start writing"),
+    (Action::PopupClose, "cancel"),
+];
+const ADDENDUM_KEYS: &[(Action, &str)] = &[
+    (Action::PopupConfirm, "sign and add"),
+    (Action::PopupClose, "cancel"),
+];
+
+/// A one-line filter field with the cursor placed in it.
+fn filter_line(frame: &mut Frame, row: Rect, text: &str, cursor: usize, theme: &Theme) {
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("› ", theme.key),
+            Span::styled(text.to_string(), theme.text),
+        ])),
+        row,
+    );
+    let x = row.x + 2 + Span::raw(prefix(text, cursor)).width() as u16;
+    if x < row.right() {
+        frame.set_cursor_position((x, row.y));
+    }
+}
+
+fn template_picker(frame: &mut Frame, area: Rect, p: &TemplatePicker, footer: &str, theme: &Theme) {
+    let rows = p.rows.len() as u16;
+    let rect = centered(area, 72, (rows + 5).min(list_popup_area(area).height));
+    frame.render_widget(Clear, rect);
+    let block = popup_block(" New note: pick a template (type to filter) ".into(), theme);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    if inner.height < 3 {
+        return;
+    }
+    let filter_row = Rect { height: 1, ..inner };
+    let list = Rect {
+        y: inner.y + 1,
+        height: inner.height - 2,
+        ..inner
+    };
+    let footer_row = Rect {
+        y: inner.bottom() - 1,
+        height: 1,
+        ..inner
+    };
+    filter_line(
+        frame,
+        filter_row,
+        p.filter.text(),
+        p.filter.cursor_column(),
+        theme,
+    );
+    let lines: Vec<Line> = p
+        .cursor
+        .visible(p.hits.len(), list.height as usize)
+        .map(|i| {
+            let row = &p.rows[p.hits[i].index];
+            let kind_style = if row.kind.is_private() {
+                theme.private
+            } else {
+                theme.label
+            };
+            let line = Line::from(vec![
+                Span::styled(format!(" {:<30}", row.kind.label()), kind_style),
+                Span::styled(row.name.clone(), theme.text),
+            ]);
+            if i == p.cursor.selected {
+                line.style(theme.selected)
+            } else {
+                line
+            }
+        })
+        .collect();
+    if lines.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(" Nothing matches.", theme.dim)),
+            list,
+        );
+    } else {
+        frame.render_widget(Paragraph::new(lines), list);
+    }
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            format!("{} of {} · {footer}", p.hits.len(), p.rows.len()),
+            theme.dim,
+        )),
+        footer_row,
+    );
+}
+
+fn addendum(frame: &mut Frame, area: Rect, a: &AddendumForm, footer: &str, theme: &Theme) {
+    let rect = centered(area, 76, 6);
+    frame.render_widget(Clear, rect);
+    let block = popup_block(format!(" Addendum to \"{}\" ", a.title), theme);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    if inner.height < 3 {
+        return;
+    }
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            "A signed note stays as it is; this is added under it, dated and signed.",
+            theme.dim,
+        )),
+        Rect { height: 1, ..inner },
+    );
+    let text = a.field.text();
+    let width = inner.width.saturating_sub(3) as usize;
+    let cursor = a.field.cursor_column();
+    // Long text scrolls so the cursor stays in view.
+    let skip = cursor.saturating_sub(width.saturating_sub(1));
+    let shown: String = text.chars().skip(skip).collect();
+    filter_line(
+        frame,
+        Rect {
+            y: inner.y + 1,
+            height: 1,
+            ..inner
+        },
+        &shown,
+        cursor - skip,
+        theme,
+    );
+    frame.render_widget(
+        Paragraph::new(Span::styled(footer.to_string(), theme.dim)),
+        Rect {
+            y: inner.bottom() - 1,
+            height: 1,
+            ..inner
+        },
+    );
 }
 
 const LIST_KEYS: &[(Action, &str)] =

@@ -20,14 +20,18 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
             Action::PatientNew,
             Action::PatientEdit,
             Action::PatientArchive,
+            Action::NoteNew,
             Action::Quit,
         ],
         KeyContext::Timeline => &[
             Action::Help,
             Action::Palette,
             Action::Open,
+            Action::NoteNew,
+            Action::NoteEdit,
+            Action::NoteSign,
+            Action::NoteAddendum,
             Action::Back,
-            Action::FocusNext,
             Action::Quit,
         ],
         KeyContext::Detail => &[
@@ -36,6 +40,21 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
             Action::Back,
             Action::PageDown,
             Action::Quit,
+        ],
+        KeyContext::EditorInsert => &[
+            Action::SectionNext,
+            Action::SectionPrev,
+            Action::NoteSign,
+            Action::EditorClose,
+            Action::Undo,
+            Action::Help,
+        ],
+        KeyContext::EditorNormal => &[
+            Action::EditorInsert,
+            Action::SectionNext,
+            Action::NoteSign,
+            Action::EditorClose,
+            Action::Help,
         ],
         KeyContext::Popup if in_form => &[
             Action::FieldNext,
@@ -67,6 +86,17 @@ fn hint_word(a: Action, app: &App) -> &'static str {
         Action::Quit => "quit",
         Action::FocusNext => "next pane",
         Action::PageDown => "page",
+        Action::NoteNew => "new note",
+        Action::NoteEdit => "edit note",
+        Action::NoteSign => "sign",
+        Action::NoteAddendum => "addendum",
+        Action::SectionNext => "next section",
+        Action::SectionPrev => "previous",
+        Action::EditorClose => "close",
+        Action::EditorInsert => "type",
+        Action::Undo => "undo",
+        Action::PopupConfirm if matches!(app.popup, Some(Popup::NewNote(_))) => "start",
+        Action::PopupConfirm if matches!(app.popup, Some(Popup::Addendum(_))) => "add",
         Action::PopupConfirm if matches!(app.popup, Some(Popup::Patient(_))) => "save",
         Action::PopupConfirm if app.popup.is_none() => "keep filter",
         Action::PopupConfirm => "run",
@@ -86,11 +116,15 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Popup::Help(_)) => "HELP",
         Some(Popup::Palette(_)) => "COMMAND",
         Some(Popup::Patient(_)) => "FORM",
+        Some(Popup::NewNote(_)) => "NEW NOTE",
+        Some(Popup::Addendum(_)) => "ADDENDUM",
         None if app.roster.input.is_some() => "FILTER",
         None => match ctx {
             KeyContext::Roster => "PATIENTS",
             KeyContext::Timeline => "TIMELINE",
             KeyContext::Detail => "DETAIL",
+            KeyContext::EditorInsert => "EDIT",
+            KeyContext::EditorNormal => "NORMAL",
             _ => "",
         },
     };
@@ -100,6 +134,20 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     ];
     if !app.pending.is_empty() {
         spans.push(Span::styled(format!("{}…  ", app.pending), theme.key));
+    }
+    if let Some(e) = &app.editor {
+        // Whether what was typed is safe is always in view while writing.
+        if e.save_error.is_some() {
+            spans.push(Span::styled("NOT SAVED, retrying  ", theme.error));
+        } else if e.is_dirty() {
+            spans.push(Span::styled("saving…  ", theme.dim));
+        } else if let Some(at) = e.saved_at {
+            let t = at.to_zoned(app.settings.time_zone.clone());
+            spans.push(Span::styled(
+                format!("saved {}  ", t.strftime("%H:%M:%S")),
+                theme.dim,
+            ));
+        }
     }
     match &app.status {
         Some(s) => spans.push(Span::styled(

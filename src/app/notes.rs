@@ -1,0 +1,521 @@
+//! Writing notes: starting one from a template, the editor's actions and autosave, signing,
+//! addenda, and reopening the draft that was open when kitnotes last stopped.
+//!
+//! Every save writes the whole note with its audit entry and flushes before the status bar says
+//! "saved". A failed save keeps the text in the editor and is retried on the next tick; the
+//! editor is never closed, and the app never quits, with text the store does not have.
+
+use super::editor::{Editor, EditorMode, Resume};
+use super::popup::{AddendumForm, Popup, TemplatePicker, TemplateRow};
+use super::{Action, App, KeyContext, Pane};
+use crate::model::timeline::EntryKind;
+use crate::model::{Note, NoteError, Record, RecordId};
+use ratatui::crossterm::event::KeyEvent;
+use ratatui_textarea::CursorMove;
+
+impl Action {
+    /// Actions that only mean something while a note is open in the editor.
+    pub fn is_editor_only(self) -> bool {
+        matches!(
+            self,
+            Action::EditorClose
+                | Action::EditorSave
+                | Action::SectionNext
+                | Action::SectionPrev
+                | Action::Undo
+                | Action::Redo
+                | Action::EditorInsert
+                | Action::EditorAppend
+                | Action::EditorOpenLine
+                | Action::EditorNormal
+                | Action::CursorLeft
+                | Action::CursorRight
+                | Action::CursorUp
+                | Action::CursorDown
+                | Action::CursorWordNext
+                | Action::CursorWordPrev
+                | Action::CursorLineStart
+                | Action::CursorLineEnd
+                | Action::DeleteChar
+        )
+    }
+}
+
+impl App {
+    /// The only way to quit: the open draft is saved first, and if that fails kitnotes stays
+    /// open with the text, saying why.
+    pub fn request_quit(&mut self) {
+        if self.save_editor() {
+            self.quit = true;
+        } else {
+            let why = self
+                .editor
+                .as_ref()
+                .and_then(|e| e.save_error.clone())
+                .unwrap_or_default();
+            self.say_error(format!(
+                "Not quitting: the draft could not be saved ({why}); it is kept here and retried"
+            ));
+        }
+    }
+
+    pub(super) fn type_into_editor(&mut self, key: KeyEvent) {
+        let now = self.now();
+        if let Some(e) = self.editor.as_mut()
+            && e.type_key(key)
+        {
+            e.changed(now);
+        }
+    }
+
+    /// Writes the editor's text if it changed. Returns whether the store now has everything
+    /// typed (true also when nothing was open or nothing changed).
+    pub(super) fn save_editor(&mut self) -> bool {
+        let Some(e) = self.editor.as_ref() else {
+            return true;
+        };
+        if !e.is_dirty() {
+            return true;
+        }
+        let note = e.current_note();
+        let now = self.now();
+        match self.write(Record::Note(note.clone())) {
+            Ok(()) => {
+                if let Some(e) = self.editor.as_mut() {
+                    e.saved(note, now);
+                }
+                self.write_resume_marker();
+                true
+            }
+            Err(err) => {
+                let msg = format!("{err:#}");
+                if let Some(e) = self.editor.as_mut() {
+                    e.save_error = Some(msg.clone());
+                }
+                self.say_error(format!("Draft NOT saved, kept here, retrying: {msg}"));
+                false
+            }
+        }
+    }
+
+    fn write_resume_marker(&mut self) {
+        let (Some(path), Some(e)) = (self.settings.resume_file.clone(), self.editor.as_ref())
+        else {
+            return;
+        };
+        if let Err(err) = e.position().write(&path) {
+            self.say_error(format!(
+                "The draft is saved, but {} could not be written ({err}); after a crash, \
+                 reopen the draft from the timeline",
+                path.display()
+            ));
+        }
+    }
+
+    fn clear_resume_marker(&mut self) {
+        if let Some(path) = self.settings.resume_file.clone()
+            && let Err(err) = Resume::clear(&path)
+        {
+            self.say_error(format!("Could not remove {}: {err}", path.display()));
+        }
+    }
+
+    /// On start-up: reopens the draft that was open when kitnotes last stopped, cursor and all.
+    pub(super) fn resume_editor(&mut self) {
+        let Some(path) = self.settings.resume_file.clone() else {
+            return;
+        };
+        let Some(r) = Resume::read(&path) else {
+            return;
+        };
+        let note = match self.store.record(&r.note) {
+            Ok(Some(Record::Note(n))) if !n.is_signed() => n,
+            // Signed since, or gone: nothing to reopen.
+            _ => {
+                self.clear_resume_marker();
+                return;
+            }
+        };
+        let patient = note.patient.clone();
+        if self.roster.show_archived
+            || self
+                .roster
+                .patients
+                .iter()
+                .any(|p| p.id == patient && !p.archived)
+        {
+            self.reselect(Some(&patient));
+        }
+        if self
+            .patient
+            .as_ref()
+            .is_some_and(|v| v.records.patient.id == patient)
+        {
+            self.focus = Pane::Timeline;
+            self.select_entry(&note.id);
+        }
+        let title = note.title.clone();
+        self.open_editor(note, Some(&r));
+        self.say(format!(
+            "Reopened your draft \"{title}\" where you left off"
+        ));
+    }
+
+    /// Selects the timeline entry of record `id`, if the open patient has it.
+    fn select_entry(&mut self, id: &RecordId) {
+        let h = self.list_height(Pane::Timeline);
+        if let Some(v) = self.patient.as_mut()
+            && let Some(i) = v.entries.iter().position(|e| &e.record == id)
+        {
+            v.cursor.select(i, v.entries.len(), h);
+            v.detail_scroll = 0;
+        }
+    }
+
+    fn open_editor(&mut self, note: Note, at: Option<&Resume>) {
+        let template = self.settings.templates.for_note(&note);
+        let mut e = Editor::open(note, template);
+        if let Some(r) = at {
+            e.restore(r);
+        }
+        self.editor = Some(e);
+        self.write_resume_marker();
+    }
+
+    /// The note selected in the timeline, as loaded.
+    fn selected_note(&self) -> Option<Note> {
+        let v = self.patient.as_ref()?;
+        let e = v.selected()?;
+        if !matches!(e.kind, EntryKind::Note(_)) {
+            return None;
+        }
+        v.records.notes.iter().find(|n| n.id == e.record).cloned()
+    }
+
+    fn no_note_selected(&mut self) {
+        let hint = self.key_hint(KeyContext::Timeline, Action::NoteNew);
+        self.say_error(format!(
+            "Select a note in the timeline first; {hint} writes a new one"
+        ));
+    }
+
+    pub(super) fn open_template_picker(&mut self) {
+        let Some(patient) = self.patient.as_ref().map(|v| v.records.patient.id.clone()) else {
+            self.say_error("Choose a patient first".into());
+            return;
+        };
+        let mut rows: Vec<TemplateRow> = self
+            .settings
+            .templates
+            .iter()
+            .map(|l| TemplateRow {
+                id: l.template.id.clone(),
+                kind: l.template.kind,
+                name: l.template.name.clone(),
+            })
+            .collect();
+        if rows.is_empty() {
+            self.say_error("No note templates are installed".into());
+            return;
+        }
+        // The template used last comes first: one key and Enter repeat it.
+        if let Some(last) = &self.last_template
+            && let Some(i) = rows.iter().position(|r| &r.id == last)
+        {
+            let r = rows.remove(i);
+            rows.insert(0, r);
+        }
+        self.popup = Some(Popup::NewNote(TemplatePicker::new(
+            patient, rows, self.size,
+        )));
+    }
+
+    /// Creates the draft from the chosen template, writes it, and opens it in the editor.
+    pub(super) fn start_note(&mut self) {
+        let Some(Popup::NewNote(p)) = self.popup.as_ref() else {
+            return;
+        };
+        let Some(row) = p.selected().cloned() else {
+            self.say_error("No template matches".into());
+            return;
+        };
+        let patient = p.patient.clone();
+        let Some(template) = self.settings.templates.get(&row.id).cloned() else {
+            self.say_error(format!("Template {} is no longer loaded", row.id));
+            return;
+        };
+        let now = self.now();
+        let id = RecordId::from_uuid(self.ids.next(now));
+        let note = template.new_note(id.clone(), patient, now);
+        if let Err(e) = self.write(Record::Note(note.clone())) {
+            self.say_error(format!("The note could not be created: {e:#}"));
+            return;
+        }
+        self.popup = None;
+        self.last_template = Some(row.id);
+        self.load_selected_patient();
+        self.select_entry(&id);
+        self.open_editor(note, None);
+        self.say(format!("New {}: type away, it saves itself", row.name));
+    }
+
+    pub(super) fn edit_selected_note(&mut self) {
+        let Some(note) = self.selected_note() else {
+            self.no_note_selected();
+            return;
+        };
+        if note.is_signed() {
+            let hint = self.key_hint(self.focus.context(), Action::NoteAddendum);
+            self.say_error(format!(
+                "This note is signed and final; {hint} adds an addendum"
+            ));
+            return;
+        }
+        self.open_editor(note, None);
+    }
+
+    fn clinician(&mut self) -> Option<String> {
+        match self.settings.clinician.clone() {
+            Some(c) if !c.trim().is_empty() => Some(c),
+            _ => {
+                self.say_error(
+                    "Signing needs your name: add clinician = \"Your Name\" to config.toml".into(),
+                );
+                None
+            }
+        }
+    }
+
+    /// Signs `note` and writes it; on refusal says why (naming empty required sections).
+    fn sign_and_write(&mut self, mut note: Note) -> bool {
+        let Some(by) = self.clinician() else {
+            return false;
+        };
+        let now = self.now();
+        if let Err(e) = self.settings.templates.sign(&mut note, &by, now) {
+            self.say_error(match e {
+                NoteError::RequiredSectionsEmpty(ref s) => format!(
+                    "Not signed: {} must have text first",
+                    s.iter()
+                        .map(|h| format!("\"{h}\""))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                other => format!("Not signed: {other}"),
+            });
+            return false;
+        }
+        let title = note.title.clone();
+        if let Err(e) = self.write(Record::Note(note)) {
+            self.say_error(format!("Not signed: {e:#}"));
+            return false;
+        }
+        self.say(format!("Signed \"{title}\" as {by}; it is final now"));
+        true
+    }
+
+    pub(super) fn sign_selected_note(&mut self) {
+        let Some(note) = self.selected_note() else {
+            self.no_note_selected();
+            return;
+        };
+        if note.is_signed() {
+            self.say_error("This note is already signed".into());
+            return;
+        }
+        let id = note.id.clone();
+        if self.sign_and_write(note) {
+            self.load_selected_patient();
+            self.select_entry(&id);
+        }
+    }
+
+    pub(super) fn open_addendum(&mut self) {
+        let Some(note) = self.selected_note() else {
+            self.no_note_selected();
+            return;
+        };
+        if !note.is_signed() {
+            let hint = self.key_hint(self.focus.context(), Action::NoteEdit);
+            self.say_error(format!(
+                "This note is a draft: {hint} continues writing it; addenda are for signed notes"
+            ));
+            return;
+        }
+        if self.clinician().is_none() {
+            return;
+        }
+        self.popup = Some(Popup::Addendum(AddendumForm {
+            note: note.id,
+            title: note.title,
+            field: Default::default(),
+        }));
+    }
+
+    pub(super) fn save_addendum(&mut self) {
+        let Some(Popup::Addendum(form)) = self.popup.as_ref() else {
+            return;
+        };
+        let (id, text) = (form.note.clone(), form.field.text().to_string());
+        let Some(by) = self.clinician() else {
+            return;
+        };
+        let mut note = match self.store.record(id.as_str()) {
+            Ok(Some(Record::Note(n))) => n,
+            Ok(_) => {
+                self.say_error("That note is no longer in the store".into());
+                return;
+            }
+            Err(e) => {
+                self.say_error(format!("Cannot read the note: {e:#}"));
+                return;
+            }
+        };
+        let now = self.now();
+        // The popup stays open with the text on any refusal, so nothing typed is lost.
+        if let Err(e) = note.add_addendum(&text, &by, now) {
+            self.say_error(format!("Not added: {e}"));
+            return;
+        }
+        if let Err(e) = self.write(Record::Note(note)) {
+            self.say_error(format!("Not added: {e:#}"));
+            return;
+        }
+        self.popup = None;
+        self.load_selected_patient();
+        self.select_entry(&id);
+        self.say(format!("Addendum added, signed by {by}"));
+    }
+
+    /// Leaves the editor once the store has everything typed.
+    fn close_editor(&mut self) -> bool {
+        if !self.save_editor() {
+            return false;
+        }
+        let id = self.editor.take().map(|e| e.note.id);
+        self.clear_resume_marker();
+        self.load_selected_patient();
+        if let Some(id) = id {
+            self.select_entry(&id);
+        }
+        true
+    }
+
+    pub(super) fn update_editor(&mut self, action: Action) {
+        let now = self.now();
+        match action {
+            Action::Quit => self.request_quit(),
+            Action::Help => self.open_help(),
+            Action::Palette => self.open_palette(),
+            Action::EditorClose => {
+                if self.close_editor() {
+                    let hint = self.key_hint(KeyContext::Timeline, Action::NoteEdit);
+                    self.say(format!("Draft saved; {hint} continues it"));
+                }
+            }
+            Action::EditorSave => {
+                if self.save_editor() {
+                    self.say("Draft saved".into());
+                }
+            }
+            Action::SectionNext | Action::SectionPrev => {
+                // Moving on is a natural moment to make what was written durable.
+                self.save_editor();
+                if let Some(e) = self.editor.as_mut() {
+                    e.move_section(if action == Action::SectionNext { 1 } else { -1 });
+                }
+                self.write_resume_marker();
+            }
+            Action::NoteSign => {
+                if !self.save_editor() {
+                    return;
+                }
+                let Some(e) = self.editor.as_mut() else {
+                    return;
+                };
+                let empty = e.empty_required();
+                // Put the cursor where the work is.
+                if let Some(first) = empty.first()
+                    && let Some(i) = e.sections.iter().position(|s| &s.heading == first)
+                {
+                    e.current = i;
+                }
+                let note = e.current_note();
+                if self.sign_and_write(note) {
+                    let status = self.status.take();
+                    self.editor = None;
+                    self.clear_resume_marker();
+                    self.load_selected_patient();
+                    if let Some(v) = self.patient.as_ref()
+                        && v.selected().is_none()
+                    {
+                        self.focus = Pane::Timeline;
+                    }
+                    self.status = status;
+                }
+            }
+            Action::ToggleTheme => self.cycle_theme(),
+            a => {
+                let Some(e) = self.editor.as_mut() else {
+                    return;
+                };
+                let mut changed = false;
+                match a {
+                    Action::EditorInsert => e.mode = EditorMode::Insert,
+                    Action::EditorNormal => e.mode = EditorMode::Normal,
+                    Action::EditorAppend => {
+                        if let Some(s) = e.section() {
+                            s.area.move_cursor(CursorMove::Forward);
+                        }
+                        e.mode = EditorMode::Insert;
+                    }
+                    Action::EditorOpenLine => {
+                        if let Some(s) = e.section() {
+                            s.area.move_cursor(CursorMove::End);
+                            s.area.insert_newline();
+                            changed = true;
+                        }
+                        e.mode = EditorMode::Insert;
+                    }
+                    Action::Undo => changed = e.section().is_some_and(|s| s.area.undo()),
+                    Action::Redo => changed = e.section().is_some_and(|s| s.area.redo()),
+                    Action::DeleteChar => {
+                        changed = e.section().is_some_and(|s| s.area.delete_next_char())
+                    }
+                    Action::CursorLeft
+                    | Action::CursorRight
+                    | Action::CursorUp
+                    | Action::CursorDown
+                    | Action::CursorWordNext
+                    | Action::CursorWordPrev
+                    | Action::CursorLineStart
+                    | Action::CursorLineEnd => {
+                        let m = match a {
+                            Action::CursorLeft => CursorMove::Back,
+                            Action::CursorRight => CursorMove::Forward,
+                            Action::CursorUp => CursorMove::Up,
+                            Action::CursorDown => CursorMove::Down,
+                            Action::CursorWordNext => CursorMove::WordForward,
+                            Action::CursorWordPrev => CursorMove::WordBack,
+                            Action::CursorLineStart => CursorMove::Head,
+                            _ => CursorMove::End,
+                        };
+                        if let Some(s) = e.section() {
+                            s.area.move_cursor(m);
+                        }
+                    }
+                    other => {
+                        let hint = self.key_hint(self.pane_context(), Action::EditorClose);
+                        self.say_error(format!(
+                            "{} does not work in the note editor; {hint} leaves it (the draft is saved)",
+                            other.name()
+                        ));
+                    }
+                }
+                if changed && let Some(e) = self.editor.as_mut() {
+                    e.changed(now);
+                }
+            }
+        }
+    }
+}
