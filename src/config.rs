@@ -77,24 +77,27 @@ impl Config {
     }
 }
 
+/// 1-based line and column (in characters) of byte `offset` in `text`, for error messages
+/// about any of kitnotes' files (config, keymaps, templates). An offset past the end or inside
+/// a character is moved back to the nearest character boundary.
+pub fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
 /// Parses TOML into `T`, turning the error's byte span into a line and column.
 pub fn parse_toml<T: serde::de::DeserializeOwned>(
     path: &Path,
     text: &str,
 ) -> Result<T, ConfigError> {
     toml::from_str(text).map_err(|e| {
-        let mut offset = e.span().map(|s| s.start).unwrap_or(0).min(text.len());
-        while !text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let before = &text[..offset];
-        let line = before.matches('\n').count() + 1;
-        let column = before
-            .rsplit('\n')
-            .next()
-            .map(|l| l.chars().count())
-            .unwrap_or(0)
-            + 1;
+        let (line, column) = line_column(text, e.span().map_or(0, |s| s.start));
         ConfigError::Parse {
             path: path.to_owned(),
             line,
@@ -133,6 +136,13 @@ mod tests {
                 other => other,
             }
         })
+    }
+
+    #[test]
+    fn columns_count_characters_not_bytes() {
+        assert_eq!(line_column("é = 1\nab", 7), (2, 1));
+        assert_eq!(line_column("éé", 2), (1, 2));
+        assert_eq!(line_column("é", 1), (1, 1));
     }
 
     #[test]

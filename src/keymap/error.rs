@@ -38,16 +38,11 @@ pub struct Location {
 impl Location {
     /// The location of byte `offset` of `text`.
     pub(crate) fn at(source: &Source, text: &str, offset: usize) -> Location {
-        let mut offset = offset.min(text.len());
-        while !text.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        let before = &text[..offset];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let (line, column) = crate::config::line_column(text, offset);
         Location {
             source: source.clone(),
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
+            line,
+            column,
         }
     }
 }

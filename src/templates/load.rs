@@ -86,20 +86,8 @@ struct RawSection {
     starter: String,
 }
 
-/// 1-based line and column (in characters) of byte `offset` in `text`.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
-
 fn invalid(path: &Path, text: &str, offset: usize, message: impl Into<String>) -> TemplateError {
-    let (line, column) = line_column(text, offset);
+    let (line, column) = crate::config::line_column(text, offset);
     TemplateError::Invalid {
         path: path.to_owned(),
         line,
@@ -365,12 +353,5 @@ mod tests {
             "t.toml:6:11: section 1 has an empty heading"
         );
         assert!(err("id = \"x\"\nname = \n").starts_with("t.toml:2:"));
-    }
-
-    #[test]
-    fn columns_count_characters_not_bytes() {
-        assert_eq!(line_column("é = 1\nab", 7), (2, 1));
-        assert_eq!(line_column("éé", 2), (1, 2));
-        assert_eq!(line_column("é", 1), (1, 1));
     }
 }
