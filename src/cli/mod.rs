@@ -160,7 +160,8 @@ pub fn build_app(
     clock: Box<dyn crate::clock::Clock>,
 ) -> anyhow::Result<crate::app::App> {
     use crate::app::{App, AppSettings, ThemeKind};
-    let keymap = load_keymap(env)?;
+    // The built-in keymap, the preset from config.toml, and the user's keymap.toml over them.
+    let keymap = crate::keymap::Keymap::from_config_dir(env.config.keymap, &env.paths.config_dir)?;
     let loaded = crate::templates::load(&env.paths.config_dir);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = if no_color {
@@ -196,18 +197,6 @@ pub fn build_app(
         keymap,
         settings,
     )
-}
-
-/// The built-in keymap, the preset from config.toml, and the user's keymap.toml over them.
-pub fn load_keymap(env: &Env) -> anyhow::Result<crate::keymap::Keymap> {
-    let path = env.paths.config_dir.join("keymap.toml");
-    let text = match std::fs::read_to_string(&path) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
-    };
-    let user = text.as_deref().map(|t| (path.as_path(), t));
-    Ok(crate::keymap::Keymap::load(env.config.keymap, user)?)
 }
 
 /// Prints rows under a header in columns two spaces apart; the last column is not padded.
