@@ -16,7 +16,9 @@ pub mod patient_form;
 mod popup;
 
 pub use action::{Action, KeyContext};
-pub use popup::{AddendumForm, ListPopup, Popup, PopupRow, TemplatePicker, TemplateRow};
+pub use popup::{
+    AddendumForm, Filterable, FilteredList, ListPopup, Popup, PopupRow, TemplatePicker, TemplateRow,
+};
 
 use crate::clock::{Clock, IdSource};
 use crate::keymap::{KeySeq, Keymap, Resolved};
@@ -334,7 +336,7 @@ impl App {
         match &mut self.popup {
             Some(Popup::Help(p)) | Some(Popup::Palette(p)) => Some(&mut p.filter),
             Some(Popup::Patient(f)) => Some(f.field()),
-            Some(Popup::NewNote(p)) => Some(&mut p.filter),
+            Some(Popup::NewNote(p)) => Some(&mut p.list.filter),
             Some(Popup::Addendum(a)) => Some(&mut a.field),
             None => self.roster.input.as_mut(),
         }
@@ -352,7 +354,7 @@ impl App {
         let height = self.list_height(Pane::Roster);
         match &mut self.popup {
             Some(Popup::Help(p)) | Some(Popup::Palette(p)) => p.refilter(),
-            Some(Popup::NewNote(p)) => p.refilter(),
+            Some(Popup::NewNote(p)) => p.list.refilter(),
             Some(Popup::Patient(_)) | Some(Popup::Addendum(_)) => {}
             None => {
                 if let Some(input) = &self.roster.input {
@@ -535,15 +537,8 @@ impl App {
         };
         match popup {
             Popup::Help(p) | Popup::Palette(p) => match action {
+                _ if p.navigate(action) => {}
                 Action::PopupClose => self.popup = None,
-                Action::MoveUp => p.cursor.step(-1, p.hits.len(), p.height()),
-                Action::MoveDown => p.cursor.step(1, p.hits.len(), p.height()),
-                Action::PageUp => p
-                    .cursor
-                    .step(-(p.height() as isize), p.hits.len(), p.height()),
-                Action::PageDown => p.cursor.step(p.height() as isize, p.hits.len(), p.height()),
-                Action::MoveTop => p.cursor.top(p.hits.len(), p.height()),
-                Action::MoveBottom => p.cursor.bottom(p.hits.len(), p.height()),
                 Action::PopupConfirm => {
                     let chosen = p.selected().map(|r| r.action);
                     let is_palette = matches!(popup, Popup::Palette(_));
@@ -560,13 +555,8 @@ impl App {
                 other => self.say_error(format!("{} does nothing in this popup", other.name())),
             },
             Popup::NewNote(p) => match action {
+                _ if p.list.navigate(action) => {}
                 Action::PopupClose => self.popup = None,
-                Action::MoveUp => p.cursor.step(-1, p.hits.len(), p.height()),
-                Action::MoveDown => p.cursor.step(1, p.hits.len(), p.height()),
-                Action::PageUp => p
-                    .cursor
-                    .step(-(p.height() as isize), p.hits.len(), p.height()),
-                Action::PageDown => p.cursor.step(p.height() as isize, p.hits.len(), p.height()),
                 Action::PopupConfirm => self.start_note(),
                 Action::Quit => self.request_quit(),
                 other => self.say_error(format!("{} does nothing in this popup", other.name())),
@@ -903,10 +893,10 @@ impl App {
         use ratatui::crossterm::event::{MouseButton, MouseEventKind};
         if let Some(Popup::Help(p) | Popup::Palette(p)) = self.popup.as_mut() {
             match m.kind {
-                MouseEventKind::ScrollDown => p.cursor.step(1, p.hits.len(), p.height()),
-                MouseEventKind::ScrollUp => p.cursor.step(-1, p.hits.len(), p.height()),
-                _ => {}
-            }
+                MouseEventKind::ScrollDown => p.navigate(Action::MoveDown),
+                MouseEventKind::ScrollUp => p.navigate(Action::MoveUp),
+                _ => false,
+            };
             return;
         }
         if self.popup.is_some() || self.roster.input.is_some() || self.editor.is_some() {

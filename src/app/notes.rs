@@ -6,7 +6,7 @@
 //! editor is never closed, and the app never quits, with text the store does not have.
 
 use super::editor::{Editor, EditorMode, Resume};
-use super::popup::{AddendumForm, Popup, TemplatePicker, TemplateRow};
+use super::popup::{AddendumForm, FilteredList, Popup, TemplatePicker, TemplateRow};
 use super::{Action, App, KeyContext, Pane};
 use crate::model::timeline::EntryKind;
 use crate::model::{Note, NoteError, Record, RecordId};
@@ -225,9 +225,10 @@ impl App {
             let r = rows.remove(i);
             rows.insert(0, r);
         }
-        self.popup = Some(Popup::NewNote(TemplatePicker::new(
-            patient, rows, self.size,
-        )));
+        self.popup = Some(Popup::NewNote(TemplatePicker {
+            patient,
+            list: FilteredList::new(rows, self.size),
+        }));
     }
 
     /// Creates the draft from the chosen template, writes it, and opens it in the editor.
@@ -235,7 +236,7 @@ impl App {
         let Some(Popup::NewNote(p)) = self.popup.as_ref() else {
             return;
         };
-        let Some(row) = p.selected().cloned() else {
+        let Some(row) = p.list.selected().cloned() else {
             self.say_error("No template matches".into());
             return;
         };

@@ -25,7 +25,7 @@ pub struct TemplateRow {
     pub name: String,
 }
 
-impl TemplateRow {
+impl Filterable for TemplateRow {
     /// The kind is part of what the filter matches, so typing "integ" picks the kind and
     /// "integ soap" a template of it.
     fn haystack(&self) -> String {
@@ -38,42 +38,7 @@ impl TemplateRow {
 #[derive(Debug)]
 pub struct TemplatePicker {
     pub patient: PatientId,
-    pub filter: TextField,
-    pub rows: Vec<TemplateRow>,
-    pub hits: Vec<Hit>,
-    pub cursor: ListCursor,
-    visible_rows: usize,
-}
-
-impl TemplatePicker {
-    pub fn new(patient: PatientId, rows: Vec<TemplateRow>, size: (u16, u16)) -> Self {
-        let mut p = Self {
-            patient,
-            filter: TextField::default(),
-            rows,
-            hits: Vec::new(),
-            cursor: ListCursor::default(),
-            visible_rows: crate::ui::layout::popup_list_rows(size),
-        };
-        p.refilter();
-        p
-    }
-
-    pub fn refilter(&mut self) {
-        let hay: Vec<String> = self.rows.iter().map(TemplateRow::haystack).collect();
-        self.hits = fuzzy::rank(self.filter.text(), hay.iter().map(String::as_str));
-        self.cursor.top(self.hits.len(), self.visible_rows);
-    }
-
-    pub fn height(&self) -> usize {
-        self.visible_rows.max(1)
-    }
-
-    pub fn selected(&self) -> Option<&TemplateRow> {
-        self.hits
-            .get(self.cursor.selected)
-            .map(|h| &self.rows[h.index])
-    }
+    pub list: FilteredList<TemplateRow>,
 }
 
 /// The text of an addendum to a signed note.
@@ -94,26 +59,35 @@ pub struct PopupRow {
     pub desc: String,
 }
 
-impl PopupRow {
-    /// What the filter matches against: description, action name and key.
+/// A row of a filterable popup list: what the typed filter is matched against.
+pub trait Filterable {
+    fn haystack(&self) -> String;
+}
+
+impl Filterable for PopupRow {
+    /// Description, action name and key.
     fn haystack(&self) -> String {
         format!("{} {} {}", self.desc, self.action.name(), self.keys)
     }
 }
 
-/// A filterable list in a popup.
+/// A list in a popup, narrowed by fuzzy matching as the user types into its filter field.
 #[derive(Debug)]
-pub struct ListPopup {
+pub struct FilteredList<R> {
     pub filter: TextField,
-    pub rows: Vec<PopupRow>,
+    pub rows: Vec<R>,
+    /// The rows that match, best first.
     pub hits: Vec<Hit>,
     pub cursor: ListCursor,
     /// Rows the popup shows at the terminal size it opened at.
     visible_rows: usize,
 }
 
-impl ListPopup {
-    pub fn new(rows: Vec<PopupRow>, size: (u16, u16)) -> Self {
+/// Help and the command palette.
+pub type ListPopup = FilteredList<PopupRow>;
+
+impl<R: Filterable> FilteredList<R> {
+    pub fn new(rows: Vec<R>, size: (u16, u16)) -> Self {
         let mut p = Self {
             filter: TextField::default(),
             rows,
@@ -126,7 +100,7 @@ impl ListPopup {
     }
 
     pub fn refilter(&mut self) {
-        let hay: Vec<String> = self.rows.iter().map(PopupRow::haystack).collect();
+        let hay: Vec<String> = self.rows.iter().map(R::haystack).collect();
         self.hits = fuzzy::rank(self.filter.text(), hay.iter().map(String::as_str));
         self.cursor.top(self.hits.len(), self.visible_rows);
     }
@@ -135,10 +109,25 @@ impl ListPopup {
         self.visible_rows.max(1)
     }
 
-    pub fn selected(&self) -> Option<&PopupRow> {
+    pub fn selected(&self) -> Option<&R> {
         self.hits
             .get(self.cursor.selected)
             .map(|h| &self.rows[h.index])
+    }
+
+    /// Moves the selection for a movement action; false for any other action.
+    pub fn navigate(&mut self, action: Action) -> bool {
+        let (len, h) = (self.hits.len(), self.height());
+        match action {
+            Action::MoveUp => self.cursor.step(-1, len, h),
+            Action::MoveDown => self.cursor.step(1, len, h),
+            Action::PageUp => self.cursor.step(-(h as isize), len, h),
+            Action::PageDown => self.cursor.step(h as isize, len, h),
+            Action::MoveTop => self.cursor.top(len, h),
+            Action::MoveBottom => self.cursor.bottom(len, h),
+            _ => return false,
+        }
+        true
     }
 }
 

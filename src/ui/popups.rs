@@ -5,8 +5,11 @@ use super::highlighted;
 use super::layout::{centered, list_popup_area};
 use super::panes::prefix;
 use super::theme::Theme;
+use crate::app::fuzzy::Hit;
 use crate::app::patient_form::{FormField, PatientForm};
-use crate::app::{Action, AddendumForm, App, KeyContext, ListPopup, Popup, TemplatePicker};
+use crate::app::{
+    Action, AddendumForm, App, FilteredList, KeyContext, ListPopup, Popup, TemplatePicker,
+};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -54,10 +57,35 @@ fn filter_line(frame: &mut Frame, row: Rect, text: &str, cursor: usize, theme: &
 }
 
 fn template_picker(frame: &mut Frame, area: Rect, p: &TemplatePicker, footer: &str, theme: &Theme) {
-    let rows = p.rows.len() as u16;
+    let rows = p.list.rows.len() as u16;
     let rect = centered(area, 72, (rows + 5).min(list_popup_area(area).height));
+    let title = " New note: pick a template (type to filter) ".to_string();
+    filtered_list(frame, rect, title, &p.list, footer, theme, |row, _| {
+        let kind_style = if row.kind.is_private() {
+            theme.private
+        } else {
+            theme.label
+        };
+        vec![
+            Span::styled(format!(" {:<30}", row.kind.label()), kind_style),
+            Span::styled(row.name.clone(), theme.text),
+        ]
+    });
+}
+
+/// A popup of a filter line, the matching rows (drawn by `row`, the selected one highlighted)
+/// and a footer with the count and key hints.
+fn filtered_list<'a, R>(
+    frame: &mut Frame,
+    rect: Rect,
+    title: String,
+    p: &'a FilteredList<R>,
+    footer: &str,
+    theme: &Theme,
+    row: impl Fn(&'a R, &'a Hit) -> Vec<Span<'a>>,
+) {
     frame.render_widget(Clear, rect);
-    let block = popup_block(" New note: pick a template (type to filter) ".into(), theme);
+    let block = popup_block(title, theme);
     let inner = block.inner(rect);
     frame.render_widget(block, rect);
     if inner.height < 3 {
@@ -85,16 +113,8 @@ fn template_picker(frame: &mut Frame, area: Rect, p: &TemplatePicker, footer: &s
         .cursor
         .visible(p.hits.len(), list.height as usize)
         .map(|i| {
-            let row = &p.rows[p.hits[i].index];
-            let kind_style = if row.kind.is_private() {
-                theme.private
-            } else {
-                theme.label
-            };
-            let line = Line::from(vec![
-                Span::styled(format!(" {:<30}", row.kind.label()), kind_style),
-                Span::styled(row.name.clone(), theme.text),
-            ]);
+            let hit = &p.hits[i];
+            let line = Line::from(row(&p.rows[hit.index], hit));
             if i == p.cursor.selected {
                 line.style(theme.selected)
             } else {
@@ -195,36 +215,8 @@ fn list_popup(
     theme: &Theme,
 ) {
     let rect = list_popup_area(area);
-    frame.render_widget(Clear, rect);
-    let block = popup_block(title, theme);
-    let inner = block.inner(rect);
-    frame.render_widget(block, rect);
-    if inner.height < 3 {
-        return;
-    }
-    let filter_row = Rect { height: 1, ..inner };
-    let list = Rect {
-        y: inner.y + 1,
-        height: inner.height - 2,
-        ..inner
-    };
-    let footer_row = Rect {
-        y: inner.bottom() - 1,
-        height: 1,
-        ..inner
-    };
-    let text = p.filter.text();
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled("› ", theme.key),
-            Span::styled(text.to_string(), theme.text),
-        ])),
-        filter_row,
-    );
-    let x = filter_row.x + 2 + Span::raw(prefix(text, p.filter.cursor_column())).width() as u16;
-    if x < filter_row.right() {
-        frame.set_cursor_position((x, filter_row.y));
-    }
+    // Inside the border: the width the rows get.
+    let list_width = rect.width.saturating_sub(2) as usize;
     let key_width = p
         .rows
         .iter()
@@ -238,53 +230,28 @@ fn list_popup(
         .map(|r| r.desc.chars().count())
         .max()
         .unwrap_or(0)
-        .min((list.width as usize).saturating_sub(key_width + 26));
-    let lines: Vec<Line> = p
-        .cursor
-        .visible(p.hits.len(), list.height as usize)
-        .map(|i| {
-            let row = &p.rows[p.hits[i].index];
-            let mut spans = vec![Span::styled(
-                format!(" {:<key_width$}  ", row.keys),
-                theme.key,
-            )];
-            // Highlight the matched letters of the description (the start of the haystack).
-            let desc_len = row.desc.chars().count() as u32;
-            let in_desc: Vec<u32> = p.hits[i]
-                .positions
-                .iter()
-                .copied()
-                .filter(|&c| c < desc_len)
-                .collect();
-            spans.extend(highlighted(&row.desc, &in_desc, theme.text, theme.matched));
-            let pad = desc_width.saturating_sub(desc_len as usize);
-            spans.push(Span::styled(
-                format!("{:pad$}  {}", "", row.action.name()),
-                theme.dim,
-            ));
-            let line = Line::from(spans);
-            if i == p.cursor.selected {
-                line.style(theme.selected)
-            } else {
-                line
-            }
-        })
-        .collect();
-    if lines.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Span::styled(" Nothing matches.", theme.dim)),
-            list,
-        );
-    } else {
-        frame.render_widget(Paragraph::new(lines), list);
-    }
-    frame.render_widget(
-        Paragraph::new(Span::styled(
-            format!("{} of {} · {footer}", p.hits.len(), p.rows.len()),
+        .min(list_width.saturating_sub(key_width + 26));
+    filtered_list(frame, rect, title, p, footer, theme, |row, hit| {
+        let mut spans = vec![Span::styled(
+            format!(" {:<key_width$}  ", row.keys),
+            theme.key,
+        )];
+        // Highlight the matched letters of the description (the start of the haystack).
+        let desc_len = row.desc.chars().count() as u32;
+        let in_desc: Vec<u32> = hit
+            .positions
+            .iter()
+            .copied()
+            .filter(|&c| c < desc_len)
+            .collect();
+        spans.extend(highlighted(&row.desc, &in_desc, theme.text, theme.matched));
+        let pad = desc_width.saturating_sub(desc_len as usize);
+        spans.push(Span::styled(
+            format!("{:pad$}  {}", "", row.action.name()),
             theme.dim,
-        )),
-        footer_row,
-    );
+        ));
+        spans
+    });
 }
 
 fn form(frame: &mut Frame, area: Rect, f: &PatientForm, footer_text: &str, theme: &Theme) {
