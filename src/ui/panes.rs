@@ -106,16 +106,37 @@ fn pane_title<'a>(app: &App, pane: Pane, label: String, theme: &Theme) -> Vec<Sp
     spans
 }
 
+/// Draws a pane's frame titled `label`; gives the area inside it and whether the pane has focus.
+fn pane_frame(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    pane: Pane,
+    label: String,
+    theme: &Theme,
+) -> (Rect, bool) {
+    let focused = app.focus == pane && app.popup.is_none();
+    let block = pane_block(pane_title(app, pane, label, theme), focused, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    (inner, focused)
+}
+
+/// A dim line of text where a pane has nothing to list.
+fn nothing_here(frame: &mut Frame, area: Rect, text: String, theme: &Theme) {
+    frame.render_widget(
+        Paragraph::new(Span::styled(text, theme.dim)).wrap(Wrap { trim: true }),
+        area,
+    );
+}
+
 pub fn roster(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let focused = app.focus == Pane::Roster && app.popup.is_none();
     let r = &app.roster;
     let mut label = format!("Patients ({})", r.rows.len());
     if r.show_archived {
         label.push_str(" +archived");
     }
-    let block = pane_block(pane_title(app, Pane::Roster, label, theme), focused, theme);
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let (inner, focused) = pane_frame(frame, area, app, Pane::Roster, label, theme);
 
     let mut list_area = inner;
     if r.input.is_some() || !r.query.is_empty() {
@@ -150,10 +171,7 @@ pub fn roster(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             "No patient matches.".to_string()
         };
-        frame.render_widget(
-            Paragraph::new(Span::styled(msg, theme.dim)).wrap(Wrap { trim: true }),
-            list_area,
-        );
+        nothing_here(frame, list_area, msg, theme);
         return;
     }
     let today = app.today();
@@ -202,34 +220,15 @@ pub(super) fn prefix(s: &str, chars: usize) -> &str {
 }
 
 pub fn timeline(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let focused = app.focus == Pane::Timeline && app.popup.is_none();
     let Some(v) = &app.patient else {
-        let block = pane_block(
-            pane_title(app, Pane::Timeline, "Timeline".into(), theme),
-            focused,
-            theme,
-        );
-        let inner = block.inner(area);
-        frame.render_widget(block, area);
-        frame.render_widget(
-            Paragraph::new(Span::styled("Choose a patient.", theme.dim)),
-            inner,
-        );
+        let (inner, _) = pane_frame(frame, area, app, Pane::Timeline, "Timeline".into(), theme);
+        nothing_here(frame, inner, "Choose a patient.".into(), theme);
         return;
     };
     let label = format!("Timeline ({})", v.entries.len());
-    let block = pane_block(
-        pane_title(app, Pane::Timeline, label, theme),
-        focused,
-        theme,
-    );
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let (inner, focused) = pane_frame(frame, area, app, Pane::Timeline, label, theme);
     if v.entries.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Span::styled("Nothing recorded yet.", theme.dim)),
-            inner,
-        );
+        nothing_here(frame, inner, "Nothing recorded yet.".into(), theme);
         return;
     }
     let wide = inner.width >= 56;
@@ -269,20 +268,10 @@ pub fn timeline(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 pub fn detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let focused = app.focus == Pane::Detail && app.popup.is_none();
-    let block = pane_block(
-        pane_title(app, Pane::Detail, "Detail".into(), theme),
-        focused,
-        theme,
-    );
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let (inner, _) = pane_frame(frame, area, app, Pane::Detail, "Detail".into(), theme);
     let doc = app.detail_document();
     if doc.is_empty() {
-        frame.render_widget(
-            Paragraph::new(Span::styled("Nothing selected.", theme.dim)),
-            inner,
-        );
+        nothing_here(frame, inner, "Nothing selected.".into(), theme);
         return;
     }
     let style = |t: Tone| -> Style {
