@@ -28,16 +28,23 @@ impl Action {
                 | Action::EditorAppend
                 | Action::EditorOpenLine
                 | Action::EditorNormal
-                | Action::CursorLeft
-                | Action::CursorRight
-                | Action::CursorUp
-                | Action::CursorDown
-                | Action::CursorWordNext
-                | Action::CursorWordPrev
-                | Action::CursorLineStart
-                | Action::CursorLineEnd
                 | Action::DeleteChar
-        )
+        ) || self.cursor_move().is_some()
+    }
+
+    /// The text-area motion of a cursor action.
+    fn cursor_move(self) -> Option<CursorMove> {
+        Some(match self {
+            Action::CursorLeft => CursorMove::Back,
+            Action::CursorRight => CursorMove::Forward,
+            Action::CursorUp => CursorMove::Up,
+            Action::CursorDown => CursorMove::Down,
+            Action::CursorWordNext => CursorMove::WordForward,
+            Action::CursorWordPrev => CursorMove::WordBack,
+            Action::CursorLineStart => CursorMove::Head,
+            Action::CursorLineEnd => CursorMove::End,
+            _ => return None,
+        })
     }
 }
 
@@ -461,6 +468,12 @@ impl App {
                     return;
                 };
                 let mut changed = false;
+                if let Some(m) = a.cursor_move() {
+                    if let Some(s) = e.section() {
+                        s.area.move_cursor(m);
+                    }
+                    return;
+                }
                 match a {
                     Action::EditorInsert => e.mode = EditorMode::Insert,
                     Action::EditorNormal => e.mode = EditorMode::Normal,
@@ -482,28 +495,6 @@ impl App {
                     Action::Redo => changed = e.section().is_some_and(|s| s.area.redo()),
                     Action::DeleteChar => {
                         changed = e.section().is_some_and(|s| s.area.delete_next_char())
-                    }
-                    Action::CursorLeft
-                    | Action::CursorRight
-                    | Action::CursorUp
-                    | Action::CursorDown
-                    | Action::CursorWordNext
-                    | Action::CursorWordPrev
-                    | Action::CursorLineStart
-                    | Action::CursorLineEnd => {
-                        let m = match a {
-                            Action::CursorLeft => CursorMove::Back,
-                            Action::CursorRight => CursorMove::Forward,
-                            Action::CursorUp => CursorMove::Up,
-                            Action::CursorDown => CursorMove::Down,
-                            Action::CursorWordNext => CursorMove::WordForward,
-                            Action::CursorWordPrev => CursorMove::WordBack,
-                            Action::CursorLineStart => CursorMove::Head,
-                            _ => CursorMove::End,
-                        };
-                        if let Some(s) = e.section() {
-                            s.area.move_cursor(m);
-                        }
                     }
                     other => {
                         let hint = self.key_hint(self.pane_context(), Action::EditorClose);
