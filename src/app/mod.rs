@@ -698,12 +698,19 @@ impl App {
         });
         self.roster.patients = patients;
         self.roster.refilter();
-        self.reselect(keep.as_ref());
+        self.select_roster_row(keep.as_ref());
+        // The list was reread because something was written: so is the patient.
+        self.refresh_patient();
         Ok(())
     }
 
-    /// Selects the patient `id` if shown, else keeps the row position.
+    /// Selects the patient `id` if shown, else keeps the row position, and shows them.
     fn reselect(&mut self, id: Option<&PatientId>) {
+        self.select_roster_row(id);
+        self.load_selected_patient();
+    }
+
+    fn select_roster_row(&mut self, id: Option<&PatientId>) {
         let index = id
             .and_then(|id| {
                 self.roster
@@ -714,11 +721,21 @@ impl App {
             .unwrap_or(self.roster.cursor.selected);
         let h = self.list_height(Pane::Roster);
         self.roster.cursor.select(index, self.roster.rows.len(), h);
-        self.load_selected_patient();
     }
 
-    /// Loads the roster's selected patient into the timeline (or clears it).
+    /// After a move: shows the roster's selected patient, reading the store only when the
+    /// selection is a different patient.
     fn load_selected_patient(&mut self) {
+        self.show_selected_patient(false);
+    }
+
+    /// After a write: reads the selected patient's records again, keeping the place in the
+    /// timeline.
+    fn refresh_patient(&mut self) {
+        self.show_selected_patient(true);
+    }
+
+    fn show_selected_patient(&mut self, refresh: bool) {
         let Some(id) = self.roster.selected().map(|p| p.id.clone()) else {
             self.patient = None;
             return;
@@ -728,8 +745,8 @@ impl App {
             .as_ref()
             .is_some_and(|v| v.records.patient.id == id)
         {
-            // Same patient: refresh the record but keep the place in the timeline.
-            if let Ok(Some(records)) = self.store.patient_records(&id)
+            if refresh
+                && let Ok(Some(records)) = self.store.patient_records(&id)
                 && let Some(v) = self.patient.as_mut()
             {
                 v.entries = crate::model::timeline::timeline(&records);

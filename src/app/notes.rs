@@ -261,7 +261,7 @@ impl App {
         }
         self.popup = None;
         self.last_template = Some(row.id);
-        self.load_selected_patient();
+        self.refresh_patient();
         self.select_entry(&id);
         self.open_editor(note, None);
         self.say(format!("New {}: type away, it saves itself", row.name));
@@ -333,7 +333,7 @@ impl App {
         }
         let id = note.id.clone();
         if self.sign_and_write(note) {
-            self.load_selected_patient();
+            self.refresh_patient();
             self.select_entry(&id);
         }
     }
@@ -390,7 +390,7 @@ impl App {
             return;
         }
         self.popup = None;
-        self.load_selected_patient();
+        self.refresh_patient();
         self.select_entry(&id);
         self.say(format!("Addendum added, signed by {by}"));
     }
@@ -402,7 +402,7 @@ impl App {
         }
         let id = self.editor.take().map(|e| e.note.id);
         self.clear_resume_marker();
-        self.load_selected_patient();
+        self.refresh_patient();
         if let Some(id) = id {
             self.select_entry(&id);
         }
@@ -453,7 +453,7 @@ impl App {
                     let status = self.status.take();
                     self.editor = None;
                     self.clear_resume_marker();
-                    self.load_selected_patient();
+                    self.refresh_patient();
                     if let Some(v) = self.patient.as_ref()
                         && v.selected().is_none()
                     {
