@@ -205,7 +205,7 @@ fn parse_weight(text: &str) -> Result<Option<f64>, String> {
         return Ok(None);
     }
     match text.replace(',', ".").parse::<f64>() {
-        Ok(w) if w.is_finite() && w > 0.0 && w < 700.0 => Ok(Some(w)),
+        Ok(w) if crate::model::patient::is_plausible_weight(w) => Ok(Some(w)),
         Ok(w) => Err(format!("{w} kg is not a possible weight (0 to 700)")),
         Err(_) => Err(format!("{text:?} is not a number of kilograms")),
     }

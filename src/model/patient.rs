@@ -62,7 +62,7 @@ impl Patient {
             return Err(E::new("name", "a patient needs a name"));
         }
         if let Some(w) = self.weight_kg
-            && !(w.is_finite() && w > 0.0 && w < 700.0)
+            && !is_plausible_weight(w)
         {
             return Err(E::new(
                 "weight_kg",
@@ -71,6 +71,11 @@ impl Patient {
         }
         Ok(())
     }
+}
+
+/// A body weight in kilograms that can be real: above 0 and below 700.
+pub fn is_plausible_weight(kg: f64) -> bool {
+    kg.is_finite() && kg > 0.0 && kg < 700.0
 }
 
 #[cfg(test)]
