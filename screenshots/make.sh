@@ -22,6 +22,7 @@ shot help "<Down><Enter>?"
 shot palette ":arch"
 shot patient-form "nIris<Space>Vale<Tab>1984-13-40<Enter>"
 shot note-editor "<Down><Enter>w<Enter>Arrived<Space>on<Space>time<Space>with<Space>partner;<Space>slept<Space>7<Space>h.<Tab>"
+shot drafts "D"
 shot narrow-80x24 "<Down><Enter><Enter>" 80x24
 NO_COLOR=1 shot monochrome "<Down><Enter>"
 echo "screenshots/ regenerated"

@@ -386,6 +386,16 @@ fn psychotherapy_notes_from_their_template_stay_out_of_exports_by_default() {
     }
 }
 
+/// Runs the kitnotes binary with its data in `data` and its config in `config`.
+fn kitnotes(data: &Path, config: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_kitnotes"))
+        .args(args)
+        .env("KITNOTES_DATA_DIR", data)
+        .env("KITNOTES_CONFIG_DIR", config)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn the_templates_command_lists_what_loaded_and_reports_broken_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -396,14 +406,7 @@ fn the_templates_command_lists_what_loaded_and_reports_broken_files() {
         "oops.toml",
         "id = \"oops\"\nname = \"Oops\"\nkind = \"session\"\n",
     );
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_kitnotes"))
-            .args(args)
-            .env("KITNOTES_DATA_DIR", dir.path())
-            .env("KITNOTES_CONFIG_DIR", &config)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| kitnotes(dir.path(), &config, args);
     let out = run(&["templates"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -430,6 +433,44 @@ fn the_templates_command_lists_what_loaded_and_reports_broken_files() {
     let out = run(&["templates", "show", "nope"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("no template with id \"nope\""));
+}
+
+#[test]
+fn a_broken_template_is_reported_in_the_status_bar_when_the_ui_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    write(
+        &config,
+        "oops.toml",
+        "id = \"oops\"\nname = \"Oops\"\nkind = \"session\"\n",
+    );
+    let run = |args: &[&str]| kitnotes(dir.path(), &config, args);
+    let out = run(&["demo", "--no-ui", "--patients", "2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = run(&[
+        "screenshot",
+        "--demo",
+        "--size",
+        "220x12",
+        "--at",
+        "2026-11-21T15:30:00Z",
+    ]);
+    let screen = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let status = screen.lines().last().unwrap();
+    let expected = format!(
+        "A template did not load: {}:1:1: missing field `sections`",
+        config.join("templates/oops.toml").display()
+    );
+    assert!(status.contains(&expected), "{screen}");
 }
 
 #[test]

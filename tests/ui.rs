@@ -838,6 +838,34 @@ fn vim_preset_has_normal_and_insert_modes_in_the_editor() {
 }
 
 #[test]
+fn emacs_preset_moves_saves_and_undoes_in_the_editor_with_emacs_keys() {
+    let dir = TempDir::new().unwrap();
+    let store = demo_store(&dir);
+    let mut w = writer_on(dir, store, (120, 40), KeymapPreset::Emacs);
+    press(&mut w.app, "<Enter>w<Enter>");
+    let id = open_note_id(&w.app);
+    type_text(&mut w.app, "calm breath");
+    let text = |w: &Writer| w.app.editor.as_ref().unwrap().sections[0].text();
+    press(&mut w.app, "<C-a>");
+    type_text(&mut w.app, "[+5] ");
+    assert_eq!(text(&w), "[+5] calm breath");
+    press(&mut w.app, "<C-e><C-b><C-b><C-d>");
+    assert_eq!(text(&w), "[+5] calm breah");
+    press(&mut w.app, "<C-x>u");
+    assert_eq!(text(&w), "[+5] calm breath");
+    // <C-x> waits for its second key and says which ones follow.
+    press(&mut w.app, "<C-x>");
+    assert!(screen(&w.app).contains("<C-s>"), "{}", screen(&w.app));
+    press(&mut w.app, "<C-s>");
+    assert_eq!(
+        stored_note(&w.app, &id).sections[0].body,
+        "[+5] calm breath"
+    );
+    press(&mut w.app, "<C-g>");
+    assert!(w.app.editor.is_none());
+}
+
+#[test]
 fn the_editor_at_120x40_and_80x24() {
     for (wd, h) in [(120, 40), (80, 24)] {
         let mut w = writer((wd, h));
@@ -852,4 +880,167 @@ fn the_editor_at_120x40_and_80x24() {
     let mut w = writer((120, 40));
     press(&mut w.app, "<Enter>w");
     insta::assert_snapshot!("new_note_picker_120x40", screen(&w.app));
+}
+
+/// A store that refuses every write while `failing` is set, as a full or read-only disk would.
+struct FlakyStore {
+    inner: SledStore,
+    failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Store for FlakyStore {
+    fn apply_with_audit(
+        &self,
+        changes: &[kitnotes::store::Change],
+        audit: kitnotes::store::Audit<'_>,
+    ) -> kitnotes::store::Result<Vec<kitnotes::store::AuditEntry>> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(kitnotes::store::StoreError::Io(std::io::Error::other(
+                "No space left on device",
+            )));
+        }
+        self.inner.apply_with_audit(changes, audit)
+    }
+    fn patient(&self, id: &PatientId) -> kitnotes::store::Result<Option<Patient>> {
+        self.inner.patient(id)
+    }
+    fn patients(&self) -> kitnotes::store::Result<Vec<Patient>> {
+        self.inner.patients()
+    }
+    fn patient_records(&self, id: &PatientId) -> kitnotes::store::Result<Option<PatientRecords>> {
+        self.inner.patient_records(id)
+    }
+    fn record(&self, id: &str) -> kitnotes::store::Result<Option<Record>> {
+        self.inner.record(id)
+    }
+    fn id_kind(&self, id: &str) -> kitnotes::store::Result<Option<RecordKind>> {
+        self.inner.id_kind(id)
+    }
+    fn flush(&self) -> kitnotes::store::Result<()> {
+        self.inner.flush()
+    }
+    fn counts(&self) -> kitnotes::store::Result<kitnotes::store::Counts> {
+        self.inner.counts()
+    }
+    fn check(&self) -> kitnotes::store::Result<kitnotes::store::CheckReport> {
+        self.inner.check()
+    }
+    fn audit_log(
+        &self,
+        filter: &kitnotes::store::AuditFilter,
+    ) -> kitnotes::store::Result<Vec<kitnotes::store::AuditEntry>> {
+        self.inner.audit_log(filter)
+    }
+    fn verify_audit(&self) -> kitnotes::store::Result<kitnotes::store::AuditVerdict> {
+        self.inner.verify_audit()
+    }
+}
+
+#[test]
+fn a_failed_save_keeps_the_text_says_so_and_is_retried_until_it_lands() {
+    let dir = TempDir::new().unwrap();
+    let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let store = FlakyStore {
+        inner: demo_store(&dir),
+        failing: failing.clone(),
+    };
+    let clock = std::sync::Arc::new(FixedClock::new(NOW.parse::<Timestamp>().unwrap()));
+    let settings = AppSettings {
+        clinician: Some("Dr. Rowan Vale".into()),
+        ..AppSettings::default()
+    };
+    let mut app = App::new(
+        Box::new(store),
+        Box::new(clock.clone()),
+        IdSource::new(7),
+        Keymap::builtin(KeymapPreset::Default),
+        settings,
+    )
+    .unwrap();
+    app.resize(120, 40);
+    press(&mut app, "<Enter>w<Enter>");
+    let id = open_note_id(&app);
+
+    failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    type_text(&mut app, "Tearful at +20 min");
+    clock.advance(jiff::SignedDuration::from_millis(1000));
+    app.tick();
+    let s = screen(&app);
+    assert!(s.contains("Draft NOT saved, kept here, retrying"), "{s}");
+    assert!(s.contains("No space left on device"), "{s}");
+    assert_eq!(stored_note(&app, &id).sections[0].body, "");
+    // Leaving the editor or quitting must not drop the unsaved text.
+    press(&mut app, "<Esc>");
+    assert!(
+        app.editor.is_some(),
+        "the editor stays open while its text is unsaved"
+    );
+    press(&mut app, "<C-c>");
+    assert!(
+        !app.quit,
+        "quitting with an unsaved draft is refused while saving fails"
+    );
+    assert_eq!(
+        app.editor.as_ref().unwrap().sections[0].text(),
+        "Tearful at +20 min"
+    );
+
+    // The disk recovers: the next tick saves without another keystroke.
+    failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    clock.advance(jiff::SignedDuration::from_millis(250));
+    app.tick();
+    assert_eq!(
+        stored_note(&app, &id).sections[0].body,
+        "Tearful at +20 min"
+    );
+    assert!(screen(&app).contains("saved 15:30:01"), "{}", screen(&app));
+}
+
+#[test]
+fn the_drafts_list_shows_every_patients_unsigned_notes_oldest_first_and_opens_one() {
+    let mut w = writer((120, 40));
+    press(&mut w.app, "D");
+    let Some(Popup::Drafts(list)) = &w.app.popup else {
+        panic!("no drafts popup: {:?}", w.app.status);
+    };
+    let rows: Vec<_> = list
+        .hits
+        .iter()
+        .map(|h| list.rows[h.index].clone())
+        .collect();
+    assert!(rows.len() >= 2, "the demo has drafts");
+    assert!(rows.windows(2).all(|p| p[0].at <= p[1].at), "oldest first");
+    let all = kitnotes::app::unsigned_drafts(w.app.store()).unwrap();
+    assert_eq!(all.len(), rows.len());
+    let patients: std::collections::HashSet<_> = rows.iter().map(|r| &r.patient).collect();
+    assert!(patients.len() > 1, "drafts of more than one patient");
+    insta::assert_snapshot!(screen(&w.app));
+
+    // Filtering by a patient's name, then Enter: that patient, that note, in the editor.
+    let target = rows.last().unwrap().clone();
+    type_text(&mut w.app, &target.title);
+    press(&mut w.app, "<Enter>");
+    assert!(w.app.popup.is_none());
+    let e = w
+        .app
+        .editor
+        .as_ref()
+        .expect("the draft opens in the editor");
+    assert_eq!(e.note.id, target.note);
+    let v = w.app.patient.as_ref().unwrap();
+    assert_eq!(v.records.patient.id, target.patient);
+    assert_eq!(v.selected().unwrap().record, target.note);
+
+    // Exactly the unsigned notes: counted the long way round, patient by patient.
+    let store = w.app.store();
+    let unsigned: usize = store
+        .patients()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let r = store.patient_records(&p.id).unwrap().unwrap();
+            r.notes.iter().filter(|n| !n.is_signed()).count()
+        })
+        .sum();
+    assert_eq!(all.len(), unsigned);
 }

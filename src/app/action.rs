@@ -130,6 +130,7 @@ actions! {
     NoteEdit = "note.edit": "Continue writing the selected draft note",
     NoteSign = "note.sign": "Sign the note: checks required sections, then it is final",
     NoteAddendum = "note.addendum": "Add a signed addendum to the selected signed note",
+    DraftsList = "drafts.list": "List unsigned drafts of all patients, oldest first",
 
     EditorClose = "editor.close": "Leave the note editor (the draft is saved)",
     EditorSave = "editor.save": "Save the draft now (it also saves itself as you type)",

@@ -7,6 +7,7 @@
 
 pub mod action;
 pub mod detail;
+mod drafts;
 pub mod editor;
 pub mod field;
 pub mod fuzzy;
@@ -16,6 +17,7 @@ pub mod patient_form;
 mod popup;
 
 pub use action::{Action, KeyContext};
+pub use drafts::{DraftRow, unsigned_drafts};
 pub use popup::{
     AddendumForm, Filterable, FilteredList, ListPopup, Popup, PopupRow, TemplatePicker, TemplateRow,
 };
@@ -337,6 +339,7 @@ impl App {
             Some(Popup::Help(p)) | Some(Popup::Palette(p)) => Some(&mut p.filter),
             Some(Popup::Patient(f)) => Some(f.field()),
             Some(Popup::NewNote(p)) => Some(&mut p.list.filter),
+            Some(Popup::Drafts(p)) => Some(&mut p.filter),
             Some(Popup::Addendum(a)) => Some(&mut a.field),
             None => self.roster.input.as_mut(),
         }
@@ -355,6 +358,7 @@ impl App {
         match &mut self.popup {
             Some(Popup::Help(p)) | Some(Popup::Palette(p)) => p.refilter(),
             Some(Popup::NewNote(p)) => p.list.refilter(),
+            Some(Popup::Drafts(p)) => p.refilter(),
             Some(Popup::Patient(_)) | Some(Popup::Addendum(_)) => {}
             None => {
                 if let Some(input) = &self.roster.input {
@@ -471,6 +475,7 @@ impl App {
             Action::NoteEdit => self.edit_selected_note(),
             Action::NoteSign => self.sign_selected_note(),
             Action::NoteAddendum => self.open_addendum(),
+            Action::DraftsList => self.open_drafts(),
             a if a.is_editor_only() => {
                 let hint = self.key_hint(KeyContext::Timeline, Action::NoteEdit);
                 self.say_error(format!(
@@ -558,6 +563,13 @@ impl App {
                 _ if p.list.navigate(action) => {}
                 Action::PopupClose => self.popup = None,
                 Action::PopupConfirm => self.start_note(),
+                Action::Quit => self.request_quit(),
+                other => self.say_error(format!("{} does nothing in this popup", other.name())),
+            },
+            Popup::Drafts(p) => match action {
+                _ if p.navigate(action) => {}
+                Action::PopupClose => self.popup = None,
+                Action::PopupConfirm => self.open_chosen_draft(),
                 Action::Quit => self.request_quit(),
                 other => self.say_error(format!("{} does nothing in this popup", other.name())),
             },

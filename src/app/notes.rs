@@ -143,24 +143,7 @@ impl App {
                 return;
             }
         };
-        let patient = note.patient.clone();
-        if self.roster.show_archived
-            || self
-                .roster
-                .patients
-                .iter()
-                .any(|p| p.id == patient && !p.archived)
-        {
-            self.reselect(Some(&patient));
-        }
-        if self
-            .patient
-            .as_ref()
-            .is_some_and(|v| v.records.patient.id == patient)
-        {
-            self.focus = Pane::Timeline;
-            self.select_entry(&note.id);
-        }
+        self.show_record(&note.patient.clone(), &note.id.clone());
         let title = note.title.clone();
         self.open_editor(note, Some(&r));
         self.say(format!(
@@ -169,7 +152,7 @@ impl App {
     }
 
     /// Selects the timeline entry of record `id`, if the open patient has it.
-    fn select_entry(&mut self, id: &RecordId) {
+    pub(super) fn select_entry(&mut self, id: &RecordId) {
         let h = self.list_height(Pane::Timeline);
         if let Some(v) = self.patient.as_mut()
             && let Some(i) = v.entries.iter().position(|e| &e.record == id)
@@ -179,7 +162,7 @@ impl App {
         }
     }
 
-    fn open_editor(&mut self, note: Note, at: Option<&Resume>) {
+    pub(super) fn open_editor(&mut self, note: Note, at: Option<&Resume>) {
         let template = self.settings.templates.for_note(&note);
         let mut e = Editor::open(note, template);
         if let Some(r) = at {

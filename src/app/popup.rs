@@ -15,6 +15,8 @@ pub enum Popup {
     Patient(PatientForm),
     NewNote(TemplatePicker),
     Addendum(AddendumForm),
+    /// Unsigned drafts across all patients, oldest first.
+    Drafts(FilteredList<super::drafts::DraftRow>),
 }
 
 /// One template offered for a new note.

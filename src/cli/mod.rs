@@ -148,9 +148,23 @@ impl Env {
 
 /// Opens the terminal UI on `store` and runs it until the user quits.
 pub fn open_ui(env: &Env, store: crate::store::SledStore) -> anyhow::Result<ExitCode> {
-    let mut app = build_app(env, store, Box::new(crate::clock::SystemClock))?;
+    let mut app = build_app(
+        env,
+        store,
+        Box::new(crate::clock::SystemClock),
+        Resuming::On,
+    )?;
     crate::tui::run(&mut app, env.config.mouse)?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the app reopens the draft open when it last stopped, and remembers the one it opens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Resuming {
+    On,
+    /// For pictures: neither read nor leave behind the memory of an open draft, so taking a
+    /// screenshot never changes what the next real start reopens.
+    Off,
 }
 
 /// The app on `store` with the user's keymap, theme and settings.
@@ -158,6 +172,7 @@ pub fn build_app(
     env: &Env,
     store: crate::store::SledStore,
     clock: Box<dyn crate::clock::Clock>,
+    resuming: Resuming,
 ) -> anyhow::Result<crate::app::App> {
     use crate::app::{App, AppSettings, ThemeKind};
     // The built-in keymap, the preset from config.toml, and the user's keymap.toml over them.
@@ -181,10 +196,12 @@ pub fn build_app(
         templates: loaded.templates,
         template_errors: loaded.errors.iter().map(|e| e.to_string()).collect(),
         // Next to the store it belongs to, so the demo and the real store never mix.
-        resume_file: Some(if env.demo {
-            env.paths.data_dir.join("demo.editing.json")
-        } else {
-            env.paths.data_dir.join("store.editing.json")
+        resume_file: (resuming == Resuming::On).then(|| {
+            env.paths.data_dir.join(if env.demo {
+                "demo.editing.json"
+            } else {
+                "store.editing.json"
+            })
         }),
         ..AppSettings::default()
     };

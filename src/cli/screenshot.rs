@@ -54,7 +54,12 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         seq.keys().to_vec()
     };
     let at = args.at.unwrap_or_else(jiff::Timestamp::now);
-    let mut app = super::build_app(env, store, Box::new(crate::clock::FixedClock::new(at)))?;
+    let mut app = super::build_app(
+        env,
+        store,
+        Box::new(crate::clock::FixedClock::new(at)),
+        super::Resuming::Off,
+    )?;
     let (w, h) = args.size;
     app.resize(w, h);
     for k in keys {

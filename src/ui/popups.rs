@@ -8,8 +8,9 @@ use super::theme::Theme;
 use crate::app::fuzzy::Hit;
 use crate::app::patient_form::{FormField, PatientForm};
 use crate::app::{
-    Action, AddendumForm, App, FilteredList, KeyContext, ListPopup, Popup, TemplatePicker,
+    Action, AddendumForm, App, DraftRow, FilteredList, KeyContext, ListPopup, Popup, TemplatePicker,
 };
+use crate::model::EntryKind;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -29,12 +30,17 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Popup::Patient(f)) => form(frame, area, f, &footer(app, FORM_KEYS), theme),
         Some(Popup::NewNote(p)) => template_picker(frame, area, p, &footer(app, PICK_KEYS), theme),
         Some(Popup::Addendum(a)) => addendum(frame, area, a, &footer(app, ADDENDUM_KEYS), theme),
+        Some(Popup::Drafts(p)) => drafts(frame, area, app, p, &footer(app, DRAFT_KEYS), theme),
     }
 }
 
 const PICK_KEYS: &[(Action, &str)] = &[
     (Action::PopupConfirm, "start writing"),
     (Action::PopupClose, "cancel"),
+];
+const DRAFT_KEYS: &[(Action, &str)] = &[
+    (Action::PopupConfirm, "continue writing"),
+    (Action::PopupClose, "close"),
 ];
 const ADDENDUM_KEYS: &[(Action, &str)] = &[
     (Action::PopupConfirm, "sign and add"),
@@ -71,6 +77,50 @@ fn template_picker(frame: &mut Frame, area: Rect, p: &TemplatePicker, footer: &s
             Span::styled(row.name.clone(), theme.text),
         ]
     });
+}
+
+/// Unsigned drafts, oldest first: when each was started (and how long ago), the patient, the
+/// kind and the title.
+fn drafts(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    p: &FilteredList<DraftRow>,
+    footer: &str,
+    theme: &Theme,
+) {
+    let rect = list_popup_area(area);
+    let tz = &app.settings.time_zone;
+    let today = app.today();
+    filtered_list(
+        frame,
+        rect,
+        " Unsigned drafts, oldest first (type to filter) ".into(),
+        p,
+        footer,
+        theme,
+        |row, _| {
+            let date = row.at.to_zoned(tz.clone()).date();
+            let days = (today - date).get_days();
+            let age = match days {
+                i32::MIN..=0 => "today".to_string(),
+                1 => "1 day".to_string(),
+                d => format!("{d} days"),
+            };
+            let kind = EntryKind::Note(row.kind);
+            let mut name = row.patient_name.clone();
+            if row.archived {
+                name.push_str(" (archived)");
+            }
+            let age_style = if days > 7 { theme.draft } else { theme.dim };
+            vec![
+                Span::styled(format!(" {date} {age:>8}  "), age_style),
+                Span::styled(format!("{name:<24.24} "), theme.text),
+                Span::styled(format!("{:<5}", kind.tag()), theme.tag(kind)),
+                Span::styled(row.title.clone(), theme.text),
+            ]
+        },
+    );
 }
 
 /// A popup of a filter line, the matching rows (drawn by `row`, the selected one highlighted)

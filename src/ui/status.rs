@@ -96,6 +96,7 @@ fn hint_word(a: Action, app: &App) -> &'static str {
         Action::EditorInsert => "type",
         Action::Undo => "undo",
         Action::PopupConfirm if matches!(app.popup, Some(Popup::NewNote(_))) => "start",
+        Action::PopupConfirm if matches!(app.popup, Some(Popup::Drafts(_))) => "open",
         Action::PopupConfirm if matches!(app.popup, Some(Popup::Addendum(_))) => "add",
         Action::PopupConfirm if matches!(app.popup, Some(Popup::Patient(_))) => "save",
         Action::PopupConfirm if app.popup.is_none() => "keep filter",
@@ -118,6 +119,7 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Popup::Patient(_)) => "FORM",
         Some(Popup::NewNote(_)) => "NEW NOTE",
         Some(Popup::Addendum(_)) => "ADDENDUM",
+        Some(Popup::Drafts(_)) => "DRAFTS",
         None if app.roster.input.is_some() => "FILTER",
         None => match ctx {
             KeyContext::Roster => "PATIENTS",

@@ -1,0 +1,141 @@
+//! The unsigned drafts of every patient, oldest first: the list a clinician works through at
+//! the end of a day so that nothing stays unsigned. Enter opens the chosen draft in the editor.
+
+use super::popup::{Filterable, FilteredList, Popup};
+use super::{App, Pane};
+use crate::model::{Note, NoteKind, Patient, PatientId, RecordId};
+use crate::store::Store;
+use jiff::Timestamp;
+
+/// One unsigned draft in the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DraftRow {
+    pub patient: PatientId,
+    pub patient_name: String,
+    pub archived: bool,
+    pub note: RecordId,
+    pub kind: NoteKind,
+    pub title: String,
+    /// When the note was started.
+    pub at: Timestamp,
+}
+
+impl Filterable for DraftRow {
+    /// The patient's name, the note's title and its kind.
+    fn haystack(&self) -> String {
+        format!("{} {} {}", self.patient_name, self.title, self.kind.label())
+    }
+}
+
+/// Every unsigned note in the store with its patient, oldest first (ties by id, so the order
+/// is the same every time).
+pub fn unsigned_drafts(store: &dyn Store) -> anyhow::Result<Vec<DraftRow>> {
+    let mut rows = Vec::new();
+    for p in store.patients()? {
+        let Some(records) = store.patient_records(&p.id)? else {
+            continue;
+        };
+        rows.extend(
+            records
+                .notes
+                .iter()
+                .filter(|n| !n.is_signed())
+                .map(|n| row(&p, n)),
+        );
+    }
+    rows.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.note.cmp(&b.note)));
+    Ok(rows)
+}
+
+fn row(p: &Patient, n: &Note) -> DraftRow {
+    DraftRow {
+        patient: p.id.clone(),
+        patient_name: p.name.clone(),
+        archived: p.archived,
+        note: n.id.clone(),
+        kind: n.kind,
+        title: n.title.clone(),
+        at: n.at,
+    }
+}
+
+impl App {
+    pub(super) fn open_drafts(&mut self) {
+        match unsigned_drafts(self.store.as_ref()) {
+            Ok(rows) if rows.is_empty() => {
+                self.say("No unsigned drafts: everything is signed".into())
+            }
+            Ok(rows) => {
+                let n = rows.len();
+                self.popup = Some(Popup::Drafts(FilteredList::new(rows, self.size)));
+                self.say(format!(
+                    "{n} unsigned draft{}, oldest first",
+                    if n == 1 { "" } else { "s" }
+                ));
+            }
+            Err(e) => self.say_error(format!("Cannot read the drafts: {e:#}")),
+        }
+    }
+
+    /// Opens the draft chosen in the list: its patient, its timeline entry, then the editor.
+    pub(super) fn open_chosen_draft(&mut self) {
+        let Some(Popup::Drafts(list)) = self.popup.as_ref() else {
+            return;
+        };
+        let Some(row) = list.selected().cloned() else {
+            self.say_error("No draft matches".into());
+            return;
+        };
+        self.popup = None;
+        let note = match self.store.record(row.note.as_str()) {
+            Ok(Some(crate::model::Record::Note(n))) => n,
+            Ok(_) => {
+                self.say_error(format!("\"{}\" is no longer in the store", row.title));
+                return;
+            }
+            Err(e) => {
+                self.say_error(format!("Cannot read \"{}\": {e:#}", row.title));
+                return;
+            }
+        };
+        if note.is_signed() {
+            self.say_error(format!("\"{}\" has been signed since", row.title));
+            return;
+        }
+        self.show_record(&row.patient, &row.note);
+        self.open_editor(note, None);
+        self.say(format!(
+            "Continuing \"{}\" for {}",
+            row.title, row.patient_name
+        ));
+    }
+
+    /// Shows `patient`'s timeline with `record` selected: clears a roster filter that hides
+    /// them and shows archived patients when they are archived.
+    pub(super) fn show_record(&mut self, patient: &PatientId, record: &RecordId) {
+        let visible = |app: &App| {
+            app.roster
+                .rows
+                .iter()
+                .any(|h| &app.roster.patients[h.index].id == patient)
+        };
+        if !visible(self) {
+            if self
+                .roster
+                .patients
+                .iter()
+                .any(|p| &p.id == patient && p.archived)
+            {
+                self.roster.show_archived = true;
+            }
+            self.roster.query.clear();
+            self.roster.refilter();
+        }
+        if !visible(self) {
+            return;
+        }
+        self.reselect(Some(patient));
+        self.focus = Pane::Timeline;
+        self.select_entry(record);
+    }
+}
