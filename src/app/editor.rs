@@ -96,10 +96,22 @@ impl Editor {
                 )
             })
             .collect();
+        // Continue where the writing stopped: the last section with more in it than the
+        // template's starter text (the first section of a new note).
+        let current = note
+            .sections
+            .iter()
+            .rposition(|s| {
+                let starter = template
+                    .and_then(|t| t.section(&s.heading))
+                    .map_or("", |t| t.starter.as_str());
+                !s.body.trim().is_empty() && s.body.trim() != starter.trim()
+            })
+            .unwrap_or(0);
         Self {
             note,
             sections,
-            current: 0,
+            current,
             mode: EditorMode::Insert,
             dirty: false,
             first_unsaved: None,
@@ -292,5 +304,23 @@ mod tests {
         let note = e.current_note();
         e.saved(note, t);
         assert!(!e.save_due(t + MAX_UNSAVED));
+    }
+
+    #[test]
+    fn a_new_note_opens_at_its_first_section_and_a_draft_where_writing_stopped() {
+        let t = crate::templates::builtins().get("dosing-session").unwrap();
+        let mut note = t.new_note(
+            RecordId::parse("n1").unwrap(),
+            crate::model::PatientId::parse("p1").unwrap(),
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+        );
+        // Starter text (the "Dose" and "Monitoring" sections have some) is not writing.
+        assert_eq!(Editor::open(note.clone(), Some(t)).current, 0);
+        note.sections[2].body = "+5 min: eyes closed, calm".into();
+        let e = Editor::open(note, Some(t));
+        assert_eq!(e.current, 2);
+        let c = e.sections[2].area.cursor();
+        let (row, col) = (c.0, c.1);
+        assert_eq!((row, col), (0, "+5 min: eyes closed, calm".chars().count()));
     }
 }
