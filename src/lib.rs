@@ -10,6 +10,9 @@
 //! - [`interchange`]: the JSON Lines interchange format (import and export) and the Markdown chart.
 //! - [`templates`]: note templates (built-in TOML files compiled in, the user's layered over
 //!   them): the sections a new note starts with and which must be filled in to sign.
+//! - [`protocols`]: protocol profiles for dosing sessions (built-in TOML files compiled in, the
+//!   user's layered over them): medication, route, usual dose, alert thresholds and the
+//!   monitoring checklist with its due and overdue states; and the session note's first text.
 //! - [`demo`]: the invented demo caseload, deterministic for a seed.
 //! - [`keymap`]: key notation (`<C-s>`, `gg`), the layered keymap files (keymaps/default.toml,
 //!   a vim or emacs preset, the user's keymap.toml) and resolving key presses to app actions.
@@ -28,6 +31,7 @@ pub mod demo;
 pub mod interchange;
 pub mod keymap;
 pub mod model;
+pub mod protocols;
 pub mod store;
 pub mod templates;
 pub mod tui;

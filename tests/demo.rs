@@ -674,3 +674,65 @@ fn building_1000_patients_x_100_notes_into_a_store() {
     );
     assert_eq!(store.counts().unwrap(), summary);
 }
+
+#[test]
+fn demo_sessions_follow_built_in_profiles_and_are_signed_with_their_session_note() {
+    use kitnotes::protocols::{self, CheckpointState, checkpoint_states};
+    let s = spec(12, 24, 42);
+    let (mut signed, mut unsigned, mut all_done) = (0, 0, 0);
+    for pr in records(&s) {
+        for session in &pr.sessions {
+            let id = session
+                .protocol
+                .as_deref()
+                .expect("a demo session names its profile");
+            let p = protocols::builtins()
+                .get(id)
+                .unwrap_or_else(|| panic!("{id} is not a built-in protocol"));
+            assert_eq!(
+                (p.medication.as_str(), p.route),
+                (session.medication.as_str(), session.route)
+            );
+            let note = pr
+                .notes
+                .iter()
+                .find(|n| n.kind == NoteKind::Session && n.session.as_ref() == Some(&session.id));
+            match note.filter(|n| n.is_signed()) {
+                Some(n) => {
+                    assert_eq!(
+                        (&session.signed_by, session.signed_at),
+                        (&n.signed_by, n.signed_at),
+                        "{}",
+                        session.id
+                    );
+                    signed += 1;
+                }
+                None => {
+                    assert!(
+                        !session.is_signed(),
+                        "{} is signed without its note",
+                        session.id
+                    );
+                    unsigned += 1;
+                }
+            }
+            // Finished demo sessions leave no checkpoint of the esketamine schedule undone.
+            if p.id == "esketamine-rems" {
+                let states = checkpoint_states(session, p, anchor_start(&s));
+                assert!(
+                    states
+                        .iter()
+                        .all(|(_, st)| matches!(st, CheckpointState::Done { .. })),
+                    "{}: {states:?}",
+                    session.id
+                );
+                all_done += 1;
+            }
+        }
+    }
+    assert!(
+        signed > 20 && unsigned > 0,
+        "signed {signed}, unsigned {unsigned}"
+    );
+    assert!(all_done > 0, "the demo has esketamine sessions");
+}

@@ -1250,3 +1250,18 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn a_signed_session_round_trips_and_a_half_signature_is_refused() {
+    let signed = r#"{"type":"session","id":"s1","patient":"p1","at":"2026-03-05T09:00:00Z","medication":"esketamine","route":"intranasal","dose_mg":56.0,"signed_by":"Dr. Rivera (invented)","signed_at":"2026-03-05T12:00:00Z"}"#;
+    let parsed = parse_str(&file(&[PATIENT, signed])).unwrap();
+    let out = export(&group(parsed.records), false);
+    assert!(out.lines().any(|l| l == signed), "{out}");
+    assert_refused(
+        &file(&[
+            PATIENT,
+            &signed.replace(r#","signed_at":"2026-03-05T12:00:00Z""#, ""),
+        ]),
+        "line 3, field signed_at: signed_by needs signed_at: when the session was signed",
+    );
+}

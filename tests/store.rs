@@ -1,6 +1,7 @@
 //! The sled store as a user of the library sees it: data survives reopening, one patient's
-//! timeline is one ordered scan, signed notes cannot change, changes are all or nothing, a second
-//! process is turned away with the path, and a newer schema is refused.
+//! timeline is one ordered scan, signed notes and signed dosing sessions cannot change, changes
+//! are all or nothing, a second process is turned away with the path, and a newer schema is
+//! refused.
 
 use kitnotes::model::*;
 use kitnotes::store::sled_store::{Migration, SledStore, raw_db};
@@ -174,6 +175,103 @@ fn the_store_refuses_to_change_a_signed_note_but_takes_addenda() {
         .remove(0);
     assert_eq!(stored.sections[0].body, "Felt calm by the water.");
     assert_eq!(stored.addenda.len(), 1);
+}
+
+fn esketamine_session(id: &str, patient: &str) -> DosingSession {
+    DosingSession {
+        id: rid(id),
+        patient: pid(patient),
+        at: ts("2026-03-05T09:00:00Z"),
+        number: Some(1),
+        protocol: Some("esketamine-rems".into()),
+        medication: "esketamine".into(),
+        route: Route::Intranasal,
+        dose_mg: Some(56.0),
+        dose_mg_per_kg: None,
+        weight_kg: None,
+        lot: Some("TEST-LOT".into()),
+        dose_time: Some(ts("2026-03-05T09:10:00Z")),
+        vitals: vec![],
+        observations: vec![Observation {
+            at: ts("2026-03-05T09:25:00Z"),
+            text: "Eyes closed, calm.".into(),
+            adverse: false,
+        }],
+        sedation: vec![],
+        dissociation: vec![],
+        discharge: None,
+        early_end_reason: None,
+        signed_by: None,
+        signed_at: None,
+    }
+}
+
+#[test]
+fn the_store_refuses_any_change_to_a_signed_session() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open(dir.path());
+    s.put(patient("p1", "One")).unwrap();
+    let mut session = esketamine_session("s1", "p1");
+    s.put(Record::Session(session.clone())).unwrap();
+
+    // Until it is signed the observation list can be edited.
+    session.observations[0].text = "Eyes closed, calm; hands relaxed.".into();
+    s.put(Record::Session(session.clone())).unwrap();
+    session
+        .sign("Dr. Rivera", ts("2026-03-05T12:00:00Z"))
+        .unwrap();
+    s.put(Record::Session(session.clone())).unwrap();
+    // Writing the same signed session again is no change.
+    s.put(Record::Session(session.clone())).unwrap();
+
+    let mut edited = session.clone();
+    edited.observations[0].text = "Rewritten after signing".into();
+    let err = s.put(Record::Session(edited)).unwrap_err();
+    assert!(
+        matches!(err, StoreError::SessionRefused(SessionError::Signed(_))),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "dosing session s1 is signed and cannot be changed; add an addendum to its session note \
+         instead"
+    );
+    let mut unsigned = session.clone();
+    unsigned.signed_by = None;
+    unsigned.signed_at = None;
+    assert!(
+        s.put(Record::Session(unsigned)).is_err(),
+        "a signed session cannot be unsigned"
+    );
+    // Not in an atomic change with other records either: nothing of it is written.
+    let mut edited = session.clone();
+    edited.lot = Some("OTHER".into());
+    assert!(
+        s.apply(&[
+            Change::Put(Record::Note(note("n9", "p1", "2026-03-05T13:00:00Z"))),
+            Change::Put(Record::Session(edited)),
+        ])
+        .is_err()
+    );
+    assert!(s.record("n9").unwrap().is_none());
+    let err = s.apply(&[Change::Delete("s1".into())]).unwrap_err();
+    assert!(matches!(err, StoreError::DeleteSignedSession(_)), "{err}");
+    assert_eq!(
+        err.to_string(),
+        "signed dosing session s1 cannot be deleted"
+    );
+
+    let stored = s
+        .patient_records(&pid("p1"))
+        .unwrap()
+        .unwrap()
+        .sessions
+        .remove(0);
+    assert_eq!(stored, session);
+    // An unsigned session can still be deleted.
+    s.put(Record::Session(esketamine_session("s2", "p1")))
+        .unwrap();
+    s.apply(&[Change::Delete("s2".into())]).unwrap();
 }
 
 #[test]

@@ -1,8 +1,9 @@
-//! `kitnotes export`: write the store (or one patient) as JSON Lines or as a Markdown chart.
+//! `kitnotes export`: write the store (or one patient) as JSON Lines or as a Markdown chart, or
+//! one esketamine session as the REMS monitoring summary.
 
 use super::Env;
 use crate::interchange::{self, ExportError, ExportOptions, ExportSummary};
-use crate::model::PatientId;
+use crate::model::{PatientId, Record, RecordId};
 use crate::store::{AuditAction, Store};
 use anyhow::Context;
 use std::io::{BufWriter, Write};
@@ -15,6 +16,8 @@ pub enum Format {
     Jsonl,
     /// A readable chart per patient, chronological, for printing.
     Md,
+    /// The esketamine REMS patient monitoring summary of one session (needs --session ID).
+    Rems,
 }
 
 #[derive(Debug, clap::Args)]
@@ -30,9 +33,18 @@ pub struct Args {
     /// Include psychotherapy notes (private process notes). Only with the patient's authorisation.
     #[arg(long)]
     pub include_psychotherapy_notes: bool,
+    /// The dosing session to summarise, with --format rems.
+    #[arg(long, value_name = "ID")]
+    pub session: Option<String>,
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
+    if args.format == Format::Rems {
+        return rems(env, &args);
+    }
+    if args.session.is_some() {
+        anyhow::bail!("--session is only used with --format rems");
+    }
     let patient = match &args.patient {
         Some(id) => {
             Some(PatientId::parse(id).map_err(|e| anyhow::anyhow!("--patient {id:?}: {e}"))?)
@@ -48,7 +60,8 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let write = |out: &mut dyn Write| -> Result<interchange::ExportSummary, ExportError> {
         match args.format {
             Format::Jsonl => interchange::export_jsonl(&store, out, &opts),
-            Format::Md => interchange::export_markdown(&store, out, &opts, &tz),
+            // `Rems` went its own way at the top.
+            Format::Md | Format::Rems => interchange::export_markdown(&store, out, &opts, &tz),
         }
     };
     let (summary, destination) = match &args.output {
@@ -110,6 +123,7 @@ fn export_detail(args: &Args, summary: Option<&ExportSummary>, destination: &str
     let format = match args.format {
         Format::Jsonl => "JSON Lines",
         Format::Md => "Markdown chart",
+        Format::Rems => "REMS monitoring summary",
     };
     let mut detail = format!("{format} to {destination}");
     if let Some(s) = summary {
@@ -128,6 +142,85 @@ fn export_detail(args: &Args, summary: Option<&ExportSummary>, destination: &str
         detail.push_str("; psychotherapy notes included (--include-psychotherapy-notes)");
     }
     detail
+}
+
+/// `--format rems --session ID`: the REMS monitoring summary of one esketamine session, to
+/// standard output or `-o`, logged as an export of that patient's record.
+fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
+    let Some(id) = &args.session else {
+        anyhow::bail!("--format rems needs --session ID: the esketamine session to summarise");
+    };
+    if args.include_psychotherapy_notes {
+        anyhow::bail!(
+            "--include-psychotherapy-notes does not apply to --format rems: the summary holds no notes"
+        );
+    }
+    let session_id = RecordId::parse(id).map_err(|e| anyhow::anyhow!("--session {id:?}: {e}"))?;
+    let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
+    let store = env.open_existing_store()?;
+    let session = match store.record(session_id.as_str())? {
+        Some(Record::Session(s)) => s,
+        Some(other) => anyhow::bail!(
+            "{session_id} is {}, not a dosing session",
+            interchange::kind_with_article(other.kind())
+        ),
+        None => anyhow::bail!("no dosing session with id {session_id} in the store"),
+    };
+    if let Some(p) = &args.patient
+        && p != session.patient.as_str()
+    {
+        anyhow::bail!(
+            "dosing session {session_id} belongs to patient {}, not {p}",
+            session.patient
+        );
+    }
+    let patient = store.patient(&session.patient)?.with_context(|| {
+        format!(
+            "dosing session {session_id} names patient {}, who is not in the store",
+            session.patient
+        )
+    })?;
+    let text = interchange::rems_summary(&patient, &session, &tz)?;
+    let destination = match &args.output {
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Ok(()) => "standard output".to_owned(),
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+                    "standard output (the reader stopped early)".to_owned()
+                }
+                Err(e) => return Err(anyhow::Error::from(e).context("cannot write the summary")),
+            }
+        }
+        Some(path) => {
+            write_atomically(path, |out| {
+                out.write_all(text.as_bytes())
+                    .with_context(|| format!("cannot write {}", path.display()))
+            })?;
+            eprintln!(
+                "Exported the REMS monitoring summary of dosing session {session_id} to {}",
+                path.display()
+            );
+            path.display().to_string()
+        }
+    };
+    let event = env
+        .actor()
+        .event(AuditAction::Exported)
+        .patient(&session.patient)
+        .record(session_id.as_str())
+        .detail(format!(
+            "REMS monitoring summary of dosing session {session_id} to {destination}"
+        ));
+    store
+        .log_event(&event)
+        .and_then(|_| store.flush())
+        .with_context(|| {
+            format!(
+                "the summary was written to {destination}, but the audit log could not record it"
+            )
+        })?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Writes to a temporary file beside `path`, syncs it, then renames it over `path`, so a crash

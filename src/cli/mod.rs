@@ -5,6 +5,7 @@ pub mod check;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod protocols;
 pub mod screenshot;
 pub mod templates;
 
@@ -54,6 +55,8 @@ pub enum Command {
     Audit(audit::Args),
     /// List the note templates (built-in and yours), or show one.
     Templates(templates::Args),
+    /// List the dosing protocol profiles (built-in and yours), or show one.
+    Protocols(protocols::Args),
 }
 
 /// The directories kitnotes uses.
@@ -260,6 +263,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Export(args)) => export::run(&env, args),
         Some(Command::Screenshot(args)) => screenshot::run(&env, args),
         Some(Command::Templates(args)) => templates::run(&env, args),
+        Some(Command::Protocols(args)) => protocols::run(&env, args),
         None => {
             let store = if env.demo {
                 env.open_existing_store()?

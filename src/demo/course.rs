@@ -606,7 +606,7 @@ pub(super) fn generate(spec: &DemoSpec, index: u32) -> Vec<Record> {
         .map(|i| rid(&format!("{pid}-s{:02}", i + 1)))
         .collect();
     let mut dose = DoseState::default();
-    let sessions: Vec<_> = plan
+    let mut sessions: Vec<_> = plan
         .sessions
         .iter()
         .zip(&session_ids)
@@ -898,6 +898,17 @@ pub(super) fn generate(spec: &DemoSpec, index: u32) -> Vec<Record> {
     }
 
     sign_notes(&mut ctx, &spec.clinician, &mut notes);
+    // A session is signed with its session note, as the app does it.
+    for (note, _) in &notes {
+        if let (Some(sid), Some(by), Some(at)) = (&note.session, &note.signed_by, note.signed_at)
+            && note.kind == NoteKind::Session
+            && let Some(s) = sessions.iter_mut().find(|s| &s.id == sid)
+            && !s.is_signed()
+        {
+            s.signed_by = Some(by.clone());
+            s.signed_at = Some(at);
+        }
+    }
 
     let mut timeline: Vec<Record> =
         Vec::with_capacity(notes.len() + sessions.len() + measures.len() + goals.len() + 1);

@@ -73,12 +73,12 @@ impl Protocol {
         }
     }
 
-    /// The protocol profile name stored on each session.
+    /// The id of the built-in protocol profile (`protocols/*.toml`) stored on each session.
     pub(super) fn profile_name(self) -> &'static str {
         match self {
-            Protocol::IvKetamine => "iv-ketamine-0.5",
-            Protocol::ImKetamine => "im-kap",
-            Protocol::SublingualKetamine => "sublingual-kap",
+            Protocol::IvKetamine => "iv-ketamine",
+            Protocol::ImKetamine => "im-ketamine",
+            Protocol::SublingualKetamine => "sublingual-ketamine",
             Protocol::Esketamine => "esketamine-rems",
         }
     }

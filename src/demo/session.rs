@@ -411,6 +411,8 @@ pub(super) fn dosing_session(
             ready_minutes,
         }),
         early_end_reason: None,
+        signed_by: None,
+        signed_at: None,
     }
 }
 

@@ -11,6 +11,7 @@
 //! - [`JsonlWriter`] writes patients and their records canonically, so that exporting, importing
 //!   into an empty store and exporting again gives the same bytes.
 //! - [`markdown`] renders a chart a clinician can print.
+//! - [`rems`] writes the esketamine REMS monitoring summary of one session.
 //!
 //! Thin functions at the bottom connect them to a [`Store`].
 
@@ -18,11 +19,13 @@ mod export;
 mod import;
 mod lines;
 pub mod markdown;
+pub mod rems;
 mod wire;
 
 pub use export::{JsonlWriter, write_jsonl};
 pub use import::{KnownIds, NothingStored, ParsedImport, parse};
 pub use markdown::{ChartOptions, write_chart, write_charts};
+pub use rems::{RemsError, rems_summary};
 
 use crate::model::{PatientId, PatientRecords, Record, RecordKind};
 use crate::store::{Actor, AuditAction, AuditEvent, Change, Store, StoreError};

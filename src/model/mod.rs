@@ -10,6 +10,7 @@ pub mod patient;
 pub mod record;
 pub mod session;
 pub mod timeline;
+pub mod vitals_syntax;
 
 pub use goal::{CheckIn, GoalStatus, IntegrationGoal, LifeDomain};
 pub use ids::{IdError, PatientId, RecordId};
@@ -18,9 +19,11 @@ pub use note::{Addendum, Note, NoteError, NoteKind, NoteStatus, Section};
 pub use patient::Patient;
 pub use record::{Record, RecordKind, RecordRef};
 pub use session::{
-    Discharge, DissociationRating, DosingSession, Observation, Route, SedationRating, Vitals,
+    Discharge, DissociationRating, DosingSession, Observation, Route, SedationRating, SessionError,
+    VitalSign, Vitals,
 };
 pub use timeline::{EntryKind, PatientRecords, TimelineEntry};
+pub use vitals_syntax::{VitalsSyntaxError, format_vitals, parse_vitals};
 
 /// A field of a record that breaks a rule; `field` is a path such as `items[2]` or
 /// `sections[0].heading`, so a message can say exactly where.

@@ -323,6 +323,8 @@ mod tests {
             dissociation: vec![],
             discharge: None,
             early_end_reason: None,
+            signed_by: None,
+            signed_at: None,
         }
     }
 

@@ -81,8 +81,17 @@ impl Vitals {
         Some((self.systolic?, self.diastolic?))
     }
 
-    fn validate(&self, field: &str) -> Result<(), ValidationError> {
-        let bad = |f: &str, msg: String| Err(ValidationError::new(format!("{field}.{f}"), msg));
+    /// Checks that at least one value was taken, that each is in a plausible range and that the
+    /// diastolic is below the systolic. `field` names the reading in errors (`vitals[2]`); the
+    /// quick vitals syntax passes an empty one.
+    pub fn validate(&self, field: &str) -> Result<(), ValidationError> {
+        let path = |f: &str| {
+            if field.is_empty() {
+                f.to_owned()
+            } else {
+                format!("{field}.{f}")
+            }
+        };
         if self.systolic.is_none()
             && self.diastolic.is_none()
             && self.heart_rate.is_none()
@@ -93,38 +102,87 @@ impl Vitals {
                 "a vitals reading needs at least one value",
             ));
         }
-        if let Some(s) = self.systolic
-            && !(40..=300).contains(&s)
-        {
-            return bad("systolic", format!("systolic {s} is outside 40-300 mmHg"));
-        }
-        if let Some(d) = self.diastolic
-            && !(20..=200).contains(&d)
-        {
-            return bad("diastolic", format!("diastolic {d} is outside 20-200 mmHg"));
+        for (sign, value) in [
+            (VitalSign::Systolic, self.systolic),
+            (VitalSign::Diastolic, self.diastolic),
+            (VitalSign::HeartRate, self.heart_rate),
+            (VitalSign::Spo2, self.spo2.map(u16::from)),
+        ] {
+            if let Some(v) = value
+                && let Some(message) = sign.out_of_range(u32::from(v))
+            {
+                return Err(ValidationError::new(path(sign.field()), message));
+            }
         }
         if let (Some(s), Some(d)) = (self.systolic, self.diastolic)
             && d >= s
         {
-            return bad(
-                "diastolic",
+            return Err(ValidationError::new(
+                path("diastolic"),
                 format!("diastolic {d} is not below systolic {s}"),
-            );
-        }
-        if let Some(h) = self.heart_rate
-            && !(20..=250).contains(&h)
-        {
-            return bad(
-                "heart_rate",
-                format!("heart rate {h} is outside 20-250 bpm"),
-            );
-        }
-        if let Some(o) = self.spo2
-            && !(50..=100).contains(&o)
-        {
-            return bad("spo2", format!("SpO2 {o} is outside 50-100%"));
+            ));
         }
         Ok(())
+    }
+}
+
+/// One value in a vitals reading, with the range a reading must fall in. The ranges are wide on
+/// purpose: they catch typing slips (`1280/84`), not clinical findings, which are flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VitalSign {
+    Systolic,
+    Diastolic,
+    HeartRate,
+    Spo2,
+}
+
+impl VitalSign {
+    /// The field's name in files.
+    pub fn field(self) -> &'static str {
+        match self {
+            VitalSign::Systolic => "systolic",
+            VitalSign::Diastolic => "diastolic",
+            VitalSign::HeartRate => "heart_rate",
+            VitalSign::Spo2 => "spo2",
+        }
+    }
+
+    /// How a clinician names it in a message.
+    pub fn label(self) -> &'static str {
+        match self {
+            VitalSign::Systolic => "systolic",
+            VitalSign::Diastolic => "diastolic",
+            VitalSign::HeartRate => "heart rate",
+            VitalSign::Spo2 => "SpO2",
+        }
+    }
+
+    /// The plausible range, inclusive.
+    pub fn range(self) -> (u32, u32) {
+        match self {
+            VitalSign::Systolic => (40, 300),
+            VitalSign::Diastolic => (20, 200),
+            VitalSign::HeartRate => (20, 250),
+            VitalSign::Spo2 => (50, 100),
+        }
+    }
+
+    /// The range with its unit, as messages show it: "40-300 mmHg", "50-100%".
+    pub fn range_text(self) -> String {
+        let (lo, hi) = self.range();
+        let unit = match self {
+            VitalSign::Systolic | VitalSign::Diastolic => " mmHg",
+            VitalSign::HeartRate => " bpm",
+            VitalSign::Spo2 => "%",
+        };
+        format!("{lo}-{hi}{unit}")
+    }
+
+    /// Why `value` cannot be this sign, or `None` when it is in range.
+    pub fn out_of_range(self, value: u32) -> Option<String> {
+        let (lo, hi) = self.range();
+        (!(lo..=hi).contains(&value))
+            .then(|| format!("{} {value} is outside {}", self.label(), self.range_text()))
     }
 }
 
@@ -212,14 +270,66 @@ pub struct DosingSession {
     /// Why the session ended before the minimum observation time, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_end_reason: Option<String>,
+    /// Who signed the session (together with its session note). A signed session never changes
+    /// again: corrections are addenda to the session note.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signed_at: Option<Timestamp>,
 }
 
-/// mg from a weight-based dose, rounded to 0.1 mg as it would be drawn up.
+/// Why a change to a dosing session was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SessionError {
+    #[error(
+        "dosing session {0} is signed and cannot be changed; add an addendum to its session note \
+         instead"
+    )]
+    Signed(RecordId),
+    #[error("dosing session {0} is already signed")]
+    AlreadySigned(RecordId),
+    #[error("a signature needs the clinician's name (set `clinician` in config.toml)")]
+    NoSigner,
+}
+
+/// mg from a weight-based dose, rounded to 0.1 mg as it would be drawn up, halves up
+/// (0.5 mg/kg x 70.1 kg = 35.05 mg -> 35.1 mg).
 pub fn mg_from_mg_per_kg(mg_per_kg: f64, weight_kg: f64) -> f64 {
-    (mg_per_kg * weight_kg * 10.0).round() / 10.0
+    // 35.05 is 35.04999... in binary; settling the product to 0.0001 mg first makes a true half
+    // round up instead of down by chance.
+    let ten_thousandths = (mg_per_kg * weight_kg * 10_000.0).round();
+    (ten_thousandths / 1_000.0).round() / 10.0
 }
 
 impl DosingSession {
+    /// Whether the session is signed, and so final.
+    pub fn is_signed(&self) -> bool {
+        self.signed_at.is_some()
+    }
+
+    /// Signs the session: records who and when. After this the store refuses any change to it
+    /// (the observation list, vitals and discharge can be edited until then).
+    pub fn sign(&mut self, by: &str, at: Timestamp) -> Result<(), SessionError> {
+        if self.is_signed() {
+            return Err(SessionError::AlreadySigned(self.id.clone()));
+        }
+        if by.trim().is_empty() {
+            return Err(SessionError::NoSigner);
+        }
+        self.signed_by = Some(by.trim().to_owned());
+        self.signed_at = Some(at);
+        Ok(())
+    }
+
+    /// Whether `newer` may replace this stored version: anything goes before signing; a signed
+    /// session may only be written again unchanged.
+    pub fn may_become(&self, newer: &DosingSession) -> Result<(), SessionError> {
+        if self.is_signed() && self != newer {
+            return Err(SessionError::Signed(self.id.clone()));
+        }
+        Ok(())
+    }
+
     /// The dose in mg: as recorded, or computed from mg/kg and weight.
     pub fn dose_in_mg(&self) -> Option<f64> {
         self.dose_mg
@@ -325,6 +435,28 @@ impl DosingSession {
                 "discharge cannot come before the dose time",
             ));
         }
+        match (&self.signed_by, self.signed_at) {
+            (None, None) => {}
+            (Some(by), Some(_)) if !by.trim().is_empty() => {}
+            (Some(_), Some(_)) => {
+                return Err(ValidationError::new(
+                    "signed_by",
+                    "a signed session needs the name of who signed it",
+                ));
+            }
+            (Some(_), None) => {
+                return Err(ValidationError::new(
+                    "signed_at",
+                    "signed_by needs signed_at: when the session was signed",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ValidationError::new(
+                    "signed_by",
+                    "signed_at needs signed_by: who signed the session",
+                ));
+            }
+        }
         Ok(())
     }
 }
@@ -353,6 +485,8 @@ mod tests {
             dissociation: vec![],
             discharge: None,
             early_end_reason: None,
+            signed_by: None,
+            signed_at: None,
         }
     }
 
@@ -366,6 +500,102 @@ mod tests {
         s.dose_mg = Some(56.0);
         s.dose_mg_per_kg = None;
         assert_eq!(s.dose_in_mg(), Some(56.0));
+    }
+
+    #[test]
+    fn mg_per_kg_rounds_to_a_tenth_of_a_mg_halves_up() {
+        // Products that are exact halves in decimal but not in binary still round up.
+        assert_eq!(mg_from_mg_per_kg(0.5, 70.1), 35.1);
+        assert_eq!(mg_from_mg_per_kg(0.5, 70.3), 35.2);
+        assert_eq!(mg_from_mg_per_kg(0.75, 66.6), 50.0); // 49.95
+        assert_eq!(mg_from_mg_per_kg(0.6, 83.25), 50.0); // 49.95
+        assert_eq!(mg_from_mg_per_kg(1.0, 72.44), 72.4);
+        assert_eq!(mg_from_mg_per_kg(1.0, 72.46), 72.5);
+        assert_eq!(mg_from_mg_per_kg(0.5, 72.4), 36.2);
+        // IM ketamine-assisted psychotherapy range and the top of the studied IV range.
+        assert_eq!(mg_from_mg_per_kg(1.0, 58.0), 58.0);
+        assert_eq!(mg_from_mg_per_kg(0.75, 94.3), 70.7); // 70.725
+    }
+
+    #[test]
+    fn the_dose_in_mg_prefers_what_was_recorded_and_needs_weight_for_mg_per_kg() {
+        let mut s = session();
+        s.weight_kg = None;
+        assert_eq!(s.dose_in_mg(), None, "mg/kg without a weight gives no mg");
+        s.weight_kg = Some(72.4);
+        s.dose_mg_per_kg = None;
+        assert_eq!(s.dose_in_mg(), None, "no dose recorded at all");
+        s.dose_mg = Some(84.0);
+        assert_eq!(s.dose_in_mg(), Some(84.0));
+        s.dose_mg_per_kg = Some(0.5);
+        s.dose_mg = Some(36.2);
+        assert_eq!(
+            s.dose_in_mg(),
+            Some(36.2),
+            "recorded mg wins when it agrees with mg/kg"
+        );
+    }
+
+    #[test]
+    fn a_session_is_signed_once_and_then_may_not_change() {
+        let mut s = session();
+        assert!(!s.is_signed());
+        assert_eq!(s.sign("  ", s.at), Err(SessionError::NoSigner));
+        let before = s.clone();
+        let at: Timestamp = "2026-03-05T12:00:00Z".parse().unwrap();
+        s.sign(" Dr. Rivera ", at).unwrap();
+        assert!(s.is_signed());
+        assert_eq!(s.signed_by.as_deref(), Some("Dr. Rivera"));
+        assert_eq!(s.signed_at, Some(at));
+        assert!(s.validate().is_ok());
+        assert_eq!(
+            s.sign("Dr. Rivera", at),
+            Err(SessionError::AlreadySigned(s.id.clone()))
+        );
+        // Before signing anything may change; after, nothing may, not even the signature.
+        assert!(before.may_become(&s).is_ok());
+        assert!(s.may_become(&s.clone()).is_ok());
+        let mut edited = s.clone();
+        edited.observations.push(Observation {
+            at,
+            text: "Added after signing".into(),
+            adverse: false,
+        });
+        let e = s.may_become(&edited).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "dosing session s1 is signed and cannot be changed; add an addendum to its session \
+             note instead"
+        );
+        assert!(s.may_become(&before).is_err(), "unsigning is a change");
+    }
+
+    #[test]
+    fn a_signature_needs_both_who_and_when() {
+        let mut s = session();
+        s.signed_by = Some("Dr. Rivera".into());
+        assert_eq!(s.validate().unwrap_err().field, "signed_at");
+        s.signed_by = None;
+        s.signed_at = Some(s.at);
+        assert_eq!(s.validate().unwrap_err().field, "signed_by");
+        s.signed_by = Some(" ".into());
+        assert_eq!(s.validate().unwrap_err().field, "signed_by");
+    }
+
+    #[test]
+    fn an_unsigned_session_is_written_as_before_and_old_files_still_read() {
+        let s = session();
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(!json.contains("signed"), "{json}");
+        let back: DosingSession = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
+        let mut signed = s.clone();
+        signed.sign("Dr. Rivera", s.at).unwrap();
+        let json = serde_json::to_string(&signed).unwrap();
+        assert!(
+            json.ends_with(r#","signed_by":"Dr. Rivera","signed_at":"2026-03-05T09:00:00Z"}"#),
+            "{json}"
+        );
     }
 
     #[test]

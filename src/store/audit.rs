@@ -20,7 +20,7 @@
 //! Details name kinds of records, field names, section headings and counts, never note text or
 //! a patient's name: the log is for accountability, not a second copy of the chart.
 
-use crate::model::{Note, NoteKind, PatientId, Record, RecordKind};
+use crate::model::{DosingSession, Note, NoteKind, PatientId, Record, RecordKind};
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -89,6 +89,8 @@ pub enum AuditAction {
     NoteSigned,
     AddendumAdded,
     DraftDeleted,
+    /// A dosing session is signed (with its session note); it is final from then on.
+    SessionSigned,
     /// A dosing session, measure or goal.
     RecordCreated,
     RecordChanged,
@@ -100,7 +102,7 @@ pub enum AuditAction {
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 15] = [
+    pub const ALL: [AuditAction; 16] = [
         AuditAction::PatientCreated,
         AuditAction::PatientEdited,
         AuditAction::PatientArchived,
@@ -110,6 +112,7 @@ impl AuditAction {
         AuditAction::NoteSigned,
         AuditAction::AddendumAdded,
         AuditAction::DraftDeleted,
+        AuditAction::SessionSigned,
         AuditAction::RecordCreated,
         AuditAction::RecordChanged,
         AuditAction::RecordDeleted,
@@ -130,6 +133,7 @@ impl AuditAction {
             AuditAction::NoteSigned => "note-signed",
             AuditAction::AddendumAdded => "addendum-added",
             AuditAction::DraftDeleted => "draft-deleted",
+            AuditAction::SessionSigned => "session-signed",
             AuditAction::RecordCreated => "record-created",
             AuditAction::RecordChanged => "record-changed",
             AuditAction::RecordDeleted => "record-deleted",
@@ -668,10 +672,25 @@ pub fn describe(old: Option<&Record>, new: &Record) -> Vec<Described> {
             }
             describe_signing(Some(a), b, &mut out, &entry);
         }
-        (None, r) => out.push(entry(
-            AuditAction::RecordCreated,
-            record_noun(r.kind()).to_owned(),
-        )),
+        (None, r) => {
+            out.push(entry(
+                AuditAction::RecordCreated,
+                record_noun(r.kind()).to_owned(),
+            ));
+            if let Record::Session(s) = r {
+                describe_session_signing(None, s, &mut out, &entry);
+            }
+        }
+        (Some(old @ Record::Session(a)), Record::Session(b)) => {
+            let changed = changes_detail(old, new, &["signed_by", "signed_at"]);
+            if !changed.is_empty() {
+                out.push(entry(
+                    AuditAction::RecordChanged,
+                    format!("dosing session; {changed}"),
+                ));
+            }
+            describe_session_signing(Some(a), b, &mut out, &entry);
+        }
         (Some(old), r) => {
             let changed = changes_detail(old, r, &[]);
             out.push(entry(
@@ -706,6 +725,24 @@ fn describe_signing(
         out.push(entry(
             AuditAction::AddendumAdded,
             format!("addendum {} by {}", i + 1, a.by),
+        ));
+    }
+}
+
+/// The signature `new` has that `old` did not.
+fn describe_session_signing(
+    old: Option<&DosingSession>,
+    new: &DosingSession,
+    out: &mut Vec<Described>,
+    entry: &dyn Fn(AuditAction, String) -> Described,
+) {
+    if new.is_signed() && !old.is_some_and(|s| s.is_signed()) {
+        out.push(entry(
+            AuditAction::SessionSigned,
+            format!(
+                "dosing session signed by {}",
+                new.signed_by.as_deref().unwrap_or("")
+            ),
         ));
     }
 }
@@ -987,6 +1024,53 @@ mod tests {
             describe_delete(&saved).action,
             AuditAction::DraftDeleted,
             "only drafts can be deleted"
+        );
+    }
+
+    #[test]
+    fn the_store_describes_editing_and_signing_a_dosing_session() {
+        let p = crate::model::Patient::new(pid("p1"), "Ada Example");
+        let mut s = crate::protocols::builtins()
+            .get("esketamine-rems")
+            .unwrap()
+            .start_session(
+                RecordId::parse("s1").unwrap(),
+                &p,
+                None,
+                ts("2026-03-02T09:00:00Z"),
+            );
+        let created = Record::Session(s.clone());
+        assert_eq!(
+            actions(None, &created),
+            [(AuditAction::RecordCreated, "dosing session".into())]
+        );
+        s.lot = Some("TEST-LOT".into());
+        s.sign("Dr. Rivera", ts("2026-03-02T12:00:00Z")).unwrap();
+        assert_eq!(
+            actions(Some(&created), &Record::Session(s.clone())),
+            [
+                (
+                    AuditAction::RecordChanged,
+                    "dosing session; changed: lot".into()
+                ),
+                (
+                    AuditAction::SessionSigned,
+                    "dosing session signed by Dr. Rivera".into()
+                )
+            ]
+        );
+        let signed = Record::Session(s);
+        assert!(actions(Some(&signed), &signed).is_empty(), "unchanged");
+        assert_eq!(
+            actions(None, &signed),
+            [
+                (AuditAction::RecordCreated, "dosing session".into()),
+                (
+                    AuditAction::SessionSigned,
+                    "dosing session signed by Dr. Rivera".into()
+                )
+            ],
+            "imported already signed"
         );
     }
 

@@ -23,9 +23,11 @@ use std::path::PathBuf;
 #[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    /// Insert or replace a record (a signed note may only gain addenda).
+    /// Insert or replace a record (a signed note may only gain addenda; a signed dosing session
+    /// never changes).
     Put(Record),
-    /// Remove a timeline record by id. Patients are archived, never deleted; signed notes stay.
+    /// Remove a timeline record by id. Patients are archived, never deleted; signed notes and
+    /// signed dosing sessions stay.
     Delete(String),
 }
 
@@ -120,6 +122,9 @@ pub enum StoreError {
     Corrupt { key: String, detail: String },
     #[error("{0}")]
     Refused(#[from] crate::model::NoteError),
+    /// A change to a signed dosing session.
+    #[error("{0}")]
+    SessionRefused(#[from] crate::model::SessionError),
     #[error("record {id}: {detail}")]
     Invalid { id: String, detail: String },
     #[error("{kind} {id} belongs to patient {patient}, who is not in the store")]
@@ -134,6 +139,8 @@ pub enum StoreError {
     NotFound(String),
     #[error("signed note {0} cannot be deleted")]
     DeleteSigned(String),
+    #[error("signed dosing session {0} cannot be deleted")]
+    DeleteSignedSession(String),
     #[error(
         "the audit log cannot be extended ({0}); nothing was written. Run `kitnotes audit verify` \
          and restore the store from a backup"
@@ -158,7 +165,8 @@ pub trait Store {
     /// Applies all changes atomically, with the audit entries `audit` asks for in the same write:
     /// after a crash either the changes and their entries are all there or none is. Returns the
     /// entries written.
-    /// Refuses: a change to a signed note other than new addenda, a record for an unknown patient,
+    /// Refuses: a change to a signed note other than new addenda, any change to a signed dosing
+    /// session, a record for an unknown patient,
     /// an id already used by a record of another kind, a record that fails validation.
     fn apply_with_audit(&self, changes: &[Change], audit: Audit<'_>) -> Result<Vec<AuditEntry>>;
 

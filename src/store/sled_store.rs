@@ -368,11 +368,16 @@ impl SledStore {
                             });
                         }
                         // Old versions are read only where needed: a note's (signed notes may
-                        // only gain addenda), and any record's when the log must say what changed.
-                        if describe || matches!(record, Record::Note(_)) {
+                        // only gain addenda), a session's (signed sessions never change), and any
+                        // record's when the log must say what changed.
+                        if describe || matches!(record, Record::Note(_) | Record::Session(_)) {
                             let old = self.current_record(&overlay, id, old_key)?;
-                            if let (Record::Note(old), Record::Note(new)) = (&old, record) {
-                                old.may_become(new)?;
+                            match (&old, record) {
+                                (Record::Note(old), Record::Note(new)) => old.may_become(new)?,
+                                (Record::Session(old), Record::Session(new)) => {
+                                    old.may_become(new)?
+                                }
+                                _ => {}
                             }
                             if describe {
                                 described.extend(audit::describe(Some(&old), record));
@@ -423,12 +428,16 @@ impl SledStore {
                             detail: "patients are archived, never deleted".into(),
                         });
                     }
-                    if kind == RecordKind::Note || describe {
+                    if matches!(kind, RecordKind::Note | RecordKind::Session) || describe {
                         let old = self.current_record(&overlay, id, &key)?;
-                        if let Record::Note(n) = &old
-                            && n.is_signed()
-                        {
-                            return Err(StoreError::DeleteSigned(id.clone()));
+                        match &old {
+                            Record::Note(n) if n.is_signed() => {
+                                return Err(StoreError::DeleteSigned(id.clone()));
+                            }
+                            Record::Session(s) if s.is_signed() => {
+                                return Err(StoreError::DeleteSignedSession(id.clone()));
+                            }
+                            _ => {}
                         }
                         if describe {
                             described.push(audit::describe_delete(&old));

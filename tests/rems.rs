@@ -1,0 +1,389 @@
+//! The esketamine REMS monitoring summary: every field the REMS patient monitoring form asks for,
+//! "not recorded" where the session lacks it, and `kitnotes export --format rems --session ID`
+//! with its errors and its audit entry.
+
+use jiff::Timestamp;
+use jiff::civil::date;
+use jiff::tz::TimeZone;
+use kitnotes::interchange::{RemsError, rems_summary};
+use kitnotes::model::*;
+use kitnotes::protocols;
+use kitnotes::store::{AuditFilter, Change, Store};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+fn patient() -> Patient {
+    let mut p = Patient::new(PatientId::parse("p1").unwrap(), "Robin Example");
+    p.born = Some(date(1980, 4, 2));
+    p
+}
+
+fn reading(at: &str, s: u16, d: u16) -> Vitals {
+    Vitals {
+        at: ts(at),
+        systolic: Some(s),
+        diastolic: Some(d),
+        heart_rate: Some(74),
+        spo2: Some(97),
+    }
+}
+
+/// A complete esketamine session: T0 09:10, discharged 11:20 (130 min).
+fn esketamine() -> DosingSession {
+    let mut s = protocols::builtins()
+        .get("esketamine-rems")
+        .unwrap()
+        .start_session(
+            RecordId::parse("s1").unwrap(),
+            &patient(),
+            Some(4),
+            ts("2026-03-05T09:00:00Z"),
+        );
+    s.dose_mg = Some(84.0);
+    s.lot = Some("TEST-LOT-7".into());
+    s.dose_time = Some(ts("2026-03-05T09:10:00Z"));
+    s.vitals = vec![
+        reading("2026-03-05T09:04:00Z", 132, 84),
+        reading("2026-03-05T09:49:00Z", 150, 90),
+        reading("2026-03-05T11:12:00Z", 128, 80),
+    ];
+    s.sedation = vec![
+        SedationRating {
+            at: ts("2026-03-05T09:05:00Z"),
+            moaas: 5,
+        },
+        SedationRating {
+            at: ts("2026-03-05T09:40:00Z"),
+            moaas: 4,
+        },
+        SedationRating {
+            at: ts("2026-03-05T10:30:00Z"),
+            moaas: 5,
+        },
+    ];
+    s.dissociation = vec![DissociationRating {
+        at: ts("2026-03-05T09:55:00Z"),
+        scale: "CADSS".into(),
+        total: 18.0,
+    }];
+    s.observations = vec![
+        Observation {
+            at: ts("2026-03-05T09:10:00Z"),
+            text: "Device 1 given.".into(),
+            adverse: false,
+        },
+        Observation {
+            at: ts("2026-03-05T09:45:00Z"),
+            text: "Nausea, settled\nwith rest.".into(),
+            adverse: true,
+        },
+    ];
+    s.discharge = Some(Discharge {
+        at: ts("2026-03-05T11:20:00Z"),
+        transport_arranged: true,
+        ready_minutes: Some(90),
+    });
+    s.sign("Dr. Test Clinician", ts("2026-03-05T12:00:00Z"))
+        .unwrap();
+    s
+}
+
+const FULL: &str = "\
+SPRAVATO REMS patient monitoring summary
+For the REMS patient monitoring form; written by kitnotes from the session record.
+
+Patient: Robin Example
+Date of birth: 1980-04-02
+Patient id (kitnotes): p1
+Session date: 2026-03-05
+Session: s1 (session 4), protocol esketamine-rems
+
+Dose: 84 mg
+Nasal spray devices (28 mg each): 3
+Lot number: TEST-LOT-7
+Dose given (T0): 09:10
+
+Blood pressure
+  Before dosing: 132/84 at 09:04 (-6 min)
+  At about 40 minutes after dosing: 150/90 at 09:49 (+39 min)
+  Before the end of monitoring: 128/80 at 11:12 (+122 min)
+
+Monitoring
+  Total monitoring time (T0 to discharge): 130 minutes (09:10 to 11:20)
+  At least 120 minutes: yes
+  Ready to leave without the 2-hour rule at: 90 minutes
+
+Sedation (MOAA/S below the pre-dose rating): yes; lowest 4 at +30 min (pre-dose 5); back to 5 at +80 min
+Dissociation ratings: CADSS 18 at +45 min
+Adverse events:
+  +35 min  Nausea, settled with rest.
+
+Form due by: 2026-03-12 (within 7 days of the session)
+Clinician: Dr. Test Clinician (signed the session 2026-03-05 12:00)
+";
+
+#[test]
+fn a_complete_session_fills_every_field_of_the_form() {
+    assert_eq!(
+        rems_summary(&patient(), &esketamine(), &TimeZone::UTC).unwrap(),
+        FULL
+    );
+}
+
+#[test]
+fn times_and_dates_are_in_the_clinicians_zone() {
+    // A fixed offset, so the test needs no time zone database.
+    let tz = TimeZone::fixed(jiff::tz::offset(-5));
+    let text = rems_summary(&patient(), &esketamine(), &tz).unwrap();
+    assert!(text.contains("Dose given (T0): 04:10\n"), "{text}");
+    assert!(text.contains("(04:10 to 06:20)"), "{text}");
+}
+
+#[test]
+fn what_the_session_lacks_reads_not_recorded_and_nothing_is_invented() {
+    let mut s = esketamine();
+    s.signed_by = None;
+    s.signed_at = None;
+    s.lot = None;
+    s.vitals.clear();
+    s.sedation.clear();
+    s.dissociation.clear();
+    s.observations.clear();
+    s.discharge = None;
+    let mut p = patient();
+    p.born = None;
+    let text = rems_summary(&p, &s, &TimeZone::UTC).unwrap();
+    for line in [
+        "Date of birth: not recorded",
+        "Lot number: not recorded",
+        "  Before dosing: not recorded",
+        "  At about 40 minutes after dosing: not recorded",
+        "  Before the end of monitoring: not recorded",
+        "  Total monitoring time (T0 to discharge): not recorded (no discharge recorded)",
+        "  At least 120 minutes: not recorded",
+        "  Ready to leave without the 2-hour rule at: not recorded",
+        "Sedation (MOAA/S below the pre-dose rating): not recorded",
+        "Dissociation ratings: not recorded",
+        "Adverse events: none recorded",
+        "Clinician: not recorded (the session is not signed yet)",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    s.dose_time = None;
+    s.dose_mg = None;
+    let text = rems_summary(&p, &s, &TimeZone::UTC).unwrap();
+    assert!(text.contains("Dose: not recorded\n"), "{text}");
+    assert!(text.contains("Nasal spray devices (28 mg each): not recorded\n"));
+    assert!(text.contains("Dose given (T0): not recorded\n"));
+    assert!(text.contains("(T0 to discharge): not recorded (T0 not marked)\n"));
+}
+
+#[test]
+fn an_early_end_is_answered_no_with_its_reason() {
+    let mut s = esketamine();
+    s.signed_at = None;
+    s.signed_by = None;
+    s.discharge.as_mut().unwrap().at = ts("2026-03-05T10:55:00Z");
+    let text = rems_summary(&patient(), &s, &TimeZone::UTC).unwrap();
+    assert!(text.contains("  At least 120 minutes: no\n  Ended early because: not recorded\n"));
+    s.early_end_reason = Some("Family emergency; left with partner driving.".into());
+    let text = rems_summary(&patient(), &s, &TimeZone::UTC).unwrap();
+    assert!(text.contains(
+        "  Total monitoring time (T0 to discharge): 105 minutes (09:10 to 10:55)\n  \
+         At least 120 minutes: no\n  Ended early because: Family emergency; left with partner \
+         driving.\n"
+    ));
+}
+
+#[test]
+fn a_dose_that_is_not_whole_devices_is_pointed_out() {
+    let mut s = esketamine();
+    s.dose_mg = Some(50.0);
+    let text = rems_summary(&patient(), &s, &TimeZone::UTC).unwrap();
+    assert!(text.contains(
+        "Nasal spray devices (28 mg each): not a whole number of 28 mg devices: check the dose\n"
+    ));
+}
+
+#[test]
+fn only_esketamine_sessions_of_the_patient_get_a_summary() {
+    let mut s = esketamine();
+    s.medication = "ketamine".into();
+    s.protocol = Some("iv-ketamine".into());
+    let e = rems_summary(&patient(), &s, &TimeZone::UTC).unwrap_err();
+    assert!(matches!(e, RemsError::NotEsketamine { .. }));
+    assert_eq!(
+        e.to_string(),
+        "dosing session s1 is ketamine, not esketamine: the REMS monitoring summary is only for \
+         esketamine sessions"
+    );
+    let other = Patient::new(PatientId::parse("p2").unwrap(), "Other Example");
+    assert_eq!(
+        rems_summary(&other, &esketamine(), &TimeZone::UTC)
+            .unwrap_err()
+            .to_string(),
+        "dosing session s1 belongs to patient p1, not p2"
+    );
+}
+
+/// A store in `data/store` with the patient, the esketamine session and a ketamine session.
+fn store_with_sessions(data: &Path) {
+    let store = kitnotes::store::SledStore::open(&data.join("store")).unwrap();
+    let mut ketamine = protocols::builtins()
+        .get("iv-ketamine")
+        .unwrap()
+        .start_session(
+            RecordId::parse("s2").unwrap(),
+            &patient(),
+            Some(1),
+            ts("2026-02-01T09:00:00Z"),
+        );
+    ketamine.dose_mg = Some(35.0);
+    store
+        .apply(&[
+            Change::Put(Record::Patient(patient())),
+            Change::Put(Record::Session(esketamine())),
+            Change::Put(Record::Session(ketamine)),
+        ])
+        .unwrap();
+    store.flush().unwrap();
+}
+
+fn kitnotes(data: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kitnotes"))
+        .args(args)
+        .env("KITNOTES_DATA_DIR", data)
+        .env("KITNOTES_CONFIG_DIR", data.join("config"))
+        .output()
+        .expect("kitnotes runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).trim().to_owned()
+}
+
+#[test]
+fn export_format_rems_prints_the_summary_and_logs_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_sessions(dir.path());
+    let out = kitnotes(
+        dir.path(),
+        &["export", "--format", "rems", "--session", "s1"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), FULL);
+
+    let file = dir.path().join("rems-s1.txt");
+    let out = kitnotes(
+        dir.path(),
+        &[
+            "export",
+            "--format",
+            "rems",
+            "--session",
+            "s1",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), FULL);
+
+    let store = kitnotes::store::SledStore::open(&dir.path().join("store")).unwrap();
+    let log = store.audit_log(&AuditFilter::default()).unwrap();
+    let exports: Vec<(String, String, String)> = log
+        .iter()
+        .filter(|e| e.action == kitnotes::store::AuditAction::Exported)
+        .map(|e| {
+            (
+                e.patient
+                    .as_ref()
+                    .map(|p| p.to_string())
+                    .unwrap_or_default(),
+                e.record.clone().unwrap_or_default(),
+                e.detail.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        exports,
+        vec![
+            (
+                "p1".into(),
+                "s1".into(),
+                "REMS monitoring summary of dosing session s1 to standard output".into()
+            ),
+            (
+                "p1".into(),
+                "s1".into(),
+                format!(
+                    "REMS monitoring summary of dosing session s1 to {}",
+                    file.display()
+                )
+            ),
+        ]
+    );
+}
+
+#[test]
+fn export_format_rems_refuses_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    store_with_sessions(dir.path());
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["export", "--format", "rems"],
+            "kitnotes: error: --format rems needs --session ID: the esketamine session to summarise",
+        ),
+        (
+            &["export", "--format", "rems", "--session", "s9"],
+            "kitnotes: error: no dosing session with id s9 in the store",
+        ),
+        (
+            &["export", "--format", "rems", "--session", "p1"],
+            "kitnotes: error: p1 is a patient, not a dosing session",
+        ),
+        (
+            &["export", "--format", "rems", "--session", "s2"],
+            "kitnotes: error: dosing session s2 is ketamine, not esketamine: the REMS monitoring \
+             summary is only for esketamine sessions",
+        ),
+        (
+            &["export", "--session", "s1"],
+            "kitnotes: error: --session is only used with --format rems",
+        ),
+        (
+            &[
+                "export",
+                "--format",
+                "rems",
+                "--session",
+                "s1",
+                "--patient",
+                "p2",
+            ],
+            "kitnotes: error: dosing session s1 belongs to patient p1, not p2",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = kitnotes(dir.path(), args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(stderr(&out), want, "{args:?}");
+        assert!(out.stdout.is_empty(), "{args:?}");
+    }
+    let store = kitnotes::store::SledStore::open(&dir.path().join("store")).unwrap();
+    assert!(
+        store
+            .audit_log(&AuditFilter::default())
+            .unwrap()
+            .iter()
+            .all(|e| e.action != kitnotes::store::AuditAction::Exported),
+        "a refused export is not logged as one"
+    );
+}
