@@ -56,9 +56,9 @@ pub struct Protocol {
     pub rems: bool,
 }
 
-/// The usual dose of a profile. In TOML: `dose_mg = 56` or `dose_mg_per_kg = 0.5`.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+/// The usual dose of a profile. In TOML: `dose_mg = 56` or `dose_mg_per_kg = 0.5` (read by the
+/// loader, which also checks the range).
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub enum UsualDose {
     /// A fixed dose in mg.
     Mg(f64),
