@@ -16,10 +16,11 @@ pub enum KeyContext {
     EditorNormal,
     EditorInsert,
     Popup,
+    Console,
 }
 
 impl KeyContext {
-    pub const ALL: [KeyContext; 7] = [
+    pub const ALL: [KeyContext; 8] = [
         KeyContext::Global,
         KeyContext::Roster,
         KeyContext::Timeline,
@@ -27,6 +28,7 @@ impl KeyContext {
         KeyContext::EditorNormal,
         KeyContext::EditorInsert,
         KeyContext::Popup,
+        KeyContext::Console,
     ];
 
     /// The section name in a keymap file.
@@ -39,6 +41,7 @@ impl KeyContext {
             KeyContext::EditorNormal => "editor_normal",
             KeyContext::EditorInsert => "editor_insert",
             KeyContext::Popup => "popup",
+            KeyContext::Console => "console",
         }
     }
 
@@ -47,9 +50,13 @@ impl KeyContext {
     }
 
     /// Whether `global` bindings also apply here. Popups and the insert-mode editor take
-    /// typing, so a global single-letter key must not steal a typed letter.
+    /// typing, so a global single-letter key must not steal a typed letter; the session
+    /// console has its own calm set of keys.
     pub fn inherits_global(self) -> bool {
-        !matches!(self, KeyContext::Popup | KeyContext::EditorInsert)
+        !matches!(
+            self,
+            KeyContext::Popup | KeyContext::EditorInsert | KeyContext::Console
+        )
     }
 }
 
@@ -99,6 +106,7 @@ actions! {
     Help = "app.help": "Show the keys for this pane (type to filter)",
     Palette = "app.palette": "Open the command palette: every action, fuzzy-filtered",
     ToggleTheme = "app.cycle_theme": "Switch theme: standard, high contrast, monochrome",
+    Privacy = "app.privacy": "Blank the whole screen at once (a patient may glance at it); the same key brings it back",
 
     FocusNext = "focus.next": "Move focus to the next pane",
     FocusPrev = "focus.prev": "Move focus to the previous pane",
@@ -131,6 +139,19 @@ actions! {
     NoteSign = "note.sign": "Sign the note: checks required sections, then it is final",
     NoteAddendum = "note.addendum": "Add a signed addendum to the selected signed note",
     DraftsList = "drafts.list": "List unsigned drafts of all patients, oldest first",
+
+    SessionStart = "session.start": "Start a dosing session from a protocol, or go back to the open one",
+    SessionObserve = "session.observe": "Add an observation, stamped with the time since dose",
+    SessionAdverse = "session.adverse": "Record an adverse event (a flagged observation)",
+    SessionVitals = "session.vitals": "Record vitals: 128/84 76 98 (BP, heart rate, SpO2; any part)",
+    SessionSedation = "session.sedation": "Rate sedation: MOAA/S 0-5",
+    SessionDissociation = "session.dissociation": "Record a dissociation score, e.g. CADSS 12",
+    SessionDose = "session.dose": "Set the dose: mg, or mg/kg with the patient's weight",
+    SessionLot = "session.lot": "Set the medication's lot number",
+    SessionMarkDose = "session.mark_dose": "Mark the dose as given now (T0): the clock starts",
+    SessionEditObservation = "session.edit_observation": "Correct the selected observation",
+    SessionEnd = "session.end": "End the session: discharge, then write the session note",
+    SessionLeave = "session.leave": "Leave the console; the session stays open",
 
     EditorClose = "editor.close": "Leave the note editor (the draft is saved)",
     EditorSave = "editor.save": "Save the draft now (it also saves itself as you type)",

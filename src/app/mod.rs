@@ -6,6 +6,7 @@
 //! to the store where the action saves something -> the next frame draws from state.
 
 pub mod action;
+pub mod console;
 pub mod detail;
 mod drafts;
 pub mod editor;
@@ -152,6 +153,10 @@ pub struct AppSettings {
     pub templates: Templates,
     /// Template files that did not load, one message each; shown at start-up, never dropped.
     pub template_errors: Vec<String>,
+    /// The dosing protocols: built-ins and the user's own.
+    pub protocols: crate::protocols::Protocols,
+    /// Protocol files that did not load, one message each; shown at start-up.
+    pub protocol_errors: Vec<String>,
     /// Where the editor records which note is open and where its cursor is, so a restart after
     /// a crash reopens it. None: no such memory (tests that do not need it).
     pub resume_file: Option<std::path::PathBuf>,
@@ -168,6 +173,8 @@ impl Default for AppSettings {
             store_label: String::new(),
             templates: crate::templates::builtins().clone(),
             template_errors: Vec::new(),
+            protocols: crate::protocols::builtin().protocols,
+            protocol_errors: Vec::new(),
             resume_file: None,
         }
     }
@@ -187,6 +194,12 @@ pub struct App {
     pub popup: Option<Popup>,
     /// The draft note being written, drawn over the panes.
     pub editor: Option<Editor>,
+    /// The session console, full screen, while a dosing session is open in it.
+    pub console: Option<console::Console>,
+    /// The screen is blanked (the privacy key); every other key waits until it is back.
+    pub privacy: bool,
+    /// Written to the store but not yet flushed to disk; the next tick flushes.
+    unflushed: bool,
     /// The template of the last note started, offered first next time.
     last_template: Option<String>,
     /// Keys of a sequence typed so far (`g` of `g g`).
@@ -223,6 +236,9 @@ impl App {
             patient: None,
             popup: None,
             editor: None,
+            console: None,
+            privacy: false,
+            unflushed: false,
             last_template: None,
             pending: KeySeq::default(),
             status: None,
@@ -232,13 +248,23 @@ impl App {
             size: (120, 40),
         };
         app.reload_roster(None)?;
-        if let Some(first) = app.settings.template_errors.first() {
-            let n = app.settings.template_errors.len();
-            app.say_error(if n == 1 {
-                format!("A template did not load: {first}")
-            } else {
-                format!("{n} templates did not load; the first: {first}")
-            });
+        // Files that did not load, said at start-up (both kinds, if both failed).
+        let mut problems = Vec::new();
+        for (what, errors) in [
+            ("template", &app.settings.template_errors),
+            ("protocol", &app.settings.protocol_errors),
+        ] {
+            match errors.as_slice() {
+                [] => {}
+                [one] => problems.push(format!("A {what} did not load: {one}")),
+                [first, ..] => problems.push(format!(
+                    "{} {what}s did not load; the first: {first}",
+                    errors.len()
+                )),
+            }
+        }
+        if !problems.is_empty() {
+            app.say_error(problems.join(" · "));
         }
         app.resume_editor();
         Ok(app)
@@ -259,7 +285,10 @@ impl App {
 
     /// Where keys go now.
     pub fn key_context(&self) -> KeyContext {
-        if self.popup.is_some() || self.roster.input.is_some() {
+        if self.popup.is_some()
+            || self.roster.input.is_some()
+            || self.console.as_ref().is_some_and(|c| c.input.is_some())
+        {
             KeyContext::Popup
         } else {
             self.pane_context()
@@ -271,6 +300,7 @@ impl App {
         match &self.editor {
             Some(e) if e.mode == EditorMode::Insert => KeyContext::EditorInsert,
             Some(_) => KeyContext::EditorNormal,
+            None if self.console.is_some() => KeyContext::Console,
             None => self.focus.context(),
         }
     }
@@ -287,8 +317,17 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return;
         }
-        self.status = None;
         let ctx = self.key_context();
+        // The privacy key works everywhere, even while typing; while the screen is blank no
+        // other key does anything.
+        if self.pending.is_empty() && self.is_privacy_key(ctx, &key) {
+            self.toggle_privacy();
+            return;
+        }
+        if self.privacy {
+            return;
+        }
+        self.status = None;
         match self.keymap.resolve(ctx, &mut self.pending, &key) {
             Resolved::Action(a) => self.update(a),
             Resolved::Pending | Resolved::Noop | Resolved::Cancelled => {}
@@ -319,6 +358,9 @@ impl App {
     /// Pasted text goes into the text field that has focus; elsewhere it is refused with a
     /// message, never taken as a burst of commands.
     pub fn paste(&mut self, text: &str) {
+        if self.privacy {
+            return;
+        }
         if self.popup.is_none()
             && let Some(e) = self.editor.as_mut()
         {
@@ -341,7 +383,11 @@ impl App {
             Some(Popup::NewNote(p)) => Some(&mut p.list.filter),
             Some(Popup::Drafts(p)) => Some(&mut p.filter),
             Some(Popup::Addendum(a)) => Some(&mut a.field),
-            None => self.roster.input.as_mut(),
+            Some(Popup::Protocols(p)) => Some(&mut p.list.filter),
+            None => match self.console.as_mut().and_then(|c| c.input.as_mut()) {
+                Some(i) => Some(&mut i.field),
+                None => self.roster.input.as_mut(),
+            },
         }
     }
 
@@ -359,7 +405,13 @@ impl App {
             Some(Popup::Help(p)) | Some(Popup::Palette(p)) => p.refilter(),
             Some(Popup::NewNote(p)) => p.list.refilter(),
             Some(Popup::Drafts(p)) => p.refilter(),
+            Some(Popup::Protocols(p)) => p.list.refilter(),
             Some(Popup::Patient(_)) | Some(Popup::Addendum(_)) => {}
+            None if self.console.is_some() => {
+                if let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut()) {
+                    i.error = None;
+                }
+            }
             None => {
                 if let Some(input) = &self.roster.input {
                     self.roster.query = input.text().to_string();
@@ -399,6 +451,10 @@ impl App {
         }
         if self.editor.is_some() {
             self.update_editor(action);
+            return;
+        }
+        if self.console.is_some() {
+            self.update_console(action);
             return;
         }
         if self.roster.input.is_some() {
@@ -476,6 +532,8 @@ impl App {
             Action::NoteSign => self.sign_selected_note(),
             Action::NoteAddendum => self.open_addendum(),
             Action::DraftsList => self.open_drafts(),
+            Action::SessionStart => self.start_or_resume_session(),
+            Action::Privacy => self.toggle_privacy(),
             a if a.is_editor_only() => {
                 let hint = self.key_hint(KeyContext::Timeline, Action::NoteEdit);
                 self.say_error(format!(
@@ -563,6 +621,13 @@ impl App {
                 _ if p.list.navigate(action) => {}
                 Action::PopupClose => self.popup = None,
                 Action::PopupConfirm => self.start_note(),
+                Action::Quit => self.request_quit(),
+                other => self.say_error(format!("{} does nothing in this popup", other.name())),
+            },
+            Popup::Protocols(p) => match action {
+                _ if p.list.navigate(action) => {}
+                Action::PopupClose => self.popup = None,
+                Action::PopupConfirm => self.start_session(),
                 Action::Quit => self.request_quit(),
                 other => self.say_error(format!("{} does nothing in this popup", other.name())),
             },
@@ -680,11 +745,17 @@ impl App {
     /// Writes one record with its audit entry (who, when, what) and makes both durable before
     /// the UI says it is saved.
     fn write(&mut self, record: Record) -> anyhow::Result<()> {
+        self.write_all(vec![record])
+    }
+
+    /// Writes `records` in one atomic, audited batch and flushes it to disk.
+    pub(super) fn write_all(&mut self, records: Vec<Record>) -> anyhow::Result<()> {
         let who = crate::store::audit::who(self.settings.clinician.as_deref());
         let actor = crate::store::Actor::new(who, self.now());
-        self.store
-            .apply_audited(&[crate::store::Change::Put(record)], &actor)?;
+        let changes: Vec<_> = records.into_iter().map(crate::store::Change::Put).collect();
+        self.store.apply_audited(&changes, &actor)?;
         self.store.flush()?;
+        self.unflushed = false;
         Ok(())
     }
 
@@ -909,6 +980,25 @@ impl App {
         if self.editor.as_ref().is_some_and(|e| e.save_due(now)) {
             self.save_editor();
         }
+        self.flush_if_needed();
+    }
+
+    fn is_privacy_key(&self, ctx: KeyContext, key: &KeyEvent) -> bool {
+        let Some(k) = crate::keymap::Key::from_event(key) else {
+            return false;
+        };
+        [ctx, KeyContext::Global].into_iter().any(|c| {
+            self.keymap
+                .keys_for(c, Action::Privacy)
+                .iter()
+                .any(|seq| seq.keys() == [k])
+        })
+    }
+
+    /// Blanks the screen, or brings it back.
+    fn toggle_privacy(&mut self) {
+        self.privacy = !self.privacy;
+        self.pending = KeySeq::default();
     }
 
     /// The terminal lost focus (the user switched windows): save now.

@@ -52,6 +52,10 @@ impl App {
     /// The only way to quit: the open draft is saved first, and if that fails kitnotes stays
     /// open with the text, saying why.
     pub fn request_quit(&mut self) {
+        if !self.keep_unsent_lines() {
+            return;
+        }
+        self.flush_if_needed();
         if self.save_editor() {
             self.quit = true;
         } else {
@@ -297,11 +301,29 @@ impl App {
             return false;
         }
         let title = note.title.clone();
-        if let Err(e) = self.write(Record::Note(note)) {
+        // A session note signs its dosing session with it, in the same write: from then on
+        // the vitals and observations are as final as the note.
+        let mut records = Vec::new();
+        if let Some(sid) = note.session.as_ref()
+            && let Ok(Some(Record::Session(mut s))) = self.store.record(sid.as_str())
+            && !s.is_signed()
+            && note.kind == crate::model::NoteKind::Session
+            && s.sign(&by, now).is_ok()
+        {
+            records.push(Record::Session(s));
+        }
+        let with_session = !records.is_empty();
+        records.push(Record::Note(note));
+        if let Err(e) = self.write_all(records) {
             self.say_error(format!("Not signed: {e:#}"));
             return false;
         }
-        self.say(format!("Signed \"{title}\" as {by}; it is final now"));
+        let also = if with_session {
+            " with its session record"
+        } else {
+            ""
+        };
+        self.say(format!("Signed \"{title}\"{also} as {by}; it is final now"));
         true
     }
 

@@ -17,6 +17,8 @@ pub enum Popup {
     Addendum(AddendumForm),
     /// Unsigned drafts across all patients, oldest first.
     Drafts(FilteredList<super::drafts::DraftRow>),
+    /// "Start a dosing session": pick the protocol.
+    Protocols(super::console::ProtocolPicker),
 }
 
 /// One template offered for a new note.

@@ -181,6 +181,7 @@ pub fn build_app(
     // The built-in keymap, the preset from config.toml, and the user's keymap.toml over them.
     let keymap = crate::keymap::Keymap::from_config_dir(env.config.keymap, &env.paths.config_dir)?;
     let loaded = crate::templates::load(&env.paths.config_dir);
+    let protocols = crate::protocols::load(&env.paths.config_dir);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let theme = if no_color {
         ThemeKind::Monochrome
@@ -198,6 +199,8 @@ pub fn build_app(
         },
         templates: loaded.templates,
         template_errors: loaded.errors.iter().map(|e| e.to_string()).collect(),
+        protocols: protocols.protocols,
+        protocol_errors: protocols.errors.iter().map(|e| e.to_string()).collect(),
         // Next to the store it belongs to, so the demo and the real store never mix.
         resume_file: (resuming == Resuming::On).then(|| {
             env.paths.data_dir.join(if env.demo {

@@ -152,6 +152,21 @@ pub fn session_summary(s: &DosingSession) -> String {
     out
 }
 
+/// A session's timeline line: the summary, then how long it ran, or that it is still open.
+fn session_line(s: &DosingSession) -> String {
+    let mut out = session_summary(s);
+    match (s.dose_time, s.discharge.as_ref()) {
+        (Some(t0), Some(d)) => out.push_str(&format!(
+            " · {} min",
+            d.at.duration_since(t0).as_mins().max(0)
+        )),
+        (None, Some(_)) => out.push_str(" · not dosed"),
+        (Some(_), None) => out.push_str(" · in progress"),
+        (None, None) => {}
+    }
+    out
+}
+
 /// The patient's timeline, newest first; ties keep a stable order by kind and id.
 pub fn timeline(r: &PatientRecords) -> Vec<TimelineEntry> {
     let mut out =
@@ -173,9 +188,13 @@ pub fn timeline(r: &PatientRecords) -> Vec<TimelineEntry> {
             kind: EntryKind::Session,
             record: s.id.clone(),
             check_in: None,
-            title: session_summary(s),
+            title: session_line(s),
             status: None,
-            flagged: s.observations.iter().any(|o| o.adverse),
+            // Adverse events, and vitals flags by the default thresholds (the timeline does
+            // not know each session's profile; the console and detail use the profile's).
+            flagged: s.observations.iter().any(|o| o.adverse)
+                || !super::monitoring::session_flags(s, &super::monitoring::Thresholds::default())
+                    .is_empty(),
         });
     }
     for m in &r.measures {
@@ -294,7 +313,20 @@ mod tests {
         let t = timeline(&records());
         let tags: Vec<&str> = t.iter().map(|e| e.kind.tag()).collect();
         assert_eq!(tags, vec!["DOSE", "PREP", "PHQ9"]);
-        assert_eq!(t[0].title, "Session 1: esketamine 56 mg intranasal");
+        assert_eq!(
+            t[0].title,
+            "Session 1: esketamine 56 mg intranasal · in progress"
+        );
+        let mut ended = records();
+        ended.sessions[0].discharge = Some(crate::model::Discharge {
+            at: ts("2026-03-05T11:15:00Z"),
+            transport_arranged: true,
+            ready_minutes: None,
+        });
+        assert_eq!(
+            timeline(&ended)[0].title,
+            "Session 1: esketamine 56 mg intranasal · 125 min"
+        );
         assert_eq!(t[1].status, Some(NoteStatus::Draft));
         assert_eq!(t[2].title, "PHQ-9 13 moderate, ITEM 9 = 1");
         assert!(t[2].flagged, "item 9 above 0 is flagged on the timeline");

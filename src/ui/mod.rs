@@ -1,6 +1,7 @@
 //! Drawing only: one file per pane and popup, the theme and the layout. Everything here reads
 //! [`App`] and never changes it, so a frame can be drawn at any time, and drawn again.
 
+pub mod console;
 mod editor;
 pub mod layout;
 mod panes;
@@ -19,10 +20,25 @@ use theme::Theme;
 /// Draws one frame of the whole app.
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
+    // The privacy key: nothing at all on screen, not even what kitnotes is.
+    if app.privacy {
+        frame.render_widget(ratatui::widgets::Clear, area);
+        return;
+    }
     let theme = Theme::new(app.theme);
     let screen = Screen::new(area, app.focus);
     if screen.too_small {
         too_small(frame, area, &theme);
+        return;
+    }
+    if let (Some(c), None) = (&app.console, &app.editor) {
+        let body = Rect {
+            height: screen.status.y.saturating_sub(area.y),
+            ..area
+        };
+        console::draw(frame, body, app, c, &theme);
+        status::bar(frame, screen.status, app, &theme);
+        popups::draw(frame, area, app, &theme);
         return;
     }
     panes::header(frame, screen.header, app, &theme);

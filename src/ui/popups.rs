@@ -5,6 +5,7 @@ use super::highlighted;
 use super::layout::{centered, list_popup_area};
 use super::panes::prefix;
 use super::theme::Theme;
+use crate::app::console::ProtocolPicker;
 use crate::app::fuzzy::Hit;
 use crate::app::patient_form::{FormField, PatientForm};
 use crate::app::{
@@ -31,11 +32,18 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Popup::NewNote(p)) => template_picker(frame, area, p, &footer(app, PICK_KEYS), theme),
         Some(Popup::Addendum(a)) => addendum(frame, area, a, &footer(app, ADDENDUM_KEYS), theme),
         Some(Popup::Drafts(p)) => drafts(frame, area, app, p, &footer(app, DRAFT_KEYS), theme),
+        Some(Popup::Protocols(p)) => {
+            protocol_picker(frame, area, p, &footer(app, PROTOCOL_KEYS), theme)
+        }
     }
 }
 
 const PICK_KEYS: &[(Action, &str)] = &[
     (Action::PopupConfirm, "start writing"),
+    (Action::PopupClose, "cancel"),
+];
+const PROTOCOL_KEYS: &[(Action, &str)] = &[
+    (Action::PopupConfirm, "start the session"),
     (Action::PopupClose, "cancel"),
 ];
 const DRAFT_KEYS: &[(Action, &str)] = &[
@@ -75,6 +83,18 @@ fn template_picker(frame: &mut Frame, area: Rect, p: &TemplatePicker, footer: &s
         vec![
             Span::styled(format!(" {:<30}", row.kind.label()), kind_style),
             Span::styled(row.name.clone(), theme.text),
+        ]
+    });
+}
+
+fn protocol_picker(frame: &mut Frame, area: Rect, p: &ProtocolPicker, footer: &str, theme: &Theme) {
+    let rows = p.list.rows.len() as u16;
+    let rect = centered(area, 84, (rows + 5).min(list_popup_area(area).height));
+    let title = " Start a dosing session: pick the protocol (type to filter) ".to_string();
+    filtered_list(frame, rect, title, &p.list, footer, theme, |row, _| {
+        vec![
+            Span::styled(format!(" {:<42.42}", row.name), theme.text),
+            Span::styled(row.dose.clone(), theme.label),
         ]
     });
 }

@@ -1,0 +1,545 @@
+//! The session console, full screen: who and what at the top, the time since dose in large
+//! digits, the checklist, vitals with their flags and a sparkline, ratings, and the timed
+//! observations; the input line at the bottom when one is open. Calm by design: colour only
+//! where something needs the clinician (a flag, an overdue checkpoint).
+
+use super::theme::Theme;
+use crate::app::console::Console;
+use crate::app::{Action, App, KeyContext};
+use crate::model::monitoring::{self, VitalsFlag};
+use crate::protocols::CheckpointState;
+use jiff::Timestamp;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Sparkline};
+use tui_big_text::{BigText, PixelSize};
+
+/// Where each part of the console goes in `area` (the screen above the status bar).
+struct Areas {
+    header: Rect,
+    clock: Rect,
+    left: Rect,
+    right: Rect,
+    input: Rect,
+}
+
+fn areas(area: Rect, input_open: bool) -> Areas {
+    let input_h = if input_open { 3 } else { 0 };
+    let [header, clock, body, input] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Length(5),
+        Constraint::Min(0),
+        Constraint::Length(input_h),
+    ])
+    .areas(area);
+    let left_w = if area.width >= 110 {
+        50
+    } else {
+        area.width / 2
+    };
+    let [left, right] =
+        Layout::horizontal([Constraint::Length(left_w), Constraint::Min(0)]).areas(body);
+    Areas {
+        header,
+        clock,
+        left,
+        right,
+        input,
+    }
+}
+
+/// Rows of the observation list at terminal `size`, for scrolling.
+pub fn observation_rows(size: (u16, u16)) -> usize {
+    let area = Rect::new(0, 0, size.0, size.1.saturating_sub(1));
+    usize::from(areas(area, true).right.height.saturating_sub(2)).max(1)
+}
+
+pub fn draw(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
+    let now = app.now();
+    let a = areas(area, c.input.is_some());
+    header(frame, a.header, app, c, theme);
+    clock(frame, a.clock, app, c, now, theme);
+    let [checks, vitals, ratings] = Layout::vertical([
+        Constraint::Length(c.protocol.checkpoints.len() as u16 + 2),
+        Constraint::Min(6),
+        Constraint::Length(4),
+    ])
+    .areas(a.left);
+    checklist(frame, checks, c, now, theme);
+    vitals_box(frame, vitals, app, c, theme);
+    ratings_box(frame, ratings, app, c, theme);
+    observations(frame, a.right, app, c, theme);
+    if c.input.is_some() {
+        input_line(frame, a.input, app, c, theme);
+    }
+}
+
+fn boxed<'a>(title: String, theme: &Theme) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border)
+        .title(Span::styled(format!(" {title} "), theme.title))
+}
+
+fn header(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
+    let s = &c.session;
+    let p = &c.patient;
+    let dose = match (s.dose_in_mg(), s.dose_mg_per_kg) {
+        (Some(mg), Some(k)) => format!(" {mg} mg ({k} mg/kg)"),
+        (Some(mg), None) => format!(" {mg} mg"),
+        _ => String::new(),
+    };
+    let devices = s
+        .dose_in_mg()
+        .filter(|_| c.is_rems())
+        .and_then(monitoring::esketamine_devices)
+        .map_or(String::new(), |d| format!(" ({d} devices)"));
+    let weight = p.weight_kg.map_or(String::new(), |w| format!(" · {w} kg"));
+    let number = s
+        .number
+        .map_or(String::new(), |n| format!("  │  session {n}"));
+    let lot = match &s.lot {
+        Some(lot) => Span::styled(format!(" · lot {lot}"), theme.text),
+        None => Span::styled(" · no lot yet", theme.draft),
+    };
+    // The fullest line that fits: the route, the weight, the devices and the session number
+    // give way first; the name, medication, dose and lot never do.
+    let width = usize::from(area.width);
+    let variants = [
+        (true, true, true, true),
+        (false, true, true, true),
+        (false, false, true, false),
+        (false, false, false, false),
+    ];
+    let mut line = Line::default();
+    for (route, wt, dev, num) in variants {
+        let mut spans = vec![Span::styled(format!(" {}", p.name), theme.heading)];
+        if wt {
+            spans.push(Span::styled(weight.clone(), theme.dim));
+        }
+        spans.push(Span::styled("  │  ", theme.dim));
+        let mut what = s.medication.clone();
+        if route {
+            what.push(' ');
+            what.push_str(s.route.label());
+        }
+        what.push_str(&dose);
+        if dev {
+            what.push_str(&devices);
+        }
+        spans.push(Span::styled(what, theme.text));
+        spans.push(lot.clone());
+        if s.dose_in_mg().is_none() {
+            spans.push(Span::styled(" · no dose yet", theme.flag));
+        }
+        if num {
+            spans.push(Span::styled(number.clone(), theme.dim));
+        }
+        line = Line::from(spans);
+        if line.width() <= width {
+            break;
+        }
+    }
+    let _ = app;
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The time since dose, large, and what it means beside it.
+fn clock(frame: &mut Frame, area: Rect, app: &App, c: &Console, now: Timestamp, theme: &Theme) {
+    let s = &c.session;
+    let tz = app.settings.time_zone.clone();
+    let hm = |t: Timestamp| t.to_zoned(tz.clone()).strftime("%H:%M").to_string();
+    let end = s.discharge.as_ref().map(|d| d.at);
+    let (digits, style) = match s.dose_time {
+        Some(t0) => {
+            let secs = end.unwrap_or(now).duration_since(t0).as_secs().max(0);
+            (format!("{}:{:02}", secs / 60, secs % 60), theme.heading)
+        }
+        None => ("--:--".to_string(), theme.dim),
+    };
+    let big_w = if area.width >= 100 { 8 } else { 4 };
+    let clock_w = (digits.chars().count() as u16 * big_w + 2).min(area.width / 2);
+    let [big, side] =
+        Layout::horizontal([Constraint::Length(clock_w), Constraint::Min(0)]).areas(area);
+    let big_rect = Rect {
+        x: big.x + 1,
+        y: big.y,
+        width: big.width.saturating_sub(1),
+        height: big.height.min(4),
+    };
+    frame.render_widget(
+        BigText::builder()
+            .pixel_size(if big_w == 8 {
+                PixelSize::HalfHeight
+            } else {
+                PixelSize::Quadrant
+            })
+            .style(style)
+            .lines(vec![Line::from(digits)])
+            .build(),
+        big_rect,
+    );
+    let min = c.thresholds().min_observation_minutes;
+    let mut lines = Vec::new();
+    match (s.dose_time, end) {
+        (None, None) => {
+            lines.push(Line::from(Span::styled("PRE-DOSE", theme.label)));
+            lines.push(Line::from(Span::styled(
+                format!(
+                    "session started {}; {} marks the dose (T0)",
+                    hm(s.at),
+                    app.key_hint(KeyContext::Console, Action::SessionMarkDose)
+                ),
+                theme.dim,
+            )));
+        }
+        (Some(t0), None) => {
+            let m = end
+                .unwrap_or(now)
+                .duration_since(t0)
+                .as_secs()
+                .div_euclid(60);
+            lines.push(Line::from(vec![
+                Span::styled(format!("+{m} min since dose"), theme.label),
+                Span::styled(
+                    format!("  ·  T0 {}", t0.to_zoned(tz.clone()).strftime("%H:%M:%S")),
+                    theme.dim,
+                ),
+            ]));
+            let until = t0 + jiff::SignedDuration::from_mins(i64::from(min));
+            if now >= until {
+                lines.push(Line::from(Span::styled(
+                    format!("{min} min of observation met at {}", hm(until)),
+                    theme.signed,
+                )));
+            } else {
+                lines.push(Line::from(Span::styled(
+                    format!("observe until {} ({min} min)", hm(until)),
+                    theme.text,
+                )));
+            }
+        }
+        (t0, Some(at)) => {
+            let after = t0.map_or(String::new(), |t0| {
+                format!(
+                    ", +{} min after dose",
+                    at.duration_since(t0).as_secs().div_euclid(60)
+                )
+            });
+            lines.push(Line::from(Span::styled(
+                format!("ENDED at {}{after}", hm(at)),
+                theme.label,
+            )));
+        }
+    }
+    let flags = monitoring::session_flags(s, &c.thresholds());
+    if let Some((_, f)) = flags.last() {
+        lines.push(Line::from(Span::styled(
+            format!("⚠ {}", f.message()),
+            theme.flag,
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), side);
+}
+
+fn checklist(frame: &mut Frame, area: Rect, c: &Console, now: Timestamp, theme: &Theme) {
+    let mut title = c.protocol.name.clone();
+    if !c.protocol_installed {
+        title.push_str(" (profile not installed: default rules)");
+    }
+    let block = boxed(title, theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let states = crate::protocols::checkpoint_states(&c.session, &c.protocol, now);
+    let lines: Vec<Line> = states
+        .iter()
+        .map(|(cp, state)| {
+            let (mark, text, style) = match state {
+                CheckpointState::Done { .. } => ("✓", "done".to_string(), theme.signed),
+                CheckpointState::Due { .. } => ("●", "due now".to_string(), theme.draft),
+                CheckpointState::Overdue { since } => (
+                    "!",
+                    format!("overdue {}m", now.duration_since(*since).as_mins().max(0)),
+                    theme.flag,
+                ),
+                CheckpointState::Upcoming { due } => (
+                    "○",
+                    match c.minutes(*due) {
+                        Some(m) => format!("+{m} min"),
+                        None => "later".to_string(),
+                    },
+                    theme.dim,
+                ),
+                CheckpointState::NotYet => ("○", "after T0".to_string(), theme.dim),
+            };
+            // " ✓ " label, at least one space, the state at the right edge.
+            let w = usize::from(inner.width).saturating_sub(text.chars().count() + 4);
+            Line::from(vec![
+                Span::styled(format!(" {mark} "), style),
+                Span::styled(format!("{:<w$.w$} ", cp.label), theme.text),
+                Span::styled(text, style),
+            ])
+        })
+        .collect();
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn vitals_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
+    let s = &c.session;
+    let block = boxed(format!("Vitals ({})", s.vitals.len()), theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height == 0 {
+        return;
+    }
+    let t = c.thresholds();
+    let flags = monitoring::session_flags(s, &t);
+    let tz = &app.settings.time_zone;
+    let spark_h = if s.vitals.len() >= 2 && inner.height >= 5 {
+        2
+    } else {
+        0
+    };
+    let [table, spark] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(spark_h)]).areas(inner);
+    let width = usize::from(table.width);
+    let mut lines: Vec<Line> = Vec::new();
+    for v in &s.vitals {
+        let bp = match (v.systolic, v.diastolic) {
+            (Some(a), Some(b)) => format!("{a}/{b}"),
+            (Some(a), None) => format!("{a}/-"),
+            _ => "-".into(),
+        };
+        let hr = v.heart_rate.map_or("-".into(), |h| h.to_string());
+        let o2 = v.spo2.map_or("-".into(), |o| format!("{o}%"));
+        let reading = format!(" {:<9}{bp:>7} {hr:>4} {o2:>4}", c.stamp(v.at, tz));
+        let mut spans = vec![Span::styled(reading.clone(), theme.text)];
+        let mut used = reading.chars().count();
+        for (_, f) in flags.iter().filter(|(at, _)| *at == v.at) {
+            let flag = format!("  ⚠ {}", short_flag(f));
+            // A flag that does not fit goes on its own line under the reading, never cut.
+            if used + flag.chars().count() > width {
+                lines.push(Line::from(std::mem::take(&mut spans)));
+                spans.push(Span::raw("          "));
+                used = 10;
+            }
+            used += flag.chars().count();
+            spans.push(Span::styled(flag, theme.flag));
+        }
+        lines.push(Line::from(spans));
+    }
+    // The latest readings when they do not all fit.
+    let rows = usize::from(table.height);
+    let lines = lines.split_off(lines.len().saturating_sub(rows));
+    if lines.is_empty() {
+        none_yet(
+            frame,
+            table,
+            app,
+            Action::SessionVitals,
+            "records BP, HR, SpO2",
+            theme,
+        );
+    } else {
+        frame.render_widget(Paragraph::new(lines), table);
+    }
+    if spark_h > 0 {
+        let sys: Vec<u64> = s
+            .vitals
+            .iter()
+            .filter_map(|v| v.systolic.map(u64::from))
+            .collect();
+        let hr: Vec<u64> = s
+            .vitals
+            .iter()
+            .filter_map(|v| v.heart_rate.map(u64::from))
+            .collect();
+        for (i, (label, data)) in [("SBP", sys), ("HR ", hr)].into_iter().enumerate() {
+            let row = Rect {
+                y: spark.y + i as u16,
+                height: 1,
+                ..spark
+            };
+            let [l, g] =
+                Layout::horizontal([Constraint::Length(14), Constraint::Min(0)]).areas(row);
+            let range = match (data.first(), data.last()) {
+                (Some(a), Some(b)) => format!(" {label} {a}→{b}"),
+                _ => format!(" {label} -"),
+            };
+            frame.render_widget(Paragraph::new(Span::styled(range, theme.dim)), l);
+            // Scaled from just under the lowest reading, so a rise shows.
+            let lo = data.iter().min().copied().unwrap_or(0).saturating_sub(5);
+            let scaled: Vec<u64> = data.iter().map(|v| v - lo).collect();
+            frame.render_widget(Sparkline::default().data(&scaled).style(theme.label), g);
+        }
+    }
+}
+
+/// "none yet: o writes one": an empty list says which key fills it.
+fn none_yet(frame: &mut Frame, area: Rect, app: &App, action: Action, does: &str, theme: &Theme) {
+    let key = app.key_hint(KeyContext::Console, action);
+    frame.render_widget(
+        Paragraph::new(Span::styled(format!(" none yet: {key} {does}"), theme.dim)),
+        area,
+    );
+}
+
+fn short_flag(f: &VitalsFlag) -> String {
+    match f {
+        VitalsFlag::PredoseBpHigh { .. } => "pre-dose BP high".into(),
+        VitalsFlag::BpRise {
+            systolic_rise,
+            diastolic_rise,
+        } => format!("rise +{systolic_rise}/+{diastolic_rise}"),
+        VitalsFlag::Spo2Low { spo2 } => format!("SpO2 {spo2}% low"),
+    }
+}
+
+fn ratings_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
+    let s = &c.session;
+    let tz = &app.settings.time_zone;
+    let block = boxed("Ratings".into(), theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let pre = s.predose_moaas();
+    let mut moaas = vec![Span::styled(" MOAA/S ", theme.label)];
+    if s.sedation.is_empty() {
+        moaas.push(Span::styled("none yet", theme.dim));
+    }
+    for r in s.sedation.iter().rev().take(4).rev() {
+        let sedated =
+            s.dose_time.is_some_and(|t0| r.at > t0) && monitoring::is_sedated(pre, r.moaas);
+        moaas.push(Span::styled(
+            format!("{} {}  ", r.moaas, c.stamp(r.at, tz)),
+            if sedated { theme.flag } else { theme.text },
+        ));
+    }
+    let mut diss = vec![Span::styled(" Dissoc. ", theme.label)];
+    if s.dissociation.is_empty() {
+        diss.push(Span::styled("none yet", theme.dim));
+    }
+    for r in s.dissociation.iter().rev().take(3).rev() {
+        diss.push(Span::styled(
+            format!("{} {} {}  ", r.scale, r.total, c.stamp(r.at, tz)),
+            theme.text,
+        ));
+    }
+    frame.render_widget(
+        Paragraph::new(vec![Line::from(moaas), Line::from(diss)]),
+        inner,
+    );
+}
+
+fn observations(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
+    let s = &c.session;
+    let block = boxed(format!("Observations ({})", s.observations.len()), theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let tz = &app.settings.time_zone;
+    if s.observations.is_empty() {
+        none_yet(
+            frame,
+            inner,
+            app,
+            Action::SessionObserve,
+            "writes one, stamped with the time since dose",
+            theme,
+        );
+        return;
+    }
+    // Each observation wrapped under its stamp; drawn from the list's offset, moved on
+    // until the selected one fits entirely.
+    let stamp_w = 10;
+    let text_w = usize::from(inner.width).saturating_sub(stamp_w + 1).max(10);
+    let wrapped: Vec<(usize, Vec<String>)> = s
+        .observations
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let text = if o.adverse {
+                format!("⚠ ADVERSE {}", o.text)
+            } else {
+                o.text.clone()
+            };
+            let rows = textwrap::wrap(&text, text_w)
+                .into_iter()
+                .map(|l| l.into_owned())
+                .collect();
+            (i, rows)
+        })
+        .collect();
+    let h = usize::from(inner.height);
+    let selected = c.observations.selected.min(wrapped.len() - 1);
+    let mut first = c.observations.offset.min(selected);
+    while first < selected
+        && wrapped[first..=selected]
+            .iter()
+            .map(|(_, r)| r.len())
+            .sum::<usize>()
+            > h
+    {
+        first += 1;
+    }
+    let mut lines: Vec<Line> = Vec::new();
+    for (i, rows) in &wrapped[first..] {
+        let o = &s.observations[*i];
+        let style = if o.adverse { theme.flag } else { theme.text };
+        let chosen = *i == selected && c.input.is_none();
+        for (n, row) in rows.iter().enumerate() {
+            let stamp = if n == 0 {
+                c.stamp(o.at, tz)
+            } else {
+                String::new()
+            };
+            let line = Line::from(vec![
+                Span::styled(format!(" {stamp:<9}"), theme.dim),
+                Span::styled(row.clone(), style),
+            ]);
+            lines.push(if chosen {
+                line.style(theme.selected_unfocused)
+            } else {
+                line
+            });
+        }
+        if lines.len() >= h {
+            break;
+        }
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+fn input_line(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
+    let Some(input) = &c.input else {
+        return;
+    };
+    let prompt = c.prompt(input, &app.settings.time_zone);
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(theme.border_focused)
+        .border_type(theme.border_type_focused)
+        .title(Span::styled(format!(" {prompt} "), theme.title));
+    let block = match &input.error {
+        Some(e) => block.title_bottom(Span::styled(format!(" {e} "), theme.error)),
+        None => block.title_bottom(Span::styled(
+            " <Enter> stores it · <Esc> keeps it as a draft ",
+            theme.dim,
+        )),
+    };
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let text = input.field.text();
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![
+            Span::styled("› ", theme.key),
+            Span::styled(text.to_string(), theme.text),
+        ])),
+        inner,
+    );
+    let x = inner.x
+        + 2
+        + Span::raw(super::panes::prefix(text, input.field.cursor_column())).width() as u16;
+    if x < inner.right() {
+        frame.set_cursor_position((x, inner.y));
+    }
+}

@@ -1,0 +1,136 @@
+//! The harness shared by the in-process UI tests: a demo store, an app on it with a fixed
+//! clock, keys in keymap notation, and the screen as text.
+#![allow(dead_code)]
+
+use jiff::Timestamp;
+use jiff::civil::date;
+use kitnotes::app::{App, AppSettings};
+use kitnotes::cli::screenshot::{render, to_text};
+use kitnotes::clock::{FixedClock, IdSource};
+use kitnotes::demo::{self, DemoSpec};
+use kitnotes::keymap::{KeySeq, Keymap, Preset as KeymapPreset};
+use kitnotes::model::*;
+use kitnotes::store::sled_store::SledStore;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use tempfile::TempDir;
+
+pub const NOW: &str = "2026-11-21T15:30:00Z";
+
+pub struct Fixture {
+    pub app: App,
+    pub dir: TempDir,
+}
+
+pub fn demo_store(dir: &TempDir) -> SledStore {
+    let store = SledStore::open(dir.path()).unwrap();
+    let spec = DemoSpec {
+        patients: 12,
+        notes_per_patient: 24,
+        seed: 42,
+        ..DemoSpec::new(date(2026, 11, 21))
+    };
+    let actor = kitnotes::store::Actor::new("Demo Builder", NOW.parse::<Timestamp>().unwrap());
+    demo::build(&store, &spec, &actor, &mut |_| {}).unwrap();
+    store
+}
+
+pub fn app_on(store: SledStore, preset: KeymapPreset, size: (u16, u16)) -> App {
+    let settings = AppSettings {
+        store_label: "demo".into(),
+        ..AppSettings::default()
+    };
+    let mut app = App::new(
+        Box::new(store),
+        Box::new(FixedClock::new(NOW.parse::<Timestamp>().unwrap())),
+        IdSource::new(7),
+        Keymap::builtin(preset),
+        settings,
+    )
+    .unwrap();
+    app.resize(size.0, size.1);
+    app
+}
+
+pub fn demo_app(size: (u16, u16)) -> Fixture {
+    let dir = TempDir::new().unwrap();
+    let store = demo_store(&dir);
+    Fixture {
+        app: app_on(store, KeymapPreset::Default, size),
+        dir,
+    }
+}
+
+/// Presses keys written as in a keymap file, e.g. `"<Down><Down><Enter>"`.
+pub fn press(app: &mut App, keys: &str) {
+    let seq: KeySeq = keys.parse().unwrap();
+    for &k in seq.keys() {
+        app.key(k.into());
+    }
+}
+
+/// Types text into whatever field has focus, one key per character.
+pub fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+pub fn screen(app: &App) -> String {
+    let (w, h) = app.size;
+    to_text(&render(app, w, h).unwrap())
+}
+
+/// A demo app whose clock the test can move, signing as `clinician`, remembering the open
+/// editor in the fixture's folder.
+pub struct Writer {
+    pub app: App,
+    pub clock: std::sync::Arc<FixedClock>,
+    pub dir: TempDir,
+}
+
+pub fn writer_on(dir: TempDir, store: SledStore, size: (u16, u16), preset: KeymapPreset) -> Writer {
+    let clock = std::sync::Arc::new(FixedClock::new(NOW.parse::<Timestamp>().unwrap()));
+    let settings = AppSettings {
+        store_label: "demo".into(),
+        clinician: Some("Dr. Rowan Vale".into()),
+        resume_file: Some(dir.path().join("editing.json")),
+        ..AppSettings::default()
+    };
+    let mut app = App::new(
+        Box::new(store),
+        Box::new(clock.clone()),
+        IdSource::new(7),
+        Keymap::builtin(preset),
+        settings,
+    )
+    .unwrap();
+    app.resize(size.0, size.1);
+    Writer { app, clock, dir }
+}
+
+pub fn writer(size: (u16, u16)) -> Writer {
+    let dir = TempDir::new().unwrap();
+    let store = demo_store(&dir);
+    writer_on(dir, store, size, KeymapPreset::Default)
+}
+
+pub fn later(w: &Writer, ms: i64) {
+    w.clock.advance(jiff::SignedDuration::from_millis(ms));
+}
+
+/// The note in the store, as saved.
+pub fn stored_note(app: &App, id: &RecordId) -> Note {
+    match app.store().record(id.as_str()).unwrap() {
+        Some(Record::Note(n)) => n,
+        other => panic!("no note {id}: {other:?}"),
+    }
+}
+
+pub fn open_note_id(app: &App) -> RecordId {
+    app.editor
+        .as_ref()
+        .expect("the editor is open")
+        .note
+        .id
+        .clone()
+}
