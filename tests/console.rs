@@ -394,3 +394,25 @@ fn the_console_at_120x40_and_80x24() {
         insta::assert_snapshot!(format!("console_bad_vitals_{wd}x{h}"), screen(&w.app));
     }
 }
+
+#[test]
+fn an_observation_can_be_corrected_until_the_session_is_signed() {
+    let mut w = writer((120, 40));
+    start(&mut w, "esketamine");
+    press(&mut w.app, "t");
+    minutes(&mut w, 5);
+    enter(&mut w, "o", "Eyes closed");
+    minutes(&mut w, 10);
+    enter(&mut w, "o", "Smiling");
+    // The newest is selected; Up selects the one before, e opens it with its text.
+    press(&mut w.app, "<Up>e");
+    let c = w.app.console.as_ref().unwrap();
+    assert_eq!(c.input.as_ref().unwrap().field.text(), "Eyes closed");
+    press(&mut w.app, "<C-u>");
+    type_text(&mut w.app, "Eyes closed, slow breathing");
+    press(&mut w.app, "<Enter>");
+    let s = session(&w);
+    assert_eq!(s.observations.len(), 2, "corrected, not added");
+    assert_eq!(s.observations[0].text, "Eyes closed, slow breathing");
+    assert_eq!(s.minutes_since_dose(s.observations[0].at), Some(5), "its time kept");
+}

@@ -43,7 +43,7 @@ pub enum InputKind {
 impl InputKind {
     /// Whether Esc keeps the text to come back to: the entries of the session. The questions
     /// of ending are asked again from the start.
-    fn keeps_draft(self) -> bool {
+    pub fn keeps_draft(self) -> bool {
         !matches!(
             self,
             InputKind::EarlyEndReason | InputKind::Transport | InputKind::ReadyMinutes
@@ -170,6 +170,14 @@ impl Console {
             }
         }
     }
+}
+
+/// Lower-case words of `s`, split at anything not a letter or digit.
+fn words(s: &str) -> Vec<String> {
+    s.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
 }
 
 /// Parses "56", "56 mg", "0.5 mg/kg", "0.5mg/kg" into a dose.
@@ -317,9 +325,28 @@ impl App {
                 dose: format!("{} {} {}", p.medication, p.dose.label(), p.route.label()),
             })
             .collect();
-        if let Some(last) = last
-            && let Some(i) = rows.iter().position(|r| r.id == last)
-        {
+        // First the protocol of the patient's last session; failing that, the one their tags
+        // name best (a patient tagged "esketamine" gets the esketamine profile first).
+        let tags: Vec<String> = v
+            .records
+            .patient
+            .tags
+            .iter()
+            .flat_map(|t| words(t))
+            .collect();
+        let score = |r: &ProtocolRow| {
+            words(&format!("{} {}", r.id, r.dose))
+                .iter()
+                .filter(|w| tags.contains(w))
+                .count()
+        };
+        let first = last
+            .and_then(|last| rows.iter().position(|r| r.id == last))
+            .or_else(|| {
+                let best = rows.iter().map(score).max().unwrap_or(0);
+                (best > 0).then(|| rows.iter().position(|r| score(r) == best))?
+            });
+        if let Some(i) = first {
             let r = rows.remove(i);
             rows.insert(0, r);
         }
@@ -418,11 +445,14 @@ impl App {
     fn commit_session(&mut self, s: DosingSession) -> Result<(), String> {
         match self.write_session(&s) {
             Ok(()) => {
+                let h = self.console_list_height();
                 if let Some(c) = self.console.as_mut() {
                     let n = s.observations.len();
+                    let added = n > c.session.observations.len();
                     c.session = s;
-                    if c.observations.selected >= n {
-                        c.observations.bottom(n, n.max(1));
+                    // A new observation is selected, so `e` corrects what was just written.
+                    if added || c.observations.selected >= n {
+                        c.observations.bottom(n, h);
                     }
                 }
                 Ok(())
@@ -591,7 +621,21 @@ impl App {
                 if let Some(c) = self.console.as_mut() {
                     c.input = None;
                 }
-                self.say(said.unwrap_or_else(|| "Saved".into()));
+                let stamp = self
+                    .console
+                    .as_ref()
+                    .map(|c| c.stamp(input.at, &self.settings.time_zone))
+                    .unwrap_or_default();
+                let what = match input.kind {
+                    InputKind::Observation if input.editing.is_some() => "Observation corrected",
+                    InputKind::Observation => "Observation stored",
+                    InputKind::Adverse => "Adverse event stored",
+                    InputKind::Vitals => "Vitals stored",
+                    InputKind::Sedation => "MOAA/S stored",
+                    InputKind::Dissociation => "Dissociation score stored",
+                    _ => "Stored",
+                };
+                self.say(said.unwrap_or_else(|| format!("{what} at {stamp}")));
             }
             Err(e) => {
                 if let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut()) {
@@ -738,6 +782,10 @@ impl App {
         self.focus = Pane::Timeline;
         self.select_entry(&id);
         self.open_editor(note, None);
+        // Read from the top: the whole note is new.
+        if let Some(e) = self.editor.as_mut() {
+            e.current = 0;
+        }
         self.say(format!(
             "Discharged. The session note is written from what you recorded: read it, complete it, {} signs it",
             self.key_hint(KeyContext::EditorInsert, Action::NoteSign)

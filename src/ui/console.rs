@@ -492,15 +492,13 @@ fn observations(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &T
             } else {
                 String::new()
             };
-            let line = Line::from(vec![
-                Span::styled(format!(" {stamp:<9}"), theme.dim),
+            // The selected one (the one `e` corrects) is marked, not painted over.
+            let mark = if chosen && n == 0 { "▸" } else { " " };
+            lines.push(Line::from(vec![
+                Span::styled(mark, theme.key),
+                Span::styled(format!("{stamp:<9}"), theme.dim),
                 Span::styled(row.clone(), style),
-            ]);
-            lines.push(if chosen {
-                line.style(theme.selected_unfocused)
-            } else {
-                line
-            });
+            ]));
         }
         if lines.len() >= h {
             break;
@@ -519,10 +517,16 @@ fn input_line(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &The
         .border_style(theme.border_focused)
         .border_type(theme.border_type_focused)
         .title(Span::styled(format!(" {prompt} "), theme.title));
+    let enter = app.key_hint(KeyContext::Popup, Action::PopupConfirm);
+    let esc = app.key_hint(KeyContext::Popup, Action::PopupClose);
     let block = match &input.error {
         Some(e) => block.title_bottom(Span::styled(format!(" {e} "), theme.error)),
+        None if input.kind.keeps_draft() => block.title_bottom(Span::styled(
+            format!(" {enter} stores it · {esc} keeps it as a draft "),
+            theme.dim,
+        )),
         None => block.title_bottom(Span::styled(
-            " <Enter> stores it · <Esc> keeps it as a draft ",
+            format!(" {enter} answers · {esc} does not end: the session goes on "),
             theme.dim,
         )),
     };

@@ -93,8 +93,8 @@ fn protocol_picker(frame: &mut Frame, area: Rect, p: &ProtocolPicker, footer: &s
     let title = " Start a dosing session: pick the protocol (type to filter) ".to_string();
     filtered_list(frame, rect, title, &p.list, footer, theme, |row, _| {
         vec![
-            Span::styled(format!(" {:<42.42}", row.name), theme.text),
-            Span::styled(row.dose.clone(), theme.label),
+            Span::styled(format!(" {}", row.name), theme.text),
+            Span::styled(format!("  ·  {}", row.dose), theme.label),
         ]
     });
 }

@@ -117,6 +117,15 @@ fn hint_word(a: Action, app: &App) -> &'static str {
         Action::PopupConfirm if matches!(app.popup, Some(Popup::Drafts(_))) => "open",
         Action::PopupConfirm if matches!(app.popup, Some(Popup::Protocols(_))) => "start",
         Action::PopupConfirm if app.console.is_some() => "store",
+        Action::PopupClose
+            if app
+                .console
+                .as_ref()
+                .and_then(|c| c.input.as_ref())
+                .is_some_and(|i| !i.kind.keeps_draft()) =>
+        {
+            "do not end"
+        }
         Action::PopupClose if app.console.is_some() => "keep as draft",
         Action::SessionObserve => "observe",
         Action::SessionAdverse => "adverse",
