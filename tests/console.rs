@@ -414,5 +414,9 @@ fn an_observation_can_be_corrected_until_the_session_is_signed() {
     let s = session(&w);
     assert_eq!(s.observations.len(), 2, "corrected, not added");
     assert_eq!(s.observations[0].text, "Eyes closed, slow breathing");
-    assert_eq!(s.minutes_since_dose(s.observations[0].at), Some(5), "its time kept");
+    assert_eq!(
+        s.minutes_since_dose(s.observations[0].at),
+        Some(5),
+        "its time kept"
+    );
 }
