@@ -76,3 +76,45 @@ fn page_down_and_draw_10k_timeline(bencher: divan::Bencher) {
         terminal.draw(|f| kitnotes::ui::draw(f, &app)).unwrap();
     });
 }
+
+/// The session console: an observation typed (20 keys) and Enter, then a frame drawn. Enter
+/// writes to the store without waiting for the disk; the flush happens on the next tick,
+/// measured on its own below. 100 observations in all, about a long session's worth.
+#[divan::bench(sample_count = 20, sample_size = 5)]
+fn console_observation_enter_and_draw(bencher: divan::Bencher) {
+    let (_dir, mut app) = console_app();
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    bencher.bench_local(|| {
+        type_line(&mut app, "Eyes closed, calm.. ");
+        terminal.draw(|f| kitnotes::ui::draw(f, &app)).unwrap();
+    });
+}
+
+/// What the next tick does after an entry: flush the store to disk.
+#[divan::bench(sample_count = 20, sample_size = 5)]
+fn console_tick_flush_after_entry(bencher: divan::Bencher) {
+    let (_dir, mut app) = console_app();
+    bencher.with_inputs(|| ()).bench_local_values(|()| {
+        type_line(&mut app, "Eyes closed, calm.. ");
+        app.tick();
+    });
+}
+
+/// A patient's console open on a new session from the first protocol.
+fn console_app() -> (tempfile::TempDir, App) {
+    let (dir, mut app) = long_course();
+    app.update(Action::SessionStart);
+    app.update(Action::PopupConfirm);
+    assert!(app.console.is_some());
+    app.update(Action::SessionMarkDose);
+    (dir, app)
+}
+
+fn type_line(app: &mut App, text: &str) {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    app.update(Action::SessionObserve);
+    for c in text.chars() {
+        app.key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+    app.update(Action::PopupConfirm);
+}
