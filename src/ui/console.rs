@@ -58,7 +58,7 @@ pub fn observation_rows(size: (u16, u16)) -> usize {
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
     let now = app.now();
     let a = areas(area, c.input.is_some());
-    header(frame, a.header, app, c, theme);
+    header(frame, a.header, c, theme);
     clock(frame, a.clock, app, c, now, theme);
     let [checks, vitals, ratings] = Layout::vertical([
         Constraint::Length(c.protocol.checkpoints.len() as u16 + 2),
@@ -82,7 +82,7 @@ fn boxed<'a>(title: String, theme: &Theme) -> Block<'a> {
         .title(Span::styled(format!(" {title} "), theme.title))
 }
 
-fn header(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
+fn header(frame: &mut Frame, area: Rect, c: &Console, theme: &Theme) {
     let s = &c.session;
     let p = &c.patient;
     let dose = match (s.dose_in_mg(), s.dose_mg_per_kg) {
@@ -141,7 +141,6 @@ fn header(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) 
             break;
         }
     }
-    let _ = app;
     frame.render_widget(Paragraph::new(line), area);
 }
 
