@@ -13,6 +13,7 @@
 //! - [`protocols`]: protocol profiles for dosing sessions (built-in TOML files compiled in, the
 //!   user's layered over them): medication, route, usual dose, alert thresholds and the
 //!   monitoring checklist with its due and overdue states; and the session note's first text.
+//!   Both layer the user's files by one shared rule (`layered`).
 //! - [`demo`]: the invented demo caseload, deterministic for a seed.
 //! - [`keymap`]: key notation (`<C-s>`, `gg`), the layered keymap files (keymaps/default.toml,
 //!   a vim or emacs preset, the user's keymap.toml) and resolving key presses to app actions.
@@ -30,6 +31,7 @@ pub mod config;
 pub mod demo;
 pub mod interchange;
 pub mod keymap;
+mod layered;
 pub mod model;
 pub mod protocols;
 pub mod store;

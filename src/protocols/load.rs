@@ -6,6 +6,7 @@ use super::{
     Checkpoint, CheckpointKind, LoadedProtocol, Protocol, ProtocolSource, Protocols, UsualDose,
     default_checkpoints,
 };
+use crate::layered::{self, Layered};
 use crate::model::monitoring::Thresholds;
 use crate::model::{Route, VitalSign};
 use serde::Deserialize;
@@ -434,52 +435,11 @@ fn parse_spanned(path: &Path, text: &str) -> Result<(Protocol, usize), ProtocolE
 /// The built-in profiles alone. They are tested to load; `errors` is there so that a broken one
 /// would be reported like any other file rather than vanish.
 pub fn builtin() -> Loaded {
-    let mut loaded = Loaded::default();
-    let mut list = Vec::with_capacity(BUILT_IN_FILES.len());
-    for (name, text) in BUILT_IN_FILES {
-        let path = Path::new("<built-in>").join(name);
-        match parse(&path, text) {
-            Ok(protocol) => list.push(LoadedProtocol {
-                protocol,
-                source: ProtocolSource::BuiltIn,
-            }),
-            Err(e) => loaded.errors.push(e),
-        }
+    let (list, errors) = layered::load::<Protocol>(BUILT_IN_FILES, None);
+    Loaded {
+        protocols: Protocols::from_list(list),
+        errors,
     }
-    loaded.protocols = Protocols::from_list(list);
-    loaded
-}
-
-/// The `*.toml` files in `dir`, in name order; a missing folder is none.
-fn toml_files(dir: &Path, errors: &mut Vec<ProtocolError>) -> Vec<PathBuf> {
-    let entries = match std::fs::read_dir(dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
-        Err(source) => {
-            errors.push(ProtocolError::Read {
-                path: dir.to_owned(),
-                source,
-            });
-            return Vec::new();
-        }
-    };
-    let mut files = Vec::new();
-    for entry in entries {
-        match entry {
-            Ok(e) => {
-                let path = e.path();
-                if path.extension().is_some_and(|x| x == "toml") && !path.is_dir() {
-                    files.push(path);
-                }
-            }
-            Err(source) => errors.push(ProtocolError::Read {
-                path: dir.to_owned(),
-                source,
-            }),
-        }
-    }
-    files.sort();
-    files
 }
 
 /// The built-ins with the user's `<config_dir>/protocols/*.toml` layered over them. Files are
@@ -487,58 +447,46 @@ fn toml_files(dir: &Path, errors: &mut Vec<ProtocolError>) -> Vec<PathBuf> {
 /// profiles. A file that cannot be read or parsed, or whose id an earlier file already uses, is
 /// reported and skipped; the rest load.
 pub fn load(config_dir: &Path) -> Loaded {
-    let mut loaded = builtin();
-    let files = toml_files(&config_dir.join("protocols"), &mut loaded.errors);
-    let mut list: Vec<LoadedProtocol> = loaded.protocols.list;
-    let builtin_ids: Vec<String> = list.iter().map(|l| l.protocol.id.clone()).collect();
-    let mut user_only: Vec<LoadedProtocol> = Vec::new();
-    let mut from_file: HashMap<String, PathBuf> = HashMap::new();
-    for path in files {
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(source) => {
-                loaded.errors.push(ProtocolError::Read { path, source });
-                continue;
-            }
-        };
-        let (protocol, id_at) = match parse_spanned(&path, &text) {
-            Ok(p) => p,
-            Err(e) => {
-                loaded.errors.push(e);
-                continue;
-            }
-        };
-        if let Some(first) = from_file.get(&protocol.id) {
-            loaded.errors.push(invalid(
-                &path,
-                &text,
-                id_at,
-                format!(
-                    "the protocol id {:?} is already used by {}; this file is skipped",
-                    protocol.id,
-                    first.display()
-                ),
-            ));
-            continue;
+    let user_dir = config_dir.join("protocols");
+    let (list, errors) = layered::load::<Protocol>(BUILT_IN_FILES, Some(&user_dir));
+    Loaded {
+        protocols: Protocols::from_list(list),
+        errors,
+    }
+}
+
+impl Layered for Protocol {
+    type Loaded = LoadedProtocol;
+    type Error = ProtocolError;
+    const KIND: &'static str = "protocol";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn parse_spanned(path: &Path, text: &str) -> Result<(Self, usize), ProtocolError> {
+        parse_spanned(path, text)
+    }
+    fn invalid(path: &Path, text: &str, offset: usize, message: String) -> ProtocolError {
+        invalid(path, text, offset, message)
+    }
+    fn read_error(path: PathBuf, source: std::io::Error) -> ProtocolError {
+        ProtocolError::Read { path, source }
+    }
+    fn into_built_in(self) -> LoadedProtocol {
+        LoadedProtocol {
+            protocol: self,
+            source: ProtocolSource::BuiltIn,
         }
-        from_file.insert(protocol.id.clone(), path.clone());
-        let overrides_builtin = builtin_ids.contains(&protocol.id);
-        let entry = LoadedProtocol {
+    }
+    fn into_user_file(self, path: PathBuf, overrides_builtin: bool) -> LoadedProtocol {
+        LoadedProtocol {
+            protocol: self,
             source: ProtocolSource::User {
                 path,
                 overrides_builtin,
             },
-            protocol,
-        };
-        match list.iter_mut().find(|l| l.protocol.id == entry.protocol.id) {
-            Some(slot) => *slot = entry,
-            None => user_only.push(entry),
         }
     }
-    user_only.sort_by(|a, b| a.protocol.id.cmp(&b.protocol.id));
-    list.extend(user_only);
-    loaded.protocols = Protocols::from_list(list);
-    loaded
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! parsed strictly and checked, every problem located by file, line and column.
 
 use super::{LoadedTemplate, Template, TemplateSection, TemplateSource, Templates};
+use crate::layered::{self, Layered};
 use crate::model::NoteKind;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -190,20 +191,11 @@ fn parse_spanned(path: &Path, text: &str) -> Result<(Template, usize), TemplateE
 /// The built-in templates alone. They are tested to load; `errors` is there so that a broken
 /// one would be reported like any other file rather than vanish.
 pub fn builtin() -> Loaded {
-    let mut loaded = Loaded::default();
-    let mut list = Vec::with_capacity(BUILT_IN_FILES.len());
-    for (name, text) in BUILT_IN_FILES {
-        let path = Path::new("<built-in>").join(name);
-        match parse(&path, text) {
-            Ok(template) => list.push(LoadedTemplate {
-                template,
-                source: TemplateSource::BuiltIn,
-            }),
-            Err(e) => loaded.errors.push(e),
-        }
+    let (list, errors) = layered::load::<Template>(BUILT_IN_FILES, None);
+    Loaded {
+        templates: Templates::from_list(list),
+        errors,
     }
-    loaded.templates = Templates::from_list(list);
-    loaded
 }
 
 /// The built-ins with the user's `<config_dir>/templates/*.toml` layered over them. Files are
@@ -211,87 +203,46 @@ pub fn builtin() -> Loaded {
 /// no templates. A file that cannot be read or parsed, or whose id an earlier file already
 /// uses, is reported and skipped; the rest load.
 pub fn load(config_dir: &Path) -> Loaded {
-    let mut loaded = builtin();
-    let dir = config_dir.join("templates");
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
-        Ok(entries) => {
-            let mut files = Vec::new();
-            for entry in entries {
-                match entry {
-                    Ok(e) => {
-                        let path = e.path();
-                        if path.extension().is_some_and(|x| x == "toml") && !path.is_dir() {
-                            files.push(path);
-                        }
-                    }
-                    Err(source) => loaded.errors.push(TemplateError::Read {
-                        path: dir.clone(),
-                        source,
-                    }),
-                }
-            }
-            files
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-        Err(source) => {
-            loaded
-                .errors
-                .push(TemplateError::Read { path: dir, source });
-            return loaded;
-        }
-    };
-    files.sort();
+    let user_dir = config_dir.join("templates");
+    let (list, errors) = layered::load::<Template>(BUILT_IN_FILES, Some(&user_dir));
+    Loaded {
+        templates: Templates::from_list(list),
+        errors,
+    }
+}
 
-    let mut list: Vec<LoadedTemplate> = loaded.templates.list;
-    let builtin_ids: Vec<String> = list.iter().map(|l| l.template.id.clone()).collect();
-    let mut user_only: Vec<LoadedTemplate> = Vec::new();
-    let mut from_file: HashMap<String, PathBuf> = HashMap::new();
-    for path in files {
-        let text = match std::fs::read_to_string(&path) {
-            Ok(t) => t,
-            Err(source) => {
-                loaded.errors.push(TemplateError::Read { path, source });
-                continue;
-            }
-        };
-        let (template, id_at) = match parse_spanned(&path, &text) {
-            Ok(t) => t,
-            Err(e) => {
-                loaded.errors.push(e);
-                continue;
-            }
-        };
-        if let Some(first) = from_file.get(&template.id) {
-            loaded.errors.push(invalid(
-                &path,
-                &text,
-                id_at,
-                format!(
-                    "the template id {:?} is already used by {}; this file is skipped",
-                    template.id,
-                    first.display()
-                ),
-            ));
-            continue;
+impl Layered for Template {
+    type Loaded = LoadedTemplate;
+    type Error = TemplateError;
+    const KIND: &'static str = "template";
+
+    fn id(&self) -> &str {
+        &self.id
+    }
+    fn parse_spanned(path: &Path, text: &str) -> Result<(Self, usize), TemplateError> {
+        parse_spanned(path, text)
+    }
+    fn invalid(path: &Path, text: &str, offset: usize, message: String) -> TemplateError {
+        invalid(path, text, offset, message)
+    }
+    fn read_error(path: PathBuf, source: std::io::Error) -> TemplateError {
+        TemplateError::Read { path, source }
+    }
+    fn into_built_in(self) -> LoadedTemplate {
+        LoadedTemplate {
+            template: self,
+            source: TemplateSource::BuiltIn,
         }
-        from_file.insert(template.id.clone(), path.clone());
-        let overrides_builtin = builtin_ids.contains(&template.id);
-        let entry = LoadedTemplate {
+    }
+    fn into_user_file(self, path: PathBuf, overrides_builtin: bool) -> LoadedTemplate {
+        LoadedTemplate {
+            template: self,
             source: TemplateSource::User {
                 path,
                 overrides_builtin,
             },
-            template,
-        };
-        match list.iter_mut().find(|l| l.template.id == entry.template.id) {
-            Some(slot) => *slot = entry,
-            None => user_only.push(entry),
         }
     }
-    user_only.sort_by(|a, b| a.template.id.cmp(&b.template.id));
-    list.extend(user_only);
-    loaded.templates = Templates::from_list(list);
-    loaded
 }
 
 #[cfg(test)]
