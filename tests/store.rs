@@ -179,30 +179,23 @@ fn the_store_refuses_to_change_a_signed_note_but_takes_addenda() {
 
 fn esketamine_session(id: &str, patient: &str) -> DosingSession {
     DosingSession {
-        id: rid(id),
-        patient: pid(patient),
-        at: ts("2026-03-05T09:00:00Z"),
         number: Some(1),
         protocol: Some("esketamine-rems".into()),
-        medication: "esketamine".into(),
-        route: Route::Intranasal,
         dose_mg: Some(56.0),
-        dose_mg_per_kg: None,
-        weight_kg: None,
         lot: Some("TEST-LOT".into()),
         dose_time: Some(ts("2026-03-05T09:10:00Z")),
-        vitals: vec![],
         observations: vec![Observation {
             at: ts("2026-03-05T09:25:00Z"),
             text: "Eyes closed, calm.".into(),
             adverse: false,
         }],
-        sedation: vec![],
-        dissociation: vec![],
-        discharge: None,
-        early_end_reason: None,
-        signed_by: None,
-        signed_at: None,
+        ..DosingSession::new(
+            rid(id),
+            pid(patient),
+            ts("2026-03-05T09:00:00Z"),
+            "esketamine",
+            Route::Intranasal,
+        )
     }
 }
 

@@ -305,26 +305,18 @@ mod tests {
 
     fn esketamine() -> DosingSession {
         DosingSession {
-            id: RecordId::parse("s1").unwrap(),
-            patient: PatientId::parse("p1").unwrap(),
-            at: ts("2026-03-05T09:00:00Z"),
             number: Some(1),
             protocol: Some("esketamine-rems".into()),
-            medication: "esketamine".into(),
-            route: Route::Intranasal,
             dose_mg: Some(56.0),
-            dose_mg_per_kg: None,
-            weight_kg: None,
             lot: Some("TEST-LOT".into()),
             dose_time: Some(ts("2026-03-05T09:10:00Z")),
-            vitals: vec![],
-            observations: vec![],
-            sedation: vec![],
-            dissociation: vec![],
-            discharge: None,
-            early_end_reason: None,
-            signed_by: None,
-            signed_at: None,
+            ..DosingSession::new(
+                RecordId::parse("s1").unwrap(),
+                PatientId::parse("p1").unwrap(),
+                ts("2026-03-05T09:00:00Z"),
+                "esketamine",
+                Route::Intranasal,
+            )
         }
     }
 

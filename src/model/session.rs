@@ -302,6 +302,39 @@ pub fn mg_from_mg_per_kg(mg_per_kg: f64, weight_kg: f64) -> f64 {
 }
 
 impl DosingSession {
+    /// A session of `medication` by `route` for `patient`, starting at `at`, with nothing
+    /// recorded yet: no dose, no T0, no readings, not ended, not signed.
+    pub fn new(
+        id: RecordId,
+        patient: PatientId,
+        at: Timestamp,
+        medication: impl Into<String>,
+        route: Route,
+    ) -> Self {
+        Self {
+            id,
+            patient,
+            at,
+            number: None,
+            protocol: None,
+            medication: medication.into(),
+            route,
+            dose_mg: None,
+            dose_mg_per_kg: None,
+            weight_kg: None,
+            lot: None,
+            dose_time: None,
+            vitals: Vec::new(),
+            observations: Vec::new(),
+            sedation: Vec::new(),
+            dissociation: Vec::new(),
+            discharge: None,
+            early_end_reason: None,
+            signed_by: None,
+            signed_at: None,
+        }
+    }
+
     /// Whether the session is signed, and so final.
     pub fn is_signed(&self) -> bool {
         self.signed_at.is_some()
@@ -467,26 +500,19 @@ mod tests {
 
     pub(crate) fn session() -> DosingSession {
         DosingSession {
-            id: RecordId::parse("s1").unwrap(),
-            patient: PatientId::parse("p1").unwrap(),
-            at: "2026-03-05T09:00:00Z".parse().unwrap(),
             number: Some(1),
             protocol: Some("iv-ketamine".into()),
-            medication: "ketamine".into(),
-            route: Route::Iv,
-            dose_mg: None,
             dose_mg_per_kg: Some(0.5),
             weight_kg: Some(72.4),
             lot: Some("LOT-TEST-1".into()),
             dose_time: Some("2026-03-05T09:10:00Z".parse().unwrap()),
-            vitals: vec![],
-            observations: vec![],
-            sedation: vec![],
-            dissociation: vec![],
-            discharge: None,
-            early_end_reason: None,
-            signed_by: None,
-            signed_at: None,
+            ..DosingSession::new(
+                RecordId::parse("s1").unwrap(),
+                PatientId::parse("p1").unwrap(),
+                "2026-03-05T09:00:00Z".parse().unwrap(),
+                "ketamine",
+                Route::Iv,
+            )
         }
     }
 

@@ -284,26 +284,16 @@ mod tests {
             session: None,
         });
         r.sessions.push(DosingSession {
-            id: RecordId::parse("s1").unwrap(),
-            patient: pid.clone(),
-            at: ts("2026-03-05T09:00:00Z"),
             number: Some(1),
-            protocol: None,
-            medication: "esketamine".into(),
-            route: Route::Intranasal,
             dose_mg: Some(56.0),
-            dose_mg_per_kg: None,
-            weight_kg: None,
-            lot: None,
             dose_time: Some(ts("2026-03-05T09:10:00Z")),
-            vitals: vec![],
-            observations: vec![],
-            sedation: vec![],
-            dissociation: vec![],
-            discharge: None,
-            early_end_reason: None,
-            signed_by: None,
-            signed_at: None,
+            ..DosingSession::new(
+                RecordId::parse("s1").unwrap(),
+                pid.clone(),
+                ts("2026-03-05T09:00:00Z"),
+                "esketamine",
+                Route::Intranasal,
+            )
         });
         r
     }

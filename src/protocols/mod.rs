@@ -187,26 +187,12 @@ impl Protocol {
             },
         };
         DosingSession {
-            id,
-            patient: patient.id.clone(),
-            at,
             number,
             protocol: Some(self.id.clone()),
-            medication: self.medication.clone(),
-            route: self.route,
             dose_mg,
             dose_mg_per_kg,
             weight_kg,
-            lot: None,
-            dose_time: None,
-            vitals: Vec::new(),
-            observations: Vec::new(),
-            sedation: Vec::new(),
-            dissociation: Vec::new(),
-            discharge: None,
-            early_end_reason: None,
-            signed_by: None,
-            signed_at: None,
+            ..DosingSession::new(id, patient.id.clone(), at, &self.medication, self.route)
         }
     }
 
