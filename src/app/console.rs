@@ -18,6 +18,7 @@ use crate::model::session::{
     Discharge, DissociationRating, DosingSession, Observation, SedationRating,
 };
 use crate::model::{Patient, PatientId, Record, RecordId};
+use crate::protocols::session_note::dose_text;
 use crate::protocols::{Protocol, UsualDose};
 use jiff::Timestamp;
 
@@ -212,28 +213,15 @@ pub fn parse_dose(text: &str) -> Result<UsualDose, String> {
     }
 }
 
+const NO_WEIGHT: &str =
+    "no weight on file for a mg/kg dose: give the dose in mg, or add the weight to the patient";
+
 /// Sets `s`'s dose; a mg/kg dose needs the patient's weight. Returns what to say.
 fn set_dose(s: &mut DosingSession, dose: UsualDose, weight: Option<f64>) -> Result<String, String> {
-    match dose {
-        UsualDose::Mg(mg) => {
-            s.dose_mg = Some(mg);
-            s.dose_mg_per_kg = None;
-            s.weight_kg = None;
-            Ok(format!("Dose {mg} mg"))
-        }
-        UsualDose::MgPerKg(per_kg) => {
-            let Some(w) = weight else {
-                return Err(
-                    "no weight on file for a mg/kg dose: give the dose in mg, or add the weight to the patient"
-                        .into(),
-                );
-            };
-            s.dose_mg = None;
-            s.dose_mg_per_kg = Some(per_kg);
-            s.weight_kg = Some(w);
-            let mg = crate::model::session::mg_from_mg_per_kg(per_kg, w);
-            Ok(format!("Dose {per_kg} mg/kg × {w} kg = {mg} mg"))
-        }
+    if dose.apply_to(s, weight) {
+        Ok(format!("Dose {}", dose_text(s)))
+    } else {
+        Err(NO_WEIGHT.into())
     }
 }
 
@@ -347,8 +335,7 @@ impl App {
                 (best > 0).then(|| rows.iter().position(|r| score(r) == best))?
             });
         if let Some(i) = first {
-            let r = rows.remove(i);
-            rows.insert(0, r);
+            rows[..=i].rotate_right(1);
         }
         let patient = v.records.patient.id.clone();
         self.popup = Some(Popup::Protocols(ProtocolPicker {
@@ -381,16 +368,9 @@ impl App {
             + 1;
         let id = RecordId::from_uuid(self.ids.next(now));
         let session = protocol.start_session(id, &patient, Some(number), now);
-        let said = match (protocol.dose, session.dose_in_mg()) {
-            (UsualDose::MgPerKg(k), Some(mg)) => Ok(format!(
-                "Dose {k} mg/kg × {} kg = {mg} mg",
-                patient.weight_kg.unwrap_or_default()
-            )),
-            (_, Some(mg)) => Ok(format!("Dose {mg} mg")),
-            (_, None) => Err(
-                "no weight on file for the mg/kg dose: give the dose in mg, or add the weight to the patient"
-                    .to_string(),
-            ),
+        let said = match session.dose_in_mg() {
+            Some(_) => Ok(format!("Dose {}", dose_text(&session))),
+            None => Err(NO_WEIGHT.to_string()),
         };
         if let Err(e) = self.write_session(&session) {
             self.say_error(format!("The session could not be started: {e:#}"));

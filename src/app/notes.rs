@@ -216,8 +216,7 @@ impl App {
         if let Some(last) = &self.last_template
             && let Some(i) = rows.iter().position(|r| &r.id == last)
         {
-            let r = rows.remove(i);
-            rows.insert(0, r);
+            rows[..=i].rotate_right(1);
         }
         self.popup = Some(Popup::NewNote(TemplatePicker {
             patient,

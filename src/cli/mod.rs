@@ -161,6 +161,21 @@ pub fn open_ui(env: &Env, store: crate::store::SledStore) -> anyhow::Result<Exit
     Ok(ExitCode::SUCCESS)
 }
 
+/// Lists on stderr the `what` files (templates, protocols) that did not load; true if any.
+fn report_skipped(what: &str, errors: &[impl std::fmt::Display]) -> bool {
+    if errors.is_empty() {
+        return false;
+    }
+    eprintln!(
+        "kitnotes: {} {what} file(s) could not be used and were skipped:",
+        errors.len()
+    );
+    for e in errors {
+        eprintln!("  {e}");
+    }
+    true
+}
+
 /// Whether the app reopens the draft open when it last stopped, and remembers the one it opens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resuming {

@@ -38,14 +38,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             }
         },
     }
-    if !loaded.errors.is_empty() {
-        eprintln!(
-            "kitnotes: {} template file(s) could not be used and were skipped:",
-            loaded.errors.len()
-        );
-        for e in &loaded.errors {
-            eprintln!("  {e}");
-        }
+    if super::report_skipped("template", &loaded.errors) {
         code = ExitCode::FAILURE;
     }
     Ok(code)

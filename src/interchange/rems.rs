@@ -5,7 +5,7 @@
 
 use crate::model::monitoring::{esketamine_devices, is_sedated, rems_form_due};
 use crate::model::{DosingSession, Patient, PatientId, RecordId, Vitals};
-use crate::protocols::session_note::{Times, bp_text, moaas_summary};
+use crate::protocols::session_note::{Times, bp_text, dissociation_summary, moaas_summary};
 use crate::protocols::{bp_before_discharge, bp_near, is_rems_session};
 use jiff::tz::TimeZone;
 
@@ -199,19 +199,7 @@ pub fn rems_summary(
             )
         },
     );
-    let mut diss: Vec<_> = s.dissociation.iter().collect();
-    diss.sort_by_key(|d| d.at);
-    line(
-        "Dissociation ratings: ",
-        &if diss.is_empty() {
-            NOT_RECORDED.to_owned()
-        } else {
-            diss.iter()
-                .map(|d| format!("{} {} at {}", d.scale, d.total, times.rel(d.at)))
-                .collect::<Vec<_>>()
-                .join("; ")
-        },
-    );
+    line("Dissociation ratings: ", &dissociation_summary(s, &times));
     let mut adverse: Vec<_> = s.observations.iter().filter(|o| o.adverse).collect();
     adverse.sort_by_key(|o| o.at);
     if adverse.is_empty() {

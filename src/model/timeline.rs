@@ -155,13 +155,13 @@ pub fn session_summary(s: &DosingSession) -> String {
 /// A session's timeline line: the summary, then how long it ran, or that it is still open.
 fn session_line(s: &DosingSession) -> String {
     let mut out = session_summary(s);
-    match (s.dose_time, s.discharge.as_ref()) {
-        (Some(t0), Some(d)) => out.push_str(&format!(
-            " · {} min",
-            d.at.duration_since(t0).as_mins().max(0)
-        )),
-        (None, Some(_)) => out.push_str(" · not dosed"),
-        (Some(_), None) => out.push_str(" · in progress"),
+    match (s.discharge.as_ref(), s.dose_time) {
+        (Some(d), Some(_)) => {
+            let ran = s.minutes_since_dose(d.at).unwrap_or_default().max(0);
+            out.push_str(&format!(" · {ran} min"));
+        }
+        (Some(_), None) => out.push_str(" · not dosed"),
+        (None, Some(_)) => out.push_str(" · in progress"),
         (None, None) => {}
     }
     out

@@ -76,6 +76,20 @@ impl UsualDose {
         }
     }
 
+    /// Records this dose on `s`: mg as given; mg/kg with `weight_kg` and the mg it makes.
+    /// False, leaving the dose unset, for a mg/kg dose without a weight.
+    pub fn apply_to(self, s: &mut DosingSession, weight_kg: Option<f64>) -> bool {
+        let (mg, per_kg, weight) = match (self, weight_kg) {
+            (UsualDose::Mg(mg), _) => (Some(mg), None, None),
+            (UsualDose::MgPerKg(k), Some(w)) => (Some(mg_from_mg_per_kg(k, w)), Some(k), Some(w)),
+            (UsualDose::MgPerKg(_), None) => (None, None, None),
+        };
+        s.dose_mg = mg;
+        s.dose_mg_per_kg = per_kg;
+        s.weight_kg = weight;
+        mg.is_some()
+    }
+
     /// "56 mg", "0.5 mg/kg".
     pub fn label(self) -> String {
         match self {
@@ -179,21 +193,13 @@ impl Protocol {
         number: Option<u32>,
         at: Timestamp,
     ) -> DosingSession {
-        let (dose_mg, dose_mg_per_kg, weight_kg) = match self.dose {
-            UsualDose::Mg(mg) => (Some(mg), None, None),
-            UsualDose::MgPerKg(k) => match patient.weight_kg {
-                Some(w) => (Some(mg_from_mg_per_kg(k, w)), Some(k), Some(w)),
-                None => (None, None, None),
-            },
-        };
-        DosingSession {
+        let mut s = DosingSession {
             number,
             protocol: Some(self.id.clone()),
-            dose_mg,
-            dose_mg_per_kg,
-            weight_kg,
             ..DosingSession::new(id, patient.id.clone(), at, &self.medication, self.route)
-        }
+        };
+        self.dose.apply_to(&mut s, patient.weight_kg);
+        s
     }
 
     /// The profile a session without a known profile is checked against: its own medication and

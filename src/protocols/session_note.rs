@@ -249,19 +249,7 @@ fn monitoring(
             )
     ));
     lines.push(format!("MOAA/S lowest: {}", moaas_summary(s, times)));
-    let mut diss: Vec<_> = s.dissociation.iter().collect();
-    diss.sort_by_key(|d| d.at);
-    lines.push(format!(
-        "Dissociation: {}",
-        if diss.is_empty() {
-            NOT_RECORDED.to_owned()
-        } else {
-            diss.iter()
-                .map(|d| format!("{} {} at {}", d.scale, d.total, times.rel(d.at)))
-                .collect::<Vec<_>>()
-                .join("; ")
-        }
-    ));
+    lines.push(format!("Dissociation: {}", dissociation_summary(s, times)));
     let flags = session_flags(s, t);
     if flags.is_empty() {
         lines.push("Flags: none".to_owned());
@@ -275,6 +263,19 @@ fn monitoring(
 }
 
 /// "3 at +25 min (pre-dose 5); back to 5 at +100 min", from the ratings after T0.
+/// "CADSS 18 at +30 min; CADSS 6 at +90 min" in time order, or "not recorded".
+pub(crate) fn dissociation_summary(s: &DosingSession, times: &Times<'_>) -> String {
+    let mut diss: Vec<_> = s.dissociation.iter().collect();
+    diss.sort_by_key(|d| d.at);
+    if diss.is_empty() {
+        return NOT_RECORDED.to_owned();
+    }
+    diss.iter()
+        .map(|d| format!("{} {} at {}", d.scale, d.total, times.rel(d.at)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 pub(crate) fn moaas_summary(s: &DosingSession, times: &Times<'_>) -> String {
     let mut after: Vec<_> = s
         .sedation

@@ -57,9 +57,11 @@ pub fn observation_rows(size: (u16, u16)) -> usize {
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
     let now = app.now();
+    // Worked out once a frame: the clock shows the latest, the vitals each reading's.
+    let flags = monitoring::session_flags(&c.session, &c.thresholds());
     let a = areas(area, c.input.is_some());
     header(frame, a.header, c, theme);
-    clock(frame, a.clock, app, c, now, theme);
+    clock(frame, a.clock, app, c, now, &flags, theme);
     let [checks, vitals, ratings] = Layout::vertical([
         Constraint::Length(c.protocol.checkpoints.len() as u16 + 2),
         Constraint::Min(6),
@@ -67,7 +69,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme
     ])
     .areas(a.left);
     checklist(frame, checks, c, now, theme);
-    vitals_box(frame, vitals, app, c, theme);
+    vitals_box(frame, vitals, app, c, &flags, theme);
     ratings_box(frame, ratings, app, c, theme);
     observations(frame, a.right, app, c, theme);
     if c.input.is_some() {
@@ -145,7 +147,15 @@ fn header(frame: &mut Frame, area: Rect, c: &Console, theme: &Theme) {
 }
 
 /// The time since dose, large, and what it means beside it.
-fn clock(frame: &mut Frame, area: Rect, app: &App, c: &Console, now: Timestamp, theme: &Theme) {
+fn clock(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    c: &Console,
+    now: Timestamp,
+    flags: &[(Timestamp, VitalsFlag)],
+    theme: &Theme,
+) {
     let s = &c.session;
     let tz = app.settings.time_zone.clone();
     let hm = |t: Timestamp| t.to_zoned(tz.clone()).strftime("%H:%M").to_string();
@@ -194,11 +204,7 @@ fn clock(frame: &mut Frame, area: Rect, app: &App, c: &Console, now: Timestamp, 
             )));
         }
         (Some(t0), None) => {
-            let m = end
-                .unwrap_or(now)
-                .duration_since(t0)
-                .as_secs()
-                .div_euclid(60);
+            let m = c.minutes(now).unwrap_or_default();
             lines.push(Line::from(vec![
                 Span::styled(format!("+{m} min since dose"), theme.label),
                 Span::styled(
@@ -219,20 +225,16 @@ fn clock(frame: &mut Frame, area: Rect, app: &App, c: &Console, now: Timestamp, 
                 )));
             }
         }
-        (t0, Some(at)) => {
-            let after = t0.map_or(String::new(), |t0| {
-                format!(
-                    ", +{} min after dose",
-                    at.duration_since(t0).as_secs().div_euclid(60)
-                )
-            });
+        (_, Some(at)) => {
+            let after = c
+                .minutes(at)
+                .map_or(String::new(), |m| format!(", +{m} min after dose"));
             lines.push(Line::from(Span::styled(
                 format!("ENDED at {}{after}", hm(at)),
                 theme.label,
             )));
         }
     }
-    let flags = monitoring::session_flags(s, &c.thresholds());
     if let Some((_, f)) = flags.last() {
         lines.push(Line::from(Span::styled(
             format!("⚠ {}", f.message()),
@@ -284,7 +286,14 @@ fn checklist(frame: &mut Frame, area: Rect, c: &Console, now: Timestamp, theme: 
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn vitals_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
+fn vitals_box(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    c: &Console,
+    flags: &[(Timestamp, VitalsFlag)],
+    theme: &Theme,
+) {
     let s = &c.session;
     let block = boxed(format!("Vitals ({})", s.vitals.len()), theme);
     let inner = block.inner(area);
@@ -292,8 +301,6 @@ fn vitals_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &The
     if inner.height == 0 {
         return;
     }
-    let t = c.thresholds();
-    let flags = monitoring::session_flags(s, &t);
     let tz = &app.settings.time_zone;
     let spark_h = if s.vitals.len() >= 2 && inner.height >= 5 {
         2
