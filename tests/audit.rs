@@ -3,7 +3,9 @@
 //! none; and `verify` (and `check`) fail after one entry is changed, removed or reordered, and
 //! pass on an untouched log.
 
-use jiff::Timestamp;
+mod common;
+
+use common::*;
 use kitnotes::model::*;
 use kitnotes::store::audit::{AuditProblem, ChainHash};
 use kitnotes::store::sled_store::raw_db;
@@ -12,19 +14,6 @@ use kitnotes::store::{
 };
 use kitnotes::templates;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn ts(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
-
-fn pid(s: &str) -> PatientId {
-    PatientId::parse(s).unwrap()
-}
-
-fn rid(s: &str) -> RecordId {
-    RecordId::parse(s).unwrap()
-}
 
 fn rivera(at: &str) -> Actor {
     Actor::new("Dr. Rivera", ts(at))
@@ -459,19 +448,6 @@ fn an_untouched_log_passes_after_reopening() {
 }
 
 // Through the binary.
-
-fn kitnotes(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kitnotes"))
-        .args(args)
-        .env("KITNOTES_DATA_DIR", data)
-        .env("KITNOTES_CONFIG_DIR", data.join("config"))
-        .output()
-        .unwrap()
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
-}
 
 #[test]
 fn import_export_and_the_audit_commands_through_the_binary() {

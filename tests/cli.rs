@@ -1,5 +1,8 @@
 //! The `kitnotes` binary as a user runs it: help on every subcommand, clear errors, exit codes.
 
+mod common;
+
+use common::*;
 use std::process::{Command, Output};
 
 /// The binary with its data and config kept inside `data`.
@@ -13,10 +16,6 @@ fn command(data: &std::path::Path, args: &[&str]) -> Command {
 
 fn kitnotes(data: &std::path::Path, args: &[&str]) -> Output {
     command(data, args).output().expect("kitnotes runs")
-}
-
-fn text(b: &[u8]) -> String {
-    String::from_utf8_lossy(b).into_owned()
 }
 
 #[test]

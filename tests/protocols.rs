@@ -3,7 +3,9 @@
 //! file is reported with its place while the others load, `kitnotes protocols` lists and shows
 //! them, and the example in docs/PROTOCOLS.md parses.
 
-use jiff::Timestamp;
+mod common;
+
+use common::*;
 use kitnotes::model::monitoring::Thresholds;
 use kitnotes::model::*;
 use kitnotes::protocols::{
@@ -11,11 +13,6 @@ use kitnotes::protocols::{
     UsualDose, checkpoint_states,
 };
 use std::path::Path;
-use std::process::Command;
-
-fn ts(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
 
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::create_dir_all(dir.join("protocols")).unwrap();
@@ -264,14 +261,7 @@ fn the_protocols_command_lists_shows_and_reports_broken_files() {
         &builtin_text("esketamine-rems.toml").replace("dose_mg = 56", "dose_mg = 84"),
     );
     write(&config, "oops.toml", "id = \"oops\"\nname = \"Oops\"\n");
-    let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_kitnotes"))
-            .args(args)
-            .env("KITNOTES_DATA_DIR", dir.path())
-            .env("KITNOTES_CONFIG_DIR", &config)
-            .output()
-            .unwrap()
-    };
+    let run = |args: &[&str]| kitnotes_with(dir.path(), &config, args);
     let out = run(&["protocols"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);

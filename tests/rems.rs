@@ -2,7 +2,9 @@
 //! "not recorded" where the session lacks it, and `kitnotes export --format rems --session ID`
 //! with its errors and its audit entry.
 
-use jiff::Timestamp;
+mod common;
+
+use common::*;
 use jiff::civil::date;
 use jiff::tz::TimeZone;
 use kitnotes::interchange::{RemsError, rems_summary};
@@ -10,11 +12,7 @@ use kitnotes::model::*;
 use kitnotes::protocols;
 use kitnotes::store::{AuditFilter, Change, Store};
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn ts(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
+use std::process::Output;
 
 fn patient() -> Patient {
     let mut p = Patient::new(PatientId::parse("p1").unwrap(), "Robin Example");
@@ -254,15 +252,6 @@ fn store_with_sessions(data: &Path) {
         ])
         .unwrap();
     store.flush().unwrap();
-}
-
-fn kitnotes(data: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_kitnotes"))
-        .args(args)
-        .env("KITNOTES_DATA_DIR", data)
-        .env("KITNOTES_CONFIG_DIR", data.join("config"))
-        .output()
-        .expect("kitnotes runs")
 }
 
 fn stderr(o: &Output) -> String {

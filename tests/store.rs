@@ -3,22 +3,13 @@
 //! are all or nothing, a second process is turned away with the path, and a newer schema is
 //! refused.
 
+mod common;
+
+use common::*;
 use kitnotes::model::*;
 use kitnotes::store::sled_store::{Migration, SledStore, raw_db};
 use kitnotes::store::{Change, Store, StoreError};
 use std::path::Path;
-
-fn ts(s: &str) -> jiff::Timestamp {
-    s.parse().unwrap()
-}
-
-fn pid(s: &str) -> PatientId {
-    PatientId::parse(s).unwrap()
-}
-
-fn rid(s: &str) -> RecordId {
-    RecordId::parse(s).unwrap()
-}
 
 fn patient(id: &str, name: &str) -> Record {
     Record::Patient(Patient::new(pid(id), name))

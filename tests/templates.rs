@@ -3,25 +3,14 @@
 //! load, required sections block signing, a signed note is final in the store, and an addendum
 //! reaches both exports while psychotherapy notes stay out of them by default.
 
-use jiff::Timestamp;
+mod common;
+
+use common::*;
 use kitnotes::interchange::{ExportOptions, export_jsonl, export_markdown};
 use kitnotes::model::*;
 use kitnotes::store::{SledStore, Store, StoreError};
 use kitnotes::templates::{self, BUILT_IN_FILES, TemplateError, TemplateSource};
 use std::path::Path;
-use std::process::Command;
-
-fn ts(s: &str) -> Timestamp {
-    s.parse().unwrap()
-}
-
-fn pid(s: &str) -> PatientId {
-    PatientId::parse(s).unwrap()
-}
-
-fn rid(s: &str) -> RecordId {
-    RecordId::parse(s).unwrap()
-}
 
 fn write(dir: &Path, name: &str, text: &str) {
     std::fs::create_dir_all(dir.join("templates")).unwrap();
@@ -386,16 +375,6 @@ fn psychotherapy_notes_from_their_template_stay_out_of_exports_by_default() {
     }
 }
 
-/// Runs the kitnotes binary with its data in `data` and its config in `config`.
-fn kitnotes(data: &Path, config: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_kitnotes"))
-        .args(args)
-        .env("KITNOTES_DATA_DIR", data)
-        .env("KITNOTES_CONFIG_DIR", config)
-        .output()
-        .unwrap()
-}
-
 #[test]
 fn the_templates_command_lists_what_loaded_and_reports_broken_files() {
     let dir = tempfile::tempdir().unwrap();
@@ -406,7 +385,7 @@ fn the_templates_command_lists_what_loaded_and_reports_broken_files() {
         "oops.toml",
         "id = \"oops\"\nname = \"Oops\"\nkind = \"session\"\n",
     );
-    let run = |args: &[&str]| kitnotes(dir.path(), &config, args);
+    let run = |args: &[&str]| kitnotes_with(dir.path(), &config, args);
     let out = run(&["templates"]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -444,7 +423,7 @@ fn a_broken_template_is_reported_in_the_status_bar_when_the_ui_starts() {
         "oops.toml",
         "id = \"oops\"\nname = \"Oops\"\nkind = \"session\"\n",
     );
-    let run = |args: &[&str]| kitnotes(dir.path(), &config, args);
+    let run = |args: &[&str]| kitnotes_with(dir.path(), &config, args);
     let out = run(&["demo", "--no-ui", "--patients", "2"]);
     assert!(
         out.status.success(),

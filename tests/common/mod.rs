@@ -1,5 +1,6 @@
-//! The harness shared by the in-process UI tests: a demo store, an app on it with a fixed
-//! clock, keys in keymap notation, and the screen as text.
+//! What the test files share: ids and times from strings, the kitnotes binary run with its own
+//! data and config folders, and the in-process UI harness (a demo store, an app on it with a
+//! fixed clock, keys in keymap notation, and the screen as text).
 #![allow(dead_code)]
 
 use jiff::Timestamp;
@@ -12,7 +13,41 @@ use kitnotes::keymap::{KeySeq, Keymap, Preset as KeymapPreset};
 use kitnotes::model::*;
 use kitnotes::store::sled_store::SledStore;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::path::Path;
+use std::process::{Command, Output};
 use tempfile::TempDir;
+
+pub fn ts(s: &str) -> Timestamp {
+    s.parse().unwrap()
+}
+
+pub fn pid(s: &str) -> PatientId {
+    PatientId::parse(s).unwrap()
+}
+
+pub fn rid(s: &str) -> RecordId {
+    RecordId::parse(s).unwrap()
+}
+
+/// The kitnotes binary run with its data in `data` and its config in `config`.
+pub fn kitnotes_with(data: &Path, config: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_kitnotes"))
+        .args(args)
+        .env("KITNOTES_DATA_DIR", data)
+        .env("KITNOTES_CONFIG_DIR", config)
+        .output()
+        .expect("kitnotes runs")
+}
+
+/// The kitnotes binary with its data and config kept inside `data`.
+pub fn kitnotes(data: &Path, args: &[&str]) -> Output {
+    kitnotes_with(data, &data.join("config"), args)
+}
+
+/// Output bytes as text.
+pub fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
 
 pub const NOW: &str = "2026-11-21T15:30:00Z";
 
