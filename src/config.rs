@@ -1,6 +1,7 @@
 //! The user's configuration file, `<config dir>/config.toml`: read strictly, so a typo is an
 //! error with its line rather than a setting silently ignored.
 
+use crate::model::cadence::Cadence;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +26,19 @@ pub struct Config {
     /// that keeps its own text selection).
     #[serde(default)]
     pub mouse: bool,
+    /// Integration check-ins.
+    #[serde(default)]
+    pub check_ins: CheckInConfig,
+}
+
+/// `[check_ins]` in config.toml.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckInConfig {
+    /// When check-ins are due after each dose, e.g. `["24h", "72h", "1w", "2w", "1mo", "3mo"]`
+    /// (the default). Each entry keeps its place in the file so a bad one is reported there.
+    #[serde(default)]
+    pub cadence: Option<Vec<toml::Spanned<String>>>,
 }
 
 /// A config file that cannot be used, with where and why.
@@ -37,6 +51,13 @@ pub enum ConfigError {
     },
     #[error("{path}:{line}:{column}: {message}")]
     Parse {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}:{line}:{column}: check_ins.cadence: {message}")]
+    Cadence {
         path: PathBuf,
         line: usize,
         column: usize,
@@ -60,12 +81,54 @@ impl Config {
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
         let config: Config = parse_toml(&path, &text)?;
+        if let Some(entries) = &config.check_ins.cadence {
+            Cadence::parse(
+                entries
+                    .iter()
+                    .map(|e| e.get_ref())
+                    .collect::<Vec<_>>()
+                    .as_slice(),
+            )
+            .map_err(|e| {
+                // At the entry that is wrong, or at the start of the file for an empty list.
+                let at = e
+                    .entry
+                    .and_then(|i| entries.get(i))
+                    .map_or(0, |s| s.span().start);
+                let (line, column) = line_column(&text, at);
+                ConfigError::Cadence {
+                    path: path.clone(),
+                    line,
+                    column,
+                    message: e.message,
+                }
+            })?;
+        }
         config.time_zone().map_err(|detail| ConfigError::TimeZone {
             path: path.clone(),
             name: config.timezone.clone().unwrap_or_default(),
             detail,
         })?;
         Ok(config)
+    }
+
+    /// The check-in cadence; the default when config.toml sets none (`load` has already
+    /// refused a bad one).
+    pub fn cadence(&self) -> Cadence {
+        self.check_ins
+            .cadence
+            .as_ref()
+            .and_then(|entries| {
+                Cadence::parse(
+                    entries
+                        .iter()
+                        .map(|e| e.get_ref())
+                        .collect::<Vec<_>>()
+                        .as_slice(),
+                )
+                .ok()
+            })
+            .unwrap_or_default()
     }
 
     /// The zone to show times in.
@@ -149,6 +212,27 @@ mod tests {
     fn a_missing_file_gives_defaults() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(Config::load(dir.path()).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn the_check_in_cadence_is_read_and_a_bad_entry_is_located() {
+        assert_eq!(Config::default().cadence(), Cadence::default());
+        let c = load("[check_ins]\ncadence = [\"1w\", \"24h\"]\n").unwrap();
+        assert_eq!(
+            c.cadence()
+                .steps()
+                .iter()
+                .map(|s| s.label())
+                .collect::<Vec<_>>(),
+            ["24 h", "1 week"]
+        );
+        let e = load("[check_ins]\ncadence = [\"24h\", \"3m\"]\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("config.toml:2:19: check_ins.cadence: \"3m\""),
+            "{msg}"
+        );
+        assert!(msg.contains("write \"mo\" for months"), "{msg}");
     }
 
     #[test]

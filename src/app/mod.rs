@@ -147,6 +147,8 @@ pub struct AppSettings {
     pub thresholds: Thresholds,
     /// Doses in an induction course, for "session 3 of 6".
     pub induction_sessions: u32,
+    /// When integration check-ins are due after each dose.
+    pub cadence: crate::model::cadence::Cadence,
     /// A short name for the store, shown in the header ("demo" for the demo store).
     pub store_label: String,
     /// The note templates: built-ins and the user's own.
@@ -170,6 +172,7 @@ impl Default for AppSettings {
             theme: ThemeKind::Standard,
             thresholds: Thresholds::default(),
             induction_sessions: 6,
+            cadence: Default::default(),
             store_label: String::new(),
             templates: crate::templates::builtins().clone(),
             template_errors: Vec::new(),

@@ -207,6 +207,7 @@ pub fn build_app(
         clinician: env.config.clinician.clone(),
         time_zone: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
         theme,
+        cadence: env.config.cadence(),
         store_label: if env.demo {
             "demo".into()
         } else {

@@ -16,7 +16,7 @@ use super::text::{self, Intention, Writer};
 
 use super::{DemoSpec, MAX_NOTES_PER_PATIENT};
 use crate::clock::SeededRng;
-use crate::model::monitoring::CadenceStep;
+use crate::model::cadence::CadenceStep;
 use crate::model::{
     CheckIn, GoalStatus, Instrument, IntegrationGoal, LifeDomain, Measure, Note, NoteKind,
     PatientId, Record, RecordId,

@@ -1,6 +1,7 @@
 //! The clinical domain, pure: patients, notes, dosing sessions, goals, measures and their scoring,
 //! monitoring rules and timeline assembly. No terminal, no disk, no clock: time is passed in.
 
+pub mod cadence;
 pub mod goal;
 pub mod ids;
 pub mod measure;
@@ -10,6 +11,7 @@ pub mod patient;
 pub mod record;
 pub mod session;
 pub mod timeline;
+pub mod today;
 pub mod vitals_syntax;
 
 pub use goal::{CheckIn, GoalStatus, IntegrationGoal, LifeDomain};

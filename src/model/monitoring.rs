@@ -6,7 +6,7 @@
 //! data. Every number is a default in [`Thresholds`] that a clinician can change.
 
 use super::session::{DosingSession, Vitals};
-use jiff::{Span, Timestamp, ToSpan, tz::TimeZone};
+use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
 /// Alert thresholds and timings; defaults follow the esketamine label and can be overridden
@@ -189,98 +189,6 @@ pub fn rems_form_due(session_at: Timestamp) -> Timestamp {
 pub fn esketamine_devices(dose_mg: f64) -> Option<u32> {
     let devices = dose_mg / 28.0;
     (devices.fract() == 0.0 && (1.0..=3.0).contains(&devices)).then_some(devices as u32)
-}
-
-/// One step of the integration check-in cadence after a dosing session.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum CadenceStep {
-    Hours(u32),
-    Days(u32),
-    Weeks(u32),
-    Months(u32),
-}
-
-impl CadenceStep {
-    /// The common cadence: 24 h, 72 h, 1 week, 2 weeks, 1 month, 3 months.
-    pub const DEFAULT: [CadenceStep; 6] = [
-        CadenceStep::Hours(24),
-        CadenceStep::Hours(72),
-        CadenceStep::Weeks(1),
-        CadenceStep::Weeks(2),
-        CadenceStep::Months(1),
-        CadenceStep::Months(3),
-    ];
-
-    /// When this check-in falls due after `from`. Months are calendar months in `tz` (the
-    /// clinician's zone), so "1 month" after 31 January is the end of February.
-    pub fn due_after(self, from: Timestamp, tz: &TimeZone) -> Timestamp {
-        let span: Span = match self {
-            CadenceStep::Hours(h) => i64::from(h).hours(),
-            CadenceStep::Days(d) => i64::from(d).days(),
-            CadenceStep::Weeks(w) => i64::from(w).weeks(),
-            CadenceStep::Months(m) => i64::from(m).months(),
-        };
-        from.to_zoned(tz.clone())
-            .checked_add(span)
-            .map(|z| z.timestamp())
-            .unwrap_or(Timestamp::MAX)
-    }
-
-    pub fn label(self) -> String {
-        match self {
-            CadenceStep::Hours(h) => format!("{h} h"),
-            CadenceStep::Days(d) => format!("{d} d"),
-            CadenceStep::Weeks(1) => "1 week".into(),
-            CadenceStep::Weeks(w) => format!("{w} weeks"),
-            CadenceStep::Months(1) => "1 month".into(),
-            CadenceStep::Months(m) => format!("{m} months"),
-        }
-    }
-}
-
-/// Where a scheduled check-in stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckInState {
-    /// Not yet due.
-    Upcoming,
-    /// Due today (within a day after its time).
-    Due,
-    /// More than a day past its time with no check-in.
-    Overdue,
-    /// A check-in was recorded on or after its due time (and before the next step's).
-    Done,
-}
-
-/// The check-in schedule after one dosing session, with each step's state at `now`.
-/// A check-in counts for the latest step whose due time it is at or after.
-pub fn checkin_schedule(
-    dose_at: Timestamp,
-    cadence: &[CadenceStep],
-    check_ins: &[Timestamp],
-    now: Timestamp,
-    tz: &TimeZone,
-) -> Vec<(CadenceStep, Timestamp, CheckInState)> {
-    let due: Vec<Timestamp> = cadence.iter().map(|c| c.due_after(dose_at, tz)).collect();
-    cadence
-        .iter()
-        .enumerate()
-        .map(|(i, step)| {
-            let start = due[i];
-            let end = due.get(i + 1).copied().unwrap_or(Timestamp::MAX);
-            let done = check_ins.iter().any(|c| *c >= start && *c < end);
-            let state = if done {
-                CheckInState::Done
-            } else if now < start {
-                CheckInState::Upcoming
-            } else if now.duration_since(start).as_secs() < 24 * 3600 {
-                CheckInState::Due
-            } else {
-                CheckInState::Overdue
-            };
-            (*step, start, state)
-        })
-        .collect()
 }
 
 #[cfg(test)]
@@ -467,61 +375,5 @@ mod tests {
         assert_eq!(esketamine_devices(28.0), Some(1));
         assert_eq!(esketamine_devices(50.0), None);
         assert_eq!(esketamine_devices(112.0), None);
-    }
-
-    #[test]
-    fn default_cadence_is_24h_72h_1w_2w_1m_3m() {
-        let tz = TimeZone::UTC;
-        let from = ts("2026-01-31T10:00:00Z");
-        let due: Vec<Timestamp> = CadenceStep::DEFAULT
-            .iter()
-            .map(|c| c.due_after(from, &tz))
-            .collect();
-        assert_eq!(
-            due,
-            vec![
-                ts("2026-02-01T10:00:00Z"),
-                ts("2026-02-03T10:00:00Z"),
-                ts("2026-02-07T10:00:00Z"),
-                ts("2026-02-14T10:00:00Z"),
-                ts("2026-02-28T10:00:00Z"),
-                ts("2026-04-30T10:00:00Z"),
-            ]
-        );
-    }
-
-    #[test]
-    fn checkins_are_upcoming_due_overdue_or_done_by_the_clock() {
-        let tz = TimeZone::UTC;
-        let dose = ts("2026-03-05T10:00:00Z");
-        let cadence = &CadenceStep::DEFAULT[..3];
-        let states = |check_ins: &[Timestamp], now: &str| -> Vec<CheckInState> {
-            checkin_schedule(dose, cadence, check_ins, ts(now), &tz)
-                .into_iter()
-                .map(|(_, _, s)| s)
-                .collect()
-        };
-        use CheckInState::*;
-        assert_eq!(
-            states(&[], "2026-03-05T12:00:00Z"),
-            vec![Upcoming, Upcoming, Upcoming]
-        );
-        assert_eq!(
-            states(&[], "2026-03-06T10:00:00Z"),
-            vec![Due, Upcoming, Upcoming]
-        );
-        assert_eq!(
-            states(&[], "2026-03-07T10:00:00Z"),
-            vec![Overdue, Upcoming, Upcoming]
-        );
-        assert_eq!(
-            states(&[ts("2026-03-06T15:00:00Z")], "2026-03-08T11:00:00Z"),
-            vec![Done, Due, Upcoming]
-        );
-        // A check-in before the first due time counts for none of them.
-        assert_eq!(
-            states(&[ts("2026-03-05T20:00:00Z")], "2026-03-07T10:00:00Z"),
-            vec![Overdue, Upcoming, Upcoming]
-        );
     }
 }

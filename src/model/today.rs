@@ -1,0 +1,222 @@
+//! The Today list: across all patients, what a clinician has to act on today, most urgent first.
+//! PHQ-9 answers with item 9 above 0 that no signed note has followed up, the dosing sessions of
+//! the day, check-ins overdue or due today, and unsigned drafts.
+
+use super::cadence::{self, Cadence, CheckInState, ScheduledCheckIn};
+use super::ids::{PatientId, RecordId};
+use super::measure::{Instrument, Measure, Score};
+use super::note::NoteKind;
+use super::session::DosingSession;
+use super::timeline::{PatientRecords, session_summary};
+use jiff::Timestamp;
+use jiff::civil::Date;
+use jiff::tz::TimeZone;
+
+/// Where a dosing session of the day stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionStage {
+    /// Not started: no dose given and not ended.
+    Planned,
+    /// Dosed and not yet discharged.
+    InProgress,
+    /// Discharged.
+    Ended,
+    /// Ended without a dose.
+    NotDosed,
+}
+
+impl SessionStage {
+    pub fn of(s: &DosingSession) -> Self {
+        match (s.dose_time.is_some(), s.discharge.is_some()) {
+            (false, false) => SessionStage::Planned,
+            (true, false) => SessionStage::InProgress,
+            (true, true) => SessionStage::Ended,
+            (false, true) => SessionStage::NotDosed,
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            SessionStage::Planned => "planned",
+            SessionStage::InProgress => "in progress",
+            SessionStage::Ended => "ended",
+            SessionStage::NotDosed => "ended, not dosed",
+        }
+    }
+}
+
+/// One thing to act on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TodayItem {
+    /// A PHQ-9 with item 9 above 0 and no signed note on that day or after.
+    SelfHarmFollowUp {
+        measure: RecordId,
+        at: Timestamp,
+        item9: u8,
+        total: u8,
+    },
+    /// A dosing session dated today.
+    Session {
+        session: RecordId,
+        at: Timestamp,
+        summary: String,
+        stage: SessionStage,
+    },
+    /// A check-in of the cadence, overdue or due before the day ends.
+    CheckIn(ScheduledCheckIn),
+    /// An unsigned note.
+    Draft {
+        note: RecordId,
+        at: Timestamp,
+        kind: NoteKind,
+        title: String,
+    },
+}
+
+impl TodayItem {
+    /// The record to open for it: the measure, session or note; for a check-in, the session
+    /// whose dose started the cadence.
+    pub fn record(&self) -> &RecordId {
+        match self {
+            TodayItem::SelfHarmFollowUp { measure, .. } => measure,
+            TodayItem::Session { session, .. } => session,
+            TodayItem::CheckIn(c) => &c.session,
+            TodayItem::Draft { note, .. } => note,
+        }
+    }
+}
+
+/// An item with its patient.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TodayRow {
+    pub patient: PatientId,
+    pub patient_name: String,
+    pub item: TodayItem,
+}
+
+/// Everything for today, in four groups.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Today {
+    pub follow_ups: Vec<TodayRow>,
+    pub sessions: Vec<TodayRow>,
+    pub check_ins: Vec<TodayRow>,
+    pub drafts: Vec<TodayRow>,
+}
+
+impl Today {
+    pub fn is_empty(&self) -> bool {
+        self.follow_ups.is_empty()
+            && self.sessions.is_empty()
+            && self.check_ins.is_empty()
+            && self.drafts.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.follow_ups.len() + self.sessions.len() + self.check_ins.len() + self.drafts.len()
+    }
+}
+
+/// PHQ-9 measures with item 9 above 0 that no signed note of the same day or later follows up.
+/// Any signed note counts: the rule cannot read what a note says, and a clinician who saw the
+/// patient and signed a note after the answer has had the chance to follow it up. A draft
+/// does not count, so the flag stays until the note is signed.
+pub fn unfollowed_item9<'a>(r: &'a PatientRecords, tz: &TimeZone) -> Vec<&'a Measure> {
+    let day = |t: Timestamp| t.to_zoned(tz.clone()).date();
+    let last_signed: Option<Date> = r
+        .notes
+        .iter()
+        .filter(|n| n.is_signed())
+        .map(|n| day(n.at))
+        .max();
+    let mut out: Vec<&Measure> = r
+        .measures
+        .iter()
+        .filter(|m| m.instrument == Instrument::Phq9)
+        .filter(|m| m.score().is_ok_and(|s| s.item9_flag()))
+        .filter(|m| last_signed.is_none_or(|d| d < day(m.at)))
+        .collect();
+    out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    out
+}
+
+/// The Today list of the given patients at `now`, with days in `tz`.
+pub fn today(
+    records: &[PatientRecords],
+    cadence: &Cadence,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Today {
+    let date = now.to_zoned(tz.clone()).date();
+    let end_of_day = date
+        .tomorrow()
+        .ok()
+        .and_then(|d| d.to_zoned(tz.clone()).ok())
+        .map_or(Timestamp::MAX, |z| z.timestamp());
+    let mut t = Today::default();
+    for r in records {
+        let p = &r.patient;
+        let row = |item| TodayRow {
+            patient: p.id.clone(),
+            patient_name: p.name.clone(),
+            item,
+        };
+        // Safety and unsigned work stay on the list even for an archived patient.
+        for m in unfollowed_item9(r, tz) {
+            if let Ok(Score::Scored { total, .. }) = m.score() {
+                t.follow_ups.push(row(TodayItem::SelfHarmFollowUp {
+                    measure: m.id.clone(),
+                    at: m.at,
+                    item9: m.items[8],
+                    total,
+                }));
+            }
+        }
+        for n in r.notes.iter().filter(|n| !n.is_signed()) {
+            t.drafts.push(row(TodayItem::Draft {
+                note: n.id.clone(),
+                at: n.at,
+                kind: n.kind,
+                title: n.title.clone(),
+            }));
+        }
+        if p.archived {
+            continue;
+        }
+        for s in &r.sessions {
+            if s.at.to_zoned(tz.clone()).date() == date {
+                t.sessions.push(row(TodayItem::Session {
+                    session: s.id.clone(),
+                    at: s.at,
+                    summary: session_summary(s),
+                    stage: SessionStage::of(s),
+                }));
+            }
+        }
+        for c in cadence::schedule(r, cadence, now, tz) {
+            let due_today = c.state == CheckInState::Upcoming && c.due < end_of_day;
+            if c.state == CheckInState::Overdue || due_today {
+                t.check_ins.push(row(TodayItem::CheckIn(c)));
+            }
+        }
+    }
+    let at = |r: &TodayRow| match &r.item {
+        TodayItem::SelfHarmFollowUp { at, .. }
+        | TodayItem::Session { at, .. }
+        | TodayItem::Draft { at, .. } => *at,
+        TodayItem::CheckIn(c) => c.due,
+    };
+    for group in [
+        &mut t.follow_ups,
+        &mut t.sessions,
+        &mut t.check_ins,
+        &mut t.drafts,
+    ] {
+        group.sort_by(|a, b| {
+            at(a)
+                .cmp(&at(b))
+                .then_with(|| a.patient_name.cmp(&b.patient_name))
+                .then_with(|| a.item.record().cmp(b.item.record()))
+        });
+    }
+    t
+}
