@@ -998,7 +998,8 @@ fn sign_notes(ctx: &mut Ctx<'_>, clinician: &str, notes: &mut [(Note, Option<Ses
 }
 
 /// A goal's check-ins after each session it covers. A check-in falls inside a cadence step's
-/// window (from its due time to the next step's, the next session or the anchor), often at the
+/// window (from its due time to halfway to the next step's, the next session or the anchor),
+/// often at the
 /// integration visit, which it then names. For a patient whose latest steps are left open, the
 /// most recent due step of the latest session has no check-in, so it is due or overdue today.
 fn check_ins(
@@ -1022,13 +1023,21 @@ fn check_ins(
             .min(cal.start);
         let due: Vec<Timestamp> = steps.iter().map(|st| st.due_after(s.t0, tz)).collect();
         let open: Vec<usize> = (0..steps.len()).filter(|&i| due[i] < next).collect();
-        let skip_last =
-            Some(si) == latest_session && p.leave_due && gp.status == GoalStatus::Active;
+        // Check-ins count per patient (any goal's counts for the step), so the step left open
+        // is left open on every goal.
+        let skip_last = Some(si) == latest_session && p.leave_due;
         for (k, &i) in open.iter().enumerate() {
             if skip_last && k + 1 == open.len() {
                 continue;
             }
-            let end = due.get(i + 1).copied().unwrap_or(Timestamp::MAX).min(next);
+            // A check-in counts for the step whose due time is nearest (model::cadence), so it
+            // stays before halfway to the next step.
+            let end = due
+                .get(i + 1)
+                .map_or(Timestamp::MAX, |n| {
+                    plus(due[i], n.duration_since(due[i]).as_mins() / 2)
+                })
+                .min(next);
             let linked = integration_ids[si]
                 .as_ref()
                 .filter(|(_, at)| *at >= due[i] && *at < end);

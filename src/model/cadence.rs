@@ -7,8 +7,9 @@
 //! - A check-in on any of the patient's goals counts for the step whose due time is nearest: a
 //!   step's window runs from halfway after the previous step to halfway before the next (the
 //!   first opens at T0, the last closes as far after its due time as the gap before it).
-//! - A step not done is upcoming before its due time, overdue from then until its window closes,
-//!   and missed after that (it is no longer something to do today).
+//! - A step not done is upcoming before its due time, then overdue until the next step comes due
+//!   (the last one: until its window closes) or a later step is done; after that it is missed,
+//!   no longer something to do today. So each dose has at most one overdue check-in.
 //! - Check-ins belong to goals: a patient with no active goal has nothing due; steps already
 //!   done are still shown.
 
@@ -271,6 +272,8 @@ pub fn schedule(
             .map(|&s| (s, s.due_after(t0, tz)))
             .take_while(|(_, due)| next_dose.is_none_or(|n| *due < n))
             .collect();
+        // Windows and check-ins first; whether an undone step is overdue depends on later ones.
+        let mut steps: Vec<ScheduledCheckIn> = Vec::with_capacity(dues.len());
         for (i, &(step, due)) in dues.iter().enumerate() {
             let before = if i == 0 { t0 } else { dues[i - 1].1 };
             let opens = if i == 0 { t0 } else { midpoint(before, due) };
@@ -285,14 +288,9 @@ pub fn schedule(
             let first = done_at.partition_point(|t| *t < opens);
             let state = match done_at.get(first).filter(|t| **t < closes) {
                 Some(&t) => CheckInState::Done(t),
-                None if now < due => CheckInState::Upcoming,
-                None if now < closes => CheckInState::Overdue,
-                None => CheckInState::Missed,
+                None => CheckInState::Upcoming,
             };
-            if !any_active && !matches!(state, CheckInState::Done(_)) {
-                continue;
-            }
-            out.push(ScheduledCheckIn {
+            steps.push(ScheduledCheckIn {
                 session: session.id.clone(),
                 session_number: session.number,
                 step,
@@ -302,6 +300,28 @@ pub fn schedule(
                 state,
             });
         }
+        // An undone step is overdue from its due time until the next step comes due (the last
+        // until its window closes), unless a later step is already done: one overdue check-in
+        // per dose at most, and none right after a check-in.
+        for i in 0..steps.len() {
+            if matches!(steps[i].state, CheckInState::Done(_)) || now < steps[i].due {
+                continue;
+            }
+            let later_done = steps[i + 1..]
+                .iter()
+                .any(|c| matches!(c.state, CheckInState::Done(_)));
+            let until = steps.get(i + 1).map_or(steps[i].closes, |n| n.due);
+            steps[i].state = if !later_done && now < until {
+                CheckInState::Overdue
+            } else {
+                CheckInState::Missed
+            };
+        }
+        out.extend(
+            steps
+                .into_iter()
+                .filter(|c| any_active || matches!(c.state, CheckInState::Done(_))),
+        );
     }
     out
 }
