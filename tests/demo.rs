@@ -74,7 +74,13 @@ fn check_spec(s: &DemoSpec) {
                 .unwrap_or_else(|e| panic!("{} does not validate: {e}", r.id()));
             assert_eq!(r.patient(), &p.id, "{} belongs to its patient", r.id());
             assert!(ids.insert(r.id().to_owned()), "id {} is used twice", r.id());
-            if let Some(at) = r.at() {
+            // The one record allowed on the anchor day: the next dose, booked, not started.
+            let booked = matches!(r, Record::Session(x)
+                if x.dose_time.is_none() && x.discharge.is_none()
+                    && local_date(s, x.at) == s.anchor);
+            if let Some(at) = r.at()
+                && !booked
+            {
                 assert!(at < start, "{} is at {at}, not before the anchor", r.id());
                 assert!(
                     last_at.is_none_or(|l| l <= at),
@@ -113,6 +119,13 @@ fn check_spec(s: &DemoSpec) {
                     for c in &g.check_ins {
                         assert!(c.at < start, "check-in of {} after the anchor", g.id);
                     }
+                }
+                Record::Session(x) if x.dose_time.is_none() => {
+                    assert!(
+                        x.discharge.is_none() && local_date(s, x.at) == s.anchor,
+                        "{}: the only undosed session is the next one, booked for the anchor day",
+                        x.id
+                    );
                 }
                 Record::Session(x) => {
                     let d = x.discharge.as_ref().unwrap();
@@ -221,7 +234,7 @@ fn check_chronology(s: &DemoSpec, pr: &PatientRecords) {
         pr.sessions.iter().map(|x| (&x.id, x)).collect();
     let notes: HashMap<&RecordId, &Note> = pr.notes.iter().map(|n| (&n.id, n)).collect();
     let min = |a: Timestamp, b: Timestamp| b.duration_since(a).as_mins();
-    for x in &pr.sessions {
+    for x in pr.sessions.iter().filter(|x| x.dose_time.is_some()) {
         let t0 = x.dose_time.unwrap();
         assert!(x.at <= t0, "{}: arrival before T0", x.id);
         let d = x.discharge.as_ref().unwrap();
@@ -281,8 +294,8 @@ fn check_chronology(s: &DemoSpec, pr: &PatientRecords) {
             NoteKind::Preparation | NoteKind::Psychotherapy => assert!(n.session.is_none()),
         }
     }
-    // Every session has its session note; integration follows unless it is still to come.
-    for x in &pr.sessions {
+    // Every session given has its session note; integration follows unless it is still to come.
+    for x in pr.sessions.iter().filter(|x| x.dose_time.is_some()) {
         assert_eq!(
             pr.notes
                 .iter()
@@ -716,7 +729,7 @@ fn demo_sessions_follow_built_in_profiles_and_are_signed_with_their_session_note
                 }
             }
             // Finished demo sessions leave no checkpoint of the esketamine schedule undone.
-            if p.id == "esketamine-rems" {
+            if p.id == "esketamine-rems" && session.dose_time.is_some() {
                 let states = checkpoint_states(session, p, anchor_start(&s));
                 assert!(
                     states

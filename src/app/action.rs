@@ -17,10 +17,12 @@ pub enum KeyContext {
     EditorInsert,
     Popup,
     Console,
+    Today,
+    Course,
 }
 
 impl KeyContext {
-    pub const ALL: [KeyContext; 8] = [
+    pub const ALL: [KeyContext; 10] = [
         KeyContext::Global,
         KeyContext::Roster,
         KeyContext::Timeline,
@@ -29,6 +31,8 @@ impl KeyContext {
         KeyContext::EditorInsert,
         KeyContext::Popup,
         KeyContext::Console,
+        KeyContext::Today,
+        KeyContext::Course,
     ];
 
     /// The section name in a keymap file.
@@ -42,6 +46,8 @@ impl KeyContext {
             KeyContext::EditorInsert => "editor_insert",
             KeyContext::Popup => "popup",
             KeyContext::Console => "console",
+            KeyContext::Today => "today",
+            KeyContext::Course => "course",
         }
     }
 
@@ -139,6 +145,8 @@ actions! {
     NoteSign = "note.sign": "Sign the note: checks required sections, then it is final",
     NoteAddendum = "note.addendum": "Add a signed addendum to the selected signed note",
     DraftsList = "drafts.list": "List unsigned drafts of all patients, oldest first",
+    ViewToday = "view.today": "Today, across all patients: item-9 follow-ups, sessions, check-ins due, drafts",
+    ViewCourse = "view.course": "The patient's course: PHQ-9 and GAD-7 over time, goals, check-ins",
 
     SessionStart = "session.start": "Start a dosing session from a protocol, or go back to the open one",
     SessionObserve = "session.observe": "Add an observation, stamped with the time since dose",

@@ -87,27 +87,36 @@ impl App {
             return;
         };
         self.popup = None;
-        let note = match self.store.record(row.note.as_str()) {
+        self.continue_draft(&row.patient, &row.note, &row.title, &row.patient_name);
+    }
+
+    /// Shows the draft on its patient's timeline and opens it in the editor, unless it has been
+    /// signed or removed since the list that offered it was read.
+    pub(super) fn continue_draft(
+        &mut self,
+        patient: &PatientId,
+        note_id: &RecordId,
+        title: &str,
+        patient_name: &str,
+    ) {
+        let note = match self.store.record(note_id.as_str()) {
             Ok(Some(crate::model::Record::Note(n))) => n,
             Ok(_) => {
-                self.say_error(format!("\"{}\" is no longer in the store", row.title));
+                self.say_error(format!("\"{title}\" is no longer in the store"));
                 return;
             }
             Err(e) => {
-                self.say_error(format!("Cannot read \"{}\": {e:#}", row.title));
+                self.say_error(format!("Cannot read \"{title}\": {e:#}"));
                 return;
             }
         };
         if note.is_signed() {
-            self.say_error(format!("\"{}\" has been signed since", row.title));
+            self.say_error(format!("\"{title}\" has been signed since"));
             return;
         }
-        self.show_record(&row.patient, &row.note);
+        self.show_record(patient, note_id);
         self.open_editor(note, None);
-        self.say(format!(
-            "Continuing \"{}\" for {}",
-            row.title, row.patient_name
-        ));
+        self.say(format!("Continuing \"{title}\" for {patient_name}"));
     }
 
     /// Shows `patient`'s timeline with `record` selected: clears a roster filter that hides

@@ -16,6 +16,7 @@ pub mod list;
 mod notes;
 pub mod patient_form;
 mod popup;
+pub mod views;
 
 pub use action::{Action, KeyContext};
 pub use drafts::{DraftRow, unsigned_drafts};
@@ -199,6 +200,8 @@ pub struct App {
     pub editor: Option<Editor>,
     /// The session console, full screen, while a dosing session is open in it.
     pub console: Option<console::Console>,
+    /// Today or the Course view, full screen over the panes.
+    pub view: Option<views::View>,
     /// The screen is blanked (the privacy key); every other key waits until it is back.
     pub privacy: bool,
     /// Written to the store but not yet flushed to disk; the next tick flushes.
@@ -240,6 +243,7 @@ impl App {
             popup: None,
             editor: None,
             console: None,
+            view: None,
             privacy: false,
             unflushed: false,
             last_template: None,
@@ -282,6 +286,13 @@ impl App {
         self.clock.now()
     }
 
+    /// Induction sessions in this patient's course, by the profile of their latest session.
+    pub fn induction_sessions(&self, r: &PatientRecords) -> u32 {
+        self.settings
+            .protocols
+            .induction_sessions(&r.sessions, self.settings.induction_sessions)
+    }
+
     pub fn today(&self) -> jiff::civil::Date {
         self.now().to_zoned(self.settings.time_zone.clone()).date()
     }
@@ -304,7 +315,11 @@ impl App {
             Some(e) if e.mode == EditorMode::Insert => KeyContext::EditorInsert,
             Some(_) => KeyContext::EditorNormal,
             None if self.console.is_some() => KeyContext::Console,
-            None => self.focus.context(),
+            None => match &self.view {
+                Some(views::View::Today(_)) => KeyContext::Today,
+                Some(views::View::Course(_)) => KeyContext::Course,
+                None => self.focus.context(),
+            },
         }
     }
 
@@ -464,6 +479,10 @@ impl App {
             self.update_filter(action);
             return;
         }
+        if self.view.is_some() {
+            self.update_view(action);
+            return;
+        }
         match action {
             Action::Quit => self.request_quit(),
             Action::Help => self.open_help(),
@@ -535,6 +554,8 @@ impl App {
             Action::NoteSign => self.sign_selected_note(),
             Action::NoteAddendum => self.open_addendum(),
             Action::DraftsList => self.open_drafts(),
+            Action::ViewToday => self.toggle_today(),
+            Action::ViewCourse => self.toggle_course(),
             Action::SessionStart => self.start_or_resume_session(),
             Action::Privacy => self.toggle_privacy(),
             a if a.is_editor_only() => {

@@ -18,8 +18,8 @@ use super::{DemoSpec, MAX_NOTES_PER_PATIENT};
 use crate::clock::SeededRng;
 use crate::model::cadence::CadenceStep;
 use crate::model::{
-    CheckIn, GoalStatus, Instrument, IntegrationGoal, LifeDomain, Measure, Note, NoteKind,
-    PatientId, Record, RecordId,
+    CheckIn, DosingSession, GoalStatus, Instrument, IntegrationGoal, LifeDomain, Measure, Note,
+    NoteKind, PatientId, Record, RecordId,
 };
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
@@ -675,9 +675,10 @@ pub(super) fn generate(spec: &DemoSpec, index: u32) -> Vec<Record> {
     let mut integration_scores: Vec<Option<Scores>> = vec![None; plan.sessions.len()];
     for (ordinal, m) in slots.iter().enumerate() {
         let c = &scores[m.course.min(scores.len().saturating_sub(1))];
+        let last = ordinal + 1 == slots.len();
         let item9 = profile
             .item9
-            .filter(|i| i.at_measure == ordinal)
+            .filter(|i| i.at_measure == ordinal || (i.at_measure == usize::MAX && last))
             .map_or(0, |i| i.value);
         let phq = score_at(c, c.phq, m.progress, 27, ctx.rng).max(item9);
         let gad = score_at(c, c.gad, m.progress, 21, ctx.rng);
@@ -910,14 +911,35 @@ pub(super) fn generate(spec: &DemoSpec, index: u32) -> Vec<Record> {
         }
     }
 
+    // Mid-induction, the next dose is booked for the anchor day: the only record on that day,
+    // planned (no dose, not ended), so Today has sessions to show.
+    let planned = match (profile.stage, sessions.last()) {
+        (Stage::MidInduction { .. }, Some(last)) if !profile.patient.archived => {
+            let minute = [16 * 60, 16 * 60 + 30, 17 * 60][ctx.rng.below(3) as usize];
+            Some(DosingSession {
+                number: last.number.map(|n| n + 1),
+                protocol: last.protocol.clone(),
+                ..DosingSession::new(
+                    rid(&format!("{pid}-s{:02}", sessions.len() + 1)),
+                    patient.clone(),
+                    cal.at(0, minute),
+                    &last.medication,
+                    last.route,
+                )
+            })
+        }
+        _ => None,
+    };
+
     let mut timeline: Vec<Record> =
-        Vec::with_capacity(notes.len() + sessions.len() + measures.len() + goals.len() + 1);
+        Vec::with_capacity(notes.len() + sessions.len() + measures.len() + goals.len() + 2);
     timeline.extend(notes.into_iter().map(|(n, _)| Record::Note(n)));
     timeline.extend(sessions.into_iter().map(Record::Session));
     timeline.extend(measures.into_iter().map(Record::Measure));
     timeline.extend(goals.into_iter().map(Record::Goal));
     // Stable: records at the same instant keep kind order (note, session, measure, goal).
     timeline.sort_by_key(|r| r.at());
+    timeline.extend(planned.map(Record::Session));
     let mut out = Vec::with_capacity(timeline.len() + 1);
     out.push(Record::Patient(profile.patient.clone()));
     out.extend(timeline);

@@ -109,7 +109,8 @@ pub(super) enum Trajectory {
     NonResponder,
 }
 
-/// Where a PHQ-9 item 9 above 0 appears: at the n-th PHQ-9 of the patient (0 is baseline).
+/// Where a PHQ-9 item 9 above 0 appears: at the n-th PHQ-9 of the patient (0 is baseline;
+/// `usize::MAX` is the latest).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Item9 {
     pub at_measure: usize,
@@ -171,6 +172,8 @@ struct Archetype {
     therapy: bool,
     item9_baseline: bool,
     item9_later: bool,
+    /// Item 9 above 0 at the latest PHQ-9, with no signed note since: Today's follow-up.
+    item9_recent: bool,
     high_bp: bool,
     bp_rise: bool,
     drafts: Option<u32>,
@@ -190,6 +193,7 @@ const fn arch(
         therapy: false,
         item9_baseline: false,
         item9_later: false,
+        item9_recent: false,
         high_bp: false,
         bp_rise: false,
         drafts: None,
@@ -211,6 +215,7 @@ fn archetype(n: u64) -> Archetype {
         1 => Archetype {
             high_bp: true,
             drafts: Some(2),
+            item9_recent: true,
             ..arch(MidInduction { done: 3 }, Some(Esketamine), Some(Responder))
         },
         2 => Archetype {
@@ -360,7 +365,13 @@ pub(super) fn draw(index: u32, seed: u64, anchor: Date, rng: &mut SeededRng) -> 
     let gad_base = rng.range(10, 19) as u8;
     let phq_end = end_score(trajectory, phq_base, rng);
     let gad_end = end_score(trajectory, gad_base, rng);
-    let item9 = if a.item9_baseline {
+    let item9 = if a.item9_recent {
+        // usize::MAX: the last measure, whichever that turns out to be.
+        Some(Item9 {
+            at_measure: usize::MAX,
+            value: 1,
+        })
+    } else if a.item9_baseline {
         Some(Item9 {
             at_measure: 0,
             value: 1,

@@ -2,6 +2,7 @@
 //! monitoring rules and timeline assembly. No terminal, no disk, no clock: time is passed in.
 
 pub mod cadence;
+pub mod course;
 pub mod goal;
 pub mod ids;
 pub mod measure;

@@ -239,15 +239,17 @@ pub fn timeline(r: &PatientRecords) -> Vec<TimelineEntry> {
     out
 }
 
-/// "session 3 of 6" during induction, "session 8, maintenance" after it, "no sessions yet"
-/// before. A session counts once its dose time is marked; its number, when recorded, wins.
+/// "session 3 of 6, then maintenance" during induction, "session 8, maintenance" after it,
+/// "no sessions yet" before. A session counts once its dose time is marked; its number, when recorded, wins.
 pub fn course_progress(sessions: &[DosingSession], induction_sessions: u32) -> String {
     let dosed = sessions.iter().filter(|s| s.dose_time.is_some());
     let highest_number = dosed.clone().filter_map(|s| s.number).max().unwrap_or(0);
     let given = highest_number.max(dosed.count() as u32);
     match given {
         0 => "no sessions yet".to_string(),
-        n if n <= induction_sessions => format!("session {n} of {induction_sessions}"),
+        n if n <= induction_sessions => {
+            format!("session {n} of {induction_sessions}, then maintenance")
+        }
         n => format!("session {n}, maintenance"),
     }
 }
@@ -325,7 +327,10 @@ mod tests {
     #[test]
     fn course_progress_reads_like_a_clinician() {
         let mut r = records();
-        assert_eq!(course_progress(&r.sessions, 6), "session 1 of 6");
+        assert_eq!(
+            course_progress(&r.sessions, 6),
+            "session 1 of 6, then maintenance"
+        );
         r.sessions[0].dose_time = None;
         assert_eq!(course_progress(&r.sessions, 6), "no sessions yet");
         r.sessions[0].dose_time = Some(ts("2026-03-05T09:10:00Z"));

@@ -326,6 +326,7 @@ mod tests {
             checkpoints: default_checkpoints(&thresholds),
             thresholds,
             rems: true,
+            induction_sessions: 8,
         }
     }
 

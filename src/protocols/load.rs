@@ -82,6 +82,8 @@ struct RawProtocol {
     #[serde(default)]
     rems: bool,
     #[serde(default)]
+    induction_sessions: Option<Spanned<u32>>,
+    #[serde(default)]
     thresholds: Option<RawThresholds>,
     #[serde(default)]
     checkpoints: Option<Spanned<Vec<RawCheckpoint>>>,
@@ -108,6 +110,10 @@ struct RawCheckpoint {
     #[serde(default)]
     at_minutes: Option<Spanned<i64>>,
 }
+
+/// Sessions in an induction course when a profile does not say: about 6 infusions over 2-3
+/// weeks is the common IV course (domain.md).
+pub const DEFAULT_INDUCTION_SESSIONS: u32 = 6;
 
 /// The longest a checkpoint or observation time may be: a day.
 const MAX_MINUTES: i64 = 24 * 60;
@@ -414,6 +420,21 @@ fn parse_spanned(path: &Path, text: &str) -> Result<(Protocol, usize), ProtocolE
         }
     }
     let dose = usual_dose(path, text, &raw)?;
+    let induction_sessions = match &raw.induction_sessions {
+        None => DEFAULT_INDUCTION_SESSIONS,
+        Some(n) if (1..=52).contains(n.get_ref()) => *n.get_ref(),
+        Some(n) => {
+            return Err(invalid(
+                path,
+                text,
+                n.span().start,
+                format!(
+                    "induction_sessions is {}; a course has 1 to 52 induction sessions",
+                    n.get_ref()
+                ),
+            ));
+        }
+    };
     let thresholds = thresholds(path, text, raw.thresholds.unwrap_or_default())?;
     let checkpoints = match raw.checkpoints {
         Some(list) => checkpoints(path, text, list.into_inner())?,
@@ -428,6 +449,7 @@ fn parse_spanned(path: &Path, text: &str) -> Result<(Protocol, usize), ProtocolE
         thresholds,
         checkpoints,
         rems: raw.rems,
+        induction_sessions,
     };
     Ok((protocol, id_at))
 }

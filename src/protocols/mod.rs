@@ -54,6 +54,9 @@ pub struct Protocol {
     pub checkpoints: Vec<Checkpoint>,
     /// The esketamine REMS applies: the patient monitoring form is due within 7 days.
     pub rems: bool,
+    /// Doses in the induction course before maintenance, for "session 4 of 6, then
+    /// maintenance". In TOML: `induction_sessions = 8`; 6 when left out.
+    pub induction_sessions: u32,
 }
 
 /// The usual dose of a profile. In TOML: `dose_mg = 56` or `dose_mg_per_kg = 0.5` (read by the
@@ -218,6 +221,11 @@ impl Protocol {
             checkpoints: default_checkpoints(&thresholds),
             thresholds,
             rems: session_note::is_esketamine(&s.medication),
+            induction_sessions: if session_note::is_esketamine(&s.medication) {
+                8
+            } else {
+                load::DEFAULT_INDUCTION_SESSIONS
+            },
         }
     }
 }
@@ -291,5 +299,17 @@ impl Protocols {
     /// The profile `s` was started from, if it names one that is loaded.
     pub fn for_session(&self, s: &DosingSession) -> Option<&Protocol> {
         s.protocol.as_deref().and_then(|id| self.get(id))
+    }
+
+    /// How many induction sessions the patient's course has: what the profile of their latest
+    /// session says (or the fallback for its medication); `default` before any session.
+    pub fn induction_sessions(&self, sessions: &[DosingSession], default: u32) -> u32 {
+        match sessions.iter().max_by_key(|s| s.at) {
+            Some(s) => self.for_session(s).map_or_else(
+                || Protocol::fallback_for(s).induction_sessions,
+                |p| p.induction_sessions,
+            ),
+            None => default,
+        }
     }
 }

@@ -2,12 +2,14 @@
 //! [`App`] and never changes it, so a frame can be drawn at any time, and drawn again.
 
 pub mod console;
+pub mod course;
 mod editor;
 pub mod layout;
 mod panes;
 mod popups;
 mod status;
 pub mod theme;
+mod today;
 
 use crate::app::{App, Pane};
 use layout::Screen;
@@ -39,6 +41,22 @@ pub fn draw(frame: &mut Frame, app: &App) {
         console::draw(frame, body, app, c, &theme);
         status::bar(frame, screen.status, app, &theme);
         popups::draw(frame, area, app, &theme);
+        return;
+    }
+    if let (Some(view), None) = (&app.view, &app.editor) {
+        let body = Rect {
+            height: screen.status.y.saturating_sub(area.y),
+            ..area
+        };
+        match view {
+            crate::app::views::View::Today(t) => today::draw(frame, body, app, t, &theme),
+            crate::app::views::View::Course(c) => course::draw(frame, body, app, c, &theme),
+        }
+        status::bar(frame, screen.status, app, &theme);
+        popups::draw(frame, area, app, &theme);
+        if !app.pending.is_empty() && app.popup.is_none() {
+            popups::pending_keys(frame, area, app, &theme);
+        }
         return;
     }
     panes::header(frame, screen.header, app, &theme);
@@ -78,6 +96,31 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
             .wrap(Wrap { trim: true }),
         area,
     );
+}
+
+/// `text` cut or padded to exactly `width` columns; a cut ends in "…".
+fn fit(text: &str, width: usize) -> String {
+    use unicode_width::UnicodeWidthChar;
+    let mut out = String::new();
+    let mut used = 0;
+    let total: usize = text.chars().map(|c| c.width().unwrap_or(0)).sum();
+    if total <= width {
+        out.push_str(text);
+        used = total;
+    } else if width > 0 {
+        for c in text.chars() {
+            let w = c.width().unwrap_or(0);
+            if used + w + 1 > width {
+                break;
+            }
+            out.push(c);
+            used += w;
+        }
+        out.push('…');
+        used += 1;
+    }
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
+    out
 }
 
 /// A pane's frame: thick and bright when focused, with its key hint in the title.

@@ -64,7 +64,7 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let mut second = vec![Span::styled(
                 format!(
                     " {}",
-                    course_progress(&v.records.sessions, app.settings.induction_sessions)
+                    course_progress(&v.records.sessions, app.induction_sessions(&v.records))
                 ),
                 theme.text,
             )];

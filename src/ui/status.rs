@@ -21,6 +21,7 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
             Action::PatientEdit,
             Action::PatientArchive,
             Action::NoteNew,
+            Action::ViewToday,
             Action::Quit,
         ],
         KeyContext::Timeline => &[
@@ -32,6 +33,7 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
             Action::NoteEdit,
             Action::NoteSign,
             Action::NoteAddendum,
+            Action::ViewCourse,
             Action::Back,
             Action::Quit,
         ],
@@ -86,6 +88,8 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
             Action::MoveDown,
             Action::MoveUp,
         ],
+        KeyContext::Today => &[Action::Open, Action::Back, Action::Help, Action::Quit],
+        KeyContext::Course => &[Action::Open, Action::Back, Action::Help, Action::Quit],
         _ => &[Action::Help, Action::Quit],
     }
 }
@@ -96,7 +100,10 @@ fn hint_word(a: Action, app: &App) -> &'static str {
         Action::Help => "help",
         Action::Palette => "commands",
         Action::RosterFilter => "find",
+        Action::Open if app.key_context() == KeyContext::Course => "goal on timeline",
         Action::Open => "open",
+        Action::ViewToday => "today",
+        Action::ViewCourse => "course",
         Action::Back => "back",
         Action::PatientNew => "new",
         Action::PatientEdit => "edit",
@@ -172,6 +179,8 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             KeyContext::EditorInsert => "EDIT",
             KeyContext::EditorNormal => "NORMAL",
             KeyContext::Console => "SESSION",
+            KeyContext::Today => "TODAY",
+            KeyContext::Course => "COURSE",
             _ => "",
         },
     };

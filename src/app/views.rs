@@ -1,0 +1,264 @@
+//! The two full-screen views over the panes: Today (what needs doing across all patients, the
+//! first screen of a morning) and Course (one patient's scores, goals and check-ins at a glance).
+//! They hold only a cursor; Today's list is read from the store when it opens, the Course view
+//! reads the open patient's records, so it is current after every save.
+
+use super::list::ListCursor;
+use super::{Action, App};
+use crate::model::today::{Today, TodayItem, TodayRow, today};
+use crate::model::{GoalStatus, IntegrationGoal, PatientId, PatientRecords, RecordId};
+
+/// A full-screen view.
+#[derive(Debug)]
+pub enum View {
+    Today(TodayView),
+    Course(CourseView),
+}
+
+/// The Today list and the selected row.
+#[derive(Debug)]
+pub struct TodayView {
+    pub today: Today,
+    /// The moment it was read, shown so a list left open is not mistaken for a live one.
+    pub read_at: jiff::Timestamp,
+    pub cursor: ListCursor,
+}
+
+impl TodayView {
+    /// Every row in the order shown: follow-ups, sessions, check-ins, drafts.
+    pub fn rows(&self) -> impl Iterator<Item = &TodayRow> {
+        self.today
+            .follow_ups
+            .iter()
+            .chain(&self.today.sessions)
+            .chain(&self.today.check_ins)
+            .chain(&self.today.drafts)
+    }
+
+    pub fn selected(&self) -> Option<&TodayRow> {
+        self.rows().nth(self.cursor.selected)
+    }
+}
+
+/// The course of the open patient, with the selected goal.
+#[derive(Debug, Default)]
+pub struct CourseView {
+    pub cursor: ListCursor,
+}
+
+/// A patient's goals in the order the Course view lists them: active first, then paused,
+/// achieved and dropped; within each, the oldest first.
+pub fn goals_in_order(r: &PatientRecords) -> Vec<&IntegrationGoal> {
+    let rank = |s: GoalStatus| match s {
+        GoalStatus::Active => 0,
+        GoalStatus::Paused => 1,
+        GoalStatus::Achieved => 2,
+        GoalStatus::Dropped => 3,
+    };
+    let mut goals: Vec<&IntegrationGoal> = r.goals.iter().collect();
+    goals.sort_by(|a, b| (rank(a.status), a.at, &a.id).cmp(&(rank(b.status), b.at, &b.id)));
+    goals
+}
+
+impl App {
+    /// Opens Today, or closes it when it is open.
+    pub(super) fn toggle_today(&mut self) {
+        if matches!(self.view, Some(View::Today(_))) {
+            self.view = None;
+            return;
+        }
+        let mut records = Vec::new();
+        let patients = match self.store.patients() {
+            Ok(p) => p,
+            Err(e) => {
+                self.say_error(format!("Cannot read the patients: {e:#}"));
+                return;
+            }
+        };
+        for p in patients {
+            match self.store.patient_records(&p.id) {
+                Ok(Some(r)) => records.push(r),
+                Ok(None) => {}
+                Err(e) => {
+                    self.say_error(format!("Cannot read {}'s records: {e:#}", p.name));
+                    return;
+                }
+            }
+        }
+        let now = self.now();
+        let t = today(
+            &records,
+            &self.settings.cadence,
+            now,
+            &self.settings.time_zone,
+        );
+        self.say(if t.is_empty() {
+            "Nothing needs doing today".to_string()
+        } else {
+            format!(
+                "Today: {} to act on; {} opens one",
+                t.len(),
+                self.key_hint(super::KeyContext::Today, Action::Open)
+            )
+        });
+        self.view = Some(View::Today(TodayView {
+            today: t,
+            read_at: now,
+            cursor: ListCursor::default(),
+        }));
+    }
+
+    /// Opens the Course view of the selected patient, or closes it.
+    pub(super) fn toggle_course(&mut self) {
+        if matches!(self.view, Some(View::Course(_))) {
+            self.view = None;
+            return;
+        }
+        if self.patient.is_none() {
+            self.say_error("Choose a patient first: the course view shows one patient".into());
+            return;
+        }
+        self.view = Some(View::Course(CourseView::default()));
+    }
+
+    /// Rows the Today list shows at the current size (the body less headings and margins).
+    pub fn today_list_height(&self) -> usize {
+        usize::from(self.size.1).saturating_sub(10).max(1)
+    }
+
+    pub(super) fn update_view(&mut self, action: Action) {
+        match action {
+            Action::Back => self.view = None,
+            Action::ViewToday => self.toggle_today(),
+            Action::ViewCourse => self.toggle_course(),
+            Action::MoveUp
+            | Action::MoveDown
+            | Action::PageUp
+            | Action::PageDown
+            | Action::MoveTop
+            | Action::MoveBottom => self.move_in_view(action),
+            Action::Open => self.open_from_view(),
+            // Going to a pane leaves the view.
+            Action::FocusRoster
+            | Action::FocusTimeline
+            | Action::FocusDetail
+            | Action::FocusNext
+            | Action::FocusPrev => {
+                self.view = None;
+                self.update(action);
+            }
+            Action::Quit => self.request_quit(),
+            Action::Help => self.open_help(),
+            Action::Palette => self.open_palette(),
+            Action::ToggleTheme => self.cycle_theme(),
+            Action::Privacy => self.toggle_privacy(),
+            Action::DraftsList => self.open_drafts(),
+            other => self.say_error(format!(
+                "{} does not work in this view; {} goes back",
+                other.description(),
+                self.key_hint(self.pane_context(), Action::Back)
+            )),
+        }
+    }
+
+    fn move_in_view(&mut self, action: Action) {
+        let (len, height) = match &self.view {
+            Some(View::Today(t)) => (t.today.len(), self.today_list_height()),
+            Some(View::Course(_)) => (
+                self.patient.as_ref().map_or(0, |p| p.records.goals.len()),
+                self.course_goal_rows(),
+            ),
+            None => return,
+        };
+        let cursor = match &mut self.view {
+            Some(View::Today(t)) => &mut t.cursor,
+            Some(View::Course(c)) => &mut c.cursor,
+            None => return,
+        };
+        match action {
+            Action::MoveUp => cursor.step(-1, len, height),
+            Action::MoveDown => cursor.step(1, len, height),
+            Action::PageUp => cursor.step(-(height as isize), len, height),
+            Action::PageDown => cursor.step(height as isize, len, height),
+            Action::MoveTop => cursor.top(len, height),
+            _ => cursor.bottom(len, height),
+        }
+    }
+
+    /// Goal rows the Course view shows at the current size.
+    pub fn course_goal_rows(&self) -> usize {
+        crate::ui::course::goal_rows((self.size.0, self.size.1))
+    }
+
+    fn open_from_view(&mut self) {
+        match &self.view {
+            Some(View::Today(t)) => {
+                let Some(row) = t.selected().cloned() else {
+                    self.say("Nothing to open: the list is empty".into());
+                    return;
+                };
+                self.open_today_row(row);
+            }
+            Some(View::Course(c)) => {
+                let goal = self.patient.as_ref().and_then(|p| {
+                    goals_in_order(&p.records)
+                        .get(c.cursor.selected)
+                        .map(|g| (p.records.patient.id.clone(), g.id.clone()))
+                });
+                match goal {
+                    Some((patient, goal)) => {
+                        self.view = None;
+                        self.show_record(&patient, &goal);
+                    }
+                    None => self.say_error(
+                        "No goals yet: promote an intention from a preparation note".into(),
+                    ),
+                }
+            }
+            None => {}
+        }
+    }
+
+    /// Enter on a Today row: a draft opens in the editor, a check-in opens the patient's course,
+    /// anything else is shown on the patient's timeline.
+    fn open_today_row(&mut self, row: TodayRow) {
+        self.view = None;
+        match &row.item {
+            TodayItem::Draft { note, title, .. } => {
+                self.continue_draft(&row.patient, note, title, &row.patient_name);
+            }
+            TodayItem::CheckIn(c) => {
+                self.show_record(&row.patient, &c.session);
+                if self.patient_is(&row.patient) {
+                    self.view = Some(View::Course(CourseView::default()));
+                    self.say(format!(
+                        "{}: the {} check-in is due",
+                        row.patient_name,
+                        c.describe(),
+                    ));
+                }
+            }
+            item => self.show_record(&row.patient, item.record()),
+        }
+        if !self.patient_is(&row.patient) {
+            self.say_error(format!("{} is no longer in the store", row.patient_name));
+        }
+    }
+
+    fn patient_is(&self, id: &PatientId) -> bool {
+        self.patient
+            .as_ref()
+            .is_some_and(|p| &p.records.patient.id == id)
+    }
+
+    /// The goal selected in the Course view, if it is open.
+    pub fn course_selected_goal(&self) -> Option<RecordId> {
+        let Some(View::Course(c)) = &self.view else {
+            return None;
+        };
+        let p = self.patient.as_ref()?;
+        goals_in_order(&p.records)
+            .get(c.cursor.selected)
+            .map(|g| g.id.clone())
+    }
+}
