@@ -991,7 +991,7 @@ mod through_the_store {
             md.starts_with(&format!("{p1}\n---\n\n# Test Person 李\n")),
             "{md}"
         );
-        assert!(md.ends_with("\n---\n\n# Rowan \"Ro\" Example \\\\ Test\n\n- **Patient id:** p2\n- **Pronouns:** they/them\n- **Times shown in:** UTC\n"));
+        assert!(md.ends_with("\n---\n\n# Rowan \"Ro\" Example \\\\ Test\n\n- **Patient id:** p2\n- **Pronouns:** they/them\n- **Times shown in:** UTC\n- **Course:** no sessions yet\n"));
         assert_eq!(summary.patients, 3);
         assert_eq!(summary.psychotherapy_notes_withheld, 1);
     }

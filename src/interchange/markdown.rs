@@ -12,7 +12,7 @@ use crate::model::measure::ANSWER_LABELS;
 use crate::model::monitoring::{Thresholds, check_vitals, is_sedated};
 use crate::model::session::mg_from_mg_per_kg;
 use crate::model::{
-    DosingSession, Instrument, IntegrationGoal, Measure, Note, NoteKind, NoteStatus,
+    DosingSession, GoalStatus, Instrument, IntegrationGoal, Measure, Note, NoteKind, NoteStatus,
     PatientRecords, Score,
 };
 use jiff::Timestamp;
@@ -144,6 +144,42 @@ impl<'a> Chart<'a> {
             .map(str::to_owned)
             .unwrap_or_else(|| "the zone written after each date".to_owned());
         self.line(&format!("- **Times shown in:** {}", inline(&zone)));
+        // The course at a glance, as the Course view shows it.
+        let r = self.records;
+        let induction = crate::protocols::builtins()
+            .induction_sessions(&r.sessions, crate::protocols::DEFAULT_INDUCTION_SESSIONS);
+        self.line(&format!(
+            "- **Course:** {}",
+            crate::model::timeline::course_progress(&r.sessions, induction)
+        ));
+        let scores: Vec<String> = [Instrument::Phq9, Instrument::Gad7]
+            .into_iter()
+            .filter_map(|i| crate::model::course::progress(r, i))
+            .map(|p| {
+                let mut text = inline(&p.describe());
+                if let Some(v) = p.latest.item9 {
+                    text.push_str(&format!(", **ITEM 9 = {v} at the latest**"));
+                }
+                text
+            })
+            .collect();
+        if !scores.is_empty() {
+            self.line(&format!("- **Scores:** {}", scores.join("; ")));
+        }
+        if !r.goals.is_empty() {
+            let count = |s: GoalStatus| r.goals.iter().filter(|g| g.status == s).count();
+            let parts: Vec<String> = [
+                GoalStatus::Active,
+                GoalStatus::Paused,
+                GoalStatus::Achieved,
+                GoalStatus::Dropped,
+            ]
+            .into_iter()
+            .filter(|s| count(*s) > 0)
+            .map(|s| format!("{} {}", count(s), s.as_str()))
+            .collect();
+            self.line(&format!("- **Integration goals:** {}", parts.join(", ")));
+        }
     }
 
     fn entries(&mut self) {

@@ -20,7 +20,9 @@ pub use checkpoints::{
     BEFORE_DISCHARGE_DUE_MINUTES, CheckpointState, DUE_EARLY_MINUTES, LATE_MINUTES,
     OVERDUE_AFTER_MINUTES, bp_before_discharge, bp_near, checkpoint_states, ended_early,
 };
-pub use load::{BUILT_IN_FILES, Loaded, ProtocolError, builtin, load, parse};
+pub use load::{
+    BUILT_IN_FILES, DEFAULT_INDUCTION_SESSIONS, Loaded, ProtocolError, builtin, load, parse,
+};
 pub use session_note::{is_rems_session, session_note_draft, session_note_sections};
 
 use crate::model::monitoring::Thresholds;
