@@ -3,6 +3,7 @@
 mod common;
 
 use common::*;
+use kitnotes::model::{CheckIn, GoalStatus, Record};
 
 #[test]
 fn today_lists_what_needs_doing_across_patients() {
@@ -22,4 +23,93 @@ fn course_view_of_a_patient() {
         let s = screen(&f.app);
         insta::assert_snapshot!(format!("course_{}x{}", size.0, size.1), s);
     }
+}
+
+/// The rows of the open Today view, as (group heading word, patient, what) for assertions.
+fn today_rows(app: &kitnotes::app::App) -> Vec<String> {
+    let Some(kitnotes::app::views::View::Today(t)) = &app.view else {
+        panic!("Today is not open");
+    };
+    t.rows()
+        .map(|r| format!("{} · {:?}", r.patient_name, std::mem::discriminant(&r.item)))
+        .collect()
+}
+
+#[test]
+fn today_holds_each_kind_and_enter_goes_to_the_right_place() {
+    let mut f = demo_app((120, 40));
+    press(&mut f.app, "t");
+    let s = screen(&f.app);
+    // The demo's item-9 answer without a signed note since is first, loudly.
+    assert!(s.contains("PHQ-9 13 · ITEM 9 = 1"), "{s}");
+    assert!(s.contains("planned"), "a session booked today: {s}");
+    assert!(s.contains("overdue"), "{s}");
+    assert!(s.contains("Unsigned drafts, oldest first (8)"), "{s}");
+    // Enter on the follow-up shows the PHQ-9 on the patient's timeline.
+    press(&mut f.app, "<Enter>");
+    assert!(f.app.view.is_none());
+    let v = f.app.patient.as_ref().unwrap();
+    assert_eq!(v.records.patient.name, "Wren Chaudhry");
+    assert_eq!(v.selected().unwrap().kind.tag(), "PHQ9");
+    // A check-in row opens that patient's course.
+    press(&mut f.app, "t");
+    let first_check_in = today_rows(&f.app)
+        .iter()
+        .position(|r| r.starts_with("Wren Vasquez"))
+        .unwrap();
+    for _ in 0..first_check_in {
+        press(&mut f.app, "<Down>");
+    }
+    press(&mut f.app, "<Enter>");
+    assert!(matches!(
+        f.app.view,
+        Some(kitnotes::app::views::View::Course(_))
+    ));
+    let s = screen(&f.app);
+    assert!(s.contains("Wren Vasquez") && s.contains("overdue"), "{s}");
+    // The last row is a draft: Enter opens it in the editor.
+    press(&mut f.app, "<Esc>t<End><Enter>");
+    assert!(f.app.editor.is_some(), "{}", screen(&f.app));
+}
+
+#[test]
+fn today_follows_the_clock_due_overdue_then_done() {
+    let mut w = writer((120, 40));
+    let count = |app: &mut kitnotes::app::App, who: &str| {
+        press(app, "t");
+        let n = screen(app)
+            .lines()
+            .filter(|l| l.contains(who) && l.contains("after session") && !l.contains("note ·"))
+            .map(str::to_owned)
+            .collect::<Vec<_>>();
+        press(app, "<Esc>");
+        n
+    };
+    // At 15:30 Wren Chaudhry's 24 h check-in after session 3 is overdue.
+    let rows = count(&mut w.app, "Wren Chaudhry");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].contains("overdue") && rows[0].contains("24 h after session 3"));
+    // Two days later the 72 h one has come due instead (the 24 h one is missed).
+    later(&w, 2 * 24 * 3600 * 1000);
+    let rows = count(&mut w.app, "Wren Chaudhry");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].contains("72 h after session 3"), "{rows:?}");
+    // A check-in on one of the goals is done: nothing left for Wren.
+    let id = w.app.store().patients().unwrap();
+    let wren = id.iter().find(|p| p.name == "Wren Chaudhry").unwrap();
+    let records = w.app.store().patient_records(&wren.id).unwrap().unwrap();
+    let mut goal = records
+        .goals
+        .iter()
+        .find(|g| g.status == GoalStatus::Active)
+        .unwrap()
+        .clone();
+    goal.check_ins.push(CheckIn {
+        at: w.app.now(),
+        progress: 4,
+        note: "Phoned in; doing a little better.".into(),
+        integration_note: None,
+    });
+    w.app.store().put(Record::Goal(goal)).unwrap();
+    assert!(count(&mut w.app, "Wren Chaudhry").is_empty());
 }
