@@ -23,6 +23,9 @@ shot palette ":arch"
 shot patient-form "nIris<Space>Vale<Tab>1984-13-40<Enter>"
 shot note-editor "<Down><Enter>w<Enter>Arrived<Space>on<Space>time<Space>with<Space>partner;<Space>slept<Space>7<Space>h.<Tab>"
 shot drafts "D"
+shot today "t"
+shot course "<Down>c"
+shot course-80x24 "<Down>c" 80x24
 console="/Xio<Enter><Enter>s<Enter>v146/92<Space>78<Space>98<Enter>lLOT-4471B<Enter>s5<Enter>oArrived<Space>with<Space>partner;<Space>fasting<Space>since<Space>07:00<Enter>"
 shot console-predose "$console"
 shot console-80x24 "$console" 80x24
