@@ -349,3 +349,34 @@ fn the_example_in_the_docs_parses_and_drives_a_checklist() {
         ]
     );
 }
+
+#[test]
+fn the_induction_length_comes_from_the_profile_and_a_bad_one_is_located() {
+    let b = protocols::builtins();
+    assert_eq!(b.get("esketamine-rems").unwrap().induction_sessions, 8);
+    assert_eq!(b.get("iv-ketamine").unwrap().induction_sessions, 6);
+    let e = protocols::parse(
+        Path::new("x.toml"),
+        "id = \"x\"\nname = \"X\"\nmedication = \"ketamine\"\nroute = \"iv\"\ndose_mg = 50\n\
+         induction_sessions = 0\n",
+    )
+    .unwrap_err()
+    .to_string();
+    assert_eq!(
+        e,
+        "x.toml:6:22: induction_sessions is 0; a course has 1 to 52 induction sessions"
+    );
+    // A patient's course counts against the profile of their latest session.
+    let mut s = b.get("esketamine-rems").unwrap().start_session(
+        kitnotes::model::RecordId::parse("s1").unwrap(),
+        &patient(None),
+        Some(1),
+        "2026-03-02T10:00:00Z".parse().unwrap(),
+    );
+    s.dose_time = Some("2026-03-02T10:10:00Z".parse().unwrap());
+    let n = b.induction_sessions(std::slice::from_ref(&s), 6);
+    assert_eq!(
+        kitnotes::model::timeline::course_progress(&[s], n),
+        "session 1 of 8, then maintenance"
+    );
+}
