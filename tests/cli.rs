@@ -238,3 +238,43 @@ fn without_a_terminal_the_ui_says_so_instead_of_panicking() {
     assert!(err.contains("the kitnotes UI needs a terminal"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn today_prints_what_needs_doing_with_a_cadence_from_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = kitnotes(dir.path(), &["demo", "--no-ui", "--anchor", "2026-11-21"]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let at = ["--demo", "today", "--at", "2026-11-21T15:30:00Z"];
+    let out = kitnotes(dir.path(), &at);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.starts_with("Today, Saturday 21 November 2026"), "{s}");
+    assert!(
+        s.contains("PHQ-9 item 9 above 0, not yet followed up (1):"),
+        "{s}"
+    );
+    assert!(s.contains("ITEM 9 = 1") && s.contains("planned"), "{s}");
+    assert!(s.contains("24 h after session 3"), "{s}");
+    // Without a 24 h step the same moment has no 24 h check-ins to do.
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    std::fs::write(
+        dir.path().join("config/config.toml"),
+        "[check_ins]\ncadence = [\"72h\", \"1w\"]\n",
+    )
+    .unwrap();
+    let s = text(&kitnotes(dir.path(), &at).stdout);
+    assert!(!s.contains("24 h after"), "{s}");
+    // A bad cadence is refused with where and why.
+    std::fs::write(
+        dir.path().join("config/config.toml"),
+        "[check_ins]\ncadence = [\"72h\", \"2m\"]\n",
+    )
+    .unwrap();
+    let out = kitnotes(dir.path(), &at);
+    assert!(!out.status.success());
+    let e = text(&out.stderr);
+    assert!(
+        e.contains("config.toml:2:19: check_ins.cadence: \"2m\"") && e.contains("\"mo\""),
+        "{e}"
+    );
+}

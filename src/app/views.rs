@@ -60,6 +60,22 @@ pub fn goals_in_order(r: &PatientRecords) -> Vec<&IntegrationGoal> {
     goals
 }
 
+/// Reads every patient from the store and makes the Today list at `now`.
+pub fn read_today(
+    store: &dyn crate::store::Store,
+    cadence: &crate::model::cadence::Cadence,
+    now: jiff::Timestamp,
+    tz: &jiff::tz::TimeZone,
+) -> anyhow::Result<Today> {
+    let mut records = Vec::new();
+    for p in store.patients()? {
+        if let Some(r) = store.patient_records(&p.id)? {
+            records.push(r);
+        }
+    }
+    Ok(today(&records, cadence, now, tz))
+}
+
 impl App {
     /// Opens Today, or closes it when it is open.
     pub(super) fn toggle_today(&mut self) {
@@ -67,31 +83,19 @@ impl App {
             self.view = None;
             return;
         }
-        let mut records = Vec::new();
-        let patients = match self.store.patients() {
-            Ok(p) => p,
-            Err(e) => {
-                self.say_error(format!("Cannot read the patients: {e:#}"));
-                return;
-            }
-        };
-        for p in patients {
-            match self.store.patient_records(&p.id) {
-                Ok(Some(r)) => records.push(r),
-                Ok(None) => {}
-                Err(e) => {
-                    self.say_error(format!("Cannot read {}'s records: {e:#}", p.name));
-                    return;
-                }
-            }
-        }
         let now = self.now();
-        let t = today(
-            &records,
+        let t = match read_today(
+            self.store.as_ref(),
             &self.settings.cadence,
             now,
             &self.settings.time_zone,
-        );
+        ) {
+            Ok(t) => t,
+            Err(e) => {
+                self.say_error(format!("Cannot read today's list: {e:#}"));
+                return;
+            }
+        };
         self.say(if t.is_empty() {
             "Nothing needs doing today".to_string()
         } else {

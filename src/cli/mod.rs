@@ -8,6 +8,7 @@ pub mod import;
 pub mod protocols;
 pub mod screenshot;
 pub mod templates;
+pub mod today;
 
 use crate::config::Config;
 use anyhow::Context;
@@ -57,6 +58,8 @@ pub enum Command {
     Templates(templates::Args),
     /// List the dosing protocol profiles (built-in and yours), or show one.
     Protocols(protocols::Args),
+    /// What needs doing today across all patients (the Today view as text).
+    Today(today::Args),
 }
 
 /// The directories kitnotes uses.
@@ -283,6 +286,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Screenshot(args)) => screenshot::run(&env, args),
         Some(Command::Templates(args)) => templates::run(&env, args),
         Some(Command::Protocols(args)) => protocols::run(&env, args),
+        Some(Command::Today(args)) => today::run(&env, args),
         None => {
             let store = if env.demo {
                 env.open_existing_store()?

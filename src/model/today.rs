@@ -94,6 +94,80 @@ pub struct TodayRow {
     pub item: TodayItem,
 }
 
+/// A row in words: when, what, and a remark, as both the Today view and `kitnotes today` show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RowText {
+    pub when: String,
+    pub what: String,
+    pub remark: String,
+}
+
+/// "Thu 19 Nov", or "19 Nov 2025" in another year; without the weekday when `short`.
+fn day(at: Timestamp, now: Timestamp, tz: &TimeZone, short: bool) -> String {
+    let z = at.to_zoned(tz.clone());
+    if z.year() != now.to_zoned(tz.clone()).year() {
+        z.strftime("%-d %b %Y").to_string()
+    } else if short {
+        z.strftime("%-d %b").to_string()
+    } else {
+        z.strftime("%a %-d %b").to_string()
+    }
+}
+
+/// "3 d", "5 h", "40 min" between two moments, whichever comes first.
+pub fn span_text(from: Timestamp, to: Timestamp) -> String {
+    let mins = to.duration_since(from).as_mins().abs();
+    if mins >= 48 * 60 {
+        format!("{} d", mins / (24 * 60))
+    } else if mins >= 60 {
+        format!("{} h", mins / 60)
+    } else {
+        format!("{mins} min")
+    }
+}
+
+impl TodayItem {
+    pub fn text(&self, now: Timestamp, tz: &TimeZone) -> RowText {
+        let clock = |t: Timestamp| t.to_zoned(tz.clone()).strftime("%H:%M").to_string();
+        let (when, what, remark) = match self {
+            TodayItem::SelfHarmFollowUp {
+                at, item9, total, ..
+            } => (
+                format!("{} ({})", day(*at, now, tz, true), span_text(*at, now)),
+                format!("PHQ-9 {total} · ITEM 9 = {item9}"),
+                "no signed note since".to_string(),
+            ),
+            TodayItem::Session {
+                at, summary, stage, ..
+            } => (clock(*at), summary.clone(), stage.label().to_string()),
+            TodayItem::CheckIn(c) => (
+                match c.state {
+                    CheckInState::Overdue => format!("overdue {}", span_text(c.due, now)),
+                    _ => format!("due {}", clock(c.due)),
+                },
+                c.describe(),
+                format!("due {}", day(c.due, now, tz, false)),
+            ),
+            TodayItem::Draft {
+                at, kind, title, ..
+            } => (
+                format!("{} ({})", day(*at, now, tz, true), span_text(*at, now)),
+                format!("{} · {title}", kind.label()),
+                String::new(),
+            ),
+        };
+        RowText { when, what, remark }
+    }
+}
+
+/// The four groups' headings, in the order shown.
+pub const GROUPS: [&str; 4] = [
+    "PHQ-9 item 9 above 0, not yet followed up",
+    "Dosing sessions today",
+    "Check-ins overdue or due today",
+    "Unsigned drafts, oldest first",
+];
+
 /// Everything for today, in four groups.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Today {
@@ -104,6 +178,16 @@ pub struct Today {
 }
 
 impl Today {
+    /// The groups in the order shown, with their headings.
+    pub fn groups(&self) -> [(&'static str, &[TodayRow]); 4] {
+        [
+            (GROUPS[0], &self.follow_ups),
+            (GROUPS[1], &self.sessions),
+            (GROUPS[2], &self.check_ins),
+            (GROUPS[3], &self.drafts),
+        ]
+    }
+
     pub fn is_empty(&self) -> bool {
         self.follow_ups.is_empty()
             && self.sessions.is_empty()

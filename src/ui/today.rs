@@ -10,42 +10,11 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-/// "Thu 19 Nov", or "19 Nov 2025" in another year; without the weekday when `short`.
-fn day(at: Timestamp, now: Timestamp, tz: &TimeZone, short: bool) -> String {
-    let z = at.to_zoned(tz.clone());
-    if z.year() != now.to_zoned(tz.clone()).year() {
-        z.strftime("%-d %b %Y").to_string()
-    } else if short {
-        z.strftime("%-d %b").to_string()
-    } else {
-        z.strftime("%a %-d %b").to_string()
-    }
-}
-
-/// "3 d", "5 h", "40 min": how long ago, or how long until for a negative span.
-fn span_text(from: Timestamp, to: Timestamp) -> String {
-    let mins = to.duration_since(from).as_mins().abs();
-    if mins >= 48 * 60 {
-        format!("{} d", mins / (24 * 60))
-    } else if mins >= 60 {
-        format!("{} h", mins / 60)
-    } else {
-        format!("{mins} min")
-    }
-}
-
-/// The group a row belongs to, for its heading.
-fn group_heading(which: usize, count: usize) -> String {
-    let name = [
-        "PHQ-9 item 9 above 0, not yet followed up",
-        "Dosing sessions today",
-        "Check-ins overdue or due today",
-        "Unsigned drafts, oldest first",
-    ][which];
+/// A group's heading with its count, or "none".
+fn group_heading(name: &str, count: usize) -> String {
     if count == 0 {
         format!("{name} · none")
     } else {
@@ -111,10 +80,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, view: &TodayView, theme: &
     let mut lines: Vec<Line> = Vec::new();
     let mut selected_line = 0;
     let mut index = 0;
-    for (g, rows) in [&t.follow_ups, &t.sessions, &t.check_ins, &t.drafts]
-        .into_iter()
-        .enumerate()
-    {
+    for (g, (name, rows)) in t.groups().into_iter().enumerate() {
         if !lines.is_empty() {
             lines.push(Line::default());
         }
@@ -126,7 +92,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, view: &TodayView, theme: &
             theme.heading
         };
         lines.push(Line::from(Span::styled(
-            group_heading(g, rows.len()),
+            group_heading(name, rows.len()),
             style,
         )));
         for row in rows {
@@ -166,62 +132,19 @@ fn row_line<'a>(
 ) -> Line<'a> {
     let name_w = if width >= 100 { 22 } else { 16 };
     let when_w = if width >= 100 { 20 } else { 14 };
-    let (when, when_style, what, what_style, extra): (String, Style, String, Style, String) =
-        match &row.item {
-            TodayItem::SelfHarmFollowUp {
-                at, item9, total, ..
-            } => (
-                format!("{} ({})", day(*at, now, tz, true), span_text(*at, now)),
-                theme.flag,
-                format!("PHQ-9 {total} · ITEM 9 = {item9}"),
-                theme.flag,
-                "no signed note since".into(),
-            ),
-            TodayItem::Session {
-                at, summary, stage, ..
-            } => (
-                at.to_zoned(tz.clone()).strftime("%H:%M").to_string(),
-                theme.text,
-                summary.clone(),
-                if *stage == SessionStage::InProgress {
-                    theme.heading
-                } else {
-                    theme.text
-                },
-                stage.label().into(),
-            ),
-            TodayItem::CheckIn(c) => {
-                let (when, style) = match c.state {
-                    CheckInState::Overdue => {
-                        (format!("overdue {}", span_text(c.due, now)), theme.draft)
-                    }
-                    _ => (
-                        format!("due {}", c.due.to_zoned(tz.clone()).strftime("%H:%M")),
-                        theme.text,
-                    ),
-                };
-                (
-                    when,
-                    style,
-                    c.describe(),
-                    theme.text,
-                    format!("due {}", day(c.due, now, tz, false)),
-                )
-            }
-            TodayItem::Draft {
-                at, kind, title, ..
-            } => (
-                format!("{} ({})", day(*at, now, tz, true), span_text(*at, now)),
-                if now.duration_since(*at).as_hours() >= 24 * 7 {
-                    theme.draft
-                } else {
-                    theme.text
-                },
-                format!("{} · {title}", kind.label()),
-                theme.text,
-                String::new(),
-            ),
-        };
+    let text = row.item.text(now, tz);
+    let (when_style, what_style) = match &row.item {
+        TodayItem::SelfHarmFollowUp { .. } => (theme.flag, theme.flag),
+        TodayItem::Session { stage, .. } if *stage == SessionStage::InProgress => {
+            (theme.text, theme.heading)
+        }
+        TodayItem::CheckIn(c) if c.state == CheckInState::Overdue => (theme.draft, theme.text),
+        TodayItem::Draft { at, .. } if now.duration_since(*at).as_hours() >= 24 * 7 => {
+            (theme.draft, theme.text)
+        }
+        _ => (theme.text, theme.text),
+    };
+    let (when, what, extra) = (text.when, text.what, text.remark);
     let fixed = 2 + when_w + 1 + name_w + 1;
     let rest = width.saturating_sub(fixed);
     let extra_w = if extra.is_empty() || rest < 40 {
