@@ -3,6 +3,7 @@
 
 pub mod goal;
 pub mod ids;
+pub mod intentions;
 pub mod measure;
 pub mod monitoring;
 pub mod note;
