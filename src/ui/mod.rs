@@ -3,6 +3,7 @@
 
 pub mod console;
 mod editor;
+mod forms;
 pub mod layout;
 mod panes;
 mod popups;
