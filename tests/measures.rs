@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use kitnotes::app::goals::GoalPopup;
 use kitnotes::app::measures::MeasureStep;
 use kitnotes::app::{App, Popup};
 use kitnotes::cli::screenshot::render;
@@ -299,5 +300,82 @@ fn phq9_popup_snapshots() {
         insta::assert_snapshot!(format!("phq9_item_{w}x{h}"), screen(&f.app));
         type_text(&mut f.app, "1230002");
         insta::assert_snapshot!(format!("phq9_review_{w}x{h}"), screen(&f.app));
+    }
+}
+
+/// A long stream of keys through the measure, goal and check-in popups at a small and a usual
+/// size, drawing after every key: nothing panics, and every popup keeps drawing.
+#[test]
+fn no_key_stream_panics_in_the_new_popups() {
+    let keys = [
+        "0",
+        "1",
+        "2",
+        "3",
+        "4",
+        "9",
+        "a",
+        "x",
+        "<Enter>",
+        "<Esc>",
+        "<Backspace>",
+        "<Delete>",
+        "<Left>",
+        "<Right>",
+        "<Up>",
+        "<Down>",
+        "<Tab>",
+        "<S-Tab>",
+        "<Home>",
+        "<End>",
+        "<PageUp>",
+        "<PageDown>",
+        "<C-u>",
+        "<Space>",
+        "m",
+        "g",
+        "i",
+        "e",
+        // Ways into each popup, so the stream spends its time inside them.
+        "<Esc><Esc>m<Enter>",
+        "<Esc><Esc>m<Down><Down><Enter>",
+        "<Esc><Esc>g<Enter>",
+        "<Esc><Esc>i<Enter>",
+    ];
+    for size in [(40, 10), (64, 16), (80, 24)] {
+        let mut f = demo_app(size);
+        open_patient(&mut f.app, "Maite");
+        // A small deterministic generator, so a failure can be replayed.
+        let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+        let mut seen = std::collections::BTreeSet::new();
+        for step in 0..1500 {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let key = keys[(seed % keys.len() as u64) as usize];
+            // Never quit or blank the screen half-way: the point is the popups.
+            press(&mut f.app, key);
+            f.app.quit = false;
+            if step % 3 == 0 {
+                let _ = screen(&f.app);
+            }
+            seen.insert(match &f.app.popup {
+                Some(Popup::Measure(m)) => match m.step {
+                    MeasureStep::Pick(_) => "instruments",
+                    MeasureStep::Items(_) => "items",
+                    MeasureStep::Total(_) => "total",
+                },
+                Some(Popup::Goal(GoalPopup::Intentions { .. })) => "intentions",
+                Some(Popup::Goal(GoalPopup::Form(_))) => "goal form",
+                Some(Popup::Goal(GoalPopup::Pick { .. })) => "goals",
+                Some(Popup::Goal(GoalPopup::CheckIn(_))) => "check-in",
+                _ => "other",
+            });
+        }
+        assert_eq!(
+            seen.len(),
+            8,
+            "the stream reached every popup at {size:?}: {seen:?}"
+        );
     }
 }
