@@ -50,8 +50,9 @@ impl App {
         self.quit_armed = true;
         let quit = self.key_hint(self.pane_context(), Action::Quit);
         let what = self.kept.describe();
+        let it = if self.kept.len() == 1 { "it" } else { "them" };
         self.say_error(format!(
-            "Not quitting yet: {what} not saved (kept since Esc); {quit} again quits without it"
+            "Not quitting yet: {what} not saved (kept since Esc); {quit} again quits without {it}"
         ));
         false
     }
