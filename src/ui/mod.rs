@@ -8,6 +8,7 @@ pub mod layout;
 mod panes;
 mod popups;
 mod status;
+mod status_forms;
 pub mod theme;
 
 use crate::app::{App, Pane};

@@ -2,10 +2,7 @@
 //! hints built from the live keymap, so a remapped key shows as the user set it.
 
 use super::theme::Theme;
-use crate::app::goals::GoalPopup;
-use crate::app::measures::MeasureStep;
 use crate::app::{Action, App, KeyContext, Popup};
-use crate::model::EntryKind;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -13,39 +10,11 @@ use ratatui::widgets::Paragraph;
 
 /// The actions hinted in each context, most useful first.
 fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
-    let in_form = matches!(
-        app.popup,
-        Some(Popup::Patient(_) | Popup::Goal(GoalPopup::Form(_) | GoalPopup::CheckIn(_)))
-    );
-    let answering =
-        matches!(&app.popup, Some(Popup::Measure(f)) if matches!(f.step, MeasureStep::Items(_)));
+    if let Some(actions) = super::status_forms::hinted(ctx, app) {
+        return actions;
+    }
+    let in_form = matches!(app.popup, Some(Popup::Patient(_)));
     match ctx {
-        KeyContext::Timeline if on_goal(app) => &[
-            Action::Help,
-            Action::Palette,
-            Action::Open,
-            Action::GoalCheckIn,
-            Action::NoteEdit,
-            Action::GoalNew,
-            Action::MeasureNew,
-            Action::Back,
-            Action::Quit,
-        ],
-        KeyContext::Detail if on_goal(app) => &[
-            Action::Help,
-            Action::Palette,
-            Action::GoalCheckIn,
-            Action::NoteEdit,
-            Action::Back,
-            Action::PageDown,
-            Action::Quit,
-        ],
-        KeyContext::Popup if answering => {
-            &[Action::PopupConfirm, Action::MoveUp, Action::PopupClose]
-        }
-        KeyContext::Popup if matches!(&app.popup, Some(Popup::Measure(f)) if matches!(f.step, MeasureStep::Total(_))) => {
-            &[Action::PopupConfirm, Action::PopupClose]
-        }
         KeyContext::Roster => &[
             Action::Help,
             Action::Palette,
@@ -124,57 +93,12 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
     }
 }
 
-/// Whether the timeline's selected entry is a goal or one of its check-ins.
-fn on_goal(app: &App) -> bool {
-    app.patient
-        .as_ref()
-        .and_then(|v| v.selected())
-        .is_some_and(|e| matches!(e.kind, EntryKind::GoalSet | EntryKind::CheckIn))
-}
-
-/// A form whose typing Esc keeps: a questionnaire or total under way, a goal or a check-in.
-fn in_kept_form(app: &App) -> bool {
-    match &app.popup {
-        Some(Popup::Measure(f)) => !matches!(f.step, MeasureStep::Pick(_)),
-        Some(Popup::Goal(g)) => matches!(g, GoalPopup::Form(_) | GoalPopup::CheckIn(_)),
-        _ => false,
-    }
-}
-
 /// A short word for a hint: "help", "new", "archive".
 fn hint_word(a: Action, app: &App) -> &'static str {
-    let goal_popup = matches!(app.popup, Some(Popup::Goal(_)));
+    if let Some(word) = super::status_forms::hint_word(a, app) {
+        return word;
+    }
     match a {
-        Action::NoteEdit if app.popup.is_none() && on_goal(app) => "edit goal",
-        Action::GoalCheckIn => "check in",
-        Action::GoalNew => "goal",
-        Action::MeasureNew => "measure",
-        Action::MoveUp
-            if matches!(
-                &app.popup,
-                Some(Popup::Measure(f)) if matches!(f.step, MeasureStep::Items(_))
-            ) =>
-        {
-            "back"
-        }
-        Action::PopupConfirm
-            if matches!(
-                &app.popup,
-                Some(Popup::Measure(f)) if matches!(f.step, MeasureStep::Pick(_))
-            ) || matches!(
-                app.popup,
-                Some(Popup::Goal(
-                    GoalPopup::Intentions { .. } | GoalPopup::Pick { .. }
-                ))
-            ) =>
-        {
-            "choose"
-        }
-        Action::PopupConfirm if goal_popup || matches!(app.popup, Some(Popup::Measure(_))) => {
-            "save"
-        }
-        Action::PopupClose if in_kept_form(app) => "close, kept",
-
         Action::Help => "help",
         Action::Palette => "commands",
         Action::RosterFilter => "find",
@@ -245,9 +169,7 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Popup::Addendum(_)) => "ADDENDUM",
         Some(Popup::Drafts(_)) => "DRAFTS",
         Some(Popup::Protocols(_)) => "NEW SESSION",
-        Some(Popup::Measure(_)) => "MEASURE",
-        Some(Popup::Goal(GoalPopup::CheckIn(_) | GoalPopup::Pick { .. })) => "CHECK-IN",
-        Some(Popup::Goal(_)) => "GOAL",
+        Some(Popup::Measure(_) | Popup::Goal(_)) => super::status_forms::mode(app).unwrap_or(""),
         None if app.console.as_ref().is_some_and(|c| c.input.is_some()) => "ENTRY",
         None if app.roster.input.is_some() => "FILTER",
         None => match ctx {
