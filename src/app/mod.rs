@@ -12,6 +12,7 @@ mod drafts;
 pub mod editor;
 pub mod field;
 pub mod fuzzy;
+pub mod goal_form;
 pub mod goals;
 mod kept;
 pub mod list;
