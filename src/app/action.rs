@@ -141,12 +141,16 @@ actions! {
     FieldPrev = "form.prev_field": "Go to the previous field",
 
     NoteNew = "note.new": "Write a new note for this patient: pick a template, start typing",
-    NoteEdit = "note.edit": "Continue writing the selected draft note",
+    NoteEdit = "note.edit": "Continue writing the selected draft note, or edit the selected goal",
     NoteSign = "note.sign": "Sign the note: checks required sections, then it is final",
     NoteAddendum = "note.addendum": "Add a signed addendum to the selected signed note",
     DraftsList = "drafts.list": "List unsigned drafts of all patients, oldest first",
     ViewToday = "view.today": "Today, across all patients: item-9 follow-ups, sessions, check-ins due, drafts",
     ViewCourse = "view.course": "The patient's course: PHQ-9 and GAD-7 over time, goals, check-ins",
+
+    MeasureNew = "measure.new": "Record a PHQ-9, GAD-7 or a scale total",
+    GoalNew = "goal.new": "Promote an intention to an integration goal, or set a new one",
+    GoalCheckIn = "goal.check_in": "Check in on a goal: progress 0-10 and a short note",
 
     SessionStart = "session.start": "Start a dosing session from a protocol, or go back to the open one",
     SessionObserve = "session.observe": "Add an observation, stamped with the time since dose",

@@ -12,7 +12,11 @@ mod drafts;
 pub mod editor;
 pub mod field;
 pub mod fuzzy;
+pub mod goal_form;
+pub mod goals;
+mod kept;
 pub mod list;
+pub mod measures;
 mod notes;
 pub mod patient_form;
 mod popup;
@@ -214,6 +218,8 @@ pub struct App {
     /// Forms closed with Esc, kept so nothing typed is lost: the new-patient draft, and edits
     /// by patient id.
     stashed_forms: Vec<PatientForm>,
+    /// Questionnaires, goals and check-ins closed with Esc, kept to come back.
+    kept: kept::KeptForms,
     /// Set only by [`App::request_quit`], which saves the open draft first.
     pub quit: bool,
     /// Set when Quit was refused once because of an unsaved form.
@@ -250,6 +256,7 @@ impl App {
             pending: KeySeq::default(),
             status: None,
             stashed_forms: Vec::new(),
+            kept: Default::default(),
             quit: false,
             quit_armed: false,
             size: (120, 40),
@@ -402,6 +409,8 @@ impl App {
             Some(Popup::Drafts(p)) => Some(&mut p.filter),
             Some(Popup::Addendum(a)) => Some(&mut a.field),
             Some(Popup::Protocols(p)) => Some(&mut p.list.filter),
+            Some(Popup::Measure(m)) => m.field(),
+            Some(Popup::Goal(g)) => g.field(),
             None => match self.console.as_mut().and_then(|c| c.input.as_mut()) {
                 Some(i) => Some(&mut i.field),
                 None => self.roster.input.as_mut(),
@@ -410,6 +419,10 @@ impl App {
     }
 
     fn type_into_field(&mut self, key: KeyEvent) {
+        // Questionnaire answers and choice fields take some keys before any text field does.
+        if self.measure_key(key) || self.goal_key(key) {
+            return;
+        }
         if let Some(f) = self.focused_field()
             && f.key(key)
         {
@@ -424,6 +437,8 @@ impl App {
             Some(Popup::NewNote(p)) => p.list.refilter(),
             Some(Popup::Drafts(p)) => p.refilter(),
             Some(Popup::Protocols(p)) => p.list.refilter(),
+            Some(Popup::Measure(m)) => m.after_typing(),
+            Some(Popup::Goal(g)) => g.after_typing(),
             Some(Popup::Patient(_)) | Some(Popup::Addendum(_)) => {}
             None if self.console.is_some() => {
                 if let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut()) {
@@ -557,6 +572,9 @@ impl App {
             Action::ViewToday => self.toggle_today(),
             Action::ViewCourse => self.toggle_course(),
             Action::SessionStart => self.start_or_resume_session(),
+            Action::MeasureNew => self.open_measure(),
+            Action::GoalNew => self.open_intentions(),
+            Action::GoalCheckIn => self.open_check_in(),
             Action::Privacy => self.toggle_privacy(),
             a if a.is_editor_only() => {
                 let hint = self.key_hint(KeyContext::Timeline, Action::NoteEdit);
@@ -662,6 +680,8 @@ impl App {
                 Action::Quit => self.request_quit(),
                 other => self.say_error(format!("{} does nothing in this popup", other.name())),
             },
+            Popup::Measure(_) => self.update_measure_popup(action),
+            Popup::Goal(_) => self.update_goal_popup(action),
             Popup::Addendum(_) => match action {
                 Action::PopupClose => self.popup = None,
                 Action::PopupConfirm => self.save_addendum(),

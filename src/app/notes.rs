@@ -52,7 +52,7 @@ impl App {
     /// The only way to quit: the open draft is saved first, and if that fails kitnotes stays
     /// open with the text, saying why.
     pub fn request_quit(&mut self) {
-        if !self.keep_unsent_lines() {
+        if !self.kept_forms_allow_quit() || !self.keep_unsent_lines() {
             return;
         }
         self.flush_if_needed();
@@ -254,6 +254,9 @@ impl App {
     }
 
     pub(super) fn edit_selected_note(&mut self) {
+        if self.edit_selected_goal() {
+            return;
+        }
         let Some(note) = self.selected_note() else {
             self.no_note_selected();
             return;

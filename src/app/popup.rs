@@ -19,6 +19,10 @@ pub enum Popup {
     Drafts(FilteredList<super::drafts::DraftRow>),
     /// "Start a dosing session": pick the protocol.
     Protocols(super::console::ProtocolPicker),
+    /// "Record a measure": the instrument, then its items or total.
+    Measure(super::measures::MeasureForm),
+    /// Goals: promote an intention, the goal form, check-ins.
+    Goal(super::goals::GoalPopup),
 }
 
 /// One template offered for a new note.

@@ -157,6 +157,17 @@ impl App {
             Action::ToggleTheme => self.cycle_theme(),
             Action::Privacy => self.toggle_privacy(),
             Action::DraftsList => self.open_drafts(),
+            // Recording for the patient whose course is open; the popup opens over the view and
+            // the view shows what was saved.
+            Action::MeasureNew | Action::GoalNew | Action::GoalCheckIn
+                if matches!(self.view, Some(View::Course(_))) =>
+            {
+                match action {
+                    Action::MeasureNew => self.open_measure(),
+                    Action::GoalNew => self.open_intentions(),
+                    _ => self.open_check_in(),
+                }
+            }
             other => self.say_error(format!(
                 "{} does not work in this view; {} goes back",
                 other.description(),
@@ -214,9 +225,10 @@ impl App {
                         self.view = None;
                         self.show_record(&patient, &goal);
                     }
-                    None => self.say_error(
-                        "No goals yet: promote an intention from a preparation note".into(),
-                    ),
+                    None => self.say_error(format!(
+                        "No goals yet: {} promotes an intention to a goal",
+                        self.key_hint(super::KeyContext::Course, Action::GoalNew)
+                    )),
                 }
             }
             None => {}
@@ -236,9 +248,10 @@ impl App {
                 if self.patient_is(&row.patient) {
                     self.view = Some(View::Course(CourseView::default()));
                     self.say(format!(
-                        "{}: the {} check-in is due",
+                        "{}: the {} check-in; {} checks in on the selected goal",
                         row.patient_name,
                         c.describe(),
+                        self.key_hint(super::KeyContext::Course, Action::GoalCheckIn)
                     ));
                 }
             }

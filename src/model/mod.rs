@@ -5,6 +5,7 @@ pub mod cadence;
 pub mod course;
 pub mod goal;
 pub mod ids;
+pub mod intentions;
 pub mod measure;
 pub mod monitoring;
 pub mod note;

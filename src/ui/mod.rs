@@ -4,10 +4,12 @@
 pub mod console;
 pub mod course;
 mod editor;
+mod forms;
 pub mod layout;
 mod panes;
 mod popups;
 mod status;
+mod status_forms;
 pub mod theme;
 mod today;
 

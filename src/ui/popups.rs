@@ -35,6 +35,8 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Popup::Protocols(p)) => {
             protocol_picker(frame, area, p, &footer(app, PROTOCOL_KEYS), theme)
         }
+        Some(Popup::Measure(f)) => super::forms::measure(frame, area, app, f, theme),
+        Some(Popup::Goal(g)) => super::forms::goal(frame, area, app, g, theme),
     }
 }
 
@@ -145,7 +147,7 @@ fn drafts(
 
 /// A popup of a filter line, the matching rows (drawn by `row`, the selected one highlighted)
 /// and a footer with the count and key hints.
-fn filtered_list<'a, R>(
+pub(super) fn filtered_list<'a, R>(
     frame: &mut Frame,
     rect: Rect,
     title: String,
@@ -261,14 +263,14 @@ const FORM_KEYS: &[(Action, &str)] = &[
 ];
 
 /// A popup's key hints, from the live keymap.
-fn footer(app: &App, keys: &[(Action, &str)]) -> String {
+pub(super) fn footer(app: &App, keys: &[(Action, &str)]) -> String {
     keys.iter()
         .map(|(a, what)| format!("{} {what}", app.key_hint(KeyContext::Popup, *a)))
         .collect::<Vec<_>>()
         .join(" · ")
 }
 
-fn popup_block<'a>(title: String, theme: &Theme) -> Block<'a> {
+pub(super) fn popup_block<'a>(title: String, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_type(theme.border_type_focused)

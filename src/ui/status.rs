@@ -10,6 +10,9 @@ use ratatui::widgets::Paragraph;
 
 /// The actions hinted in each context, most useful first.
 fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
+    if let Some(actions) = super::status_forms::hinted(ctx, app) {
+        return actions;
+    }
     let in_form = matches!(app.popup, Some(Popup::Patient(_)));
     match ctx {
         KeyContext::Roster => &[
@@ -89,13 +92,23 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
             Action::MoveUp,
         ],
         KeyContext::Today => &[Action::Open, Action::Back, Action::Help, Action::Quit],
-        KeyContext::Course => &[Action::Open, Action::Back, Action::Help, Action::Quit],
+        KeyContext::Course => &[
+            Action::GoalCheckIn,
+            Action::MeasureNew,
+            Action::GoalNew,
+            Action::Open,
+            Action::Back,
+            Action::Help,
+        ],
         _ => &[Action::Help, Action::Quit],
     }
 }
 
 /// A short word for a hint: "help", "new", "archive".
 fn hint_word(a: Action, app: &App) -> &'static str {
+    if let Some(word) = super::status_forms::hint_word(a, app) {
+        return word;
+    }
     match a {
         Action::Help => "help",
         Action::Palette => "commands",
@@ -170,6 +183,7 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Popup::Addendum(_)) => "ADDENDUM",
         Some(Popup::Drafts(_)) => "DRAFTS",
         Some(Popup::Protocols(_)) => "NEW SESSION",
+        Some(Popup::Measure(_) | Popup::Goal(_)) => super::status_forms::mode(app).unwrap_or(""),
         None if app.console.as_ref().is_some_and(|c| c.input.is_some()) => "ENTRY",
         None if app.roster.input.is_some() => "FILTER",
         None => match ctx {
