@@ -113,3 +113,84 @@ fn today_follows_the_clock_due_overdue_then_done() {
     w.app.store().put(Record::Goal(goal)).unwrap();
     assert!(count(&mut w.app, "Wren Chaudhry").is_empty());
 }
+
+/// The flow: an intention from a preparation note becomes a goal, two check-ins follow,
+/// and both show in the course view and in both exports.
+#[test]
+fn an_intention_becomes_a_goal_with_two_check_ins_seen_in_the_course_and_the_export() {
+    use kitnotes::interchange::{ExportOptions, export_jsonl, export_markdown};
+    let intention = "Ask for help before things pile up";
+    let mut w = writer((120, 40));
+    press(&mut w.app, "/");
+    type_text(&mut w.app, "Maite");
+    press(&mut w.app, "<Enter>");
+    let patient = w.app.patient.as_ref().unwrap().records.patient.id.clone();
+    // g: the intentions; this one is from her first course and not yet a goal.
+    press(&mut w.app, "g");
+    type_text(&mut w.app, "ask for help");
+    // The form opens on the domain, which has to be chosen: <Left> picks self-care.
+    press(&mut w.app, "<Enter><Left><Enter>");
+    assert!(w.app.popup.is_none(), "{}", screen(&w.app));
+    // The course view lists it; i on it checks in, twice.
+    press(&mut w.app, "c");
+    let s = screen(&w.app);
+    assert!(s.contains(intention), "{s}");
+    let row = s
+        .lines()
+        .find(|l| l.contains(intention))
+        .unwrap()
+        .to_owned();
+    assert!(row.contains("–/10"), "no check-in yet: {row}");
+    for (progress, note) in [
+        ("3", "Asked a friend for a lift"),
+        ("5", "Asked at work too"),
+    ] {
+        // Select the new goal (the course lists active goals oldest first: it is the last).
+        press(&mut w.app, "<End>i");
+        type_text(&mut w.app, progress);
+        press(&mut w.app, "<Tab>");
+        type_text(&mut w.app, note);
+        press(&mut w.app, "<Enter>");
+        assert!(w.app.popup.is_none(), "{}", screen(&w.app));
+        later(&w, 3_600_000);
+    }
+    let s = screen(&w.app);
+    assert!(
+        matches!(w.app.view, Some(kitnotes::app::views::View::Course(_))),
+        "still in the course view"
+    );
+    let row = s.lines().find(|l| l.contains(intention)).unwrap();
+    assert!(row.contains("5/10") && row.contains("21 Nov"), "{row}");
+    // The check-in did the overdue 24 h step of the cadence.
+    assert!(s.contains("done    24 h after session 2"), "{s}");
+    assert!(!s.contains("overdue"), "{s}");
+    // Both exports carry the goal, its source and the two check-ins.
+    let opts = ExportOptions {
+        patient: Some(patient),
+        include_psychotherapy_notes: false,
+    };
+    let mut jsonl = Vec::new();
+    export_jsonl(w.app.store(), &mut jsonl, &opts).unwrap();
+    let jsonl = String::from_utf8(jsonl).unwrap();
+    let line = jsonl
+        .lines()
+        .find(|l| l.contains("\"type\":\"goal\"") && l.contains(intention))
+        .expect("the goal is exported");
+    assert!(line.contains("\"source_note\":\"p0003-n002\""), "{line}");
+    assert!(
+        line.contains("Asked a friend for a lift") && line.contains("\"progress\":5"),
+        "{line}"
+    );
+    let mut md = Vec::new();
+    export_markdown(w.app.store(), &mut md, &opts, &jiff::tz::TimeZone::UTC).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    assert!(
+        md.contains(&format!("Integration goal: {intention}")),
+        "{md}"
+    );
+    assert!(
+        md.contains("progress 3/10 · Asked a friend for a lift")
+            && md.contains("progress 5/10 · Asked at work too"),
+        "{md}"
+    );
+}
