@@ -118,3 +118,41 @@ fn type_line(app: &mut App, text: &str) {
     }
     app.update(Action::PopupConfirm);
 }
+
+/// The course view of the 10,000-entry patient (10,000 GAD-7 points in the chart), drawn.
+#[divan::bench]
+fn draw_course_view_10k_scores(bencher: divan::Bencher) {
+    let (_dir, mut app) = long_course();
+    app.update(Action::ViewCourse);
+    assert!(app.view.is_some());
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    bencher.bench_local(|| {
+        terminal.draw(|f| kitnotes::ui::draw(f, &app)).unwrap();
+    });
+}
+
+/// Opening Today on the usual 12-patient demo: every patient read from the store, the list made.
+#[divan::bench]
+fn open_today_12_patients(bencher: divan::Bencher) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let spec = kitnotes::demo::DemoSpec::new(jiff::civil::date(2026, 11, 21));
+    let changes: Vec<Change> = kitnotes::demo::generate(&spec)
+        .flatten()
+        .map(Change::Put)
+        .collect();
+    store.apply(&changes).unwrap();
+    let mut app = App::new(
+        Box::new(store),
+        Box::new(FixedClock::new("2026-11-21T15:30:00Z".parse().unwrap())),
+        IdSource::new(1),
+        Keymap::builtin(Preset::Default),
+        AppSettings::default(),
+    )
+    .unwrap();
+    bencher.bench_local(|| {
+        app.update(Action::ViewToday);
+        assert!(app.view.is_some());
+        app.update(Action::Back);
+    });
+}

@@ -230,14 +230,25 @@ pub fn today(
     now: Timestamp,
     tz: &TimeZone,
 ) -> Today {
-    let date = now.to_zoned(tz.clone()).date();
-    let end_of_day = date
-        .tomorrow()
-        .ok()
-        .and_then(|d| d.to_zoned(tz.clone()).ok())
-        .map_or(Timestamp::MAX, |z| z.timestamp());
     let mut t = Today::default();
     for r in records {
+        t.add(r, cadence, now, tz);
+    }
+    t.sort();
+    t
+}
+
+impl Today {
+    /// Adds one patient's rows (unsorted), so a caller can read patients one at a time and keep
+    /// none of them; [`Today::sort`] puts the rows in order at the end.
+    pub fn add(&mut self, r: &PatientRecords, cadence: &Cadence, now: Timestamp, tz: &TimeZone) {
+        let date = now.to_zoned(tz.clone()).date();
+        let end_of_day = date
+            .tomorrow()
+            .ok()
+            .and_then(|d| d.to_zoned(tz.clone()).ok())
+            .map_or(Timestamp::MAX, |z| z.timestamp());
+        let t = self;
         let p = &r.patient;
         let row = |item| TodayRow {
             patient: p.id.clone(),
@@ -264,7 +275,7 @@ pub fn today(
             }));
         }
         if p.archived {
-            continue;
+            return;
         }
         for s in &r.sessions {
             if s.at.to_zoned(tz.clone()).date() == date {
@@ -283,24 +294,27 @@ pub fn today(
             }
         }
     }
-    let at = |r: &TodayRow| match &r.item {
-        TodayItem::SelfHarmFollowUp { at, .. }
-        | TodayItem::Session { at, .. }
-        | TodayItem::Draft { at, .. } => *at,
-        TodayItem::CheckIn(c) => c.due,
-    };
-    for group in [
-        &mut t.follow_ups,
-        &mut t.sessions,
-        &mut t.check_ins,
-        &mut t.drafts,
-    ] {
-        group.sort_by(|a, b| {
-            at(a)
-                .cmp(&at(b))
-                .then_with(|| a.patient_name.cmp(&b.patient_name))
-                .then_with(|| a.item.record().cmp(b.item.record()))
-        });
+
+    /// Puts each group in order: oldest (or soonest) first, then by patient.
+    pub fn sort(&mut self) {
+        let at = |r: &TodayRow| match &r.item {
+            TodayItem::SelfHarmFollowUp { at, .. }
+            | TodayItem::Session { at, .. }
+            | TodayItem::Draft { at, .. } => *at,
+            TodayItem::CheckIn(c) => c.due,
+        };
+        for group in [
+            &mut self.follow_ups,
+            &mut self.sessions,
+            &mut self.check_ins,
+            &mut self.drafts,
+        ] {
+            group.sort_by(|a, b| {
+                at(a)
+                    .cmp(&at(b))
+                    .then_with(|| a.patient_name.cmp(&b.patient_name))
+                    .then_with(|| a.item.record().cmp(b.item.record()))
+            });
+        }
     }
-    t
 }
