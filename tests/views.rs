@@ -194,3 +194,21 @@ fn an_intention_becomes_a_goal_with_two_check_ins_seen_in_the_course_and_the_exp
         "{md}"
     );
 }
+
+#[test]
+fn s_on_a_patient_with_a_session_booked_today_starts_that_session() {
+    let mut f = demo_app((120, 40));
+    press(&mut f.app, "t<Down><Enter>");
+    let name = f.app.patient.as_ref().unwrap().records.patient.name.clone();
+    assert_eq!(name, "Maite Kowalczyk");
+    press(&mut f.app, "s");
+    let c = f.app.console.as_ref().expect("the console is open");
+    assert_eq!(c.session.number, Some(3));
+    assert!(c.session.dose_time.is_none());
+    assert_eq!(
+        f.app.status.as_ref().unwrap().text,
+        "The session booked for Sat 21 Nov 16:00: nothing recorded yet"
+    );
+    // Booked at the dose of her last session.
+    assert!(screen(&f.app).contains("0.6 mg/kg"), "{}", screen(&f.app));
+}

@@ -288,8 +288,21 @@ impl App {
             .cloned()
         {
             let patient = v.records.patient.clone();
+            let booked = open.dose_time.is_none()
+                && open.vitals.is_empty()
+                && open.observations.is_empty()
+                && open.sedation.is_empty();
+            let at = open
+                .at
+                .to_zoned(self.settings.time_zone.clone())
+                .strftime("%a %-d %b %H:%M")
+                .to_string();
             self.open_console(open, patient);
-            self.say("Back in the session console: the session is still open".into());
+            self.say(if booked {
+                format!("The session booked for {at}: nothing recorded yet")
+            } else {
+                "Back in the session console: the session is still open".into()
+            });
             return;
         }
         if self.settings.protocols.is_empty() {

@@ -916,7 +916,7 @@ pub(super) fn generate(spec: &DemoSpec, index: u32) -> Vec<Record> {
     let planned = match (profile.stage, sessions.last()) {
         (Stage::MidInduction { .. }, Some(last)) if !profile.patient.archived => {
             let minute = [16 * 60, 16 * 60 + 30, 17 * 60][ctx.rng.below(3) as usize];
-            Some(DosingSession {
+            let mut booked = DosingSession {
                 number: last.number.map(|n| n + 1),
                 protocol: last.protocol.clone(),
                 ..DosingSession::new(
@@ -926,7 +926,12 @@ pub(super) fn generate(spec: &DemoSpec, index: u32) -> Vec<Record> {
                     &last.medication,
                     last.route,
                 )
-            })
+            };
+            // Booked at the dose the last session gave.
+            booked.dose_mg = last.dose_mg;
+            booked.dose_mg_per_kg = last.dose_mg_per_kg;
+            booked.weight_kg = last.weight_kg;
+            Some(booked)
         }
         _ => None,
     };
