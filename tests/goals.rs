@@ -10,22 +10,6 @@ use kitnotes::interchange::{ExportOptions, export_jsonl};
 use kitnotes::keymap::Preset as KeymapPreset;
 use kitnotes::model::*;
 
-fn open_patient(app: &mut App, name: &str) -> PatientId {
-    press(app, "/");
-    type_text(app, name);
-    press(app, "<Enter>");
-    let v = app.patient.as_ref().expect("a patient is open");
-    assert!(v.records.patient.name.contains(name));
-    v.records.patient.id.clone()
-}
-
-fn status(app: &App) -> String {
-    app.status
-        .as_ref()
-        .map(|s| s.text.clone())
-        .unwrap_or_default()
-}
-
 fn goals_titled(app: &App, title: &str) -> Vec<IntegrationGoal> {
     let v = app.patient.as_ref().unwrap();
     v.records

@@ -11,14 +11,6 @@ use kitnotes::cli::screenshot::render;
 use kitnotes::model::*;
 
 /// Opens the patient whose name matches `name` (the roster filter), focus on their timeline.
-fn open_patient(app: &mut App, name: &str) -> PatientId {
-    press(app, "/");
-    type_text(app, name);
-    press(app, "<Enter>");
-    let v = app.patient.as_ref().expect("a patient is open");
-    assert!(v.records.patient.name.contains(name));
-    v.records.patient.id.clone()
-}
 
 /// The measure the selected timeline entry shows, as stored.
 fn selected_measure(app: &App) -> Measure {
@@ -40,13 +32,6 @@ fn measures_now(app: &App) -> usize {
         .iter()
         .filter(|m| m.at == ts(NOW))
         .count()
-}
-
-fn status(app: &App) -> String {
-    app.status
-        .as_ref()
-        .map(|s| s.text.clone())
-        .unwrap_or_default()
 }
 
 #[test]

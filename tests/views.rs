@@ -121,10 +121,7 @@ fn an_intention_becomes_a_goal_with_two_check_ins_seen_in_the_course_and_the_exp
     use kitnotes::interchange::{ExportOptions, export_jsonl, export_markdown};
     let intention = "Ask for help before things pile up";
     let mut w = writer((120, 40));
-    press(&mut w.app, "/");
-    type_text(&mut w.app, "Maite");
-    press(&mut w.app, "<Enter>");
-    let patient = w.app.patient.as_ref().unwrap().records.patient.id.clone();
+    let patient = open_patient(&mut w.app, "Maite");
     // g: the intentions; this one is from her first course and not yet a goal.
     press(&mut w.app, "g");
     type_text(&mut w.app, "ask for help");
@@ -206,7 +203,7 @@ fn s_on_a_patient_with_a_session_booked_today_starts_that_session() {
     assert_eq!(c.session.number, Some(3));
     assert!(c.session.dose_time.is_none());
     assert_eq!(
-        f.app.status.as_ref().unwrap().text,
+        status(&f.app),
         "The session booked for Sat 21 Nov 16:00: nothing recorded yet"
     );
     // Booked at the dose of her last session.

@@ -110,6 +110,24 @@ pub fn type_text(app: &mut App, text: &str) {
     }
 }
 
+/// Finds a patient by name with the roster filter and opens them.
+pub fn open_patient(app: &mut App, name: &str) -> PatientId {
+    press(app, "/");
+    type_text(app, name);
+    press(app, "<Enter>");
+    let v = app.patient.as_ref().expect("a patient is open");
+    assert!(v.records.patient.name.contains(name));
+    v.records.patient.id.clone()
+}
+
+/// The status bar's message, or "" when there is none.
+pub fn status(app: &App) -> String {
+    app.status
+        .as_ref()
+        .map(|s| s.text.clone())
+        .unwrap_or_default()
+}
+
 pub fn screen(app: &App) -> String {
     let (w, h) = app.size;
     to_text(&render(app, w, h).unwrap())
