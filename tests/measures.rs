@@ -10,8 +10,6 @@ use kitnotes::app::{App, Popup};
 use kitnotes::cli::screenshot::render;
 use kitnotes::model::*;
 
-/// Opens the patient whose name matches `name` (the roster filter), focus on their timeline.
-
 /// The measure the selected timeline entry shows, as stored.
 fn selected_measure(app: &App) -> Measure {
     let e = app
