@@ -29,6 +29,9 @@ pub struct Config {
     /// Integration check-ins.
     #[serde(default)]
     pub check_ins: CheckInConfig,
+    /// `check_ins.cadence` parsed, once, by `load`.
+    #[serde(skip)]
+    cadence: Cadence,
 }
 
 /// `[check_ins]` in config.toml.
@@ -80,16 +83,10 @@ impl Config {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
-        let config: Config = parse_toml(&path, &text)?;
+        let mut config: Config = parse_toml(&path, &text)?;
         if let Some(entries) = &config.check_ins.cadence {
-            Cadence::parse(
-                entries
-                    .iter()
-                    .map(|e| e.get_ref())
-                    .collect::<Vec<_>>()
-                    .as_slice(),
-            )
-            .map_err(|e| {
+            let texts: Vec<&String> = entries.iter().map(|e| e.get_ref()).collect();
+            config.cadence = Cadence::parse(&texts).map_err(|e| {
                 // At the entry that is wrong, or at the start of the file for an empty list.
                 let at = e
                     .entry
@@ -112,23 +109,9 @@ impl Config {
         Ok(config)
     }
 
-    /// The check-in cadence; the default when config.toml sets none (`load` has already
-    /// refused a bad one).
+    /// The check-in cadence: as `load` read it from `[check_ins]`, else the default.
     pub fn cadence(&self) -> Cadence {
-        self.check_ins
-            .cadence
-            .as_ref()
-            .and_then(|entries| {
-                Cadence::parse(
-                    entries
-                        .iter()
-                        .map(|e| e.get_ref())
-                        .collect::<Vec<_>>()
-                        .as_slice(),
-                )
-                .ok()
-            })
-            .unwrap_or_default()
+        self.cadence.clone()
     }
 
     /// The zone to show times in.

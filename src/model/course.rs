@@ -2,7 +2,7 @@
 //! latest compares with the baseline (response, remission), in the words the Course view and
 //! the exports use.
 
-use super::measure::{Band, Instrument, Outcome, Score, baseline, outcome};
+use super::measure::{Band, Instrument, Outcome, Score, outcome};
 use super::timeline::PatientRecords;
 use jiff::Timestamp;
 
@@ -115,20 +115,16 @@ fn signed_percent(p: f64) -> String {
 /// How the instrument's latest score compares with the baseline (the earliest scored one);
 /// `None` when it has never been scored.
 pub fn progress(r: &PatientRecords, instrument: Instrument) -> Option<Progress> {
+    // The series is already the scored measures in (time, id) order, so its first point is
+    // `measure::baseline`'s pick, without scoring every measure a second time.
     let points = series(r, instrument);
     let latest = *points.last()?;
-    let first = baseline(&r.measures, instrument).and_then(|m| m.score().ok());
-    let baseline_total = first.map(|s| s.total() as u8);
-    let is_baseline = points.len() == 1;
+    let baseline = (points.len() > 1).then(|| points[0]);
     Some(Progress {
         instrument,
         latest,
-        baseline: (!is_baseline).then(|| points[0]),
-        outcome: outcome(
-            instrument,
-            if is_baseline { None } else { baseline_total },
-            latest.total,
-        ),
+        baseline,
+        outcome: outcome(instrument, baseline.map(|b| b.total), latest.total),
     })
 }
 

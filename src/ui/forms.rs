@@ -360,6 +360,35 @@ enum RowValue<'a> {
 
 const LABEL_W: u16 = 12;
 
+/// A form's fields under its two header lines, and the footer every saving form shows.
+fn rows_and_save_footer(
+    frame: &mut Frame,
+    inner: Rect,
+    app: &App,
+    rows: Vec<FormRow<'_>>,
+    theme: &Theme,
+) {
+    form_rows(
+        frame,
+        Rect {
+            y: inner.y + 2,
+            height: inner.height.saturating_sub(2),
+            ..inner
+        },
+        rows,
+        theme,
+    );
+    let keys = footer(
+        app,
+        &[
+            (Action::FieldNext, "next field"),
+            (Action::PopupConfirm, "save"),
+            (Action::PopupClose, "close, kept"),
+        ],
+    );
+    footer_row(frame, inner, keys, theme);
+}
+
 fn form_rows(frame: &mut Frame, inner: Rect, rows: Vec<FormRow<'_>>, theme: &Theme) {
     let mut y = inner.y;
     for r in rows {
@@ -572,25 +601,7 @@ fn goal_form(frame: &mut Frame, area: Rect, app: &App, f: &GoalForm, theme: &The
             }
         })
         .collect();
-    form_rows(
-        frame,
-        Rect {
-            y: inner.y + 2,
-            height: inner.height.saturating_sub(2),
-            ..inner
-        },
-        rows,
-        theme,
-    );
-    let keys = footer(
-        app,
-        &[
-            (Action::FieldNext, "next field"),
-            (Action::PopupConfirm, "save"),
-            (Action::PopupClose, "close, kept"),
-        ],
-    );
-    footer_row(frame, inner, keys, theme);
+    rows_and_save_footer(frame, inner, app, rows, theme);
 }
 
 fn check_in(frame: &mut Frame, area: Rect, app: &App, c: &CheckInForm, theme: &Theme) {
@@ -642,23 +653,5 @@ fn check_in(frame: &mut Frame, area: Rect, app: &App, c: &CheckInForm, theme: &T
             ),
         },
     ];
-    form_rows(
-        frame,
-        Rect {
-            y: inner.y + 2,
-            height: inner.height.saturating_sub(2),
-            ..inner
-        },
-        rows,
-        theme,
-    );
-    let keys = footer(
-        app,
-        &[
-            (Action::FieldNext, "next field"),
-            (Action::PopupConfirm, "save"),
-            (Action::PopupClose, "close, kept"),
-        ],
-    );
-    footer_row(frame, inner, keys, theme);
+    rows_and_save_footer(frame, inner, app, rows, theme);
 }
