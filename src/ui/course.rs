@@ -414,7 +414,7 @@ fn check_ins(
     }
     if !past.is_empty() && lines.len() < height {
         lines.push(Line::from(Span::styled(
-            format!(" Whole course: {done} of {} due check-ins done", past.len()),
+            format!(" Course: {done} of {} check-ins done", past.len()),
             theme.dim,
         )));
     }
