@@ -81,16 +81,29 @@ fn before_its_time_a_check_in_is_upcoming_then_overdue_when_due() {
 }
 
 #[test]
-fn a_check_in_counts_for_the_step_whose_due_time_is_nearest() {
+fn a_check_in_makes_up_an_overdue_step_first_then_counts_early_for_the_next() {
     // 20 h after the dose (a little early) is the 24 h check-in.
     assert_eq!(
         states(&["2026-03-06T06:00:00Z"], "2026-03-08T11:00:00Z"),
         [Done(ts("2026-03-06T06:00:00Z")), Overdue, Upcoming]
     );
-    // 60 h is nearer 72 h than 24 h: it is the 72 h check-in, and the 24 h one was missed.
+    // At 60 h the 24 h check-in is overdue: a check-in then makes it up, and the 72 h one
+    // comes due as usual.
     assert_eq!(
-        states(&["2026-03-07T22:00:00Z"], "2026-03-09T10:00:00Z"),
-        [Missed, Done(ts("2026-03-07T22:00:00Z")), Upcoming]
+        states(&["2026-03-07T22:00:00Z"], "2026-03-08T10:00:00Z"),
+        [Done(ts("2026-03-07T22:00:00Z")), Overdue, Upcoming]
+    );
+    // With the 24 h one done, a check-in at 60 h is the 72 h one, a little early.
+    assert_eq!(
+        states(
+            &["2026-03-06T12:00:00Z", "2026-03-07T22:00:00Z"],
+            "2026-03-09T10:00:00Z"
+        ),
+        [
+            Done(ts("2026-03-06T12:00:00Z")),
+            Done(ts("2026-03-07T22:00:00Z")),
+            Upcoming
+        ]
     );
     // The last step's window closes as far after its due time as the gap before it.
     assert_eq!(

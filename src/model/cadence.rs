@@ -4,12 +4,13 @@
 //! The rules, in a clinician's words:
 //! - Each dose starts a cadence at its T0. The next dose starts a new one, so steps of the old
 //!   cadence that would fall after the next dose are not expected.
-//! - A check-in on any of the patient's goals counts for the step whose due time is nearest: a
-//!   step's window runs from halfway after the previous step to halfway before the next (the
-//!   first opens at T0, the last closes as far after its due time as the gap before it).
-//! - A step not done is upcoming before its due time, then overdue until the next step comes due
-//!   (the last one: until its window closes) or a later step is done; after that it is missed,
-//!   no longer something to do today. So each dose has at most one overdue check-in.
+//! - A step's window runs from halfway after the previous step's due time (the first: from T0)
+//!   to the next step's due time (the last: as far after its due time as the gap before it).
+//! - A check-in on any of the patient's goals does the earliest step still open whose window
+//!   holds it: it makes up an overdue step first, else counts early for the next one.
+//! - A step not done is upcoming before its due time, then overdue until its window closes or a
+//!   later step is done; after that it is missed, no longer something to do today. So each dose
+//!   has at most one overdue check-in.
 //! - Check-ins belong to goals: a patient with no active goal has nothing due; steps already
 //!   done are still shown.
 
@@ -211,7 +212,7 @@ pub struct ScheduledCheckIn {
     pub session_number: Option<u32>,
     pub step: CadenceStep,
     pub due: Timestamp,
-    /// Check-ins from `opens` (inclusive) to `closes` (exclusive) count for this step.
+    /// Check-ins from `opens` (inclusive) to `closes` (exclusive) can count for this step.
     pub opens: Timestamp,
     pub closes: Timestamp,
     pub state: CheckInState,
@@ -272,24 +273,21 @@ pub fn schedule(
             .map(|&s| (s, s.due_after(t0, tz)))
             .take_while(|(_, due)| next_dose.is_none_or(|n| *due < n))
             .collect();
-        // Windows and check-ins first; whether an undone step is overdue depends on later ones.
+        // Each step's window: from halfway after the previous step (the first: from the dose)
+        // to the next step's due time (the last: as far after its due time as the gap before
+        // it), never past the next dose. Neighbouring windows overlap in the half before a due
+        // time, where a check-in may make up the overdue step or count early for the next.
         let mut steps: Vec<ScheduledCheckIn> = Vec::with_capacity(dues.len());
         for (i, &(step, due)) in dues.iter().enumerate() {
             let before = if i == 0 { t0 } else { dues[i - 1].1 };
             let opens = if i == 0 { t0 } else { midpoint(before, due) };
             let mut closes = match dues.get(i + 1) {
-                Some(&(_, next)) => midpoint(due, next),
+                Some(&(_, next)) => next,
                 None => add(due, due.duration_since(before) / 2),
             };
             if let Some(n) = next_dose {
                 closes = closes.min(n);
             }
-            // The first check-in in the window: binary search over the sorted times.
-            let first = done_at.partition_point(|t| *t < opens);
-            let state = match done_at.get(first).filter(|t| **t < closes) {
-                Some(&t) => CheckInState::Done(t),
-                None => CheckInState::Upcoming,
-            };
             steps.push(ScheduledCheckIn {
                 session: session.id.clone(),
                 session_number: session.number,
@@ -297,12 +295,25 @@ pub fn schedule(
                 due,
                 opens,
                 closes,
-                state,
+                state: CheckInState::Upcoming,
             });
         }
-        // An undone step is overdue from its due time until the next step comes due (the last
-        // until its window closes), unless a later step is already done: one overdue check-in
-        // per dose at most, and none right after a check-in.
+        // In time order, each check-in does the earliest step still open whose window holds it.
+        let from = done_at.partition_point(|t| *t < t0);
+        for &t in &done_at[from..] {
+            if next_dose.is_some_and(|n| t >= n) {
+                break;
+            }
+            if let Some(c) = steps
+                .iter_mut()
+                .find(|c| !matches!(c.state, CheckInState::Done(_)) && c.opens <= t && t < c.closes)
+            {
+                c.state = CheckInState::Done(t);
+            }
+        }
+        // An undone step is overdue from its due time until its window closes (the next step
+        // comes due), unless a later step is already done: one overdue check-in per dose at
+        // most, and none right after a check-in.
         for i in 0..steps.len() {
             if matches!(steps[i].state, CheckInState::Done(_)) || now < steps[i].due {
                 continue;
@@ -310,8 +321,7 @@ pub fn schedule(
             let later_done = steps[i + 1..]
                 .iter()
                 .any(|c| matches!(c.state, CheckInState::Done(_)));
-            let until = steps.get(i + 1).map_or(steps[i].closes, |n| n.due);
-            steps[i].state = if !later_done && now < until {
+            steps[i].state = if !later_done && now < steps[i].closes {
                 CheckInState::Overdue
             } else {
                 CheckInState::Missed
