@@ -7,6 +7,8 @@
 //!   envelopes through one codec, a schema version with migrations, one prefix scan per patient
 //!   timeline, atomic multi-record changes, durable flushes, a lock against a second process,
 //!   and the hash-chained audit log written in the same batch as each change.
+//! - [`search`]: full-text search: words, the query language and snippets; the index itself is
+//!   kept by the store in the same atomic write as the records.
 //! - [`interchange`]: the JSON Lines interchange format (import and export) and the Markdown chart.
 //! - [`templates`]: note templates (built-in TOML files compiled in, the user's layered over
 //!   them): the sections a new note starts with and which must be filled in to sign.
@@ -34,6 +36,7 @@ pub mod keymap;
 mod layered;
 pub mod model;
 pub mod protocols;
+pub mod search;
 pub mod store;
 pub mod templates;
 pub mod tui;

@@ -330,7 +330,7 @@ fn a_store_from_a_newer_schema_is_refused_and_left_alone() {
     assert_eq!(
         err.to_string(),
         format!(
-            "the store at {} was written by a newer kitnotes (schema 7, this one reads up to 1); \
+            "the store at {} was written by a newer kitnotes (schema 7, this one reads up to 2); \
              upgrade kitnotes, or restore a backup made by this version",
             dir.path().display()
         )
@@ -352,7 +352,8 @@ fn migrations_run_once_in_order_and_bump_the_version() {
         Ok(())
     }
     let dir = tempfile::tempdir().unwrap();
-    drop(open(dir.path()));
+    // A store at schema 1 (no migrations known), then one migration to take it to 2.
+    drop(SledStore::open_with(dir.path(), &[]).unwrap());
     let migrations: &[Migration] = &[add_marker];
     {
         let s = SledStore::open_with(dir.path(), migrations).unwrap();
@@ -459,29 +460,37 @@ fn an_interrupted_large_change_is_rolled_back_when_the_store_opens() {
         let s = open(dir.path());
         s.apply(&[Change::Put(patient("p1", "Before"))]).unwrap();
         // What a killed chunked write leaves behind: a chunk written with its undo entry, and
-        // no commit. The undo says the note's keys were absent and the patient had its old value.
+        // no commit. The undo holds the old value (or absence) of every key the change wrote:
+        // the patient, the note and its id index entry, and the search index's keys.
         let db = raw_db(&s);
-        let old_patient = db.get(b"P\0p1").unwrap().unwrap().to_vec();
+        let snapshot = |db: &sled::Db| -> std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
+            db.iter()
+                .map(|kv| kv.unwrap())
+                .map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .collect()
+        };
+        let before = snapshot(db);
         s.apply(&[
             Change::Put(patient("p1", "After")),
             Change::Put(Record::Note(note("n1", "p1", "2026-03-01T10:00:00Z"))),
         ])
         .unwrap();
-        let note_key = db.get(b"I\0n1").unwrap().unwrap().to_vec();
+        let after = snapshot(db);
+        assert!(after.contains_key(b"I\0n1".as_slice()));
         let mut undo = Vec::new();
-        for (key, old) in [
-            (b"P\0p1".to_vec(), Some(old_patient)),
-            (note_key, None),
-            (b"I\0n1".to_vec(), None),
-        ] {
+        for (key, value) in &after {
+            let old = before.get(key);
+            if old == Some(value) {
+                continue;
+            }
             undo.extend_from_slice(&(key.len() as u32).to_be_bytes());
-            undo.extend_from_slice(&key);
+            undo.extend_from_slice(key);
             match old {
                 None => undo.push(0),
                 Some(v) => {
                     undo.push(1);
                     undo.extend_from_slice(&(v.len() as u32).to_be_bytes());
-                    undo.extend_from_slice(&v);
+                    undo.extend_from_slice(v);
                 }
             }
         }

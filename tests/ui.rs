@@ -818,6 +818,16 @@ impl Store for FlakyStore {
     fn verify_audit(&self) -> kitnotes::store::Result<kitnotes::store::AuditVerdict> {
         self.inner.verify_audit()
     }
+    fn search(
+        &self,
+        query: &kitnotes::search::Query,
+        limit: usize,
+    ) -> kitnotes::store::Result<kitnotes::search::Results> {
+        self.inner.search(query, limit)
+    }
+    fn reindex(&self) -> kitnotes::store::Result<u64> {
+        self.inner.reindex()
+    }
 }
 
 #[test]

@@ -5,11 +5,23 @@ use crate::store::Store;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Build the search index again from the records first (then check as usual).
+    #[arg(long)]
+    pub reindex: bool,
+}
 
-pub fn run(env: &Env, _args: Args) -> anyhow::Result<ExitCode> {
+pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let dir = env.store_dir();
     let store = env.open_existing_store()?;
+    if args.reindex {
+        let started = std::time::Instant::now();
+        let docs = store.reindex()?;
+        println!(
+            "Search index rebuilt: {docs} entries in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     let report = store.check()?;
     let c = &report.counts;
     println!("Store: {}", dir.display());
@@ -29,7 +41,8 @@ pub fn run(env: &Env, _args: Args) -> anyhow::Result<ExitCode> {
     }
     if report.is_ok() {
         println!(
-            "Integrity: OK (every record decoded and checked; the id index and references agree)"
+            "Integrity: OK (every record decoded and checked; the id index, the search index and \
+             references agree)"
         );
         Ok(ExitCode::SUCCESS)
     } else {
@@ -37,9 +50,20 @@ pub fn run(env: &Env, _args: Args) -> anyhow::Result<ExitCode> {
         for p in &report.problems {
             println!("  - {p}");
         }
-        println!(
-            "Restore the store from a backup, or export what still reads and import it into a new store."
-        );
+        if report
+            .problems
+            .iter()
+            .all(|p| p.starts_with("search index"))
+        {
+            println!(
+                "Only the search index is out of step: `kitnotes check --reindex` rebuilds it."
+            );
+        } else {
+            println!(
+                "Restore the store from a backup, or export what still reads and import it into a \
+                 new store."
+            );
+        }
         Ok(ExitCode::FAILURE)
     }
 }

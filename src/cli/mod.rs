@@ -7,6 +7,7 @@ pub mod export;
 pub mod import;
 pub mod protocols;
 pub mod screenshot;
+pub mod search;
 pub mod templates;
 pub mod today;
 
@@ -60,6 +61,8 @@ pub enum Command {
     Protocols(protocols::Args),
     /// What needs doing today across all patients (the Today view as text).
     Today(today::Args),
+    /// Find words, prefixes and phrases in every note, observation, goal and check-in.
+    Search(search::Args),
 }
 
 /// The directories kitnotes uses.
@@ -287,6 +290,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Templates(args)) => templates::run(&env, args),
         Some(Command::Protocols(args)) => protocols::run(&env, args),
         Some(Command::Today(args)) => today::run(&env, args),
+        Some(Command::Search(args)) => search::run(&env, args),
         None => {
             let store = if env.demo {
                 env.open_existing_store()?

@@ -12,10 +12,11 @@
 //! bytes 10..  body                 the record as JSON
 //! ```
 //! Audit entries use the same envelope with kind byte `a` (the entry as JSON), and the audit
-//! log's head with kind `h` (8 bytes of entry number and the 32-byte hash).
+//! log's head with kind `h` (8 bytes of entry number and the 32-byte hash), and the search index's
+//! values with kind `x` (their own binary layout, see `store::index`).
 
 use super::audit::{AuditEntry, AuditHead};
-use super::keys::{AUDIT_ENTRY_KIND, AUDIT_HEAD_KIND, kind_byte, kind_from_byte};
+use super::keys::{AUDIT_ENTRY_KIND, AUDIT_HEAD_KIND, INDEX_KIND, kind_byte, kind_from_byte};
 use crate::model::{Record, RecordKind};
 
 const MAGIC: u8 = b'K';
@@ -149,6 +150,21 @@ pub fn decode_audit_head(key: &[u8], value: &[u8]) -> Result<AuditHead, CodecErr
     }
     AuditHead::from_bytes(body)
         .ok_or_else(|| CodecError::Body(format!("the head is {} bytes long, not 40", body.len())))
+}
+
+/// Encodes a value of the search index (its own binary layout, see `store::index`) in the same
+/// envelope as records, so damage is detected and sealing at rest covers the index too.
+pub fn encode_index(key: &[u8], body: &[u8]) -> Vec<u8> {
+    seal(key, INDEX_KIND, body)
+}
+
+/// Opens a value of the search index read from `key`.
+pub fn decode_index<'v>(key: &[u8], value: &'v [u8]) -> Result<&'v [u8], CodecError> {
+    let (kind, body) = open(key, value)?;
+    if kind != INDEX_KIND {
+        return Err(CodecError::UnknownKind(kind));
+    }
+    Ok(body)
 }
 
 #[cfg(test)]

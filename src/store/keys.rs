@@ -7,7 +7,14 @@
 //! I\0<id>                                     id index: the key of the record with that id
 //! A\0<seq: u64, big-endian>                   audit log entry number seq (1, 2, ...)
 //! M\0audit                                    audit log head: the newest entry's number and hash
+//! X\0<word>\0<block: u32>                      search index: the postings of a word in a block of docs
+//! D\0<block: u32>                              search index: the doc table (what each doc is)
+//! E\0<doc: u32>                                search index: the record and part a doc is
+//! R\0<record id>                               search index: a record's docs, by part
+//! Q\0<patient id>                              search index: the patient's number in the doc table
+//! M\0search                                   search index: counts and the next numbers
 //! ```
+//! (See `store::index` for the values of the search index.)
 //! Ids never contain NUL (see `model::ids`), so `T\0<patient id>\0` is a prefix that holds
 //! exactly one patient's timeline, ordered by time, and one scan reads it. Time is the record's
 //! instant in nanoseconds as a big-endian i128 with the sign bit flipped, so byte order is time
@@ -22,10 +29,26 @@ pub const TIMELINE_PREFIX: &[u8] = b"T\0";
 pub const INDEX_PREFIX: &[u8] = b"I\0";
 pub const AUDIT_PREFIX: &[u8] = b"A\0";
 pub const AUDIT_HEAD_KEY: &[u8] = b"M\0audit";
+pub const POSTINGS_PREFIX: &[u8] = b"X\0";
+pub const DOCS_PREFIX: &[u8] = b"D\0";
+pub const DOC_REF_PREFIX: &[u8] = b"E\0";
+pub const RECORD_DOCS_PREFIX: &[u8] = b"R\0";
+pub const PATIENT_NO_PREFIX: &[u8] = b"Q\0";
+pub const SEARCH_STATS_KEY: &[u8] = b"M\0search";
+/// Every prefix of the search index (the stats key is on its own).
+pub const SEARCH_PREFIXES: [&[u8]; 5] = [
+    POSTINGS_PREFIX,
+    DOCS_PREFIX,
+    DOC_REF_PREFIX,
+    RECORD_DOCS_PREFIX,
+    PATIENT_NO_PREFIX,
+];
 
 /// The kind bytes of the audit log's values in their envelopes; never reuse them for records.
 pub const AUDIT_ENTRY_KIND: u8 = b'a';
 pub const AUDIT_HEAD_KIND: u8 = b'h';
+/// The kind byte of every value of the search index.
+pub const INDEX_KIND: u8 = b'x';
 
 const TIME_LEN: usize = 16;
 
@@ -95,6 +118,8 @@ pub enum KeyParts {
         seq: u64,
     },
     AuditHead,
+    /// Any entry of the search index.
+    Search,
 }
 
 /// Reads a key back into its parts; `None` for a key this version does not know.
@@ -105,6 +130,9 @@ pub fn parse_key(key: &[u8]) -> Option<KeyParts> {
     }
     if key == AUDIT_HEAD_KEY {
         return Some(KeyParts::AuditHead);
+    }
+    if key == SEARCH_STATS_KEY || SEARCH_PREFIXES.iter().any(|p| key.starts_with(p)) {
+        return Some(KeyParts::Search);
     }
     if let Some(rest) = key.strip_prefix(AUDIT_PREFIX) {
         let seq = <[u8; 8]>::try_from(rest).ok()?;

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod codec;
+pub mod index;
 pub mod keys;
 pub mod sled_store;
 
@@ -231,4 +232,11 @@ pub trait Store {
 
     /// Walks the audit log's chain and reports the first entry changed, removed or reordered.
     fn verify_audit(&self) -> Result<AuditVerdict>;
+
+    /// The best `limit` entries for `query` (see `search::query`), best first, with how many
+    /// match in all.
+    fn search(&self, query: &crate::search::Query, limit: usize) -> Result<crate::search::Results>;
+
+    /// Builds the search index again from the records; returns how many entries it holds.
+    fn reindex(&self) -> Result<u64>;
 }

@@ -16,6 +16,7 @@ use super::audit::{
     ChainCheck, ChainHash, Described, HeadState,
 };
 use super::codec::{self, CodecError};
+use super::index;
 use super::keys::{self, KeyParts};
 use super::{Change, CheckReport, Counts, Result, Store, StoreError};
 use crate::model::{Patient, PatientId, PatientRecords, Record, RecordKind};
@@ -25,13 +26,20 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 /// The schema version this kitnotes writes. Bump it with a migration in [`MIGRATIONS`].
-pub const SCHEMA_VERSION: u32 = 1;
+/// 2: the search index (`store::index`).
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// A migration moves a store from schema `n` to `n + 1`, in place, atomically.
 pub type Migration = fn(&sled::Tree) -> Result<()>;
 
-/// `MIGRATIONS[i]` migrates schema `i + 1` to `i + 2`. Empty while there is only schema 1.
-pub const MIGRATIONS: &[Migration] = &[];
+/// `MIGRATIONS[i]` migrates schema `i + 1` to `i + 2`.
+pub const MIGRATIONS: &[Migration] = &[add_search_index];
+
+/// Schema 1 to 2: build the search index from the records. A kitnotes without search would
+/// leave it out of date, so it must not open the store afterwards (it refuses schema 2).
+fn add_search_index(tree: &sled::Tree) -> Result<()> {
+    index::rebuild(tree).map(drop)
+}
 
 /// sled's page cache. Small: kitnotes reads one patient at a time, and the 150 MB memory
 /// budget leaves no room for sled's 1 GB default.
@@ -136,6 +144,13 @@ impl SledStore {
         };
         store.check_schema(migrations)?;
         store.rolled_back = store.roll_back_interrupted()?;
+        // A new store, or an index build that was interrupted (the stats are written last).
+        if migrations.len() + 1 >= SCHEMA_VERSION as usize
+            && index::stats(&store.db)?.is_none_or(|s| s.version != index::INDEX_VERSION)
+        {
+            index::rebuild(&store.db)?;
+            store.flush()?;
+        }
         Ok(store)
     }
 
@@ -259,6 +274,7 @@ pub fn printable_key(key: &[u8]) -> String {
         Some(KeyParts::Schema) => "schema version".into(),
         Some(KeyParts::Audit { seq }) => format!("audit entry {seq}"),
         Some(KeyParts::AuditHead) => "audit log head".into(),
+        Some(KeyParts::Search) => format!("search index entry {:?}", String::from_utf8_lossy(key)),
         None => format!("{:?}", String::from_utf8_lossy(key)),
     }
 }
@@ -325,6 +341,10 @@ enum OpValue<'a> {
     Raw(Vec<u8>),
 }
 
+/// A record's versions for the search index: as stored before this write (read only for kinds
+/// with text), and after it (`None`: deleted).
+type IndexChange<'a> = (&'a str, Option<Record>, Option<&'a Record>);
+
 /// Changes larger than this are written in chunks, each with its undo entry in the same atomic
 /// batch. sled 0.34 handles one batch of hundreds of thousands of entries badly (4 GB of memory
 /// for a 100,000-note import); chunks keep it near the demo build's 80 MB.
@@ -338,8 +358,13 @@ impl SledStore {
         &self,
         changes: &'a [Change],
         describe: bool,
-    ) -> Result<(Vec<KeyOp<'a>>, Vec<Described>)> {
+    ) -> Result<(Vec<KeyOp<'a>>, Vec<Described>, Vec<IndexChange<'a>>)> {
         let mut described = Vec::new();
+        let mut indexed: Vec<IndexChange<'a>> = Vec::new();
+        let mut indexed_at: HashMap<&'a str, usize> = HashMap::new();
+        // Records the index has text for, whose old version it needs to take out.
+        let has_text =
+            |r: &Record| matches!(r, Record::Note(_) | Record::Session(_) | Record::Goal(_));
         let mut overlay: Overlay<'a> = HashMap::with_capacity(changes.len());
         // Patients known to exist, so a large import checks each patient once.
         let mut patients_seen: HashSet<&str> = HashSet::new();
@@ -360,6 +385,7 @@ impl SledStore {
                         detail: e.to_string(),
                     })?;
                     let existing = self.current_key(&overlay, id)?;
+                    let mut stored: Option<Record> = None;
                     if let Some((old_key, old_kind)) = &existing {
                         if *old_kind != record.kind() {
                             return Err(StoreError::IdTaken {
@@ -370,7 +396,7 @@ impl SledStore {
                         // Old versions are read only where needed: a note's (signed notes may
                         // only gain addenda), a session's (signed sessions never change), and any
                         // record's when the log must say what changed.
-                        if describe || matches!(record, Record::Note(_) | Record::Session(_)) {
+                        if describe || has_text(record) {
                             let old = self.current_record(&overlay, id, old_key)?;
                             match (&old, record) {
                                 (Record::Note(old), Record::Note(new)) => old.may_become(new)?,
@@ -381,6 +407,9 @@ impl SledStore {
                             }
                             if describe {
                                 described.extend(audit::describe(Some(&old), record));
+                            }
+                            if !overlay.contains_key(id) {
+                                stored = Some(old);
                             }
                         }
                     } else if describe {
@@ -417,6 +446,13 @@ impl SledStore {
                         new_id,
                     );
                     overlay.insert(id, Some((key, Some(record))));
+                    match indexed_at.get(id) {
+                        Some(i) => indexed[*i].2 = Some(record),
+                        None => {
+                            indexed_at.insert(id, indexed.len());
+                            indexed.push((id, stored, Some(record)));
+                        }
+                    }
                 }
                 Change::Delete(id) => {
                     let Some((key, kind)) = self.current_key(&overlay, id)? else {
@@ -428,7 +464,12 @@ impl SledStore {
                             detail: "patients are archived, never deleted".into(),
                         });
                     }
-                    if matches!(kind, RecordKind::Note | RecordKind::Session) || describe {
+                    let mut stored: Option<Record> = None;
+                    if matches!(
+                        kind,
+                        RecordKind::Note | RecordKind::Session | RecordKind::Goal
+                    ) || describe
+                    {
                         let old = self.current_record(&overlay, id, &key)?;
                         match &old {
                             Record::Note(n) if n.is_signed() => {
@@ -442,14 +483,24 @@ impl SledStore {
                         if describe {
                             described.push(audit::describe_delete(&old));
                         }
+                        if !overlay.contains_key(id.as_str()) {
+                            stored = Some(old);
+                        }
                     }
                     push(&mut ops, key, OpValue::Remove, false);
                     push(&mut ops, keys::index_key(id), OpValue::Remove, false);
                     overlay.insert(id, None);
+                    match indexed_at.get(id.as_str()) {
+                        Some(i) => indexed[*i].2 = None,
+                        None => {
+                            indexed_at.insert(id, indexed.len());
+                            indexed.push((id, stored, None));
+                        }
+                    }
                 }
             }
         }
-        Ok((ops, described))
+        Ok((ops, described, indexed))
     }
 
     /// Writes planned ops. Up to [`CHUNK_OPS`] ops go in one batch. Beyond that each chunk's
@@ -653,7 +704,20 @@ impl SledStore {
 impl Store for SledStore {
     fn apply_with_audit(&self, changes: &[Change], audit: Audit<'_>) -> Result<Vec<AuditEntry>> {
         let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let (mut ops, described) = self.plan(changes, matches!(audit, Audit::EachRecord(_)))?;
+        let (mut ops, described, indexed) =
+            self.plan(changes, matches!(audit, Audit::EachRecord(_)))?;
+        // The search index changes in the same write as the records.
+        let index_changes: Vec<(&str, Option<&Record>, Option<&Record>)> = indexed
+            .iter()
+            .map(|(id, old, new)| (*id, old.as_ref(), *new))
+            .collect();
+        for (key, value) in index::plan(&self.db, &index_changes)? {
+            ops.push(KeyOp {
+                key,
+                value: value.map_or(OpValue::Remove, OpValue::Raw),
+                fresh: false,
+            });
+        }
         let events: Vec<AuditEvent> = match audit {
             Audit::Unlogged => Vec::new(),
             Audit::EachRecord(actor) => described
@@ -741,6 +805,17 @@ impl Store for SledStore {
         Ok(out)
     }
 
+    fn search(&self, query: &crate::search::Query, limit: usize) -> Result<crate::search::Results> {
+        index::search(&self.db, query, limit, |id| self.record(id))
+    }
+
+    fn reindex(&self) -> Result<u64> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let stats = index::rebuild(&self.db)?;
+        self.flush()?;
+        Ok(stats.live)
+    }
+
     fn verify_audit(&self) -> Result<AuditVerdict> {
         let mut chain = ChainCheck::new();
         for kv in self.db.scan_prefix(keys::AUDIT_PREFIX) {
@@ -803,8 +878,10 @@ fn check(store: &SledStore) -> Result<CheckReport> {
         };
         let parts = keys::parse_key(&k);
         match parts {
-            // The audit log is walked on its own below.
-            Some(KeyParts::Schema | KeyParts::Audit { .. } | KeyParts::AuditHead) => continue,
+            // The audit log is walked on its own below, the search index by `index::verify`.
+            Some(
+                KeyParts::Schema | KeyParts::Audit { .. } | KeyParts::AuditHead | KeyParts::Search,
+            ) => continue,
             Some(KeyParts::Index { id }) => {
                 index.push((id, v.to_vec()));
                 continue;
@@ -915,6 +992,7 @@ fn check(store: &SledStore) -> Result<CheckReport> {
             ));
         }
     }
+    report.problems.extend(index::verify(&store.db)?);
     // One pass of SHA-256 over the log: cheap next to decoding every record.
     report.audit = store.verify_audit()?;
     if let Some(p) = &report.audit.problem {

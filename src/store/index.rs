@@ -1,0 +1,1212 @@
+//! The search index: an inverted index of the store's text, kept in the same sled tree and
+//! changed in the same atomic write as the records it indexes.
+//!
+//! Each searchable part of a record (see `search::text::parts`) is a *doc* with a number that
+//! never changes while the part exists. Layout (every value in the codec's envelope, kind `x`):
+//! ```text
+//! X\0<word>\0<block>   the postings of <word> for docs block*256 .. block*256+255:
+//!                      count, then per doc: doc - previous doc, tf, tf positions (each the
+//!                      distance from the previous one), all LEB128 varints
+//! D\0<block>           the doc table: 16 bytes per doc (patient number u32, kind u8, status u8,
+//!                      words u16, time in seconds i64); patient number 0 is a free slot
+//! E\0<doc>             the doc's part number (u32) and record id
+//! R\0<record id>       the record's doc per part (u32 each; u32::MAX: the part has no text)
+//! Q\0<patient id>      the patient's number (u32, from 1)
+//! M\0search            format version, next doc, next patient number, live docs, total words
+//! ```
+//! Blocks keep a save cheap (it rewrites only the blocks of its own doc) and a search fast (a
+//! common word over 100,000 docs is a few hundred values, read in one range scan). Ranking is
+//! BM25 over the doc table's word counts.
+
+use super::codec;
+use super::keys;
+use super::{Result, StoreError};
+use crate::model::{PatientId, Record};
+use crate::search::query::{Clause, Query};
+use crate::search::snippet::{Snippet, snippet};
+use crate::search::text::{DocKind, DocStatus, Part, parts, words};
+use jiff::Timestamp;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// Docs per postings block and per doc-table block.
+pub const BLOCK: u32 = 256;
+const ENTRY: usize = 16;
+/// The layout above. A store whose index has another version is re-indexed when opened.
+pub const INDEX_VERSION: u32 = 1;
+const NO_DOC: u32 = u32::MAX;
+/// A prefix matches at most this many words (the first in alphabetical order).
+pub const MAX_PREFIX_WORDS: usize = 512;
+
+fn corrupt(key: &[u8], detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        key: super::sled_store::printable_key(key),
+        detail: detail.into(),
+    }
+}
+
+fn get(tree: &sled::Tree, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    match tree.get(key)? {
+        None => Ok(None),
+        Some(v) => codec::decode_index(key, &v)
+            .map(|b| Some(b.to_vec()))
+            .map_err(|e| corrupt(key, e.to_string())),
+    }
+}
+
+fn u32_at(b: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_be_bytes(b.get(at..at + 4)?.try_into().ok()?))
+}
+
+fn u64_at(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_be_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Keys
+
+pub fn postings_key(word: &str, block: u32) -> Vec<u8> {
+    [
+        keys::POSTINGS_PREFIX,
+        word.as_bytes(),
+        b"\0",
+        &block.to_be_bytes(),
+    ]
+    .concat()
+}
+
+fn postings_prefix(word: &str) -> Vec<u8> {
+    [keys::POSTINGS_PREFIX, word.as_bytes(), b"\0"].concat()
+}
+
+fn docs_key(block: u32) -> Vec<u8> {
+    [keys::DOCS_PREFIX, &block.to_be_bytes()].concat()
+}
+
+fn doc_ref_key(doc: u32) -> Vec<u8> {
+    [keys::DOC_REF_PREFIX, &doc.to_be_bytes()].concat()
+}
+
+fn record_docs_key(id: &str) -> Vec<u8> {
+    [keys::RECORD_DOCS_PREFIX, id.as_bytes()].concat()
+}
+
+fn patient_no_key(id: &PatientId) -> Vec<u8> {
+    [keys::PATIENT_NO_PREFIX, id.as_str().as_bytes()].concat()
+}
+
+/// The word and block of a postings key.
+fn parse_postings_key(key: &[u8]) -> Option<(&str, u32)> {
+    let rest = key.strip_prefix(keys::POSTINGS_PREFIX)?;
+    if rest.len() < 5 || rest[rest.len() - 5] != 0 {
+        return None;
+    }
+    let (word, block) = rest.split_at(rest.len() - 5);
+    Some((std::str::from_utf8(word).ok()?, u32_at(block, 1)?))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stats, doc table, varints
+
+/// Counts and the next numbers to hand out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stats {
+    pub version: u32,
+    pub next_doc: u32,
+    pub next_patient: u32,
+    pub live: u64,
+    pub total_words: u64,
+}
+
+impl Stats {
+    fn new() -> Self {
+        Self {
+            version: INDEX_VERSION,
+            next_doc: 0,
+            next_patient: 1,
+            live: 0,
+            total_words: 0,
+        }
+    }
+
+    fn encode(&self) -> Vec<u8> {
+        let mut b = Vec::with_capacity(28);
+        b.extend_from_slice(&self.version.to_be_bytes());
+        b.extend_from_slice(&self.next_doc.to_be_bytes());
+        b.extend_from_slice(&self.next_patient.to_be_bytes());
+        b.extend_from_slice(&self.live.to_be_bytes());
+        b.extend_from_slice(&self.total_words.to_be_bytes());
+        b
+    }
+
+    fn decode(b: &[u8]) -> Option<Self> {
+        Some(Self {
+            version: u32_at(b, 0)?,
+            next_doc: u32_at(b, 4)?,
+            next_patient: u32_at(b, 8)?,
+            live: u64_at(b, 12)?,
+            total_words: u64_at(b, 20)?,
+        })
+    }
+}
+
+/// The index's stats; `None` when the store has no index yet.
+pub fn stats(tree: &sled::Tree) -> Result<Option<Stats>> {
+    match get(tree, keys::SEARCH_STATS_KEY)? {
+        None => Ok(None),
+        Some(b) => Stats::decode(&b).map(Some).ok_or_else(|| {
+            corrupt(
+                keys::SEARCH_STATS_KEY,
+                "the search index's counts are cut short",
+            )
+        }),
+    }
+}
+
+/// What the doc table says of a doc.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DocEntry {
+    pub patient: u32,
+    pub kind: u8,
+    pub status: u8,
+    pub words: u16,
+    pub at: i64,
+}
+
+impl DocEntry {
+    fn encode(&self, out: &mut [u8]) {
+        out[0..4].copy_from_slice(&self.patient.to_be_bytes());
+        out[4] = self.kind;
+        out[5] = self.status;
+        out[6..8].copy_from_slice(&self.words.to_be_bytes());
+        out[8..16].copy_from_slice(&self.at.to_be_bytes());
+    }
+
+    fn decode(b: &[u8]) -> Option<Self> {
+        let b: &[u8; ENTRY] = b.get(..ENTRY)?.try_into().ok()?;
+        let patient = u32::from_be_bytes(b[0..4].try_into().ok()?);
+        (patient != 0).then(|| Self {
+            patient,
+            kind: b[4],
+            status: b[5],
+            words: u16::from_be_bytes([b[6], b[7]]),
+            at: i64::from_be_bytes(b[8..16].try_into().unwrap_or_default()),
+        })
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads varints from a slice; `None` at the end or on a malformed one.
+struct Varints<'a> {
+    b: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Varints<'a> {
+    fn new(b: &'a [u8]) -> Self {
+        Self { b, at: 0 }
+    }
+
+    fn next(&mut self) -> Option<u32> {
+        let mut v: u32 = 0;
+        for shift in (0..35).step_by(7) {
+            let byte = *self.b.get(self.at)?;
+            self.at += 1;
+            v |= u32::from(byte & 0x7f).checked_shl(shift)?;
+            if byte < 0x80 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    fn skip(&mut self, n: u32) -> Option<()> {
+        for _ in 0..n {
+            self.next()?;
+        }
+        Some(())
+    }
+}
+
+/// One doc's postings in a block: the doc, how often the word is in it, and where its positions
+/// are in the block's bytes.
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    doc: u32,
+    tf: u32,
+    pos: (usize, usize),
+}
+
+/// Every posting of a block, in doc order.
+fn decode_block(body: &[u8], block: u32) -> Option<Vec<Posting>> {
+    let mut v = Varints::new(body);
+    let n = v.next()?;
+    let mut out = Vec::with_capacity(n.min(BLOCK) as usize);
+    let mut doc = block.checked_mul(BLOCK)?;
+    for i in 0..n {
+        let delta = v.next()?;
+        doc = if i == 0 {
+            doc.checked_add(delta)?
+        } else {
+            doc.checked_add(delta.checked_add(1)?)?
+        };
+        let tf = v.next()?;
+        let start = v.at;
+        v.skip(tf)?;
+        out.push(Posting {
+            doc,
+            tf,
+            pos: (start, v.at),
+        });
+    }
+    (v.at == body.len()).then_some(out)
+}
+
+fn positions(bytes: &[u8]) -> Vec<u32> {
+    let mut v = Varints::new(bytes);
+    let mut out = Vec::new();
+    let mut p = 0u32;
+    while let Some(d) = v.next() {
+        p = p.wrapping_add(d);
+        out.push(p);
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+
+/// The words of a part with their positions; a field boundary leaves a gap, so a phrase never
+/// spans two fields.
+fn part_words(part: &Part<'_>) -> (BTreeMap<String, Vec<u32>>, u32) {
+    let mut out: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+    let mut pos = 0u32;
+    let mut count = 0u32;
+    for field in &part.fields {
+        for w in words(field) {
+            out.entry(w.text).or_default().push(pos);
+            pos = pos.saturating_add(1);
+            count += 1;
+        }
+        pos = pos.saturating_add(1);
+    }
+    (out, count)
+}
+
+#[derive(Default)]
+struct BlockEdit {
+    removed: Vec<u32>,
+    /// Docs added or replaced: the doc and its positions' range in `Planner::arena`.
+    added: Vec<(u32, u32, u32)>,
+}
+
+/// Works out every key the index needs changed for a set of record changes. Reads the index as
+/// it is; writes nothing.
+struct Planner<'t> {
+    tree: &'t sled::Tree,
+    stats: Stats,
+    blocks: BTreeMap<(String, u32), BlockEdit>,
+    arena: Vec<u32>,
+    docs: HashMap<u32, Vec<u8>>,
+    patients: HashMap<PatientId, u32>,
+    ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+impl<'t> Planner<'t> {
+    fn new(tree: &'t sled::Tree, stats: Stats) -> Self {
+        Self {
+            tree,
+            stats,
+            blocks: BTreeMap::new(),
+            arena: Vec::new(),
+            docs: HashMap::new(),
+            patients: HashMap::new(),
+            ops: Vec::new(),
+        }
+    }
+
+    fn put(&mut self, key: Vec<u8>, body: &[u8]) {
+        let value = codec::encode_index(&key, body);
+        self.ops.push((key, Some(value)));
+    }
+
+    fn patient_no(&mut self, id: &PatientId) -> Result<u32> {
+        if let Some(n) = self.patients.get(id) {
+            return Ok(*n);
+        }
+        let key = patient_no_key(id);
+        let n = match get(self.tree, &key)? {
+            Some(b) => {
+                u32_at(&b, 0).ok_or_else(|| corrupt(&key, "the patient number is cut short"))?
+            }
+            None => {
+                let n = self.stats.next_patient;
+                self.stats.next_patient += 1;
+                self.put(key, &n.to_be_bytes());
+                n
+            }
+        };
+        self.patients.insert(id.clone(), n);
+        Ok(n)
+    }
+
+    fn doc_block(&mut self, doc: u32) -> Result<&mut Vec<u8>> {
+        let block = doc / BLOCK;
+        if !self.docs.contains_key(&block) {
+            let b = get(self.tree, &docs_key(block))?.unwrap_or_default();
+            self.docs.insert(block, b);
+        }
+        let b = self.docs.entry(block).or_default();
+        let end = ((doc % BLOCK) as usize + 1) * ENTRY;
+        if b.len() < end {
+            b.resize(end, 0);
+        }
+        Ok(b)
+    }
+
+    fn entry(&mut self, doc: u32) -> Result<Option<DocEntry>> {
+        let at = (doc % BLOCK) as usize * ENTRY;
+        let b = self.doc_block(doc)?;
+        Ok(DocEntry::decode(&b[at..]))
+    }
+
+    fn set_entry(&mut self, doc: u32, entry: Option<DocEntry>) -> Result<()> {
+        let at = (doc % BLOCK) as usize * ENTRY;
+        let b = self.doc_block(doc)?;
+        match entry {
+            Some(e) => e.encode(&mut b[at..at + ENTRY]),
+            None => b[at..at + ENTRY].fill(0),
+        }
+        Ok(())
+    }
+
+    fn remove_words(&mut self, doc: u32, part: &Part<'_>) {
+        for (w, _) in part_words(part).0 {
+            self.blocks
+                .entry((w, doc / BLOCK))
+                .or_default()
+                .removed
+                .push(doc);
+        }
+    }
+
+    /// Adds the part's words under `doc`; returns how many words it has.
+    fn add_words(&mut self, doc: u32, part: &Part<'_>) -> u32 {
+        let (ws, count) = part_words(part);
+        for (w, pos) in ws {
+            let start = self.arena.len() as u32;
+            self.arena.extend_from_slice(&pos);
+            self.blocks
+                .entry((w, doc / BLOCK))
+                .or_default()
+                .added
+                .push((doc, start, self.arena.len() as u32));
+        }
+        count
+    }
+
+    fn entry_for(&mut self, patient: &PatientId, part: &Part<'_>, count: u32) -> Result<DocEntry> {
+        Ok(DocEntry {
+            patient: self.patient_no(patient)?,
+            kind: part.kind.byte(),
+            status: part.status.byte(),
+            words: count.min(u32::from(u16::MAX)) as u16,
+            at: part.at.as_second(),
+        })
+    }
+
+    /// One record going from `old` (as stored before this change) to `new`.
+    fn record(&mut self, id: &str, old: Option<&Record>, new: Option<&Record>) -> Result<()> {
+        let rkey = record_docs_key(id);
+        let old_docs: Vec<u32> = match old {
+            None => Vec::new(),
+            Some(_) => match get(self.tree, &rkey)? {
+                None => Vec::new(),
+                Some(b) => b.chunks_exact(4).filter_map(|c| u32_at(c, 0)).collect(),
+            },
+        };
+        let old_parts = old.map(parts).unwrap_or_default();
+        let new_parts = new.map(parts).unwrap_or_default();
+        let mut new_docs = vec![NO_DOC; new_parts.len()];
+        let n = old_docs.len().max(new_parts.len()).max(old_parts.len());
+        for i in 0..n {
+            let od = old_docs.get(i).copied().filter(|d| *d != NO_DOC);
+            let op = old_parts.get(i).and_then(Option::as_ref);
+            let np = new_parts.get(i).and_then(Option::as_ref);
+            match (od, np) {
+                (Some(d), Some(np)) => {
+                    let Some(record) = new else { continue };
+                    let was = self.entry(d)?;
+                    let count = if op.is_some_and(|op| op.same_text(np)) {
+                        u32::from(was.map_or(0, |e| e.words))
+                    } else {
+                        if let Some(op) = op {
+                            self.remove_words(d, op);
+                        }
+                        let count = self.add_words(d, np);
+                        let before = u64::from(was.map_or(0, |e| e.words));
+                        self.stats.total_words =
+                            self.stats.total_words.saturating_sub(before) + u64::from(count);
+                        count
+                    };
+                    if was.is_none() {
+                        self.stats.live += 1;
+                    }
+                    let e = self.entry_for(record.patient(), np, count)?;
+                    self.set_entry(d, Some(e))?;
+                    new_docs[i] = d;
+                }
+                (Some(d), None) => {
+                    if let Some(op) = op {
+                        self.remove_words(d, op);
+                    }
+                    if let Some(e) = self.entry(d)? {
+                        self.stats.live = self.stats.live.saturating_sub(1);
+                        self.stats.total_words =
+                            self.stats.total_words.saturating_sub(u64::from(e.words));
+                    }
+                    self.set_entry(d, None)?;
+                    self.ops.push((doc_ref_key(d), None));
+                }
+                (None, Some(np)) => {
+                    let Some(record) = new else { continue };
+                    let d = self.stats.next_doc;
+                    self.stats.next_doc = d.checked_add(1).ok_or_else(|| StoreError::Invalid {
+                        id: id.to_owned(),
+                        detail: "the search index is full (4 billion entries)".into(),
+                    })?;
+                    let count = self.add_words(d, np);
+                    let e = self.entry_for(record.patient(), np, count)?;
+                    self.set_entry(d, Some(e))?;
+                    let mut r = (i as u32).to_be_bytes().to_vec();
+                    r.extend_from_slice(id.as_bytes());
+                    self.put(doc_ref_key(d), &r);
+                    self.stats.live += 1;
+                    self.stats.total_words += u64::from(count);
+                    new_docs[i] = d;
+                }
+                (None, None) => {}
+            }
+        }
+        if new_docs.iter().all(|d| *d == NO_DOC) {
+            if !old_docs.is_empty() {
+                self.ops.push((rkey, None));
+            }
+        } else if new_docs != old_docs {
+            let b: Vec<u8> = new_docs.iter().flat_map(|d| d.to_be_bytes()).collect();
+            self.put(rkey, &b);
+        }
+        Ok(())
+    }
+
+    /// Merges the edits into the stored blocks and returns every key to write (`None`: remove).
+    fn finish(mut self) -> Result<(Vec<(Vec<u8>, Option<Vec<u8>>)>, Stats)> {
+        let blocks = std::mem::take(&mut self.blocks);
+        for ((word, block), mut edit) in blocks {
+            let key = postings_key(&word, block);
+            let stored = get(self.tree, &key)?;
+            edit.added.sort_unstable_by_key(|a| a.0);
+            let replaced: HashSet<u32> = edit
+                .removed
+                .iter()
+                .copied()
+                .chain(edit.added.iter().map(|a| a.0))
+                .collect();
+            let old = match &stored {
+                None => Vec::new(),
+                Some(b) => decode_block(b, block)
+                    .ok_or_else(|| corrupt(&key, "a postings block cannot be read"))?,
+            };
+            let mut merged: Vec<(u32, Vec<u32>)> = Vec::with_capacity(old.len() + edit.added.len());
+            let body = stored.as_deref().unwrap_or_default();
+            let kept = old
+                .iter()
+                .filter(|p| !replaced.contains(&p.doc))
+                .map(|p| (p.doc, positions(&body[p.pos.0..p.pos.1])));
+            let added = edit
+                .added
+                .iter()
+                .map(|(d, s, e)| (*d, self.arena[*s as usize..*e as usize].to_vec()));
+            merged.extend(kept);
+            merged.extend(added);
+            merged.sort_unstable_by_key(|m| m.0);
+            merged.dedup_by_key(|m| m.0);
+            if merged.is_empty() {
+                if stored.is_some() {
+                    self.ops.push((key, None));
+                }
+                continue;
+            }
+            let mut out = Vec::new();
+            put_varint(&mut out, merged.len() as u32);
+            let mut prev = block * BLOCK;
+            for (i, (doc, pos)) in merged.iter().enumerate() {
+                put_varint(&mut out, if i == 0 { doc - prev } else { doc - prev - 1 });
+                prev = *doc;
+                put_varint(&mut out, pos.len() as u32);
+                let mut last = 0;
+                for p in pos {
+                    put_varint(&mut out, p - last);
+                    last = *p;
+                }
+            }
+            self.put(key, &out);
+        }
+        let docs = std::mem::take(&mut self.docs);
+        let mut docs: Vec<(u32, Vec<u8>)> = docs.into_iter().collect();
+        docs.sort_unstable_by_key(|d| d.0);
+        for (block, mut b) in docs {
+            while b.len() >= ENTRY && b[b.len() - ENTRY..].iter().all(|x| *x == 0) {
+                b.truncate(b.len() - ENTRY);
+            }
+            if b.is_empty() {
+                self.ops.push((docs_key(block), None));
+            } else {
+                self.put(docs_key(block), &b);
+            }
+        }
+        Ok((self.ops, self.stats))
+    }
+}
+
+/// The index keys to write for records changing from `old` to `new` (each id once: its version
+/// before this write and after it). Nothing is written here.
+pub fn plan(
+    tree: &sled::Tree,
+    changes: &[(&str, Option<&Record>, Option<&Record>)],
+) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+    let Some(stats) = stats(tree)? else {
+        // No index (being built, or a store from before search): nothing to keep up to date;
+        // the next open builds it from the records.
+        return Ok(Vec::new());
+    };
+    let (mut ops, stats) = plan_from(tree, stats, changes)?;
+    let key = keys::SEARCH_STATS_KEY.to_vec();
+    let value = codec::encode_index(&key, &stats.encode());
+    ops.push((key, Some(value)));
+    Ok(ops)
+}
+
+fn plan_from(
+    tree: &sled::Tree,
+    stats: Stats,
+    changes: &[(&str, Option<&Record>, Option<&Record>)],
+) -> Result<(Vec<(Vec<u8>, Option<Vec<u8>>)>, Stats)> {
+    let mut p = Planner::new(tree, stats);
+    for (id, old, new) in changes {
+        p.record(id, *old, *new)?;
+    }
+    p.finish()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Building
+
+/// Removes the whole index, its stats first, so that a store whose index is half removed or
+/// half built has no stats and is re-indexed when opened.
+pub fn clear(tree: &sled::Tree) -> Result<()> {
+    tree.remove(keys::SEARCH_STATS_KEY)?;
+    for prefix in keys::SEARCH_PREFIXES {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for k in tree.scan_prefix(prefix).keys() {
+            batch.remove(k?);
+            n += 1;
+            if n == 8192 {
+                tree.apply_batch(std::mem::take(&mut batch))?;
+                n = 0;
+            }
+        }
+        tree.apply_batch(batch)?;
+    }
+    Ok(())
+}
+
+/// Records indexed per batch while building.
+const BUILD_BATCH: usize = 2048;
+
+/// Builds the index from every record, a few thousand records a batch. The stats are written
+/// last, so an interrupted build leaves no stats and is redone on the next open.
+pub fn rebuild(tree: &sled::Tree) -> Result<Stats> {
+    clear(tree)?;
+    let mut stats = Stats::new();
+    let mut pending: Vec<Record> = Vec::new();
+    let flush = |pending: &mut Vec<Record>, stats: &mut Stats| -> Result<()> {
+        let changes: Vec<(&str, Option<&Record>, Option<&Record>)> =
+            pending.iter().map(|r| (r.id(), None, Some(r))).collect();
+        let (ops, after) = plan_from(tree, *stats, &changes)?;
+        *stats = after;
+        let mut batch = sled::Batch::default();
+        for (k, v) in ops {
+            match v {
+                Some(v) => batch.insert(k, v),
+                None => batch.remove(k),
+            }
+        }
+        tree.apply_batch(batch)?;
+        pending.clear();
+        Ok(())
+    };
+    for kv in tree.scan_prefix(keys::TIMELINE_PREFIX) {
+        let (k, v) = kv?;
+        let r = codec::decode(&k, &v).map_err(|e| corrupt(&k, e.to_string()))?;
+        if parts(&r).iter().any(Option::is_some) {
+            pending.push(r);
+        }
+        if pending.len() >= BUILD_BATCH {
+            flush(&mut pending, &mut stats)?;
+        }
+    }
+    flush(&mut pending, &mut stats)?;
+    let key = keys::SEARCH_STATS_KEY;
+    tree.insert(key, codec::encode_index(key, &stats.encode()))?;
+    Ok(stats)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Searching
+
+/// One result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub patient: PatientId,
+    /// The record's id; with `part`, which observation or check-in of it.
+    pub record: String,
+    pub part: u32,
+    pub kind: DocKind,
+    pub status: DocStatus,
+    pub at: Timestamp,
+    pub title: String,
+    pub snippet: Snippet,
+    pub score: f32,
+}
+
+/// The best results and how many there are in all.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Results {
+    pub hits: Vec<Hit>,
+    /// Every entry that matches (more than `hits` when the limit cut them).
+    pub total: usize,
+    /// Matches in psychotherapy notes, left out because the search did not include them.
+    pub private_hidden: usize,
+}
+
+/// The postings of one word: its blocks as stored, with their keys.
+struct WordPostings {
+    blocks: Vec<(u32, sled::IVec, sled::IVec)>,
+}
+
+impl WordPostings {
+    fn read(tree: &sled::Tree, word: &str) -> Result<Self> {
+        let mut blocks = Vec::new();
+        for kv in tree.scan_prefix(postings_prefix(word)) {
+            let (k, v) = kv?;
+            match parse_postings_key(&k) {
+                Some((w, block)) if w == word => blocks.push((block, k, v)),
+                _ => {}
+            }
+        }
+        Ok(Self { blocks })
+    }
+
+    /// Calls `each(doc, tf, positions)` for every doc, in doc order.
+    fn each(&self, mut each: impl FnMut(u32, u32, &[u8])) -> Result<()> {
+        for (block, key, v) in &self.blocks {
+            let body = codec::decode_index(key, v).map_err(|e| corrupt(key, e.to_string()))?;
+            let postings = decode_block(body, *block)
+                .ok_or_else(|| corrupt(key, "a postings block cannot be read"))?;
+            for p in postings {
+                each(p.doc, p.tf, &body[p.pos.0..p.pos.1]);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Docs with how often the clause is in each, in doc order.
+type DocSet = Vec<(u32, u32)>;
+
+/// The words a prefix stands for, in alphabetical order, at most [`MAX_PREFIX_WORDS`].
+fn expand(tree: &sled::Tree, prefix: &str) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    let mut from = [keys::POSTINGS_PREFIX, prefix.as_bytes()].concat();
+    let end = {
+        let mut e = [keys::POSTINGS_PREFIX, prefix.as_bytes()].concat();
+        e.push(0xff);
+        e
+    };
+    while out.len() < MAX_PREFIX_WORDS {
+        let Some(kv) = tree.range(from.clone()..end.clone()).next() else {
+            break;
+        };
+        let (k, _) = kv?;
+        let Some((word, _)) = parse_postings_key(&k) else {
+            break;
+        };
+        if !word.starts_with(prefix) {
+            break;
+        }
+        out.push(word.to_owned());
+        // Skip the word's other blocks: the next key after "<word>\0..." is "<word>\x01".
+        from = [keys::POSTINGS_PREFIX, word.as_bytes(), b"\x01"].concat();
+    }
+    Ok(out)
+}
+
+fn clause_docs(tree: &sled::Tree, clause: &Clause) -> Result<DocSet> {
+    match clause {
+        Clause::Word(w) => {
+            let mut out = Vec::new();
+            WordPostings::read(tree, w)?.each(|d, tf, _| out.push((d, tf)))?;
+            Ok(out)
+        }
+        Clause::Prefix(p) => {
+            let mut out: DocSet = Vec::new();
+            for w in expand(tree, p)? {
+                WordPostings::read(tree, &w)?.each(|d, tf, _| out.push((d, tf)))?;
+            }
+            out.sort_unstable_by_key(|d| d.0);
+            let mut merged: DocSet = Vec::with_capacity(out.len());
+            for (d, tf) in out {
+                match merged.last_mut() {
+                    Some(last) if last.0 == d => last.1 += tf,
+                    _ => merged.push((d, tf)),
+                }
+            }
+            Ok(merged)
+        }
+        Clause::Phrase(ws) => phrase_docs(tree, ws),
+    }
+}
+
+/// Docs where the words stand next to each other in order, with how often.
+fn phrase_docs(tree: &sled::Tree, ws: &[String]) -> Result<DocSet> {
+    // Each word's positions per doc, only for docs every word is in.
+    let mut lists: Vec<HashMap<u32, Vec<u32>>> = Vec::with_capacity(ws.len());
+    let mut candidates: Option<HashSet<u32>> = None;
+    let mut distinct: Vec<&String> = ws.iter().collect();
+    distinct.sort();
+    distinct.dedup();
+    let mut by_word: HashMap<&str, usize> = HashMap::new();
+    for w in distinct {
+        let postings = WordPostings::read(tree, w)?;
+        let mut map = HashMap::new();
+        postings.each(|d, _, pos| {
+            if candidates.as_ref().is_none_or(|c| c.contains(&d)) {
+                map.insert(d, positions(pos));
+            }
+        })?;
+        candidates = Some(map.keys().copied().collect());
+        by_word.insert(w.as_str(), lists.len());
+        lists.push(map);
+    }
+    let Some(candidates) = candidates else {
+        return Ok(Vec::new());
+    };
+    let mut out: DocSet = Vec::new();
+    for d in candidates {
+        let pos_of = |k: usize| lists[by_word[ws[k].as_str()]].get(&d);
+        let Some(first) = pos_of(0) else { continue };
+        let rest: Option<Vec<&Vec<u32>>> = (1..ws.len()).map(pos_of).collect();
+        let Some(rest) = rest else { continue };
+        let count = first
+            .iter()
+            .filter(|p| {
+                rest.iter()
+                    .enumerate()
+                    .all(|(k, list)| list.binary_search(&(*p + k as u32 + 1)).is_ok())
+            })
+            .count() as u32;
+        if count > 0 {
+            out.push((d, count));
+        }
+    }
+    out.sort_unstable_by_key(|d| d.0);
+    Ok(out)
+}
+
+/// The docs in both, with `a`'s counts.
+fn intersect(a: &[u32], b: &DocSet) -> Vec<u32> {
+    let mut out = Vec::with_capacity(a.len().min(b.len()));
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j].0) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                out.push(a[i]);
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Reads the doc table a block at a time, each block once per search.
+struct DocTable<'t> {
+    tree: &'t sled::Tree,
+    blocks: HashMap<u32, Option<Vec<u8>>>,
+}
+
+impl<'t> DocTable<'t> {
+    fn new(tree: &'t sled::Tree) -> Self {
+        Self {
+            tree,
+            blocks: HashMap::new(),
+        }
+    }
+
+    fn get(&mut self, doc: u32) -> Result<Option<DocEntry>> {
+        let block = doc / BLOCK;
+        if !self.blocks.contains_key(&block) {
+            let b = get(self.tree, &docs_key(block))?;
+            self.blocks.insert(block, b);
+        }
+        let at = (doc % BLOCK) as usize * ENTRY;
+        Ok(self
+            .blocks
+            .get(&block)
+            .and_then(Option::as_ref)
+            .and_then(|b| b.get(at..))
+            .and_then(DocEntry::decode))
+    }
+}
+
+const K1: f32 = 1.2;
+const B: f32 = 0.75;
+
+/// Runs `query`, returning the best `limit` results (best first; equal scores newest first).
+/// `record` reads a record by id, for titles and snippets.
+pub fn search(
+    tree: &sled::Tree,
+    query: &Query,
+    limit: usize,
+    record: impl Fn(&str) -> Result<Option<Record>>,
+) -> Result<Results> {
+    let Some(stats) = stats(tree)? else {
+        return Err(StoreError::Invalid {
+            id: "search index".into(),
+            detail: "the store has no search index yet; run `kitnotes check --reindex`".into(),
+        });
+    };
+    let f = &query.filter;
+    let patient = match &f.patient {
+        None => None,
+        Some(p) => match get(tree, &patient_no_key(p))?.and_then(|b| u32_at(&b, 0)) {
+            Some(n) => Some(n),
+            None => return Ok(Results::default()),
+        },
+    };
+    // Each clause's docs; the candidates are those in all of them.
+    let mut sets: Vec<DocSet> = Vec::with_capacity(query.must.len());
+    for c in &query.must {
+        let set = clause_docs(tree, c)?;
+        if set.is_empty() {
+            return Ok(Results::default());
+        }
+        sets.push(set);
+    }
+    let mut order: Vec<usize> = (0..sets.len()).collect();
+    order.sort_by_key(|i| sets[*i].len());
+    let mut candidates: Vec<u32> = sets[order[0]].iter().map(|d| d.0).collect();
+    for i in &order[1..] {
+        candidates = intersect(&candidates, &sets[*i]);
+    }
+    for c in &query.must_not {
+        let out = clause_docs(tree, c)?;
+        let out: HashSet<u32> = out.into_iter().map(|d| d.0).collect();
+        candidates.retain(|d| !out.contains(d));
+    }
+    let mut table = DocTable::new(tree);
+    let kinds: Vec<u8> = f.kinds.iter().map(|k| k.byte()).collect();
+    let statuses: Vec<u8> = f.statuses.iter().map(|s| s.byte()).collect();
+    let since = f.since.map(|t| t.as_second());
+    let until = f.until.map(|t| t.as_second());
+    let mut results = Results::default();
+    let mut kept: Vec<(u32, DocEntry)> = Vec::with_capacity(candidates.len());
+    for d in candidates {
+        let Some(e) = table.get(d)? else { continue };
+        let passes = patient.is_none_or(|p| p == e.patient)
+            && (kinds.is_empty() || kinds.contains(&e.kind))
+            && (statuses.is_empty() || statuses.contains(&e.status))
+            && since.is_none_or(|s| e.at >= s)
+            && until.is_none_or(|u| e.at < u);
+        if !passes {
+            continue;
+        }
+        if !f.include_private && DocKind::from_byte(e.kind).is_some_and(DocKind::is_private) {
+            results.private_hidden += 1;
+            continue;
+        }
+        kept.push((d, e));
+    }
+    results.total = kept.len();
+    // BM25: each clause a term, its document frequency that of the clause.
+    let n = stats.live.max(1) as f32;
+    let avgdl = (stats.total_words as f32 / n).max(1.0);
+    let mut scored: Vec<(f32, i64, u32)> = kept.iter().map(|(d, e)| (0.0, e.at, *d)).collect();
+    for set in &sets {
+        let df = set.len() as f32;
+        let idf = (1.0 + (n - df + 0.5) / (df + 0.5)).ln();
+        let mut j = 0;
+        for (s, (d, e)) in scored.iter_mut().map(|s| &mut s.0).zip(&kept) {
+            while j < set.len() && set[j].0 < *d {
+                j += 1;
+            }
+            if let Some((_, tf)) = set.get(j).filter(|x| x.0 == *d) {
+                let tf = *tf as f32;
+                let norm = K1 * (1.0 - B + B * f32::from(e.words) / avgdl);
+                *s += idf * tf * (K1 + 1.0) / (tf + norm);
+            }
+        }
+    }
+    let by_rank = |a: &(f32, i64, u32), b: &(f32, i64, u32)| {
+        b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2))
+    };
+    if scored.len() > limit && limit > 0 {
+        scored.select_nth_unstable_by(limit - 1, by_rank);
+    }
+    scored.truncate(limit);
+    scored.sort_unstable_by(by_rank);
+    let wanted: Vec<&Clause> = query.must.iter().collect();
+    for (score, _, d) in scored {
+        let key = doc_ref_key(d);
+        let Some(r) = get(tree, &key)? else {
+            return Err(corrupt(&key, "a doc in the index names no record"));
+        };
+        let part = u32_at(&r, 0).ok_or_else(|| corrupt(&key, "cut short"))?;
+        let id = std::str::from_utf8(&r[4..]).map_err(|_| corrupt(&key, "not UTF-8"))?;
+        let Some(rec) = record(id)? else {
+            return Err(corrupt(
+                &key,
+                format!("the index names record {id}, which is missing"),
+            ));
+        };
+        let ps = parts(&rec);
+        let Some(Some(p)) = ps.get(part as usize) else {
+            return Err(corrupt(&key, format!("record {id} has no part {part}")));
+        };
+        results.hits.push(Hit {
+            patient: rec.patient().clone(),
+            record: id.to_owned(),
+            part,
+            kind: p.kind,
+            status: p.status,
+            at: p.at,
+            title: p.title.clone(),
+            snippet: snippet(&p.fields, &wanted),
+            score,
+        });
+    }
+    Ok(results)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Checking
+
+/// A word at a position, hashed so that a doc's words add up to one number whichever order
+/// they are read in.
+fn word_hash(word: &str, pos: u32) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in word.bytes().chain(pos.to_be_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // splitmix64's finaliser, so that sums of hashes do not cancel out.
+    h ^= h >> 30;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 27;
+    h = h.wrapping_mul(0x94d0_49bb_1331_11eb);
+    h ^ (h >> 31)
+}
+
+/// Proves that the index says exactly what the records say: every searchable part is one doc
+/// with the right words at the right positions, the right kind, status, time and patient, and
+/// nothing else is in it. Returns one line per problem (at most 20, then how many more).
+pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
+    let mut problems = Vec::new();
+    let Some(stats) = stats(tree)? else {
+        return Ok(vec![
+            "search index: missing; `kitnotes check --reindex` builds it".into(),
+        ]);
+    };
+    if stats.version != INDEX_VERSION {
+        problems.push(format!(
+            "search index: format {} (this kitnotes writes {INDEX_VERSION}); `kitnotes check --reindex` rebuilds it",
+            stats.version
+        ));
+        return Ok(problems);
+    }
+    let mut expected: HashMap<u32, u64> = HashMap::new();
+    let mut where_: HashMap<u32, String> = HashMap::new();
+    let mut table = DocTable::new(tree);
+    let mut patient_nos: HashMap<String, Option<u32>> = HashMap::new();
+    let (mut live, mut total) = (0u64, 0u64);
+    let mut unknown: HashSet<u32> = HashSet::new();
+    for kv in tree.scan_prefix(keys::TIMELINE_PREFIX) {
+        let (k, v) = kv?;
+        // A record that cannot be read is reported by the store's own check; its docs are
+        // neither right nor wrong here.
+        let Ok(r) = codec::decode(&k, &v) else {
+            if let Some(keys::KeyParts::Timeline { id, .. }) = keys::parse_key(&k) {
+                let docs = get(tree, &record_docs_key(&id))?.unwrap_or_default();
+                unknown.extend(docs.chunks_exact(4).filter_map(|c| u32_at(c, 0)));
+            }
+            continue;
+        };
+        let ps = parts(&r);
+        if ps.iter().all(Option::is_none) {
+            continue;
+        }
+        let docs: Vec<u32> = get(tree, &record_docs_key(r.id()))?
+            .unwrap_or_default()
+            .chunks_exact(4)
+            .filter_map(|c| u32_at(c, 0))
+            .collect();
+        let pid = r.patient().as_str().to_owned();
+        let patient_no = match patient_nos.get(&pid) {
+            Some(n) => *n,
+            None => {
+                let n = get(tree, &patient_no_key(r.patient()))?.and_then(|b| u32_at(&b, 0));
+                patient_nos.insert(pid.clone(), n);
+                n
+            }
+        };
+        for (i, p) in ps.iter().enumerate() {
+            let name = || format!("{} {} part {i}", r.kind().as_str(), r.id());
+            let Some(p) = p else { continue };
+            let Some(d) = docs.get(i).copied().filter(|d| *d != NO_DOC) else {
+                problems.push(format!("search index: {} is not indexed", name()));
+                continue;
+            };
+            let (ws, count) = part_words(p);
+            let mut fp = 0u64;
+            for (w, pos) in &ws {
+                for p in pos {
+                    fp = fp.wrapping_add(word_hash(w, *p));
+                }
+            }
+            if expected.insert(d, fp).is_some() {
+                problems.push(format!("search index: doc {d} is used twice ({})", name()));
+            }
+            where_.insert(d, name());
+            live += 1;
+            total += u64::from(count);
+            let want = DocEntry {
+                patient: patient_no.unwrap_or(0),
+                kind: p.kind.byte(),
+                status: p.status.byte(),
+                words: count.min(u32::from(u16::MAX)) as u16,
+                at: p.at.as_second(),
+            };
+            if table.get(d)? != Some(want) {
+                problems.push(format!(
+                    "search index: the doc table is wrong for {} (kind, status, time or patient)",
+                    name()
+                ));
+            }
+            let mut want_ref = (i as u32).to_be_bytes().to_vec();
+            want_ref.extend_from_slice(r.id().as_bytes());
+            if get(tree, &doc_ref_key(d))? != Some(want_ref) {
+                problems.push(format!(
+                    "search index: doc {d} does not point back to {}",
+                    name()
+                ));
+            }
+        }
+    }
+    let mut found: HashMap<u32, u64> = HashMap::with_capacity(expected.len());
+    for kv in tree.scan_prefix(keys::POSTINGS_PREFIX) {
+        let (k, v) = kv?;
+        let Some((word, block)) = parse_postings_key(&k) else {
+            problems.push(format!(
+                "search index: unknown key {}",
+                String::from_utf8_lossy(&k)
+            ));
+            continue;
+        };
+        let body = match codec::decode_index(&k, &v) {
+            Ok(b) => b,
+            Err(e) => {
+                problems.push(format!("search index: the postings of \"{word}\": {e}"));
+                continue;
+            }
+        };
+        let Some(postings) = decode_block(body, block) else {
+            problems.push(format!(
+                "search index: the postings of \"{word}\" cannot be read"
+            ));
+            continue;
+        };
+        for p in postings {
+            let sum = found.entry(p.doc).or_default();
+            for pos in positions(&body[p.pos.0..p.pos.1]) {
+                *sum = sum.wrapping_add(word_hash(word, pos));
+            }
+        }
+    }
+    for (d, fp) in &expected {
+        if found.get(d) != Some(fp) {
+            problems.push(format!(
+                "search index: the words indexed for {} differ from its text",
+                where_.get(d).map_or("?", String::as_str)
+            ));
+        }
+    }
+    let stray = found
+        .keys()
+        .filter(|d| !expected.contains_key(d) && !unknown.contains(d))
+        .count();
+    if stray > 0 {
+        problems.push(format!(
+            "search index: {stray} doc(s) in the postings belong to no record's text"
+        ));
+    }
+    for kv in tree.scan_prefix(keys::DOCS_PREFIX) {
+        let (k, v) = kv?;
+        let block = u32_at(&k, 2).unwrap_or(0);
+        let Ok(body) = codec::decode_index(&k, &v) else {
+            problems.push(format!(
+                "search index: doc table block {block} cannot be read"
+            ));
+            continue;
+        };
+        let dead = body
+            .chunks(ENTRY)
+            .enumerate()
+            .filter(|(i, e)| {
+                let d = block * BLOCK + *i as u32;
+                DocEntry::decode(e).is_some() && !expected.contains_key(&d) && !unknown.contains(&d)
+            })
+            .count();
+        if dead > 0 {
+            problems.push(format!(
+                "search index: doc table block {block} lists {dead} doc(s) no record has"
+            ));
+        }
+    }
+    if unknown.is_empty() && (stats.live, stats.total_words) != (live, total) {
+        problems.push(format!(
+            "search index: the counts say {} docs and {} words, the records {live} and {total}",
+            stats.live, stats.total_words
+        ));
+    }
+    if let Some(max) = expected.keys().max()
+        && *max >= stats.next_doc
+    {
+        problems.push("search index: the next doc number is already in use".into());
+    }
+    if problems.len() > 20 {
+        let more = problems.len() - 20;
+        problems.truncate(20);
+        problems.push(format!("search index: and {more} more problems"));
+    }
+    Ok(problems)
+}
