@@ -1,0 +1,273 @@
+#!/usr/bin/env bash
+# benches/compare.sh: kitnotes against ripgrep over the same notes, and the performance targets
+# of docs/PERFORMANCE.md, measured in one run on this machine.
+#
+#   benches/compare.sh            everything (the first run builds a 1,000 x 100 demo store and
+#                                 writes its 79,000 notes as Markdown files: a few minutes)
+#   RUNS=20 benches/compare.sh    more hyperfine runs per command (default 10)
+#   SKIP_CARGO_BENCH=1 ...        leave out `cargo bench` at the end
+#
+# What it does: installs ripgrep, hyperfine and GNU time if missing; builds the release binary;
+# builds (or reuses) the demo store in <target>/tmp/bench-data/demo, the same store
+# benches/search.rs uses; exports it and writes every note as one Markdown file in a folder per
+# patient (benches/notes_to_markdown.py), the way nb, zk or Obsidian keep notes; then times
+# `kitnotes search` against `rg -i -w` and `rg -l -i -w` with hyperfine for a lot number, a rare
+# word, a common word and a phrase; the in-process search time of many separate runs (p50, p95);
+# the peak memory of a search; the first frame of the real terminal UI in a pseudo-terminal;
+# importing the whole export into an empty store; and the store's size. Then `cargo bench
+# --bench search` and the frame benchmark of benches/ui.rs.
+#
+# Environment: CARGO_TARGET_DIR (default ./target), JOBS (cargo -j, default 1), RUNS.
+
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+JOBS=${JOBS:-1}
+RUNS=${RUNS:-10}
+WORK=$TARGET/tmp/bench-data
+KITNOTES=$TARGET/release/kitnotes
+SPEC=(--patients 1000 --notes-per-patient 100 --seed 42 --anchor 2026-11-01)
+# Uncommon words of the demo's phrase banks; the rarest in the store is the "rare word"
+# (benches/search.rs picks it the same way).
+RARE_CANDIDATES=(sinus ecg benzodiazepine borderline melatonin aripiprazole lamotrigine
+  propranolol breastfeeding vortioxetine)
+COMMON=sleep
+PHRASE="first session"
+
+section() { printf '\n== %s\n' "$*"; }
+
+# --- tools ----------------------------------------------------------------------------------
+need=()
+command -v rg >/dev/null || need+=(ripgrep)
+command -v hyperfine >/dev/null || need+=(hyperfine)
+[ -x /usr/bin/time ] || need+=(time)
+command -v python3 >/dev/null || need+=(python3)
+if [ ${#need[@]} -gt 0 ]; then
+  section "Installing ${need[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq "${need[@]}"
+fi
+
+# --- the machine ----------------------------------------------------------------------------
+section "Machine"
+echo "date:    $(date -u '+%Y-%m-%d %H:%M UTC')"
+echo "cpus:    $(nproc) x $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+echo "memory:  $(awk '/MemTotal/ {printf "%.1f GB", $2 / 1048576}' /proc/meminfo)"
+echo "kernel:  $(uname -sr)"
+echo "disk:    $(df -h "$ROOT" | awk 'NR == 2 {print $1 " (" $2 ")"}')"
+echo "load:    $(cut -d' ' -f1-3 /proc/loadavg) (1, 5, 15 min; other work on the machine skews timings)"
+echo "rustc:   $(rustc --version)"
+echo "tools:   $(rg --version | sed -n 1p), $(hyperfine --version), $(python3 --version)"
+echo "commit:  $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src Cargo.toml || echo ' (with uncommitted changes)')"
+
+# --- build ----------------------------------------------------------------------------------
+section "Building the release binary"
+cargo build --release -j "$JOBS" --bin kitnotes 2>&1 | tail -1
+
+export KITNOTES_DATA_DIR=$WORK
+export KITNOTES_CONFIG_DIR=$WORK/config # empty: default settings, UTC, as benches/search.rs
+mkdir -p "$WORK/config"
+
+section "The demo store (1,000 patients x 100 notes)"
+/usr/bin/time -f 'demo: %e s wall, %M KB peak' "$KITNOTES" demo --no-ui "${SPEC[@]}" 2>&1 |
+  grep -v ' of 1000 patients' || true
+STORE=$WORK/demo
+
+# The export and the Markdown notes are made again whenever the store is newer than them.
+EXPORT=$WORK/export.jsonl
+NOTES=$WORK/notes-md
+if [ ! -s "$EXPORT" ] || [ "$STORE/demo-spec.json" -nt "$EXPORT" ]; then
+  section "Exporting (psychotherapy notes included: the import below takes them too)"
+  "$KITNOTES" --demo export --include-psychotherapy-notes -o "$EXPORT.part"
+  mv "$EXPORT.part" "$EXPORT"
+fi
+if [ ! -f "$NOTES/.complete" ] || [ "$EXPORT" -nt "$NOTES/.complete" ]; then
+  section "Writing one Markdown file per note"
+  rm -rf "$NOTES"
+  python3 benches/notes_to_markdown.py "$EXPORT" "$NOTES" >"$WORK/notes-md.count"
+  touch "$NOTES/.complete"
+fi
+MD_FILES=$(cat "$WORK/notes-md.count")
+MD_SIZE=$(du -sh "$NOTES" | cut -f1)
+echo "$MD_FILES Markdown notes (psychotherapy notes left out, as kitnotes search does) in" \
+  "$(find "$NOTES" -mindepth 1 -maxdepth 1 -type d | wc -l) patient folders, $MD_SIZE, at $NOTES"
+
+# --- what to search for ---------------------------------------------------------------------
+total() { "$KITNOTES" --demo search --json --limit 1 -- "$1" | python3 -c 'import json,sys; print(json.load(sys.stdin)["total"])'; }
+
+section "Words"
+RARE=""
+RARE_N=""
+for w in "${RARE_CANDIDATES[@]}"; do
+  n=$(total "$w")
+  printf '  %-16s %s entries\n' "$w" "$n"
+  if [ "$n" -gt 0 ] && { [ -z "$RARE_N" ] || [ "$n" -lt "$RARE_N" ]; }; then
+    RARE=$w
+    RARE_N=$n
+  fi
+done
+# A lot number, as typed: the lot of patient p0500's first dosing session (as benches/search.rs).
+# kitnotes reads "ESK-X47499" as the phrase "esk x47499".
+LOT=$(python3 - "$EXPORT" <<'EOF'
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    if '"p0500"' not in line:
+        continue
+    r = json.loads(line)
+    if r.get("type") == "session" and r.get("patient") == "p0500" and r.get("lot"):
+        print(r["lot"])
+        break
+EOF
+)
+declare -A WHAT=([lot]="$LOT" [rare]="$RARE" [common]="$COMMON" [phrase]="$PHRASE")
+ORDER=(lot rare common phrase)
+for k in "${ORDER[@]}"; do
+  q=${WHAT[$k]}
+  [ "$k" = phrase ] && q="\"$q\""
+  echo "  $k: ${WHAT[$k]}  ($(total "$q") entries in kitnotes;" \
+    "$( (rg -l -i -w -F -- "${WHAT[$k]}" "$NOTES" || true) | wc -l) Markdown files)"
+done
+
+# --- kitnotes search against ripgrep ----------------------------------------------------------
+section "kitnotes search against ripgrep (hyperfine, $RUNS runs after 3 warm-up runs)"
+mkdir -p "$WORK/results"
+for k in "${ORDER[@]}"; do
+  w=${WHAT[$k]}
+  q=$w
+  [ "$k" = phrase ] && q="'\"$w\"'"
+  hyperfine --style basic --warmup 3 --runs "$RUNS" --export-json "$WORK/results/$k.json" \
+    -n "kitnotes search $k" "$KITNOTES --demo search --limit 20 -- $q" \
+    -n "rg -i -w $k" "rg -i -w -F -- '$w' $NOTES" \
+    -n "rg -l -i -w $k" "rg -l -i -w -F -- '$w' $NOTES" |
+    grep -E '^(Benchmark|  Time)'
+done
+
+# --- in-process time, many runs ---------------------------------------------------------------
+section "In-process search time of separate runs (the summary line's figure; 50 runs each)"
+for k in "${ORDER[@]}" prefix patient; do
+  case $k in
+  prefix) args=("fath*") ;;
+  patient) args=(--patient p0500 "$COMMON") ;;
+  phrase) args=("\"${WHAT[$k]}\"") ;;
+  *) args=("${WHAT[$k]}") ;;
+  esac
+  for _ in $(seq 50); do
+    "$KITNOTES" --demo search --limit 20 "${args[@]}" 2>&1 >/dev/null | sed -n 1p
+  done | sed -nE 's/.*, ([0-9.]+) ms$/\1/p' >"$WORK/results/inproc-$k.txt"
+done
+python3 - "$WORK/results" <<'EOF'
+import sys, os
+d = sys.argv[1]
+print(f"{'search':<10} {'p50':>9} {'p95':>9} {'max':>9}")
+for k in ["lot", "rare", "common", "phrase", "prefix", "patient"]:
+    t = sorted(float(x) for x in open(os.path.join(d, f"inproc-{k}.txt")))
+    at = lambda p: t[min(len(t) - 1, max(0, int(-(-len(t) * p // 1)) - 1))]
+    print(f"{k:<10} {at(0.5):>6.1f} ms {at(0.95):>6.1f} ms {t[-1]:>6.1f} ms")
+EOF
+
+# --- peak memory --------------------------------------------------------------------------------
+section "Peak memory of kitnotes search (GNU time, max RSS)"
+for k in "${ORDER[@]}"; do
+  q=${WHAT[$k]}
+  [ "$k" = phrase ] && q="\"$q\""
+  /usr/bin/time -f "$k: %M KB, %e s" "$KITNOTES" --demo search --limit 20 -- "$q" 2>&1 >/dev/null | tail -1
+done | tee "$WORK/results/rss.txt"
+
+# --- first frame ------------------------------------------------------------------------------
+section "First frame of the real terminal UI (120x40 pseudo-terminal, 10 starts)"
+# From fork to the roster's title on the screen (the first frame is drawn in one write), then
+# `q`. Includes process start, config, keymap and templates, opening the store, the roster.
+python3 - "$KITNOTES" <<'EOF' | tee "$WORK/results/first-frame.txt"
+import fcntl, os, pty, select, struct, sys, termios, time
+times = []
+for _ in range(10):
+    start = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:
+        os.environ["TERM"] = "xterm-256color"
+        os.execv(sys.argv[1], [sys.argv[1], "--demo"])
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    seen = b""
+    shown = None
+    while shown is None and time.perf_counter() - start < 30:
+        r, _, _ = select.select([fd], [], [], 0.01)
+        if r:
+            try:
+                seen += os.read(fd, 65536)
+            except OSError:
+                break
+            if b"Patients (" in seen:
+                shown = time.perf_counter() - start
+    os.write(fd, b"q")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        r, _, _ = select.select([fd], [], [], 0.05)
+        if r:
+            try:
+                if not os.read(fd, 65536):
+                    break
+            except OSError:
+                break
+        if os.waitpid(pid, os.WNOHANG)[0]:
+            break
+    else:
+        os.kill(pid, 9)
+    try:
+        os.waitpid(pid, 0)
+    except ChildProcessError:
+        pass
+    os.close(fd)
+    if shown is None:
+        sys.exit("the first frame never showed 'Patients ('")
+    times.append(shown * 1000)
+times.sort()
+print(f"first frame: median {times[len(times) // 2]:.0f} ms, fastest {times[0]:.0f} ms, slowest {times[-1]:.0f} ms")
+EOF
+# The pty size is set just after the fork, so a start that reads it before then draws at the
+# pty's default size; the roster title is there either way. A second view of the same thing:
+# `kitnotes screenshot` opens the store, makes the app and draws one 120x40 frame to text.
+hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/results/screenshot.json" \
+  -n "kitnotes screenshot (start, open, one 120x40 frame, exit)" \
+  "$KITNOTES --demo screenshot --size 120x40 --at 2026-11-01T12:00:00Z" | grep -E '^(Benchmark|  Time)'
+
+# --- import -------------------------------------------------------------------------------------
+section "Import of the whole export into an empty store"
+NOTES_IN_EXPORT=$(grep -c '^{"type":"note"' "$EXPORT")
+IMPORT_DIR=$(mktemp -d "$WORK/import.XXXXXX")
+KITNOTES_DATA_DIR=$IMPORT_DIR /usr/bin/time -f 'import: %e s wall, %M KB peak' \
+  "$KITNOTES" import "$EXPORT" 2>&1 | tee "$WORK/results/import.txt"
+IMPORT_S=$(sed -nE 's/^import: ([0-9.]+) s wall.*/\1/p' "$WORK/results/import.txt")
+echo "$NOTES_IN_EXPORT notes: $(python3 -c "print(f'{$NOTES_IN_EXPORT / $IMPORT_S:,.0f}')") notes/s (whole process)"
+IMPORTED_SIZE=$(du -sh "$IMPORT_DIR/store" | cut -f1)
+rm -rf "$IMPORT_DIR"
+
+# --- sizes --------------------------------------------------------------------------------------
+section "Sizes on disk"
+echo "demo store (records, audit log and search index): $(du -sh "$STORE" | cut -f1)"
+echo "the same records imported into a fresh store: $IMPORTED_SIZE"
+echo "the JSON Lines export: $(du -sh "$EXPORT" | cut -f1); the Markdown notes: $MD_SIZE"
+
+# --- summary ------------------------------------------------------------------------------------
+section "Summary: kitnotes search against ripgrep over the same notes (mean wall time of a whole process)"
+python3 - "$WORK/results" <<'EOF'
+import json, os, sys
+d = sys.argv[1]
+print(f"{'query':<8} {'kitnotes':>10} {'rg -i -w':>10} {'rg -l':>10} {'rg / kitnotes':>14} {'rg -l / kitnotes':>17}")
+for k in ["lot", "rare", "common", "phrase"]:
+    r = json.load(open(os.path.join(d, f"{k}.json")))["results"]
+    kit, rg, rgl = (x["mean"] * 1000 for x in r)
+    print(f"{k:<8} {kit:>7.1f} ms {rg:>7.1f} ms {rgl:>7.1f} ms {rg / kit:>13.1f}x {rgl / kit:>16.1f}x")
+EOF
+echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- cargo bench --------------------------------------------------------------------------------
+if [ -z "${SKIP_CARGO_BENCH:-}" ]; then
+  section "cargo bench --bench search"
+  KITNOTES_BENCH_DATA_DIR=$WORK cargo bench -j "$JOBS" --bench search 2>&1 | grep -v '^\s*Compiling'
+  section "cargo bench --bench ui -- draw_frame_10k_timeline"
+  cargo bench -j "$JOBS" --bench ui -- draw_frame_10k_timeline 2>&1 | grep -v '^\s*Compiling'
+fi
