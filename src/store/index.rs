@@ -45,6 +45,9 @@ const NO_DOC: u32 = u32::MAX;
 /// A prefix matches at most this many words (the first in alphabetical order).
 pub const MAX_PREFIX_WORDS: usize = 512;
 
+/// Keys to write, each with its new value (`None`: remove the key).
+pub type IndexOps = Vec<(Vec<u8>, Option<Vec<u8>>)>;
+
 fn corrupt(key: &[u8], detail: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         key: super::sled_store::printable_key(key),
@@ -344,8 +347,8 @@ fn positions(bytes: &[u8]) -> Vec<u32> {
 
 /// The words of a part with their positions; a field boundary leaves a gap, so a phrase never
 /// spans two fields.
-fn part_words(part: &Part<'_>) -> (BTreeMap<String, Vec<u32>>, u32) {
-    let mut out: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+fn part_words(part: &Part<'_>) -> (HashMap<String, Vec<u32>>, u32) {
+    let mut out: HashMap<String, Vec<u32>> = HashMap::new();
     let mut pos = 0u32;
     let mut count = 0u32;
     for field in &part.fields {
@@ -366,6 +369,54 @@ struct WordEdit {
     added: Vec<(u32, u32, u32)>,
 }
 
+/// The segment a word's new postings go to while appending.
+#[derive(Default)]
+struct OpenSegment {
+    first: u32,
+    prev: u32,
+    n: u32,
+    /// The postings, without the count in front.
+    bytes: Vec<u8>,
+}
+
+impl OpenSegment {
+    /// The word's last segment, to go on filling, if it has room.
+    fn last_of(tree: &sled::Tree, word: &str) -> Result<Option<Self>> {
+        let prefix = postings_prefix(word);
+        let mut end = prefix.clone();
+        if let Some(last) = end.last_mut() {
+            *last = 1;
+        }
+        let Some((k, v)) = tree.range(prefix..end).next_back().transpose()? else {
+            return Ok(None);
+        };
+        let body = codec::decode_index(&k, &v).map_err(|e| corrupt(&k, e.to_string()))?;
+        if body.len() >= SEGMENT_BYTES {
+            return Ok(None);
+        }
+        let first = parse_postings_key(&k).map(|(_, f)| f);
+        let postings = first.and_then(|f| decode_block(body, f));
+        let (Some(first), Some(postings)) = (first, postings) else {
+            return Err(corrupt(&k, "a postings segment cannot be read"));
+        };
+        let mut v = Varints::new(body);
+        v.next();
+        Ok(Some(Self {
+            first,
+            prev: postings.last().map_or(first, |p| p.doc),
+            n: postings.len() as u32,
+            bytes: body[v.at..].to_vec(),
+        }))
+    }
+
+    fn encode(self, word: &str) -> (Vec<u8>, Vec<u8>) {
+        let mut body = Vec::with_capacity(self.bytes.len() + 5);
+        put_varint(&mut body, self.n);
+        body.extend_from_slice(&self.bytes);
+        (postings_key(word, self.first), body)
+    }
+}
+
 /// Works out every key the index needs changed for a set of record changes. Reads the index as
 /// it is; writes nothing.
 struct Planner<'t> {
@@ -375,8 +426,11 @@ struct Planner<'t> {
     arena: Vec<u32>,
     docs: HashMap<u32, Vec<u8>>,
     names: HashMap<u32, Names>,
+    /// Appending (all docs new, numbered after every doc in the index): each word's last
+    /// segment is kept open and written once full, so every segment is written once.
+    append: Option<HashMap<String, OpenSegment>>,
     patients: HashMap<PatientId, u32>,
-    ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ops: IndexOps,
 }
 
 impl<'t> Planner<'t> {
@@ -388,6 +442,7 @@ impl<'t> Planner<'t> {
             arena: Vec::new(),
             docs: HashMap::new(),
             names: HashMap::new(),
+            append: None,
             patients: HashMap::new(),
             ops: Vec::new(),
         }
@@ -476,8 +531,14 @@ impl<'t> Planner<'t> {
     }
 
     /// Adds the part's words under `doc`; returns how many words it has.
-    fn add_words(&mut self, doc: u32, part: &Part<'_>) -> u32 {
+    fn add_words(&mut self, doc: u32, part: &Part<'_>) -> Result<u32> {
         let (ws, count) = part_words(part);
+        if self.append.is_some() {
+            for (w, pos) in ws {
+                self.append_posting(w, doc, &pos)?;
+            }
+            return Ok(count);
+        }
         for (w, pos) in ws {
             let start = self.arena.len() as u32;
             self.arena.extend_from_slice(&pos);
@@ -488,7 +549,73 @@ impl<'t> Planner<'t> {
                 .added
                 .push((doc, start, end));
         }
-        count
+        Ok(count)
+    }
+
+    /// Appends one posting to the word's open segment, writing the segment out when full.
+    fn append_posting(&mut self, word: String, doc: u32, pos: &[u32]) -> Result<()> {
+        if self.append.as_ref().is_some_and(|a| !a.contains_key(&word)) {
+            let seg = OpenSegment::last_of(self.tree, &word)?;
+            self.append
+                .get_or_insert_default()
+                .insert(word.clone(), seg.unwrap_or_default());
+        }
+        // The posting's size, to know whether it still fits, without building it first.
+        let varint_len = |v: u32| (32 - v.leading_zeros()).max(1).div_ceil(7) as usize;
+        let mut last = 0;
+        let size = 5
+            + varint_len(pos.len() as u32)
+            + pos
+                .iter()
+                .map(|p| {
+                    let l = varint_len(p - last);
+                    last = *p;
+                    l
+                })
+                .sum::<usize>();
+        let Some(seg) = self.append.as_mut().and_then(|a| a.get_mut(&word)) else {
+            return Ok(());
+        };
+        let full = if seg.n > 0 && seg.bytes.len() + size > SEGMENT_BYTES {
+            Some(std::mem::take(seg))
+        } else {
+            None
+        };
+        if seg.n == 0 {
+            seg.first = doc;
+            put_varint(&mut seg.bytes, 0);
+        } else {
+            put_varint(&mut seg.bytes, doc - seg.prev - 1);
+        }
+        put_varint(&mut seg.bytes, pos.len() as u32);
+        let mut last = 0;
+        for p in pos {
+            put_varint(&mut seg.bytes, p - last);
+            last = *p;
+        }
+        seg.prev = doc;
+        seg.n += 1;
+        if let Some(full) = full {
+            let (key, body) = full.encode(&word);
+            self.put(key, &body);
+        }
+        Ok(())
+    }
+
+    /// Writes out every open segment (appending).
+    fn close_segments(&mut self) {
+        let Some(open) = self.append.take() else {
+            return;
+        };
+        let mut open: Vec<(String, OpenSegment)> = open.into_iter().collect();
+        open.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (word, seg) in open {
+            if seg.n > 0 {
+                let (key, body) = seg.encode(&word);
+                self.put(key, &body);
+            }
+        }
+        self.append = Some(HashMap::new());
     }
 
     fn entry_for(&mut self, patient: &PatientId, part: &Part<'_>, count: u32) -> Result<DocEntry> {
@@ -515,6 +642,7 @@ impl<'t> Planner<'t> {
         let new_parts = new.map(parts).unwrap_or_default();
         let mut new_docs = vec![NO_DOC; new_parts.len()];
         let n = old_docs.len().max(new_parts.len()).max(old_parts.len());
+        #[allow(clippy::needless_range_loop)] // i indexes old docs, old parts and new parts alike
         for i in 0..n {
             let od = old_docs.get(i).copied().filter(|d| *d != NO_DOC);
             let op = old_parts.get(i).and_then(Option::as_ref);
@@ -529,7 +657,7 @@ impl<'t> Planner<'t> {
                         if let Some(op) = op {
                             self.remove_words(d, op);
                         }
-                        let count = self.add_words(d, np);
+                        let count = self.add_words(d, np)?;
                         let before = u64::from(was.map_or(0, |e| e.words));
                         self.stats.total_words =
                             self.stats.total_words.saturating_sub(before) + u64::from(count);
@@ -561,7 +689,7 @@ impl<'t> Planner<'t> {
                         id: id.to_owned(),
                         detail: "the search index is full (4 billion entries)".into(),
                     })?;
-                    let count = self.add_words(d, np);
+                    let count = self.add_words(d, np)?;
                     let e = self.entry_for(record.patient(), np, count)?;
                     self.set_entry(d, Some(e))?;
                     self.set_name(d, Some((i as u32, id.to_owned())))?;
@@ -694,7 +822,8 @@ impl<'t> Planner<'t> {
 
     /// Merges the edits into the stored segments and returns every key to write (`None`:
     /// remove).
-    fn finish(mut self) -> Result<(Vec<(Vec<u8>, Option<Vec<u8>>)>, Stats)> {
+    fn finish(mut self) -> Result<(IndexOps, Stats)> {
+        self.close_segments();
         let words = std::mem::take(&mut self.words);
         for (word, edit) in words {
             self.merge_word(&word, edit)?;
@@ -734,7 +863,7 @@ impl<'t> Planner<'t> {
 pub fn plan(
     tree: &sled::Tree,
     changes: &[(&str, Option<&Record>, Option<&Record>)],
-) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+) -> Result<IndexOps> {
     let Some(stats) = stats(tree)? else {
         // No index (being built, or a store from before search): nothing to keep up to date;
         // the next open builds it from the records.
@@ -751,7 +880,7 @@ fn plan_from(
     tree: &sled::Tree,
     stats: Stats,
     changes: &[(&str, Option<&Record>, Option<&Record>)],
-) -> Result<(Vec<(Vec<u8>, Option<Vec<u8>>)>, Stats)> {
+) -> Result<(IndexOps, Stats)> {
     let mut p = Planner::new(tree, stats);
     for (id, old, new) in changes {
         p.record(id, *old, *new)?;
@@ -785,17 +914,47 @@ pub fn clear(tree: &sled::Tree) -> Result<()> {
 /// Records indexed per batch while building, and per group in a large change.
 pub const GROUP: usize = 2048;
 
-/// Builds the index from every record, a few thousand records a batch. The stats are written
-/// last, so an interrupted build leaves no stats and is redone on the next open.
+/// Indexes new records (none of them in the index yet), numbering their docs after every doc
+/// in it: each word's postings are appended, and every segment is written once. `write` gets
+/// the keys to write a group of records at a time; the last call has the stats.
+pub fn append<R: std::borrow::Borrow<Record>>(
+    tree: &sled::Tree,
+    records: impl IntoIterator<Item = Result<R>>,
+    mut write: impl FnMut(IndexOps) -> Result<()>,
+) -> Result<Stats> {
+    let stats = stats(tree)?.unwrap_or_else(Stats::new);
+    let mut p = Planner::new(tree, stats);
+    p.append = Some(HashMap::new());
+    for (i, r) in records.into_iter().enumerate() {
+        let r = r?;
+        let r = r.borrow();
+        p.record(r.id(), None, Some(r))?;
+        if (i + 1) % GROUP == 0 {
+            write(std::mem::take(&mut p.ops))?;
+        }
+    }
+    let (mut ops, stats) = p.finish()?;
+    let key = keys::SEARCH_STATS_KEY.to_vec();
+    let value = codec::encode_index(&key, &stats.encode());
+    ops.push((key, Some(value)));
+    write(ops)?;
+    Ok(stats)
+}
+
+/// Builds the index from every record. The stats are written last, so an interrupted build
+/// leaves no stats and is redone on the next open.
 pub fn rebuild(tree: &sled::Tree) -> Result<Stats> {
     clear(tree)?;
-    let mut stats = Stats::new();
-    let mut pending: Vec<Record> = Vec::new();
-    let flush = |pending: &mut Vec<Record>, stats: &mut Stats| -> Result<()> {
-        let changes: Vec<(&str, Option<&Record>, Option<&Record>)> =
-            pending.iter().map(|r| (r.id(), None, Some(r))).collect();
-        let (ops, after) = plan_from(tree, *stats, &changes)?;
-        *stats = after;
+    let records = tree.scan_prefix(keys::TIMELINE_PREFIX).filter_map(|kv| {
+        let decoded = kv
+            .map_err(StoreError::from)
+            .and_then(|(k, v)| codec::decode(&k, &v).map_err(|e| corrupt(&k, e.to_string())));
+        match decoded {
+            Ok(r) if parts(&r).iter().all(Option::is_none) => None,
+            other => Some(other),
+        }
+    });
+    append(tree, records, |ops| {
         let mut batch = sled::Batch::default();
         for (k, v) in ops {
             match v {
@@ -804,23 +963,8 @@ pub fn rebuild(tree: &sled::Tree) -> Result<Stats> {
             }
         }
         tree.apply_batch(batch)?;
-        pending.clear();
         Ok(())
-    };
-    for kv in tree.scan_prefix(keys::TIMELINE_PREFIX) {
-        let (k, v) = kv?;
-        let r = codec::decode(&k, &v).map_err(|e| corrupt(&k, e.to_string()))?;
-        if parts(&r).iter().any(Option::is_some) {
-            pending.push(r);
-        }
-        if pending.len() >= GROUP {
-            flush(&mut pending, &mut stats)?;
-        }
-    }
-    flush(&mut pending, &mut stats)?;
-    let key = keys::SEARCH_STATS_KEY;
-    tree.insert(key, codec::encode_index(key, &stats.encode()))?;
-    Ok(stats)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1187,15 +1331,20 @@ pub fn search(
 // ---------------------------------------------------------------------------------------------
 // Checking
 
-/// A word at a position, hashed so that a doc's words add up to one number whichever order
-/// they are read in.
-fn word_hash(word: &str, pos: u32) -> u64 {
+/// A word's hash (FNV-1a), taken once per word.
+fn word_hash(word: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in word.bytes().chain(pos.to_be_bytes()) {
+    for b in word.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    // splitmix64's finaliser, so that sums of hashes do not cancel out.
+    h
+}
+
+/// A word (by its hash) at a position, mixed so that a doc's words add up to one number
+/// whichever order they are read in (splitmix64's finaliser: sums do not cancel out).
+fn at_position(word: u64, pos: u32) -> u64 {
+    let mut h = word ^ u64::from(pos).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     h ^= h >> 30;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 27;
@@ -1226,6 +1375,7 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
     let mut patient_nos: HashMap<String, Option<u32>> = HashMap::new();
     let (mut live, mut total) = (0u64, 0u64);
     let mut unknown: HashSet<u32> = HashSet::new();
+    let mut names: HashMap<u32, Names> = HashMap::new();
     for kv in tree.scan_prefix(keys::TIMELINE_PREFIX) {
         let (k, v) = kv?;
         // A record that cannot be read is reported by the store's own check; its docs are
@@ -1265,8 +1415,9 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
             let (ws, count) = part_words(p);
             let mut fp = 0u64;
             for (w, pos) in &ws {
+                let h = word_hash(w);
                 for p in pos {
-                    fp = fp.wrapping_add(word_hash(w, *p));
+                    fp = fp.wrapping_add(at_position(h, *p));
                 }
             }
             if expected.insert(d, fp).is_some() {
@@ -1288,7 +1439,16 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
                     name()
                 ));
             }
-            if doc_name(tree, d)? != Some((i as u32, r.id().to_owned())) {
+            let block = d / NAME_BLOCK;
+            if let std::collections::hash_map::Entry::Vacant(e) = names.entry(block) {
+                let b = get(tree, &names_key(block))?;
+                e.insert(b.as_deref().and_then(decode_names).unwrap_or_default());
+            }
+            let named = names
+                .get(&block)
+                .and_then(|n| n.get((d % NAME_BLOCK) as usize))
+                .and_then(Option::as_ref);
+            if named.is_none_or(|(part, id)| *part != i as u32 || id != r.id()) {
                 problems.push(format!(
                     "search index: doc {d} does not point back to {}",
                     name()
@@ -1319,10 +1479,11 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
             ));
             continue;
         };
+        let h = word_hash(word);
         for p in postings {
             let sum = found.entry(p.doc).or_default();
             for pos in positions(&body[p.pos.0..p.pos.1]) {
-                *sum = sum.wrapping_add(word_hash(word, pos));
+                *sum = sum.wrapping_add(at_position(h, pos));
             }
         }
     }

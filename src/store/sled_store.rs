@@ -604,7 +604,7 @@ fn encode_op(op: &KeyOp<'_>, batch: &mut sled::Batch) {
     }
 }
 
-fn index_ops(planned: Vec<(Vec<u8>, Option<Vec<u8>>)>) -> Vec<KeyOp<'static>> {
+fn index_ops(planned: index::IndexOps) -> Vec<KeyOp<'static>> {
     planned
         .into_iter()
         .map(|(key, value)| KeyOp {
@@ -770,9 +770,25 @@ impl Store for SledStore {
         if streamed {
             self.write_chunked(|chunks| {
                 self.write_chunks(&ops, chunks)?;
-                for group in index_changes.chunks(index::GROUP) {
+                // Records that were in the store: their old words come out, a group at a time.
+                let updates: Vec<_> = index_changes
+                    .iter()
+                    .filter(|c| c.1.is_some())
+                    .copied()
+                    .collect();
+                for group in updates.chunks(index::GROUP) {
                     let planned = index_ops(index::plan(&self.db, group)?);
                     self.write_chunks(&planned, chunks)?;
+                }
+                // New records: appended, each segment written once.
+                if index::stats(&self.db)?.is_some() {
+                    let new = index_changes
+                        .iter()
+                        .filter(|c| c.1.is_none())
+                        .filter_map(|c| c.2.map(Ok));
+                    index::append(&self.db, new, |planned| {
+                        self.write_chunks(&index_ops(planned), chunks)
+                    })?;
                 }
                 Ok(())
             })?;
