@@ -39,8 +39,9 @@ pub const SEGMENT_BYTES: usize = 4096;
 /// candidates, and few large values load much faster than many small ones.
 pub const DOC_BLOCK: u32 = 4096;
 const ENTRY: usize = 16;
-/// The layout above. A store whose index has another version is re-indexed when opened.
-pub const INDEX_VERSION: u32 = 1;
+/// The layout above (2: segments and doc-name blocks). A store whose index has another
+/// version is re-indexed when opened.
+pub const INDEX_VERSION: u32 = 2;
 const NO_DOC: u32 = u32::MAX;
 /// A prefix matches at most this many words (the first in alphabetical order).
 pub const MAX_PREFIX_WORDS: usize = 512;
