@@ -167,6 +167,11 @@ fn the_default_keys_do_what_the_readme_says() {
         (Roster, "<Enter>", Action::Open),
         (Timeline, "<Esc>", Action::Back),
         (Roster, "/", Action::RosterFilter),
+        (Timeline, "/", Action::SearchPatient),
+        (Detail, "/", Action::SearchPatient),
+        (Course, "/", Action::SearchPatient),
+        (Roster, "F", Action::SearchAll),
+        (Today, "F", Action::SearchAll),
         (Roster, "a", Action::PatientArchive),
         (Roster, "A", Action::ToggleArchived),
         (Popup, "<Esc>", Action::PopupClose),
@@ -462,6 +467,19 @@ fn presets_put_their_keys_first_in_hints() {
         emacs.keys_for(KeyContext::Roster, Action::MoveDown),
         [seq("<C-n>"), seq("<Down>")]
     );
+    // emacs searches with <C-s>: the names in the roster, the patient's records elsewhere.
+    for (context, action) in [
+        (KeyContext::Roster, Action::RosterFilter),
+        (KeyContext::Timeline, Action::SearchPatient),
+        (KeyContext::Detail, Action::SearchPatient),
+        (KeyContext::Course, Action::SearchPatient),
+    ] {
+        assert_eq!(
+            emacs.keys_for(context, action)[0],
+            seq("<C-s>"),
+            "{context}"
+        );
+    }
     let default = Keymap::builtin(Preset::Default);
     assert_eq!(
         default.keys_for(KeyContext::Roster, Action::Quit),

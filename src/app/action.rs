@@ -152,6 +152,9 @@ actions! {
     GoalNew = "goal.new": "Promote an intention to an integration goal, or set a new one",
     GoalCheckIn = "goal.check_in": "Check in on a goal: progress 0-10 and a short note",
 
+    SearchPatient = "search.patient": "Search this patient's notes, observations, goals and check-ins",
+    SearchAll = "search.all": "Search the notes, observations, goals and check-ins of every patient",
+
     SessionStart = "session.start": "Start a dosing session from a protocol, or go back to the open one",
     SessionObserve = "session.observe": "Add an observation, stamped with the time since dose",
     SessionAdverse = "session.adverse": "Record an adverse event (a flagged observation)",

@@ -53,6 +53,22 @@ impl ListCursor {
         self.offset = self.offset.min(max_offset);
     }
 
+    /// Moves for a movement action (up, down, a page, the first or last row) in a list of
+    /// `len` rows with `height` on screen; false for any other action.
+    pub fn navigate(&mut self, action: super::Action, len: usize, height: usize) -> bool {
+        use super::Action;
+        match action {
+            Action::MoveUp => self.step(-1, len, height),
+            Action::MoveDown => self.step(1, len, height),
+            Action::PageUp => self.step(-(height as isize), len, height),
+            Action::PageDown => self.step(height as isize, len, height),
+            Action::MoveTop => self.top(len, height),
+            Action::MoveBottom => self.bottom(len, height),
+            _ => return false,
+        }
+        true
+    }
+
     /// The rows to draw: `offset..end`.
     pub fn visible(&self, len: usize, height: usize) -> std::ops::Range<usize> {
         let start = self.offset.min(len);

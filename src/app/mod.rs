@@ -20,6 +20,7 @@ pub mod measures;
 mod notes;
 pub mod patient_form;
 mod popup;
+pub mod search;
 pub mod views;
 
 pub use action::{Action, KeyContext};
@@ -135,6 +136,9 @@ pub struct PatientView {
     pub cursor: ListCursor,
     /// Lines scrolled off the top of the detail pane.
     pub detail_scroll: usize,
+    /// The search result last opened here, whose words the detail pane highlights while its
+    /// entry stays selected.
+    pub found: Option<search::FoundEntry>,
 }
 
 impl PatientView {
@@ -220,6 +224,8 @@ pub struct App {
     stashed_forms: Vec<PatientForm>,
     /// Questionnaires, goals and check-ins closed with Esc, kept to come back.
     kept: kept::KeptForms,
+    /// The last search (query, scope, selected result), brought back by the key that opens it.
+    kept_search: Option<search::KeptSearch>,
     /// Set only by [`App::request_quit`], which saves the open draft first.
     pub quit: bool,
     /// Set when Quit was refused once because of an unsaved form.
@@ -257,6 +263,7 @@ impl App {
             status: None,
             stashed_forms: Vec::new(),
             kept: Default::default(),
+            kept_search: None,
             quit: false,
             quit_armed: false,
             size: (120, 40),
@@ -411,6 +418,7 @@ impl App {
             Some(Popup::Protocols(p)) => Some(&mut p.list.filter),
             Some(Popup::Measure(m)) => m.field(),
             Some(Popup::Goal(g)) => g.field(),
+            Some(Popup::Search(s)) => Some(&mut s.field),
             None => match self.console.as_mut().and_then(|c| c.input.as_mut()) {
                 Some(i) => Some(&mut i.field),
                 None => self.roster.input.as_mut(),
@@ -420,7 +428,7 @@ impl App {
 
     fn type_into_field(&mut self, key: KeyEvent) {
         // Questionnaire answers and choice fields take some keys before any text field does.
-        if self.measure_key(key) || self.goal_key(key) {
+        if self.measure_key(key) || self.goal_key(key) || self.search_key(key) {
             return;
         }
         if let Some(f) = self.focused_field()
@@ -431,6 +439,10 @@ impl App {
     }
 
     fn after_typing(&mut self) {
+        if matches!(self.popup, Some(Popup::Search(_))) {
+            self.run_search();
+            return;
+        }
         let height = self.list_height(Pane::Roster);
         match &mut self.popup {
             Some(Popup::Help(p)) | Some(Popup::Palette(p)) => p.refilter(),
@@ -439,7 +451,7 @@ impl App {
             Some(Popup::Protocols(p)) => p.list.refilter(),
             Some(Popup::Measure(m)) => m.after_typing(),
             Some(Popup::Goal(g)) => g.after_typing(),
-            Some(Popup::Patient(_)) | Some(Popup::Addendum(_)) => {}
+            Some(Popup::Patient(_)) | Some(Popup::Addendum(_)) | Some(Popup::Search(_)) => {}
             None if self.console.is_some() => {
                 if let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut()) {
                     i.error = None;
@@ -575,6 +587,8 @@ impl App {
             Action::MeasureNew => self.open_measure(),
             Action::GoalNew => self.open_intentions(),
             Action::GoalCheckIn => self.open_check_in(),
+            Action::SearchPatient => self.open_search(false),
+            Action::SearchAll => self.open_search(true),
             Action::Privacy => self.toggle_privacy(),
             a if a.is_editor_only() => {
                 let hint = self.key_hint(KeyContext::Timeline, Action::NoteEdit);
@@ -682,6 +696,7 @@ impl App {
             },
             Popup::Measure(_) => self.update_measure_popup(action),
             Popup::Goal(_) => self.update_goal_popup(action),
+            Popup::Search(_) => self.update_search_popup(action),
             Popup::Addendum(_) => match action {
                 Action::PopupClose => self.popup = None,
                 Action::PopupConfirm => self.save_addendum(),
@@ -890,6 +905,7 @@ impl App {
                     entries,
                     cursor: ListCursor::default(),
                     detail_scroll: 0,
+                    found: None,
                 });
             }
             Ok(None) => self.patient = None,
@@ -930,6 +946,7 @@ impl App {
                 if let Some(v) = self.patient.as_mut() {
                     v.cursor.step(delta, v.entries.len(), h);
                     v.detail_scroll = 0;
+                    v.found = None;
                 }
             }
             Pane::Detail => {
@@ -1054,12 +1071,17 @@ impl App {
     /// under the pointer, a click focuses a pane and selects the row under it.
     pub fn mouse(&mut self, m: ratatui::crossterm::event::MouseEvent) {
         use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+        let wheel = match m.kind {
+            MouseEventKind::ScrollDown => Some(Action::MoveDown),
+            MouseEventKind::ScrollUp => Some(Action::MoveUp),
+            _ => None,
+        };
         if let Some(Popup::Help(p) | Popup::Palette(p)) = self.popup.as_mut() {
-            match m.kind {
-                MouseEventKind::ScrollDown => p.navigate(Action::MoveDown),
-                MouseEventKind::ScrollUp => p.navigate(Action::MoveUp),
-                _ => false,
-            };
+            wheel.map(|a| p.navigate(a));
+            return;
+        }
+        if let (Some(Popup::Search(_)), Some(a)) = (&self.popup, wheel) {
+            self.update_search_popup(a);
             return;
         }
         if self.popup.is_some() || self.roster.input.is_some() || self.editor.is_some() {
@@ -1112,6 +1134,7 @@ impl App {
                             if index < v.entries.len() {
                                 v.cursor.select(index, v.entries.len(), h);
                                 v.detail_scroll = 0;
+                                v.found = None;
                             }
                         }
                     }

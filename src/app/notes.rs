@@ -163,6 +163,7 @@ impl App {
         {
             v.cursor.select(i, v.entries.len(), h);
             v.detail_scroll = 0;
+            v.found = None;
         }
     }
 

@@ -1,6 +1,6 @@
 //! Popups: help (the live keymap of the pane underneath), the command palette (every action),
-//! the patient form, the new-note template picker and the addendum field. A popup takes every
-//! key first.
+//! the patient form, the new-note template picker, the addendum field and search. A popup takes
+//! every key first.
 
 use super::Action;
 use super::field::TextField;
@@ -23,6 +23,8 @@ pub enum Popup {
     Measure(super::measures::MeasureForm),
     /// Goals: promote an intention, the goal form, check-ins.
     Goal(super::goals::GoalPopup),
+    /// Full-text search of one patient's records or everyone's.
+    Search(super::search::SearchPopup),
 }
 
 /// One template offered for a new note.
@@ -126,16 +128,7 @@ impl<R: Filterable> FilteredList<R> {
     /// Moves the selection for a movement action; false for any other action.
     pub fn navigate(&mut self, action: Action) -> bool {
         let (len, h) = (self.hits.len(), self.height());
-        match action {
-            Action::MoveUp => self.cursor.step(-1, len, h),
-            Action::MoveDown => self.cursor.step(1, len, h),
-            Action::PageUp => self.cursor.step(-(h as isize), len, h),
-            Action::PageDown => self.cursor.step(h as isize, len, h),
-            Action::MoveTop => self.cursor.top(len, h),
-            Action::MoveBottom => self.cursor.bottom(len, h),
-            _ => return false,
-        }
-        true
+        self.cursor.navigate(action, len, h)
     }
 }
 

@@ -161,6 +161,11 @@ impl App {
             Action::ToggleTheme => self.cycle_theme(),
             Action::Privacy => self.toggle_privacy(),
             Action::DraftsList => self.open_drafts(),
+            Action::SearchAll => self.open_search(true),
+            // The course view is one patient's: `/` searches their records.
+            Action::SearchPatient if matches!(self.view, Some(View::Course(_))) => {
+                self.open_search(false)
+            }
             // Recording for the patient whose course is open; the popup opens over the view and
             // the view shows what was saved.
             Action::MeasureNew | Action::GoalNew | Action::GoalCheckIn
@@ -194,14 +199,7 @@ impl App {
             Some(View::Course(c)) => &mut c.cursor,
             None => return,
         };
-        match action {
-            Action::MoveUp => cursor.step(-1, len, height),
-            Action::MoveDown => cursor.step(1, len, height),
-            Action::PageUp => cursor.step(-(height as isize), len, height),
-            Action::PageDown => cursor.step(height as isize, len, height),
-            Action::MoveTop => cursor.top(len, height),
-            _ => cursor.bottom(len, height),
-        }
+        cursor.navigate(action, len, height);
     }
 
     /// Goal rows the Course view shows at the current size.
@@ -266,7 +264,7 @@ impl App {
         }
     }
 
-    fn patient_is(&self, id: &PatientId) -> bool {
+    pub(super) fn patient_is(&self, id: &PatientId) -> bool {
         self.patient
             .as_ref()
             .is_some_and(|p| &p.records.patient.id == id)

@@ -144,6 +144,8 @@ pub fn build(
     progress: &mut dyn FnMut(u32),
 ) -> Result<DemoSummary, DemoError> {
     spec.validate()?;
+    // The search index is built once at the end: far fewer writes than keeping it per patient.
+    store.suspend_index()?;
     let mut summary = DemoSummary::default();
     for index in 0..spec.patients {
         let records = generate_patient(spec, index);
@@ -164,6 +166,7 @@ pub fn build(
         store.apply_with_events(&changes, event.as_slice())?;
         progress(index + 1);
     }
+    store.reindex()?;
     store.flush()?;
     Ok(summary)
 }

@@ -51,7 +51,8 @@ pub fn matched(ws: &[Word], clauses: &[&Clause]) -> Vec<Option<usize>> {
 /// when nothing else matches.
 pub fn snippet(fields: &[&str], clauses: &[&Clause]) -> Snippet {
     // (distinct clauses in window, not the first field, -field, -start): the best is the largest.
-    let mut best: Option<((usize, bool, isize, isize), usize, usize)> = None;
+    type Rank = (usize, bool, isize, isize);
+    let mut best: Option<(Rank, usize, usize)> = None;
     let mut split: Vec<(Vec<Word>, Vec<Option<usize>>)> = Vec::with_capacity(fields.len());
     for (f, field) in fields.iter().enumerate() {
         let ws = words(field);

@@ -4,19 +4,23 @@
 //! Each searchable part of a record (see `search::text::parts`) is a *doc* with a number that
 //! never changes while the part exists. Layout (every value in the codec's envelope, kind `x`):
 //! ```text
-//! X\0<word>\0<block>   the postings of <word> for docs block*256 .. block*256+255:
-//!                      count, then per doc: doc - previous doc, tf, tf positions (each the
-//!                      distance from the previous one), all LEB128 varints
-//! D\0<block>           the doc table: 16 bytes per doc (patient number u32, kind u8, status u8,
-//!                      words u16, time in seconds i64); patient number 0 is a free slot
-//! E\0<doc>             the doc's part number (u32) and record id
+//! X\0<word>\0<first>   a segment of <word>'s postings, from doc <first> up to the next
+//!                      segment's first: count, then per doc: doc - previous doc - 1 (0 for
+//!                      the first), tf, tf positions (each the distance from the previous one),
+//!                      all LEB128 varints; about 4 KB a segment
+//! D\0<block>           the doc table, 4,096 docs a block: 16 bytes per doc (patient number
+//!                      u32, kind u8, status u8, words u16, time in seconds i64); patient
+//!                      number 0 is a free slot
+//! E\0<block>           the names of 512 docs: per doc its part number and record id (varint
+//!                      part, varint length, id; length 0 is a free slot)
 //! R\0<record id>       the record's doc per part (u32 each; u32::MAX: the part has no text)
 //! Q\0<patient id>      the patient's number (u32, from 1)
 //! M\0search            format version, next doc, next patient number, live docs, total words
 //! ```
-//! Blocks keep a save cheap (it rewrites only the blocks of its own doc) and a search fast (a
-//! common word over 100,000 docs is a few hundred values, read in one range scan). Ranking is
-//! BM25 over the doc table's word counts.
+//! Segments keep a save cheap (it rewrites one small segment per word of its doc), a search
+//! fast (a common word over 100,000 notes is a few hundred values, read in one range scan) and
+//! sled's key count low (a rare word is one key), which is what sled's start-up time follows.
+//! Ranking is BM25 over the doc table's word counts.
 
 use super::codec;
 use super::keys;
@@ -28,14 +32,22 @@ use crate::search::text::{DocKind, DocStatus, Part, parts, words};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-/// Docs per postings block and per doc-table block.
-pub const BLOCK: u32 = 256;
+/// A word's postings are cut into segments of about this many bytes: a save rewrites one small
+/// segment per word, and a common word is a few hundred values, read in one range scan.
+pub const SEGMENT_BYTES: usize = 4096;
+/// Docs per doc-table block (64 KB): a search over every patient reads the table for its
+/// candidates, and few large values load much faster than many small ones.
+pub const DOC_BLOCK: u32 = 4096;
 const ENTRY: usize = 16;
-/// The layout above. A store whose index has another version is re-indexed when opened.
-pub const INDEX_VERSION: u32 = 1;
+/// The layout above (2: segments and doc-name blocks). A store whose index has another
+/// version is re-indexed when opened.
+pub const INDEX_VERSION: u32 = 2;
 const NO_DOC: u32 = u32::MAX;
 /// A prefix matches at most this many words (the first in alphabetical order).
 pub const MAX_PREFIX_WORDS: usize = 512;
+
+/// Keys to write, each with its new value (`None`: remove the key).
+pub type IndexOps = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
 fn corrupt(key: &[u8], detail: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
@@ -64,12 +76,12 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
 // ---------------------------------------------------------------------------------------------
 // Keys
 
-pub fn postings_key(word: &str, block: u32) -> Vec<u8> {
+pub fn postings_key(word: &str, first: u32) -> Vec<u8> {
     [
         keys::POSTINGS_PREFIX,
         word.as_bytes(),
         b"\0",
-        &block.to_be_bytes(),
+        &first.to_be_bytes(),
     ]
     .concat()
 }
@@ -82,8 +94,56 @@ fn docs_key(block: u32) -> Vec<u8> {
     [keys::DOCS_PREFIX, &block.to_be_bytes()].concat()
 }
 
-fn doc_ref_key(doc: u32) -> Vec<u8> {
-    [keys::DOC_REF_PREFIX, &doc.to_be_bytes()].concat()
+/// Docs per names block.
+const NAME_BLOCK: u32 = 512;
+
+fn names_key(block: u32) -> Vec<u8> {
+    [keys::DOC_REF_PREFIX, &block.to_be_bytes()].concat()
+}
+
+/// The part number and record id of each doc of a names block.
+type Names = Vec<Option<(u32, String)>>;
+
+fn decode_names(b: &[u8]) -> Option<Names> {
+    let mut v = Varints::new(b);
+    let mut out = Vec::new();
+    while v.at < b.len() {
+        let part = v.next()?;
+        let len = v.next()? as usize;
+        if len == 0 {
+            out.push(None);
+            continue;
+        }
+        let id = std::str::from_utf8(b.get(v.at..v.at + len)?).ok()?;
+        v.at += len;
+        out.push(Some((part, id.to_owned())));
+    }
+    Some(out)
+}
+
+fn encode_names(names: &Names) -> Vec<u8> {
+    let mut out = Vec::new();
+    for n in names {
+        match n {
+            None => out.extend_from_slice(&[0, 0]),
+            Some((part, id)) => {
+                put_varint(&mut out, *part);
+                put_varint(&mut out, id.len() as u32);
+                out.extend_from_slice(id.as_bytes());
+            }
+        }
+    }
+    out
+}
+
+/// The part number and record id of `doc`.
+fn doc_name(tree: &sled::Tree, doc: u32) -> Result<Option<(u32, String)>> {
+    let key = names_key(doc / NAME_BLOCK);
+    let Some(b) = get(tree, &key)? else {
+        return Ok(None);
+    };
+    let names = decode_names(&b).ok_or_else(|| corrupt(&key, "the doc names cannot be read"))?;
+    Ok(names.into_iter().nth((doc % NAME_BLOCK) as usize).flatten())
 }
 
 fn record_docs_key(id: &str) -> Vec<u8> {
@@ -94,7 +154,7 @@ fn patient_no_key(id: &PatientId) -> Vec<u8> {
     [keys::PATIENT_NO_PREFIX, id.as_str().as_bytes()].concat()
 }
 
-/// The word and block of a postings key.
+/// The word and first doc of a postings key.
 fn parse_postings_key(key: &[u8]) -> Option<(&str, u32)> {
     let rest = key.strip_prefix(keys::POSTINGS_PREFIX)?;
     if rest.len() < 5 || rest[rest.len() - 5] != 0 {
@@ -234,21 +294,23 @@ impl<'a> Varints<'a> {
     }
 }
 
-/// One doc's postings in a block: the doc, how often the word is in it, and where its positions
-/// are in the block's bytes.
+/// One doc's postings in a segment: the doc, how often the word is in it, where its positions
+/// are in the segment's bytes, and where its tf starts (tf and positions are copied as they are
+/// when a segment is rewritten).
 #[derive(Debug, Clone, Copy)]
 struct Posting {
     doc: u32,
     tf: u32,
     pos: (usize, usize),
+    raw: usize,
 }
 
-/// Every posting of a block, in doc order.
-fn decode_block(body: &[u8], block: u32) -> Option<Vec<Posting>> {
+/// Every posting of a segment whose first doc is `first`, in doc order.
+fn decode_block(body: &[u8], first: u32) -> Option<Vec<Posting>> {
     let mut v = Varints::new(body);
     let n = v.next()?;
-    let mut out = Vec::with_capacity(n.min(BLOCK) as usize);
-    let mut doc = block.checked_mul(BLOCK)?;
+    let mut out = Vec::with_capacity(n.min(4096) as usize);
+    let mut doc = first;
     for i in 0..n {
         let delta = v.next()?;
         doc = if i == 0 {
@@ -256,6 +318,7 @@ fn decode_block(body: &[u8], block: u32) -> Option<Vec<Posting>> {
         } else {
             doc.checked_add(delta.checked_add(1)?)?
         };
+        let raw = v.at;
         let tf = v.next()?;
         let start = v.at;
         v.skip(tf)?;
@@ -263,6 +326,7 @@ fn decode_block(body: &[u8], block: u32) -> Option<Vec<Posting>> {
             doc,
             tf,
             pos: (start, v.at),
+            raw,
         });
     }
     (v.at == body.len()).then_some(out)
@@ -284,8 +348,8 @@ fn positions(bytes: &[u8]) -> Vec<u32> {
 
 /// The words of a part with their positions; a field boundary leaves a gap, so a phrase never
 /// spans two fields.
-fn part_words(part: &Part<'_>) -> (BTreeMap<String, Vec<u32>>, u32) {
-    let mut out: BTreeMap<String, Vec<u32>> = BTreeMap::new();
+fn part_words(part: &Part<'_>) -> (HashMap<String, Vec<u32>>, u32) {
+    let mut out: HashMap<String, Vec<u32>> = HashMap::new();
     let mut pos = 0u32;
     let mut count = 0u32;
     for field in &part.fields {
@@ -300,10 +364,58 @@ fn part_words(part: &Part<'_>) -> (BTreeMap<String, Vec<u32>>, u32) {
 }
 
 #[derive(Default)]
-struct BlockEdit {
+struct WordEdit {
     removed: Vec<u32>,
     /// Docs added or replaced: the doc and its positions' range in `Planner::arena`.
     added: Vec<(u32, u32, u32)>,
+}
+
+/// The segment a word's new postings go to while appending.
+#[derive(Default)]
+struct OpenSegment {
+    first: u32,
+    prev: u32,
+    n: u32,
+    /// The postings, without the count in front.
+    bytes: Vec<u8>,
+}
+
+impl OpenSegment {
+    /// The word's last segment, to go on filling, if it has room.
+    fn last_of(tree: &sled::Tree, word: &str) -> Result<Option<Self>> {
+        let prefix = postings_prefix(word);
+        let mut end = prefix.clone();
+        if let Some(last) = end.last_mut() {
+            *last = 1;
+        }
+        let Some((k, v)) = tree.range(prefix..end).next_back().transpose()? else {
+            return Ok(None);
+        };
+        let body = codec::decode_index(&k, &v).map_err(|e| corrupt(&k, e.to_string()))?;
+        if body.len() >= SEGMENT_BYTES {
+            return Ok(None);
+        }
+        let first = parse_postings_key(&k).map(|(_, f)| f);
+        let postings = first.and_then(|f| decode_block(body, f));
+        let (Some(first), Some(postings)) = (first, postings) else {
+            return Err(corrupt(&k, "a postings segment cannot be read"));
+        };
+        let mut v = Varints::new(body);
+        v.next();
+        Ok(Some(Self {
+            first,
+            prev: postings.last().map_or(first, |p| p.doc),
+            n: postings.len() as u32,
+            bytes: body[v.at..].to_vec(),
+        }))
+    }
+
+    fn encode(self, word: &str) -> (Vec<u8>, Vec<u8>) {
+        let mut body = Vec::with_capacity(self.bytes.len() + 5);
+        put_varint(&mut body, self.n);
+        body.extend_from_slice(&self.bytes);
+        (postings_key(word, self.first), body)
+    }
 }
 
 /// Works out every key the index needs changed for a set of record changes. Reads the index as
@@ -311,11 +423,15 @@ struct BlockEdit {
 struct Planner<'t> {
     tree: &'t sled::Tree,
     stats: Stats,
-    blocks: BTreeMap<(String, u32), BlockEdit>,
+    words: BTreeMap<String, WordEdit>,
     arena: Vec<u32>,
     docs: HashMap<u32, Vec<u8>>,
+    names: HashMap<u32, Names>,
+    /// Appending (all docs new, numbered after every doc in the index): each word's last
+    /// segment is kept open and written once full, so every segment is written once.
+    append: Option<HashMap<String, OpenSegment>>,
     patients: HashMap<PatientId, u32>,
-    ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    ops: IndexOps,
 }
 
 impl<'t> Planner<'t> {
@@ -323,9 +439,11 @@ impl<'t> Planner<'t> {
         Self {
             tree,
             stats,
-            blocks: BTreeMap::new(),
+            words: BTreeMap::new(),
             arena: Vec::new(),
             docs: HashMap::new(),
+            names: HashMap::new(),
+            append: None,
             patients: HashMap::new(),
             ops: Vec::new(),
         }
@@ -357,13 +475,13 @@ impl<'t> Planner<'t> {
     }
 
     fn doc_block(&mut self, doc: u32) -> Result<&mut Vec<u8>> {
-        let block = doc / BLOCK;
+        let block = doc / DOC_BLOCK;
         if !self.docs.contains_key(&block) {
             let b = get(self.tree, &docs_key(block))?.unwrap_or_default();
             self.docs.insert(block, b);
         }
         let b = self.docs.entry(block).or_default();
-        let end = ((doc % BLOCK) as usize + 1) * ENTRY;
+        let end = ((doc % DOC_BLOCK) as usize + 1) * ENTRY;
         if b.len() < end {
             b.resize(end, 0);
         }
@@ -371,13 +489,13 @@ impl<'t> Planner<'t> {
     }
 
     fn entry(&mut self, doc: u32) -> Result<Option<DocEntry>> {
-        let at = (doc % BLOCK) as usize * ENTRY;
+        let at = (doc % DOC_BLOCK) as usize * ENTRY;
         let b = self.doc_block(doc)?;
         Ok(DocEntry::decode(&b[at..]))
     }
 
     fn set_entry(&mut self, doc: u32, entry: Option<DocEntry>) -> Result<()> {
-        let at = (doc % BLOCK) as usize * ENTRY;
+        let at = (doc % DOC_BLOCK) as usize * ENTRY;
         let b = self.doc_block(doc)?;
         match entry {
             Some(e) => e.encode(&mut b[at..at + ENTRY]),
@@ -386,29 +504,119 @@ impl<'t> Planner<'t> {
         Ok(())
     }
 
+    fn set_name(&mut self, doc: u32, name: Option<(u32, String)>) -> Result<()> {
+        let block = doc / NAME_BLOCK;
+        if !self.names.contains_key(&block) {
+            let key = names_key(block);
+            let names = match get(self.tree, &key)? {
+                None => Vec::new(),
+                Some(b) => {
+                    decode_names(&b).ok_or_else(|| corrupt(&key, "the doc names cannot be read"))?
+                }
+            };
+            self.names.insert(block, names);
+        }
+        let names = self.names.entry(block).or_default();
+        let at = (doc % NAME_BLOCK) as usize;
+        if names.len() <= at {
+            names.resize(at + 1, None);
+        }
+        names[at] = name;
+        Ok(())
+    }
+
     fn remove_words(&mut self, doc: u32, part: &Part<'_>) {
         for (w, _) in part_words(part).0 {
-            self.blocks
-                .entry((w, doc / BLOCK))
-                .or_default()
-                .removed
-                .push(doc);
+            self.words.entry(w).or_default().removed.push(doc);
         }
     }
 
     /// Adds the part's words under `doc`; returns how many words it has.
-    fn add_words(&mut self, doc: u32, part: &Part<'_>) -> u32 {
+    fn add_words(&mut self, doc: u32, part: &Part<'_>) -> Result<u32> {
         let (ws, count) = part_words(part);
+        if self.append.is_some() {
+            for (w, pos) in ws {
+                self.append_posting(w, doc, &pos)?;
+            }
+            return Ok(count);
+        }
         for (w, pos) in ws {
             let start = self.arena.len() as u32;
             self.arena.extend_from_slice(&pos);
-            self.blocks
-                .entry((w, doc / BLOCK))
+            let end = self.arena.len() as u32;
+            self.words
+                .entry(w)
                 .or_default()
                 .added
-                .push((doc, start, self.arena.len() as u32));
+                .push((doc, start, end));
         }
-        count
+        Ok(count)
+    }
+
+    /// Appends one posting to the word's open segment, writing the segment out when full.
+    fn append_posting(&mut self, word: String, doc: u32, pos: &[u32]) -> Result<()> {
+        if self.append.as_ref().is_some_and(|a| !a.contains_key(&word)) {
+            let seg = OpenSegment::last_of(self.tree, &word)?;
+            self.append
+                .get_or_insert_default()
+                .insert(word.clone(), seg.unwrap_or_default());
+        }
+        // The posting's size, to know whether it still fits, without building it first.
+        let varint_len = |v: u32| (32 - v.leading_zeros()).max(1).div_ceil(7) as usize;
+        let mut last = 0;
+        let size = 5
+            + varint_len(pos.len() as u32)
+            + pos
+                .iter()
+                .map(|p| {
+                    let l = varint_len(p - last);
+                    last = *p;
+                    l
+                })
+                .sum::<usize>();
+        let Some(seg) = self.append.as_mut().and_then(|a| a.get_mut(&word)) else {
+            return Ok(());
+        };
+        let full = if seg.n > 0 && seg.bytes.len() + size > SEGMENT_BYTES {
+            Some(std::mem::take(seg))
+        } else {
+            None
+        };
+        if seg.n == 0 {
+            seg.first = doc;
+            put_varint(&mut seg.bytes, 0);
+        } else {
+            put_varint(&mut seg.bytes, doc - seg.prev - 1);
+        }
+        put_varint(&mut seg.bytes, pos.len() as u32);
+        let mut last = 0;
+        for p in pos {
+            put_varint(&mut seg.bytes, p - last);
+            last = *p;
+        }
+        seg.prev = doc;
+        seg.n += 1;
+        if let Some(full) = full {
+            let (key, body) = full.encode(&word);
+            self.put(key, &body);
+        }
+        Ok(())
+    }
+
+    /// Writes out every open segment (appending).
+    fn close_segments(&mut self) {
+        let Some(open) = self.append.take() else {
+            return;
+        };
+        let mut open: Vec<(String, OpenSegment)> = open.into_iter().collect();
+        open.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        for (word, seg) in open {
+            if seg.n > 0 {
+                let (key, body) = seg.encode(&word);
+                self.put(key, &body);
+            }
+        }
+        self.append = Some(HashMap::new());
     }
 
     fn entry_for(&mut self, patient: &PatientId, part: &Part<'_>, count: u32) -> Result<DocEntry> {
@@ -435,6 +643,7 @@ impl<'t> Planner<'t> {
         let new_parts = new.map(parts).unwrap_or_default();
         let mut new_docs = vec![NO_DOC; new_parts.len()];
         let n = old_docs.len().max(new_parts.len()).max(old_parts.len());
+        #[allow(clippy::needless_range_loop)] // i indexes old docs, old parts and new parts alike
         for i in 0..n {
             let od = old_docs.get(i).copied().filter(|d| *d != NO_DOC);
             let op = old_parts.get(i).and_then(Option::as_ref);
@@ -449,7 +658,7 @@ impl<'t> Planner<'t> {
                         if let Some(op) = op {
                             self.remove_words(d, op);
                         }
-                        let count = self.add_words(d, np);
+                        let count = self.add_words(d, np)?;
                         let before = u64::from(was.map_or(0, |e| e.words));
                         self.stats.total_words =
                             self.stats.total_words.saturating_sub(before) + u64::from(count);
@@ -472,7 +681,7 @@ impl<'t> Planner<'t> {
                             self.stats.total_words.saturating_sub(u64::from(e.words));
                     }
                     self.set_entry(d, None)?;
-                    self.ops.push((doc_ref_key(d), None));
+                    self.set_name(d, None)?;
                 }
                 (None, Some(np)) => {
                     let Some(record) = new else { continue };
@@ -481,12 +690,10 @@ impl<'t> Planner<'t> {
                         id: id.to_owned(),
                         detail: "the search index is full (4 billion entries)".into(),
                     })?;
-                    let count = self.add_words(d, np);
+                    let count = self.add_words(d, np)?;
                     let e = self.entry_for(record.patient(), np, count)?;
                     self.set_entry(d, Some(e))?;
-                    let mut r = (i as u32).to_be_bytes().to_vec();
-                    r.extend_from_slice(id.as_bytes());
-                    self.put(doc_ref_key(d), &r);
+                    self.set_name(d, Some((i as u32, id.to_owned())))?;
                     self.stats.live += 1;
                     self.stats.total_words += u64::from(count);
                     new_docs[i] = d;
@@ -505,58 +712,135 @@ impl<'t> Planner<'t> {
         Ok(())
     }
 
-    /// Merges the edits into the stored blocks and returns every key to write (`None`: remove).
-    fn finish(mut self) -> Result<(Vec<(Vec<u8>, Option<Vec<u8>>)>, Stats)> {
-        let blocks = std::mem::take(&mut self.blocks);
-        for ((word, block), mut edit) in blocks {
-            let key = postings_key(&word, block);
-            let stored = get(self.tree, &key)?;
-            edit.added.sort_unstable_by_key(|a| a.0);
-            let replaced: HashSet<u32> = edit
-                .removed
-                .iter()
-                .copied()
-                .chain(edit.added.iter().map(|a| a.0))
-                .collect();
-            let old = match &stored {
-                None => Vec::new(),
-                Some(b) => decode_block(b, block)
-                    .ok_or_else(|| corrupt(&key, "a postings block cannot be read"))?,
+    /// Applies one word's edits to the segments that hold (or will hold) its docs. A segment
+    /// holds the docs from its first up to the next segment's first; it is split when its
+    /// postings outgrow [`SEGMENT_BYTES`].
+    fn merge_word(&mut self, word: &str, mut edit: WordEdit) -> Result<()> {
+        edit.added.sort_unstable_by_key(|a| a.0);
+        edit.added.dedup_by_key(|a| a.0);
+        let removed: HashSet<u32> = edit.removed.iter().copied().collect();
+        let added_docs: HashSet<u32> = edit.added.iter().map(|a| a.0).collect();
+        let mut affected: Vec<u32> = removed.iter().chain(&added_docs).copied().collect();
+        affected.sort_unstable();
+        affected.dedup();
+        let prefix = postings_prefix(word);
+        let mut end = prefix.clone();
+        if let Some(last) = end.last_mut() {
+            *last = 1;
+        }
+        let mut added = edit.added.iter().peekable();
+        let mut i = 0;
+        while i < affected.len() {
+            let d = affected[i];
+            let below = self
+                .tree
+                .range(prefix.clone()..=postings_key(word, d))
+                .next_back()
+                .transpose()?;
+            let next_first = match self
+                .tree
+                .range(postings_key(word, d.saturating_add(1))..end.clone())
+                .next()
+                .transpose()?
+            {
+                Some((k, _)) => parse_postings_key(&k).map(|(_, f)| f),
+                None => None,
             };
-            let mut merged: Vec<(u32, Vec<u32>)> = Vec::with_capacity(old.len() + edit.added.len());
-            let body = stored.as_deref().unwrap_or_default();
-            let kept = old
+            let upto = next_first.unwrap_or(u32::MAX);
+            let j = affected[i..]
                 .iter()
-                .filter(|p| !replaced.contains(&p.doc))
-                .map(|p| (p.doc, positions(&body[p.pos.0..p.pos.1])));
-            let added = edit
-                .added
-                .iter()
-                .map(|(d, s, e)| (*d, self.arena[*s as usize..*e as usize].to_vec()));
-            merged.extend(kept);
-            merged.extend(added);
-            merged.sort_unstable_by_key(|m| m.0);
-            merged.dedup_by_key(|m| m.0);
-            if merged.is_empty() {
-                if stored.is_some() {
-                    self.ops.push((key, None));
+                .position(|x| *x >= upto)
+                .map_or(affected.len(), |p| i + p);
+            let (old_key, base, body) = match &below {
+                Some((k, v)) => {
+                    let body = codec::decode_index(k, v).map_err(|e| corrupt(k, e.to_string()))?;
+                    let base = parse_postings_key(k).map(|(_, f)| f);
+                    (Some(k.to_vec()), base, body)
                 }
-                continue;
-            }
-            let mut out = Vec::new();
-            put_varint(&mut out, merged.len() as u32);
-            let mut prev = block * BLOCK;
-            for (i, (doc, pos)) in merged.iter().enumerate() {
-                put_varint(&mut out, if i == 0 { doc - prev } else { doc - prev - 1 });
-                prev = *doc;
-                put_varint(&mut out, pos.len() as u32);
+                None => (None, None, &[][..]),
+            };
+            let old = match base {
+                Some(base) => decode_block(body, base)
+                    .ok_or_else(|| corrupt(&prefix, "a postings segment cannot be read"))?,
+                None => Vec::new(),
+            };
+            let mut merged: Vec<(u32, std::borrow::Cow<'_, [u8]>)> = old
+                .iter()
+                .filter(|p| !removed.contains(&p.doc) && !added_docs.contains(&p.doc))
+                .map(|p| (p.doc, std::borrow::Cow::Borrowed(&body[p.raw..p.pos.1])))
+                .collect();
+            while let Some((doc, s, e)) = added.peek() {
+                if *doc >= upto {
+                    break;
+                }
+                let pos = &self.arena[*s as usize..*e as usize];
+                let mut raw = Vec::with_capacity(pos.len() + 1);
+                put_varint(&mut raw, pos.len() as u32);
                 let mut last = 0;
                 for p in pos {
-                    put_varint(&mut out, p - last);
+                    put_varint(&mut raw, p - last);
                     last = *p;
                 }
+                merged.push((*doc, std::borrow::Cow::Owned(raw)));
+                added.next();
             }
-            self.put(key, &out);
+            merged.sort_unstable_by_key(|m| m.0);
+            let mut first_written = None;
+            let mut k = 0;
+            while k < merged.len() {
+                let first = merged[k].0;
+                let mut out = Vec::new();
+                let mut n = 0u32;
+                let mut prev = first;
+                let mut tail = Vec::new();
+                while k < merged.len() {
+                    let (doc, raw) = &merged[k];
+                    let mut one = Vec::with_capacity(raw.len() + 5);
+                    put_varint(&mut one, if n == 0 { 0 } else { doc - prev - 1 });
+                    one.extend_from_slice(raw);
+                    if n > 0 && tail.len() + one.len() > SEGMENT_BYTES {
+                        break;
+                    }
+                    tail.extend_from_slice(&one);
+                    prev = *doc;
+                    n += 1;
+                    k += 1;
+                }
+                put_varint(&mut out, n);
+                out.extend_from_slice(&tail);
+                self.put(postings_key(word, first), &out);
+                first_written.get_or_insert(first);
+            }
+            if let Some(key) = old_key
+                && first_written != base
+            {
+                self.ops.push((key, None));
+            }
+            i = j;
+        }
+        Ok(())
+    }
+
+    /// Merges the edits into the stored segments and returns every key to write (`None`:
+    /// remove).
+    fn finish(mut self) -> Result<(IndexOps, Stats)> {
+        self.close_segments();
+        let words = std::mem::take(&mut self.words);
+        for (word, edit) in words {
+            self.merge_word(&word, edit)?;
+        }
+        let names = std::mem::take(&mut self.names);
+        let mut names: Vec<(u32, Names)> = names.into_iter().collect();
+        names.sort_unstable_by_key(|n| n.0);
+        for (block, mut n) in names {
+            while n.last().is_some_and(Option::is_none) {
+                n.pop();
+            }
+            if n.is_empty() {
+                self.ops.push((names_key(block), None));
+            } else {
+                self.put(names_key(block), &encode_names(&n));
+            }
         }
         let docs = std::mem::take(&mut self.docs);
         let mut docs: Vec<(u32, Vec<u8>)> = docs.into_iter().collect();
@@ -580,7 +864,7 @@ impl<'t> Planner<'t> {
 pub fn plan(
     tree: &sled::Tree,
     changes: &[(&str, Option<&Record>, Option<&Record>)],
-) -> Result<Vec<(Vec<u8>, Option<Vec<u8>>)>> {
+) -> Result<IndexOps> {
     let Some(stats) = stats(tree)? else {
         // No index (being built, or a store from before search): nothing to keep up to date;
         // the next open builds it from the records.
@@ -597,7 +881,7 @@ fn plan_from(
     tree: &sled::Tree,
     stats: Stats,
     changes: &[(&str, Option<&Record>, Option<&Record>)],
-) -> Result<(Vec<(Vec<u8>, Option<Vec<u8>>)>, Stats)> {
+) -> Result<(IndexOps, Stats)> {
     let mut p = Planner::new(tree, stats);
     for (id, old, new) in changes {
         p.record(id, *old, *new)?;
@@ -628,20 +912,50 @@ pub fn clear(tree: &sled::Tree) -> Result<()> {
     Ok(())
 }
 
-/// Records indexed per batch while building.
-const BUILD_BATCH: usize = 2048;
+/// Records indexed per batch while building, and per group in a large change.
+pub const GROUP: usize = 2048;
 
-/// Builds the index from every record, a few thousand records a batch. The stats are written
-/// last, so an interrupted build leaves no stats and is redone on the next open.
+/// Indexes new records (none of them in the index yet), numbering their docs after every doc
+/// in it: each word's postings are appended, and every segment is written once. `write` gets
+/// the keys to write a group of records at a time; the last call has the stats.
+pub fn append<R: std::borrow::Borrow<Record>>(
+    tree: &sled::Tree,
+    records: impl IntoIterator<Item = Result<R>>,
+    mut write: impl FnMut(IndexOps) -> Result<()>,
+) -> Result<Stats> {
+    let stats = stats(tree)?.unwrap_or_else(Stats::new);
+    let mut p = Planner::new(tree, stats);
+    p.append = Some(HashMap::new());
+    for (i, r) in records.into_iter().enumerate() {
+        let r = r?;
+        let r = r.borrow();
+        p.record(r.id(), None, Some(r))?;
+        if (i + 1) % GROUP == 0 {
+            write(std::mem::take(&mut p.ops))?;
+        }
+    }
+    let (mut ops, stats) = p.finish()?;
+    let key = keys::SEARCH_STATS_KEY.to_vec();
+    let value = codec::encode_index(&key, &stats.encode());
+    ops.push((key, Some(value)));
+    write(ops)?;
+    Ok(stats)
+}
+
+/// Builds the index from every record. The stats are written last, so an interrupted build
+/// leaves no stats and is redone on the next open.
 pub fn rebuild(tree: &sled::Tree) -> Result<Stats> {
     clear(tree)?;
-    let mut stats = Stats::new();
-    let mut pending: Vec<Record> = Vec::new();
-    let flush = |pending: &mut Vec<Record>, stats: &mut Stats| -> Result<()> {
-        let changes: Vec<(&str, Option<&Record>, Option<&Record>)> =
-            pending.iter().map(|r| (r.id(), None, Some(r))).collect();
-        let (ops, after) = plan_from(tree, *stats, &changes)?;
-        *stats = after;
+    let records = tree.scan_prefix(keys::TIMELINE_PREFIX).filter_map(|kv| {
+        let decoded = kv
+            .map_err(StoreError::from)
+            .and_then(|(k, v)| codec::decode(&k, &v).map_err(|e| corrupt(&k, e.to_string())));
+        match decoded {
+            Ok(r) if parts(&r).iter().all(Option::is_none) => None,
+            other => Some(other),
+        }
+    });
+    append(tree, records, |ops| {
         let mut batch = sled::Batch::default();
         for (k, v) in ops {
             match v {
@@ -650,23 +964,8 @@ pub fn rebuild(tree: &sled::Tree) -> Result<Stats> {
             }
         }
         tree.apply_batch(batch)?;
-        pending.clear();
         Ok(())
-    };
-    for kv in tree.scan_prefix(keys::TIMELINE_PREFIX) {
-        let (k, v) = kv?;
-        let r = codec::decode(&k, &v).map_err(|e| corrupt(&k, e.to_string()))?;
-        if parts(&r).iter().any(Option::is_some) {
-            pending.push(r);
-        }
-        if pending.len() >= BUILD_BATCH {
-            flush(&mut pending, &mut stats)?;
-        }
-    }
-    flush(&mut pending, &mut stats)?;
-    let key = keys::SEARCH_STATS_KEY;
-    tree.insert(key, codec::encode_index(key, &stats.encode()))?;
-    Ok(stats)
+    })
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -713,6 +1012,22 @@ impl WordPostings {
             }
         }
         Ok(Self { blocks })
+    }
+
+    /// Every doc with its tf and its positions' bytes, in doc order.
+    fn all(&self) -> Result<Vec<(u32, u32, &[u8])>> {
+        let mut out = Vec::new();
+        for (block, key, v) in &self.blocks {
+            let body = codec::decode_index(key, v).map_err(|e| corrupt(key, e.to_string()))?;
+            let postings = decode_block(body, *block)
+                .ok_or_else(|| corrupt(key, "a postings block cannot be read"))?;
+            out.extend(
+                postings
+                    .into_iter()
+                    .map(|p| (p.doc, p.tf, &body[p.pos.0..p.pos.1])),
+            );
+        }
+        Ok(out)
     }
 
     /// Calls `each(doc, tf, positions)` for every doc, in doc order.
@@ -785,40 +1100,46 @@ fn clause_docs(tree: &sled::Tree, clause: &Clause) -> Result<DocSet> {
     }
 }
 
-/// Docs where the words stand next to each other in order, with how often.
+/// Docs where the words stand next to each other in order, with how often. The docs with every
+/// word are found first; positions are read only for them.
 fn phrase_docs(tree: &sled::Tree, ws: &[String]) -> Result<DocSet> {
-    // Each word's positions per doc, only for docs every word is in.
-    let mut lists: Vec<HashMap<u32, Vec<u32>>> = Vec::with_capacity(ws.len());
-    let mut candidates: Option<HashSet<u32>> = None;
-    let mut distinct: Vec<&String> = ws.iter().collect();
-    distinct.sort();
+    let mut distinct: Vec<&str> = ws.iter().map(String::as_str).collect();
+    distinct.sort_unstable();
     distinct.dedup();
-    let mut by_word: HashMap<&str, usize> = HashMap::new();
-    for w in distinct {
-        let postings = WordPostings::read(tree, w)?;
-        let mut map = HashMap::new();
-        postings.each(|d, _, pos| {
-            if candidates.as_ref().is_none_or(|c| c.contains(&d)) {
-                map.insert(d, positions(pos));
-            }
-        })?;
-        candidates = Some(map.keys().copied().collect());
-        by_word.insert(w.as_str(), lists.len());
-        lists.push(map);
-    }
-    let Some(candidates) = candidates else {
+    let read: Vec<WordPostings> = distinct
+        .iter()
+        .map(|w| WordPostings::read(tree, w))
+        .collect::<Result<_>>()?;
+    let lists: Vec<Vec<(u32, u32, &[u8])>> =
+        read.iter().map(WordPostings::all).collect::<Result<_>>()?;
+    let Some(shortest) = lists.iter().min_by_key(|l| l.len()) else {
         return Ok(Vec::new());
     };
-    let mut out: DocSet = Vec::new();
+    let mut candidates: Vec<u32> = shortest.iter().map(|p| p.0).collect();
+    for list in &lists {
+        let set: DocSet = list.iter().map(|p| (p.0, p.1)).collect();
+        candidates = intersect(&candidates, &set);
+    }
+    let word_list = |w: &str| &lists[distinct.binary_search(&w).unwrap_or(0)];
+    let mut out: DocSet = Vec::with_capacity(candidates.len());
+    let mut cursors = vec![0usize; ws.len()];
     for d in candidates {
-        let pos_of = |k: usize| lists[by_word[ws[k].as_str()]].get(&d);
-        let Some(first) = pos_of(0) else { continue };
-        let rest: Option<Vec<&Vec<u32>>> = (1..ws.len()).map(pos_of).collect();
-        let Some(rest) = rest else { continue };
-        let count = first
+        let mut pos: Vec<Vec<u32>> = Vec::with_capacity(ws.len());
+        for (k, w) in ws.iter().enumerate() {
+            let list = word_list(w);
+            while cursors[k] < list.len() && list[cursors[k]].0 < d {
+                cursors[k] += 1;
+            }
+            match list.get(cursors[k]) {
+                Some(p) if p.0 == d => pos.push(positions(p.2)),
+                _ => pos.push(Vec::new()),
+            }
+        }
+        let count = pos[0]
             .iter()
             .filter(|p| {
-                rest.iter()
+                pos[1..]
+                    .iter()
                     .enumerate()
                     .all(|(k, list)| list.binary_search(&(*p + k as u32 + 1)).is_ok())
             })
@@ -827,7 +1148,6 @@ fn phrase_docs(tree: &sled::Tree, ws: &[String]) -> Result<DocSet> {
             out.push((d, count));
         }
     }
-    out.sort_unstable_by_key(|d| d.0);
     Ok(out)
 }
 
@@ -864,12 +1184,12 @@ impl<'t> DocTable<'t> {
     }
 
     fn get(&mut self, doc: u32) -> Result<Option<DocEntry>> {
-        let block = doc / BLOCK;
+        let block = doc / DOC_BLOCK;
         if !self.blocks.contains_key(&block) {
             let b = get(self.tree, &docs_key(block))?;
             self.blocks.insert(block, b);
         }
-        let at = (doc % BLOCK) as usize * ENTRY;
+        let at = (doc % DOC_BLOCK) as usize * ENTRY;
         Ok(self
             .blocks
             .get(&block)
@@ -977,13 +1297,14 @@ pub fn search(
     scored.sort_unstable_by(by_rank);
     let wanted: Vec<&Clause> = query.must.iter().collect();
     for (score, _, d) in scored {
-        let key = doc_ref_key(d);
-        let Some(r) = get(tree, &key)? else {
-            return Err(corrupt(&key, "a doc in the index names no record"));
+        let key = names_key(d / NAME_BLOCK);
+        let Some((part, id)) = doc_name(tree, d)? else {
+            return Err(corrupt(
+                &key,
+                format!("doc {d} in the index names no record"),
+            ));
         };
-        let part = u32_at(&r, 0).ok_or_else(|| corrupt(&key, "cut short"))?;
-        let id = std::str::from_utf8(&r[4..]).map_err(|_| corrupt(&key, "not UTF-8"))?;
-        let Some(rec) = record(id)? else {
+        let Some(rec) = record(&id)? else {
             return Err(corrupt(
                 &key,
                 format!("the index names record {id}, which is missing"),
@@ -1011,15 +1332,20 @@ pub fn search(
 // ---------------------------------------------------------------------------------------------
 // Checking
 
-/// A word at a position, hashed so that a doc's words add up to one number whichever order
-/// they are read in.
-fn word_hash(word: &str, pos: u32) -> u64 {
+/// A word's hash (FNV-1a), taken once per word.
+fn word_hash(word: &str) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in word.bytes().chain(pos.to_be_bytes()) {
+    for b in word.bytes() {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
-    // splitmix64's finaliser, so that sums of hashes do not cancel out.
+    h
+}
+
+/// A word (by its hash) at a position, mixed so that a doc's words add up to one number
+/// whichever order they are read in (splitmix64's finaliser: sums do not cancel out).
+fn at_position(word: u64, pos: u32) -> u64 {
+    let mut h = word ^ u64::from(pos).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     h ^= h >> 30;
     h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
     h ^= h >> 27;
@@ -1050,6 +1376,7 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
     let mut patient_nos: HashMap<String, Option<u32>> = HashMap::new();
     let (mut live, mut total) = (0u64, 0u64);
     let mut unknown: HashSet<u32> = HashSet::new();
+    let mut names: HashMap<u32, Names> = HashMap::new();
     for kv in tree.scan_prefix(keys::TIMELINE_PREFIX) {
         let (k, v) = kv?;
         // A record that cannot be read is reported by the store's own check; its docs are
@@ -1089,8 +1416,9 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
             let (ws, count) = part_words(p);
             let mut fp = 0u64;
             for (w, pos) in &ws {
+                let h = word_hash(w);
                 for p in pos {
-                    fp = fp.wrapping_add(word_hash(w, *p));
+                    fp = fp.wrapping_add(at_position(h, *p));
                 }
             }
             if expected.insert(d, fp).is_some() {
@@ -1112,9 +1440,16 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
                     name()
                 ));
             }
-            let mut want_ref = (i as u32).to_be_bytes().to_vec();
-            want_ref.extend_from_slice(r.id().as_bytes());
-            if get(tree, &doc_ref_key(d))? != Some(want_ref) {
+            let block = d / NAME_BLOCK;
+            if let std::collections::hash_map::Entry::Vacant(e) = names.entry(block) {
+                let b = get(tree, &names_key(block))?;
+                e.insert(b.as_deref().and_then(decode_names).unwrap_or_default());
+            }
+            let named = names
+                .get(&block)
+                .and_then(|n| n.get((d % NAME_BLOCK) as usize))
+                .and_then(Option::as_ref);
+            if named.is_none_or(|(part, id)| *part != i as u32 || id != r.id()) {
                 problems.push(format!(
                     "search index: doc {d} does not point back to {}",
                     name()
@@ -1145,10 +1480,11 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
             ));
             continue;
         };
+        let h = word_hash(word);
         for p in postings {
             let sum = found.entry(p.doc).or_default();
             for pos in positions(&body[p.pos.0..p.pos.1]) {
-                *sum = sum.wrapping_add(word_hash(word, pos));
+                *sum = sum.wrapping_add(at_position(h, pos));
             }
         }
     }
@@ -1182,7 +1518,7 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
             .chunks(ENTRY)
             .enumerate()
             .filter(|(i, e)| {
-                let d = block * BLOCK + *i as u32;
+                let d = block * DOC_BLOCK + *i as u32;
                 DocEntry::decode(e).is_some() && !expected.contains_key(&d) && !unknown.contains(&d)
             })
             .count();

@@ -239,4 +239,11 @@ pub trait Store {
 
     /// Builds the search index again from the records; returns how many entries it holds.
     fn reindex(&self) -> Result<u64>;
+
+    /// Stops keeping the search index until [`Store::reindex`] (or the next open) builds it,
+    /// for loading many records at once: building it once at the end writes far less than
+    /// updating it with each write.
+    fn suspend_index(&self) -> Result<()> {
+        Ok(())
+    }
 }

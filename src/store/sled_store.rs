@@ -508,47 +508,56 @@ impl SledStore {
     /// that removal is the commit. If the process dies before it, the next open rolls every
     /// chunk back ([`SledStore::roll_back_interrupted`]).
     fn write(&self, ops: &[KeyOp<'_>]) -> Result<()> {
-        let encode = |op: &KeyOp<'_>, batch: &mut sled::Batch| match &op.value {
-            OpValue::Remove => batch.remove(op.key.as_slice()),
-            OpValue::Record(r) => batch.insert(op.key.as_slice(), codec::encode(&op.key, r)),
-            OpValue::Raw(v) => batch.insert(op.key.as_slice(), v.as_slice()),
-        };
         if ops.len() <= CHUNK_OPS {
             let mut batch = sled::Batch::default();
-            ops.iter().for_each(|op| encode(op, &mut batch));
+            ops.iter().for_each(|op| encode_op(op, &mut batch));
             self.db.apply_batch(batch)?;
             return Ok(());
         }
-        let mut undo_keys = Vec::new();
-        let result = (|| -> Result<()> {
-            for (seq, chunk) in ops.chunks(CHUNK_OPS).enumerate() {
-                let mut undo = Vec::with_capacity(chunk.len());
-                let mut batch = sled::Batch::default();
-                for op in chunk {
-                    let old = if op.fresh {
-                        None
-                    } else {
-                        self.db.get(&op.key)?.map(|v| v.to_vec())
-                    };
-                    undo.push((op.key.clone(), old));
-                    encode(op, &mut batch);
-                }
-                let undo_key = undo_key(seq as u64);
-                batch.insert(undo_key.as_slice(), encode_undo(&undo));
-                self.db.apply_batch(batch)?;
-                undo_keys.push(undo_key);
-            }
+        self.write_chunked(|w| self.write_chunks(ops, w))
+    }
+
+    /// Runs `write` (which writes chunks with their undo entries), then commits; on an error,
+    /// rolls every chunk back.
+    fn write_chunked(&self, write: impl FnOnce(&mut Chunks) -> Result<()>) -> Result<()> {
+        let mut chunks = Chunks::default();
+        let result = write(&mut chunks).and_then(|()| {
             // The commit: every undo entry goes in one small batch.
             let mut commit = sled::Batch::default();
-            undo_keys.iter().for_each(|k| commit.remove(k.as_slice()));
+            chunks
+                .undo_keys
+                .iter()
+                .for_each(|k| commit.remove(k.as_slice()));
             self.db.apply_batch(commit)?;
             Ok(())
-        })();
+        });
         if result.is_err() {
             // Best effort now; if this fails too, the next open finishes the roll-back.
             let _ = self.roll_back_interrupted();
         }
         result
+    }
+
+    /// Writes `ops` in chunks, each with how to undo it, numbered on from earlier chunks.
+    fn write_chunks(&self, ops: &[KeyOp<'_>], chunks: &mut Chunks) -> Result<()> {
+        for chunk in ops.chunks(CHUNK_OPS) {
+            let mut undo = Vec::with_capacity(chunk.len());
+            let mut batch = sled::Batch::default();
+            for op in chunk {
+                let old = if op.fresh {
+                    None
+                } else {
+                    self.db.get(&op.key)?.map(|v| v.to_vec())
+                };
+                undo.push((op.key.clone(), old));
+                encode_op(op, &mut batch);
+            }
+            let undo_key = undo_key(chunks.undo_keys.len() as u64);
+            batch.insert(undo_key.as_slice(), encode_undo(&undo));
+            self.db.apply_batch(batch)?;
+            chunks.undo_keys.push(undo_key);
+        }
+        Ok(())
     }
 
     /// Undoes the chunks of a large change that never committed, newest first, each chunk's
@@ -579,6 +588,31 @@ impl SledStore {
         }
         Ok(entries.len())
     }
+}
+
+/// The undo entries of a change written in chunks so far.
+#[derive(Default)]
+struct Chunks {
+    undo_keys: Vec<Vec<u8>>,
+}
+
+fn encode_op(op: &KeyOp<'_>, batch: &mut sled::Batch) {
+    match &op.value {
+        OpValue::Remove => batch.remove(op.key.as_slice()),
+        OpValue::Record(r) => batch.insert(op.key.as_slice(), codec::encode(&op.key, r)),
+        OpValue::Raw(v) => batch.insert(op.key.as_slice(), v.as_slice()),
+    }
+}
+
+fn index_ops(planned: index::IndexOps) -> Vec<KeyOp<'static>> {
+    planned
+        .into_iter()
+        .map(|(key, value)| KeyOp {
+            key,
+            value: value.map_or(OpValue::Remove, OpValue::Raw),
+            fresh: false,
+        })
+        .collect()
 }
 
 /// A key and the value it had before a chunk was written (`None`: it was absent).
@@ -706,17 +740,16 @@ impl Store for SledStore {
         let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
         let (mut ops, described, indexed) =
             self.plan(changes, matches!(audit, Audit::EachRecord(_)))?;
-        // The search index changes in the same write as the records.
+        // The search index changes in the same write as the records: with them in one batch,
+        // or for a large change (an import) a group of records at a time after them, in the
+        // same chunked write, so its memory stays bounded.
         let index_changes: Vec<(&str, Option<&Record>, Option<&Record>)> = indexed
             .iter()
             .map(|(id, old, new)| (*id, old.as_ref(), *new))
             .collect();
-        for (key, value) in index::plan(&self.db, &index_changes)? {
-            ops.push(KeyOp {
-                key,
-                value: value.map_or(OpValue::Remove, OpValue::Raw),
-                fresh: false,
-            });
+        let streamed = index_changes.len() > index::GROUP;
+        if !streamed {
+            ops.extend(index_ops(index::plan(&self.db, &index_changes)?));
         }
         let events: Vec<AuditEvent> = match audit {
             Audit::Unlogged => Vec::new(),
@@ -734,7 +767,34 @@ impl Store for SledStore {
         };
         // The entries go last, so a change written in chunks commits them with its last chunk.
         let entries = self.plan_audit(events, &mut ops)?;
-        self.write(&ops)?;
+        if streamed {
+            self.write_chunked(|chunks| {
+                self.write_chunks(&ops, chunks)?;
+                // Records that were in the store: their old words come out, a group at a time.
+                let updates: Vec<_> = index_changes
+                    .iter()
+                    .filter(|c| c.1.is_some())
+                    .copied()
+                    .collect();
+                for group in updates.chunks(index::GROUP) {
+                    let planned = index_ops(index::plan(&self.db, group)?);
+                    self.write_chunks(&planned, chunks)?;
+                }
+                // New records: appended, each segment written once.
+                if index::stats(&self.db)?.is_some() {
+                    let new = index_changes
+                        .iter()
+                        .filter(|c| c.1.is_none())
+                        .filter_map(|c| c.2.map(Ok));
+                    index::append(&self.db, new, |planned| {
+                        self.write_chunks(&index_ops(planned), chunks)
+                    })?;
+                }
+                Ok(())
+            })?;
+        } else {
+            self.write(&ops)?;
+        }
         Ok(entries)
     }
 
@@ -807,6 +867,11 @@ impl Store for SledStore {
 
     fn search(&self, query: &crate::search::Query, limit: usize) -> Result<crate::search::Results> {
         index::search(&self.db, query, limit, |id| self.record(id))
+    }
+
+    fn suspend_index(&self) -> Result<()> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        index::clear(&self.db)
     }
 
     fn reindex(&self) -> Result<u64> {

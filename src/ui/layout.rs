@@ -97,6 +97,29 @@ pub fn popup_list_rows(size: (u16, u16)) -> usize {
     area.height.saturating_sub(4).max(1) as usize
 }
 
+/// The search popup's frame: wider than help, since each result has a line of text.
+pub fn search_popup_area(area: Rect) -> Rect {
+    let width = area
+        .width
+        .saturating_sub(4)
+        .clamp(MIN_WIDTH.min(area.width), 110);
+    let height = area.height.saturating_sub(4).max(8.min(area.height));
+    centered(area, width, height)
+}
+
+/// Lines above the search results (query, scope, count) and below them (key hints).
+pub const SEARCH_HEAD_LINES: u16 = 3;
+pub const SEARCH_FOOT_LINES: u16 = 1;
+
+/// How many results the search popup shows at once; each takes two lines.
+pub fn search_result_rows(size: (u16, u16)) -> usize {
+    let area = search_popup_area(Rect::new(0, 0, size.0, size.1));
+    let lines = area
+        .height
+        .saturating_sub(2 + SEARCH_HEAD_LINES + SEARCH_FOOT_LINES);
+    (lines / 2).max(1) as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,6 +8,7 @@ mod forms;
 pub mod layout;
 mod panes;
 mod popups;
+mod search;
 mod status;
 mod status_forms;
 pub mod theme;
@@ -166,6 +167,32 @@ fn highlighted<'a>(
             run,
             if run_hl { base.patch(hl) } else { base },
         ));
+    }
+    spans
+}
+
+/// `text` with the byte `ranges` (in order, on character boundaries) in `hl` over `base`: the
+/// words a search found.
+fn marked(
+    text: &str,
+    ranges: &[std::ops::Range<usize>],
+    base: ratatui::style::Style,
+    hl: ratatui::style::Style,
+) -> Vec<Span<'static>> {
+    let mut spans = Vec::new();
+    let mut at = 0;
+    for r in ranges {
+        let (Some(before), Some(word)) = (text.get(at..r.start), text.get(r.clone())) else {
+            continue;
+        };
+        if !before.is_empty() {
+            spans.push(Span::styled(before.to_string(), base));
+        }
+        spans.push(Span::styled(word.to_string(), base.patch(hl)));
+        at = r.end;
+    }
+    if let Some(rest) = text.get(at..).filter(|r| !r.is_empty()) {
+        spans.push(Span::styled(rest.to_string(), base));
     }
     spans
 }

@@ -1,8 +1,9 @@
 //! The header and the three panes: roster, timeline, detail.
 
 use super::theme::Theme;
-use super::{highlighted, pane_block};
+use super::{highlighted, marked, pane_block};
 use crate::app::detail::{Tone, when};
+use crate::app::search::found_in;
 use crate::app::{Action, App, KeyContext, Pane};
 use crate::model::timeline::{course_progress, measure_summary};
 use crate::model::{EntryKind, Instrument, NoteStatus};
@@ -288,6 +289,8 @@ pub fn detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
     };
     let scroll = app.patient.as_ref().map_or(0, |v| v.detail_scroll);
+    // Opened from a search: the query's words are marked until another entry is selected.
+    let found = app.detail_found();
     let lines: Vec<Line> = doc
         .into_iter()
         .skip(scroll)
@@ -295,7 +298,10 @@ pub fn detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .map(|l| {
             Line::from(
                 l.into_iter()
-                    .map(|(t, s)| Span::styled(s, style(t)))
+                    .flat_map(|(t, s)| match found {
+                        Some(clauses) => marked(&s, &found_in(&s, clauses), style(t), theme.found),
+                        None => vec![Span::styled(s, style(t))],
+                    })
                     .collect::<Vec<_>>(),
             )
         })

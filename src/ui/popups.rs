@@ -37,6 +37,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
         Some(Popup::Measure(f)) => super::forms::measure(frame, area, app, f, theme),
         Some(Popup::Goal(g)) => super::forms::goal(frame, area, app, g, theme),
+        Some(Popup::Search(s)) => super::search::draw(frame, area, app, s, theme),
     }
 }
 
@@ -59,14 +60,43 @@ const ADDENDUM_KEYS: &[(Action, &str)] = &[
 
 /// A one-line filter field with the cursor placed in it.
 fn filter_line(frame: &mut Frame, row: Rect, text: &str, cursor: usize, theme: &Theme) {
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled("› ", theme.key),
-            Span::styled(text.to_string(), theme.text),
-        ])),
-        row,
-    );
-    let x = row.x + 2 + Span::raw(prefix(text, cursor)).width() as u16;
+    prompt_line(frame, row, text, cursor, None, theme);
+}
+
+/// A one-line text field with the cursor placed in it, scrolled so the cursor stays in view;
+/// `mark`: a character to show in the alert style (where a query cannot be read).
+pub(super) fn prompt_line(
+    frame: &mut Frame,
+    row: Rect,
+    text: &str,
+    cursor: usize,
+    mark: Option<usize>,
+    theme: &Theme,
+) {
+    let width = row.width.saturating_sub(3) as usize;
+    let skip = cursor.saturating_sub(width.saturating_sub(1));
+    let mut spans = vec![Span::styled("› ", theme.key)];
+    for (i, c) in text.chars().enumerate().skip(skip) {
+        let style = if Some(i) == mark {
+            theme.error
+        } else {
+            theme.text
+        };
+        match spans.last_mut() {
+            // Not the prompt itself, which is the first span.
+            Some(last) if last.content != "› " && last.style == style => {
+                last.content.to_mut().push(c)
+            }
+            _ => spans.push(Span::styled(c.to_string(), style)),
+        }
+    }
+    // A mark just past the text (a query that ends too early) shows as a space.
+    if mark.is_some_and(|m| m == text.chars().count()) {
+        spans.push(Span::styled(" ", theme.error));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), row);
+    let shown: String = text.chars().skip(skip).collect();
+    let x = row.x + 2 + Span::raw(prefix(&shown, cursor - skip)).width() as u16;
     if x < row.right() {
         frame.set_cursor_position((x, row.y));
     }

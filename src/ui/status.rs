@@ -25,6 +25,7 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
             Action::PatientArchive,
             Action::NoteNew,
             Action::ViewToday,
+            Action::SearchAll,
             Action::Quit,
         ],
         KeyContext::Timeline => &[
@@ -37,6 +38,7 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
             Action::NoteSign,
             Action::NoteAddendum,
             Action::ViewCourse,
+            Action::SearchPatient,
             Action::Back,
             Action::Quit,
         ],
@@ -45,6 +47,8 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
             Action::Palette,
             Action::Back,
             Action::PageDown,
+            Action::SearchPatient,
+            Action::SearchAll,
             Action::Quit,
         ],
         KeyContext::EditorInsert => &[
@@ -79,6 +83,13 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
         KeyContext::Popup if app.popup.is_none() && app.console.is_some() => {
             &[Action::PopupConfirm, Action::PopupClose, Action::Privacy]
         }
+        KeyContext::Popup if matches!(app.popup, Some(Popup::Search(_))) => &[
+            Action::PopupConfirm,
+            Action::PopupClose,
+            Action::FieldNext,
+            Action::MoveDown,
+            Action::MoveUp,
+        ],
         KeyContext::Popup if in_form => &[
             Action::FieldNext,
             Action::FieldPrev,
@@ -117,6 +128,10 @@ fn hint_word(a: Action, app: &App) -> &'static str {
         Action::Open => "open",
         Action::ViewToday => "today",
         Action::ViewCourse => "course",
+        Action::SearchPatient => "search",
+        Action::SearchAll => "search all",
+        Action::PopupConfirm if matches!(app.popup, Some(Popup::Search(_))) => "open",
+        Action::FieldNext if matches!(app.popup, Some(Popup::Search(_))) => "this patient / all",
         Action::Back => "back",
         Action::PatientNew => "new",
         Action::PatientEdit => "edit",
@@ -183,6 +198,7 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Popup::Addendum(_)) => "ADDENDUM",
         Some(Popup::Drafts(_)) => "DRAFTS",
         Some(Popup::Protocols(_)) => "NEW SESSION",
+        Some(Popup::Search(_)) => "SEARCH",
         Some(Popup::Measure(_) | Popup::Goal(_)) => super::status_forms::mode(app).unwrap_or(""),
         None if app.console.as_ref().is_some_and(|c| c.input.is_some()) => "ENTRY",
         None if app.roster.input.is_some() => "FILTER",

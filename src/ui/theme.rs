@@ -27,7 +27,11 @@ pub struct Theme {
     pub status_bar: Style,
     pub mode: Style,
     pub key: Style,
+    /// Letters a fuzzy filter matched (patient names, help, the palette).
     pub matched: Style,
+    /// Words a full-text search found, in its results and in the detail pane after a jump;
+    /// marked like a highlighter pen, so they stand out of a selected row too.
+    pub found: Style,
 }
 
 impl Theme {
@@ -55,6 +59,9 @@ impl Theme {
                 mode: Style::new().add_modifier(Modifier::REVERSED | Modifier::BOLD),
                 key: bold,
                 matched: bold.add_modifier(Modifier::UNDERLINED),
+                // Reverse video marks it in plain text; in a selected (reversed) row the
+                // underline still does.
+                found: bold.add_modifier(Modifier::REVERSED | Modifier::UNDERLINED),
             },
             ThemeKind::HighContrast => Self {
                 kind,
@@ -77,6 +84,7 @@ impl Theme {
                 mode: bold.fg(Color::Black).bg(Color::LightCyan),
                 key: bold.fg(Color::LightYellow),
                 matched: bold.fg(Color::LightCyan).add_modifier(Modifier::UNDERLINED),
+                found: bold.fg(Color::Black).bg(Color::LightCyan),
             },
             ThemeKind::Standard => Self {
                 kind,
@@ -99,6 +107,7 @@ impl Theme {
                 mode: bold.fg(Color::Black).bg(Color::Cyan),
                 key: bold.fg(Color::Yellow),
                 matched: bold.fg(Color::Yellow),
+                found: bold.fg(Color::Black).bg(Color::Yellow),
             },
         }
     }

@@ -1,0 +1,366 @@
+//! Full-text search in the terminal UI, driven with keys on the demo store at a fixed clock:
+//! what the popup shows as a query is typed, the scope, bad queries, coming back to a search,
+//! and the jump to an entry whose found words the detail pane marks.
+
+mod common;
+
+use common::*;
+use kitnotes::app::search::Outcome;
+use kitnotes::app::{App, Pane, Popup, ThemeKind};
+use kitnotes::cli::screenshot::render;
+use kitnotes::model::EntryKind;
+use kitnotes::ui::layout::{Screen, search_popup_area};
+use kitnotes::ui::theme::Theme;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+
+/// The count line of the open search popup: "124 matches", "No matches", ...
+fn count_line(app: &App) -> String {
+    // The popup's own text, between its thick borders.
+    screen(app)
+        .lines()
+        .flat_map(|l| l.split('┃'))
+        .find(|l| {
+            l.starts_with(" No matches") || l.starts_with(" 1 match") || l.contains(" matches")
+        })
+        .map(|l| l.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// The number at the start of the count line (0 for "No matches").
+fn count(app: &App) -> usize {
+    let line = count_line(app);
+    let first = line.split_whitespace().next().unwrap_or("");
+    first.parse().unwrap_or(0)
+}
+
+/// Opens Maite Kowalczyk, whose records the demo has "father" in once, and searches them.
+fn search_maite(app: &mut App, text: &str) -> kitnotes::model::PatientId {
+    let id = open_patient(app, "Maite");
+    press(app, "/");
+    type_text(app, text);
+    id
+}
+
+/// `F` and `text`: a search of every patient that finds something.
+fn search_everyone(app: &mut App, text: &str) {
+    press(app, "F");
+    type_text(app, text);
+    assert!(count(app) > 0, "{}", screen(app));
+}
+
+fn query(app: &App) -> Option<String> {
+    match &app.popup {
+        Some(Popup::Search(p)) => Some(p.field.text().to_string()),
+        _ => None,
+    }
+}
+
+/// The style of each cell of every place `word` is written (any case) inside `area`.
+fn word_styles(b: &Buffer, area: Rect, word: &str) -> Vec<Vec<Style>> {
+    let word: Vec<char> = word.to_lowercase().chars().collect();
+    let mut out = Vec::new();
+    for y in area.top()..area.bottom() {
+        let row: Vec<(char, Style)> = (area.left()..area.right())
+            .map(|x| {
+                let c = &b[(x, y)];
+                (
+                    c.symbol()
+                        .chars()
+                        .next()
+                        .unwrap_or(' ')
+                        .to_ascii_lowercase(),
+                    c.style(),
+                )
+            })
+            .collect();
+        for start in 0..row.len().saturating_sub(word.len() - 1) {
+            let at = &row[start..start + word.len()];
+            let whole = |i: Option<&(char, Style)>| i.is_none_or(|(c, _)| !c.is_alphanumeric());
+            if at.iter().map(|(c, _)| *c).eq(word.iter().copied())
+                && whole(start.checked_sub(1).and_then(|i| row.get(i)))
+                && whole(row.get(start + word.len()))
+            {
+                out.push(at.iter().map(|(_, s)| *s).collect());
+            }
+        }
+    }
+    out
+}
+
+/// The styles of `word` wherever the detail pane shows it, as drawn now.
+fn in_detail(app: &App, word: &str) -> Vec<Vec<Style>> {
+    let area = Screen::new(Rect::new(0, 0, app.size.0, app.size.1), app.focus)
+        .pane(Pane::Detail)
+        .expect("the detail pane is on screen");
+    word_styles(&render(app, app.size.0, app.size.1).unwrap(), area, word)
+}
+
+/// The foreground colours `word` is drawn in inside the search popup, as drawn now.
+fn in_popup(app: &App, word: &str) -> Vec<Option<Color>> {
+    let area = search_popup_area(Rect::new(0, 0, app.size.0, app.size.1));
+    let b = render(app, app.size.0, app.size.1).unwrap();
+    word_styles(&b, area, word)
+        .into_iter()
+        .flatten()
+        .map(|s| s.fg)
+        .collect()
+}
+
+fn is_found(s: &Style) -> bool {
+    let found = Theme::new(ThemeKind::Standard).found;
+    s.fg == found.fg && s.bg == found.bg
+}
+
+#[test]
+fn the_popup_at_120x40_and_80x24() {
+    for size in [(120, 40), (80, 24)] {
+        let mut f = demo_app(size);
+        press(&mut f.app, "F");
+        insta::assert_snapshot!(
+            format!("search_syntax_{}x{}", size.0, size.1),
+            screen(&f.app)
+        );
+        type_text(&mut f.app, "father");
+        insta::assert_snapshot!(
+            format!("search_father_{}x{}", size.0, size.1),
+            screen(&f.app)
+        );
+    }
+}
+
+#[test]
+fn typing_a_query_character_by_character_narrows_the_count_on_screen() {
+    let mut f = demo_app((120, 40));
+    press(&mut f.app, "F");
+    let mut counts = Vec::new();
+    for c in "sleep".chars() {
+        type_text(&mut f.app, &c.to_string());
+        counts.push(count(&f.app));
+    }
+    // From its second letter the word being typed matches as a prefix ("sl" finds "sleep",
+    // "slept"), so each letter can only narrow the results; a single letter is a word ("s").
+    let from_two = &counts[1..];
+    assert!(from_two.windows(2).all(|w| w[1] <= w[0]), "{counts:?}");
+    assert!(from_two[0] > from_two[3] && from_two[3] > 0, "{counts:?}");
+    // Many matches: the best are listed and the popup says so.
+    let many = {
+        let mut g = demo_app((120, 40));
+        press(&mut g.app, "F");
+        type_text(&mut g.app, "th");
+        count_line(&g.app)
+    };
+    assert!(many.contains("showing the best 200"), "{many}");
+    // A second word narrows further; its first letter already does.
+    let before = count(&f.app);
+    type_text(&mut f.app, " father");
+    let after = count(&f.app);
+    assert!(after < before, "{before} -> {after}");
+}
+
+#[test]
+fn enter_opens_the_entry_in_the_detail_with_the_found_words_marked() {
+    let mut f = demo_app((120, 40));
+    let maite = search_maite(&mut f.app, "father");
+    assert!(screen(&f.app).contains("This patient: Maite Kowalczyk"));
+    assert_eq!(count(&f.app), 1, "{}", screen(&f.app));
+    press(&mut f.app, "<Enter>");
+
+    assert!(f.app.popup.is_none());
+    assert_eq!(f.app.focus, Pane::Detail);
+    let v = f.app.patient.as_ref().unwrap();
+    assert_eq!(v.records.patient.id, maite);
+    // The hit is a check-in: that check-in's entry is selected, not its goal's.
+    let e = v.selected().unwrap();
+    assert_eq!(e.kind, EntryKind::CheckIn, "{e:?}");
+    assert!(
+        status(&f.app).starts_with("Result 1 of 1"),
+        "{}",
+        status(&f.app)
+    );
+
+    let found = in_detail(&f.app, "father");
+    assert!(!found.is_empty(), "{}", screen(&f.app));
+    for cells in &found {
+        assert!(cells.iter().all(is_found), "{cells:?}");
+    }
+    // The words around it are not marked.
+    let around = in_detail(&f.app, "talked");
+    assert!(!around.is_empty() && around.iter().flatten().all(|s| !is_found(s)));
+
+    // Another entry selected and back again: the marks are gone.
+    press(&mut f.app, "2<Down><Up>");
+    let found = in_detail(&f.app, "father");
+    assert!(!found.is_empty() && found.iter().flatten().all(|s| !is_found(s)));
+}
+
+#[test]
+fn an_observation_deep_in_a_session_is_scrolled_into_view_at_80x24() {
+    let mut f = demo_app((80, 24));
+    search_everyone(&mut f.app, "tearful kind:observation");
+    press(&mut f.app, "<Enter>");
+    let s = screen(&f.app);
+    let v = f.app.patient.as_ref().unwrap();
+    assert_eq!(v.selected().unwrap().kind, EntryKind::Session);
+    assert!(
+        v.detail_scroll > 0,
+        "the session's observations are below the fold: {s}"
+    );
+    let found = in_detail(&f.app, "tearful");
+    assert!(
+        !found.is_empty() && found.iter().flatten().all(is_found),
+        "{s}"
+    );
+}
+
+#[test]
+fn tab_switches_between_this_patient_and_all_patients() {
+    let mut f = demo_app((120, 40));
+    search_maite(&mut f.app, "father");
+    let mine = count(&f.app);
+    press(&mut f.app, "<Tab>");
+    let s = screen(&f.app);
+    assert!(
+        s.contains("All patients") && s.contains("this patient: Maite"),
+        "{s}"
+    );
+    let all = count(&f.app);
+    assert!(all > mine, "{mine} -> {all}");
+    // Other patients are named in the results.
+    assert!(s.contains("Mateo Tanaka-Reid"), "{s}");
+    press(&mut f.app, "<Tab>");
+    assert_eq!(count(&f.app), mine);
+    assert!(screen(&f.app).contains("This patient: Maite Kowalczyk"));
+}
+
+#[test]
+fn an_unclosed_quote_says_at_which_column_instead_of_results() {
+    let mut f = demo_app((120, 40));
+    search_maite(&mut f.app, "sleep \"first sess");
+    let s = screen(&f.app);
+    assert!(s.contains("Column 7: this quote is never closed"), "{s}");
+    assert!(!s.contains(" matches"), "no results under an error: {s}");
+    // In the alert style.
+    let cells = in_popup(&f.app, "column");
+    let error = Theme::new(ThemeKind::Standard).error;
+    assert!(
+        !cells.is_empty() && cells.iter().all(|fg| *fg == error.fg),
+        "{cells:?}"
+    );
+    // Enter does not jump anywhere; closing the quote brings results back.
+    press(&mut f.app, "<Enter>");
+    assert!(f.app.popup.is_some());
+    type_text(&mut f.app, "ion\"");
+    assert!(!screen(&f.app).contains("Column 7"));
+    assert!(matches!(
+        &f.app.popup,
+        Some(Popup::Search(p)) if matches!(p.outcome, Outcome::Found(_))
+    ));
+}
+
+#[test]
+fn esc_keeps_the_query_and_slash_brings_it_back() {
+    let mut f = demo_app((120, 40));
+    open_patient(&mut f.app, "Maite");
+    press(&mut f.app, "3/");
+    type_text(&mut f.app, "call");
+    press(&mut f.app, "<Down><Esc>");
+    assert!(f.app.popup.is_none());
+    press(&mut f.app, "/");
+    assert_eq!(query(&f.app).as_deref(), Some("call"));
+    let s = screen(&f.app);
+    assert!(s.contains("› call"), "{s}");
+    assert!(count(&f.app) > 1, "{s}");
+    // The same result is still selected, and typing goes on at the end of the query.
+    let Some(Popup::Search(p)) = &f.app.popup else {
+        unreachable!()
+    };
+    assert_eq!(p.cursor.selected, 1);
+    type_text(&mut f.app, " sister");
+    assert_eq!(query(&f.app).as_deref(), Some("call sister"));
+    // All patients is kept too.
+    press(&mut f.app, "<Tab><Esc>/");
+    assert!(screen(&f.app).contains(" All patients"));
+}
+
+#[test]
+fn f_from_the_roster_searches_every_patient_and_slash_still_filters_names() {
+    let mut f = demo_app((120, 40));
+    assert_eq!(f.app.focus, Pane::Roster);
+    press(&mut f.app, "/");
+    assert!(f.app.roster.input.is_some() && f.app.popup.is_none());
+    press(&mut f.app, "<Esc>F");
+    let s = screen(&f.app);
+    assert!(s.contains(" All patients") && s.contains("SEARCH"), "{s}");
+    type_text(&mut f.app, "father");
+    let names: std::collections::HashSet<String> = match &f.app.popup {
+        Some(Popup::Search(p)) => match &p.outcome {
+            Outcome::Found(found) => found.names.iter().cloned().collect(),
+            other => panic!("{other:?}"),
+        },
+        _ => panic!("no search open"),
+    };
+    assert!(names.len() > 3, "{names:?}");
+    // Enter opens the first result's patient, whoever is selected in the roster.
+    let first = match &f.app.popup {
+        Some(Popup::Search(p)) => p.hits()[0].patient.clone(),
+        _ => unreachable!(),
+    };
+    press(&mut f.app, "<Enter>");
+    let v = f.app.patient.as_ref().unwrap();
+    assert_eq!(v.records.patient.id, first);
+    assert_eq!(f.app.focus, Pane::Detail);
+}
+
+#[test]
+fn psychotherapy_notes_are_found_and_drawn_private() {
+    let mut f = demo_app((120, 40));
+    search_everyone(&mut f.app, "process kind:psychotherapy");
+    let private = Theme::new(ThemeKind::Standard).private;
+    let psy = in_popup(&f.app, "psy");
+    assert!(
+        !psy.is_empty() && psy.iter().all(|fg| *fg == private.fg),
+        "{psy:?}"
+    );
+}
+
+#[test]
+fn the_course_view_searches_its_patient_and_enter_leaves_it() {
+    let mut f = demo_app((120, 40));
+    open_patient(&mut f.app, "Maite");
+    press(&mut f.app, "c/");
+    assert!(screen(&f.app).contains("This patient: Maite Kowalczyk"));
+    type_text(&mut f.app, "father");
+    press(&mut f.app, "<Enter>");
+    assert!(f.app.view.is_none() && f.app.popup.is_none());
+    assert_eq!(f.app.focus, Pane::Detail);
+}
+
+#[test]
+fn home_and_end_move_in_the_results_and_help_lists_the_keys() {
+    let mut f = demo_app((120, 40));
+    search_maite(&mut f.app, "call");
+    let n = f.app.popup.as_ref().map_or(0, |p| match p {
+        Popup::Search(p) => p.hits().len(),
+        _ => 0,
+    });
+    assert!(n > 2);
+    let selected = |app: &App| match &app.popup {
+        Some(Popup::Search(p)) => p.cursor.selected,
+        _ => usize::MAX,
+    };
+    press(&mut f.app, "<End>");
+    assert_eq!(selected(&f.app), n - 1);
+    press(&mut f.app, "<Home>");
+    assert_eq!(selected(&f.app), 0);
+    assert_eq!(query(&f.app).as_deref(), Some("call"));
+    // Help in the timeline names both searches.
+    press(&mut f.app, "<Esc>2?");
+    type_text(&mut f.app, "search");
+    let s = screen(&f.app);
+    assert!(
+        s.contains("search.patient") && s.contains("search.all"),
+        "{s}"
+    );
+}
