@@ -142,7 +142,7 @@ for k in "${ORDER[@]}"; do
   hyperfine --style basic --warmup 3 --runs "$RUNS" --export-json "$WORK/results/$k.json" \
     -n "kitnotes search $k" "$KITNOTES --demo search --limit 20 -- $q" \
     -n "rg -i -w $k" "rg -i -w -F -- '$w' $NOTES" \
-    -n "rg -l -i -w $k" "rg -l -i -w -F -- '$w' $NOTES" |
+    -n "rg -l -i -w $k" "rg -l -i -w -F -- '$w' $NOTES" 2>&1 |
     grep -E '^(Benchmark|  Time)'
 done
 
@@ -151,7 +151,7 @@ done
 hyperfine --style basic --warmup 3 --runs "$RUNS" --export-json "$WORK/results/overhead.json" \
   -n "kitnotes --version (process start only)" "$KITNOTES --version" \
   -n "kitnotes search of a word in no entry (start, open, close)" \
-  "$KITNOTES --demo search --limit 20 -- zzqxj" | grep -E '^(Benchmark|  Time)'
+  "$KITNOTES --demo search --limit 20 -- zzqxj" 2>&1 | grep -E '^(Benchmark|  Time)'
 
 # --- in-process time, many runs ---------------------------------------------------------------
 section "In-process search time of separate runs (the summary line's figure; 50 runs each)"
@@ -195,9 +195,10 @@ for _ in range(10):
     start = time.perf_counter()
     pid, fd = pty.fork()
     if pid == 0:
+        # The child's terminal is 120x40 before kitnotes starts.
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         os.environ["TERM"] = "xterm-256color"
         os.execv(sys.argv[1], [sys.argv[1], "--demo"])
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     seen = b""
     shown = None
     while shown is None and time.perf_counter() - start < 30:
@@ -234,12 +235,11 @@ for _ in range(10):
 times.sort()
 print(f"first frame: median {times[len(times) // 2]:.0f} ms, fastest {times[0]:.0f} ms, slowest {times[-1]:.0f} ms")
 EOF
-# The pty size is set just after the fork, so a start that reads it before then draws at the
-# pty's default size; the roster title is there either way. A second view of the same thing:
-# `kitnotes screenshot` opens the store, makes the app and draws one 120x40 frame to text.
+# A second view of the same thing: `kitnotes screenshot` opens the store, makes the app and
+# draws one 120x40 frame to text, then closes the store and exits.
 hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/results/screenshot.json" \
   -n "kitnotes screenshot (start, open, one 120x40 frame, exit)" \
-  "$KITNOTES --demo screenshot --size 120x40 --at 2026-11-01T12:00:00Z" | grep -E '^(Benchmark|  Time)'
+  "$KITNOTES --demo screenshot --size 120x40 --at 2026-11-01T12:00:00Z" 2>&1 | grep -E '^(Benchmark|  Time)'
 
 # --- import -------------------------------------------------------------------------------------
 section "Import of the whole export into an empty store"
