@@ -295,45 +295,46 @@ fn report_words_and_percentiles() {
 }
 
 /// What the store holds by part, in keys and bytes (key + value as sled is given them; the files
-/// on disk are larger, sled being log-structured): records, audit log, search index.
+/// on disk are larger, sled being log-structured): records, audit log, and the search index by
+/// kind of key. sled's start-up time follows its number of keys.
 fn report_key_sizes() {
     use kitnotes::store::keys;
-    with_store(|store| {
-        let db = kitnotes::store::sled_store::raw_db(store);
-        let part = |k: &[u8]| {
-            if [
+    let parts: [(&str, &[&[u8]]); 8] = [
+        (
+            "records",
+            &[
                 keys::PATIENT_PREFIX,
                 keys::TIMELINE_PREFIX,
                 keys::INDEX_PREFIX,
-            ]
-            .iter()
-            .any(|p| k.starts_with(p))
-            {
-                0
-            } else if k.starts_with(keys::AUDIT_PREFIX) || k == keys::AUDIT_HEAD_KEY {
-                1
-            } else if k == keys::SEARCH_STATS_KEY
-                || keys::SEARCH_PREFIXES.iter().any(|p| k.starts_with(p))
-            {
-                2
-            } else {
-                3
-            }
-        };
-        let mut sums = [(0u64, 0u64); 4];
+            ],
+        ),
+        ("audit log", &[keys::AUDIT_PREFIX, keys::AUDIT_HEAD_KEY]),
+        ("index: postings", &[keys::POSTINGS_PREFIX]),
+        ("index: doc table", &[keys::DOCS_PREFIX]),
+        ("index: doc names", &[keys::DOC_REF_PREFIX]),
+        ("index: record docs", &[keys::RECORD_DOCS_PREFIX]),
+        (
+            "index: patients, stats",
+            &[keys::PATIENT_NO_PREFIX, keys::SEARCH_STATS_KEY],
+        ),
+        ("other", &[]),
+    ];
+    with_store(|store| {
+        let db = kitnotes::store::sled_store::raw_db(store);
+        let mut sums = [(0u64, 0u64); 8];
         for kv in db.iter() {
             let (k, v) = kv.expect("read the store");
-            let s = &mut sums[part(&k)];
-            s.0 += 1;
-            s.1 += (k.len() + v.len()) as u64;
+            let i = parts
+                .iter()
+                .position(|(_, ps)| ps.iter().any(|p| k.starts_with(p)))
+                .unwrap_or(parts.len() - 1);
+            sums[i].0 += 1;
+            sums[i].1 += (k.len() + v.len()) as u64;
         }
         println!("What the store holds (keys, and key + value bytes):");
-        for (name, (n, bytes)) in ["records", "audit log", "search index", "other"]
-            .iter()
-            .zip(sums)
-        {
+        for ((name, _), (n, bytes)) in parts.iter().zip(sums) {
             println!(
-                "  {name:<14} {n:>9} keys {:>8.1} MB",
+                "  {name:<24} {n:>9} keys {:>8.1} MB",
                 bytes as f64 / 1_000_000.0
             );
         }
