@@ -150,19 +150,16 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
 /// One hit as a line: patient, name, date, kind, title, snippet.
 fn line(h: &Hit, name: Option<&String>, tz: &jiff::tz::TimeZone, colour: bool) -> String {
     let date = h.at.to_zoned(tz.clone()).strftime("%Y-%m-%d").to_string();
-    let mut snippet = String::new();
-    let mut at = 0;
-    for r in &h.snippet.highlights {
-        snippet.push_str(&h.snippet.text[at..r.start]);
-        let word = &h.snippet.text[r.clone()];
-        if colour {
-            snippet.push_str(&format!("\x1b[1;31m{word}\x1b[0m"));
-        } else {
-            snippet.push_str(word);
-        }
-        at = r.end;
-    }
-    snippet.push_str(&h.snippet.text[at..]);
+    let snippet: String = crate::search::snippet::pieces(&h.snippet.text, &h.snippet.highlights)
+        .into_iter()
+        .map(|(p, found)| {
+            if found && colour {
+                format!("\x1b[1;31m{p}\x1b[0m")
+            } else {
+                p.to_owned()
+            }
+        })
+        .collect();
     format!(
         "{}  {}  {}  {}  {}  {}",
         h.patient,

@@ -17,6 +17,27 @@ pub struct Snippet {
     pub highlights: Vec<Range<usize>>,
 }
 
+/// `text` cut at the byte `ranges` (in order, on character boundaries): each piece, and whether
+/// it is one of the ranges. How a snippet or a note's text is drawn with its found words marked.
+pub fn pieces<'t>(text: &'t str, ranges: &[Range<usize>]) -> Vec<(&'t str, bool)> {
+    let mut out = Vec::with_capacity(ranges.len() * 2 + 1);
+    let mut at = 0;
+    for r in ranges {
+        let (Some(before), Some(word)) = (text.get(at..r.start), text.get(r.clone())) else {
+            continue;
+        };
+        if !before.is_empty() {
+            out.push((before, false));
+        }
+        out.push((word, true));
+        at = r.end;
+    }
+    if let Some(rest) = text.get(at..).filter(|r| !r.is_empty()) {
+        out.push((rest, false));
+    }
+    out
+}
+
 /// Which words of `ws` the clauses match (phrases only where the whole phrase is).
 pub fn matched(ws: &[Word], clauses: &[&Clause]) -> Vec<Option<usize>> {
     let mut hit = vec![None; ws.len()];
@@ -143,17 +164,10 @@ mod tests {
     use super::*;
 
     fn marked(s: &Snippet) -> String {
-        let mut out = String::new();
-        let mut at = 0;
-        for h in &s.highlights {
-            out.push_str(&s.text[at..h.start]);
-            out.push('[');
-            out.push_str(&s.text[h.clone()]);
-            out.push(']');
-            at = h.end;
-        }
-        out.push_str(&s.text[at..]);
-        out
+        pieces(&s.text, &s.highlights)
+            .into_iter()
+            .map(|(p, hit)| if hit { format!("[{p}]") } else { p.to_owned() })
+            .collect()
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! searchable parts: a note (title, headings, bodies and addenda), each observation of a dosing
 //! session, a goal (its title) and each of its check-ins (their notes). Scores have no text.
 
-use crate::model::{GoalStatus, NoteKind, NoteStatus, Record};
+use crate::model::{GoalStatus, NoteKind, NoteStatus, Record, RecordKind};
 use jiff::Timestamp;
 
 /// Longer words are cut to this many bytes, in the index and in queries alike.
@@ -192,6 +192,16 @@ impl Part<'_> {
     pub fn same_text(&self, other: &Part<'_>) -> bool {
         self.fields == other.fields
     }
+}
+
+/// Whether records of `kind` have searchable parts (notes, dosing sessions, goals; the kinds
+/// [`parts`] returns parts for): the store
+/// reads their old version on a change, to take its words out of the index.
+pub fn has_text(kind: RecordKind) -> bool {
+    matches!(
+        kind,
+        RecordKind::Note | RecordKind::Session | RecordKind::Goal
+    )
 }
 
 /// The searchable parts of a record, by part number. A part number stays with its observation

@@ -28,7 +28,7 @@ use super::{Result, StoreError};
 use crate::model::{PatientId, Record};
 use crate::search::query::{Clause, Query};
 use crate::search::snippet::{Snippet, snippet};
-use crate::search::text::{DocKind, DocStatus, Part, parts, words};
+use crate::search::text::{DocKind, DocStatus, Part, has_text, parts, words};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -90,6 +90,16 @@ fn postings_prefix(word: &str) -> Vec<u8> {
     [keys::POSTINGS_PREFIX, word.as_bytes(), b"\0"].concat()
 }
 
+/// The keys of every segment of `word`: from "<word>\0" up to (not including) "<word>\x01".
+fn word_range(word: &str) -> std::ops::Range<Vec<u8>> {
+    let start = postings_prefix(word);
+    let mut end = start.clone();
+    if let Some(last) = end.last_mut() {
+        *last = 1;
+    }
+    start..end
+}
+
 fn docs_key(block: u32) -> Vec<u8> {
     [keys::DOCS_PREFIX, &block.to_be_bytes()].concat()
 }
@@ -136,18 +146,52 @@ fn encode_names(names: &Names) -> Vec<u8> {
     out
 }
 
-/// The part number and record id of `doc`.
-fn doc_name(tree: &sled::Tree, doc: u32) -> Result<Option<(u32, String)>> {
-    let key = names_key(doc / NAME_BLOCK);
-    let Some(b) = get(tree, &key)? else {
-        return Ok(None);
-    };
-    let names = decode_names(&b).ok_or_else(|| corrupt(&key, "the doc names cannot be read"))?;
-    Ok(names.into_iter().nth((doc % NAME_BLOCK) as usize).flatten())
+/// Reads doc names a block at a time, each block once.
+struct NameTable<'t> {
+    tree: &'t sled::Tree,
+    blocks: HashMap<u32, Names>,
+}
+
+impl<'t> NameTable<'t> {
+    fn new(tree: &'t sled::Tree) -> Self {
+        Self {
+            tree,
+            blocks: HashMap::new(),
+        }
+    }
+
+    /// The part number and record id of `doc`.
+    fn get(&mut self, doc: u32) -> Result<Option<&(u32, String)>> {
+        let block = doc / NAME_BLOCK;
+        if let std::collections::hash_map::Entry::Vacant(e) = self.blocks.entry(block) {
+            let key = names_key(block);
+            let names = match get(self.tree, &key)? {
+                None => Vec::new(),
+                Some(b) => {
+                    decode_names(&b).ok_or_else(|| corrupt(&key, "the doc names cannot be read"))?
+                }
+            };
+            e.insert(names);
+        }
+        Ok(self
+            .blocks
+            .get(&block)
+            .and_then(|n| n.get((doc % NAME_BLOCK) as usize))
+            .and_then(Option::as_ref))
+    }
 }
 
 fn record_docs_key(id: &str) -> Vec<u8> {
     [keys::RECORD_DOCS_PREFIX, id.as_bytes()].concat()
+}
+
+/// The record's doc per part, as the index holds them (empty: none).
+fn record_docs(tree: &sled::Tree, id: &str) -> Result<Vec<u32>> {
+    Ok(get(tree, &record_docs_key(id))?
+        .unwrap_or_default()
+        .chunks_exact(4)
+        .filter_map(|c| u32_at(c, 0))
+        .collect())
 }
 
 fn patient_no_key(id: &PatientId) -> Vec<u8> {
@@ -383,12 +427,7 @@ struct OpenSegment {
 impl OpenSegment {
     /// The word's last segment, to go on filling, if it has room.
     fn last_of(tree: &sled::Tree, word: &str) -> Result<Option<Self>> {
-        let prefix = postings_prefix(word);
-        let mut end = prefix.clone();
-        if let Some(last) = end.last_mut() {
-            *last = 1;
-        }
-        let Some((k, v)) = tree.range(prefix..end).next_back().transpose()? else {
+        let Some((k, v)) = tree.range(word_range(word)).next_back().transpose()? else {
             return Ok(None);
         };
         let body = codec::decode_index(&k, &v).map_err(|e| corrupt(&k, e.to_string()))?;
@@ -632,12 +671,9 @@ impl<'t> Planner<'t> {
     /// One record going from `old` (as stored before this change) to `new`.
     fn record(&mut self, id: &str, old: Option<&Record>, new: Option<&Record>) -> Result<()> {
         let rkey = record_docs_key(id);
-        let old_docs: Vec<u32> = match old {
+        let old_docs = match old {
             None => Vec::new(),
-            Some(_) => match get(self.tree, &rkey)? {
-                None => Vec::new(),
-                Some(b) => b.chunks_exact(4).filter_map(|c| u32_at(c, 0)).collect(),
-            },
+            Some(_) => record_docs(self.tree, id)?,
         };
         let old_parts = old.map(parts).unwrap_or_default();
         let new_parts = new.map(parts).unwrap_or_default();
@@ -723,11 +759,7 @@ impl<'t> Planner<'t> {
         let mut affected: Vec<u32> = removed.iter().chain(&added_docs).copied().collect();
         affected.sort_unstable();
         affected.dedup();
-        let prefix = postings_prefix(word);
-        let mut end = prefix.clone();
-        if let Some(last) = end.last_mut() {
-            *last = 1;
-        }
+        let std::ops::Range { start: prefix, end } = word_range(word);
         let mut added = edit.added.iter().peekable();
         let mut i = 0;
         while i < affected.len() {
@@ -946,13 +978,15 @@ pub fn append<R: std::borrow::Borrow<Record>>(
 /// leaves no stats and is redone on the next open.
 pub fn rebuild(tree: &sled::Tree) -> Result<Stats> {
     clear(tree)?;
+    // Only records with text are decoded: scores (a quarter of the records) are skipped by key.
     let records = tree.scan_prefix(keys::TIMELINE_PREFIX).filter_map(|kv| {
-        let decoded = kv
-            .map_err(StoreError::from)
-            .and_then(|(k, v)| codec::decode(&k, &v).map_err(|e| corrupt(&k, e.to_string())));
-        match decoded {
-            Ok(r) if parts(&r).iter().all(Option::is_none) => None,
-            other => Some(other),
+        let (k, v) = match kv {
+            Ok(kv) => kv,
+            Err(e) => return Some(Err(e.into())),
+        };
+        match keys::parse_key(&k) {
+            Some(keys::KeyParts::Timeline { kind, .. }) if !has_text(kind) => None,
+            _ => Some(codec::decode(&k, &v).map_err(|e| corrupt(&k, e.to_string()))),
         }
     });
     append(tree, records, |ops| {
@@ -1029,19 +1063,6 @@ impl WordPostings {
         }
         Ok(out)
     }
-
-    /// Calls `each(doc, tf, positions)` for every doc, in doc order.
-    fn each(&self, mut each: impl FnMut(u32, u32, &[u8])) -> Result<()> {
-        for (block, key, v) in &self.blocks {
-            let body = codec::decode_index(key, v).map_err(|e| corrupt(key, e.to_string()))?;
-            let postings = decode_block(body, *block)
-                .ok_or_else(|| corrupt(key, "a postings block cannot be read"))?;
-            for p in postings {
-                each(p.doc, p.tf, &body[p.pos.0..p.pos.1]);
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Docs with how often the clause is in each, in doc order.
@@ -1078,13 +1099,15 @@ fn clause_docs(tree: &sled::Tree, clause: &Clause) -> Result<DocSet> {
     match clause {
         Clause::Word(w) => {
             let mut out = Vec::new();
-            WordPostings::read(tree, w)?.each(|d, tf, _| out.push((d, tf)))?;
+            let postings = WordPostings::read(tree, w)?;
+            out.extend(postings.all()?.into_iter().map(|(d, tf, _)| (d, tf)));
             Ok(out)
         }
         Clause::Prefix(p) => {
             let mut out: DocSet = Vec::new();
             for w in expand(tree, p)? {
-                WordPostings::read(tree, &w)?.each(|d, tf, _| out.push((d, tf)))?;
+                let postings = WordPostings::read(tree, &w)?;
+                out.extend(postings.all()?.into_iter().map(|(d, tf, _)| (d, tf)));
             }
             out.sort_unstable_by_key(|d| d.0);
             let mut merged: DocSet = Vec::with_capacity(out.len());
@@ -1295,10 +1318,11 @@ pub fn search(
     }
     scored.truncate(limit);
     scored.sort_unstable_by(by_rank);
-    let wanted: Vec<&Clause> = query.must.iter().collect();
+    let wanted = query.wanted();
+    let mut names = NameTable::new(tree);
     for (score, _, d) in scored {
         let key = names_key(d / NAME_BLOCK);
-        let Some((part, id)) = doc_name(tree, d)? else {
+        let Some((part, id)) = names.get(d)?.cloned() else {
             return Err(corrupt(
                 &key,
                 format!("doc {d} in the index names no record"),
@@ -1376,15 +1400,14 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
     let mut patient_nos: HashMap<String, Option<u32>> = HashMap::new();
     let (mut live, mut total) = (0u64, 0u64);
     let mut unknown: HashSet<u32> = HashSet::new();
-    let mut names: HashMap<u32, Names> = HashMap::new();
+    let mut names = NameTable::new(tree);
     for kv in tree.scan_prefix(keys::TIMELINE_PREFIX) {
         let (k, v) = kv?;
         // A record that cannot be read is reported by the store's own check; its docs are
         // neither right nor wrong here.
         let Ok(r) = codec::decode(&k, &v) else {
             if let Some(keys::KeyParts::Timeline { id, .. }) = keys::parse_key(&k) {
-                let docs = get(tree, &record_docs_key(&id))?.unwrap_or_default();
-                unknown.extend(docs.chunks_exact(4).filter_map(|c| u32_at(c, 0)));
+                unknown.extend(record_docs(tree, &id)?);
             }
             continue;
         };
@@ -1392,11 +1415,7 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
         if ps.iter().all(Option::is_none) {
             continue;
         }
-        let docs: Vec<u32> = get(tree, &record_docs_key(r.id()))?
-            .unwrap_or_default()
-            .chunks_exact(4)
-            .filter_map(|c| u32_at(c, 0))
-            .collect();
+        let docs = record_docs(tree, r.id())?;
         let pid = r.patient().as_str().to_owned();
         let patient_no = match patient_nos.get(&pid) {
             Some(n) => *n,
@@ -1440,15 +1459,11 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
                     name()
                 ));
             }
-            let block = d / NAME_BLOCK;
-            if let std::collections::hash_map::Entry::Vacant(e) = names.entry(block) {
-                let b = get(tree, &names_key(block))?;
-                e.insert(b.as_deref().and_then(decode_names).unwrap_or_default());
-            }
-            let named = names
-                .get(&block)
-                .and_then(|n| n.get((d % NAME_BLOCK) as usize))
-                .and_then(Option::as_ref);
+            // A names block that cannot be read is reported as this doc not pointing back.
+            let named = match names.get(d) {
+                Err(StoreError::Corrupt { .. }) => None,
+                other => other?,
+            };
             if named.is_none_or(|(part, id)| *part != i as u32 || id != r.id()) {
                 problems.push(format!(
                     "search index: doc {d} does not point back to {}",

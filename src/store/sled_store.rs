@@ -20,6 +20,7 @@ use super::index;
 use super::keys::{self, KeyParts};
 use super::{Change, CheckReport, Counts, Result, Store, StoreError};
 use crate::model::{Patient, PatientId, PatientRecords, Record, RecordKind};
+use crate::search::text::has_text;
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
@@ -144,8 +145,9 @@ impl SledStore {
         };
         store.check_schema(migrations)?;
         store.rolled_back = store.roll_back_interrupted()?;
-        // A new store, or an index build that was interrupted (the stats are written last).
-        if migrations.len() + 1 >= SCHEMA_VERSION as usize
+        // A new store, an index build that was interrupted (the stats are written last), or an
+        // index of an older format. A store kept at schema 1 (tests' own migrations) has none.
+        if store.schema_version()? >= Some(2)
             && index::stats(&store.db)?.is_none_or(|s| s.version != index::INDEX_VERSION)
         {
             index::rebuild(&store.db)?;
@@ -362,9 +364,6 @@ impl SledStore {
         let mut described = Vec::new();
         let mut indexed: Vec<IndexChange<'a>> = Vec::new();
         let mut indexed_at: HashMap<&'a str, usize> = HashMap::new();
-        // Records the index has text for, whose old version it needs to take out.
-        let has_text =
-            |r: &Record| matches!(r, Record::Note(_) | Record::Session(_) | Record::Goal(_));
         let mut overlay: Overlay<'a> = HashMap::with_capacity(changes.len());
         // Patients known to exist, so a large import checks each patient once.
         let mut patients_seen: HashSet<&str> = HashSet::new();
@@ -394,9 +393,10 @@ impl SledStore {
                             });
                         }
                         // Old versions are read only where needed: a note's (signed notes may
-                        // only gain addenda), a session's (signed sessions never change), and any
+                        // only gain addenda), a session's (signed sessions never change), any
+                        // record with text (its old words leave the search index), and any
                         // record's when the log must say what changed.
-                        if describe || has_text(record) {
+                        if describe || has_text(record.kind()) {
                             let old = self.current_record(&overlay, id, old_key)?;
                             match (&old, record) {
                                 (Record::Note(old), Record::Note(new)) => old.may_become(new)?,
@@ -465,11 +465,7 @@ impl SledStore {
                         });
                     }
                     let mut stored: Option<Record> = None;
-                    if matches!(
-                        kind,
-                        RecordKind::Note | RecordKind::Session | RecordKind::Goal
-                    ) || describe
-                    {
+                    if has_text(kind) || describe {
                         let old = self.current_record(&overlay, id, &key)?;
                         match &old {
                             Record::Note(n) if n.is_signed() => {

@@ -179,20 +179,8 @@ fn marked(
     base: ratatui::style::Style,
     hl: ratatui::style::Style,
 ) -> Vec<Span<'static>> {
-    let mut spans = Vec::new();
-    let mut at = 0;
-    for r in ranges {
-        let (Some(before), Some(word)) = (text.get(at..r.start), text.get(r.clone())) else {
-            continue;
-        };
-        if !before.is_empty() {
-            spans.push(Span::styled(before.to_string(), base));
-        }
-        spans.push(Span::styled(word.to_string(), base.patch(hl)));
-        at = r.end;
-    }
-    if let Some(rest) = text.get(at..).filter(|r| !r.is_empty()) {
-        spans.push(Span::styled(rest.to_string(), base));
-    }
-    spans
+    crate::search::snippet::pieces(text, ranges)
+        .into_iter()
+        .map(|(p, found)| Span::styled(p.to_string(), if found { base.patch(hl) } else { base }))
+        .collect()
 }
