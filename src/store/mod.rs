@@ -147,6 +147,10 @@ pub enum StoreError {
          and restore the store from a backup"
     )]
     AuditLog(String),
+    #[error("the passphrase is not this store's; nothing was opened (try again)")]
+    WrongPassphrase,
+    #[error("the store is locked: unlock it with its passphrase first")]
+    Sealed,
     #[error("storage error: {0}")]
     Db(#[from] sled::Error),
     #[error("cannot make the store durable: {0}")]
@@ -244,6 +248,22 @@ pub trait Store {
     /// for loading many records at once: building it once at the end writes far less than
     /// updating it with each write.
     fn suspend_index(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Whether the store is encrypted at rest (opened with a passphrase). A plain store (the
+    /// demo) has no passphrase: [`Store::unlock`] accepts anything.
+    fn is_encrypted(&self) -> bool {
+        false
+    }
+
+    /// Forgets the store's keys (they are zeroized) until [`Store::unlock`]; meanwhile every
+    /// read and write fails with [`StoreError::Sealed`]. Call [`Store::flush`] first.
+    fn lock(&self) {}
+
+    /// Derives the keys again from `passphrase`; [`StoreError::WrongPassphrase`] if it is not
+    /// the store's, and the store stays locked.
+    fn unlock(&self, _passphrase: &[u8]) -> Result<()> {
         Ok(())
     }
 }
