@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use kitnotes::model::*;
 use kitnotes::store::audit::{AuditProblem, ChainHash};
+use kitnotes::store::crypt::Crypt;
 use kitnotes::store::sled_store::raw_db;
 use kitnotes::store::{
     Actor, AuditAction, AuditEntry, AuditFilter, Change, SledStore, Store, codec, keys,
@@ -325,16 +326,16 @@ fn verify_fails_after_an_entry_is_rewritten_with_a_valid_envelope() {
     let store = a_morning(dir.path());
     // Someone who knows the format: changes who signed, re-encodes with a correct checksum.
     let (key, value) = entry_at(&store, 4);
-    let mut e = codec::decode_audit(&key, &value).unwrap();
+    let mut e = codec::decode_audit(&Crypt::Plain, &key, &value).unwrap();
     e.who = "Dr. Somebody Else".into();
     raw_db(&store)
-        .insert(&key, codec::encode_audit(&key, &e))
+        .insert(&key, codec::encode_audit(&Crypt::Plain, &key, &e))
         .unwrap();
     assert_eq!(problem(&store), AuditProblem::Changed { seq: 4 });
     // ...and recomputes that entry's hash too: the next entry no longer follows it.
     e.hash = e.hash_after(e.prev);
     raw_db(&store)
-        .insert(&key, codec::encode_audit(&key, &e))
+        .insert(&key, codec::encode_audit(&Crypt::Plain, &key, &e))
         .unwrap();
     let p = problem(&store);
     assert_eq!(p, AuditProblem::BrokenLink { seq: 5 });
@@ -388,14 +389,14 @@ fn verify_fails_after_two_entries_are_swapped() {
     let store = a_morning(dir.path());
     let ((k2, v2), (k3, v3)) = (entry_at(&store, 2), entry_at(&store, 3));
     let (e2, e3) = (
-        codec::decode_audit(&k2, &v2).unwrap(),
-        codec::decode_audit(&k3, &v3).unwrap(),
+        codec::decode_audit(&Crypt::Plain, &k2, &v2).unwrap(),
+        codec::decode_audit(&Crypt::Plain, &k3, &v3).unwrap(),
     );
     raw_db(&store)
-        .insert(&k2, codec::encode_audit(&k2, &e3))
+        .insert(&k2, codec::encode_audit(&Crypt::Plain, &k2, &e3))
         .unwrap();
     raw_db(&store)
-        .insert(&k3, codec::encode_audit(&k3, &e2))
+        .insert(&k3, codec::encode_audit(&Crypt::Plain, &k3, &e2))
         .unwrap();
     let p = problem(&store);
     assert_eq!(
@@ -414,15 +415,15 @@ fn verify_fails_after_two_entries_are_swapped() {
     let dir = tempfile::tempdir().unwrap();
     let store = a_morning(dir.path());
     let (mut e2, mut e3) = (
-        codec::decode_audit(&k2, &entry_at(&store, 2).1).unwrap(),
-        codec::decode_audit(&k3, &entry_at(&store, 3).1).unwrap(),
+        codec::decode_audit(&Crypt::Plain, &k2, &entry_at(&store, 2).1).unwrap(),
+        codec::decode_audit(&Crypt::Plain, &k3, &entry_at(&store, 3).1).unwrap(),
     );
     std::mem::swap(&mut e2.seq, &mut e3.seq);
     raw_db(&store)
-        .insert(&k2, codec::encode_audit(&k2, &e3))
+        .insert(&k2, codec::encode_audit(&Crypt::Plain, &k2, &e3))
         .unwrap();
     raw_db(&store)
-        .insert(&k3, codec::encode_audit(&k3, &e2))
+        .insert(&k3, codec::encode_audit(&Crypt::Plain, &k3, &e2))
         .unwrap();
     assert_eq!(problem(&store), AuditProblem::Changed { seq: 2 });
 }

@@ -346,7 +346,7 @@ fn a_store_from_a_newer_schema_is_refused_and_left_alone() {
 
 #[test]
 fn migrations_run_once_in_order_and_bump_the_version() {
-    fn add_marker(t: &sled::Tree) -> kitnotes::store::Result<()> {
+    fn add_marker(t: kitnotes::store::crypt::Vault<'_>) -> kitnotes::store::Result<()> {
         let runs = t.get(b"M\0test-runs")?.map(|v| v[0]).unwrap_or(0);
         t.insert(b"M\0test-runs", &[runs + 1])?;
         Ok(())
@@ -377,12 +377,15 @@ fn check_pinpoints_a_damaged_record_and_a_dangling_index() {
     .unwrap();
     assert!(s.check().unwrap().is_ok());
     let db = raw_db(&s);
-    let key = db.get(b"I\0n1").unwrap().unwrap();
+    let plain = kitnotes::store::crypt::Crypt::Plain;
+    let entry = db.get(b"I\0n1").unwrap().unwrap();
+    let key = kitnotes::store::codec::decode_ref(&plain, b"I\0n1", &entry).unwrap();
     let mut value = db.get(&key).unwrap().unwrap().to_vec();
     let last = value.len() - 3;
     value[last] ^= 0x20;
     db.insert(&key, value).unwrap();
-    db.insert(b"I\0gone", b"T\0p1\0nowhere".as_slice()).unwrap();
+    let dangling = kitnotes::store::codec::encode_ref(&plain, b"I\0gone", b"T\0p1\0nowhere");
+    db.insert(b"I\0gone", dangling).unwrap();
     let report = s.check().unwrap();
     assert_eq!(
         sorted(report.problems),

@@ -15,14 +15,21 @@
 //!                      part, varint length, id; length 0 is a free slot)
 //! R\0<record id>       the record's doc per part (u32 each; u32::MAX: the part has no text)
 //! Q\0<patient id>      the patient's number (u32, from 1)
+//! W\0<first letter>    the words whose postings start with that letter, sorted, one per line:
+//!                      what a prefix is expanded from (may keep words no longer posted;
+//!                      a rebuild drops them)
 //! M\0search            format version, next doc, next patient number, live docs, total words
 //! ```
+//! In an encrypted store every word, id and letter in these keys is a keyed hash (`Crypt::name`)
+//! and every value is sealed: the keys name no word, and the word list is only read unlocked.
+//!
 //! Segments keep a save cheap (it rewrites one small segment per word of its doc), a search
 //! fast (a common word over 100,000 notes is a few hundred values, read in one range scan) and
 //! sled's key count low (a rare word is one key), which is what sled's start-up time follows.
 //! Ranking is BM25 over the doc table's word counts.
 
 use super::codec;
+use super::crypt::{NameOf, Vault};
 use super::keys;
 use super::{Result, StoreError};
 use crate::model::{PatientId, Record};
@@ -30,7 +37,8 @@ use crate::search::query::{Clause, Query};
 use crate::search::snippet::{Snippet, snippet};
 use crate::search::text::{DocKind, DocStatus, Part, has_text, parts, words};
 use jiff::Timestamp;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 /// A word's postings are cut into segments of about this many bytes: a save rewrites one small
 /// segment per word, and a common word is a few hundred values, read in one range scan.
@@ -39,9 +47,9 @@ pub const SEGMENT_BYTES: usize = 4096;
 /// candidates, and few large values load much faster than many small ones.
 pub const DOC_BLOCK: u32 = 4096;
 const ENTRY: usize = 16;
-/// The layout above (2: segments and doc-name blocks). A store whose index has another
+/// The layout above (2: segments and doc-name blocks; 3: named keys and the word list). A store whose index has another
 /// version is re-indexed when opened.
-pub const INDEX_VERSION: u32 = 2;
+pub const INDEX_VERSION: u32 = 3;
 const NO_DOC: u32 = u32::MAX;
 /// A prefix matches at most this many words (the first in alphabetical order).
 pub const MAX_PREFIX_WORDS: usize = 512;
@@ -56,11 +64,11 @@ fn corrupt(key: &[u8], detail: impl Into<String>) -> StoreError {
     }
 }
 
-fn get(tree: &sled::Tree, key: &[u8]) -> Result<Option<Vec<u8>>> {
+fn get(tree: Vault<'_>, key: &[u8]) -> Result<Option<Vec<u8>>> {
     match tree.get(key)? {
         None => Ok(None),
-        Some(v) => codec::decode_index(key, &v)
-            .map(|b| Some(b.to_vec()))
+        Some(v) => codec::decode_index(tree.crypt, key, &v)
+            .map(|b| Some(b.into_owned()))
             .map_err(|e| corrupt(key, e.to_string())),
     }
 }
@@ -76,23 +84,28 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
 // ---------------------------------------------------------------------------------------------
 // Keys
 
-pub fn postings_key(word: &str, first: u32) -> Vec<u8> {
+pub fn postings_key(tree: Vault<'_>, word: &str, first: u32) -> Vec<u8> {
     [
         keys::POSTINGS_PREFIX,
-        word.as_bytes(),
+        &tree.crypt.name(NameOf::Word, word.as_bytes()),
         b"\0",
         &first.to_be_bytes(),
     ]
     .concat()
 }
 
-fn postings_prefix(word: &str) -> Vec<u8> {
-    [keys::POSTINGS_PREFIX, word.as_bytes(), b"\0"].concat()
+fn postings_prefix(tree: Vault<'_>, word: &str) -> Vec<u8> {
+    [
+        keys::POSTINGS_PREFIX,
+        &tree.crypt.name(NameOf::Word, word.as_bytes()),
+        b"\0",
+    ]
+    .concat()
 }
 
 /// The keys of every segment of `word`: from "<word>\0" up to (not including) "<word>\x01".
-fn word_range(word: &str) -> std::ops::Range<Vec<u8>> {
-    let start = postings_prefix(word);
+fn word_range(tree: Vault<'_>, word: &str) -> std::ops::Range<Vec<u8>> {
+    let start = postings_prefix(tree, word);
     let mut end = start.clone();
     if let Some(last) = end.last_mut() {
         *last = 1;
@@ -148,12 +161,12 @@ fn encode_names(names: &Names) -> Vec<u8> {
 
 /// Reads doc names a block at a time, each block once.
 struct NameTable<'t> {
-    tree: &'t sled::Tree,
+    tree: Vault<'t>,
     blocks: HashMap<u32, Names>,
 }
 
 impl<'t> NameTable<'t> {
-    fn new(tree: &'t sled::Tree) -> Self {
+    fn new(tree: Vault<'t>) -> Self {
         Self {
             tree,
             blocks: HashMap::new(),
@@ -181,31 +194,61 @@ impl<'t> NameTable<'t> {
     }
 }
 
-fn record_docs_key(id: &str) -> Vec<u8> {
-    [keys::RECORD_DOCS_PREFIX, id.as_bytes()].concat()
+fn record_docs_key(tree: Vault<'_>, id: &str) -> Vec<u8> {
+    [
+        keys::RECORD_DOCS_PREFIX,
+        &tree.crypt.name(NameOf::Id, id.as_bytes()),
+    ]
+    .concat()
 }
 
 /// The record's doc per part, as the index holds them (empty: none).
-fn record_docs(tree: &sled::Tree, id: &str) -> Result<Vec<u32>> {
-    Ok(get(tree, &record_docs_key(id))?
+fn record_docs(tree: Vault<'_>, id: &str) -> Result<Vec<u32>> {
+    Ok(get(tree, &record_docs_key(tree, id))?
         .unwrap_or_default()
         .chunks_exact(4)
         .filter_map(|c| u32_at(c, 0))
         .collect())
 }
 
-fn patient_no_key(id: &PatientId) -> Vec<u8> {
-    [keys::PATIENT_NO_PREFIX, id.as_str().as_bytes()].concat()
+fn patient_no_key(tree: Vault<'_>, id: &PatientId) -> Vec<u8> {
+    [
+        keys::PATIENT_NO_PREFIX,
+        &tree.crypt.name(NameOf::Id, id.as_str().as_bytes()),
+    ]
+    .concat()
 }
 
-/// The word and first doc of a postings key.
-fn parse_postings_key(key: &[u8]) -> Option<(&str, u32)> {
+/// The word's name (the word itself in a plain store) and first doc of a postings key.
+fn parse_postings_key(key: &[u8]) -> Option<(&[u8], u32)> {
     let rest = key.strip_prefix(keys::POSTINGS_PREFIX)?;
     if rest.len() < 5 || rest[rest.len() - 5] != 0 {
         return None;
     }
     let (word, block) = rest.split_at(rest.len() - 5);
-    Some((std::str::from_utf8(word).ok()?, u32_at(block, 1)?))
+    Some((word, u32_at(block, 1)?))
+}
+
+/// The key of the word list holding the words that start like `word` (by its first letter);
+/// `None` for an empty word.
+fn words_key(tree: Vault<'_>, word: &str) -> Option<Vec<u8>> {
+    let first = word.chars().next()?;
+    let mut buf = [0u8; 4];
+    let letter = first.encode_utf8(&mut buf).as_bytes();
+    Some([keys::WORDS_PREFIX, &tree.crypt.name(NameOf::Bucket, letter)].concat())
+}
+
+/// The words of one word list, in order.
+fn word_list(tree: Vault<'_>, key: &[u8]) -> Result<Vec<String>> {
+    let Some(b) = get(tree, key)? else {
+        return Ok(Vec::new());
+    };
+    let text = String::from_utf8(b).map_err(|_| corrupt(key, "the word list is not UTF-8"))?;
+    Ok(text
+        .split('\n')
+        .filter(|w| !w.is_empty())
+        .map(str::to_owned)
+        .collect())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -254,7 +297,7 @@ impl Stats {
 }
 
 /// The index's stats; `None` when the store has no index yet.
-pub fn stats(tree: &sled::Tree) -> Result<Option<Stats>> {
+pub fn stats(tree: Vault<'_>) -> Result<Option<Stats>> {
     match get(tree, keys::SEARCH_STATS_KEY)? {
         None => Ok(None),
         Some(b) => Stats::decode(&b).map(Some).ok_or_else(|| {
@@ -426,20 +469,21 @@ struct OpenSegment {
 
 impl OpenSegment {
     /// The word's last segment, to go on filling, if it has room.
-    fn last_of(tree: &sled::Tree, word: &str) -> Result<Option<Self>> {
-        let Some((k, v)) = tree.range(word_range(word)).next_back().transpose()? else {
+    fn last_of(tree: Vault<'_>, word: &str) -> Result<Option<Self>> {
+        let Some((k, v)) = tree.range(word_range(tree, word)).next_back().transpose()? else {
             return Ok(None);
         };
-        let body = codec::decode_index(&k, &v).map_err(|e| corrupt(&k, e.to_string()))?;
+        let body =
+            codec::decode_index(tree.crypt, &k, &v).map_err(|e| corrupt(&k, e.to_string()))?;
         if body.len() >= SEGMENT_BYTES {
             return Ok(None);
         }
         let first = parse_postings_key(&k).map(|(_, f)| f);
-        let postings = first.and_then(|f| decode_block(body, f));
+        let postings = first.and_then(|f| decode_block(&body, f));
         let (Some(first), Some(postings)) = (first, postings) else {
             return Err(corrupt(&k, "a postings segment cannot be read"));
         };
-        let mut v = Varints::new(body);
+        let mut v = Varints::new(&body);
         v.next();
         Ok(Some(Self {
             first,
@@ -449,19 +493,21 @@ impl OpenSegment {
         }))
     }
 
-    fn encode(self, word: &str) -> (Vec<u8>, Vec<u8>) {
+    fn encode(self, tree: Vault<'_>, word: &str) -> (Vec<u8>, Vec<u8>) {
         let mut body = Vec::with_capacity(self.bytes.len() + 5);
         put_varint(&mut body, self.n);
         body.extend_from_slice(&self.bytes);
-        (postings_key(word, self.first), body)
+        (postings_key(tree, word, self.first), body)
     }
 }
 
 /// Works out every key the index needs changed for a set of record changes. Reads the index as
 /// it is; writes nothing.
 struct Planner<'t> {
-    tree: &'t sled::Tree,
+    tree: Vault<'t>,
     stats: Stats,
+    /// Words given postings by this change, for the word lists.
+    posted: HashSet<String>,
     words: BTreeMap<String, WordEdit>,
     arena: Vec<u32>,
     docs: HashMap<u32, Vec<u8>>,
@@ -474,10 +520,11 @@ struct Planner<'t> {
 }
 
 impl<'t> Planner<'t> {
-    fn new(tree: &'t sled::Tree, stats: Stats) -> Self {
+    fn new(tree: Vault<'t>, stats: Stats) -> Self {
         Self {
             tree,
             stats,
+            posted: HashSet::new(),
             words: BTreeMap::new(),
             arena: Vec::new(),
             docs: HashMap::new(),
@@ -489,7 +536,7 @@ impl<'t> Planner<'t> {
     }
 
     fn put(&mut self, key: Vec<u8>, body: &[u8]) {
-        let value = codec::encode_index(&key, body);
+        let value = codec::encode_index(self.tree.crypt, &key, body);
         self.ops.push((key, Some(value)));
     }
 
@@ -497,7 +544,7 @@ impl<'t> Planner<'t> {
         if let Some(n) = self.patients.get(id) {
             return Ok(*n);
         }
-        let key = patient_no_key(id);
+        let key = patient_no_key(self.tree, id);
         let n = match get(self.tree, &key)? {
             Some(b) => {
                 u32_at(&b, 0).ok_or_else(|| corrupt(&key, "the patient number is cut short"))?
@@ -573,6 +620,11 @@ impl<'t> Planner<'t> {
     /// Adds the part's words under `doc`; returns how many words it has.
     fn add_words(&mut self, doc: u32, part: &Part<'_>) -> Result<u32> {
         let (ws, count) = part_words(part);
+        for w in ws.keys() {
+            if !self.posted.contains(w) {
+                self.posted.insert(w.clone());
+            }
+        }
         if self.append.is_some() {
             for (w, pos) in ws {
                 self.append_posting(w, doc, &pos)?;
@@ -636,7 +688,7 @@ impl<'t> Planner<'t> {
         seg.prev = doc;
         seg.n += 1;
         if let Some(full) = full {
-            let (key, body) = full.encode(&word);
+            let (key, body) = full.encode(self.tree, &word);
             self.put(key, &body);
         }
         Ok(())
@@ -651,7 +703,7 @@ impl<'t> Planner<'t> {
         open.sort_unstable_by(|a, b| a.0.cmp(&b.0));
         for (word, seg) in open {
             if seg.n > 0 {
-                let (key, body) = seg.encode(&word);
+                let (key, body) = seg.encode(self.tree, &word);
                 self.put(key, &body);
             }
         }
@@ -670,7 +722,7 @@ impl<'t> Planner<'t> {
 
     /// One record going from `old` (as stored before this change) to `new`.
     fn record(&mut self, id: &str, old: Option<&Record>, new: Option<&Record>) -> Result<()> {
-        let rkey = record_docs_key(id);
+        let rkey = record_docs_key(self.tree, id);
         let old_docs = match old {
             None => Vec::new(),
             Some(_) => record_docs(self.tree, id)?,
@@ -759,19 +811,19 @@ impl<'t> Planner<'t> {
         let mut affected: Vec<u32> = removed.iter().chain(&added_docs).copied().collect();
         affected.sort_unstable();
         affected.dedup();
-        let std::ops::Range { start: prefix, end } = word_range(word);
+        let std::ops::Range { start: prefix, end } = word_range(self.tree, word);
         let mut added = edit.added.iter().peekable();
         let mut i = 0;
         while i < affected.len() {
             let d = affected[i];
             let below = self
                 .tree
-                .range(prefix.clone()..=postings_key(word, d))
+                .range(prefix.clone()..=postings_key(self.tree, word, d))
                 .next_back()
                 .transpose()?;
             let next_first = match self
                 .tree
-                .range(postings_key(word, d.saturating_add(1))..end.clone())
+                .range(postings_key(self.tree, word, d.saturating_add(1))..end.clone())
                 .next()
                 .transpose()?
             {
@@ -785,21 +837,22 @@ impl<'t> Planner<'t> {
                 .map_or(affected.len(), |p| i + p);
             let (old_key, base, body) = match &below {
                 Some((k, v)) => {
-                    let body = codec::decode_index(k, v).map_err(|e| corrupt(k, e.to_string()))?;
+                    let body = codec::decode_index(self.tree.crypt, k, v)
+                        .map_err(|e| corrupt(k, e.to_string()))?;
                     let base = parse_postings_key(k).map(|(_, f)| f);
                     (Some(k.to_vec()), base, body)
                 }
-                None => (None, None, &[][..]),
+                None => (None, None, Cow::Borrowed(&[][..])),
             };
             let old = match base {
-                Some(base) => decode_block(body, base)
+                Some(base) => decode_block(&body, base)
                     .ok_or_else(|| corrupt(&prefix, "a postings segment cannot be read"))?,
                 None => Vec::new(),
             };
             let mut merged: Vec<(u32, std::borrow::Cow<'_, [u8]>)> = old
                 .iter()
                 .filter(|p| !removed.contains(&p.doc) && !added_docs.contains(&p.doc))
-                .map(|p| (p.doc, std::borrow::Cow::Borrowed(&body[p.raw..p.pos.1])))
+                .map(|p| (p.doc, Cow::Borrowed(&body[p.raw..p.pos.1])))
                 .collect();
             while let Some((doc, s, e)) = added.peek() {
                 if *doc >= upto {
@@ -813,7 +866,7 @@ impl<'t> Planner<'t> {
                     put_varint(&mut raw, p - last);
                     last = *p;
                 }
-                merged.push((*doc, std::borrow::Cow::Owned(raw)));
+                merged.push((*doc, Cow::Owned(raw)));
                 added.next();
             }
             merged.sort_unstable_by_key(|m| m.0);
@@ -840,7 +893,7 @@ impl<'t> Planner<'t> {
                 }
                 put_varint(&mut out, n);
                 out.extend_from_slice(&tail);
-                self.put(postings_key(word, first), &out);
+                self.put(postings_key(self.tree, word, first), &out);
                 first_written.get_or_insert(first);
             }
             if let Some(key) = old_key
@@ -853,6 +906,26 @@ impl<'t> Planner<'t> {
         Ok(())
     }
 
+    /// Adds the words given postings to their word lists, writing only lists that change.
+    fn list_words(&mut self) -> Result<()> {
+        let mut by_list: BTreeMap<Vec<u8>, Vec<String>> = BTreeMap::new();
+        for w in std::mem::take(&mut self.posted) {
+            if let Some(key) = words_key(self.tree, &w) {
+                by_list.entry(key).or_default().push(w);
+            }
+        }
+        for (key, new) in by_list {
+            let mut list: BTreeSet<String> = word_list(self.tree, &key)?.into_iter().collect();
+            let before = list.len();
+            list.extend(new);
+            if list.len() != before {
+                let text = list.into_iter().collect::<Vec<_>>().join("\n");
+                self.put(key, text.as_bytes());
+            }
+        }
+        Ok(())
+    }
+
     /// Merges the edits into the stored segments and returns every key to write (`None`:
     /// remove).
     fn finish(mut self) -> Result<(IndexOps, Stats)> {
@@ -861,6 +934,7 @@ impl<'t> Planner<'t> {
         for (word, edit) in words {
             self.merge_word(&word, edit)?;
         }
+        self.list_words()?;
         let names = std::mem::take(&mut self.names);
         let mut names: Vec<(u32, Names)> = names.into_iter().collect();
         names.sort_unstable_by_key(|n| n.0);
@@ -894,7 +968,7 @@ impl<'t> Planner<'t> {
 /// The index keys to write for records changing from `old` to `new` (each id once: its version
 /// before this write and after it). Nothing is written here.
 pub fn plan(
-    tree: &sled::Tree,
+    tree: Vault<'_>,
     changes: &[(&str, Option<&Record>, Option<&Record>)],
 ) -> Result<IndexOps> {
     let Some(stats) = stats(tree)? else {
@@ -904,13 +978,13 @@ pub fn plan(
     };
     let (mut ops, stats) = plan_from(tree, stats, changes)?;
     let key = keys::SEARCH_STATS_KEY.to_vec();
-    let value = codec::encode_index(&key, &stats.encode());
+    let value = codec::encode_index(tree.crypt, &key, &stats.encode());
     ops.push((key, Some(value)));
     Ok(ops)
 }
 
 fn plan_from(
-    tree: &sled::Tree,
+    tree: Vault<'_>,
     stats: Stats,
     changes: &[(&str, Option<&Record>, Option<&Record>)],
 ) -> Result<(IndexOps, Stats)> {
@@ -926,7 +1000,7 @@ fn plan_from(
 
 /// Removes the whole index, its stats first, so that a store whose index is half removed or
 /// half built has no stats and is re-indexed when opened.
-pub fn clear(tree: &sled::Tree) -> Result<()> {
+pub fn clear(tree: Vault<'_>) -> Result<()> {
     tree.remove(keys::SEARCH_STATS_KEY)?;
     for prefix in keys::SEARCH_PREFIXES {
         let mut batch = sled::Batch::default();
@@ -951,7 +1025,7 @@ pub const GROUP: usize = 2048;
 /// in it: each word's postings are appended, and every segment is written once. `write` gets
 /// the keys to write a group of records at a time; the last call has the stats.
 pub fn append<R: std::borrow::Borrow<Record>>(
-    tree: &sled::Tree,
+    tree: Vault<'_>,
     records: impl IntoIterator<Item = Result<R>>,
     mut write: impl FnMut(IndexOps) -> Result<()>,
 ) -> Result<Stats> {
@@ -968,7 +1042,7 @@ pub fn append<R: std::borrow::Borrow<Record>>(
     }
     let (mut ops, stats) = p.finish()?;
     let key = keys::SEARCH_STATS_KEY.to_vec();
-    let value = codec::encode_index(&key, &stats.encode());
+    let value = codec::encode_index(tree.crypt, &key, &stats.encode());
     ops.push((key, Some(value)));
     write(ops)?;
     Ok(stats)
@@ -976,7 +1050,7 @@ pub fn append<R: std::borrow::Borrow<Record>>(
 
 /// Builds the index from every record. The stats are written last, so an interrupted build
 /// leaves no stats and is redone on the next open.
-pub fn rebuild(tree: &sled::Tree) -> Result<Stats> {
+pub fn rebuild(tree: Vault<'_>) -> Result<Stats> {
     clear(tree)?;
     // Only records with text are decoded: scores (a quarter of the records) are skipped by key.
     let records = tree.scan_prefix(keys::TIMELINE_PREFIX).filter_map(|kv| {
@@ -984,9 +1058,9 @@ pub fn rebuild(tree: &sled::Tree) -> Result<Stats> {
             Ok(kv) => kv,
             Err(e) => return Some(Err(e.into())),
         };
-        match keys::parse_key(&k) {
+        match keys::parse_key(tree.crypt, &k) {
             Some(keys::KeyParts::Timeline { kind, .. }) if !has_text(kind) => None,
-            _ => Some(codec::decode(&k, &v).map_err(|e| corrupt(&k, e.to_string()))),
+            _ => Some(codec::decode(tree.crypt, &k, &v).map_err(|e| corrupt(&k, e.to_string()))),
         }
     });
     append(tree, records, |ops| {
@@ -1030,18 +1104,24 @@ pub struct Results {
     pub private_hidden: usize,
 }
 
-/// The postings of one word: its blocks as stored, with their keys.
+/// The postings of one word: its blocks, opened, with their keys.
 struct WordPostings {
-    blocks: Vec<(u32, sled::IVec, sled::IVec)>,
+    blocks: Vec<(u32, sled::IVec, Vec<u8>)>,
 }
 
 impl WordPostings {
-    fn read(tree: &sled::Tree, word: &str) -> Result<Self> {
+    fn read(tree: Vault<'_>, word: &str) -> Result<Self> {
         let mut blocks = Vec::new();
-        for kv in tree.scan_prefix(postings_prefix(word)) {
+        let prefix = postings_prefix(tree, word);
+        for kv in tree.scan_prefix(&prefix) {
             let (k, v) = kv?;
             match parse_postings_key(&k) {
-                Some((w, block)) if w == word => blocks.push((block, k, v)),
+                Some((w, block)) if w.len() + 3 == prefix.len() => {
+                    let body = codec::decode_index(tree.crypt, &k, &v)
+                        .map_err(|e| corrupt(&k, e.to_string()))?
+                        .into_owned();
+                    blocks.push((block, k, body));
+                }
                 _ => {}
             }
         }
@@ -1051,8 +1131,7 @@ impl WordPostings {
     /// Every doc with its tf and its positions' bytes, in doc order.
     fn all(&self) -> Result<Vec<(u32, u32, &[u8])>> {
         let mut out = Vec::new();
-        for (block, key, v) in &self.blocks {
-            let body = codec::decode_index(key, v).map_err(|e| corrupt(key, e.to_string()))?;
+        for (block, key, body) in &self.blocks {
             let postings = decode_block(body, *block)
                 .ok_or_else(|| corrupt(key, "a postings block cannot be read"))?;
             out.extend(
@@ -1068,34 +1147,20 @@ impl WordPostings {
 /// Docs with how often the clause is in each, in doc order.
 type DocSet = Vec<(u32, u32)>;
 
-/// The words a prefix stands for, in alphabetical order, at most [`MAX_PREFIX_WORDS`].
-fn expand(tree: &sled::Tree, prefix: &str) -> Result<Vec<String>> {
-    let mut out = Vec::new();
-    let mut from = [keys::POSTINGS_PREFIX, prefix.as_bytes()].concat();
-    let end = {
-        let mut e = [keys::POSTINGS_PREFIX, prefix.as_bytes()].concat();
-        e.push(0xff);
-        e
+/// The words a prefix stands for, in alphabetical order, at most [`MAX_PREFIX_WORDS`]: from
+/// the word list of its first letter.
+fn expand(tree: Vault<'_>, prefix: &str) -> Result<Vec<String>> {
+    let Some(key) = words_key(tree, prefix) else {
+        return Ok(Vec::new());
     };
-    while out.len() < MAX_PREFIX_WORDS {
-        let Some(kv) = tree.range(from.clone()..end.clone()).next() else {
-            break;
-        };
-        let (k, _) = kv?;
-        let Some((word, _)) = parse_postings_key(&k) else {
-            break;
-        };
-        if !word.starts_with(prefix) {
-            break;
-        }
-        out.push(word.to_owned());
-        // Skip the word's other blocks: the next key after "<word>\0..." is "<word>\x01".
-        from = [keys::POSTINGS_PREFIX, word.as_bytes(), b"\x01"].concat();
-    }
-    Ok(out)
+    Ok(word_list(tree, &key)?
+        .into_iter()
+        .filter(|w| w.starts_with(prefix))
+        .take(MAX_PREFIX_WORDS)
+        .collect())
 }
 
-fn clause_docs(tree: &sled::Tree, clause: &Clause) -> Result<DocSet> {
+fn clause_docs(tree: Vault<'_>, clause: &Clause) -> Result<DocSet> {
     match clause {
         Clause::Word(w) => {
             let mut out = Vec::new();
@@ -1125,7 +1190,7 @@ fn clause_docs(tree: &sled::Tree, clause: &Clause) -> Result<DocSet> {
 
 /// Docs where the words stand next to each other in order, with how often. The docs with every
 /// word are found first; positions are read only for them.
-fn phrase_docs(tree: &sled::Tree, ws: &[String]) -> Result<DocSet> {
+fn phrase_docs(tree: Vault<'_>, ws: &[String]) -> Result<DocSet> {
     let mut distinct: Vec<&str> = ws.iter().map(String::as_str).collect();
     distinct.sort_unstable();
     distinct.dedup();
@@ -1194,12 +1259,12 @@ fn intersect(a: &[u32], b: &DocSet) -> Vec<u32> {
 
 /// Reads the doc table a block at a time, each block once per search.
 struct DocTable<'t> {
-    tree: &'t sled::Tree,
+    tree: Vault<'t>,
     blocks: HashMap<u32, Option<Vec<u8>>>,
 }
 
 impl<'t> DocTable<'t> {
-    fn new(tree: &'t sled::Tree) -> Self {
+    fn new(tree: Vault<'t>) -> Self {
         Self {
             tree,
             blocks: HashMap::new(),
@@ -1228,7 +1293,7 @@ const B: f32 = 0.75;
 /// Runs `query`, returning the best `limit` results (best first; equal scores newest first).
 /// `record` reads a record by id, for titles and snippets.
 pub fn search(
-    tree: &sled::Tree,
+    tree: Vault<'_>,
     query: &Query,
     limit: usize,
     record: impl Fn(&str) -> Result<Option<Record>>,
@@ -1242,7 +1307,7 @@ pub fn search(
     let f = &query.filter;
     let patient = match &f.patient {
         None => None,
-        Some(p) => match get(tree, &patient_no_key(p))?.and_then(|b| u32_at(&b, 0)) {
+        Some(p) => match get(tree, &patient_no_key(tree, p))?.and_then(|b| u32_at(&b, 0)) {
             Some(n) => Some(n),
             None => return Ok(Results::default()),
         },
@@ -1356,11 +1421,11 @@ pub fn search(
 // ---------------------------------------------------------------------------------------------
 // Checking
 
-/// A word's hash (FNV-1a), taken once per word.
-fn word_hash(word: &str) -> u64 {
+/// A word's hash (FNV-1a of its name in keys), taken once per word.
+fn word_hash(word: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in word.bytes() {
-        h ^= u64::from(b);
+    for b in word {
+        h ^= u64::from(*b);
         h = h.wrapping_mul(0x0100_0000_01b3);
     }
     h
@@ -1380,7 +1445,7 @@ fn at_position(word: u64, pos: u32) -> u64 {
 /// Proves that the index says exactly what the records say: every searchable part is one doc
 /// with the right words at the right positions, the right kind, status, time and patient, and
 /// nothing else is in it. Returns one line per problem (at most 20, then how many more).
-pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
+pub fn verify(tree: Vault<'_>) -> Result<Vec<String>> {
     let mut problems = Vec::new();
     let Some(stats) = stats(tree)? else {
         return Ok(vec![
@@ -1401,12 +1466,27 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
     let (mut live, mut total) = (0u64, 0u64);
     let mut unknown: HashSet<u32> = HashSet::new();
     let mut names = NameTable::new(tree);
+    // Every word the records have: each must be in its word list.
+    let mut listed: HashSet<String> = HashSet::new();
     for kv in tree.scan_prefix(keys::TIMELINE_PREFIX) {
         let (k, v) = kv?;
         // A record that cannot be read is reported by the store's own check; its docs are
         // neither right nor wrong here.
-        let Ok(r) = codec::decode(&k, &v) else {
-            if let Some(keys::KeyParts::Timeline { id, .. }) = keys::parse_key(&k) {
+        let Ok(r) = codec::decode(tree.crypt, &k, &v) else {
+            // Its docs are found by its key's id name (the record id itself, in a plain store).
+            if let Some(name) = k.get(k.len().saturating_sub(tree.crypt.name_len().unwrap_or(0))..)
+                && tree.crypt.is_sealed()
+            {
+                let key = [keys::RECORD_DOCS_PREFIX, name].concat();
+                unknown.extend(
+                    get(tree, &key)?
+                        .unwrap_or_default()
+                        .chunks_exact(4)
+                        .filter_map(|c| u32_at(c, 0)),
+                );
+            } else if let Some(keys::KeyParts::Timeline { id, .. }) =
+                keys::parse_key(tree.crypt, &k)
+            {
                 unknown.extend(record_docs(tree, &id)?);
             }
             continue;
@@ -1420,7 +1500,7 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
         let patient_no = match patient_nos.get(&pid) {
             Some(n) => *n,
             None => {
-                let n = get(tree, &patient_no_key(r.patient()))?.and_then(|b| u32_at(&b, 0));
+                let n = get(tree, &patient_no_key(tree, r.patient()))?.and_then(|b| u32_at(&b, 0));
                 patient_nos.insert(pid.clone(), n);
                 n
             }
@@ -1435,7 +1515,10 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
             let (ws, count) = part_words(p);
             let mut fp = 0u64;
             for (w, pos) in &ws {
-                let h = word_hash(w);
+                let h = word_hash(&tree.crypt.name(NameOf::Word, w.as_bytes()));
+                if !listed.contains(w) {
+                    listed.insert(w.clone());
+                }
                 for p in pos {
                     fp = fp.wrapping_add(at_position(h, *p));
                 }
@@ -1482,16 +1565,20 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
             ));
             continue;
         };
-        let body = match codec::decode_index(&k, &v) {
+        let shown = match tree.crypt.is_sealed() {
+            true => "a word".to_owned(),
+            false => format!("\"{}\"", String::from_utf8_lossy(word)),
+        };
+        let body = match codec::decode_index(tree.crypt, &k, &v) {
             Ok(b) => b,
             Err(e) => {
-                problems.push(format!("search index: the postings of \"{word}\": {e}"));
+                problems.push(format!("search index: the postings of {shown}: {e}"));
                 continue;
             }
         };
-        let Some(postings) = decode_block(body, block) else {
+        let Some(postings) = decode_block(&body, block) else {
             problems.push(format!(
-                "search index: the postings of \"{word}\" cannot be read"
+                "search index: the postings of {shown} cannot be read"
             ));
             continue;
         };
@@ -1523,7 +1610,7 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
     for kv in tree.scan_prefix(keys::DOCS_PREFIX) {
         let (k, v) = kv?;
         let block = u32_at(&k, 2).unwrap_or(0);
-        let Ok(body) = codec::decode_index(&k, &v) else {
+        let Ok(body) = codec::decode_index(tree.crypt, &k, &v) else {
             problems.push(format!(
                 "search index: doc table block {block} cannot be read"
             ));
@@ -1542,6 +1629,32 @@ pub fn verify(tree: &sled::Tree) -> Result<Vec<String>> {
                 "search index: doc table block {block} lists {dead} doc(s) no record has"
             ));
         }
+    }
+    let mut lists: HashMap<Vec<u8>, HashSet<String>> = HashMap::new();
+    let mut unlisted = 0;
+    for w in &listed {
+        let Some(key) = words_key(tree, w) else {
+            continue;
+        };
+        if !lists.contains_key(&key) {
+            let list = match word_list(tree, &key) {
+                Ok(l) => l.into_iter().collect(),
+                Err(e) => {
+                    problems.push(format!("search index: a word list cannot be read: {e}"));
+                    HashSet::new()
+                }
+            };
+            lists.insert(key.clone(), list);
+        }
+        if !lists.get(&key).is_some_and(|l| l.contains(w)) {
+            unlisted += 1;
+        }
+    }
+    if unlisted > 0 {
+        problems.push(format!(
+            "search index: {unlisted} word(s) are missing from the word lists (prefix search \
+             would not find them)"
+        ));
     }
     if unknown.is_empty() && (stats.live, stats.total_words) != (live, total) {
         problems.push(format!(

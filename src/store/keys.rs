@@ -12,14 +12,19 @@
 //! E\0<doc: u32>                                search index: the record and part a doc is
 //! R\0<record id>                               search index: a record's docs, by part
 //! Q\0<patient id>                              search index: the patient's number in the doc table
+//! W\0<bucket>                                  search index: the words, by first letter
 //! M\0search                                   search index: counts and the next numbers
+//! M\0crypt                                    an encrypted store's header (store::crypt)
 //! ```
+//! In an encrypted store every id and word in a key is a 16-byte keyed hash instead
+//! ([`Crypt::name`]), so keys reveal no name; times and kinds stay, for the timeline's order.
 //! (See `store::index` for the values of the search index.)
 //! Ids never contain NUL (see `model::ids`), so `T\0<patient id>\0` is a prefix that holds
 //! exactly one patient's timeline, ordered by time, and one scan reads it. Time is the record's
 //! instant in nanoseconds as a big-endian i128 with the sign bit flipped, so byte order is time
 //! order (also before 1970).
 
+use super::crypt::{Crypt, NameOf};
 use crate::model::{PatientId, RecordKind};
 use jiff::Timestamp;
 
@@ -34,10 +39,12 @@ pub const DOCS_PREFIX: &[u8] = b"D\0";
 pub const DOC_REF_PREFIX: &[u8] = b"E\0";
 pub const RECORD_DOCS_PREFIX: &[u8] = b"R\0";
 pub const PATIENT_NO_PREFIX: &[u8] = b"Q\0";
+pub const WORDS_PREFIX: &[u8] = b"W\0";
 pub const SEARCH_STATS_KEY: &[u8] = b"M\0search";
 /// Every prefix of the search index (the stats key is on its own).
-pub const SEARCH_PREFIXES: [&[u8]; 5] = [
+pub const SEARCH_PREFIXES: [&[u8]; 6] = [
     POSTINGS_PREFIX,
+    WORDS_PREFIX,
     DOCS_PREFIX,
     DOC_REF_PREFIX,
     RECORD_DOCS_PREFIX,
@@ -49,6 +56,8 @@ pub const AUDIT_ENTRY_KIND: u8 = b'a';
 pub const AUDIT_HEAD_KIND: u8 = b'h';
 /// The kind byte of every value of the search index.
 pub const INDEX_KIND: u8 = b'x';
+/// The kind byte of the id index's values.
+pub const REF_KIND: u8 = b'i';
 
 const TIME_LEN: usize = 16;
 
@@ -67,8 +76,8 @@ pub fn kind_from_byte(b: u8) -> Option<RecordKind> {
     RecordKind::ALL.into_iter().find(|k| kind_byte(*k) == b)
 }
 
-pub fn patient_key(id: &PatientId) -> Vec<u8> {
-    [PATIENT_PREFIX, id.as_str().as_bytes()].concat()
+pub fn patient_key(c: &Crypt, id: &PatientId) -> Vec<u8> {
+    [PATIENT_PREFIX, &c.name(NameOf::Id, id.as_str().as_bytes())].concat()
 }
 
 /// Audit entries sort by number, so a scan reads the log in the order it was written.
@@ -76,13 +85,18 @@ pub fn audit_key(seq: u64) -> Vec<u8> {
     [AUDIT_PREFIX, &seq.to_be_bytes()].concat()
 }
 
-pub fn index_key(id: &str) -> Vec<u8> {
-    [INDEX_PREFIX, id.as_bytes()].concat()
+pub fn index_key(c: &Crypt, id: &str) -> Vec<u8> {
+    [INDEX_PREFIX, &c.name(NameOf::Id, id.as_bytes())].concat()
 }
 
 /// The prefix under which one patient's timeline sits.
-pub fn timeline_prefix(patient: &PatientId) -> Vec<u8> {
-    [TIMELINE_PREFIX, patient.as_str().as_bytes(), b"\0"].concat()
+pub fn timeline_prefix(c: &Crypt, patient: &PatientId) -> Vec<u8> {
+    [
+        TIMELINE_PREFIX,
+        &c.name(NameOf::Id, patient.as_str().as_bytes()),
+        b"\0",
+    ]
+    .concat()
 }
 
 fn time_bytes(at: Timestamp) -> [u8; TIME_LEN] {
@@ -90,11 +104,17 @@ fn time_bytes(at: Timestamp) -> [u8; TIME_LEN] {
     flipped.to_be_bytes()
 }
 
-pub fn timeline_key(patient: &PatientId, at: Timestamp, kind: RecordKind, id: &str) -> Vec<u8> {
-    let mut k = timeline_prefix(patient);
+pub fn timeline_key(
+    c: &Crypt,
+    patient: &PatientId,
+    at: Timestamp,
+    kind: RecordKind,
+    id: &str,
+) -> Vec<u8> {
+    let mut k = timeline_prefix(c, patient);
     k.extend_from_slice(&time_bytes(at));
     k.push(kind_byte(kind));
-    k.extend_from_slice(id.as_bytes());
+    k.extend_from_slice(&c.name(NameOf::Id, id.as_bytes()));
     k
 }
 
@@ -122,9 +142,13 @@ pub enum KeyParts {
     Search,
 }
 
-/// Reads a key back into its parts; `None` for a key this version does not know.
-pub fn parse_key(key: &[u8]) -> Option<KeyParts> {
-    let utf8 = |b: &[u8]| std::str::from_utf8(b).ok().map(str::to_owned);
+/// Reads a key back into its parts; `None` for a key this version does not know. In an
+/// encrypted store the ids are their names, in hex.
+pub fn parse_key(c: &Crypt, key: &[u8]) -> Option<KeyParts> {
+    let utf8 = |b: &[u8]| match c.name_len() {
+        None => std::str::from_utf8(b).ok().map(str::to_owned),
+        Some(n) => (b.len() == n).then(|| b.iter().map(|b| format!("{b:02x}")).collect()),
+    };
     if key == SCHEMA_KEY {
         return Some(KeyParts::Schema);
     }
@@ -147,7 +171,13 @@ pub fn parse_key(key: &[u8]) -> Option<KeyParts> {
         return Some(KeyParts::Index { id: utf8(rest)? });
     }
     let rest = key.strip_prefix(TIMELINE_PREFIX)?;
-    let nul = rest.iter().position(|b| *b == 0)?;
+    let nul = match c.name_len() {
+        None => rest.iter().position(|b| *b == 0)?,
+        Some(n) => n,
+    };
+    if rest.get(nul) != Some(&0) {
+        return None;
+    }
     let patient = utf8(&rest[..nul])?;
     let rest = &rest[nul + 1..];
     if rest.len() < TIME_LEN + 2 {
@@ -186,7 +216,7 @@ mod tests {
         ];
         let keys: Vec<Vec<u8>> = times
             .iter()
-            .map(|t| timeline_key(&p, t.parse().unwrap(), RecordKind::Note, "n"))
+            .map(|t| timeline_key(&Crypt::Plain, &p, t.parse().unwrap(), RecordKind::Note, "n"))
             .collect();
         let mut sorted = keys.clone();
         sorted.sort();
@@ -196,21 +226,22 @@ mod tests {
     #[test]
     fn one_patients_prefix_never_holds_anothers_records() {
         let k = timeline_key(
+            &Crypt::Plain,
             &pid("p10"),
             "2026-03-02T10:00:00Z".parse().unwrap(),
             RecordKind::Note,
             "n1",
         );
-        assert!(!k.starts_with(&timeline_prefix(&pid("p1"))));
-        assert!(k.starts_with(&timeline_prefix(&pid("p10"))));
+        assert!(!k.starts_with(&timeline_prefix(&Crypt::Plain, &pid("p1"))));
+        assert!(k.starts_with(&timeline_prefix(&Crypt::Plain, &pid("p10"))));
     }
 
     #[test]
     fn keys_parse_back() {
         let at: Timestamp = "2026-03-02T10:00:00.5Z".parse().unwrap();
-        let k = timeline_key(&pid("p1"), at, RecordKind::Measure, "m-1");
+        let k = timeline_key(&Crypt::Plain, &pid("p1"), at, RecordKind::Measure, "m-1");
         assert_eq!(
-            parse_key(&k),
+            parse_key(&Crypt::Plain, &k),
             Some(KeyParts::Timeline {
                 patient: "p1".into(),
                 at,
@@ -219,21 +250,43 @@ mod tests {
             })
         );
         assert_eq!(
-            parse_key(&patient_key(&pid("p1"))),
+            parse_key(&Crypt::Plain, &patient_key(&Crypt::Plain, &pid("p1"))),
             Some(KeyParts::Patient { id: "p1".into() })
         );
         assert_eq!(
-            parse_key(&index_key("n1")),
+            parse_key(&Crypt::Plain, &index_key(&Crypt::Plain, "n1")),
             Some(KeyParts::Index { id: "n1".into() })
         );
-        assert_eq!(parse_key(SCHEMA_KEY), Some(KeyParts::Schema));
+        assert_eq!(parse_key(&Crypt::Plain, SCHEMA_KEY), Some(KeyParts::Schema));
         assert_eq!(
-            parse_key(&audit_key(258)),
+            parse_key(&Crypt::Plain, &audit_key(258)),
             Some(KeyParts::Audit { seq: 258 })
         );
-        assert_eq!(parse_key(AUDIT_HEAD_KEY), Some(KeyParts::AuditHead));
-        assert_eq!(parse_key(b"A\0short"), None);
-        assert_eq!(parse_key(b"Z\0what"), None);
-        assert_eq!(parse_key(b"T\0p1\0short"), None);
+        assert_eq!(
+            parse_key(&Crypt::Plain, AUDIT_HEAD_KEY),
+            Some(KeyParts::AuditHead)
+        );
+        assert_eq!(parse_key(&Crypt::Plain, b"A\0short"), None);
+        assert_eq!(parse_key(&Crypt::Plain, b"Z\0what"), None);
+        assert_eq!(parse_key(&Crypt::Plain, b"T\0p1\0short"), None);
+    }
+
+    #[test]
+    fn sealed_keys_name_nothing_and_parse_back() {
+        let c = Crypt::Sealed(std::sync::Arc::new(crate::store::crypt::Keys::for_tests(7)));
+        let at: Timestamp = "2026-03-02T10:00:00Z".parse().unwrap();
+        let k = timeline_key(&c, &pid("ada-lovelace"), at, RecordKind::Note, "n-secret");
+        assert!(!String::from_utf8_lossy(&k).contains("ada"));
+        assert!(k.starts_with(&timeline_prefix(&c, &pid("ada-lovelace"))));
+        match parse_key(&c, &k) {
+            Some(KeyParts::Timeline {
+                at: t, kind, id, ..
+            }) => {
+                assert_eq!((t, kind, id.len()), (at, RecordKind::Note, 32));
+            }
+            other => panic!("{other:?}"),
+        }
+        let p = patient_key(&c, &pid("ada-lovelace"));
+        assert!(matches!(parse_key(&c, &p), Some(KeyParts::Patient { .. })));
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod codec;
+pub mod crypt;
 pub mod index;
 pub mod keys;
 pub mod sled_store;
@@ -147,6 +148,8 @@ pub enum StoreError {
          and restore the store from a backup"
     )]
     AuditLog(String),
+    #[error("there is already a store at {0}; a new one needs an empty directory")]
+    Exists(PathBuf),
     #[error("the passphrase is not this store's; nothing was opened (try again)")]
     WrongPassphrase,
     #[error("the store is locked: unlock it with its passphrase first")]

@@ -16,6 +16,7 @@ use super::audit::{
     ChainCheck, ChainHash, Described, HeadState,
 };
 use super::codec::{self, CodecError};
+use super::crypt::{self, Crypt, CryptError, Header, KdfParams, Vault};
 use super::index;
 use super::keys::{self, KeyParts};
 use super::{Change, CheckReport, Counts, Result, Store, StoreError};
@@ -24,21 +25,22 @@ use crate::search::text::has_text;
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The schema version this kitnotes writes. Bump it with a migration in [`MIGRATIONS`].
 /// 2: the search index (`store::index`).
 pub const SCHEMA_VERSION: u32 = 2;
 
 /// A migration moves a store from schema `n` to `n + 1`, in place, atomically.
-pub type Migration = fn(&sled::Tree) -> Result<()>;
+pub type Migration = fn(Vault<'_>) -> Result<()>;
 
 /// `MIGRATIONS[i]` migrates schema `i + 1` to `i + 2`.
 pub const MIGRATIONS: &[Migration] = &[add_search_index];
 
 /// Schema 1 to 2: build the search index from the records. A kitnotes without search would
 /// leave it out of date, so it must not open the store afterwards (it refuses schema 2).
-fn add_search_index(tree: &sled::Tree) -> Result<()> {
+fn add_search_index(tree: Vault<'_>) -> Result<()> {
     index::rebuild(tree).map(drop)
 }
 
@@ -56,7 +58,13 @@ pub struct SledStore {
     /// Held for as long as the store is open; the OS releases it if the process dies.
     _lock: File,
     /// Chunks of an interrupted large change that were rolled back when the store opened.
-    rolled_back: usize,
+    rolled_back: AtomicUsize,
+    /// How values are sealed and ids named; `None` while an encrypted store is locked.
+    crypt: RwLock<Option<Crypt>>,
+    /// An encrypted store's header; `None` for a plain store.
+    header: RwLock<Option<Header>>,
+    /// The migrations to run when an encrypted store is first unlocked (they need its keys).
+    pending: Mutex<Option<Vec<Migration>>>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -112,6 +120,20 @@ impl SledStore {
     /// lock still held can only be this process's previous handle, whose flush thread lets go
     /// a moment after the handle is dropped: wait for it rather than fail.
     pub fn open_with(dir: &Path, migrations: &[Migration]) -> Result<Self> {
+        Self::open_inner(dir, migrations, None)
+    }
+
+    /// Creates a new encrypted store in `dir` (which must hold no store yet), its data key
+    /// wrapped for `passphrase` with Argon2id at `params`.
+    pub fn create_encrypted(dir: &Path, passphrase: &[u8], params: KdfParams) -> Result<Self> {
+        Self::open_inner(dir, MIGRATIONS, Some((passphrase, params)))
+    }
+
+    fn open_inner(
+        dir: &Path,
+        migrations: &[Migration],
+        create: Option<(&[u8], KdfParams)>,
+    ) -> Result<Self> {
         let io = |source| StoreError::Open {
             path: dir.to_owned(),
             source,
@@ -136,30 +158,110 @@ impl SledStore {
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
         let db = open_sled(&dir.join("db")).map_err(|e| damaged(dir, e))?;
-        let mut store = Self {
+        let store = Self {
             dir: dir.to_owned(),
             db,
             write_lock: Mutex::new(()),
             _lock: lock,
-            rolled_back: 0,
+            rolled_back: AtomicUsize::new(0),
+            crypt: RwLock::new(None),
+            header: RwLock::new(None),
+            pending: Mutex::new(None),
         };
-        store.check_schema(migrations)?;
-        store.rolled_back = store.roll_back_interrupted()?;
+        if let Some((passphrase, params)) = create {
+            if !store.db.is_empty() {
+                return Err(StoreError::Exists(dir.to_owned()));
+            }
+            let (header, keys) = Header::create(passphrase, params).map_err(|e| store.bad(e))?;
+            store.db.insert(crypt::HEADER_KEY, header.encode())?;
+            *write(&store.header) = Some(header);
+            *write(&store.crypt) = Some(Crypt::Sealed(Arc::new(keys)));
+        } else if let Some(h) = store.db.get(crypt::HEADER_KEY)? {
+            // Encrypted: the rest waits for the passphrase (`unlock`), but a store from a newer
+            // kitnotes is refused now.
+            *write(&store.header) = Some(Header::decode(&h).map_err(|e| store.bad(e))?);
+            store.peek_schema(migrations)?;
+            *lock_or_poisoned(&store.pending) = Some(migrations.to_vec());
+            return Ok(store);
+        } else {
+            *write(&store.crypt) = Some(Crypt::Plain);
+        }
+        store.finish_open(migrations)?;
+        Ok(store)
+    }
+
+    /// What opening does once the keys are known: migrations, rolling back an interrupted
+    /// change, and building a missing search index.
+    fn finish_open(&self, migrations: &[Migration]) -> Result<()> {
+        let c = self.crypt()?;
+        self.check_schema(&c, migrations)?;
+        self.rolled_back
+            .store(self.roll_back_interrupted()?, Ordering::Relaxed);
         // A new store, an index build that was interrupted (the stats are written last), or an
         // index of an older format. A store kept at schema 1 (tests' own migrations) has none.
-        if store.schema_version()? >= Some(2)
-            && index::stats(&store.db)?.is_none_or(|s| s.version != index::INDEX_VERSION)
+        let vault = self.vault(&c);
+        if self.schema_version()? >= Some(2)
+            && index::stats(vault)?.is_none_or(|s| s.version != index::INDEX_VERSION)
         {
-            index::rebuild(&store.db)?;
-            store.flush()?;
+            index::rebuild(vault)?;
+            self.flush()?;
         }
-        Ok(store)
+        Ok(())
+    }
+
+    fn bad(&self, e: CryptError) -> StoreError {
+        match e {
+            CryptError::WrongPassphrase => StoreError::WrongPassphrase,
+            other => StoreError::Damaged {
+                path: self.dir.clone(),
+                detail: other.to_string(),
+            },
+        }
+    }
+
+    /// The store's keys, or [`StoreError::Sealed`] while locked.
+    fn crypt(&self) -> Result<Crypt> {
+        self.crypt
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or(StoreError::Sealed)
+    }
+
+    fn vault<'a>(&'a self, c: &'a Crypt) -> Vault<'a> {
+        Vault {
+            tree: &self.db,
+            crypt: c,
+        }
+    }
+
+    /// Wraps the data key for a new passphrase (and `params`): no record is rewritten, and the
+    /// old passphrase no longer opens the store. [`StoreError::WrongPassphrase`] if `old` is
+    /// not the store's.
+    pub fn change_passphrase(&self, old: &[u8], new: &[u8], params: KdfParams) -> Result<()> {
+        let _guard = lock_or_poisoned(&self.write_lock);
+        let current = read(&self.header)
+            .clone()
+            .ok_or_else(|| StoreError::Invalid {
+                id: self.dir.display().to_string(),
+                detail: "this store is not encrypted, so it has no passphrase to change".into(),
+            })?;
+        let header = current.rewrap(old, new, params).map_err(|e| self.bad(e))?;
+        self.db.insert(crypt::HEADER_KEY, header.encode())?;
+        self.flush()?;
+        *write(&self.header) = Some(header);
+        Ok(())
+    }
+
+    /// The Argon2id parameters of an encrypted store.
+    pub fn kdf_params(&self) -> Option<KdfParams> {
+        read(&self.header).as_ref().map(|h| h.params)
     }
 
     /// How many chunks of an interrupted large change (an import killed half-way) were rolled
     /// back when the store was opened; 0 normally.
     pub fn rolled_back_on_open(&self) -> usize {
-        self.rolled_back
+        self.rolled_back.load(Ordering::Relaxed)
     }
 
     /// Where the store lives.
@@ -176,10 +278,28 @@ impl SledStore {
             .map(u32::from_be_bytes))
     }
 
-    fn check_schema(&self, migrations: &[Migration]) -> Result<()> {
+    /// Refuses a store from a newer kitnotes without changing anything.
+    fn peek_schema(&self, migrations: &[Migration]) -> Result<()> {
+        let supported = migrations.len() as u32 + 1;
+        match self.schema_version()? {
+            Some(found) if found > supported => Err(StoreError::NewerSchema {
+                path: self.dir.clone(),
+                found,
+                supported,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_schema(&self, c: &Crypt, migrations: &[Migration]) -> Result<()> {
         let supported = migrations.len() as u32 + 1;
         let found = match self.db.get(keys::SCHEMA_KEY)? {
-            None if self.db.is_empty() => {
+            None if self
+                .db
+                .iter()
+                .keys()
+                .all(|k| k.is_ok_and(|k| k == crypt::HEADER_KEY)) =>
+            {
                 self.db.insert(keys::SCHEMA_KEY, &supported.to_be_bytes())?;
                 self.flush()?;
                 return Ok(());
@@ -214,7 +334,7 @@ impl SledStore {
             });
         }
         for (from, migrate) in migrations.iter().enumerate().skip(found as usize - 1) {
-            migrate(&self.db)?;
+            migrate(self.vault(c))?;
             self.db
                 .insert(keys::SCHEMA_KEY, &(from as u32 + 2).to_be_bytes())?;
             self.flush()?;
@@ -222,24 +342,31 @@ impl SledStore {
         Ok(())
     }
 
-    fn get_record(&self, key: &[u8]) -> Result<Option<Record>> {
+    fn get_record(&self, c: &Crypt, key: &[u8]) -> Result<Option<Record>> {
         match self.db.get(key)? {
             None => Ok(None),
-            Some(v) => codec::decode(key, &v)
+            Some(v) => codec::decode(c, key, &v)
                 .map(Some)
                 .map_err(|e| corrupt(key, e)),
         }
     }
 
     /// The primary key of the record with `id`.
-    fn key_of(&self, id: &str) -> Result<Option<Vec<u8>>> {
-        Ok(self.db.get(keys::index_key(id))?.map(|v| v.to_vec()))
+    fn key_of(&self, c: &Crypt, id: &str) -> Result<Option<Vec<u8>>> {
+        let key = keys::index_key(c, id);
+        match self.db.get(&key)? {
+            None => Ok(None),
+            Some(v) => codec::decode_ref(c, &key, &v)
+                .map(Some)
+                .map_err(|e| corrupt(&key, e)),
+        }
     }
 
-    fn primary_key(record: &Record) -> Vec<u8> {
+    fn primary_key(c: &Crypt, record: &Record) -> Vec<u8> {
         match record {
-            Record::Patient(p) => keys::patient_key(&p.id),
+            Record::Patient(p) => keys::patient_key(c, &p.id),
             other => keys::timeline_key(
+                c,
                 other.patient(),
                 other.at().unwrap_or_default(),
                 other.kind(),
@@ -248,10 +375,15 @@ impl SledStore {
         }
     }
 
-    fn scan_decode(&self, prefix: &[u8], mut each: impl FnMut(&[u8], Record)) -> Result<()> {
+    fn scan_decode(
+        &self,
+        c: &Crypt,
+        prefix: &[u8],
+        mut each: impl FnMut(&[u8], Record),
+    ) -> Result<()> {
         for kv in self.db.scan_prefix(prefix) {
             let (k, v) = kv?;
-            let r = codec::decode(&k, &v).map_err(|e| corrupt(&k, e))?;
+            let r = codec::decode(c, &k, &v).map_err(|e| corrupt(&k, e))?;
             each(&k, r);
         }
         Ok(())
@@ -267,7 +399,12 @@ fn corrupt(key: &[u8], e: CodecError) -> StoreError {
 
 /// A key as a person can read it in a message.
 pub fn printable_key(key: &[u8]) -> String {
-    match keys::parse_key(key) {
+    // Plain ids first, then an encrypted store's 16-byte names (shown in hex).
+    let sealed = Crypt::Sealed(Arc::new(crypt::Keys::for_tests(0)));
+    let parts = keys::parse_key(&Crypt::Plain, key)
+        .filter(|p| !matches!(p, KeyParts::Patient { id } | KeyParts::Index { id } if id.chars().any(char::is_control)))
+        .or_else(|| keys::parse_key(&sealed, key));
+    match parts {
         Some(KeyParts::Patient { id }) => format!("patient {id}"),
         Some(KeyParts::Index { id }) => format!("index entry {id}"),
         Some(KeyParts::Timeline {
@@ -286,8 +423,8 @@ pub fn printable_key(key: &[u8]) -> String {
 type Overlay<'a> = HashMap<&'a str, Option<(Vec<u8>, Option<&'a Record>)>>;
 
 /// The kind of record a primary key holds, read from the key alone.
-fn kind_of_key(key: &[u8]) -> Option<RecordKind> {
-    match keys::parse_key(key)? {
+fn kind_of_key(c: &Crypt, key: &[u8]) -> Option<RecordKind> {
+    match keys::parse_key(c, key)? {
         KeyParts::Patient { .. } => Some(RecordKind::Patient),
         KeyParts::Timeline { kind, .. } => Some(kind),
         _ => None,
@@ -298,31 +435,38 @@ impl SledStore {
     /// The key and kind currently holding `id`, seen through this call's earlier changes.
     fn current_key(
         &self,
+        c: &Crypt,
         overlay: &Overlay<'_>,
         id: &str,
     ) -> Result<Option<(Vec<u8>, RecordKind)>> {
         let key = match overlay.get(id) {
             Some(None) => return Ok(None),
             Some(Some((key, _))) => key.clone(),
-            None => match self.key_of(id)? {
+            None => match self.key_of(c, id)? {
                 Some(k) => k,
                 None => return Ok(None),
             },
         };
-        let kind = kind_of_key(&key).ok_or_else(|| StoreError::Corrupt {
-            key: printable_key(&keys::index_key(id)),
+        let kind = kind_of_key(c, &key).ok_or_else(|| StoreError::Corrupt {
+            key: printable_key(&keys::index_key(c, id)),
             detail: "the index points to a key that holds no record".into(),
         })?;
         Ok(Some((key, kind)))
     }
 
     /// The record currently stored (or written earlier in this call) under `key`.
-    fn current_record(&self, overlay: &Overlay<'_>, id: &str, key: &[u8]) -> Result<Record> {
+    fn current_record(
+        &self,
+        c: &Crypt,
+        overlay: &Overlay<'_>,
+        id: &str,
+        key: &[u8],
+    ) -> Result<Record> {
         if let Some(Some((_, Some(r)))) = overlay.get(id) {
             return Ok((*r).clone());
         }
-        self.get_record(key)?.ok_or_else(|| StoreError::Corrupt {
-            key: printable_key(&keys::index_key(id)),
+        self.get_record(c, key)?.ok_or_else(|| StoreError::Corrupt {
+            key: printable_key(&keys::index_key(c, id)),
             detail: "the index points to a record that is missing".into(),
         })
     }
@@ -358,6 +502,7 @@ impl SledStore {
     /// also says what each change does to its record, for the audit log.
     fn plan<'a>(
         &self,
+        c: &Crypt,
         changes: &'a [Change],
         describe: bool,
     ) -> Result<(Vec<KeyOp<'a>>, Vec<Described>, Vec<IndexChange<'a>>)> {
@@ -383,7 +528,7 @@ impl SledStore {
                         id: id.to_owned(),
                         detail: e.to_string(),
                     })?;
-                    let existing = self.current_key(&overlay, id)?;
+                    let existing = self.current_key(c, &overlay, id)?;
                     let mut stored: Option<Record> = None;
                     if let Some((old_key, old_kind)) = &existing {
                         if *old_kind != record.kind() {
@@ -397,7 +542,7 @@ impl SledStore {
                         // record with text (its old words leave the search index), and any
                         // record's when the log must say what changed.
                         if describe || has_text(record.kind()) {
-                            let old = self.current_record(&overlay, id, old_key)?;
+                            let old = self.current_record(c, &overlay, id, old_key)?;
                             match (&old, record) {
                                 (Record::Note(old), Record::Note(new)) => old.may_become(new)?,
                                 (Record::Session(old), Record::Session(new)) => {
@@ -417,7 +562,7 @@ impl SledStore {
                     }
                     let patient = record.patient().as_str();
                     if !matches!(record, Record::Patient(_)) && !patients_seen.contains(patient) {
-                        match self.current_key(&overlay, patient)? {
+                        match self.current_key(c, &overlay, patient)? {
                             Some((_, RecordKind::Patient)) => {
                                 patients_seen.insert(patient);
                             }
@@ -430,7 +575,7 @@ impl SledStore {
                             }
                         }
                     }
-                    let key = Self::primary_key(record);
+                    let key = Self::primary_key(c, record);
                     let new_id = existing.is_none() && !overlay.contains_key(id);
                     if let Some((old_key, _)) = &existing
                         && *old_key != key
@@ -439,12 +584,9 @@ impl SledStore {
                     }
                     // A new id's keys cannot exist yet (the index would have named them).
                     push(&mut ops, key.clone(), OpValue::Record(record), new_id);
-                    push(
-                        &mut ops,
-                        keys::index_key(id),
-                        OpValue::Raw(key.clone()),
-                        new_id,
-                    );
+                    let index_key = keys::index_key(c, id);
+                    let reference = codec::encode_ref(c, &index_key, &key);
+                    push(&mut ops, index_key, OpValue::Raw(reference), new_id);
                     overlay.insert(id, Some((key, Some(record))));
                     match indexed_at.get(id) {
                         Some(i) => indexed[*i].2 = Some(record),
@@ -455,7 +597,7 @@ impl SledStore {
                     }
                 }
                 Change::Delete(id) => {
-                    let Some((key, kind)) = self.current_key(&overlay, id)? else {
+                    let Some((key, kind)) = self.current_key(c, &overlay, id)? else {
                         return Err(StoreError::NotFound(id.clone()));
                     };
                     if kind == RecordKind::Patient {
@@ -466,7 +608,7 @@ impl SledStore {
                     }
                     let mut stored: Option<Record> = None;
                     if has_text(kind) || describe {
-                        let old = self.current_record(&overlay, id, &key)?;
+                        let old = self.current_record(c, &overlay, id, &key)?;
                         match &old {
                             Record::Note(n) if n.is_signed() => {
                                 return Err(StoreError::DeleteSigned(id.clone()));
@@ -484,7 +626,7 @@ impl SledStore {
                         }
                     }
                     push(&mut ops, key, OpValue::Remove, false);
-                    push(&mut ops, keys::index_key(id), OpValue::Remove, false);
+                    push(&mut ops, keys::index_key(c, id), OpValue::Remove, false);
                     overlay.insert(id, None);
                     match indexed_at.get(id.as_str()) {
                         Some(i) => indexed[*i].2 = None,
@@ -503,14 +645,14 @@ impl SledStore {
     /// batch also stores how to undo it, and the undo entries are removed together at the end:
     /// that removal is the commit. If the process dies before it, the next open rolls every
     /// chunk back ([`SledStore::roll_back_interrupted`]).
-    fn write(&self, ops: &[KeyOp<'_>]) -> Result<()> {
+    fn write(&self, c: &Crypt, ops: &[KeyOp<'_>]) -> Result<()> {
         if ops.len() <= CHUNK_OPS {
             let mut batch = sled::Batch::default();
-            ops.iter().for_each(|op| encode_op(op, &mut batch));
+            ops.iter().for_each(|op| encode_op(c, op, &mut batch));
             self.db.apply_batch(batch)?;
             return Ok(());
         }
-        self.write_chunked(|w| self.write_chunks(ops, w))
+        self.write_chunked(|w| self.write_chunks(c, ops, w))
     }
 
     /// Runs `write` (which writes chunks with their undo entries), then commits; on an error,
@@ -535,7 +677,7 @@ impl SledStore {
     }
 
     /// Writes `ops` in chunks, each with how to undo it, numbered on from earlier chunks.
-    fn write_chunks(&self, ops: &[KeyOp<'_>], chunks: &mut Chunks) -> Result<()> {
+    fn write_chunks(&self, c: &Crypt, ops: &[KeyOp<'_>], chunks: &mut Chunks) -> Result<()> {
         for chunk in ops.chunks(CHUNK_OPS) {
             let mut undo = Vec::with_capacity(chunk.len());
             let mut batch = sled::Batch::default();
@@ -546,7 +688,7 @@ impl SledStore {
                     self.db.get(&op.key)?.map(|v| v.to_vec())
                 };
                 undo.push((op.key.clone(), old));
-                encode_op(op, &mut batch);
+                encode_op(c, op, &mut batch);
             }
             let undo_key = undo_key(chunks.undo_keys.len() as u64);
             batch.insert(undo_key.as_slice(), encode_undo(&undo));
@@ -592,10 +734,10 @@ struct Chunks {
     undo_keys: Vec<Vec<u8>>,
 }
 
-fn encode_op(op: &KeyOp<'_>, batch: &mut sled::Batch) {
+fn encode_op(c: &Crypt, op: &KeyOp<'_>, batch: &mut sled::Batch) {
     match &op.value {
         OpValue::Remove => batch.remove(op.key.as_slice()),
-        OpValue::Record(r) => batch.insert(op.key.as_slice(), codec::encode(&op.key, r)),
+        OpValue::Record(r) => batch.insert(op.key.as_slice(), codec::encode(c, &op.key, r)),
         OpValue::Raw(v) => batch.insert(op.key.as_slice(), v.as_slice()),
     }
 }
@@ -670,10 +812,10 @@ fn decode_undo(mut b: &[u8]) -> Option<Vec<UndoEntry>> {
 
 impl SledStore {
     /// The audit log's head: where the next entry goes and what it is chained to.
-    fn audit_head(&self) -> Result<HeadState> {
+    fn audit_head(&self, c: &Crypt) -> Result<HeadState> {
         Ok(match self.db.get(keys::AUDIT_HEAD_KEY)? {
             None => HeadState::Absent,
-            Some(v) => match codec::decode_audit_head(keys::AUDIT_HEAD_KEY, &v) {
+            Some(v) => match codec::decode_audit_head(c, keys::AUDIT_HEAD_KEY, &v) {
                 Ok(h) => HeadState::Present(h),
                 Err(e) => HeadState::Damaged(e.to_string()),
             },
@@ -683,6 +825,7 @@ impl SledStore {
     /// Numbers and chains `events` after the current head, and plans their keys and the new head.
     fn plan_audit(
         &self,
+        c: &Crypt,
         events: Vec<AuditEvent>,
         ops: &mut Vec<KeyOp<'_>>,
     ) -> Result<Vec<AuditEntry>> {
@@ -691,7 +834,7 @@ impl SledStore {
         }
         // Appending follows the head, not the last entry found: entries cut from the end must
         // leave a gap that verify reports, not be silently written over.
-        let (mut seq, mut prev) = match self.audit_head()? {
+        let (mut seq, mut prev) = match self.audit_head(c)? {
             HeadState::Absent => {
                 if self.db.scan_prefix(keys::AUDIT_PREFIX).next().is_some() {
                     return Err(StoreError::AuditLog(
@@ -713,7 +856,7 @@ impl SledStore {
             let entry = AuditEntry::chain(event, seq, prev);
             prev = entry.hash;
             let key = keys::audit_key(seq);
-            let value = codec::encode_audit(&key, &entry);
+            let value = codec::encode_audit(c, &key, &entry);
             ops.push(KeyOp {
                 key,
                 value: OpValue::Raw(value),
@@ -724,7 +867,7 @@ impl SledStore {
         let head = AuditHead { seq, hash: prev };
         ops.push(KeyOp {
             key: keys::AUDIT_HEAD_KEY.to_vec(),
-            value: OpValue::Raw(codec::encode_audit_head(keys::AUDIT_HEAD_KEY, &head)),
+            value: OpValue::Raw(codec::encode_audit_head(c, keys::AUDIT_HEAD_KEY, &head)),
             fresh: false,
         });
         Ok(entries)
@@ -733,9 +876,11 @@ impl SledStore {
 
 impl Store for SledStore {
     fn apply_with_audit(&self, changes: &[Change], audit: Audit<'_>) -> Result<Vec<AuditEntry>> {
-        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
+        let _guard = lock_or_poisoned(&self.write_lock);
+        let c = &self.crypt()?;
+        let vault = self.vault(c);
         let (mut ops, described, indexed) =
-            self.plan(changes, matches!(audit, Audit::EachRecord(_)))?;
+            self.plan(c, changes, matches!(audit, Audit::EachRecord(_)))?;
         // The search index changes in the same write as the records: with them in one batch,
         // or for a large change (an import) a group of records at a time after them, in the
         // same chunked write, so its memory stays bounded.
@@ -745,7 +890,7 @@ impl Store for SledStore {
             .collect();
         let streamed = index_changes.len() > index::GROUP;
         if !streamed {
-            ops.extend(index_ops(index::plan(&self.db, &index_changes)?));
+            ops.extend(index_ops(index::plan(vault, &index_changes)?));
         }
         let events: Vec<AuditEvent> = match audit {
             Audit::Unlogged => Vec::new(),
@@ -762,10 +907,10 @@ impl Store for SledStore {
             Audit::Events(events) => events.to_vec(),
         };
         // The entries go last, so a change written in chunks commits them with its last chunk.
-        let entries = self.plan_audit(events, &mut ops)?;
+        let entries = self.plan_audit(c, events, &mut ops)?;
         if streamed {
             self.write_chunked(|chunks| {
-                self.write_chunks(&ops, chunks)?;
+                self.write_chunks(c, &ops, chunks)?;
                 // Records that were in the store: their old words come out, a group at a time.
                 let updates: Vec<_> = index_changes
                     .iter()
@@ -773,29 +918,30 @@ impl Store for SledStore {
                     .copied()
                     .collect();
                 for group in updates.chunks(index::GROUP) {
-                    let planned = index_ops(index::plan(&self.db, group)?);
-                    self.write_chunks(&planned, chunks)?;
+                    let planned = index_ops(index::plan(vault, group)?);
+                    self.write_chunks(c, &planned, chunks)?;
                 }
                 // New records: appended, each segment written once.
-                if index::stats(&self.db)?.is_some() {
+                if index::stats(vault)?.is_some() {
                     let new = index_changes
                         .iter()
                         .filter(|c| c.1.is_none())
                         .filter_map(|c| c.2.map(Ok));
-                    index::append(&self.db, new, |planned| {
-                        self.write_chunks(&index_ops(planned), chunks)
+                    index::append(vault, new, |planned| {
+                        self.write_chunks(c, &index_ops(planned), chunks)
                     })?;
                 }
                 Ok(())
             })?;
         } else {
-            self.write(&ops)?;
+            self.write(c, &ops)?;
         }
         Ok(entries)
     }
 
     fn patient(&self, id: &PatientId) -> Result<Option<Patient>> {
-        Ok(match self.get_record(&keys::patient_key(id))? {
+        let c = &self.crypt()?;
+        Ok(match self.get_record(c, &keys::patient_key(c, id))? {
             Some(Record::Patient(p)) => Some(p),
             _ => None,
         })
@@ -803,7 +949,7 @@ impl Store for SledStore {
 
     fn patients(&self) -> Result<Vec<Patient>> {
         let mut out = Vec::new();
-        self.scan_decode(keys::PATIENT_PREFIX, |_, r| {
+        self.scan_decode(&self.crypt()?, keys::PATIENT_PREFIX, |_, r| {
             if let Record::Patient(p) = r {
                 out.push(p);
             }
@@ -816,20 +962,24 @@ impl Store for SledStore {
             return Ok(None);
         };
         let mut records = PatientRecords::new(patient);
-        self.scan_decode(&keys::timeline_prefix(id), |_, r| records.push(r))?;
+        let c = &self.crypt()?;
+        self.scan_decode(c, &keys::timeline_prefix(c, id), |_, r| records.push(r))?;
         Ok(Some(records))
     }
 
     fn record(&self, id: &str) -> Result<Option<Record>> {
-        match self.key_of(id)? {
-            Some(key) => self.get_record(&key),
+        let c = &self.crypt()?;
+        match self.key_of(c, id)? {
+            Some(key) => self.get_record(c, &key),
             None => Ok(None),
         }
     }
 
     fn id_kind(&self, id: &str) -> Result<Option<RecordKind>> {
         // The kind is in the key the index names: no need to read the record.
-        Ok(self.current_key(&Overlay::new(), id)?.map(|(_, kind)| kind))
+        Ok(self
+            .current_key(&self.crypt()?, &Overlay::new(), id)?
+            .map(|(_, kind)| kind))
     }
 
     fn flush(&self) -> Result<()> {
@@ -839,10 +989,11 @@ impl Store for SledStore {
     }
 
     fn counts(&self) -> Result<Counts> {
-        let mut c = Counts::default();
-        self.scan_decode(keys::PATIENT_PREFIX, |_, r| c.add(&r))?;
-        self.scan_decode(keys::TIMELINE_PREFIX, |_, r| c.add(&r))?;
-        Ok(c)
+        let mut counts = Counts::default();
+        let c = &self.crypt()?;
+        self.scan_decode(c, keys::PATIENT_PREFIX, |_, r| counts.add(&r))?;
+        self.scan_decode(c, keys::TIMELINE_PREFIX, |_, r| counts.add(&r))?;
+        Ok(counts)
     }
 
     fn check(&self) -> Result<CheckReport> {
@@ -851,9 +1002,10 @@ impl Store for SledStore {
 
     fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
         let mut out = Vec::new();
+        let c = &self.crypt()?;
         for kv in self.db.scan_prefix(keys::AUDIT_PREFIX) {
             let (k, v) = kv?;
-            let entry = codec::decode_audit(&k, &v).map_err(|e| corrupt(&k, e))?;
+            let entry = codec::decode_audit(c, &k, &v).map_err(|e| corrupt(&k, e))?;
             if filter.matches(&entry) {
                 out.push(entry);
             }
@@ -862,34 +1014,73 @@ impl Store for SledStore {
     }
 
     fn search(&self, query: &crate::search::Query, limit: usize) -> Result<crate::search::Results> {
-        index::search(&self.db, query, limit, |id| self.record(id))
+        let c = &self.crypt()?;
+        index::search(self.vault(c), query, limit, |id| self.record(id))
     }
 
     fn suspend_index(&self) -> Result<()> {
-        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        index::clear(&self.db)
+        let _guard = lock_or_poisoned(&self.write_lock);
+        index::clear(self.vault(&self.crypt()?))
     }
 
     fn reindex(&self) -> Result<u64> {
-        let _guard = self.write_lock.lock().unwrap_or_else(|e| e.into_inner());
-        let stats = index::rebuild(&self.db)?;
+        let _guard = lock_or_poisoned(&self.write_lock);
+        let stats = index::rebuild(self.vault(&self.crypt()?))?;
         self.flush()?;
         Ok(stats.live)
     }
 
     fn verify_audit(&self) -> Result<AuditVerdict> {
         let mut chain = ChainCheck::new();
+        let c = &self.crypt()?;
         for kv in self.db.scan_prefix(keys::AUDIT_PREFIX) {
             let (k, v) = kv?;
-            match keys::parse_key(&k) {
-                Some(KeyParts::Audit { seq }) => {
-                    chain.push(seq, codec::decode_audit(&k, &v).map_err(|e| e.to_string()))
-                }
+            match keys::parse_key(c, &k) {
+                Some(KeyParts::Audit { seq }) => chain.push(
+                    seq,
+                    codec::decode_audit(c, &k, &v).map_err(|e| e.to_string()),
+                ),
                 _ => chain.fail(AuditProblem::UnknownKey(printable_key(&k))),
             }
         }
-        Ok(chain.finish(self.audit_head()?))
+        Ok(chain.finish(self.audit_head(c)?))
     }
+
+    fn is_encrypted(&self) -> bool {
+        read(&self.header).is_some()
+    }
+
+    fn lock(&self) {
+        if self.is_encrypted() {
+            // The last handle on the keys zeroizes them when it is dropped.
+            *write(&self.crypt) = None;
+        }
+    }
+
+    fn unlock(&self, passphrase: &[u8]) -> Result<()> {
+        let Some(header) = read(&self.header).clone() else {
+            return Ok(());
+        };
+        let keys = header.unlock(passphrase).map_err(|e| self.bad(e))?;
+        *write(&self.crypt) = Some(Crypt::Sealed(Arc::new(keys)));
+        let pending = lock_or_poisoned(&self.pending).take();
+        if let Some(migrations) = pending {
+            self.finish_open(&migrations)?;
+        }
+        Ok(())
+    }
+}
+
+fn lock_or_poisoned<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn read<T>(l: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    l.read().unwrap_or_else(|e| e.into_inner())
+}
+
+fn write<T>(l: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    l.write().unwrap_or_else(|e| e.into_inner())
 }
 
 /// `fsync` every file below `dir`, then the directories, so renames and new files survive a
@@ -917,16 +1108,23 @@ fn sync_tree(dir: &Path) -> std::io::Result<()> {
     File::open(dir)?.sync_all()
 }
 
-/// Reads every entry, decodes every record, and checks that keys, the id index and references
-/// agree. Problems are collected, not fatal, so one run pinpoints all damage.
+/// Reads every entry, decodes every record (opening every seal, in an encrypted store), and
+/// checks that keys, the id index and references agree. Problems are collected, not fatal, so
+/// one run pinpoints all damage.
 fn check(store: &SledStore) -> Result<CheckReport> {
+    let c = &store.crypt()?;
     let mut report = CheckReport::default();
+    // By the id as it appears in keys (its name, in hex, in an encrypted store).
     let mut ids: HashMap<String, (Vec<u8>, RecordKind)> = HashMap::new();
     let mut patients: HashSet<String> = HashSet::new();
-    let mut index: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut index: Vec<(String, Vec<u8>, Vec<u8>)> = Vec::new();
     // Only what the reference pass needs, not whole records: a 100,000-note store must check
     // within a small memory budget.
     let mut references: Vec<Reference> = Vec::new();
+    let key_id = |id: &str| match keys::parse_key(c, &keys::index_key(c, id)) {
+        Some(KeyParts::Index { id }) => id,
+        _ => id.to_owned(),
+    };
     for kv in store.db.iter() {
         let (k, v) = match kv {
             Ok(kv) => kv,
@@ -937,14 +1135,17 @@ fn check(store: &SledStore) -> Result<CheckReport> {
                 break;
             }
         };
-        let parts = keys::parse_key(&k);
+        if &*k == crypt::HEADER_KEY {
+            continue;
+        }
+        let parts = keys::parse_key(c, &k);
         match parts {
             // The audit log is walked on its own below, the search index by `index::verify`.
             Some(
                 KeyParts::Schema | KeyParts::Audit { .. } | KeyParts::AuditHead | KeyParts::Search,
             ) => continue,
             Some(KeyParts::Index { id }) => {
-                index.push((id, v.to_vec()));
+                index.push((id, k.to_vec(), v.to_vec()));
                 continue;
             }
             None => {
@@ -955,7 +1156,7 @@ fn check(store: &SledStore) -> Result<CheckReport> {
             }
             _ => {}
         }
-        let record = match codec::decode(&k, &v) {
+        let record = match codec::decode(c, &k, &v) {
             Ok(r) => r,
             Err(e) => {
                 report.problems.push(format!("{}: {e}", printable_key(&k)));
@@ -977,36 +1178,19 @@ fn check(store: &SledStore) -> Result<CheckReport> {
         if let Err(e) = record.validate() {
             report.problems.push(format!("{}: {e}", printable_key(&k)));
         }
-        let key_matches = match (&parts, &record) {
-            (Some(KeyParts::Patient { id }), Record::Patient(p)) => *id == p.id.as_str(),
-            (
-                Some(KeyParts::Timeline {
-                    patient,
-                    at,
-                    kind,
-                    id,
-                }),
-                r,
-            ) => {
-                patient == r.patient().as_str()
-                    && Some(*at) == r.at()
-                    && *kind == r.kind()
-                    && id == r.id()
-            }
-            _ => false,
-        };
-        if !key_matches {
+        if SledStore::primary_key(c, &record) != *k {
             report.problems.push(format!(
-                "{}: the key does not match the record it holds",
-                printable_key(&k)
+                "{} {}: the key does not match the record it holds",
+                record.kind().as_str(),
+                record.id()
             ));
         }
         if let Record::Patient(p) = &record {
-            patients.insert(p.id.as_str().to_owned());
+            patients.insert(key_id(p.id.as_str()));
         }
         report.counts.add(&record);
         if ids
-            .insert(record.id().to_owned(), (k.to_vec(), record.kind()))
+            .insert(key_id(record.id()), (k.to_vec(), record.kind()))
             .is_some()
         {
             report.problems.push(format!(
@@ -1017,10 +1201,17 @@ fn check(store: &SledStore) -> Result<CheckReport> {
         references.extend(references_of(&record));
     }
     let mut indexed: HashSet<&str> = HashSet::new();
-    for (id, target) in &index {
+    for (id, key, value) in &index {
         indexed.insert(id);
+        let target = match codec::decode_ref(c, key, value) {
+            Ok(t) => t,
+            Err(e) => {
+                report.problems.push(format!("index entry {id}: {e}"));
+                continue;
+            }
+        };
         match ids.get(id) {
-            Some((key, _)) if key == target => {}
+            Some((key, _)) if *key == target => {}
             Some(_) => report
                 .problems
                 .push(format!("index entry {id} points to the wrong record")),
@@ -1029,18 +1220,19 @@ fn check(store: &SledStore) -> Result<CheckReport> {
             )),
         }
     }
-    for id in ids.keys() {
+    for (id, (key, _)) in &ids {
         if !indexed.contains(id.as_str()) {
-            report
-                .problems
-                .push(format!("record {id} is missing from the id index"));
+            report.problems.push(format!(
+                "record {id} ({}) is missing from the id index",
+                printable_key(key)
+            ));
         }
     }
     for r in &references {
         let found = match r.kind {
             // The owning patient must be a patient record.
-            RecordKind::Patient => patients.contains(&r.target),
-            kind => ids.get(&r.target).is_some_and(|(_, k)| *k == kind),
+            RecordKind::Patient => patients.contains(&key_id(&r.target)),
+            kind => ids.get(&key_id(&r.target)).is_some_and(|(_, k)| *k == kind),
         };
         if !found {
             report.problems.push(format!(
@@ -1053,7 +1245,7 @@ fn check(store: &SledStore) -> Result<CheckReport> {
             ));
         }
     }
-    report.problems.extend(index::verify(&store.db)?);
+    report.problems.extend(index::verify(store.vault(c))?);
     // One pass of SHA-256 over the log: cheap next to decoding every record.
     report.audit = store.verify_audit()?;
     if let Some(p) = &report.audit.problem {
