@@ -10,7 +10,8 @@ fn command(data: &std::path::Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_kitnotes"));
     cmd.args(args)
         .env("KITNOTES_DATA_DIR", data)
-        .env("KITNOTES_CONFIG_DIR", data.join("config"));
+        .env("KITNOTES_CONFIG_DIR", data.join("config"))
+        .env("KITNOTES_PASSPHRASE_FILE", passphrase_file());
     cmd
 }
 

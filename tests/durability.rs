@@ -183,6 +183,9 @@ fn an_import_killed_part_way_leaves_all_or_nothing() {
     assert_eq!(total_notes, 6_000);
 
     let exe = env!("CARGO_BIN_EXE_kitnotes");
+    // The clinic's store is encrypted: the kills land on sealed writes.
+    let passphrase = work.path().join("passphrase");
+    std::fs::write(&passphrase, "invented durability passphrase\n").unwrap();
     // One uninterrupted run sets the time scale, so the kills spread over the whole import
     // (parsing, then the chunked writes, then the commit) whatever the machine's speed.
     let started = std::time::Instant::now();
@@ -191,6 +194,7 @@ fn an_import_killed_part_way_leaves_all_or_nothing() {
         .arg(&file)
         .env("KITNOTES_DATA_DIR", work.path().join("full"))
         .env("KITNOTES_CONFIG_DIR", work.path().join("config"))
+        .env("KITNOTES_PASSPHRASE_FILE", &passphrase)
         .output()
         .unwrap();
     assert!(
@@ -212,6 +216,7 @@ fn an_import_killed_part_way_leaves_all_or_nothing() {
             .arg(&file)
             .env("KITNOTES_DATA_DIR", &data)
             .env("KITNOTES_CONFIG_DIR", work.path().join("config"))
+            .env("KITNOTES_PASSPHRASE_FILE", &passphrase)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -228,6 +233,7 @@ fn an_import_killed_part_way_leaves_all_or_nothing() {
             continue;
         }
         let store = SledStore::open(&data.join("store")).unwrap();
+        store.unlock(b"invented durability passphrase").unwrap();
         rolled_back += usize::from(store.rolled_back_on_open() > 0);
         let notes = store.counts().unwrap().notes;
         assert!(

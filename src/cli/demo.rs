@@ -1,7 +1,7 @@
 //! `kitnotes demo`: build the invented demo caseload in `<data dir>/demo` (never the real store)
 //! and open kitnotes on it.
 
-use super::{Env, open_store};
+use super::Env;
 use crate::demo::{self, DemoSpec};
 use crate::store::{Counts, Store};
 use anyhow::Context;
@@ -105,7 +105,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             && (args.anchor.is_none() || b.anchor == anchor)
     });
     let (store, counts) = if reusable && !args.fresh {
-        let store = open_store(&dir)?;
+        let store = env.open_store(&dir)?;
         let counts = store.counts()?;
         println!(
             "Using the existing demo store at {} (--fresh rebuilds it)",
@@ -115,10 +115,10 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         // Take the lock first, so a demo store open in another kitnotes is never deleted.
         if dir.join("db").exists() {
-            drop(open_store(&dir)?);
+            drop(env.open_store(&dir)?);
         }
         remove_demo_store(&dir)?;
-        let store = open_store(&dir)?;
+        let store = env.open_store(&dir)?;
         let started = std::time::Instant::now();
         let step = (args.patients / 10).max(1);
         let counts = demo::build(&store, &spec, &env.actor(), &mut |done| {
@@ -147,6 +147,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         paths: env.paths.clone(),
         config: env.config.clone(),
         demo: true,
+        passphrase_file: env.passphrase_file.clone(),
     };
     super::open_ui(&env, store)
 }

@@ -1,6 +1,6 @@
 //! `kitnotes import FILE`: add records from a JSON Lines file, all or nothing.
 
-use super::{Env, open_store};
+use super::Env;
 use crate::interchange;
 use anyhow::Context;
 use std::io::BufReader;
@@ -27,7 +27,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         Box::new(BufReader::with_capacity(1 << 20, file))
     };
     let dir = env.store_dir();
-    let store = open_store(&dir)?;
+    let store = env.open_store(&dir)?;
     let started = std::time::Instant::now();
     let source = if name == "-" { "standard input" } else { &name };
     let summary = interchange::import_into(&store, reader, &env.actor(), source).map_err(|e| {

@@ -5,6 +5,8 @@ pub mod check;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod passphrase;
+pub mod passwd;
 pub mod protocols;
 pub mod screenshot;
 pub mod search;
@@ -37,6 +39,16 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub demo: bool,
 
+    /// Read the store's passphrase from the first line of this file instead of asking (for
+    /// scripts; keep the file where only you can read it).
+    #[arg(
+        long,
+        global = true,
+        env = "KITNOTES_PASSPHRASE_FILE",
+        value_name = "PATH"
+    )]
+    pub passphrase_file: Option<PathBuf>,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -63,6 +75,8 @@ pub enum Command {
     Today(today::Args),
     /// Find words, prefixes and phrases in every note, observation, goal and check-in.
     Search(search::Args),
+    /// Change the store's passphrase (the records stay as they are; only the key is rewrapped).
+    Passwd(passwd::Args),
 }
 
 /// The directories kitnotes uses.
@@ -105,17 +119,14 @@ impl Paths {
     }
 }
 
-/// Opens a store for a command, with the path in any error.
-pub fn open_store(dir: &Path) -> anyhow::Result<crate::store::SledStore> {
-    Ok(crate::store::SledStore::open(dir)?)
-}
-
 /// What every command gets: where things are, the user's settings, and which store.
 #[derive(Debug)]
 pub struct Env {
     pub paths: Paths,
     pub config: Config,
     pub demo: bool,
+    /// Where the passphrase comes from instead of the terminal.
+    pub passphrase_file: Option<PathBuf>,
 }
 
 impl Env {
@@ -151,7 +162,24 @@ impl Env {
                 }
             );
         }
-        open_store(&dir)
+        self.open_store(&dir)
+    }
+
+    /// Opens the store in `dir` for a command, unlocked, with the path in any error. A new
+    /// store is made where there is none: encrypted with a passphrase chosen now (the first-run
+    /// screen), except the demo store, which is invented data and stays plain.
+    pub fn open_store(&self, dir: &Path) -> anyhow::Result<crate::store::SledStore> {
+        use crate::store::SledStore;
+        let file = self.passphrase_file.as_deref();
+        if dir != self.paths.demo_dir() && !dir.join("db").exists() {
+            let chosen = passphrase::choose(file, &passphrase::first_run_text(dir))?;
+            let store =
+                SledStore::create_encrypted(dir, &chosen, crate::store::crypt::KdfParams::DEFAULT)?;
+            return Ok(store);
+        }
+        let store = SledStore::open(dir)?;
+        passphrase::unlock(&store, file)?;
+        Ok(store)
     }
 }
 
@@ -199,6 +227,7 @@ pub fn build_app(
     resuming: Resuming,
 ) -> anyhow::Result<crate::app::App> {
     use crate::app::{App, AppSettings, ThemeKind};
+    use crate::store::Store;
     // The built-in keymap, the preset from config.toml, and the user's keymap.toml over them.
     let keymap = crate::keymap::Keymap::from_config_dir(env.config.keymap, &env.paths.config_dir)?;
     let loaded = crate::templates::load(&env.paths.config_dir);
@@ -214,10 +243,12 @@ pub fn build_app(
         time_zone: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
         theme,
         cadence: env.config.cadence(),
-        store_label: if env.demo {
-            "demo".into()
-        } else {
-            String::new()
+        // Says when the records are not encrypted at rest (the demo store).
+        store_label: match (env.demo, store.is_encrypted()) {
+            (true, false) => "demo · not encrypted".into(),
+            (true, true) => "demo".into(),
+            (false, false) => "not encrypted".into(),
+            (false, true) => String::new(),
         },
         templates: loaded.templates,
         template_errors: loaded.errors.iter().map(|e| e.to_string()).collect(),
@@ -279,6 +310,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         paths,
         config,
         demo: cli.demo,
+        passphrase_file: cli.passphrase_file,
     };
     match cli.command {
         Some(Command::Check(args)) => check::run(&env, args),
@@ -291,12 +323,13 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Protocols(args)) => protocols::run(&env, args),
         Some(Command::Today(args)) => today::run(&env, args),
         Some(Command::Search(args)) => search::run(&env, args),
+        Some(Command::Passwd(args)) => passwd::run(&env, args),
         None => {
             let store = if env.demo {
                 env.open_existing_store()?
             } else {
                 // The clinic's store is made on first use.
-                open_store(&env.store_dir())?
+                env.open_store(&env.store_dir())?
             };
             open_ui(&env, store)
         }

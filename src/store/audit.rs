@@ -99,10 +99,12 @@ pub enum AuditAction {
     Exported,
     /// Records of an invented demo patient were written (`kitnotes demo`).
     DemoGenerated,
+    /// The store's passphrase was changed (`kitnotes passwd`).
+    PassphraseChanged,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 17] = [
         AuditAction::PatientCreated,
         AuditAction::PatientEdited,
         AuditAction::PatientArchived,
@@ -119,6 +121,7 @@ impl AuditAction {
         AuditAction::Imported,
         AuditAction::Exported,
         AuditAction::DemoGenerated,
+        AuditAction::PassphraseChanged,
     ];
 
     /// The stored name, also what the hash covers.
@@ -140,6 +143,7 @@ impl AuditAction {
             AuditAction::Imported => "imported",
             AuditAction::Exported => "exported",
             AuditAction::DemoGenerated => "demo-generated",
+            AuditAction::PassphraseChanged => "passphrase-changed",
         }
     }
 }

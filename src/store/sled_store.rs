@@ -125,8 +125,38 @@ impl SledStore {
 
     /// Creates a new encrypted store in `dir` (which must hold no store yet), its data key
     /// wrapped for `passphrase` with Argon2id at `params`.
+    ///
+    /// The store is made whole beside `dir` (`<dir>.creating`) and renamed into place, so a
+    /// crash half-way never leaves an empty store that the next start would take for a plain one.
     pub fn create_encrypted(dir: &Path, passphrase: &[u8], params: KdfParams) -> Result<Self> {
-        Self::open_inner(dir, MIGRATIONS, Some((passphrase, params)))
+        let io = |source| StoreError::Open {
+            path: dir.to_owned(),
+            source,
+        };
+        if dir.join("db").exists() {
+            return Err(StoreError::Exists(dir.to_owned()));
+        }
+        let mut name = dir.as_os_str().to_owned();
+        name.push(".creating");
+        let building = PathBuf::from(name);
+        if building.exists() {
+            std::fs::remove_dir_all(&building).map_err(io)?;
+        }
+        let store = Self::open_inner(&building, MIGRATIONS, Some((passphrase, params)))?;
+        store.flush()?;
+        drop(store);
+        // A directory left by an earlier try holds at most the lock file.
+        if dir.exists() {
+            let _ = std::fs::remove_file(dir.join("kitnotes.lock"));
+            let _ = std::fs::remove_dir(dir);
+        }
+        std::fs::rename(&building, dir).map_err(io)?;
+        if let Some(parent) = dir.parent() {
+            File::open(parent).and_then(|f| f.sync_all()).map_err(io)?;
+        }
+        let store = Self::open(dir)?;
+        store.unlock(passphrase)?;
+        Ok(store)
     }
 
     fn open_inner(

@@ -29,12 +29,37 @@ pub fn rid(s: &str) -> RecordId {
     RecordId::parse(s).unwrap()
 }
 
+/// The passphrase of every encrypted store the tests make (invented, like all test data).
+pub const PASSPHRASE: &str = "invented test passphrase";
+
+/// A file holding [`PASSPHRASE`], for `KITNOTES_PASSPHRASE_FILE` (one per test process).
+pub fn passphrase_file() -> std::path::PathBuf {
+    static FILE: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    FILE.get_or_init(|| {
+        let path =
+            std::env::temp_dir().join(format!("kitnotes-test-passphrase-{}", std::process::id()));
+        std::fs::write(&path, format!("{PASSPHRASE}\n")).unwrap();
+        path
+    })
+    .clone()
+}
+
+/// Opens a store made by the binary (encrypted with [`PASSPHRASE`]) and unlocks it.
+#[allow(dead_code)]
+pub fn open_unlocked(dir: &Path) -> SledStore {
+    use kitnotes::store::Store;
+    let store = SledStore::open(dir).unwrap();
+    store.unlock(PASSPHRASE.as_bytes()).unwrap();
+    store
+}
+
 /// The kitnotes binary run with its data in `data` and its config in `config`.
 pub fn kitnotes_with(data: &Path, config: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_kitnotes"))
         .args(args)
         .env("KITNOTES_DATA_DIR", data)
         .env("KITNOTES_CONFIG_DIR", config)
+        .env("KITNOTES_PASSPHRASE_FILE", passphrase_file())
         .output()
         .expect("kitnotes runs")
 }
