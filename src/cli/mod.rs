@@ -75,7 +75,7 @@ pub enum Command {
     Today(today::Args),
     /// Find words, prefixes and phrases in every note, observation, goal and check-in.
     Search(search::Args),
-    /// Change the store's passphrase (the records stay as they are; only the key is rewrapped).
+    /// Change the store's passphrase (no record is rewritten).
     Passwd(passwd::Args),
 }
 
@@ -169,17 +169,25 @@ impl Env {
     /// store is made where there is none: encrypted with a passphrase chosen now (the first-run
     /// screen), except the demo store, which is invented data and stays plain.
     pub fn open_store(&self, dir: &Path) -> anyhow::Result<crate::store::SledStore> {
+        self.open_store_keeping(dir).map(|(store, _)| store)
+    }
+
+    /// [`Env::open_store`], also returning the passphrase that opened it (`None`: plain).
+    pub fn open_store_keeping(
+        &self,
+        dir: &Path,
+    ) -> anyhow::Result<(crate::store::SledStore, Option<passphrase::Secret>)> {
         use crate::store::SledStore;
         let file = self.passphrase_file.as_deref();
         if dir != self.paths.demo_dir() && !dir.join("db").exists() {
             let chosen = passphrase::choose(file, &passphrase::first_run_text(dir))?;
             let store =
                 SledStore::create_encrypted(dir, &chosen, crate::store::crypt::KdfParams::DEFAULT)?;
-            return Ok(store);
+            return Ok((store, Some(chosen)));
         }
         let store = SledStore::open(dir)?;
-        passphrase::unlock(&store, file)?;
-        Ok(store)
+        let secret = passphrase::unlock(&store, file)?;
+        Ok((store, secret))
     }
 }
 
