@@ -14,6 +14,10 @@
 //! `KITNOTES_DATA_DIR=<target>/tmp/bench-data kitnotes demo --no-ui --patients 1000
 //! --notes-per-patient 100 --seed 42 --anchor 2026-11-01` is reused here and the other way round.
 //! A store with another spec is built again.
+//!
+//! `KITNOTES_BENCH_ENCRYPTED=1` runs everything on an encrypted store instead (the clinic's
+//! kind: sealed values, hashed keys; kept in `demo-encrypted`, passphrase `bench passphrase`):
+//! every open then includes unlocking, Argon2id and all, and imports write sealed values.
 
 use kitnotes::app::{App, AppSettings};
 use kitnotes::clock::{FixedClock, IdSource};
@@ -59,6 +63,30 @@ fn spec(patients: u32, notes: u32) -> DemoSpec {
 // ---------------------------------------------------------------------------------------------
 // The cached demo store
 
+/// Whether this run is on encrypted stores (`KITNOTES_BENCH_ENCRYPTED=1`).
+fn encrypted() -> bool {
+    std::env::var("KITNOTES_BENCH_ENCRYPTED").as_deref() == Ok("1")
+}
+
+const PASSPHRASE: &[u8] = b"bench passphrase";
+
+/// Opens a bench store, unlocking it when it is encrypted: what a user waits for.
+fn open_bench(dir: &Path) -> SledStore {
+    let store = SledStore::open(dir).expect("open the bench store");
+    store.unlock(PASSPHRASE).expect("unlock the bench store");
+    store
+}
+
+/// A new bench store in `dir`: encrypted or plain, as the run asks.
+fn create_bench(dir: &Path) -> SledStore {
+    if encrypted() {
+        SledStore::create_encrypted(dir, PASSPHRASE, kitnotes::store::crypt::KdfParams::DEFAULT)
+            .expect("create the encrypted bench store")
+    } else {
+        SledStore::open(dir).expect("create the bench store")
+    }
+}
+
 /// The 1,000 x 100 demo store's directory, built on first use if no store of that spec is there.
 fn store_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
@@ -66,7 +94,7 @@ fn store_dir() -> &'static Path {
         let data = std::env::var_os("KITNOTES_BENCH_DATA_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-data"));
-        let dir = data.join("demo");
+        let dir = data.join(if encrypted() { "demo-encrypted" } else { "demo" });
         // The fields and format of `kitnotes demo`'s demo-spec.json, written only once the build
         // is complete, so a half-built store is never taken for a whole one.
         let wanted = serde_json::json!({
@@ -89,7 +117,7 @@ fn store_dir() -> &'static Path {
             dir.display()
         );
         let started = Instant::now();
-        let store = SledStore::open(&dir).expect("open the bench store");
+        let store = create_bench(&dir);
         let actor = Actor::new("bench", jiff::Timestamp::UNIX_EPOCH);
         kitnotes::demo::build(
             &store,
@@ -131,7 +159,7 @@ static OPEN: Mutex<Option<SledStore>> = Mutex::new(None);
 
 fn with_store<R>(f: impl FnOnce(&SledStore) -> R) -> R {
     let mut open = OPEN.lock().unwrap_or_else(|e| e.into_inner());
-    let store = open.get_or_insert_with(|| SledStore::open(store_dir()).expect("open the store"));
+    let store = open.get_or_insert_with(|| open_bench(store_dir()));
     f(store)
 }
 
@@ -415,7 +443,7 @@ fn open_store_to_first_frame(bencher: divan::Bencher) {
     let dir = store_dir();
     close_store();
     bencher.bench_local(|| {
-        let store = SledStore::open(dir).expect("open");
+        let store = open_bench(dir);
         let mut app = App::new(
             Box::new(store),
             Box::new(FixedClock::new(
@@ -442,7 +470,7 @@ fn open_store_to_first_frame(bencher: divan::Bencher) {
 fn open_store(bencher: divan::Bencher) {
     let dir = store_dir();
     close_store();
-    bencher.bench_local(|| SledStore::open(dir).expect("open"));
+    bencher.bench_local(|| open_bench(dir));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -469,7 +497,7 @@ fn import_10k_notes(bencher: divan::Bencher) {
         .counter(divan::counter::ItemsCount::new(exported.notes))
         .with_inputs(|| {
             let dir = tempfile::tempdir().expect("temp dir");
-            let store = SledStore::open(dir.path()).expect("store");
+            let store = create_bench(&dir.path().join("store"));
             (dir, store)
         })
         .bench_local_values(|(dir, store)| {
