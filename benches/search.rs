@@ -94,7 +94,11 @@ fn store_dir() -> &'static Path {
         let data = std::env::var_os("KITNOTES_BENCH_DATA_DIR")
             .map(PathBuf::from)
             .unwrap_or_else(|| Path::new(env!("CARGO_TARGET_TMPDIR")).join("bench-data"));
-        let dir = data.join(if encrypted() { "demo-encrypted" } else { "demo" });
+        let dir = data.join(if encrypted() {
+            "demo-encrypted"
+        } else {
+            "demo"
+        });
         // The fields and format of `kitnotes demo`'s demo-spec.json, written only once the build
         // is complete, so a half-built store is never taken for a whole one.
         let wanted = serde_json::json!({

@@ -14,6 +14,17 @@ struct Session {
 
 impl Session {
     fn start(data_dir: &std::path::Path, args: &[&str], cols: u16, rows: u16) -> Self {
+        Self::start_with(data_dir, args, cols, rows, true)
+    }
+
+    /// `passphrase_file`: false to have kitnotes ask for the passphrase on the terminal.
+    fn start_with(
+        data_dir: &std::path::Path,
+        args: &[&str],
+        cols: u16,
+        rows: u16,
+        passphrase_file: bool,
+    ) -> Self {
         let pty = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -31,9 +42,13 @@ impl Session {
             cmd.arg(a);
         }
         cmd.env("TERM", "xterm-256color");
-        let passphrase = data_dir.join("passphrase");
-        std::fs::write(&passphrase, "invented pty passphrase\n").unwrap();
-        cmd.env("KITNOTES_PASSPHRASE_FILE", &passphrase);
+        if passphrase_file {
+            let passphrase = data_dir.join("passphrase");
+            std::fs::write(&passphrase, "invented pty passphrase\n").unwrap();
+            cmd.env("KITNOTES_PASSPHRASE_FILE", &passphrase);
+        } else {
+            cmd.env_remove("KITNOTES_PASSPHRASE_FILE");
+        }
         cmd.env_remove("NO_COLOR");
         let child = pty.slave.spawn_command(cmd).unwrap();
         drop(pty.slave);
@@ -193,5 +208,44 @@ fn text_typed_before_a_sigkill_is_there_after_a_restart() {
     s.send(", pulse 72");
     s.wait_for("before dosing, pulse 72");
     s.send("\x03");
+    assert!(s.wait_exit().success());
+}
+
+/// Issue 8: the first start explains that a forgotten passphrase loses the records and asks for
+/// one twice; the next start asks for it, says so when it is wrong, and opens with the right one.
+#[test]
+fn the_first_start_asks_for_a_passphrase_twice_and_the_next_start_needs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Session::start_with(dir.path(), &[], 100, 30, false);
+    s.wait_for("New passphrase:");
+    let screen = s.screen();
+    assert!(
+        screen.contains("the records are lost for good"),
+        "the first-run screen says it plainly: {screen}"
+    );
+    s.send("short\r");
+    s.wait_for("use at least 8");
+    s.send("invented passphrase one\r");
+    s.wait_for("Type it again:");
+    s.send("invented passphrase two\r");
+    s.wait_for("The two did not match");
+    s.send("invented passphrase one\r");
+    s.wait_for("Type it again:");
+    s.send("invented passphrase one\r");
+    s.wait_for("Patients (0)");
+    assert!(
+        !s.screen().contains("invented passphrase"),
+        "the passphrase is never echoed"
+    );
+    s.send("q");
+    assert!(s.wait_exit().success());
+
+    let mut s = Session::start_with(dir.path(), &[], 100, 30, false);
+    s.wait_for("Passphrase for");
+    s.send("invented passphrase two\r");
+    s.wait_for("That passphrase is not this store's");
+    s.send("invented passphrase one\r");
+    s.wait_for("Patients (0)");
+    s.send("q");
     assert!(s.wait_exit().success());
 }
