@@ -25,7 +25,7 @@ use crate::search::text::has_text;
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 /// The schema version this kitnotes writes. Bump it with a migration in [`MIGRATIONS`].
@@ -65,6 +65,9 @@ pub struct SledStore {
     header: RwLock<Option<Header>>,
     /// The migrations to run when an encrypted store is first unlocked (they need its keys).
     pending: Mutex<Option<Vec<Migration>>>,
+    /// Index blocks kept between searches, and the count of writes that invalidates them.
+    search_cache: Mutex<index::SearchCache>,
+    writes: AtomicU64,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -197,6 +200,8 @@ impl SledStore {
             crypt: RwLock::new(None),
             header: RwLock::new(None),
             pending: Mutex::new(None),
+            search_cache: Mutex::new(index::SearchCache::default()),
+            writes: AtomicU64::new(0),
         };
         if let Some((passphrase, params)) = create {
             if !store.db.is_empty() {
@@ -909,6 +914,7 @@ impl Store for SledStore {
         let _guard = lock_or_poisoned(&self.write_lock);
         let c = &self.crypt()?;
         let vault = self.vault(c);
+        let _bump = WriteCount(&self.writes);
         let (mut ops, described, indexed) =
             self.plan(c, changes, matches!(audit, Audit::EachRecord(_)))?;
         // The search index changes in the same write as the records: with them in one batch,
@@ -1045,16 +1051,27 @@ impl Store for SledStore {
 
     fn search(&self, query: &crate::search::Query, limit: usize) -> Result<crate::search::Results> {
         let c = &self.crypt()?;
-        index::search(self.vault(c), query, limit, |id| self.record(id))
+        let mut cache = lock_or_poisoned(&self.search_cache);
+        let generation = self.writes.load(Ordering::Acquire);
+        index::search(
+            self.vault(c),
+            query,
+            limit,
+            |id| self.record(id),
+            &mut cache,
+            generation,
+        )
     }
 
     fn suspend_index(&self) -> Result<()> {
         let _guard = lock_or_poisoned(&self.write_lock);
+        let _bump = WriteCount(&self.writes);
         index::clear(self.vault(&self.crypt()?))
     }
 
     fn reindex(&self) -> Result<u64> {
         let _guard = lock_or_poisoned(&self.write_lock);
+        let _bump = WriteCount(&self.writes);
         let stats = index::rebuild(self.vault(&self.crypt()?))?;
         self.flush()?;
         Ok(stats.live)
@@ -1084,6 +1101,7 @@ impl Store for SledStore {
         if self.is_encrypted() {
             // The last handle on the keys zeroizes them when it is dropped.
             *write(&self.crypt) = None;
+            lock_or_poisoned(&self.search_cache).clear();
         }
     }
 
@@ -1098,6 +1116,16 @@ impl Store for SledStore {
             self.finish_open(&migrations)?;
         }
         Ok(())
+    }
+}
+
+/// Counts a write when dropped (after it, whether it worked or not), so searches drop the
+/// index blocks they kept.
+struct WriteCount<'a>(&'a AtomicU64);
+
+impl Drop for WriteCount<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::Release);
     }
 }
 
