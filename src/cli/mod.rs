@@ -214,6 +214,7 @@ pub fn build_app(
         time_zone: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
         theme,
         cadence: env.config.cadence(),
+        lock_after: env.config.lock_after(),
         store_label: if env.demo {
             "demo".into()
         } else {
