@@ -518,6 +518,12 @@ fn lock_after_off_never_locks_and_a_shorter_time_is_kept() {
 #[test]
 fn the_lock_key_locks_at_once_from_a_pane_the_editor_a_popup_and_the_palette() {
     let mut l = locking((120, 40), false, LockAfter::default());
+    // Where letters are typed, L is a letter.
+    press(&mut l.app, "/");
+    type_text(&mut l.app, "L");
+    assert!(!l.app.is_locked());
+    assert_eq!(l.app.roster.query, "L");
+    press(&mut l.app, "<Esc>");
     // In a pane: L.
     press(&mut l.app, "<Down><Enter>");
     press(&mut l.app, "L");
