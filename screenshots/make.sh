@@ -36,5 +36,6 @@ shot console-predose "$console"
 shot console-80x24 "$console" 80x24
 shot console-vitals-error "${console}v12x/84<Enter>"
 shot narrow-80x24 "<Down><Enter><Enter>" 80x24
+shot locked "<Down><Enter>w<Enter>Arrived<Space>on<Space>time<A-l>"
 NO_COLOR=1 shot monochrome "<Down><Enter>"
 echo "screenshots/ regenerated"

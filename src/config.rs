@@ -1,6 +1,7 @@
 //! The user's configuration file, `<config dir>/config.toml`: read strictly, so a typo is an
 //! error with its line rather than a setting silently ignored.
 
+use crate::app::lock::LockAfter;
 use crate::model::cadence::Cadence;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -26,12 +27,19 @@ pub struct Config {
     /// that keeps its own text selection).
     #[serde(default)]
     pub mouse: bool,
+    /// How long without a key or mouse event before the screen locks: "5m" (the default),
+    /// "90s", "1h", or "off". Kept with its place in the file so a bad value is reported there.
+    #[serde(default)]
+    pub lock_after: Option<toml::Spanned<String>>,
     /// Integration check-ins.
     #[serde(default)]
     pub check_ins: CheckInConfig,
     /// `check_ins.cadence` parsed, once, by `load`.
     #[serde(skip)]
     cadence: Cadence,
+    /// `lock_after` parsed, once, by `load`.
+    #[serde(skip)]
+    idle_lock: LockAfter,
 }
 
 /// `[check_ins]` in config.toml.
@@ -61,6 +69,13 @@ pub enum ConfigError {
     },
     #[error("{path}:{line}:{column}: check_ins.cadence: {message}")]
     Cadence {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}:{line}:{column}: lock_after: {message}")]
+    LockAfter {
         path: PathBuf,
         line: usize,
         column: usize,
@@ -101,6 +116,17 @@ impl Config {
                 }
             })?;
         }
+        if let Some(value) = &config.lock_after {
+            config.idle_lock = LockAfter::parse(value.get_ref()).map_err(|message| {
+                let (line, column) = line_column(&text, value.span().start);
+                ConfigError::LockAfter {
+                    path: path.clone(),
+                    line,
+                    column,
+                    message,
+                }
+            })?;
+        }
         config.time_zone().map_err(|detail| ConfigError::TimeZone {
             path: path.clone(),
             name: config.timezone.clone().unwrap_or_default(),
@@ -112,6 +138,11 @@ impl Config {
     /// The check-in cadence: as `load` read it from `[check_ins]`, else the default.
     pub fn cadence(&self) -> Cadence {
         self.cadence.clone()
+    }
+
+    /// When the screen locks by itself: as `load` read `lock_after`, else after 5 minutes.
+    pub fn lock_after(&self) -> LockAfter {
+        self.idle_lock
     }
 
     /// The zone to show times in.
@@ -252,6 +283,29 @@ mod tests {
             e.contains("config.toml:1:9") && e.contains("high-contrast"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn lock_after_is_read_and_a_bad_value_is_located() {
+        assert_eq!(Config::default().lock_after(), LockAfter::default());
+        assert_eq!(
+            load("lock_after = \"90s\"\n").unwrap().lock_after(),
+            LockAfter::Idle(jiff::SignedDuration::from_secs(90))
+        );
+        assert_eq!(
+            load("lock_after = \"off\"\n").unwrap().lock_after(),
+            LockAfter::Never
+        );
+        let e = load("clinician = \"Dr. X\"\nlock_after = \"5\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("config.toml:2:14: lock_after: \"5\" has no unit"),
+            "{e}"
+        );
+        // A number without quotes is a TOML type error, at its line too.
+        let e = load("lock_after = 5\n").unwrap_err().to_string();
+        assert!(e.starts_with("config.toml:1:14: invalid type"), "{e}");
     }
 
     #[test]

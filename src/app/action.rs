@@ -113,6 +113,7 @@ actions! {
     Palette = "app.palette": "Open the command palette: every action, fuzzy-filtered",
     ToggleTheme = "app.cycle_theme": "Switch theme: standard, high contrast, monochrome",
     Privacy = "app.privacy": "Blank the whole screen at once (a patient may glance at it); the same key brings it back",
+    Lock = "app.lock": "Lock now: save drafts and hide the screen until unlocked",
 
     FocusNext = "focus.next": "Move focus to the next pane",
     FocusPrev = "focus.prev": "Move focus to the previous pane",

@@ -16,6 +16,7 @@ pub mod goal_form;
 pub mod goals;
 mod kept;
 pub mod list;
+pub mod lock;
 pub mod measures;
 mod notes;
 pub mod patient_form;
@@ -171,6 +172,8 @@ pub struct AppSettings {
     /// Where the editor records which note is open and where its cursor is, so a restart after
     /// a crash reopens it. None: no such memory (tests that do not need it).
     pub resume_file: Option<std::path::PathBuf>,
+    /// When the screen locks by itself (`lock_after` in config.toml).
+    pub lock_after: lock::LockAfter,
 }
 
 impl Default for AppSettings {
@@ -188,6 +191,7 @@ impl Default for AppSettings {
             protocols: crate::protocols::builtin().protocols,
             protocol_errors: Vec::new(),
             resume_file: None,
+            lock_after: lock::LockAfter::default(),
         }
     }
 }
@@ -212,6 +216,11 @@ pub struct App {
     pub view: Option<views::View>,
     /// The screen is blanked (the privacy key); every other key waits until it is back.
     pub privacy: bool,
+    /// Locked (after idle time or the lock key): only the lock screen is drawn, and nothing
+    /// reads the store until the passphrase unlocks it.
+    pub lock: Option<lock::LockScreen>,
+    /// The last key, paste or mouse event, for the idle lock.
+    last_input: jiff::Timestamp,
     /// Written to the store but not yet flushed to disk; the next tick flushes.
     unflushed: bool,
     /// The template of the last note started, offered first next time.
@@ -242,6 +251,7 @@ impl App {
         keymap: Keymap,
         settings: AppSettings,
     ) -> anyhow::Result<Self> {
+        let last_input = clock.now();
         let mut app = Self {
             store,
             clock,
@@ -257,6 +267,8 @@ impl App {
             console: None,
             view: None,
             privacy: false,
+            lock: None,
+            last_input,
             unflushed: false,
             last_template: None,
             pending: KeySeq::default(),
@@ -349,14 +361,24 @@ impl App {
         if key.kind == KeyEventKind::Release {
             return;
         }
+        if self.lock.is_some() {
+            self.lock_key(key);
+            return;
+        }
+        if !self.user_activity() {
+            return;
+        }
         let ctx = self.key_context();
         // The privacy key works everywhere, even while typing; while the screen is blank no
-        // other key does anything.
-        if self.pending.is_empty() && self.is_privacy_key(ctx, &key) {
+        // other key does anything but the lock key.
+        if self.pending.is_empty() && self.is_single_key_for(ctx, &key, Action::Privacy) {
             self.toggle_privacy();
             return;
         }
         if self.privacy {
+            if self.is_single_key_for(ctx, &key, Action::Lock) {
+                self.lock_now(lock::LockCause::Key);
+            }
             return;
         }
         self.status = None;
@@ -390,7 +412,11 @@ impl App {
     /// Pasted text goes into the text field that has focus; elsewhere it is refused with a
     /// message, never taken as a burst of commands.
     pub fn paste(&mut self, text: &str) {
-        if self.privacy {
+        if self.lock.is_some() {
+            self.lock_paste(text);
+            return;
+        }
+        if !self.user_activity() || self.privacy {
             return;
         }
         if self.popup.is_none()
@@ -489,6 +515,12 @@ impl App {
     pub fn update(&mut self, action: Action) {
         if action != Action::Quit {
             self.quit_armed = false;
+        }
+        // Locking works the same from every pane, popup, form and the editor: what is typed
+        // there stays as it is, under the lock screen.
+        if action == Action::Lock {
+            self.lock_now(lock::LockCause::Key);
+            return;
         }
         if self.popup.is_some() {
             self.update_popup(action);
@@ -828,6 +860,15 @@ impl App {
 
     /// Reads the patient list again, keeping `select` (or the current patient) selected.
     pub fn reload_roster(&mut self, select: Option<&PatientId>) -> anyhow::Result<()> {
+        self.read_patients(select)?;
+        // The list was reread because something was written: so is the patient.
+        self.refresh_patient();
+        Ok(())
+    }
+
+    /// Reads the patient list again, keeping `select` (or the selected patient) selected,
+    /// without changing the open patient.
+    fn read_patients(&mut self, select: Option<&PatientId>) -> anyhow::Result<()> {
         let keep = select
             .cloned()
             .or_else(|| self.roster.selected().map(|p| p.id.clone()));
@@ -841,8 +882,6 @@ impl App {
         self.roster.patients = patients;
         self.roster.refilter();
         self.select_roster_row(keep.as_ref());
-        // The list was reread because something was written: so is the patient.
-        self.refresh_patient();
         Ok(())
     }
 
@@ -1035,22 +1074,32 @@ impl App {
 }
 
 impl App {
-    /// Called by the event loop at least every quarter second: autosave hangs off this.
+    /// Called by the event loop at least every quarter second: autosave and the idle lock
+    /// hang off this. While locked it does nothing at all (the store cannot be read).
     pub fn tick(&mut self) {
+        if self.lock.is_some() {
+            return;
+        }
         let now = self.now();
+        if self.idle_lock_due(now) {
+            self.lock_now(lock::LockCause::Idle(now.duration_since(self.last_input)));
+            return;
+        }
         if self.editor.as_ref().is_some_and(|e| e.save_due(now)) {
             self.save_editor();
         }
         self.flush_if_needed();
     }
 
-    fn is_privacy_key(&self, ctx: KeyContext, key: &KeyEvent) -> bool {
+    /// Whether `key` alone is bound to `action` in `ctx` or in `global` (for the privacy key,
+    /// which works in every context, even while typing).
+    fn is_single_key_for(&self, ctx: KeyContext, key: &KeyEvent, action: Action) -> bool {
         let Some(k) = crate::keymap::Key::from_event(key) else {
             return false;
         };
         [ctx, KeyContext::Global].into_iter().any(|c| {
             self.keymap
-                .keys_for(c, Action::Privacy)
+                .keys_for(c, action)
                 .iter()
                 .any(|seq| seq.keys() == [k])
         })
@@ -1064,6 +1113,9 @@ impl App {
 
     /// The terminal lost focus (the user switched windows): save now.
     pub fn focus_lost(&mut self) {
+        if self.lock.is_some() {
+            return;
+        }
         self.save_editor();
     }
 
@@ -1071,6 +1123,10 @@ impl App {
     /// under the pointer, a click focuses a pane and selects the row under it.
     pub fn mouse(&mut self, m: ratatui::crossterm::event::MouseEvent) {
         use ratatui::crossterm::event::{MouseButton, MouseEventKind};
+        // Moving the pointer is not using kitnotes: only clicks and the wheel keep it unlocked.
+        if self.lock.is_some() || m.kind == MouseEventKind::Moved || !self.user_activity() {
+            return;
+        }
         let wheel = match m.kind {
             MouseEventKind::ScrollDown => Some(Action::MoveDown),
             MouseEventKind::ScrollUp => Some(Action::MoveUp),

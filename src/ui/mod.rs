@@ -6,6 +6,7 @@ pub mod course;
 mod editor;
 mod forms;
 pub mod layout;
+mod lock;
 mod panes;
 mod popups;
 mod search;
@@ -25,6 +26,11 @@ use theme::Theme;
 /// Draws one frame of the whole app.
 pub fn draw(frame: &mut Frame, app: &App) {
     let area = frame.area();
+    // Locked: the lock screen alone, whatever is open under it, at any terminal size.
+    if let Some(l) = &app.lock {
+        lock::draw(frame, area, app, l, &Theme::new(app.theme));
+        return;
+    }
     // The privacy key: nothing at all on screen, not even what kitnotes is.
     if app.privacy {
         frame.render_widget(ratatui::widgets::Clear, area);

@@ -5,6 +5,7 @@
 
 use jiff::Timestamp;
 use jiff::civil::date;
+use kitnotes::app::lock::LockAfter;
 use kitnotes::app::{App, AppSettings};
 use kitnotes::cli::screenshot::{render, to_text};
 use kitnotes::clock::{FixedClock, IdSource};
@@ -97,6 +98,8 @@ pub fn demo_store(dir: &TempDir) -> SledStore {
 pub fn app_on(store: SledStore, preset: KeymapPreset, size: (u16, u16)) -> App {
     let settings = AppSettings {
         store_label: "demo".into(),
+        // These tests move the clock by minutes and days; tests/lock.rs tests the lock.
+        lock_after: LockAfter::Never,
         ..AppSettings::default()
     };
     let mut app = App::new(
@@ -172,6 +175,7 @@ pub fn writer_on(dir: TempDir, store: SledStore, size: (u16, u16), preset: Keyma
         store_label: "demo".into(),
         clinician: Some("Dr. Rowan Vale".into()),
         resume_file: Some(dir.path().join("editing.json")),
+        lock_after: LockAfter::Never,
         ..AppSettings::default()
     };
     let mut app = App::new(
