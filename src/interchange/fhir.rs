@@ -624,7 +624,8 @@ pub fn write_fhir(
     opts: &FhirOptions,
 ) -> io::Result<FhirSummary> {
     let (bundle, summary) = fhir_bundle(records, opts);
-    serde_json::to_writer_pretty(&mut out, &bundle).map_err(io::Error::other)?;
+    // An I/O error keeps its kind (a reader that stopped early is a broken pipe, not a failure).
+    serde_json::to_writer_pretty(&mut out, &bundle).map_err(io::Error::from)?;
     out.write_all(b"\n")?;
     out.flush()?;
     Ok(summary)
