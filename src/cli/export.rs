@@ -1,8 +1,10 @@
-//! `kitnotes export`: write the store (or one patient) as JSON Lines or as a Markdown chart, or
-//! one esketamine session as the REMS monitoring summary.
+//! `kitnotes export`: write the store (or one patient) as JSON Lines or as a Markdown chart, one
+//! patient as a FHIR R4 bundle, or one esketamine session as the REMS monitoring summary.
 
 use super::Env;
-use crate::interchange::{self, ExportError, ExportOptions, ExportSummary};
+use crate::interchange::{
+    self, ExportError, ExportOptions, ExportSummary, FhirOptions, FhirSummary,
+};
 use crate::model::{PatientId, Record, RecordId};
 use crate::store::{AuditAction, Store};
 use anyhow::Context;
@@ -18,6 +20,8 @@ pub enum Format {
     Md,
     /// The esketamine REMS patient monitoring summary of one session (needs --session ID).
     Rems,
+    /// A FHIR R4 Bundle (JSON) of one patient's records (needs --patient ID); docs/FHIR.md.
+    Fhir,
 }
 
 #[derive(Debug, clap::Args)]
@@ -42,6 +46,9 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     if args.format == Format::Rems {
         return rems(env, &args);
     }
+    if args.format == Format::Fhir {
+        return fhir(env, &args);
+    }
     if args.session.is_some() {
         anyhow::bail!("--session is only used with --format rems");
     }
@@ -60,8 +67,10 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let write = |out: &mut dyn Write| -> Result<interchange::ExportSummary, ExportError> {
         match args.format {
             Format::Jsonl => interchange::export_jsonl(&store, out, &opts),
-            // `Rems` went its own way at the top.
-            Format::Md | Format::Rems => interchange::export_markdown(&store, out, &opts, &tz),
+            // `Rems` and `Fhir` went their own ways at the top.
+            Format::Md | Format::Rems | Format::Fhir => {
+                interchange::export_markdown(&store, out, &opts, &tz)
+            }
         }
     };
     let (summary, destination) = match &args.output {
@@ -124,6 +133,7 @@ fn export_detail(args: &Args, summary: Option<&ExportSummary>, destination: &str
         Format::Jsonl => "JSON Lines",
         Format::Md => "Markdown chart",
         Format::Rems => "REMS monitoring summary",
+        Format::Fhir => "FHIR R4 bundle",
     };
     let mut detail = format!("{format} to {destination}");
     if let Some(s) = summary {
@@ -221,6 +231,153 @@ fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
             )
         })?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--format fhir --patient ID`: one patient's records as a FHIR R4 Bundle, to standard output
+/// or `-o`; says on standard error what went in and what was left out, and logs the export.
+fn fhir(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
+    let Some(id) = &args.patient else {
+        anyhow::bail!(
+            "--format fhir needs --patient ID: a FHIR bundle holds one patient's records"
+        );
+    };
+    if args.session.is_some() {
+        anyhow::bail!("--session is only used with --format rems");
+    }
+    let patient = PatientId::parse(id).map_err(|e| anyhow::anyhow!("--patient {id:?}: {e}"))?;
+    let now = jiff::Timestamp::now();
+    let opts = FhirOptions {
+        include_psychotherapy_notes: args.include_psychotherapy_notes,
+        // Whole seconds: the bundle says when it was made, not to the nanosecond.
+        generated_at: jiff::Timestamp::from_second(now.as_second()).ok(),
+        tz: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
+    };
+    let store = env.open_existing_store()?;
+    let (summary, destination) = match &args.output {
+        None => {
+            let mut out = BufWriter::new(std::io::stdout().lock());
+            match interchange::export_fhir(&store, &mut out, &patient, &opts)
+                .and_then(|s| out.flush().map(|_| s).map_err(ExportError::Io))
+            {
+                Ok(s) => (Some(s), "standard output".to_owned()),
+                Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => (
+                    None,
+                    "standard output (the reader stopped early)".to_owned(),
+                ),
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Some(path) => {
+            let summary = write_atomically(path, |out| {
+                interchange::export_fhir(&store, out, &patient, &opts).map_err(anyhow::Error::from)
+            })?;
+            (Some(summary), path.display().to_string())
+        }
+    };
+    let detail = fhir_detail(&patient, summary.as_ref(), &destination, args);
+    if summary.is_some() {
+        eprintln!("Exported {detail}");
+    }
+    let event = env
+        .actor()
+        .event(AuditAction::Exported)
+        .patient(&patient)
+        .detail(detail);
+    store
+        .log_event(&event)
+        .and_then(|_| store.flush())
+        .with_context(|| {
+            format!(
+                "the export to {destination} was written, but the audit log could not record it"
+            )
+        })?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// "patient p1 to out.json: 1 Patient, 4 Encounters, ...; left out: 2 psychotherapy notes
+/// (--include-psychotherapy-notes adds them), 1 unsigned draft (only signed notes are documents)".
+fn fhir_detail(
+    patient: &PatientId,
+    summary: Option<&FhirSummary>,
+    destination: &str,
+    args: &Args,
+) -> String {
+    let mut detail = format!("patient {patient} as a FHIR R4 bundle to {destination}");
+    let Some(s) = summary else {
+        return detail;
+    };
+    let count =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let went_in = [
+        (s.patients, "Patient", "Patients"),
+        (s.encounters, "Encounter", "Encounters"),
+        (
+            s.medication_administrations,
+            "MedicationAdministration",
+            "MedicationAdministrations",
+        ),
+        (s.medications, "Medication", "Medications"),
+        (
+            s.questionnaire_responses,
+            "QuestionnaireResponse",
+            "QuestionnaireResponses",
+        ),
+        (
+            s.score_observations + s.vital_sign_observations + s.rating_observations,
+            "Observation",
+            "Observations",
+        ),
+        (s.goals, "Goal", "Goals"),
+        (s.care_plans, "CarePlan", "CarePlans"),
+        (
+            s.document_references,
+            "DocumentReference",
+            "DocumentReferences",
+        ),
+    ];
+    let parts: Vec<String> = went_in
+        .iter()
+        .filter(|(n, _, _)| *n > 0)
+        .map(|&(n, one, many)| count(n, one, many))
+        .collect();
+    detail.push_str(&format!(": {}", parts.join(", ")));
+    let mut left_out = Vec::new();
+    if s.psychotherapy_notes_withheld > 0 {
+        left_out.push(format!(
+            "{} (--include-psychotherapy-notes adds them)",
+            count(
+                s.psychotherapy_notes_withheld,
+                "psychotherapy note",
+                "psychotherapy notes"
+            )
+        ));
+    }
+    if s.drafts_left_out > 0 {
+        left_out.push(format!(
+            "{} (only signed notes are exported as documents)",
+            count(s.drafts_left_out, "unsigned draft", "unsigned drafts")
+        ));
+    }
+    if s.doses_not_given > 0 {
+        left_out.push(format!(
+            "{} not given yet",
+            count(s.doses_not_given, "dose", "doses")
+        ));
+    }
+    if s.measures_left_out > 0 {
+        left_out.push(count(
+            s.measures_left_out,
+            "measure that does not score",
+            "measures that do not score",
+        ));
+    }
+    if !left_out.is_empty() {
+        detail.push_str(&format!("; left out: {}", left_out.join(", ")));
+    }
+    if args.include_psychotherapy_notes {
+        detail.push_str("; psychotherapy notes included (--include-psychotherapy-notes)");
+    }
+    detail
 }
 
 /// Writes to a temporary file beside `path`, syncs it, then renames it over `path`, so a crash

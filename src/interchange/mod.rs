@@ -12,10 +12,12 @@
 //!   into an empty store and exporting again gives the same bytes.
 //! - [`markdown`] renders a chart a clinician can print.
 //! - [`rems`] writes the esketamine REMS monitoring summary of one session.
+//! - [`fhir`] builds a FHIR R4 Bundle of one patient's records (docs/FHIR.md).
 //!
 //! Thin functions at the bottom connect them to a [`Store`].
 
 mod export;
+pub mod fhir;
 mod import;
 mod lines;
 pub mod markdown;
@@ -23,6 +25,7 @@ pub mod rems;
 mod wire;
 
 pub use export::{JsonlWriter, write_jsonl};
+pub use fhir::{Bundle, FhirOptions, FhirSummary, fhir_bundle, write_fhir};
 pub use import::{KnownIds, NothingStored, ParsedImport, parse};
 pub use markdown::{ChartOptions, write_chart, write_charts};
 pub use rems::{RemsError, rems_summary};
@@ -308,6 +311,17 @@ pub fn export_markdown(
     }
     out.flush()?;
     Ok(summary)
+}
+
+/// Exports one patient as a FHIR R4 Bundle (indented JSON); an unknown patient is an error.
+pub fn export_fhir(
+    store: &(impl Store + ?Sized),
+    out: impl Write,
+    patient: &PatientId,
+    opts: &FhirOptions,
+) -> Result<FhirSummary, ExportError> {
+    let records = patient_records(store, patient.clone())?;
+    Ok(write_fhir(out, &records, opts)?)
 }
 
 /// The kind of a record, for messages: "a note", "a dosing session".

@@ -1,0 +1,1312 @@
+//! FHIR R4 export: one patient's records as a Bundle another clinical system can read.
+//!
+//! The bundle is of type `collection`: a set of resources put together to hand over, which is
+//! what an offline export is. A `document` bundle would need a Composition that a clinician
+//! attests as one document, and a `transaction` asks a server to write every entry; kitnotes
+//! has neither a composed document nor a server. Entries are named by `urn:uuid:` full URLs,
+//! UUID v5 of the record ids, so every reference resolves inside the bundle and the same record
+//! gets the same URL in every export.
+//!
+//! What goes in, record by record (docs/FHIR.md has the table and the reasons):
+//! - the patient: Patient;
+//! - each dosing session: an Encounter; a MedicationAdministration for its dose (completed at
+//!   T0, or not-done when the session ended without one), with a Medication carrying the lot
+//!   number when there is one; an Observation per vital sign reading (blood pressure panel,
+//!   heart rate, SpO2), per MOAA/S rating and per dissociation rating;
+//! - each preparation and integration note: an Encounter for the session it describes;
+//! - each signed note: a DocumentReference (LOINC 34904-3) holding the note and its addenda as
+//!   Markdown. Drafts are left out (a DocumentReference is for a finished document), and so are
+//!   psychotherapy notes unless asked for;
+//! - each PHQ-9 and GAD-7: a QuestionnaireResponse with the item answers and an Observation of
+//!   the total (LOINC 44261-6 / 70274-6, unit `{score}`) derived from it; a clinician-entered
+//!   total (CADSS, MEQ30, EBI, CEQ) is an Observation alone, named in text;
+//! - each integration goal: a Goal, with check-ins as notes; and one CarePlan over them.
+//!
+//! Codes are only ones checked against their published sources (LOINC, UCUM, the FHIR code
+//! systems); where no code is known for sure, the concept is text only rather than a guess.
+//!
+//! The builder is pure: the records, the time zone for calendar dates, and the bundle's
+//! timestamp come in; nothing reads the clock or the disk.
+
+use super::markdown::{block, inline, strip_controls};
+use crate::model::measure::{Instrument, Measure, Score, loinc};
+use crate::model::{
+    DosingSession, GoalStatus, IntegrationGoal, Note, NoteKind, PatientRecords, RecordId,
+    RecordRef, Route, Vitals,
+};
+use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::{Serialize, Serializer};
+use std::collections::{HashMap, HashSet};
+use std::io::{self, Write};
+use uuid::Uuid;
+
+const LOINC: &str = "http://loinc.org";
+const UCUM: &str = "http://unitsofmeasure.org";
+const SNOMED: &str = "http://snomed.info/sct";
+const OBSERVATION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/observation-category";
+const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
+const CONFIDENTIALITY: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
+const DATA_ABSENT_REASON: &str = "http://terminology.hl7.org/CodeSystem/data-absent-reason";
+const GOAL_ACHIEVEMENT: &str = "http://terminology.hl7.org/CodeSystem/goal-achievement";
+
+/// LOINC codes beyond the instruments' (which live in [`crate::model::measure::loinc`]).
+pub mod codes {
+    /// Mental health Note: the document type of every exported note.
+    pub const MENTAL_HEALTH_NOTE: &str = "34904-3";
+    /// Blood pressure panel with all children optional (the FHIR vital-signs BP profile's code).
+    pub const BP_PANEL: &str = "85354-9";
+    pub const SYSTOLIC: &str = "8480-6";
+    pub const DIASTOLIC: &str = "8462-4";
+    pub const HEART_RATE: &str = "8867-4";
+    /// Oxygen saturation in arterial blood (the FHIR vital-signs profile's code).
+    pub const OXYGEN_SATURATION: &str = "2708-6";
+    /// Oxygen saturation in arterial blood by pulse oximetry (what kitnotes records).
+    pub const PULSE_OXIMETRY: &str = "59408-5";
+}
+
+/// The namespace of the UUID v5 names of exported records. Fixed: changing it would give every
+/// record a new URL in the next export.
+const NAMESPACE: Uuid = uuid::uuid!("5e0c4a8e-3f5b-4d47-9a57-6b1c0f8d2e41");
+
+/// What to put in a FHIR export.
+#[derive(Debug, Clone)]
+pub struct FhirOptions {
+    /// Psychotherapy notes (private process notes, special under HIPAA) are left out unless
+    /// this is set, which should need the patient's authorisation.
+    pub include_psychotherapy_notes: bool,
+    /// The bundle's `timestamp`: when it was assembled. `None` leaves it out.
+    pub generated_at: Option<Timestamp>,
+    /// The clinic's zone: calendar dates (a goal's start) are the day there, and times inside
+    /// a note's text are shown there. Instants are written in UTC.
+    pub tz: TimeZone,
+}
+
+impl Default for FhirOptions {
+    fn default() -> Self {
+        Self {
+            include_psychotherapy_notes: false,
+            generated_at: None,
+            tz: TimeZone::UTC,
+        }
+    }
+}
+
+/// What a FHIR export holds, by resource, and what it deliberately left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct FhirSummary {
+    pub patients: usize,
+    /// One per dosing session and per preparation or integration note.
+    pub encounters: usize,
+    pub medication_administrations: usize,
+    /// Medications that carry a lot number.
+    pub medications: usize,
+    pub questionnaire_responses: usize,
+    /// PHQ-9, GAD-7 and clinician-entered totals.
+    pub score_observations: usize,
+    /// Blood pressure, heart rate and SpO2.
+    pub vital_sign_observations: usize,
+    /// MOAA/S and dissociation ratings taken in dosing sessions.
+    pub rating_observations: usize,
+    pub goals: usize,
+    pub care_plans: usize,
+    pub document_references: usize,
+    /// Psychotherapy notes left out because they were not asked for.
+    pub psychotherapy_notes_withheld: usize,
+    /// Unsigned notes: not exported as documents (their sessions are still Encounters).
+    pub drafts_left_out: usize,
+    /// Dosing sessions whose dose has not been given yet (booked or under way, no T0).
+    pub doses_not_given: usize,
+    /// Measures that do not score (cannot happen for records the store accepted).
+    pub measures_left_out: usize,
+}
+
+impl FhirSummary {
+    /// Every resource in the bundle.
+    pub fn resources(&self) -> usize {
+        self.patients
+            + self.encounters
+            + self.medication_administrations
+            + self.medications
+            + self.questionnaire_responses
+            + self.score_observations
+            + self.vital_sign_observations
+            + self.rating_observations
+            + self.goals
+            + self.care_plans
+            + self.document_references
+    }
+}
+
+/// The `urn:uuid:` URL of a resource: UUID v5 of its kind and the kitnotes ids it comes from.
+/// Ids cannot hold spaces, so the space-joined name is unambiguous.
+fn urn(kind: &str, parts: &[&str]) -> String {
+    let mut name = kind.to_owned();
+    for p in parts {
+        name.push(' ');
+        name.push_str(p);
+    }
+    format!("urn:uuid:{}", Uuid::new_v5(&NAMESPACE, name.as_bytes()))
+}
+
+/// A FHIR instant: always with seconds and a zone (UTC, written `Z`).
+fn instant(t: Timestamp) -> String {
+    t.to_string()
+}
+
+/// A FHIR decimal: whole numbers without a fraction (a score of 13 is `13`, not `13.0`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Decimal(f64);
+
+impl Serialize for Decimal {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let v = self.0;
+        if v.fract() == 0.0 && v.abs() < 9.0e15 {
+            s.serialize_i64(v as i64)
+        } else {
+            s.serialize_f64(v)
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The resources, as far as kitnotes fills them. Field order is FHIR's element order, so the
+// JSON reads like the specification's examples.
+
+/// A FHIR R4 Bundle of type `collection`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Bundle {
+    resource_type: &'static str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timestamp: Option<String>,
+    entry: Vec<Entry>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Entry {
+    full_url: String,
+    resource: Resource,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "resourceType")]
+enum Resource {
+    Patient(Patient),
+    Encounter(Encounter),
+    Medication(Medication),
+    MedicationAdministration(MedicationAdministration),
+    QuestionnaireResponse(QuestionnaireResponse),
+    Observation(Observation),
+    Goal(Goal),
+    CarePlan(CarePlan),
+    DocumentReference(DocumentReference),
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+struct Coding {
+    system: &'static str,
+    code: &'static str,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+struct CodeableConcept {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    coding: Vec<Coding>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+}
+
+impl CodeableConcept {
+    fn coded(system: &'static str, code: &'static str, text: impl Into<String>) -> Self {
+        Self {
+            coding: vec![Coding { system, code }],
+            text: Some(text.into()),
+        }
+    }
+
+    fn text(text: impl Into<String>) -> Self {
+        Self {
+            coding: Vec::new(),
+            text: Some(text.into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+struct Reference {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reference: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<String>,
+}
+
+impl Reference {
+    fn to(url: &str) -> Self {
+        Self {
+            reference: Some(url.to_owned()),
+            display: None,
+        }
+    }
+
+    /// A person named only by name (a signer), with no resource of their own.
+    fn named(name: &str) -> Self {
+        Self {
+            reference: None,
+            display: Some(name.to_owned()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Quantity {
+    value: Decimal,
+    unit: &'static str,
+    system: &'static str,
+    code: &'static str,
+}
+
+impl Quantity {
+    fn ucum(value: f64, code: &'static str) -> Self {
+        Self {
+            value: Decimal(value),
+            unit: code,
+            system: UCUM,
+            code,
+        }
+    }
+
+    /// A score: UCUM's annotation `{score}`, as LOINC gives for questionnaire totals.
+    fn score(value: f64) -> Self {
+        Self::ucum(value, "{score}")
+    }
+
+    fn mm_hg(value: u16) -> Self {
+        Self {
+            value: Decimal(f64::from(value)),
+            unit: "mmHg",
+            system: UCUM,
+            code: "mm[Hg]",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+struct Period {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    start: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    end: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Annotation {
+    time: String,
+    text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct HumanName {
+    text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Patient {
+    id: String,
+    active: bool,
+    name: Vec<HumanName>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    birth_date: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Encounter {
+    id: String,
+    status: &'static str,
+    class: Coding,
+    #[serde(rename = "type")]
+    kind: Vec<CodeableConcept>,
+    subject: Reference,
+    period: Period,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Batch {
+    lot_number: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Medication {
+    id: String,
+    code: CodeableConcept,
+    batch: Batch,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Dosage {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<String>,
+    route: CodeableConcept,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dose: Option<Quantity>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MedicationAdministration {
+    id: String,
+    status: &'static str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    status_reason: Vec<CodeableConcept>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    medication_codeable_concept: Option<CodeableConcept>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    medication_reference: Option<Reference>,
+    subject: Reference,
+    context: Reference,
+    effective_date_time: String,
+    dosage: Dosage,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Answer {
+    value_integer: u8,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Item {
+    link_id: String,
+    text: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    answer: Vec<Answer>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    item: Vec<Item>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct QuestionnaireResponse {
+    id: String,
+    status: &'static str,
+    subject: Reference,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encounter: Option<Reference>,
+    authored: String,
+    item: Vec<Item>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Component {
+    code: CodeableConcept,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_quantity: Option<Quantity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_absent_reason: Option<CodeableConcept>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Observation {
+    id: String,
+    status: &'static str,
+    category: Vec<CodeableConcept>,
+    code: CodeableConcept,
+    subject: Reference,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    encounter: Option<Reference>,
+    effective_date_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_quantity: Option<Quantity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_integer: Option<u8>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    interpretation: Vec<CodeableConcept>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    note: Vec<Annotation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    derived_from: Vec<Reference>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    component: Vec<Component>,
+}
+
+impl Observation {
+    fn new(
+        id: String,
+        category: &'static str,
+        code: CodeableConcept,
+        patient: &str,
+        at: Timestamp,
+    ) -> Self {
+        Self {
+            id,
+            status: "final",
+            category: vec![CodeableConcept::coded(
+                OBSERVATION_CATEGORY,
+                category,
+                match category {
+                    "vital-signs" => "Vital Signs",
+                    _ => "Survey",
+                },
+            )],
+            code,
+            subject: Reference::to(patient),
+            encounter: None,
+            effective_date_time: instant(at),
+            value_quantity: None,
+            value_integer: None,
+            interpretation: Vec::new(),
+            note: Vec::new(),
+            derived_from: Vec::new(),
+            component: Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Target {
+    due_date: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Goal {
+    id: String,
+    lifecycle_status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    achievement_status: Option<CodeableConcept>,
+    category: Vec<CodeableConcept>,
+    description: CodeableConcept,
+    subject: Reference,
+    start_date: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    target: Vec<Target>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    note: Vec<Annotation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CarePlan {
+    id: String,
+    status: &'static str,
+    intent: &'static str,
+    category: Vec<CodeableConcept>,
+    title: &'static str,
+    subject: Reference,
+    period: Period,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    supporting_info: Vec<Reference>,
+    goal: Vec<Reference>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Attachment {
+    content_type: &'static str,
+    data: String,
+    size: usize,
+    title: String,
+    creation: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Content {
+    attachment: Attachment,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DocumentContext {
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    encounter: Vec<Reference>,
+    period: Period,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DocumentReference {
+    id: String,
+    status: &'static str,
+    doc_status: &'static str,
+    #[serde(rename = "type")]
+    kind: CodeableConcept,
+    category: Vec<CodeableConcept>,
+    subject: Reference,
+    date: String,
+    author: Vec<Reference>,
+    authenticator: Reference,
+    description: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    security_label: Vec<CodeableConcept>,
+    content: Vec<Content>,
+    context: DocumentContext,
+}
+
+// ---------------------------------------------------------------------------------------------
+
+/// The entry's id: the UUID part of its `urn:uuid:` URL (FHIR ids allow it as it is).
+fn id_of(url: &str) -> String {
+    url.trim_start_matches("urn:uuid:").to_owned()
+}
+
+/// The session's route as SNOMED CT (the codes of FHIR's SNOMED CT Route Codes value set).
+fn route(r: Route) -> CodeableConcept {
+    let (code, text) = match r {
+        Route::Iv => ("47625008", "Intravenous route"),
+        Route::Im => ("78421000", "Intramuscular route"),
+        Route::Sublingual => ("37839007", "Sublingual route"),
+        Route::Intranasal => ("46713006", "Nasal route"),
+        Route::Oral => ("26643006", "Oral route"),
+    };
+    CodeableConcept::coded(SNOMED, code, text)
+}
+
+/// Builds the bundle of one patient's records, and says what it holds and what it left out.
+pub fn fhir_bundle(records: &PatientRecords, opts: &FhirOptions) -> (Bundle, FhirSummary) {
+    let mut b = Builder {
+        records,
+        opts,
+        patient: urn("Patient", &[records.patient.id.as_str()]),
+        sessions: records
+            .sessions
+            .iter()
+            .map(|s| (&s.id, urn("Encounter", &[s.id.as_str()])))
+            .collect(),
+        documents: HashMap::new(),
+        entries: Vec::new(),
+        summary: FhirSummary::default(),
+    };
+    b.patient();
+    // Which notes become documents is known before any goal points at one.
+    for n in &records.notes {
+        if n.is_signed() && (opts.include_psychotherapy_notes || !n.kind.is_private()) {
+            b.documents
+                .insert(&n.id, urn("DocumentReference", &[n.id.as_str()]));
+        }
+    }
+    for r in records.chronological(true) {
+        match r {
+            RecordRef::Note(n) => b.note(n),
+            RecordRef::Session(s) => b.session(s),
+            RecordRef::Measure(m) => b.measure(m),
+            RecordRef::Goal(g) => b.goal(g),
+            RecordRef::Patient(_) => {}
+        }
+    }
+    b.care_plan();
+    let bundle = Bundle {
+        resource_type: "Bundle",
+        kind: "collection",
+        timestamp: opts.generated_at.map(instant),
+        entry: b.entries,
+    };
+    (bundle, b.summary)
+}
+
+/// Writes the bundle of one patient's records as indented JSON, ending in a newline.
+pub fn write_fhir(
+    mut out: impl Write,
+    records: &PatientRecords,
+    opts: &FhirOptions,
+) -> io::Result<FhirSummary> {
+    let (bundle, summary) = fhir_bundle(records, opts);
+    // An I/O error keeps its kind (a reader that stopped early is a broken pipe, not a failure).
+    serde_json::to_writer_pretty(&mut out, &bundle).map_err(io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()?;
+    Ok(summary)
+}
+
+struct Builder<'a> {
+    records: &'a PatientRecords,
+    opts: &'a FhirOptions,
+    patient: String,
+    /// Each dosing session's Encounter.
+    sessions: HashMap<&'a RecordId, String>,
+    /// Each exported note's DocumentReference.
+    documents: HashMap<&'a RecordId, String>,
+    entries: Vec<Entry>,
+    summary: FhirSummary,
+}
+
+impl<'a> Builder<'a> {
+    fn push(&mut self, full_url: String, resource: Resource) {
+        self.entries.push(Entry { full_url, resource });
+    }
+
+    fn subject(&self) -> Reference {
+        Reference::to(&self.patient)
+    }
+
+    /// The Encounter of a dosing session of this patient, if it is one.
+    fn session_encounter(&self, id: Option<&RecordId>) -> Option<Reference> {
+        id.and_then(|id| self.sessions.get(id))
+            .map(|u| Reference::to(u))
+    }
+
+    fn patient(&mut self) {
+        let p = &self.records.patient;
+        let resource = Patient {
+            id: id_of(&self.patient),
+            active: !p.archived,
+            name: vec![HumanName {
+                text: strip_controls(&p.name),
+            }],
+            birth_date: p.born.map(|d| d.to_string()),
+        };
+        self.summary.patients += 1;
+        self.push(self.patient.clone(), Resource::Patient(resource));
+    }
+
+    fn encounter(&mut self, url: String, status: &'static str, kind: String, period: Period) {
+        let resource = Encounter {
+            id: id_of(&url),
+            status,
+            class: Coding {
+                system: ACT_CODE,
+                code: "AMB",
+            },
+            kind: vec![CodeableConcept::text(kind)],
+            subject: self.subject(),
+            period,
+        };
+        self.summary.encounters += 1;
+        self.push(url, Resource::Encounter(resource));
+    }
+
+    fn note(&mut self, n: &'a Note) {
+        if n.kind.is_private() && !self.opts.include_psychotherapy_notes {
+            self.summary.psychotherapy_notes_withheld += 1;
+            return;
+        }
+        // Preparation and integration notes each describe a session of their own; a session
+        // note belongs to its dosing session's Encounter.
+        let own_encounter = match n.kind {
+            NoteKind::Preparation => Some("Preparation session"),
+            NoteKind::Integration => Some("Integration session"),
+            NoteKind::Session | NoteKind::Psychotherapy => None,
+        };
+        let encounter = match own_encounter {
+            Some(kind) => {
+                let url = urn("Encounter", &[n.id.as_str()]);
+                self.encounter(
+                    url.clone(),
+                    "finished",
+                    kind.to_owned(),
+                    Period {
+                        start: Some(instant(n.at)),
+                        end: None,
+                    },
+                );
+                Some(Reference::to(&url))
+            }
+            None => self.session_encounter(n.session.as_ref()),
+        };
+        let Some(url) = self.documents.get(&n.id).cloned() else {
+            self.summary.drafts_left_out += 1;
+            return;
+        };
+        let (Some(by), Some(signed_at)) = (n.signed_by.as_deref(), n.signed_at) else {
+            // A signed note always has both (the store checks); without them it is no document.
+            self.summary.drafts_left_out += 1;
+            return;
+        };
+        let text = note_markdown(n, &self.opts.tz);
+        let security_label = if n.kind.is_private() {
+            // Restricted: the patient authorised this disclosure; it goes no further.
+            vec![CodeableConcept::coded(
+                CONFIDENTIALITY,
+                "R",
+                "Psychotherapy note: restricted",
+            )]
+        } else {
+            Vec::new()
+        };
+        let resource = DocumentReference {
+            id: id_of(&url),
+            status: "current",
+            doc_status: if n.addenda.is_empty() {
+                "final"
+            } else {
+                "amended"
+            },
+            kind: CodeableConcept::coded(LOINC, codes::MENTAL_HEALTH_NOTE, "Mental health note"),
+            category: vec![CodeableConcept::text(n.kind.label())],
+            subject: self.subject(),
+            date: instant(signed_at),
+            author: vec![Reference::named(by)],
+            authenticator: Reference::named(by),
+            description: strip_controls(&n.title),
+            security_label,
+            content: vec![Content {
+                attachment: Attachment {
+                    content_type: "text/markdown; charset=UTF-8",
+                    size: text.len(),
+                    data: base64(text.as_bytes()),
+                    title: strip_controls(&n.title),
+                    creation: instant(n.at),
+                },
+            }],
+            context: DocumentContext {
+                encounter: encounter.into_iter().collect(),
+                period: Period {
+                    start: Some(instant(n.at)),
+                    end: None,
+                },
+            },
+        };
+        self.summary.document_references += 1;
+        self.push(url, Resource::DocumentReference(resource));
+    }
+
+    fn session(&mut self, s: &'a DosingSession) {
+        let encounter_url = urn("Encounter", &[s.id.as_str()]);
+        let ended = s.discharge.is_some() || s.early_end_reason.is_some() || s.is_signed();
+        let under_way = s.dose_time.is_some()
+            || !s.vitals.is_empty()
+            || !s.observations.is_empty()
+            || !s.sedation.is_empty();
+        let status = if ended {
+            "finished"
+        } else if under_way {
+            "in-progress"
+        } else {
+            "planned"
+        };
+        let mut kind = match s.number {
+            Some(n) => format!("Dosing session {n}"),
+            None => "Dosing session".to_owned(),
+        };
+        kind.push_str(&format!(
+            ": {} {}",
+            strip_controls(&s.medication),
+            s.route.label()
+        ));
+        self.encounter(
+            encounter_url.clone(),
+            status,
+            kind,
+            Period {
+                start: Some(instant(s.at)),
+                end: s.discharge.as_ref().map(|d| instant(d.at)),
+            },
+        );
+        self.dose(s, &encounter_url, ended);
+        for (i, v) in s.vitals.iter().enumerate() {
+            self.vitals(s, i, v, &encounter_url);
+        }
+        for (i, r) in s.sedation.iter().enumerate() {
+            let mut o = Observation::new(
+                id_of(&urn(
+                    "Observation",
+                    &[s.id.as_str(), "moaas", &i.to_string()],
+                )),
+                "survey",
+                CodeableConcept::text(
+                    "MOAA/S sedation rating (0 no response to pain, 5 responds readily to name)",
+                ),
+                &self.patient,
+                r.at,
+            );
+            o.encounter = Some(Reference::to(&encounter_url));
+            o.value_integer = Some(r.moaas);
+            self.summary.rating_observations += 1;
+            self.push(format!("urn:uuid:{}", o.id), Resource::Observation(o));
+        }
+        for (i, r) in s.dissociation.iter().enumerate() {
+            if !r.total.is_finite() {
+                continue;
+            }
+            let mut o = Observation::new(
+                id_of(&urn(
+                    "Observation",
+                    &[s.id.as_str(), "dissociation", &i.to_string()],
+                )),
+                "survey",
+                CodeableConcept::text(format!(
+                    "{} dissociation score (entered by the clinician)",
+                    strip_controls(&r.scale)
+                )),
+                &self.patient,
+                r.at,
+            );
+            o.encounter = Some(Reference::to(&encounter_url));
+            o.value_quantity = Some(Quantity::score(r.total));
+            self.summary.rating_observations += 1;
+            self.push(format!("urn:uuid:{}", o.id), Resource::Observation(o));
+        }
+    }
+
+    /// The dose: given at T0 (completed), or not given in a session that ended without one
+    /// (not-done). A session still waiting for its dose has no administration yet.
+    fn dose(&mut self, s: &DosingSession, encounter: &str, ended: bool) {
+        let (status, effective) = match (s.dose_time, ended) {
+            (Some(t0), _) => ("completed", t0),
+            (None, true) => ("not-done", s.at),
+            (None, false) => {
+                self.summary.doses_not_given += 1;
+                return;
+            }
+        };
+        let medication_text = strip_controls(&s.medication);
+        let lot = s.lot.as_deref().map(str::trim).filter(|l| !l.is_empty());
+        let (medication_codeable_concept, medication_reference) = match lot {
+            Some(lot) => {
+                let url = urn("Medication", &[s.id.as_str()]);
+                let medication = Medication {
+                    id: id_of(&url),
+                    code: CodeableConcept::text(medication_text.clone()),
+                    batch: Batch {
+                        lot_number: strip_controls(lot),
+                    },
+                };
+                self.summary.medications += 1;
+                self.push(url.clone(), Resource::Medication(medication));
+                (None, Some(Reference::to(&url)))
+            }
+            None => (Some(CodeableConcept::text(medication_text.clone())), None),
+        };
+        let mg = s.dose_in_mg().filter(|mg| mg.is_finite());
+        let text = match (s.dose_mg_per_kg, s.weight_kg, mg) {
+            (Some(per_kg), Some(kg), Some(mg)) => Some(format!(
+                "{medication_text} {per_kg} mg/kg x {kg} kg = {mg} mg {}",
+                s.route.label()
+            )),
+            (_, _, Some(mg)) => Some(format!("{medication_text} {mg} mg {}", s.route.label())),
+            _ => None,
+        };
+        let url = urn("MedicationAdministration", &[s.id.as_str()]);
+        let resource = MedicationAdministration {
+            id: id_of(&url),
+            status,
+            status_reason: match (status, s.early_end_reason.as_deref()) {
+                ("not-done", Some(why)) if !why.trim().is_empty() => {
+                    vec![CodeableConcept::text(strip_controls(why))]
+                }
+                _ => Vec::new(),
+            },
+            medication_codeable_concept,
+            medication_reference,
+            subject: self.subject(),
+            context: Reference::to(encounter),
+            effective_date_time: instant(effective),
+            dosage: Dosage {
+                text,
+                route: route(s.route),
+                dose: mg.map(|mg| Quantity::ucum(mg, "mg")),
+            },
+        };
+        self.summary.medication_administrations += 1;
+        self.push(url, Resource::MedicationAdministration(resource));
+    }
+
+    fn vitals(&mut self, s: &DosingSession, index: usize, v: &Vitals, encounter: &str) {
+        let i = index.to_string();
+        let sid = s.id.as_str();
+        let mut found: Vec<Observation> = Vec::new();
+        let vital = |part: &str, code: CodeableConcept| {
+            let mut o = Observation::new(
+                id_of(&urn("Observation", &[sid, "vitals", &i, part])),
+                "vital-signs",
+                code,
+                &self.patient,
+                v.at,
+            );
+            o.encounter = Some(Reference::to(encounter));
+            o
+        };
+        if v.systolic.is_some() || v.diastolic.is_some() {
+            let mut o = vital(
+                "bp",
+                CodeableConcept::coded(LOINC, codes::BP_PANEL, "Blood pressure"),
+            );
+            for (code, text, value) in [
+                (codes::SYSTOLIC, "Systolic blood pressure", v.systolic),
+                (codes::DIASTOLIC, "Diastolic blood pressure", v.diastolic),
+            ] {
+                o.component.push(Component {
+                    code: CodeableConcept::coded(LOINC, code, text),
+                    value_quantity: value.map(Quantity::mm_hg),
+                    // One half of a reading was not taken down.
+                    data_absent_reason: value.is_none().then(|| {
+                        CodeableConcept::coded(DATA_ABSENT_REASON, "unknown", "Not recorded")
+                    }),
+                });
+            }
+            found.push(o);
+        }
+        if let Some(hr) = v.heart_rate {
+            let mut o = vital(
+                "hr",
+                CodeableConcept::coded(LOINC, codes::HEART_RATE, "Heart rate"),
+            );
+            o.value_quantity = Some(Quantity::ucum(f64::from(hr), "/min"));
+            found.push(o);
+        }
+        if let Some(spo2) = v.spo2 {
+            let mut o = vital(
+                "spo2",
+                CodeableConcept {
+                    coding: vec![
+                        Coding {
+                            system: LOINC,
+                            code: codes::OXYGEN_SATURATION,
+                        },
+                        Coding {
+                            system: LOINC,
+                            code: codes::PULSE_OXIMETRY,
+                        },
+                    ],
+                    text: Some("Oxygen saturation (pulse oximetry)".to_owned()),
+                },
+            );
+            o.value_quantity = Some(Quantity::ucum(f64::from(spo2), "%"));
+            found.push(o);
+        }
+        for o in found {
+            self.summary.vital_sign_observations += 1;
+            self.push(format!("urn:uuid:{}", o.id), Resource::Observation(o));
+        }
+    }
+
+    fn measure(&mut self, m: &Measure) {
+        let Ok(score) = m.score() else {
+            self.summary.measures_left_out += 1;
+            return;
+        };
+        let encounter = self.session_encounter(m.session.as_ref());
+        let label = m.instrument.label();
+        let observation_url = urn("Observation", &[m.id.as_str()]);
+        let mut o = Observation::new(
+            id_of(&observation_url),
+            "survey",
+            CodeableConcept::text(""),
+            &self.patient,
+            m.at,
+        );
+        o.encounter = encounter.clone();
+        o.value_quantity = Some(Quantity::score(score.total()));
+        match (m.instrument, score) {
+            (
+                Instrument::Phq9 | Instrument::Gad7,
+                Score::Scored {
+                    band, item9_flag, ..
+                },
+            ) => {
+                let (total_code, items) = match m.instrument {
+                    Instrument::Phq9 => (loinc::PHQ9_TOTAL, &crate::model::measure::PHQ9_ITEMS[..]),
+                    _ => (loinc::GAD7_TOTAL, &crate::model::measure::GAD7_ITEMS[..]),
+                };
+                o.code = CodeableConcept::coded(LOINC, total_code, format!("{label} total score"));
+                o.interpretation = vec![CodeableConcept::text(band.label())];
+                if item9_flag {
+                    let answer = m.items.get(8).copied().unwrap_or_default();
+                    o.note.push(Annotation {
+                        time: instant(m.at),
+                        text: format!(
+                            "Item 9 (thoughts of self-harm) is {answer}: needs follow-up whatever \
+                             the total."
+                        ),
+                    });
+                }
+                let response_url = urn("QuestionnaireResponse", &[m.id.as_str()]);
+                let slug = m.instrument.as_str();
+                let response = QuestionnaireResponse {
+                    id: id_of(&response_url),
+                    status: "completed",
+                    subject: self.subject(),
+                    encounter,
+                    authored: instant(m.at),
+                    item: vec![Item {
+                        link_id: slug.to_owned(),
+                        text: format!("{label}: {}", crate::model::measure::STEM),
+                        answer: Vec::new(),
+                        item: items
+                            .iter()
+                            .zip(&m.items)
+                            .enumerate()
+                            .map(|(i, (text, &value))| Item {
+                                link_id: format!("{slug}-{}", i + 1),
+                                text: (*text).to_owned(),
+                                answer: vec![Answer {
+                                    value_integer: value,
+                                }],
+                                item: Vec::new(),
+                            })
+                            .collect(),
+                    }],
+                };
+                o.derived_from = vec![Reference::to(&response_url)];
+                self.summary.questionnaire_responses += 1;
+                self.push(response_url, Resource::QuestionnaireResponse(response));
+            }
+            _ => {
+                // No code is sure for these scales: the name says what the number is.
+                o.code = CodeableConcept::text(format!(
+                    "{label} total score (entered by the clinician)"
+                ));
+            }
+        }
+        self.summary.score_observations += 1;
+        self.push(observation_url, Resource::Observation(o));
+    }
+
+    fn goal(&mut self, g: &IntegrationGoal) {
+        let url = urn("Goal", &[g.id.as_str()]);
+        let (lifecycle_status, achievement_status) = match g.status {
+            GoalStatus::Active => ("active", None),
+            GoalStatus::Achieved => (
+                "completed",
+                Some(CodeableConcept::coded(
+                    GOAL_ACHIEVEMENT,
+                    "achieved",
+                    "Achieved",
+                )),
+            ),
+            GoalStatus::Paused => ("on-hold", None),
+            GoalStatus::Dropped => ("cancelled", None),
+        };
+        let mut check_ins: Vec<_> = g.check_ins.iter().collect();
+        check_ins.sort_by_key(|c| c.at);
+        let resource = Goal {
+            id: id_of(&url),
+            lifecycle_status,
+            achievement_status,
+            category: vec![CodeableConcept::text(format!(
+                "Integration goal: {}",
+                strip_controls(g.domain.as_str())
+            ))],
+            description: CodeableConcept::text(strip_controls(&g.title)),
+            subject: self.subject(),
+            start_date: g.at.to_zoned(self.opts.tz.clone()).date().to_string(),
+            target: g
+                .target_date
+                .map(|d| Target {
+                    due_date: d.to_string(),
+                })
+                .into_iter()
+                .collect(),
+            note: check_ins
+                .into_iter()
+                .map(|c| {
+                    let mut text = format!("Check-in: progress {}/10.", c.progress);
+                    if !c.note.trim().is_empty() {
+                        text.push(' ');
+                        text.push_str(&inline(&c.note));
+                    }
+                    Annotation {
+                        time: instant(c.at),
+                        text,
+                    }
+                })
+                .collect(),
+        };
+        self.summary.goals += 1;
+        self.push(url, Resource::Goal(resource));
+    }
+
+    /// One integration plan over all the patient's goals, pointing at the signed notes their
+    /// intentions came from and where their check-ins were discussed.
+    fn care_plan(&mut self) {
+        let records = self.records;
+        let goals = &records.goals;
+        if goals.is_empty() {
+            return;
+        }
+        let mut goals_in_order: Vec<&IntegrationGoal> = goals.iter().collect();
+        goals_in_order.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+        let mut seen = HashSet::new();
+        let mut supporting_info = Vec::new();
+        for g in &goals_in_order {
+            let notes = g.source_note.iter().chain(
+                g.check_ins
+                    .iter()
+                    .filter_map(|c| c.integration_note.as_ref()),
+            );
+            for n in notes {
+                if let Some(url) = self.documents.get(n)
+                    && seen.insert(url.clone())
+                {
+                    supporting_info.push(Reference::to(url));
+                }
+            }
+        }
+        let open = goals
+            .iter()
+            .any(|g| matches!(g.status, GoalStatus::Active | GoalStatus::Paused));
+        let url = urn("CarePlan", &[records.patient.id.as_str(), "integration"]);
+        let resource = CarePlan {
+            id: id_of(&url),
+            status: if open { "active" } else { "completed" },
+            intent: "plan",
+            category: vec![CodeableConcept::text(
+                "Integration after ketamine-assisted therapy",
+            )],
+            title: "Integration goals",
+            subject: self.subject(),
+            period: Period {
+                start: goals_in_order.first().map(|g| instant(g.at)),
+                end: None,
+            },
+            supporting_info,
+            goal: goals_in_order
+                .iter()
+                .map(|g| Reference::to(&urn("Goal", &[g.id.as_str()])))
+                .collect(),
+        };
+        self.summary.care_plans += 1;
+        self.push(url, Resource::CarePlan(resource));
+    }
+}
+
+/// The note as Markdown: title, kind, signature, its sections with text, then each addendum.
+/// Text is escaped as in the Markdown chart, so it renders exactly as typed.
+fn note_markdown(n: &Note, tz: &TimeZone) -> String {
+    let when = |t: Timestamp| {
+        jiff::fmt::strtime::format("%Y-%m-%d %H:%M %Z", &t.to_zoned(tz.clone()))
+            .unwrap_or_else(|_| t.to_string())
+    };
+    let mut out = format!(
+        "# {}\n\n{}, {}",
+        inline(&n.title),
+        n.kind.label(),
+        when(n.at)
+    );
+    if let (Some(by), Some(at)) = (&n.signed_by, n.signed_at) {
+        out.push_str(&format!(". Signed by {} at {}.", inline(by), when(at)));
+    }
+    out.push('\n');
+    for s in n.sections.iter().filter(|s| !s.body.trim().is_empty()) {
+        out.push_str(&format!(
+            "\n## {}\n\n{}\n",
+            inline(&s.heading),
+            block(&s.body)
+        ));
+    }
+    for a in &n.addenda {
+        out.push_str(&format!(
+            "\n## Addendum, {}, by {}\n\n{}\n",
+            when(a.at),
+            inline(&a.by),
+            block(&a.text)
+        ));
+    }
+    out
+}
+
+/// Standard base64 with padding (RFC 4648), as FHIR's `base64Binary` is written.
+fn base64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for (i, shift) in [18, 12, 6, 0].into_iter().enumerate() {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> shift) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{PatientId, Section};
+
+    #[test]
+    fn base64_matches_rfc_4648s_test_vectors() {
+        for (plain, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ] {
+            assert_eq!(base64(plain.as_bytes()), encoded, "{plain:?}");
+        }
+        assert_eq!(base64("Zoë".as_bytes()), "Wm/Dqw==");
+    }
+
+    #[test]
+    fn urls_are_uuid_v5_the_same_every_time_and_distinct_per_record_and_part() {
+        let a = urn("Encounter", &["s1"]);
+        assert_eq!(a, urn("Encounter", &["s1"]));
+        assert!(a.starts_with("urn:uuid:"));
+        let u = Uuid::parse_str(&a["urn:uuid:".len()..]).unwrap();
+        assert_eq!(u.get_version_num(), 5);
+        let all = [
+            a.clone(),
+            urn("Encounter", &["s2"]),
+            urn("Observation", &["s1"]),
+            urn("Observation", &["s1", "vitals", "0", "bp"]),
+            urn("Observation", &["s1", "vitals", "0", "hr"]),
+            urn("Observation", &["s1", "vitals", "1", "bp"]),
+            urn("Observation", &["s1 vitals", "0", "bp"]),
+        ];
+        let distinct: HashSet<&String> = all.iter().collect();
+        // Ids hold no spaces, so the last name is not one a store can produce; the others differ.
+        assert_eq!(distinct.len(), all.len() - 1);
+    }
+
+    #[test]
+    fn decimals_are_whole_when_whole() {
+        let j = |v: f64| serde_json::to_string(&Decimal(v)).unwrap();
+        assert_eq!(j(13.0), "13");
+        assert_eq!(j(0.0), "0");
+        assert_eq!(j(36.2), "36.2");
+        assert_eq!(j(4.5), "4.5");
+    }
+
+    #[test]
+    fn a_note_is_markdown_with_its_signature_sections_and_addenda_escaped() {
+        let mut n = Note::draft(
+            RecordId::parse("n1").unwrap(),
+            PatientId::parse("p1").unwrap(),
+            NoteKind::Integration,
+            "2026-03-06T10:00:00Z".parse().unwrap(),
+            "Integration *1*",
+            vec![
+                Section::new("Themes", "# not a heading\nRelief."),
+                Section::new("Empty", "  "),
+            ],
+        );
+        n.sign("Dr. Test", "2026-03-06T11:00:00Z".parse().unwrap(), &[])
+            .unwrap();
+        n.add_addendum(
+            "Called back.",
+            "Dr. Other",
+            "2026-03-07T09:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            note_markdown(&n, &TimeZone::UTC),
+            "# Integration \\*1\\*\n\nIntegration note, 2026-03-06 10:00 UTC. Signed by Dr. Test \
+             at 2026-03-06 11:00 UTC.\n\n## Themes\n\n\\# not a heading  \nRelief.\n\n\
+             ## Addendum, 2026-03-07 09:00 UTC, by Dr. Other\n\nCalled back.\n"
+        );
+    }
+}
