@@ -73,41 +73,25 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             }
         }
     };
-    let (summary, destination) = match &args.output {
-        None => {
-            let mut out = BufWriter::new(std::io::stdout().lock());
-            match write(&mut out).and_then(|s| out.flush().map(|_| s).map_err(ExportError::Io)) {
-                Ok(s) => (Some(s), "standard output".to_owned()),
-                // A reader that stops early (`| head`) is not an error, but part of the export
-                // went out, so it is still recorded.
-                Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => (
-                    None,
-                    "standard output (the reader stopped early)".to_owned(),
-                ),
-                Err(e) => return Err(e.into()),
-            }
+    let (summary, destination) = write_export(args.output.as_deref(), write)?;
+    if let (Some(summary), Some(path)) = (&summary, &args.output) {
+        let mut line = format!(
+            "Exported {} patients, {} notes, {} dosing sessions, {} measures, {} goals to {}",
+            summary.patients,
+            summary.notes,
+            summary.sessions,
+            summary.measures,
+            summary.goals,
+            path.display()
+        );
+        if summary.psychotherapy_notes_withheld > 0 {
+            line.push_str(&format!(
+                " ({} psychotherapy notes left out; --include-psychotherapy-notes adds them)",
+                summary.psychotherapy_notes_withheld
+            ));
         }
-        Some(path) => {
-            let summary = write_atomically(path, |out| write(out).map_err(anyhow::Error::from))?;
-            let mut line = format!(
-                "Exported {} patients, {} notes, {} dosing sessions, {} measures, {} goals to {}",
-                summary.patients,
-                summary.notes,
-                summary.sessions,
-                summary.measures,
-                summary.goals,
-                path.display()
-            );
-            if summary.psychotherapy_notes_withheld > 0 {
-                line.push_str(&format!(
-                    " ({} psychotherapy notes left out; --include-psychotherapy-notes adds them)",
-                    summary.psychotherapy_notes_withheld
-                ));
-            }
-            eprintln!("{line}");
-            (Some(summary), path.display().to_string())
-        }
-    };
+        eprintln!("{line}");
+    }
     // A disclosure is logged once it has happened, with what went out.
     let mut event = env
         .actor()
@@ -253,27 +237,9 @@ fn fhir(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
         tz: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
     };
     let store = env.open_existing_store()?;
-    let (summary, destination) = match &args.output {
-        None => {
-            let mut out = BufWriter::new(std::io::stdout().lock());
-            match interchange::export_fhir(&store, &mut out, &patient, &opts)
-                .and_then(|s| out.flush().map(|_| s).map_err(ExportError::Io))
-            {
-                Ok(s) => (Some(s), "standard output".to_owned()),
-                Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => (
-                    None,
-                    "standard output (the reader stopped early)".to_owned(),
-                ),
-                Err(e) => return Err(e.into()),
-            }
-        }
-        Some(path) => {
-            let summary = write_atomically(path, |out| {
-                interchange::export_fhir(&store, out, &patient, &opts).map_err(anyhow::Error::from)
-            })?;
-            (Some(summary), path.display().to_string())
-        }
-    };
+    let (summary, destination) = write_export(args.output.as_deref(), |out| {
+        interchange::export_fhir(&store, out, &patient, &opts)
+    })?;
     let detail = fhir_detail(&patient, summary.as_ref(), &destination, args);
     if summary.is_some() {
         eprintln!("Exported {detail}");
@@ -382,6 +348,28 @@ fn fhir_detail(
 
 /// Writes to a temporary file beside `path`, syncs it, then renames it over `path`, so a crash
 /// or an error never leaves half an export under the real name.
+/// Writes an export to `path` (whole, then moved into place) or to standard output, where a
+/// reader that stops early (`| head`) is not an error: part of the export went out, so the caller
+/// still records it. Returns what was written (`None`: the reader stopped early) and where.
+fn write_export<S>(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut dyn Write) -> Result<S, ExportError>,
+) -> anyhow::Result<(Option<S>, String)> {
+    let Some(path) = path else {
+        let mut out = BufWriter::new(std::io::stdout().lock());
+        return match write(&mut out).and_then(|s| out.flush().map(|_| s).map_err(ExportError::Io)) {
+            Ok(s) => Ok((Some(s), "standard output".to_owned())),
+            Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok((
+                None,
+                "standard output (the reader stopped early)".to_owned(),
+            )),
+            Err(e) => Err(e.into()),
+        };
+    };
+    let summary = write_atomically(path, |out| write(out).map_err(anyhow::Error::from))?;
+    Ok((Some(summary), path.display().to_string()))
+}
+
 fn write_atomically<T>(
     path: &Path,
     body: impl FnOnce(&mut dyn Write) -> anyhow::Result<T>,
