@@ -24,7 +24,7 @@ use crate::search::text::has_text;
 use std::collections::{HashMap, HashSet};
 use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// The schema version this kitnotes writes. Bump it with a migration in [`MIGRATIONS`].
 /// 2: the search index (`store::index`).
@@ -51,8 +51,9 @@ pub struct SledStore {
     dir: PathBuf,
     db: sled::Db,
     /// Serialises writers so that "check the stored version, then write" is atomic in-process;
-    /// the lock file keeps other processes out.
-    write_lock: Mutex<()>,
+    /// the lock file keeps other processes out. Shared with backups (`store::backup`), which
+    /// hold it while they read.
+    write_lock: Arc<Mutex<()>>,
     /// Held for as long as the store is open; the OS releases it if the process dies.
     _lock: File,
     /// Chunks of an interrupted large change that were rolled back when the store opened.
@@ -139,7 +140,7 @@ impl SledStore {
         let mut store = Self {
             dir: dir.to_owned(),
             db,
-            write_lock: Mutex::new(()),
+            write_lock: Arc::new(Mutex::new(())),
             _lock: lock,
             rolled_back: 0,
         };
@@ -165,6 +166,11 @@ impl SledStore {
     /// Where the store lives.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// What a backup reads: the database and the writers' lock, to take to another thread.
+    pub fn backup_source(&self) -> super::backup::BackupSource {
+        super::backup::BackupSource::new(self.db.clone(), self.write_lock.clone())
     }
 
     /// The schema version on disk.
