@@ -99,10 +99,15 @@ pub enum AuditAction {
     Exported,
     /// Records of an invented demo patient were written (`kitnotes demo`).
     DemoGenerated,
+    /// A backup of the whole store was written (`kitnotes backup`).
+    BackedUp,
+    /// The store was restored from a backup (`kitnotes restore`): written into the restored
+    /// store, after the entries the backup brought.
+    Restored,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 16] = [
+    pub const ALL: [AuditAction; 18] = [
         AuditAction::PatientCreated,
         AuditAction::PatientEdited,
         AuditAction::PatientArchived,
@@ -119,6 +124,8 @@ impl AuditAction {
         AuditAction::Imported,
         AuditAction::Exported,
         AuditAction::DemoGenerated,
+        AuditAction::BackedUp,
+        AuditAction::Restored,
     ];
 
     /// The stored name, also what the hash covers.
@@ -140,6 +147,8 @@ impl AuditAction {
             AuditAction::Imported => "imported",
             AuditAction::Exported => "exported",
             AuditAction::DemoGenerated => "demo-generated",
+            AuditAction::BackedUp => "backed-up",
+            AuditAction::Restored => "restored",
         }
     }
 }
