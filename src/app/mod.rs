@@ -196,6 +196,11 @@ impl Default for AppSettings {
     }
 }
 
+/// Work another thread hands the app that needs its store, run on every tick (the audit entry of
+/// a backup written while kitnotes is open: `cli::backup`); what it returns is shown in the
+/// status bar.
+pub type StoreTask = Box<dyn FnMut(&dyn Store) -> Option<String>>;
+
 /// All state of a running kitnotes.
 pub struct App {
     store: Box<dyn Store>,
@@ -241,6 +246,7 @@ pub struct App {
     quit_armed: bool,
     /// The terminal's size, for paging and for which panes are shown.
     pub size: (u16, u16),
+    store_tasks: Vec<StoreTask>,
 }
 
 impl App {
@@ -279,6 +285,7 @@ impl App {
             quit: false,
             quit_armed: false,
             size: (120, 40),
+            store_tasks: Vec::new(),
         };
         app.reload_roster(None)?;
         // Files that did not load, said at start-up (both kinds, if both failed).
@@ -306,6 +313,11 @@ impl App {
     /// The store, for reading (tests check what a save wrote).
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// Runs `task` with the store on every tick from now on.
+    pub fn add_store_task(&mut self, task: StoreTask) {
+        self.store_tasks.push(task);
     }
 
     pub fn now(&self) -> jiff::Timestamp {
@@ -1089,6 +1101,15 @@ impl App {
             self.save_editor();
         }
         self.flush_if_needed();
+        let store = self.store.as_ref();
+        let said: Vec<String> = self
+            .store_tasks
+            .iter_mut()
+            .filter_map(|task| task(store))
+            .collect();
+        if let Some(text) = said.into_iter().last() {
+            self.say(text);
+        }
     }
 
     /// Whether `key` alone is bound to `action` in `ctx` or in `global` (for the privacy key,

@@ -53,7 +53,7 @@ fn remove_demo_store(dir: &Path) -> anyhow::Result<()> {
     if !dir.exists() {
         return Ok(());
     }
-    let ours = ["db", "kitnotes.lock", BUILT_FROM];
+    let ours = ["db", "kitnotes.lock", "kitnotes.sock", BUILT_FROM];
     let entries: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .filter_map(|e| e.ok())

@@ -1,6 +1,7 @@
 //! The command line: global options, where the stores live, and one file per subcommand.
 
 pub mod audit;
+pub mod backup;
 pub mod check;
 pub mod demo;
 pub mod export;
@@ -8,6 +9,7 @@ pub mod import;
 pub mod passphrase;
 pub mod passwd;
 pub mod protocols;
+pub mod restore;
 pub mod screenshot;
 pub mod search;
 pub mod templates;
@@ -77,6 +79,10 @@ pub enum Command {
     Search(search::Args),
     /// Change the store's passphrase (no record is rewritten).
     Passwd(passwd::Args),
+    /// Write the whole store to one file, as encrypted as the store (also while kitnotes is open).
+    Backup(backup::Args),
+    /// Verify a backup and restore it into an empty data directory.
+    Restore(restore::Args),
 }
 
 /// The directories kitnotes uses.
@@ -193,12 +199,16 @@ impl Env {
 
 /// Opens the terminal UI on `store` and runs it until the user quits.
 pub fn open_ui(env: &Env, store: crate::store::SledStore) -> anyhow::Result<ExitCode> {
+    let (dir, backups) = (store.dir().to_owned(), store.backup_source());
     let mut app = build_app(
         env,
         store,
         Box::new(crate::clock::SystemClock),
         Resuming::On,
     )?;
+    // `kitnotes backup` asks this process while it holds the store; declared after the app, so
+    // it stops before the store closes.
+    let _backups = backup::serve_while_open(&mut app, &dir, backups);
     crate::tui::run(&mut app, env.config.mouse)?;
     Ok(ExitCode::SUCCESS)
 }
@@ -333,6 +343,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Today(args)) => today::run(&env, args),
         Some(Command::Search(args)) => search::run(&env, args),
         Some(Command::Passwd(args)) => passwd::run(&env, args),
+        Some(Command::Backup(args)) => backup::run(&env, args),
+        Some(Command::Restore(args)) => restore::run(&env, args),
         None => {
             let store = if env.demo {
                 env.open_existing_store()?

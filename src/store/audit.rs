@@ -101,10 +101,15 @@ pub enum AuditAction {
     DemoGenerated,
     /// The store's passphrase was changed (`kitnotes passwd`).
     PassphraseChanged,
+    /// A backup of the whole store was written (`kitnotes backup`).
+    BackedUp,
+    /// The store was restored from a backup (`kitnotes restore`): written into the restored
+    /// store, after the entries the backup brought.
+    Restored,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 17] = [
+    pub const ALL: [AuditAction; 19] = [
         AuditAction::PatientCreated,
         AuditAction::PatientEdited,
         AuditAction::PatientArchived,
@@ -122,6 +127,8 @@ impl AuditAction {
         AuditAction::Exported,
         AuditAction::DemoGenerated,
         AuditAction::PassphraseChanged,
+        AuditAction::BackedUp,
+        AuditAction::Restored,
     ];
 
     /// The stored name, also what the hash covers.
@@ -144,6 +151,8 @@ impl AuditAction {
             AuditAction::Exported => "exported",
             AuditAction::DemoGenerated => "demo-generated",
             AuditAction::PassphraseChanged => "passphrase-changed",
+            AuditAction::BackedUp => "backed-up",
+            AuditAction::Restored => "restored",
         }
     }
 }

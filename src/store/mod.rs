@@ -6,6 +6,7 @@
 //! durable on disk. The [`audit`] log is written in the same batch as the change it records.
 
 pub mod audit;
+pub mod backup;
 pub mod codec;
 pub mod crypt;
 pub mod index;

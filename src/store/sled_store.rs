@@ -53,8 +53,9 @@ pub struct SledStore {
     dir: PathBuf,
     db: sled::Db,
     /// Serialises writers so that "check the stored version, then write" is atomic in-process;
-    /// the lock file keeps other processes out.
-    write_lock: Mutex<()>,
+    /// the lock file keeps other processes out. Shared with backups (`store::backup`), which
+    /// hold it while they read.
+    write_lock: Arc<Mutex<()>>,
     /// Held for as long as the store is open; the OS releases it if the process dies.
     _lock: File,
     /// Chunks of an interrupted large change that were rolled back when the store opened.
@@ -194,7 +195,7 @@ impl SledStore {
         let store = Self {
             dir: dir.to_owned(),
             db,
-            write_lock: Mutex::new(()),
+            write_lock: Arc::new(Mutex::new(())),
             _lock: lock,
             rolled_back: AtomicUsize::new(0),
             crypt: RwLock::new(None),
@@ -302,6 +303,11 @@ impl SledStore {
     /// Where the store lives.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// What a backup reads: the database and the writers' lock, to take to another thread.
+    pub fn backup_source(&self) -> super::backup::BackupSource {
+        super::backup::BackupSource::new(self.db.clone(), self.write_lock.clone())
     }
 
     /// The schema version on disk.
