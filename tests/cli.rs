@@ -279,3 +279,43 @@ fn today_prints_what_needs_doing_with_a_cadence_from_config() {
         "{e}"
     );
 }
+
+/// `-o` naming a pipe or a device writes into it: moving the export over it would replace it
+/// (run as root, `-o /dev/null` once replaced /dev/null with a file).
+#[test]
+fn export_into_a_pipe_writes_into_it_and_leaves_it_a_pipe() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let demo = kitnotes(
+        dir.path(),
+        &[
+            "demo",
+            "--no-ui",
+            "--patients",
+            "2",
+            "--notes-per-patient",
+            "3",
+        ],
+    );
+    assert!(demo.status.success(), "{}", text(&demo.stderr));
+    let fifo = dir.path().join("pipe");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+    };
+    let out = kitnotes(
+        dir.path(),
+        &["--demo", "export", "-o", fifo.to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let read = reader.join().unwrap();
+    assert!(read.starts_with(r#"{"type":"kitnotes""#), "{read}");
+    assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+}

@@ -282,7 +282,14 @@ fn no_file_under_the_data_directory_holds_a_marker_word_name_or_birth_date() {
     assert!(run(&["search", "zanzibarquokka"]).contains("Zanzibarquokka preparation"));
     assert!(run(&["search", "plumb*"]).contains("plumbagoid"));
     run(&["check"]);
-    run(&["export", "--patient", "p-marker", "-o", "/dev/null"]);
+    let exported = work.path().join("export.jsonl");
+    run(&[
+        "export",
+        "--patient",
+        "p-marker",
+        "-o",
+        exported.to_str().unwrap(),
+    ]);
     let found = files_revealing(&data, &MARKERS);
     assert!(found.is_empty(), "plain text on disk: {found:#?}");
 

@@ -381,6 +381,19 @@ fn write_atomically<T>(
     let file_name = path
         .file_name()
         .with_context(|| format!("{} is not a file name", path.display()))?;
+    // A device, a pipe or a socket (`-o /dev/stdout`, a FIFO) is written into as it is: moving a
+    // file over it would replace it (as root, even /dev/null).
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir()) {
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        let mut out = BufWriter::new(file);
+        let value = body(&mut out)?;
+        out.flush()
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        return Ok(value);
+    }
     let tmp = parent.join(format!(".{}.kitnotes-tmp", file_name.to_string_lossy()));
     let result = (|| {
         let file = std::fs::File::create(&tmp)

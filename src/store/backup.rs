@@ -333,6 +333,16 @@ impl BackupSource {
                     path: path.to_owned(),
                 });
             }
+            // Moving the file over a device or a pipe would replace it (as root, even /dev/null).
+            if std::fs::symlink_metadata(path).is_ok_and(|m| !m.is_file()) {
+                return Err(BackupError::Io {
+                    action: "replace",
+                    path: path.to_owned(),
+                    source: std::io::Error::other(
+                        "it is not a regular file; a backup goes into a file of its own",
+                    ),
+                });
+            }
             std::fs::rename(&tmp, path).map_err(io_err("move the backup into place at", path))?;
             sync_dir(&parent).map_err(io_err("sync the directory", &parent))?;
             Ok(summary)
