@@ -154,7 +154,7 @@ pub fn human_bytes(n: u64) -> String {
 /// The audit entry of a backup.
 fn backed_up(actor: Actor, path: &Path, s: &BackupSummary, served_by: Option<u32>) -> AuditEvent {
     let mut detail = format!(
-        "the whole store, encrypted as stored, to {}: {} entries, {} bytes, SHA-256 {}",
+        "the whole store, copied as stored (raw), to {}: {} entries, {} bytes, SHA-256 {}",
         path.display(),
         s.entries,
         s.bytes,

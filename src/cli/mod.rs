@@ -61,7 +61,7 @@ pub enum Command {
     Demo(demo::Args),
     /// Add patients and records from a JSON Lines file (all or nothing).
     Import(import::Args),
-    /// Write the store, or one patient, as JSON Lines or a Markdown chart.
+    /// Write the store, or one patient, as JSON Lines, a Markdown chart or a FHIR R4 bundle.
     Export(export::Args),
     /// Check the store's integrity and report what it holds.
     Check(check::Args),
@@ -79,7 +79,7 @@ pub enum Command {
     Search(search::Args),
     /// Change the store's passphrase (no record is rewritten).
     Passwd(passwd::Args),
-    /// Write the whole store to one file, as encrypted as the store (also while kitnotes is open).
+    /// Copy the whole store into one file, as encrypted as the store (also while it is open).
     Backup(backup::Args),
     /// Verify a backup and restore it into an empty data directory.
     Restore(restore::Args),
