@@ -25,17 +25,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let report = store.check()?;
     let c = &report.counts;
     println!("Store: {}", dir.display());
-    println!(
-        "Patients: {} ({} archived)",
-        c.patients, c.archived_patients
-    );
-    println!(
-        "Notes: {} ({} signed, {} drafts, {} psychotherapy), {} addenda",
-        c.notes, c.signed_notes, c.draft_notes, c.psychotherapy_notes, c.addenda
-    );
-    println!("Dosing sessions: {}", c.sessions);
-    println!("Measures: {}", c.measures);
-    println!("Integration goals: {} ({} check-ins)", c.goals, c.check_ins);
+    print_counts(c, "");
     if report.audit.is_ok() {
         println!("Audit log: {} entries, chain intact", report.audit.entries);
     }
@@ -66,4 +56,22 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// What a store holds, a line per kind, each line after `indent` (`check` and `restore`).
+pub fn print_counts(c: &crate::store::Counts, indent: &str) {
+    println!(
+        "{indent}Patients: {} ({} archived)",
+        c.patients, c.archived_patients
+    );
+    println!(
+        "{indent}Notes: {} ({} signed, {} drafts, {} psychotherapy), {} addenda",
+        c.notes, c.signed_notes, c.draft_notes, c.psychotherapy_notes, c.addenda
+    );
+    println!("{indent}Dosing sessions: {}", c.sessions);
+    println!("{indent}Measures: {}", c.measures);
+    println!(
+        "{indent}Integration goals: {} ({} check-ins)",
+        c.goals, c.check_ins
+    );
 }

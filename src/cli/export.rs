@@ -100,15 +100,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(p) = &opts.patient {
         event = event.patient(p);
     }
-    store
-        .log_event(&event)
-        .and_then(|_| store.flush())
-        .with_context(|| {
-            format!(
-                "the export to {destination} was written, but the audit log could not record it"
-            )
-        })?;
-    Ok(ExitCode::SUCCESS)
+    log_export(&store, &event, &destination)
 }
 
 /// "JSON Lines to out.jsonl: 12 patients, 230 notes, ...; psychotherapy notes left out (58)".
@@ -249,15 +241,7 @@ fn fhir(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
         .event(AuditAction::Exported)
         .patient(&patient)
         .detail(detail);
-    store
-        .log_event(&event)
-        .and_then(|_| store.flush())
-        .with_context(|| {
-            format!(
-                "the export to {destination} was written, but the audit log could not record it"
-            )
-        })?;
-    Ok(ExitCode::SUCCESS)
+    log_export(&store, &event, &destination)
 }
 
 /// "patient p1 to out.json: 1 Patient, 4 Encounters, ...; left out: 2 psychotherapy notes
@@ -348,6 +332,23 @@ fn fhir_detail(
 
 /// Writes to a temporary file beside `path`, syncs it, then renames it over `path`, so a crash
 /// or an error never leaves half an export under the real name.
+/// Records a disclosure that has happened (an export written, or cut short by its reader).
+fn log_export(
+    store: &impl Store,
+    event: &crate::store::AuditEvent,
+    destination: &str,
+) -> anyhow::Result<ExitCode> {
+    store
+        .log_event(event)
+        .and_then(|_| store.flush())
+        .with_context(|| {
+            format!(
+                "the export to {destination} was written, but the audit log could not record it"
+            )
+        })?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Writes an export to `path` (whole, then moved into place) or to standard output, where a
 /// reader that stops early (`| head`) is not an error: part of the export went out, so the caller
 /// still records it. Returns what was written (`None`: the reader stopped early) and where.

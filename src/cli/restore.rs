@@ -64,20 +64,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         target.display(),
         started.elapsed().as_secs_f64()
     );
-    println!(
-        "  Patients: {} ({} archived)",
-        c.patients, c.archived_patients
-    );
-    println!(
-        "  Notes: {} ({} signed, {} drafts, {} psychotherapy), {} addenda",
-        c.notes, c.signed_notes, c.draft_notes, c.psychotherapy_notes, c.addenda
-    );
-    println!("  Dosing sessions: {}", c.sessions);
-    println!("  Measures: {}", c.measures);
-    println!(
-        "  Integration goals: {} ({} check-ins)",
-        c.goals, c.check_ins
-    );
+    super::check::print_counts(c, "  ");
     println!(
         "  Audit log: {} entries, chain intact; the restore is entry {seq}",
         report.audit.entries
