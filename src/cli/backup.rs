@@ -10,24 +10,16 @@
 //! files. The open kitnotes records the backup in its audit log on its next tick.
 
 use super::Env;
-use crate::app::{App, StoreTask};
+use crate::app::App;
 use crate::store::backup::{BackupError, BackupSource, BackupSummary};
 use crate::store::{Actor, AuditAction, AuditEvent, Store, StoreError};
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 /// The socket an open kitnotes answers backup requests on, in the store's directory.
 pub const SOCKET: &str = "kitnotes.sock";
-/// The longest request or answer line.
-const MAX_MESSAGE: u64 = 64 * 1024;
-/// How long the server waits for the app to record the backup in the audit log before
-/// answering that it will.
-const AUDIT_WAIT: Duration = Duration::from_secs(3);
-/// How long `kitnotes backup` waits for the open kitnotes to write the backup.
-const REPLY_WAIT: Duration = Duration::from_secs(30 * 60);
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -37,47 +29,6 @@ pub struct Args {
     /// Replace PATH if it exists.
     #[arg(long)]
     pub force: bool,
-}
-
-/// One request over the socket, as one line of JSON.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "request", rename_all = "kebab-case", deny_unknown_fields)]
-enum Request {
-    Backup {
-        path: PathBuf,
-        force: bool,
-        /// Who asked, for the audit log (the clinician from the asking side's config).
-        who: String,
-    },
-}
-
-/// The answer, as one line of JSON.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "reply", rename_all = "kebab-case")]
-enum Reply {
-    Written {
-        pid: u32,
-        entries: u64,
-        trees: u64,
-        bytes: u64,
-        sha256: String,
-        audit: Recorded,
-    },
-    Failed {
-        pid: u32,
-        message: String,
-    },
-}
-
-/// Whether the open kitnotes recorded the backup in its audit log.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-enum Recorded {
-    /// As this entry number.
-    Entry(u64),
-    /// Not yet: the store is locked; it is recorded once it is unlocked.
-    Pending,
-    Failed(String),
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
@@ -168,68 +119,6 @@ fn backed_up(actor: Actor, path: &Path, s: &BackupSummary, served_by: Option<u32
     actor.event(AuditAction::BackedUp).detail(detail)
 }
 
-/// The store is open in another process: ask it to write the backup.
-#[cfg(unix)]
-fn ask_open_kitnotes(
-    dir: &Path,
-    path: &Path,
-    force: bool,
-    who: String,
-) -> anyhow::Result<ExitCode> {
-    let socket = dir.join(SOCKET);
-    let started = Instant::now();
-    let request = Request::Backup {
-        path: path.to_owned(),
-        force,
-        who,
-    };
-    let reply = ask(&socket, &request).map_err(|e| {
-        anyhow::anyhow!(
-            "the store at {} is open in another kitnotes process, which did not take the backup \
-             request ({}: {e}). If kitnotes is open on this store, quit it there (q) and run \
-             `kitnotes backup` again; if another command (an import, an export) is running, wait \
-             for it to finish",
-            dir.display(),
-            socket.display()
-        )
-    })?;
-    match reply {
-        Reply::Written {
-            pid,
-            entries,
-            trees: _,
-            bytes,
-            sha256,
-            audit,
-        } => {
-            println!("kitnotes is open on this store (pid {pid}); it wrote the backup.");
-            println!(
-                "Backed up {} ({entries} entries, {}) to {} in {:.2} s",
-                dir.display(),
-                human_bytes(bytes),
-                path.display(),
-                started.elapsed().as_secs_f64()
-            );
-            println!("SHA-256 {sha256}");
-            match audit {
-                Recorded::Entry(seq) => println!("Recorded in its audit log as entry {seq}."),
-                Recorded::Pending => println!(
-                    "It records the backup in its audit log as soon as the store is unlocked."
-                ),
-                Recorded::Failed(why) => anyhow::bail!(
-                    "the backup was written to {}, but the open kitnotes could not record it in \
-                     the audit log: {why}",
-                    path.display()
-                ),
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Reply::Failed { pid, message } => anyhow::bail!(
-            "kitnotes is open on this store (pid {pid}) and could not write the backup: {message}"
-        ),
-    }
-}
-
 #[cfg(not(unix))]
 fn ask_open_kitnotes(
     dir: &Path,
@@ -242,42 +131,6 @@ fn ask_open_kitnotes(
          kitnotes closed: quit it there and run `kitnotes backup` again",
         dir.display()
     )
-}
-
-/// Sends one request and reads the answer.
-#[cfg(unix)]
-fn ask(socket: &Path, request: &Request) -> std::io::Result<Reply> {
-    use std::io::Write;
-    let mut stream = std::os::unix::net::UnixStream::connect(socket)?;
-    stream.set_write_timeout(Some(Duration::from_secs(10)))?;
-    stream.set_read_timeout(Some(REPLY_WAIT))?;
-    let mut line = serde_json::to_vec(request)?;
-    line.push(b'\n');
-    stream.write_all(&line)?;
-    let answer = read_line(&stream)?;
-    serde_json::from_slice(&answer).map_err(|e| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            format!("it answered something this kitnotes does not understand ({e})"),
-        )
-    })
-}
-
-/// One line of at most [`MAX_MESSAGE`] bytes, without its newline.
-#[cfg(unix)]
-fn read_line(stream: &std::os::unix::net::UnixStream) -> std::io::Result<Vec<u8>> {
-    use std::io::{BufRead, Read};
-    let mut line = Vec::new();
-    std::io::BufReader::new(stream.take(MAX_MESSAGE + 1)).read_until(b'\n', &mut line)?;
-    if line.pop() != Some(b'\n') {
-        let why = if line.len() as u64 >= MAX_MESSAGE {
-            "the message is too long"
-        } else {
-            "the connection closed before a whole message came"
-        };
-        return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
-    }
-    Ok(line)
 }
 
 /// While the terminal UI runs: answers backup requests for the store in `dir` and records them in
@@ -307,251 +160,413 @@ pub fn serve_while_open(app: &mut App, dir: &Path, source: BackupSource) -> Opti
     }
 }
 
+/// Stands in for the socket server where there is none.
 #[cfg(not(unix))]
 pub struct BackupServer;
 
 #[cfg(unix)]
-pub use server::{BackupServer, serve};
+use socket::ask_open_kitnotes;
+#[cfg(unix)]
+pub use socket::{BackupServer, serve};
 
 #[cfg(unix)]
-mod server {
+mod socket {
+    //! The socket: one request and its answer, each one line of JSON; the client
+    //! (`kitnotes backup`) and the server (the open kitnotes).
+
     use super::*;
-    use std::os::unix::net::{UnixListener, UnixStream};
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
-    use std::sync::{Arc, Mutex};
+    use crate::app::StoreTask;
+    use serde::{Deserialize, Serialize};
 
-    /// A backup written on request, for the app to record in the audit log.
-    struct ToRecord {
-        event: AuditEvent,
-        path: PathBuf,
-        done: SyncSender<Result<u64, String>>,
+    pub use server::{BackupServer, serve};
+
+    /// The longest request or answer line.
+    const MAX_MESSAGE: u64 = 64 * 1024;
+    /// How long the server waits for the app to record the backup in the audit log before
+    /// answering that it will.
+    const AUDIT_WAIT: Duration = Duration::from_secs(3);
+    /// How long `kitnotes backup` waits for the open kitnotes to write the backup.
+    const REPLY_WAIT: Duration = Duration::from_secs(30 * 60);
+
+    /// One request over the socket, as one line of JSON.
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(tag = "request", rename_all = "kebab-case", deny_unknown_fields)]
+    enum Request {
+        Backup {
+            path: PathBuf,
+            force: bool,
+            /// Who asked, for the audit log (the clinician from the asking side's config).
+            who: String,
+        },
     }
 
-    /// Answers backup requests on `<dir>/kitnotes.sock` until dropped.
-    pub struct BackupServer {
-        socket: PathBuf,
-        stop: Arc<AtomicBool>,
-        /// Taken on drop, so the database is let go even if the thread cannot be woken.
-        source: Arc<Mutex<Option<BackupSource>>>,
-        thread: Option<std::thread::JoinHandle<()>>,
+    /// The answer, as one line of JSON.
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(tag = "reply", rename_all = "kebab-case")]
+    enum Reply {
+        Written {
+            pid: u32,
+            entries: u64,
+            trees: u64,
+            bytes: u64,
+            sha256: String,
+            audit: Recorded,
+        },
+        Failed {
+            pid: u32,
+            message: String,
+        },
     }
 
-    impl std::fmt::Debug for BackupServer {
-        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.debug_struct("BackupServer")
-                .field("socket", &self.socket)
-                .finish()
-        }
+    /// Whether the open kitnotes recorded the backup in its audit log.
+    #[derive(Debug, Serialize, Deserialize)]
+    #[serde(rename_all = "kebab-case")]
+    enum Recorded {
+        /// As this entry number.
+        Entry(u64),
+        /// Not yet: the store is locked; it is recorded once it is unlocked.
+        Pending,
+        Failed(String),
     }
 
-    /// Starts answering backup requests for the store in `dir` (which this process holds open),
-    /// and returns the server and the task that records each backup in the audit log: run it
-    /// with the store from time to time ([`App::add_store_task`] does).
-    pub fn serve(dir: &Path, source: BackupSource) -> std::io::Result<(BackupServer, StoreTask)> {
-        let socket = dir.join(SOCKET);
-        let listener = bind_private(dir, &socket)?;
-        let stop = Arc::new(AtomicBool::new(false));
-        let source = Arc::new(Mutex::new(Some(source)));
-        let (to_record, recorded) = mpsc::channel();
-        let thread = std::thread::Builder::new()
-            .name("kitnotes backups".into())
-            .spawn({
-                let (stop, source) = (stop.clone(), source.clone());
-                move || accept(listener, &stop, &source, &to_record)
-            });
-        let thread = match thread {
-            Ok(t) => t,
-            Err(e) => {
-                let _ = std::fs::remove_file(&socket);
-                return Err(e);
-            }
-        };
-        let server = BackupServer {
-            socket,
-            stop,
-            source,
-            thread: Some(thread),
-        };
-        Ok((server, record_task(recorded)))
-    }
-
-    /// Binds the socket in a directory only this user can enter, makes it this user's only,
-    /// then moves it into place: no other account can connect in between. A socket left by a
-    /// kitnotes that crashed is replaced (this process holds the store's lock, so no other
-    /// kitnotes can be answering on it).
-    fn bind_private(dir: &Path, socket: &Path) -> std::io::Result<UnixListener> {
-        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-        let private = dir.join(format!(".s{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&private);
-        std::fs::DirBuilder::new().mode(0o700).create(&private)?;
-        let result = (|| {
-            let staged = private.join("k");
-            let listener = UnixListener::bind(&staged)?;
-            std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600))?;
-            std::fs::rename(&staged, socket)?;
-            Ok(listener)
-        })();
-        let _ = std::fs::remove_dir_all(&private);
-        result
-    }
-
-    fn accept(
-        listener: UnixListener,
-        stop: &AtomicBool,
-        source: &Mutex<Option<BackupSource>>,
-        to_record: &Sender<ToRecord>,
-    ) {
-        for conn in listener.incoming() {
-            if stop.load(Ordering::SeqCst) {
-                return;
-            }
-            match conn {
-                Ok(stream) => {
-                    // Nothing here should panic; if something does, the request fails and the
-                    // server goes on.
-                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        answer(stream, source, to_record)
-                    }));
-                }
-                // Out of file descriptors and the like: wait rather than spin.
-                Err(_) => std::thread::sleep(Duration::from_millis(200)),
-            }
-        }
-    }
-
-    fn answer(
-        mut stream: UnixStream,
-        source: &Mutex<Option<BackupSource>>,
-        to_record: &Sender<ToRecord>,
-    ) {
-        use std::io::Write;
-        let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-        let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
-        let pid = std::process::id();
-        let request = read_line(&stream).and_then(|line| {
-            serde_json::from_slice::<Request>(&line)
-                .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
-        });
-        let reply = match request {
-            Err(e) => Reply::Failed {
-                pid,
-                message: format!("a request this kitnotes does not understand ({e})"),
-            },
-            Ok(Request::Backup { path, force, who }) => {
-                back_up(&path, force, &who, source, to_record)
-            }
-        };
-        if let Ok(mut line) = serde_json::to_vec(&reply) {
-            line.push(b'\n');
-            let _ = stream.write_all(&line);
-        }
-    }
-
-    fn back_up(
+    /// The store is open in another process: ask it to write the backup.
+    pub(super) fn ask_open_kitnotes(
+        dir: &Path,
         path: &Path,
         force: bool,
-        who: &str,
-        source: &Mutex<Option<BackupSource>>,
-        to_record: &Sender<ToRecord>,
-    ) -> Reply {
-        let pid = std::process::id();
-        let failed = |message: String| Reply::Failed { pid, message };
-        if !path.is_absolute() {
-            return failed(format!("{} is not an absolute path", path.display()));
-        }
-        let written = {
-            let source = source.lock().unwrap_or_else(|e| e.into_inner());
-            match source.as_ref() {
-                Some(source) => source.write_file(path, force),
-                None => return failed("kitnotes is closing".into()),
-            }
-        };
-        let summary = match written {
-            Ok(s) => s,
-            Err(e) => return failed(e.to_string()),
-        };
-        let who: String = match who.trim() {
-            "" => "unknown".into(),
-            w => w.chars().take(200).collect(),
-        };
-        let event = backed_up(
-            Actor::new(who, jiff::Timestamp::now()),
-            path,
-            &summary,
-            Some(pid),
-        );
-        let (done, outcome) = mpsc::sync_channel(1);
-        let sent = to_record.send(ToRecord {
-            event,
+        who: String,
+    ) -> anyhow::Result<ExitCode> {
+        let socket = dir.join(SOCKET);
+        let started = Instant::now();
+        let request = Request::Backup {
             path: path.to_owned(),
-            done,
-        });
-        let audit = match sent {
-            Err(_) => Recorded::Failed("kitnotes is closing".into()),
-            Ok(()) => match outcome.recv_timeout(AUDIT_WAIT) {
-                Ok(Ok(seq)) => Recorded::Entry(seq),
-                Ok(Err(why)) => Recorded::Failed(why),
-                Err(RecvTimeoutError::Timeout) => Recorded::Pending,
-                Err(RecvTimeoutError::Disconnected) => {
-                    Recorded::Failed("kitnotes closed before it could record it".into())
-                }
-            },
+            force,
+            who,
         };
-        Reply::Written {
-            pid,
-            entries: summary.entries,
-            trees: summary.trees,
-            bytes: summary.bytes,
-            sha256: summary.sha256_hex(),
-            audit,
+        let reply = ask(&socket, &request).map_err(|e| {
+            anyhow::anyhow!(
+                "the store at {} is open in another kitnotes process, which did not take the \
+                 backup request ({}: {e}). If kitnotes is open on this store, quit it there (q) \
+                 and run `kitnotes backup` again; if another command (an import, an export) is \
+                 running, wait for it to finish",
+                dir.display(),
+                socket.display()
+            )
+        })?;
+        match reply {
+            Reply::Written {
+                pid,
+                entries,
+                trees: _,
+                bytes,
+                sha256,
+                audit,
+            } => {
+                println!("kitnotes is open on this store (pid {pid}); it wrote the backup.");
+                println!(
+                    "Backed up {} ({entries} entries, {}) to {} in {:.2} s",
+                    dir.display(),
+                    human_bytes(bytes),
+                    path.display(),
+                    started.elapsed().as_secs_f64()
+                );
+                println!("SHA-256 {sha256}");
+                match audit {
+                    Recorded::Entry(seq) => println!("Recorded in its audit log as entry {seq}."),
+                    Recorded::Pending => println!(
+                        "It records the backup in its audit log as soon as the store is unlocked."
+                    ),
+                    Recorded::Failed(why) => anyhow::bail!(
+                        "the backup was written to {}, but the open kitnotes could not record \
+                         it in the audit log: {why}",
+                        path.display()
+                    ),
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            Reply::Failed { pid, message } => anyhow::bail!(
+                "kitnotes is open on this store (pid {pid}) and could not write the backup: \
+                 {message}"
+            ),
         }
     }
 
-    /// Records each backup written on request in the audit log, with the app's store. A locked
-    /// store keeps it waiting until it is unlocked.
-    fn record_task(recorded: Receiver<ToRecord>) -> StoreTask {
-        let mut waiting: Vec<ToRecord> = Vec::new();
-        Box::new(move |store: &dyn Store| {
-            waiting.extend(recorded.try_iter());
-            let mut said = None;
-            for r in std::mem::take(&mut waiting) {
-                match store
-                    .log_event(&r.event)
-                    .and_then(|e| store.flush().map(|()| e))
-                {
-                    Ok(entry) => {
-                        let _ = r.done.send(Ok(entry.seq));
-                        said = Some(format!(
-                            "A backup of this store was written to {} (kitnotes backup)",
-                            r.path.display()
-                        ));
-                    }
-                    Err(StoreError::Sealed) => waiting.push(r),
-                    Err(e) => {
-                        let _ = r.done.send(Err(e.to_string()));
-                        said = Some(format!(
-                            "A backup was written to {}, but the audit log could not record it: \
-                             {e}",
-                            r.path.display()
-                        ));
-                    }
-                }
-            }
-            said
+    /// Sends one request and reads the answer.
+    fn ask(socket: &Path, request: &Request) -> std::io::Result<Reply> {
+        use std::io::Write;
+        let mut stream = std::os::unix::net::UnixStream::connect(socket)?;
+        stream.set_write_timeout(Some(Duration::from_secs(10)))?;
+        stream.set_read_timeout(Some(REPLY_WAIT))?;
+        let mut line = serde_json::to_vec(request)?;
+        line.push(b'\n');
+        stream.write_all(&line)?;
+        let answer = read_line(&stream)?;
+        serde_json::from_slice(&answer).map_err(|e| {
+            std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!("it answered something this kitnotes does not understand ({e})"),
+            )
         })
     }
 
-    impl Drop for BackupServer {
-        fn drop(&mut self) {
-            self.stop.store(true, Ordering::SeqCst);
-            // Waits for a backup being written to finish, then lets go of the database.
-            drop(self.source.lock().unwrap_or_else(|e| e.into_inner()).take());
-            // Wakes the thread from `accept` so it sees `stop`.
-            let woken = UnixStream::connect(&self.socket).is_ok();
-            let _ = std::fs::remove_file(&self.socket);
-            if woken && let Some(thread) = self.thread.take() {
-                let _ = thread.join();
+    /// One line of at most [`MAX_MESSAGE`] bytes, without its newline.
+    fn read_line(stream: &std::os::unix::net::UnixStream) -> std::io::Result<Vec<u8>> {
+        use std::io::{BufRead, Read};
+        let mut line = Vec::new();
+        std::io::BufReader::new(stream.take(MAX_MESSAGE + 1)).read_until(b'\n', &mut line)?;
+        if line.pop() != Some(b'\n') {
+            let why = if line.len() as u64 >= MAX_MESSAGE {
+                "the message is too long"
+            } else {
+                "the connection closed before a whole message came"
+            };
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
+        }
+        Ok(line)
+    }
+
+    mod server {
+        use super::*;
+        use std::os::unix::net::{UnixListener, UnixStream};
+        use std::sync::atomic::{AtomicBool, Ordering};
+        use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender};
+        use std::sync::{Arc, Mutex};
+
+        /// A backup written on request, for the app to record in the audit log.
+        struct ToRecord {
+            event: AuditEvent,
+            path: PathBuf,
+            done: SyncSender<Result<u64, String>>,
+        }
+
+        /// Answers backup requests on `<dir>/kitnotes.sock` until dropped.
+        pub struct BackupServer {
+            socket: PathBuf,
+            stop: Arc<AtomicBool>,
+            /// Taken on drop, so the database is let go even if the thread cannot be woken.
+            source: Arc<Mutex<Option<BackupSource>>>,
+            thread: Option<std::thread::JoinHandle<()>>,
+        }
+
+        impl std::fmt::Debug for BackupServer {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct("BackupServer")
+                    .field("socket", &self.socket)
+                    .finish()
+            }
+        }
+
+        /// Starts answering backup requests for the store in `dir` (which this process holds open),
+        /// and returns the server and the task that records each backup in the audit log: run it
+        /// with the store from time to time ([`App::add_store_task`] does).
+        pub fn serve(
+            dir: &Path,
+            source: BackupSource,
+        ) -> std::io::Result<(BackupServer, StoreTask)> {
+            let socket = dir.join(SOCKET);
+            let listener = bind_private(dir, &socket)?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let source = Arc::new(Mutex::new(Some(source)));
+            let (to_record, recorded) = mpsc::channel();
+            let thread = std::thread::Builder::new()
+                .name("kitnotes backups".into())
+                .spawn({
+                    let (stop, source) = (stop.clone(), source.clone());
+                    move || accept(listener, &stop, &source, &to_record)
+                });
+            let thread = match thread {
+                Ok(t) => t,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&socket);
+                    return Err(e);
+                }
+            };
+            let server = BackupServer {
+                socket,
+                stop,
+                source,
+                thread: Some(thread),
+            };
+            Ok((server, record_task(recorded)))
+        }
+
+        /// Binds the socket in a directory only this user can enter, makes it this user's only,
+        /// then moves it into place: no other account can connect in between. A socket left by a
+        /// kitnotes that crashed is replaced (this process holds the store's lock, so no other
+        /// kitnotes can be answering on it).
+        fn bind_private(dir: &Path, socket: &Path) -> std::io::Result<UnixListener> {
+            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+            let private = dir.join(format!(".s{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&private);
+            std::fs::DirBuilder::new().mode(0o700).create(&private)?;
+            let result = (|| {
+                let staged = private.join("k");
+                let listener = UnixListener::bind(&staged)?;
+                std::fs::set_permissions(&staged, std::fs::Permissions::from_mode(0o600))?;
+                std::fs::rename(&staged, socket)?;
+                Ok(listener)
+            })();
+            let _ = std::fs::remove_dir_all(&private);
+            result
+        }
+
+        fn accept(
+            listener: UnixListener,
+            stop: &AtomicBool,
+            source: &Mutex<Option<BackupSource>>,
+            to_record: &Sender<ToRecord>,
+        ) {
+            for conn in listener.incoming() {
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+                match conn {
+                    Ok(stream) => {
+                        // Nothing here should panic; if something does, the request fails and the
+                        // server goes on.
+                        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                            answer(stream, source, to_record)
+                        }));
+                    }
+                    // Out of file descriptors and the like: wait rather than spin.
+                    Err(_) => std::thread::sleep(Duration::from_millis(200)),
+                }
+            }
+        }
+
+        fn answer(
+            mut stream: UnixStream,
+            source: &Mutex<Option<BackupSource>>,
+            to_record: &Sender<ToRecord>,
+        ) {
+            use std::io::Write;
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+            let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
+            let pid = std::process::id();
+            let request = read_line(&stream).and_then(|line| {
+                serde_json::from_slice::<Request>(&line)
+                    .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+            });
+            let reply = match request {
+                Err(e) => Reply::Failed {
+                    pid,
+                    message: format!("a request this kitnotes does not understand ({e})"),
+                },
+                Ok(Request::Backup { path, force, who }) => {
+                    back_up(&path, force, &who, source, to_record)
+                }
+            };
+            if let Ok(mut line) = serde_json::to_vec(&reply) {
+                line.push(b'\n');
+                let _ = stream.write_all(&line);
+            }
+        }
+
+        fn back_up(
+            path: &Path,
+            force: bool,
+            who: &str,
+            source: &Mutex<Option<BackupSource>>,
+            to_record: &Sender<ToRecord>,
+        ) -> Reply {
+            let pid = std::process::id();
+            let failed = |message: String| Reply::Failed { pid, message };
+            if !path.is_absolute() {
+                return failed(format!("{} is not an absolute path", path.display()));
+            }
+            let written = {
+                let source = source.lock().unwrap_or_else(|e| e.into_inner());
+                match source.as_ref() {
+                    Some(source) => source.write_file(path, force),
+                    None => return failed("kitnotes is closing".into()),
+                }
+            };
+            let summary = match written {
+                Ok(s) => s,
+                Err(e) => return failed(e.to_string()),
+            };
+            let who: String = match who.trim() {
+                "" => "unknown".into(),
+                w => w.chars().take(200).collect(),
+            };
+            let event = backed_up(
+                Actor::new(who, jiff::Timestamp::now()),
+                path,
+                &summary,
+                Some(pid),
+            );
+            let (done, outcome) = mpsc::sync_channel(1);
+            let sent = to_record.send(ToRecord {
+                event,
+                path: path.to_owned(),
+                done,
+            });
+            let audit = match sent {
+                Err(_) => Recorded::Failed("kitnotes is closing".into()),
+                Ok(()) => match outcome.recv_timeout(AUDIT_WAIT) {
+                    Ok(Ok(seq)) => Recorded::Entry(seq),
+                    Ok(Err(why)) => Recorded::Failed(why),
+                    Err(RecvTimeoutError::Timeout) => Recorded::Pending,
+                    Err(RecvTimeoutError::Disconnected) => {
+                        Recorded::Failed("kitnotes closed before it could record it".into())
+                    }
+                },
+            };
+            Reply::Written {
+                pid,
+                entries: summary.entries,
+                trees: summary.trees,
+                bytes: summary.bytes,
+                sha256: summary.sha256_hex(),
+                audit,
+            }
+        }
+
+        /// Records each backup written on request in the audit log, with the app's store. A locked
+        /// store keeps it waiting until it is unlocked.
+        fn record_task(recorded: Receiver<ToRecord>) -> StoreTask {
+            let mut waiting: Vec<ToRecord> = Vec::new();
+            Box::new(move |store: &dyn Store| {
+                waiting.extend(recorded.try_iter());
+                let mut said = None;
+                for r in std::mem::take(&mut waiting) {
+                    match store
+                        .log_event(&r.event)
+                        .and_then(|e| store.flush().map(|()| e))
+                    {
+                        Ok(entry) => {
+                            let _ = r.done.send(Ok(entry.seq));
+                            said = Some(format!(
+                                "A backup of this store was written to {} (kitnotes backup)",
+                                r.path.display()
+                            ));
+                        }
+                        Err(StoreError::Sealed) => waiting.push(r),
+                        Err(e) => {
+                            let _ = r.done.send(Err(e.to_string()));
+                            said = Some(format!(
+                                "A backup was written to {}, but the audit log could not \
+                                 record it: {e}",
+                                r.path.display()
+                            ));
+                        }
+                    }
+                }
+                said
+            })
+        }
+
+        impl Drop for BackupServer {
+            fn drop(&mut self) {
+                self.stop.store(true, Ordering::SeqCst);
+                // Waits for a backup being written to finish, then lets go of the database.
+                drop(self.source.lock().unwrap_or_else(|e| e.into_inner()).take());
+                // Wakes the thread from `accept` so it sees `stop`.
+                let woken = UnixStream::connect(&self.socket).is_ok();
+                let _ = std::fs::remove_file(&self.socket);
+                if woken && let Some(thread) = self.thread.take() {
+                    let _ = thread.join();
+                }
             }
         }
     }
