@@ -365,12 +365,6 @@ fn backups_taken_during_large_writes_are_each_consistent() {
     );
 }
 
-/// Whether the child succeeded, and what it printed.
-fn child_output(child: std::process::Child) -> (bool, String, String) {
-    let out = child.wait_with_output().unwrap();
-    (out.status.success(), text(&out.stdout), text(&out.stderr))
-}
-
 /// The store held open in this process, the way the UI holds it, with the backup server
 /// running: `kitnotes backup` (a second process, locked out) has this process write the backup,
 /// and it is recorded in the audit log by the task the app would run on its ticks.
@@ -405,7 +399,7 @@ fn a_store_open_elsewhere_is_backed_up_by_the_process_holding_it() {
         assert_eq!(mode & 0o777, 0o600, "the socket is this user's only");
     }
     let file = dir.path().join("while-open.kbak");
-    let child = Command::new(env!("CARGO_BIN_EXE_kitnotes"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kitnotes"))
         .args(["backup", file.to_str().unwrap()])
         .env("KITNOTES_DATA_DIR", &data)
         .env("KITNOTES_CONFIG_DIR", data.join("config"))
@@ -413,14 +407,12 @@ fn a_store_open_elsewhere_is_backed_up_by_the_process_holding_it() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let child = Arc::new(Mutex::new(Some(child)));
     // The app's ticks: record what the server wrote, until the child is done.
     let mut said = Vec::new();
     let started = Instant::now();
     loop {
         said.extend(record(&store));
-        let finished = child.lock().unwrap().as_mut().unwrap().try_wait().unwrap();
-        if finished.is_some() {
+        if child.try_wait().unwrap().is_some() {
             break;
         }
         assert!(
@@ -429,8 +421,9 @@ fn a_store_open_elsewhere_is_backed_up_by_the_process_holding_it() {
         );
         std::thread::sleep(Duration::from_millis(20));
     }
-    let (success, stdout, stderr) = child_output(child.lock().unwrap().take().unwrap());
-    assert!(success, "{stdout}\n{stderr}");
+    let out = child.wait_with_output().unwrap();
+    let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(
         stdout.contains(&format!(
             "kitnotes is open on this store (pid {}); it wrote the backup",

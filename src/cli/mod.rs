@@ -79,9 +79,15 @@ pub enum Command {
     Search(search::Args),
     /// Change the store's passphrase (no record is rewritten).
     Passwd(passwd::Args),
-    /// Copy the whole store into one file, as encrypted as the store (also while it is open).
+    /// Back up the whole store to one file (also while kitnotes is open).
+    ///
+    /// The file holds the store's bytes as stored, so it is as encrypted as the store. If
+    /// kitnotes is open on the store, that kitnotes writes the backup. See docs/BACKUP.md.
     Backup(backup::Args),
     /// Verify a backup and restore it into an empty data directory.
+    ///
+    /// The whole file is checked first; the store is written beside the target, checked like
+    /// `kitnotes check`, and only then moved into place. An existing store is never written to.
     Restore(restore::Args),
 }
 
