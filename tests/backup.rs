@@ -3,18 +3,20 @@
 //! kitnotes writes it), and damaged files, occupied stores and failures never cost anything.
 
 mod common;
+#[path = "support/pty.rs"]
+mod support;
 
 use common::*;
 use kitnotes::model::*;
 use kitnotes::store::backup;
 use kitnotes::store::sled_store::{SledStore, raw_db};
 use kitnotes::store::{Actor, AuditAction, AuditFilter, Change, Store};
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use std::io::{Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+use support::{Session, kitnotes_command};
 
 /// The binary with data in `data` and config in `<data>/config`; `--demo` first when asked.
 fn kn(data: &Path, demo: bool, args: &[&str]) -> Output {
@@ -500,85 +502,12 @@ fn a_store_held_by_a_process_that_does_not_answer_is_explained() {
     drop(held);
 }
 
-/// A pseudo-terminal running the real binary.
-struct Session {
-    parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
-}
-
-impl Session {
-    fn start(data: &Path, args: &[&str]) -> Self {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows: 40,
-                cols: 160,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_kitnotes"));
-        cmd.env("KITNOTES_DATA_DIR", data);
-        cmd.env("KITNOTES_CONFIG_DIR", data.join("config"));
-        for a in args {
-            cmd.arg(a);
-        }
-        cmd.env("TERM", "xterm-256color");
-        let child = pty.slave.spawn_command(cmd).unwrap();
-        drop(pty.slave);
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let writer = pty.master.take_writer().unwrap();
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(40, 160, 0)));
-        let p = parser.clone();
-        std::thread::spawn(move || {
-            let _master = pty.master;
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                p.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        Self {
-            parser,
-            writer,
-            child,
-        }
-    }
-
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    fn wait_for(&self, text: &str) {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
-            if self.screen().contains(text) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(30));
-        }
-        panic!("{text:?} never appeared; the screen:\n{}", self.screen());
-    }
-
-    fn quit(&mut self) {
-        self.writer.write_all(b"q").unwrap();
-        self.writer.flush().unwrap();
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "{status:?}");
-                return;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(30));
-        }
-    }
+/// kitnotes with its data in `data`, in a 160x40 terminal.
+fn start_ui(data: &Path, args: &[&str]) -> Session {
+    let mut cmd = kitnotes_command(args);
+    cmd.env("KITNOTES_DATA_DIR", data);
+    cmd.env("KITNOTES_CONFIG_DIR", data.join("config"));
+    Session::spawn(cmd, 160, 40)
 }
 
 /// The case end to end: the terminal UI is open on the store, `kitnotes backup` from
@@ -590,7 +519,7 @@ fn a_backup_taken_while_the_ui_is_open_restores_to_the_same_records() {
     let dir = tempfile::tempdir().unwrap();
     let a = dir.path().join("a");
     demo(&a);
-    let mut ui = Session::start(&a, &["--demo"]);
+    let mut ui = start_ui(&a, &["--demo"]);
     ui.wait_for("Patients (");
     let socket = a.join("demo").join("kitnotes.sock");
     let file = dir.path().join("open.kbak");

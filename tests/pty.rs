@@ -1,120 +1,48 @@
 //! End to end: the real `kitnotes` binary in a pseudo-terminal of a fixed size, keys typed as
 //! a user would, and the screen read back through a terminal emulator (vt100).
 
-use portable_pty::{CommandBuilder, PtySize, native_pty_system};
-use std::io::{Read, Write};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+#[path = "support/pty.rs"]
+mod support;
 
-struct Session {
-    parser: Arc<Mutex<vt100::Parser>>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn portable_pty::Child + Send + Sync>,
+use std::time::{Duration, Instant};
+use support::{Session, kitnotes_command};
+
+/// kitnotes with its data in `<dir>/data` and config in `<dir>/config`, in a `cols` x `rows`
+/// terminal, the passphrase read from a file.
+fn start(dir: &std::path::Path, args: &[&str], cols: u16, rows: u16) -> Session {
+    start_with(dir, args, cols, rows, true)
 }
 
-impl Session {
-    fn start(data_dir: &std::path::Path, args: &[&str], cols: u16, rows: u16) -> Self {
-        Self::start_with(data_dir, args, cols, rows, true)
+/// `passphrase_file`: false to have kitnotes ask for the passphrase on the terminal.
+fn start_with(
+    dir: &std::path::Path,
+    args: &[&str],
+    cols: u16,
+    rows: u16,
+    passphrase_file: bool,
+) -> Session {
+    let mut cmd = kitnotes_command(&[]);
+    cmd.arg("--data-dir");
+    cmd.arg(dir.join("data"));
+    cmd.arg("--config-dir");
+    cmd.arg(dir.join("config"));
+    for a in args {
+        cmd.arg(a);
     }
-
-    /// `passphrase_file`: false to have kitnotes ask for the passphrase on the terminal.
-    fn start_with(
-        data_dir: &std::path::Path,
-        args: &[&str],
-        cols: u16,
-        rows: u16,
-        passphrase_file: bool,
-    ) -> Self {
-        let pty = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .unwrap();
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_kitnotes"));
-        cmd.arg("--data-dir");
-        cmd.arg(data_dir.join("data"));
-        cmd.arg("--config-dir");
-        cmd.arg(data_dir.join("config"));
-        for a in args {
-            cmd.arg(a);
-        }
-        cmd.env("TERM", "xterm-256color");
-        if passphrase_file {
-            let passphrase = data_dir.join("passphrase");
-            std::fs::write(&passphrase, "invented pty passphrase\n").unwrap();
-            cmd.env("KITNOTES_PASSPHRASE_FILE", &passphrase);
-        } else {
-            cmd.env_remove("KITNOTES_PASSPHRASE_FILE");
-        }
-        cmd.env_remove("NO_COLOR");
-        let child = pty.slave.spawn_command(cmd).unwrap();
-        drop(pty.slave);
-        let mut reader = pty.master.try_clone_reader().unwrap();
-        let writer = pty.master.take_writer().unwrap();
-        let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
-        let p = parser.clone();
-        std::thread::spawn(move || {
-            // Keep the master alive as long as the reader runs.
-            let _master = pty.master;
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                p.lock().unwrap().process(&buf[..n]);
-            }
-        });
-        Self {
-            parser,
-            writer,
-            child,
-        }
+    if passphrase_file {
+        let passphrase = dir.join("passphrase");
+        std::fs::write(&passphrase, "invented pty passphrase\n").unwrap();
+        cmd.env("KITNOTES_PASSPHRASE_FILE", &passphrase);
+    } else {
+        cmd.env_remove("KITNOTES_PASSPHRASE_FILE");
     }
-
-    fn screen(&self) -> String {
-        self.parser.lock().unwrap().screen().contents()
-    }
-
-    /// Waits until the screen shows `text`; fails with the screen after 30 s.
-    fn wait_for(&self, text: &str) {
-        let start = Instant::now();
-        while start.elapsed() < Duration::from_secs(30) {
-            if self.screen().contains(text) {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(30));
-        }
-        panic!("{text:?} never appeared; the screen:\n{}", self.screen());
-    }
-
-    fn send(&mut self, bytes: &str) {
-        self.writer.write_all(bytes.as_bytes()).unwrap();
-        self.writer.flush().unwrap();
-    }
-
-    fn wait_exit(&mut self) -> portable_pty::ExitStatus {
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "kitnotes did not exit; the screen:\n{}",
-                self.screen()
-            );
-            std::thread::sleep(Duration::from_millis(30));
-        }
-    }
+    Session::spawn(cmd, cols, rows)
 }
 
 #[test]
 fn demo_opens_help_works_and_quit_restores_the_terminal() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Session::start(dir.path(), &["demo", "--anchor", "2026-11-21"], 100, 30);
+    let mut s = start(dir.path(), &["demo", "--anchor", "2026-11-21"], 100, 30);
     s.wait_for("Patients (");
     {
         let p = s.parser.lock().unwrap();
@@ -160,7 +88,7 @@ fn a_bad_keymap_is_reported_with_its_line_before_the_terminal_is_touched() {
         "[roster]\nprepend_keymap = [\n  { on = \"x\", run = \"patient.explode\" },\n]\n",
     )
     .unwrap();
-    let mut s = Session::start(dir.path(), &[], 100, 30);
+    let mut s = start(dir.path(), &[], 100, 30);
     let status = s.wait_exit();
     assert!(!status.success());
     std::thread::sleep(Duration::from_millis(200));
@@ -178,7 +106,7 @@ fn a_bad_keymap_is_reported_with_its_line_before_the_terminal_is_touched() {
 fn text_typed_before_a_sigkill_is_there_after_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let args = ["demo", "--anchor", "2026-11-21"];
-    let mut s = Session::start(dir.path(), &args, 120, 40);
+    let mut s = start(dir.path(), &args, 120, 40);
     s.wait_for("Patients (");
     s.send("\r");
     s.wait_for("TIMELINE");
@@ -200,7 +128,7 @@ fn text_typed_before_a_sigkill_is_there_after_a_restart() {
     let exit = s.wait_exit();
     assert!(!exit.success(), "killed, not exited: {exit:?}");
 
-    let mut s = Session::start(dir.path(), &args, 120, 40);
+    let mut s = start(dir.path(), &args, 120, 40);
     s.wait_for("Reopened your draft");
     s.wait_for("Patient calm, BP 128/82 before dosing");
     assert!(s.screen().contains("section 1 of"), "{}", s.screen());
@@ -216,7 +144,7 @@ fn text_typed_before_a_sigkill_is_there_after_a_restart() {
 #[test]
 fn the_first_start_asks_for_a_passphrase_twice_and_the_next_start_needs_it() {
     let dir = tempfile::tempdir().unwrap();
-    let mut s = Session::start_with(dir.path(), &[], 100, 30, false);
+    let mut s = start_with(dir.path(), &[], 100, 30, false);
     s.wait_for("New passphrase:");
     let screen = s.screen();
     assert!(
@@ -240,7 +168,7 @@ fn the_first_start_asks_for_a_passphrase_twice_and_the_next_start_needs_it() {
     s.send("q");
     assert!(s.wait_exit().success());
 
-    let mut s = Session::start_with(dir.path(), &[], 100, 30, false);
+    let mut s = start_with(dir.path(), &[], 100, 30, false);
     s.wait_for("Passphrase for");
     s.send("invented passphrase two\r");
     s.wait_for("That passphrase is not this store's");
