@@ -110,7 +110,8 @@ fn random<const N: usize>() -> Result<[u8; N], CryptError> {
     Ok(b)
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Bytes in lower-case hex: how names and the header's bytes are shown.
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -309,8 +310,8 @@ impl Keys {
     }
 
     /// A fixed key for tests of the sealing itself (never used by a store).
-    #[doc(hidden)]
-    pub fn for_tests(seed: u8) -> Self {
+    #[cfg(test)]
+    pub(crate) fn for_tests(seed: u8) -> Self {
         Self::new(&[seed; KEY_LEN])
     }
 }
@@ -355,6 +356,15 @@ impl Crypt {
                 h.update(bytes);
                 Cow::Owned(h.finalize().as_bytes()[..NAME_LEN].to_vec())
             }
+        }
+    }
+
+    /// An id as it appears in keys, readable: the id itself in a plain store, else its name in
+    /// hex (what `keys::parse_key` gives back).
+    pub fn key_id(&self, id: &str) -> String {
+        match self {
+            Crypt::Plain => id.to_owned(),
+            Crypt::Sealed(_) => hex(&self.name(NameOf::Id, id.as_bytes())),
         }
     }
 

@@ -204,7 +204,12 @@ fn record_docs_key(tree: Vault<'_>, id: &str) -> Vec<u8> {
 
 /// The record's doc per part, as the index holds them (empty: none).
 fn record_docs(tree: Vault<'_>, id: &str) -> Result<Vec<u32>> {
-    Ok(get(tree, &record_docs_key(tree, id))?
+    docs_of_name(tree, &tree.crypt.name(NameOf::Id, id.as_bytes()))
+}
+
+/// [`record_docs`] by the id's name in keys (the id itself in a plain store).
+fn docs_of_name(tree: Vault<'_>, name: &[u8]) -> Result<Vec<u32>> {
+    Ok(get(tree, &[keys::RECORD_DOCS_PREFIX, name].concat())?
         .unwrap_or_default()
         .chunks_exact(4)
         .filter_map(|c| u32_at(c, 0))
@@ -1519,21 +1524,8 @@ pub fn verify(tree: Vault<'_>) -> Result<Vec<String>> {
         // A record that cannot be read is reported by the store's own check; its docs are
         // neither right nor wrong here.
         let Ok(r) = codec::decode(tree.crypt, &k, &v) else {
-            // Its docs are found by its key's id name (the record id itself, in a plain store).
-            if let Some(name) = k.get(k.len().saturating_sub(tree.crypt.name_len().unwrap_or(0))..)
-                && tree.crypt.is_sealed()
-            {
-                let key = [keys::RECORD_DOCS_PREFIX, name].concat();
-                unknown.extend(
-                    get(tree, &key)?
-                        .unwrap_or_default()
-                        .chunks_exact(4)
-                        .filter_map(|c| u32_at(c, 0)),
-                );
-            } else if let Some(keys::KeyParts::Timeline { id, .. }) =
-                keys::parse_key(tree.crypt, &k)
-            {
-                unknown.extend(record_docs(tree, &id)?);
+            if let Some(name) = keys::timeline_id_name(tree.crypt, &k) {
+                unknown.extend(docs_of_name(tree, name)?);
             }
             continue;
         };

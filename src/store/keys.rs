@@ -142,12 +142,30 @@ pub enum KeyParts {
     Search,
 }
 
+/// The id part of a timeline key as stored: the record id in a plain store, its name in an
+/// encrypted one (what the search index's record keys are made of).
+pub fn timeline_id_name<'k>(c: &Crypt, key: &'k [u8]) -> Option<&'k [u8]> {
+    let rest = key.strip_prefix(TIMELINE_PREFIX)?;
+    let patient = match c.name_len() {
+        None => rest.iter().position(|b| *b == 0)?,
+        Some(n) => n,
+    };
+    rest.get(patient + 1 + TIME_LEN + 1..)
+        .filter(|id| !id.is_empty() && rest.get(patient) == Some(&0))
+}
+
 /// Reads a key back into its parts; `None` for a key this version does not know. In an
 /// encrypted store the ids are their names, in hex.
 pub fn parse_key(c: &Crypt, key: &[u8]) -> Option<KeyParts> {
-    let utf8 = |b: &[u8]| match c.name_len() {
+    parse_key_named(c.name_len(), key)
+}
+
+/// [`parse_key`] for keys whose ids are `name_len`-byte names (`None`: the ids themselves), for
+/// when the store's keys are not at hand (a message about a key).
+pub fn parse_key_named(name_len: Option<usize>, key: &[u8]) -> Option<KeyParts> {
+    let utf8 = |b: &[u8]| match name_len {
         None => std::str::from_utf8(b).ok().map(str::to_owned),
-        Some(n) => (b.len() == n).then(|| b.iter().map(|b| format!("{b:02x}")).collect()),
+        Some(n) => (b.len() == n).then(|| super::crypt::hex(b)),
     };
     if key == SCHEMA_KEY {
         return Some(KeyParts::Schema);
@@ -171,7 +189,7 @@ pub fn parse_key(c: &Crypt, key: &[u8]) -> Option<KeyParts> {
         return Some(KeyParts::Index { id: utf8(rest)? });
     }
     let rest = key.strip_prefix(TIMELINE_PREFIX)?;
-    let nul = match c.name_len() {
+    let nul = match name_len {
         None => rest.iter().position(|b| *b == 0)?,
         Some(n) => n,
     };
@@ -286,6 +304,12 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+        assert_eq!(
+            timeline_id_name(&c, &k),
+            Some(c.name(NameOf::Id, b"n-secret").as_ref())
+        );
+        let plain = timeline_key(&Crypt::Plain, &pid("p1"), at, RecordKind::Note, "n-1");
+        assert_eq!(timeline_id_name(&Crypt::Plain, &plain), Some(&b"n-1"[..]));
         let p = patient_key(&c, &pid("ada-lovelace"));
         assert!(matches!(parse_key(&c, &p), Some(KeyParts::Patient { .. })));
     }

@@ -441,10 +441,9 @@ fn corrupt(key: &[u8], e: CodecError) -> StoreError {
 /// A key as a person can read it in a message.
 pub fn printable_key(key: &[u8]) -> String {
     // Plain ids first, then an encrypted store's 16-byte names (shown in hex).
-    let sealed = Crypt::Sealed(Arc::new(crypt::Keys::for_tests(0)));
-    let parts = keys::parse_key(&Crypt::Plain, key)
+    let parts = keys::parse_key_named(None, key)
         .filter(|p| !matches!(p, KeyParts::Patient { id } | KeyParts::Index { id } if id.chars().any(char::is_control)))
-        .or_else(|| keys::parse_key(&sealed, key));
+        .or_else(|| keys::parse_key_named(Some(crypt::NAME_LEN), key));
     match parts {
         Some(KeyParts::Patient { id }) => format!("patient {id}"),
         Some(KeyParts::Index { id }) => format!("index entry {id}"),
@@ -1185,10 +1184,7 @@ fn check(store: &SledStore) -> Result<CheckReport> {
     // Only what the reference pass needs, not whole records: a 100,000-note store must check
     // within a small memory budget.
     let mut references: Vec<Reference> = Vec::new();
-    let key_id = |id: &str| match keys::parse_key(c, &keys::index_key(c, id)) {
-        Some(KeyParts::Index { id }) => id,
-        _ => id.to_owned(),
-    };
+    let key_id = |id: &str| c.key_id(id);
     for kv in store.db.iter() {
         let (k, v) = match kv {
             Ok(kv) => kv,
