@@ -473,15 +473,16 @@ struct OpenSegment {
 }
 
 impl OpenSegment {
-    /// The word's last segment, to go on filling, if it has room.
-    fn last_of(tree: Vault<'_>, word: &str) -> Result<Option<Self>> {
+    /// Whether the word has postings yet, and its last segment, to go on filling, if it has
+    /// room.
+    fn last_of(tree: Vault<'_>, word: &str) -> Result<(bool, Option<Self>)> {
         let Some((k, v)) = tree.range(word_range(tree, word)).next_back().transpose()? else {
-            return Ok(None);
+            return Ok((false, None));
         };
         let body =
             codec::decode_index(tree.crypt, &k, &v).map_err(|e| corrupt(&k, e.to_string()))?;
         if body.len() >= SEGMENT_BYTES {
-            return Ok(None);
+            return Ok((true, None));
         }
         let first = parse_postings_key(&k).map(|(_, f)| f);
         let postings = first.and_then(|f| decode_block(&body, f));
@@ -490,12 +491,15 @@ impl OpenSegment {
         };
         let mut v = Varints::new(&body);
         v.next();
-        Ok(Some(Self {
-            first,
-            prev: postings.last().map_or(first, |p| p.doc),
-            n: postings.len() as u32,
-            bytes: body[v.at..].to_vec(),
-        }))
+        Ok((
+            true,
+            Some(Self {
+                first,
+                prev: postings.last().map_or(first, |p| p.doc),
+                n: postings.len() as u32,
+                bytes: body[v.at..].to_vec(),
+            }),
+        ))
     }
 
     fn encode(self, tree: Vault<'_>, word: &str) -> (Vec<u8>, Vec<u8>) {
@@ -511,7 +515,7 @@ impl OpenSegment {
 struct Planner<'t> {
     tree: Vault<'t>,
     stats: Stats,
-    /// Words given postings by this change, for the word lists.
+    /// Words that had no postings before this change and get some, for the word lists.
     posted: HashSet<String>,
     words: BTreeMap<String, WordEdit>,
     arena: Vec<u32>,
@@ -625,11 +629,6 @@ impl<'t> Planner<'t> {
     /// Adds the part's words under `doc`; returns how many words it has.
     fn add_words(&mut self, doc: u32, part: &Part<'_>) -> Result<u32> {
         let (ws, count) = part_words(part);
-        for w in ws.keys() {
-            if !self.posted.contains(w) {
-                self.posted.insert(w.clone());
-            }
-        }
         if self.append.is_some() {
             for (w, pos) in ws {
                 self.append_posting(w, doc, &pos)?;
@@ -652,7 +651,10 @@ impl<'t> Planner<'t> {
     /// Appends one posting to the word's open segment, writing the segment out when full.
     fn append_posting(&mut self, word: String, doc: u32, pos: &[u32]) -> Result<()> {
         if self.append.as_ref().is_some_and(|a| !a.contains_key(&word)) {
-            let seg = OpenSegment::last_of(self.tree, &word)?;
+            let (posted, seg) = OpenSegment::last_of(self.tree, &word)?;
+            if !posted {
+                self.posted.insert(word.clone());
+            }
             self.append
                 .get_or_insert_default()
                 .insert(word.clone(), seg.unwrap_or_default());
@@ -835,6 +837,11 @@ impl<'t> Planner<'t> {
                 Some((k, _)) => parse_postings_key(&k).map(|(_, f)| f),
                 None => None,
             };
+            // No segment below the first doc touched and none above: the word is new to the
+            // index, and goes in its word list.
+            if i == 0 && below.is_none() && next_first.is_none() && !added_docs.is_empty() {
+                self.posted.insert(word.to_owned());
+            }
             let upto = next_first.unwrap_or(u32::MAX);
             let j = affected[i..]
                 .iter()
