@@ -156,7 +156,7 @@ impl SledStore {
         }
         std::fs::rename(&building, dir).map_err(io)?;
         if let Some(parent) = dir.parent() {
-            File::open(parent).and_then(|f| f.sync_all()).map_err(io)?;
+            super::backup::sync_dir(parent).map_err(io)?;
         }
         let store = Self::open(dir)?;
         store.unlock(passphrase)?;
