@@ -331,7 +331,8 @@ fn a_store_from_a_newer_schema_is_refused_and_left_alone() {
         err.to_string(),
         format!(
             "the store at {} was written by a newer kitnotes (schema 7, this one reads up to 2); \
-             upgrade kitnotes, or restore a backup made by this version",
+             nothing was changed. Upgrade kitnotes, or move the store aside and restore a backup \
+             made by this version with `kitnotes restore` (docs/BACKUP.md)",
             dir.path().display()
         )
     );

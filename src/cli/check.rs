@@ -13,7 +13,10 @@ pub struct Args {
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let dir = env.store_dir();
-    let store = env.open_existing_store()?;
+    let store = match env.open_existing_store() {
+        Ok(store) => store,
+        Err(e) => return inspect_refused(env, &dir, e),
+    };
     if args.reindex {
         let started = std::time::Instant::now();
         let docs = store.reindex()?;
@@ -22,7 +25,31 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             started.elapsed().as_secs_f64()
         );
     }
-    let report = store.check()?;
+    report(&dir, &store.check()?)
+}
+
+/// A store that lost saves (or whose tally is damaged) is refused; check says so, then reads
+/// a copy of it to say what it still holds and where it is damaged. The store is not touched.
+fn inspect_refused(env: &Env, dir: &std::path::Path, e: anyhow::Error) -> anyhow::Result<ExitCode> {
+    use crate::store::StoreError;
+    let refused = matches!(
+        e.downcast_ref::<StoreError>(),
+        Some(StoreError::LostSaves { .. } | StoreError::TallyDamaged { .. })
+    );
+    if !refused {
+        return Err(e);
+    }
+    println!("Store: {}", dir.display());
+    println!("Refused: {e:#}");
+    println!();
+    println!("What a copy of it still holds (the store itself was not opened or changed):");
+    let copy = crate::store::sled_store::InspectedCopy::open(dir)?;
+    super::passphrase::unlock(copy.store(), env.passphrase_file.as_deref())?;
+    report(dir, &copy.store().check()?)?;
+    Ok(ExitCode::FAILURE)
+}
+
+fn report(dir: &std::path::Path, report: &crate::store::CheckReport) -> anyhow::Result<ExitCode> {
     let c = &report.counts;
     println!("Store: {}", dir.display());
     print_counts(c, "");
@@ -50,8 +77,9 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             );
         } else {
             println!(
-                "Restore the store from a backup, or export what still reads and import it into a \
-                 new store."
+                "Restore the store from a backup: {}. Or export what still reads and import it \
+                 into a new store.",
+                crate::store::sled_store::restore_advice(dir)
             );
         }
         Ok(ExitCode::FAILURE)

@@ -12,6 +12,7 @@ pub mod crypt;
 pub mod index;
 pub mod keys;
 pub mod sled_store;
+pub mod tally;
 
 pub use audit::{
     Actor, Audit, AuditAction, AuditEntry, AuditEvent, AuditFilter, AuditProblem, AuditVerdict,
@@ -104,7 +105,8 @@ pub enum StoreError {
     Locked { path: PathBuf, lock: PathBuf },
     #[error(
         "the store at {path} was written by a newer kitnotes (schema {found}, this one reads up to \
-         {supported}); upgrade kitnotes, or restore a backup made by this version"
+         {supported}); nothing was changed. Upgrade kitnotes, or move the store aside and restore \
+         a backup made by this version with `kitnotes restore` (docs/BACKUP.md)"
     )]
     NewerSchema {
         path: PathBuf,
@@ -117,10 +119,22 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error(
-        "the store at {path} could not be read by its database layer ({detail}); it may be damaged: \
-         restore it from a backup"
+        "the store at {path} cannot be opened: {detail}. To get the records back, {}",
+        crate::store::sled_store::restore_advice(.path)
     )]
     Damaged { path: PathBuf, detail: String },
+    #[error(
+        "the store at {path} has lost saves: its database ends at save {found}, but save \
+         {expected} was made durable. Its files were cut short or damaged; kitnotes has not \
+         opened it for writing. `kitnotes check` reads a copy and says what it still holds. \
+         To get the records back, {advice}"
+    )]
+    LostSaves {
+        path: PathBuf,
+        found: u64,
+        expected: u64,
+        advice: String,
+    },
     #[error("record {key} cannot be decoded: {detail}")]
     Corrupt { key: String, detail: String },
     #[error("{0}")]
@@ -155,10 +169,29 @@ pub enum StoreError {
     WrongPassphrase,
     #[error("the store is locked: unlock it with its passphrase first")]
     Sealed,
-    #[error("storage error: {0}")]
-    Db(#[from] sled::Error),
+    /// sled failed; its own error is described here rather than given as the source, so a
+    /// message does not repeat it.
+    #[error("{}", crate::store::sled_store::describe_sled(.0))]
+    Db(sled::Error),
+    #[error(
+        "the store at {path} cannot be checked for lost saves: its tally file {tally} is \
+         damaged ({detail}). `kitnotes check` reads a copy of the store and says what it holds; \
+         if that is everything, delete {tally} and kitnotes starts a new one. Otherwise, {advice}"
+    )]
+    TallyDamaged {
+        path: PathBuf,
+        tally: PathBuf,
+        detail: String,
+        advice: String,
+    },
     #[error("cannot make the store durable: {0}")]
     Io(#[from] std::io::Error),
+}
+
+impl From<sled::Error> for StoreError {
+    fn from(e: sled::Error) -> Self {
+        StoreError::Db(e)
+    }
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

@@ -19,6 +19,7 @@ use super::codec::{self, CodecError};
 use super::crypt::{self, Crypt, CryptError, Header, KdfParams, Vault};
 use super::index;
 use super::keys::{self, KeyParts};
+use super::tally;
 use super::{Change, CheckReport, Counts, Result, Store, StoreError};
 use crate::model::{Patient, PatientId, PatientRecords, Record, RecordKind};
 use crate::search::text::has_text;
@@ -51,7 +52,8 @@ const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// A kitnotes store on disk.
 pub struct SledStore {
     dir: PathBuf,
-    db: sled::Db,
+    /// Always `Some` until the store is dropped, which closes sled before stamping the tally.
+    db: Option<sled::Db>,
     /// Serialises writers so that "check the stored version, then write" is atomic in-process;
     /// the lock file keeps other processes out. Shared with backups (`store::backup`), which
     /// hold it while they read.
@@ -69,6 +71,8 @@ pub struct SledStore {
     /// Index blocks kept between searches, and the count of writes that invalidates them.
     search_cache: Mutex<index::SearchCache>,
     writes: AtomicU64,
+    /// The number of the last durable save (`store::tally`); flushes take turns on it.
+    saves: Mutex<u64>,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -85,8 +89,163 @@ fn damaged(dir: &Path, e: sled::Error) -> StoreError {
         },
         other => StoreError::Damaged {
             path: dir.to_owned(),
-            detail: other.to_string(),
+            detail: describe_sled(&other),
         },
+    }
+}
+
+/// sled's error in words: where the damage is, for corruption.
+pub fn describe_sled(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Corruption { at: Some(at), .. } => {
+            let place = match at {
+                sled::DiskPtr::Inline(offset) => format!("at byte {offset} of its file db/db"),
+                sled::DiskPtr::Blob(_, blob) => format!("in its file db/blobs/{blob}"),
+            };
+            format!("the database is damaged: corrupted data {place}")
+        }
+        sled::Error::Corruption { at: None, .. } => {
+            "the database is damaged: sled found corrupted data".to_owned()
+        }
+        sled::Error::Io(io) => format!("the database could not be read or written: {io}"),
+        other => format!("storage error: {other}"),
+    }
+}
+
+/// How to get a damaged store's records back, for messages.
+pub fn restore_advice(dir: &Path) -> String {
+    format!(
+        "move it aside (`mv {d} {d}.damaged`) and run `kitnotes restore <your latest backup>`, \
+         which rebuilds it from the backup (docs/BACKUP.md)",
+        d = dir.display()
+    )
+}
+
+/// Opens sled's database in `dir/db` after making sure that sled's recovery cannot cut saves
+/// the tally says were made durable (see `store::tally`). Returns the database and the last
+/// save it holds.
+fn open_checked(dir: &Path) -> Result<(sled::Db, u64)> {
+    let db_dir = dir.join("db");
+    let counted = tally::read(dir).map_err(|e| StoreError::TallyDamaged {
+        path: dir.to_owned(),
+        tally: e.path,
+        detail: e.detail,
+        advice: restore_advice(dir),
+    })?;
+    if let Some(t) = &counted {
+        if t.saves > 0 && !db_dir.exists() {
+            return Err(StoreError::LostSaves {
+                path: dir.to_owned(),
+                found: 0,
+                expected: t.saves,
+                advice: restore_advice(dir),
+            });
+        }
+        let closed_cleanly = t.closed.is_some() && t.closed == tally::stamps(&db_dir).ok();
+        if !closed_cleanly {
+            // A crash, or sled's files changed since the last clean close: recover a copy first.
+            trial_recovery(dir, t.saves)?;
+        }
+    }
+    let db = open_sled(&db_dir).map_err(|e| damaged(dir, e))?;
+    let found = tally::saves_in(&db)?;
+    let expected = counted.as_ref().map_or(0, |t| t.saves);
+    if found < expected {
+        return Err(StoreError::LostSaves {
+            path: dir.to_owned(),
+            found,
+            expected,
+            advice: restore_advice(dir),
+        });
+    }
+    // Open now: until the next clean close, the next open recovers a copy first.
+    let open = tally::Tally {
+        saves: found,
+        closed: None,
+    };
+    tally::write(dir, &open).map_err(|source| StoreError::Open {
+        path: dir.to_owned(),
+        source,
+    })?;
+    Ok((db, found))
+}
+
+/// A copy of a store that was refused (lost saves, a damaged tally), opened to see what it
+/// still holds; the copy is deleted when this is dropped, and the store itself is never opened.
+pub struct InspectedCopy {
+    store: Option<SledStore>,
+    copy: PathBuf,
+}
+
+impl InspectedCopy {
+    /// Copies the database of the store in `dir` beside it (or, if there is no room there, into
+    /// the system's temporary directory) and opens the copy. An encrypted copy is locked.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let beside = PathBuf::from(format!("{}.inspecting", dir.display()));
+        let elsewhere =
+            std::env::temp_dir().join(format!("kitnotes-inspecting-{}", std::process::id()));
+        let mut last = None;
+        for copy in [beside, elsewhere] {
+            let _ = std::fs::remove_dir_all(&copy);
+            match tally::copy_tree(&dir.join("db"), &copy.join("db")) {
+                Ok(()) => {
+                    let store = SledStore::open(&copy);
+                    return match store {
+                        Ok(store) => Ok(Self {
+                            store: Some(store),
+                            copy,
+                        }),
+                        Err(e) => {
+                            let _ = std::fs::remove_dir_all(&copy);
+                            Err(e)
+                        }
+                    };
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&copy);
+                    last = Some(e);
+                }
+            }
+        }
+        Err(StoreError::Open {
+            path: dir.to_owned(),
+            source: last.unwrap_or_else(|| std::io::Error::other("no copy could be made")),
+        })
+    }
+
+    pub fn store(&self) -> &SledStore {
+        self.store.as_ref().expect("open until dropped")
+    }
+}
+
+impl Drop for InspectedCopy {
+    fn drop(&mut self) {
+        drop(self.store.take());
+        let _ = std::fs::remove_dir_all(&self.copy);
+    }
+}
+
+/// Runs sled's recovery on a copy of the store's files and refuses the store if the copy lost
+/// saves: the store's own files are then left exactly as they were. If no copy can be made (no
+/// room), the store is opened in place and checked after.
+fn trial_recovery(dir: &Path, expected: u64) -> Result<()> {
+    let trial = dir.join("db.recovering");
+    let _ = std::fs::remove_dir_all(&trial);
+    let found = tally::copy_tree(&dir.join("db"), &trial).ok().map(|()| {
+        open_sled(&trial)
+            .map_err(|e| damaged(dir, e))
+            .and_then(|db| Ok(tally::saves_in(&db)?))
+    });
+    let _ = std::fs::remove_dir_all(&trial);
+    match found {
+        Some(Ok(found)) if found < expected => Err(StoreError::LostSaves {
+            path: dir.to_owned(),
+            found,
+            expected,
+            advice: restore_advice(dir),
+        }),
+        Some(Err(e)) => Err(e),
+        _ => Ok(()),
     }
 }
 
@@ -191,10 +350,10 @@ impl SledStore {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
-        let db = open_sled(&dir.join("db")).map_err(|e| damaged(dir, e))?;
+        let (db, saves) = open_checked(dir)?;
         let store = Self {
             dir: dir.to_owned(),
-            db,
+            db: Some(db),
             write_lock: Arc::new(Mutex::new(())),
             _lock: lock,
             rolled_back: AtomicUsize::new(0),
@@ -203,16 +362,17 @@ impl SledStore {
             pending: Mutex::new(None),
             search_cache: Mutex::new(index::SearchCache::default()),
             writes: AtomicU64::new(0),
+            saves: Mutex::new(saves),
         };
         if let Some((passphrase, params)) = create {
-            if !store.db.is_empty() {
+            if !store.db().is_empty() {
                 return Err(StoreError::Exists(dir.to_owned()));
             }
             let (header, keys) = Header::create(passphrase, params).map_err(|e| store.bad(e))?;
-            store.db.insert(crypt::HEADER_KEY, header.encode())?;
+            store.db().insert(crypt::HEADER_KEY, header.encode())?;
             *write(&store.header) = Some(header);
             *write(&store.crypt) = Some(Crypt::Sealed(Arc::new(keys)));
-        } else if let Some(h) = store.db.get(crypt::HEADER_KEY)? {
+        } else if let Some(h) = store.db().get(crypt::HEADER_KEY)? {
             // Encrypted: the rest waits for the passphrase (`unlock`), but a store from a newer
             // kitnotes is refused now.
             *write(&store.header) = Some(Header::decode(&h).map_err(|e| store.bad(e))?);
@@ -245,6 +405,13 @@ impl SledStore {
         Ok(())
     }
 
+    /// sled's database (open until the store is dropped).
+    fn db(&self) -> &sled::Db {
+        self.db
+            .as_ref()
+            .expect("the database is open until the store is dropped")
+    }
+
     fn bad(&self, e: CryptError) -> StoreError {
         match e {
             CryptError::WrongPassphrase => StoreError::WrongPassphrase,
@@ -266,7 +433,7 @@ impl SledStore {
 
     fn vault<'a>(&'a self, c: &'a Crypt) -> Vault<'a> {
         Vault {
-            tree: &self.db,
+            tree: self.db(),
             crypt: c,
         }
     }
@@ -283,7 +450,7 @@ impl SledStore {
                 detail: "this store is not encrypted, so it has no passphrase to change".into(),
             })?;
         let header = current.rewrap(old, new, params).map_err(|e| self.bad(e))?;
-        self.db.insert(crypt::HEADER_KEY, header.encode())?;
+        self.db().insert(crypt::HEADER_KEY, header.encode())?;
         self.flush()?;
         *write(&self.header) = Some(header);
         Ok(())
@@ -307,13 +474,13 @@ impl SledStore {
 
     /// What a backup reads: the database and the writers' lock, to take to another thread.
     pub fn backup_source(&self) -> super::backup::BackupSource {
-        super::backup::BackupSource::new(self.db.clone(), self.write_lock.clone())
+        super::backup::BackupSource::new(self.db().clone(), self.write_lock.clone())
     }
 
     /// The schema version on disk.
     pub fn schema_version(&self) -> Result<Option<u32>> {
         Ok(self
-            .db
+            .db()
             .get(keys::SCHEMA_KEY)?
             .and_then(|v| <[u8; 4]>::try_from(v.as_ref()).ok())
             .map(u32::from_be_bytes))
@@ -334,14 +501,15 @@ impl SledStore {
 
     fn check_schema(&self, c: &Crypt, migrations: &[Migration]) -> Result<()> {
         let supported = migrations.len() as u32 + 1;
-        let found = match self.db.get(keys::SCHEMA_KEY)? {
+        let found = match self.db().get(keys::SCHEMA_KEY)? {
             None if self
-                .db
+                .db()
                 .iter()
                 .keys()
-                .all(|k| k.is_ok_and(|k| k == crypt::HEADER_KEY)) =>
+                .all(|k| k.is_ok_and(|k| k == crypt::HEADER_KEY || k == tally::KEY)) =>
             {
-                self.db.insert(keys::SCHEMA_KEY, &supported.to_be_bytes())?;
+                self.db()
+                    .insert(keys::SCHEMA_KEY, &supported.to_be_bytes())?;
                 self.flush()?;
                 return Ok(());
             }
@@ -376,7 +544,7 @@ impl SledStore {
         }
         for (from, migrate) in migrations.iter().enumerate().skip(found as usize - 1) {
             migrate(self.vault(c))?;
-            self.db
+            self.db()
                 .insert(keys::SCHEMA_KEY, &(from as u32 + 2).to_be_bytes())?;
             self.flush()?;
         }
@@ -384,7 +552,7 @@ impl SledStore {
     }
 
     fn get_record(&self, c: &Crypt, key: &[u8]) -> Result<Option<Record>> {
-        match self.db.get(key)? {
+        match self.db().get(key)? {
             None => Ok(None),
             Some(v) => codec::decode(c, key, &v)
                 .map(Some)
@@ -395,7 +563,7 @@ impl SledStore {
     /// The primary key of the record with `id`.
     fn key_of(&self, c: &Crypt, id: &str) -> Result<Option<Vec<u8>>> {
         let key = keys::index_key(c, id);
-        match self.db.get(&key)? {
+        match self.db().get(&key)? {
             None => Ok(None),
             Some(v) => codec::decode_ref(c, &key, &v)
                 .map(Some)
@@ -422,7 +590,7 @@ impl SledStore {
         prefix: &[u8],
         mut each: impl FnMut(&[u8], Record),
     ) -> Result<()> {
-        for kv in self.db.scan_prefix(prefix) {
+        for kv in self.db().scan_prefix(prefix) {
             let (k, v) = kv?;
             let r = codec::decode(c, &k, &v).map_err(|e| corrupt(&k, e))?;
             each(&k, r);
@@ -689,7 +857,7 @@ impl SledStore {
         if ops.len() <= CHUNK_OPS {
             let mut batch = sled::Batch::default();
             ops.iter().for_each(|op| encode_op(c, op, &mut batch));
-            self.db.apply_batch(batch)?;
+            self.db().apply_batch(batch)?;
             return Ok(());
         }
         self.write_chunked(|w| self.write_chunks(c, ops, w))
@@ -706,7 +874,7 @@ impl SledStore {
                 .undo_keys
                 .iter()
                 .for_each(|k| commit.remove(k.as_slice()));
-            self.db.apply_batch(commit)?;
+            self.db().apply_batch(commit)?;
             Ok(())
         });
         if result.is_err() {
@@ -725,14 +893,14 @@ impl SledStore {
                 let old = if op.fresh {
                     None
                 } else {
-                    self.db.get(&op.key)?.map(|v| v.to_vec())
+                    self.db().get(&op.key)?.map(|v| v.to_vec())
                 };
                 undo.push((op.key.clone(), old));
                 encode_op(c, op, &mut batch);
             }
             let undo_key = undo_key(chunks.undo_keys.len() as u64);
             batch.insert(undo_key.as_slice(), encode_undo(&undo));
-            self.db.apply_batch(batch)?;
+            self.db().apply_batch(batch)?;
             chunks.undo_keys.push(undo_key);
         }
         Ok(())
@@ -742,7 +910,7 @@ impl SledStore {
     /// undo and the removal of its entry in one batch. Returns how many chunks were undone.
     pub fn roll_back_interrupted(&self) -> Result<usize> {
         let mut entries: Vec<(sled::IVec, sled::IVec)> = self
-            .db
+            .db()
             .scan_prefix(UNDO_PREFIX)
             .collect::<std::result::Result<_, _>>()?;
         entries.reverse();
@@ -759,7 +927,7 @@ impl SledStore {
                 }
             }
             batch.remove(key.clone());
-            self.db.apply_batch(batch)?;
+            self.db().apply_batch(batch)?;
         }
         if !entries.is_empty() {
             self.flush()?;
@@ -853,7 +1021,7 @@ fn decode_undo(mut b: &[u8]) -> Option<Vec<UndoEntry>> {
 impl SledStore {
     /// The audit log's head: where the next entry goes and what it is chained to.
     fn audit_head(&self, c: &Crypt) -> Result<HeadState> {
-        Ok(match self.db.get(keys::AUDIT_HEAD_KEY)? {
+        Ok(match self.db().get(keys::AUDIT_HEAD_KEY)? {
             None => HeadState::Absent,
             Some(v) => match codec::decode_audit_head(c, keys::AUDIT_HEAD_KEY, &v) {
                 Ok(h) => HeadState::Present(h),
@@ -876,7 +1044,7 @@ impl SledStore {
         // leave a gap that verify reports, not be silently written over.
         let (mut seq, mut prev) = match self.audit_head(c)? {
             HeadState::Absent => {
-                if self.db.scan_prefix(keys::AUDIT_PREFIX).next().is_some() {
+                if self.db().scan_prefix(keys::AUDIT_PREFIX).next().is_some() {
                     return Err(StoreError::AuditLog(
                         "the log has entries but its head is missing".into(),
                     ));
@@ -1024,8 +1192,21 @@ impl Store for SledStore {
     }
 
     fn flush(&self) -> Result<()> {
-        self.db.flush()?;
+        // The save number goes in last, so the database holds it only with everything before
+        // it; the tally file learns it only once that is durable.
+        let mut saves = lock_or_poisoned(&self.saves);
+        let next = *saves + 1;
+        self.db().insert(tally::KEY, &next.to_be_bytes())?;
+        self.db().flush()?;
         sync_tree(&self.dir.join("db"))?;
+        tally::write(
+            &self.dir,
+            &tally::Tally {
+                saves: next,
+                closed: None,
+            },
+        )?;
+        *saves = next;
         Ok(())
     }
 
@@ -1044,7 +1225,7 @@ impl Store for SledStore {
     fn audit_log(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>> {
         let mut out = Vec::new();
         let c = &self.crypt()?;
-        for kv in self.db.scan_prefix(keys::AUDIT_PREFIX) {
+        for kv in self.db().scan_prefix(keys::AUDIT_PREFIX) {
             let (k, v) = kv?;
             let entry = codec::decode_audit(c, &k, &v).map_err(|e| corrupt(&k, e))?;
             if filter.matches(&entry) {
@@ -1085,7 +1266,7 @@ impl Store for SledStore {
     fn verify_audit(&self) -> Result<AuditVerdict> {
         let mut chain = ChainCheck::new();
         let c = &self.crypt()?;
-        for kv in self.db.scan_prefix(keys::AUDIT_PREFIX) {
+        for kv in self.db().scan_prefix(keys::AUDIT_PREFIX) {
             let (k, v) = kv?;
             match keys::parse_key(c, &k) {
                 Some(KeyParts::Audit { seq }) => chain.push(
@@ -1121,6 +1302,27 @@ impl Store for SledStore {
             self.finish_open(&migrations)?;
         }
         Ok(())
+    }
+}
+
+impl Drop for SledStore {
+    /// Closes sled, then stamps its files in the tally, so the next open knows they are as
+    /// this close left them. If sled does not let go, or the stamp cannot be written, the next
+    /// open simply recovers a copy first.
+    fn drop(&mut self) {
+        let Some(db) = self.db.take() else { return };
+        drop(db);
+        let db_dir = self.dir.join("db");
+        if !tally::wait_released(&db_dir) {
+            return;
+        }
+        if let Ok(stamps) = tally::stamps(&db_dir) {
+            let closed = tally::Tally {
+                saves: *lock_or_poisoned(&self.saves),
+                closed: Some(stamps),
+            };
+            let _ = tally::write(&self.dir, &closed);
+        }
     }
 }
 
@@ -1185,17 +1387,20 @@ fn check(store: &SledStore) -> Result<CheckReport> {
     // within a small memory budget.
     let mut references: Vec<Reference> = Vec::new();
     let key_id = |id: &str| c.key_id(id);
-    for kv in store.db.iter() {
+    let mut unreadable = false;
+    for kv in store.db().iter() {
         let (k, v) = match kv {
             Ok(kv) => kv,
             Err(e) => {
-                report
-                    .problems
-                    .push(format!("reading the database failed: {e}"));
+                report.problems.push(format!(
+                    "reading the database stopped: {}",
+                    describe_sled(&e)
+                ));
+                unreadable = true;
                 break;
             }
         };
-        if &*k == crypt::HEADER_KEY {
+        if &*k == crypt::HEADER_KEY || &*k == tally::KEY {
             continue;
         }
         let parts = keys::parse_key(c, &k);
@@ -1260,6 +1465,14 @@ fn check(store: &SledStore) -> Result<CheckReport> {
         }
         references.extend(references_of(&record));
     }
+    if unreadable {
+        // The scan stopped at a damaged page, so comparing the index and references with what
+        // it saw would only list everything after it. Name the records that cannot be read.
+        report.problems.extend(unreadable_records(store, c));
+        index.clear();
+        ids.clear();
+        references.clear();
+    }
     let mut indexed: HashSet<&str> = HashSet::new();
     for (id, key, value) in &index {
         indexed.insert(id);
@@ -1305,13 +1518,65 @@ fn check(store: &SledStore) -> Result<CheckReport> {
             ));
         }
     }
-    report.problems.extend(index::verify(store.vault(c))?);
+    match index::verify(store.vault(c)) {
+        Ok(problems) => report.problems.extend(problems),
+        Err(e) => report
+            .problems
+            .push(format!("the search index cannot be read: {e}")),
+    }
     // One pass of SHA-256 over the log: cheap next to decoding every record.
-    report.audit = store.verify_audit()?;
-    if let Some(p) = &report.audit.problem {
-        report.problems.push(p.to_string());
+    match store.verify_audit() {
+        Ok(verdict) => {
+            report.audit = verdict;
+            if let Some(p) = &report.audit.problem {
+                report.problems.push(p.to_string());
+            }
+        }
+        Err(e) => report
+            .problems
+            .push(format!("the audit log cannot be read: {e}")),
     }
     Ok(report)
+}
+
+/// Every record the id index names whose value cannot be read (at most 200 named), for a check
+/// whose scan hit a damaged page.
+fn unreadable_records(store: &SledStore, c: &Crypt) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut named = 0;
+    for kv in store.db().scan_prefix(keys::INDEX_PREFIX) {
+        let (k, v) = match kv {
+            Ok(kv) => kv,
+            Err(e) => {
+                out.push(format!(
+                    "the id index cannot be read past a damaged page: {}",
+                    describe_sled(&e)
+                ));
+                break;
+            }
+        };
+        let id = match keys::parse_key(c, &k) {
+            Some(KeyParts::Index { id }) => id,
+            _ => printable_key(&k),
+        };
+        let Ok(target) = codec::decode_ref(c, &k, &v) else {
+            continue;
+        };
+        if let Err(e) = store.db().get(&target) {
+            named += 1;
+            if named <= 200 {
+                out.push(format!(
+                    "record {id} ({}) cannot be read: {}",
+                    printable_key(&target),
+                    describe_sled(&e)
+                ));
+            }
+        }
+    }
+    if named > 200 {
+        out.push(format!("and {} more records cannot be read", named - 200));
+    }
+    out
 }
 
 /// One link from a record to another, for the reference check.
@@ -1345,7 +1610,7 @@ fn references_of(r: &Record) -> Vec<Reference> {
 /// Exposed for tests that need to damage a store on purpose.
 #[doc(hidden)]
 pub fn raw_db(store: &SledStore) -> &sled::Db {
-    &store.db
+    store.db()
 }
 
 #[cfg(test)]

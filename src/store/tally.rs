@@ -1,0 +1,178 @@
+//! The tally: a small file beside sled's database (`<store>/kitnotes.tally`) that counts the
+//! saves the store has made durable, and records how sled's files looked when the store was
+//! last closed cleanly.
+//!
+//! Why it exists: sled 0.34 recovers its log by reading it up to the first message that fails
+//! its checksum and treating that as the end, and it then *zeroes* the rest of that segment and
+//! every later one. A truncated, bit-flipped or missing database file therefore opens as a
+//! smaller, or empty, store that looks healthy, and the first open destroys what the damage hid.
+//! Every flush writes a save number into the database (`M\0tally`) and then, once the flush is
+//! durable, into this file. On open:
+//!
+//! - if sled's files are exactly as they were at the last clean close (names, sizes and
+//!   modification times), sled is opened in place: there is nothing for its recovery to cut;
+//! - otherwise (a crash, or a file changed behind kitnotes' back) sled's recovery runs first on
+//!   a copy of its files; only if the copy still holds the last save this file counted is the
+//!   store itself opened, and otherwise it is refused with the store untouched.
+//!
+//! The file is written beside and renamed into place, so it is never half-written.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The file's name in the store directory.
+pub const FILE: &str = "kitnotes.tally";
+
+/// The database key holding the save number of the last flush.
+pub const KEY: &[u8] = b"M\0tally";
+
+/// The file's contents.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Tally {
+    /// The number of the last save that was durable when the file was written.
+    pub saves: u64,
+    /// sled's files as the last clean close left them; `None` while the store is open (or
+    /// after a crash).
+    pub closed: Option<Vec<FileStamp>>,
+}
+
+/// One of sled's files: its path under `db/`, length and modification time (ns since 1970).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FileStamp(pub String, pub u64, pub i128);
+
+/// Why the tally file could not be read.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {detail}")]
+pub struct TallyError {
+    pub path: PathBuf,
+    pub detail: String,
+}
+
+/// Reads the tally of the store in `dir`; `None` if there is none (a new store, or one made
+/// before kitnotes kept a tally).
+pub fn read(dir: &Path) -> Result<Option<Tally>, TallyError> {
+    let path = dir.join(FILE);
+    let bad = |detail: String| TallyError {
+        path: path.clone(),
+        detail,
+    };
+    let bytes = match std::fs::read(&path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(bad(e.to_string())),
+    };
+    if bytes.len() > 1 << 20 {
+        return Err(bad(format!("{} bytes, far more than a tally", bytes.len())));
+    }
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|e| bad(format!("not a tally ({e})")))
+}
+
+/// Writes `tally` durably: to a new file, synced, renamed over the old one, directory synced.
+pub fn write(dir: &Path, tally: &Tally) -> std::io::Result<()> {
+    let path = dir.join(FILE);
+    let new = dir.join(format!("{FILE}.new"));
+    let json = serde_json::to_vec(tally).map_err(std::io::Error::other)?;
+    let mut f = std::fs::File::create(&new)?;
+    f.write_all(&json)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&new, &path)?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+/// The stamps of every file under `db` (sorted by path), to compare with a clean close.
+pub fn stamps(db: &Path) -> std::io::Result<Vec<FileStamp>> {
+    let mut out = Vec::new();
+    collect(db, db, &mut out)?;
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(out)
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<FileStamp>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        let path = entry.path();
+        if meta.is_dir() {
+            collect(root, &path, out)?;
+        } else {
+            let name = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned();
+            let modified = meta
+                .modified()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos() as i128);
+            out.push(FileStamp(name, meta.len(), modified));
+        }
+    }
+    Ok(())
+}
+
+/// Copies the directory tree `from` to `to` (which must not exist).
+pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
+}
+
+/// The save number a database holds (0 if it has none).
+pub fn saves_in(db: &sled::Db) -> sled::Result<u64> {
+    Ok(db
+        .get(KEY)?
+        .and_then(|v| <[u8; 8]>::try_from(v.as_ref()).ok())
+        .map_or(0, u64::from_be_bytes))
+}
+
+/// Waits (up to 5 s) until nothing in this process holds sled's lock on `db/db` any more, so
+/// its files are final; false if it is still held.
+pub fn wait_released(db: &Path) -> bool {
+    let started = std::time::Instant::now();
+    let file = match std::fs::File::open(db.join("db")) {
+        Ok(f) => f,
+        Err(_) => return false,
+    };
+    loop {
+        if file.try_lock().is_ok() {
+            let _ = file.unlock();
+            return true;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(5) {
+            return false;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tally_round_trips_and_a_damaged_one_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(read(dir.path()).unwrap().is_none());
+        let t = Tally {
+            saves: 42,
+            closed: Some(vec![FileStamp("db".into(), 7, 1)]),
+        };
+        write(dir.path(), &t).unwrap();
+        assert_eq!(read(dir.path()).unwrap(), Some(t));
+        std::fs::write(dir.path().join(FILE), b"{\"saves\":4").unwrap();
+        let e = read(dir.path()).unwrap_err().to_string();
+        assert!(e.contains(FILE) && e.contains("not a tally"), "{e}");
+    }
+}
