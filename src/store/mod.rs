@@ -171,7 +171,7 @@ pub enum StoreError {
     Sealed,
     /// sled failed; its own error is described here rather than given as the source, so a
     /// message does not repeat it.
-    #[error("{}", crate::store::sled_store::describe_sled(.0))]
+    #[error("{}", crate::store::sled_store::explain_sled(.0))]
     Db(sled::Error),
     #[error(
         "the store at {path} cannot be checked for lost saves: its tally file {tally} is \

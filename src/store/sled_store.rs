@@ -108,7 +108,22 @@ pub fn describe_sled(e: &sled::Error) -> String {
             "the database is damaged: sled found corrupted data".to_owned()
         }
         sled::Error::Io(io) => format!("the database could not be read or written: {io}"),
+        sled::Error::ReportableBug(what) if what.starts_with("its recovery stopped") => {
+            format!("the database is damaged: {what}")
+        }
         other => format!("storage error: {other}"),
+    }
+}
+
+/// [`describe_sled`] with what to do, for a message on its own.
+pub fn explain_sled(e: &sled::Error) -> String {
+    match e {
+        sled::Error::Corruption { .. } => format!(
+            "{}. `kitnotes check` names the records it affects; `kitnotes restore` brings back \
+             a backup (docs/BACKUP.md)",
+            describe_sled(e)
+        ),
+        _ => describe_sled(e),
     }
 }
 
@@ -148,7 +163,7 @@ fn open_checked(dir: &Path) -> Result<(sled::Db, u64)> {
         }
     }
     let db = open_sled(&db_dir).map_err(|e| damaged(dir, e))?;
-    let found = tally::saves_in(&db)?;
+    let found = tally::saves_in(&db).map_err(|e| damaged(dir, e))?;
     let expected = counted.as_ref().map_or(0, |t| t.saves);
     if found < expected {
         return Err(StoreError::LostSaves {
@@ -234,7 +249,7 @@ fn trial_recovery(dir: &Path, expected: u64) -> Result<()> {
     let found = tally::copy_tree(&dir.join("db"), &trial).ok().map(|()| {
         open_sled(&trial)
             .map_err(|e| damaged(dir, e))
-            .and_then(|db| Ok(tally::saves_in(&db)?))
+            .and_then(|db| tally::saves_in(&db).map_err(|e| damaged(dir, e)))
     });
     let _ = std::fs::remove_dir_all(&trial);
     match found {
@@ -249,16 +264,56 @@ fn trial_recovery(dir: &Path, expected: u64) -> Result<()> {
     }
 }
 
+thread_local! {
+    /// While sled opens a database on this thread: the message of a panic inside it.
+    static SLED_PANIC: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Runs `open`, turning a panic inside sled into an error. sled 0.34's recovery indexes past
+/// the end of a table when its files are damaged in some ways (an emptied `db` file with a
+/// snapshot left); a damaged file must get a message, not a crash. The panic hook stays
+/// quiet only for this thread while it opens; every other panic is reported as before.
+fn without_panics(open: impl FnOnce() -> sled::Result<sled::Db>) -> sled::Result<sled::Db> {
+    static HOOK: std::sync::Once = std::sync::Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let caught = SLED_PANIC.with(|p| match p.borrow_mut().as_mut() {
+                Some(message) => {
+                    *message = info.payload_as_str().unwrap_or("a panic").to_owned();
+                    true
+                }
+                None => false,
+            });
+            if !caught {
+                previous(info);
+            }
+        }));
+    });
+    SLED_PANIC.with(|p| *p.borrow_mut() = Some(String::new()));
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(open));
+    let message = SLED_PANIC
+        .with(|p| p.borrow_mut().take())
+        .unwrap_or_default();
+    result.unwrap_or_else(|_| {
+        Err(sled::Error::ReportableBug(format!(
+            "its recovery stopped on damaged files ({message})"
+        )))
+    })
+}
+
 /// Opens sled's database, waiting up to 5 s for a just-dropped handle in this process to
 /// release sled's own file lock.
 fn open_sled(path: &Path) -> sled::Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {
-        let result = sled::Config::new()
-            .path(path)
-            .cache_capacity(CACHE_BYTES)
-            .flush_every_ms(Some(500))
-            .open();
+        let result = without_panics(|| {
+            sled::Config::new()
+                .path(path)
+                .cache_capacity(CACHE_BYTES)
+                .flush_every_ms(Some(500))
+                .open()
+        });
         match result {
             Err(sled::Error::Io(e))
                 if e.to_string().contains("could not acquire lock")

@@ -1,0 +1,385 @@
+//! Damaged stores: truncated, bit-flipped and deleted files, a damaged tally and a newer schema.
+//! kitnotes must refuse with what is wrong and how to restore, leave the files exactly as they
+//! were, never panic, and `kitnotes check` must say where the damage is. Run through the real
+//! binary, as a clinician would meet it.
+
+mod common;
+
+use common::{PASSPHRASE, kitnotes, text};
+use kitnotes::demo::{self, DemoSpec};
+use kitnotes::store::SledStore;
+use kitnotes::store::crypt::KdfParams;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+/// A data directory whose encrypted store holds an invented caseload, closed cleanly, and the
+/// export of it as it was.
+struct Pristine {
+    data: tempfile::TempDir,
+    export: Vec<u8>,
+}
+
+fn pristine() -> Pristine {
+    let data = tempfile::tempdir().unwrap();
+    let store = SledStore::create_encrypted(
+        &data.path().join("store"),
+        PASSPHRASE.as_bytes(),
+        KdfParams::DEFAULT,
+    )
+    .unwrap();
+    let spec = DemoSpec {
+        patients: 6,
+        notes_per_patient: 12,
+        seed: 9,
+        ..DemoSpec::new(jiff::civil::date(2026, 11, 21))
+    };
+    let actor = kitnotes::store::Actor::new("Dr. Invented", common::ts(common::NOW));
+    demo::build(&store, &spec, &actor, &mut |_| {}).unwrap();
+    drop(store);
+    // A later session: a day's notes, each saved on its own, as the editor does.
+    assert!(kitnotes(data.path(), &["check"]).status.success());
+    {
+        use kitnotes::model::{Note, NoteKind, PatientId, Record, RecordId, Section};
+        use kitnotes::store::Store;
+        let store = common::open_unlocked(&data.path().join("store"));
+        let patient = store.patients().unwrap()[0].id.clone();
+        for i in 0..30 {
+            let note = Note::draft(
+                RecordId::parse(&format!("later-{i}")).unwrap(),
+                PatientId::parse(patient.as_str()).unwrap(),
+                NoteKind::Integration,
+                common::ts(common::NOW),
+                format!("Integration {i}"),
+                vec![Section::new("Reflection", "Invented text. ".repeat(40))],
+            );
+            store
+                .apply_audited(&[kitnotes::store::Change::Put(Record::Note(note))], &actor)
+                .unwrap();
+            store.flush().unwrap();
+        }
+    }
+    let out = kitnotes(data.path(), &["export"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    Pristine {
+        data,
+        export: out.stdout,
+    }
+}
+
+/// A fresh copy of the pristine data directory to damage.
+fn copy_of(p: &Pristine) -> tempfile::TempDir {
+    let to = tempfile::tempdir().unwrap();
+    copy_dir(p.data.path(), to.path());
+    to
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &to.join(e.file_name()));
+        } else {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
+/// Every file under `dir` with its bytes (the lock file aside: it is empty and only locked).
+fn files(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<PathBuf, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for e in entries {
+            let e = e.unwrap();
+            let path = e.path();
+            if e.file_type().unwrap().is_dir() {
+                walk(root, &path, out);
+            } else if e.file_name() != "kitnotes.lock" {
+                out.insert(
+                    path.strip_prefix(root).unwrap().to_owned(),
+                    std::fs::read(&path).unwrap(),
+                );
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
+}
+
+fn db_file(data: &Path) -> PathBuf {
+    data.join("store").join("db").join("db")
+}
+
+fn assert_no_panic(what: &str, out: &Output) {
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(
+        !all.contains("panicked") && out.status.code() != Some(101),
+        "{what}: kitnotes panicked:\n{all}"
+    );
+}
+
+/// The damage is refused by `check` (which then reads a copy) and by `export`, each saying what
+/// is wrong and how to restore, and nothing under the store changes.
+fn assert_refused(what: &str, data: &Path, needle: &str) {
+    let before = files(&data.join("store"));
+    let check = kitnotes(data, &["check"]);
+    assert_no_panic(what, &check);
+    assert!(!check.status.success(), "{what}: check passed");
+    let report = format!("{}{}", text(&check.stdout), text(&check.stderr));
+    let store = data.join("store").display().to_string();
+    for expected in [needle, &store, "kitnotes restore", "docs/BACKUP.md"] {
+        assert!(
+            report.contains(expected),
+            "{what}: no {expected:?} in\n{report}"
+        );
+    }
+    let export = kitnotes(data, &["export"]);
+    assert_no_panic(what, &export);
+    assert!(
+        !export.status.success(),
+        "{what}: export ran on a damaged store"
+    );
+    assert!(export.stdout.is_empty(), "{what}: export wrote records");
+    let err = text(&export.stderr);
+    assert!(
+        err.contains(needle) && err.contains("kitnotes restore"),
+        "{what}: {err}"
+    );
+    assert!(
+        files(&data.join("store")) == before,
+        "{what}: refusing changed the store's files"
+    );
+}
+
+#[test]
+fn a_cut_short_or_missing_database_is_refused_and_left_as_it_is() {
+    let p = pristine();
+    let len = std::fs::metadata(db_file(p.data.path())).unwrap().len();
+    let cuts: [(&str, Box<dyn Fn(&Path)>); 5] = [
+        (
+            "emptied",
+            Box::new(|d| std::fs::write(db_file(d), b"").unwrap()),
+        ),
+        ("cut to 100 bytes", Box::new(|d| truncate(d, 100))),
+        ("cut in half", Box::new(move |d| truncate(d, len / 2))),
+        (
+            "db file deleted",
+            Box::new(|d| std::fs::remove_file(db_file(d)).unwrap()),
+        ),
+        (
+            "db directory deleted",
+            Box::new(|d| std::fs::remove_dir_all(d.join("store").join("db")).unwrap()),
+        ),
+    ];
+    for (what, cut) in &cuts {
+        let data = copy_of(&p);
+        cut(data.path());
+        // sled either fails to read what is left ("cannot be opened") or reads less than the
+        // tally counted ("has lost saves"); never a smaller store that looks whole.
+        let export = text(&kitnotes(data.path(), &["export"]).stderr);
+        let needle = if export.contains("cannot be opened") {
+            "cannot be opened: the database is damaged"
+        } else {
+            "has lost saves"
+        };
+        assert_refused(what, data.path(), needle);
+        // Refused again on the next try: the first refusal did not make it look whole.
+        let again = kitnotes(data.path(), &["check"]);
+        assert!(
+            !again.status.success(),
+            "{what}: accepted on the second try"
+        );
+    }
+}
+
+fn truncate(data: &Path, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(db_file(data))
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+/// What `check` made of one flipped byte.
+#[derive(Debug, Default)]
+struct Outcomes {
+    refused: usize,
+    pinpointed: usize,
+    intact: usize,
+}
+
+#[test]
+fn every_flipped_byte_is_refused_or_pinpointed_or_provably_harmless() {
+    let p = pristine();
+    let len = std::fs::metadata(db_file(p.data.path())).unwrap().len();
+    let mut seen = Outcomes::default();
+    // Offsets spread over the whole file, from a fixed seed: the same run every time.
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let flips = 36;
+    for round in 0..flips {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        let offset = (len / flips) * round + x % (len / flips);
+        let data = copy_of(&p);
+        let mut bytes = std::fs::read(db_file(data.path())).unwrap();
+        bytes[offset as usize] ^= 1 << (x % 8);
+        std::fs::write(db_file(data.path()), &bytes).unwrap();
+        let what = format!("bit {} of byte {offset}", x % 8);
+        let before = files(&data.path().join("store"));
+        let check = kitnotes(data.path(), &["check"]);
+        assert_no_panic(&what, &check);
+        let report = format!("{}{}", text(&check.stdout), text(&check.stderr));
+        if check.status.success() {
+            // Only if every record is exactly as it was: the flip hit space sled no longer uses.
+            let export = kitnotes(data.path(), &["export"]);
+            assert!(
+                export.stdout == p.export,
+                "{what}: check passed but the records changed\n{report}"
+            );
+            seen.intact += 1;
+        } else if report.contains("Integrity:") {
+            // It opened: every problem says which record, or where in which file.
+            let problems: Vec<&str> = report.lines().filter(|l| l.starts_with("  - ")).collect();
+            assert!(
+                !problems.is_empty(),
+                "{what}: failed with no problem named\n{report}"
+            );
+            for line in problems {
+                assert!(
+                    line.contains("record ")
+                        || line.contains("byte ")
+                        || line.contains("search index")
+                        || line.contains("index entry")
+                        || line.contains("audit"),
+                    "{what}: a problem that says neither which record nor where: {line}"
+                );
+            }
+            assert!(report.contains("kitnotes restore"), "{what}: {report}");
+            seen.pinpointed += 1;
+        } else {
+            assert!(
+                report.contains("kitnotes restore") && report.contains("docs/BACKUP.md"),
+                "{what}: refused without the way back\n{report}"
+            );
+            assert!(
+                files(&data.path().join("store")) == before,
+                "{what}: refusing changed the store's files"
+            );
+            seen.refused += 1;
+        }
+    }
+    eprintln!("corruption: {flips} flipped bits: {seen:?}");
+    // The flips must have reached data that matters, not only free space.
+    assert!(seen.refused + seen.pinpointed > 0, "{seen:?}");
+}
+
+#[test]
+fn a_damaged_tally_is_refused_and_check_reads_a_copy() {
+    let p = pristine();
+    let data = copy_of(&p);
+    let tally = data.path().join("store").join("kitnotes.tally");
+    std::fs::write(&tally, b"{\"saves\": 3, \"clo").unwrap();
+    assert_refused("damaged tally", data.path(), "tally file");
+    let check = text(&kitnotes(data.path(), &["check"]).stdout);
+    // What the copy holds, read with the passphrase.
+    assert!(check.contains("Patients: 6 (0 archived)"), "{check}");
+    assert!(check.contains("Integrity: OK"), "{check}");
+    // The message says what to do if it is all there: delete the tally. Then it opens.
+    std::fs::remove_file(&tally).unwrap();
+    let export = kitnotes(data.path(), &["export"]);
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    assert_eq!(export.stdout, p.export);
+}
+
+#[test]
+fn a_store_that_lost_saves_is_checked_on_a_copy_which_says_what_is_left() {
+    let p = pristine();
+    // The tally counts five saves more than the database holds: what a database that lost
+    // its last saves looks like, whichever way it lost them.
+    let data = copy_of(&p);
+    let tally = data.path().join("store").join("kitnotes.tally");
+    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&tally).unwrap()).unwrap();
+    let saves = t["saves"].as_u64().unwrap();
+    std::fs::write(
+        &tally,
+        format!("{{\"saves\":{},\"closed\":null}}", saves + 5),
+    )
+    .unwrap();
+    let check = kitnotes(data.path(), &["check"]);
+    let out = text(&check.stdout);
+    assert!(
+        out.contains("Refused: the store at"),
+        "{out}{}",
+        text(&check.stderr)
+    );
+    assert!(out.contains("What a copy of it still holds"), "{out}");
+    assert!(out.contains("Patients: 6 (0 archived)"), "{out}");
+    // The copy is gone afterwards.
+    let left: Vec<_> = std::fs::read_dir(data.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert!(
+        !left
+            .iter()
+            .any(|n| n.to_string_lossy().contains("inspecting")),
+        "{left:?}"
+    );
+}
+
+#[test]
+fn a_store_from_a_newer_kitnotes_is_refused_with_how_to_restore() {
+    let p = pristine();
+    let data = copy_of(&p);
+    {
+        let store = common::open_unlocked(&data.path().join("store"));
+        kitnotes::store::sled_store::raw_db(&store)
+            .insert(b"M\0schema", &9u32.to_be_bytes())
+            .unwrap();
+        kitnotes::store::Store::flush(&store).unwrap();
+    }
+    let pairs = |data: &Path| -> Vec<(Vec<u8>, Vec<u8>)> {
+        // Read through a copy, so that reading cannot change the store itself.
+        let copy = tempfile::tempdir().unwrap();
+        copy_dir(&data.join("store").join("db"), copy.path());
+        let db = sled::open(copy.path()).unwrap();
+        db.iter()
+            .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())).unwrap())
+            .collect()
+    };
+    let before = pairs(data.path());
+    for args in [&["check"][..], &["export"], &["today"]] {
+        let out = kitnotes(data.path(), args);
+        assert_no_panic("newer schema", &out);
+        let err = text(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            err.contains("written by a newer kitnotes (schema 9")
+                && err.contains("kitnotes restore"),
+            "{args:?}: {err}"
+        );
+    }
+    // Every key and value is as it was, the newer version included.
+    assert!(pairs(data.path()) == before);
+}
+
+#[test]
+fn a_crash_is_recovered_on_a_copy_and_the_store_opens_whole() {
+    let p = pristine();
+    let data = copy_of(&p);
+    // What a crash leaves: the tally says "open", so the next open recovers a copy first.
+    let tally = data.path().join("store").join("kitnotes.tally");
+    let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&tally).unwrap()).unwrap();
+    let saves = t["saves"].as_u64().unwrap();
+    std::fs::write(&tally, format!("{{\"saves\":{saves},\"closed\":null}}")).unwrap();
+    let export = kitnotes(data.path(), &["export"]);
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    assert_eq!(export.stdout, p.export);
+    assert!(!data.path().join("store").join("db.recovering").exists());
+}
