@@ -875,6 +875,26 @@ fn a_query_over_the_limit_is_refused_saying_so_wherever_it_is_typed() {
     );
 }
 
+#[test]
+fn a_pasted_query_over_the_limit_says_so_in_the_search_box() {
+    let mut f = demo_app((120, 40));
+    press(&mut f.app, "F");
+    f.app.paste(&"sleep ".repeat(200));
+    let s = screen(&f.app);
+    assert!(
+        s.contains("Column 1001: the query is longer than 1000 characters"),
+        "{s}"
+    );
+    assert!(!s.contains(" matches"), "no results under an error: {s}");
+    // Cut back under the limit, it searches again.
+    for _ in 0..200 {
+        press(&mut f.app, "<Backspace>");
+    }
+    let s = screen(&f.app);
+    assert!(!s.contains("Column 1001"), "{s}");
+    assert!(s.contains(" matches"), "{s}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // The import format (tests/interchange.rs fuzzes arbitrary bytes and byte, line and value
 // mutations of the fixture, checking refusals name a line and accepted files export back; this
