@@ -1170,6 +1170,23 @@ fn a_100_mb_import_line_is_refused_after_reading_16_mib() {
     assert!(read <= 16 * 1024 * 1024 + 64 * 1024, "read {read} bytes");
 }
 
+#[test]
+fn kitnotes_import_refuses_a_100_mb_one_line_file_naming_the_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("huge.jsonl");
+    sparse(&file, HUNDRED_MB);
+    let out = kitnotes(dir.path(), &["import", &file.display().to_string()]);
+    assert!(!out.status.success());
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "kitnotes: error: {}: line 1: the line is longer than 16777216 bytes; kitnotes \
+             refuses lines that long\nNothing was imported.\n",
+            file.display()
+        )
+    );
+}
+
 /// A million-line import made on the fly, one line at a time, never held whole: the header, a
 /// patient, a measure per line (each a separate record, ids m2..), and on the last line a
 /// measure for a patient the file does not have.
