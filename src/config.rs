@@ -14,8 +14,9 @@ pub struct Config {
     #[serde(default)]
     pub clinician: Option<String>,
     /// The IANA time zone for showing times (e.g. "Europe/Berlin"); default: the system's.
+    /// Kept with its place in the file so an unknown zone is reported there.
     #[serde(default)]
-    pub timezone: Option<String>,
+    pub timezone: Option<toml::Spanned<String>>,
     /// The keymap preset the user's `keymap.toml` is layered on: "default", "vim" or "emacs".
     #[serde(default)]
     pub keymap: crate::keymap::Preset,
@@ -49,7 +50,7 @@ pub struct CheckInConfig {
     /// When check-ins are due after each dose, e.g. `["24h", "72h", "1w", "2w", "1mo", "3mo"]`
     /// (the default). Each entry keeps its place in the file so a bad one is reported there.
     #[serde(default)]
-    pub cadence: Option<Vec<toml::Spanned<String>>>,
+    pub cadence: Option<toml::Spanned<Vec<toml::Spanned<String>>>>,
 }
 
 /// A config file that cannot be used, with where and why.
@@ -81,33 +82,51 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
-    #[error("{path}: timezone {name:?} is not a known IANA time zone ({detail})")]
+    #[error(
+        "{path}:{line}:{column}: timezone {name:?} is not a known IANA time zone, such as \
+         \"Europe/Berlin\" ({detail})"
+    )]
     TimeZone {
         path: PathBuf,
+        line: usize,
+        column: usize,
         name: String,
         detail: String,
     },
 }
 
 impl Config {
-    /// Loads `<dir>/config.toml`; a missing file gives the defaults.
+    /// Loads `<dir>/config.toml`; a missing file gives the defaults. A file over
+    /// [`MAX_SETTINGS_FILE_BYTES`](crate::limits::MAX_SETTINGS_FILE_BYTES) is refused unread.
     pub fn load(dir: &Path) -> Result<Self, ConfigError> {
         let path = dir.join("config.toml");
-        let text = match std::fs::read_to_string(&path) {
+        let text = match crate::limits::read_to_string(
+            &path,
+            crate::limits::MAX_SETTINGS_FILE_BYTES,
+            "a config file",
+        ) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
             Err(source) => return Err(ConfigError::Read { path, source }),
         };
-        let mut config: Config = parse_toml(&path, &text)?;
-        if let Some(entries) = &config.check_ins.cadence {
+        Self::parse(&path, &text)
+    }
+
+    /// Reads and checks the text of a config file; `path` is only used to name it in errors,
+    /// each of which gives the line and column.
+    pub fn parse(path: &Path, text: &str) -> Result<Self, ConfigError> {
+        let path = path.to_owned();
+        let mut config: Config = parse_toml(&path, text)?;
+        if let Some(list) = &config.check_ins.cadence {
+            let entries = list.get_ref();
             let texts: Vec<&String> = entries.iter().map(|e| e.get_ref()).collect();
             config.cadence = Cadence::parse(&texts).map_err(|e| {
-                // At the entry that is wrong, or at the start of the file for an empty list.
+                // At the entry that is wrong, or at the list for an empty one.
                 let at = e
                     .entry
                     .and_then(|i| entries.get(i))
-                    .map_or(0, |s| s.span().start);
-                let (line, column) = line_column(&text, at);
+                    .map_or(list.span().start, |s| s.span().start);
+                let (line, column) = line_column(text, at);
                 ConfigError::Cadence {
                     path: path.clone(),
                     line,
@@ -118,7 +137,7 @@ impl Config {
         }
         if let Some(value) = &config.lock_after {
             config.idle_lock = LockAfter::parse(value.get_ref()).map_err(|message| {
-                let (line, column) = line_column(&text, value.span().start);
+                let (line, column) = line_column(text, value.span().start);
                 ConfigError::LockAfter {
                     path: path.clone(),
                     line,
@@ -127,10 +146,18 @@ impl Config {
                 }
             })?;
         }
-        config.time_zone().map_err(|detail| ConfigError::TimeZone {
-            path: path.clone(),
-            name: config.timezone.clone().unwrap_or_default(),
-            detail,
+        config.time_zone().map_err(|detail| {
+            let (name, at) = config.timezone.as_ref().map_or((String::new(), 0), |t| {
+                (t.get_ref().clone(), t.span().start)
+            });
+            let (line, column) = line_column(text, at);
+            ConfigError::TimeZone {
+                path: path.clone(),
+                line,
+                column,
+                name,
+                detail,
+            }
         })?;
         Ok(config)
     }
@@ -148,7 +175,7 @@ impl Config {
     /// The zone to show times in.
     pub fn time_zone(&self) -> Result<jiff::tz::TimeZone, String> {
         match &self.timezone {
-            Some(name) => jiff::tz::TimeZone::get(name).map_err(|e| e.to_string()),
+            Some(name) => jiff::tz::TimeZone::get(name.get_ref()).map_err(|e| e.to_string()),
             None => Ok(jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)),
         }
     }
@@ -205,8 +232,16 @@ mod tests {
                     column,
                     message,
                 },
-                ConfigError::TimeZone { name, detail, .. } => ConfigError::TimeZone {
+                ConfigError::TimeZone {
+                    line,
+                    column,
+                    name,
+                    detail,
+                    ..
+                } => ConfigError::TimeZone {
                     path: "config.toml".into(),
+                    line,
+                    column,
                     name,
                     detail,
                 },
@@ -247,6 +282,13 @@ mod tests {
             "{msg}"
         );
         assert!(msg.contains("write \"mo\" for months"), "{msg}");
+        // An empty list is reported at the list, not at the top of the file.
+        let e = load("mouse = true\n[check_ins]\ncadence = []\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains("config.toml:3:11: check_ins.cadence: "),
+            "{msg}"
+        );
     }
 
     #[test]
@@ -310,10 +352,11 @@ mod tests {
 
     #[test]
     fn a_bad_time_zone_is_named() {
-        let e = load("timezone = \"Mars/Olympus\"\n").unwrap_err();
+        let e = load("mouse = true\ntimezone = \"Mars/Olympus\"\n").unwrap_err();
         assert!(
             e.to_string().starts_with(
-                "config.toml: timezone \"Mars/Olympus\" is not a known IANA time zone"
+                "config.toml:2:12: timezone \"Mars/Olympus\" is not a known IANA time zone, such \
+                 as \"Europe/Berlin\""
             ),
             "{e}"
         );

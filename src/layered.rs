@@ -65,7 +65,9 @@ fn layer_user_files<L: Layered>(
     let mut user_only: Vec<(String, L::Loaded)> = Vec::new();
     let mut from_file: HashMap<String, PathBuf> = HashMap::new();
     for path in files {
-        let text = match std::fs::read_to_string(&path) {
+        let limit = crate::limits::MAX_SETTINGS_FILE_BYTES;
+        let what = format!("a {} file", L::KIND);
+        let text = match crate::limits::read_to_string(&path, limit, &what) {
             Ok(t) => t,
             Err(source) => {
                 errors.push(L::read_error(path, source));

@@ -34,6 +34,7 @@ pub mod demo;
 pub mod interchange;
 pub mod keymap;
 mod layered;
+pub mod limits;
 pub mod model;
 pub mod protocols;
 pub mod search;

@@ -14,10 +14,12 @@ const TRIES: usize = 5;
 
 pub type Secret = Zeroizing<Vec<u8>>;
 
-/// Reads a passphrase file: its first line, without the line ending.
+/// Reads a passphrase file: its first line, without the line ending. A file over
+/// [`MAX_PASSPHRASE_FILE_BYTES`](crate::limits::MAX_PASSPHRASE_FILE_BYTES) is refused unread.
 pub fn read_file(path: &Path) -> anyhow::Result<Secret> {
+    let limit = crate::limits::MAX_PASSPHRASE_FILE_BYTES;
     let bytes = Zeroizing::new(
-        std::fs::read(path)
+        crate::limits::read(path, limit, "a passphrase file")
             .with_context(|| format!("cannot read the passphrase file {}", path.display()))?,
     );
     let line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();

@@ -168,7 +168,11 @@ fn line_error(path: &serde_path_to_error::Path, e: &serde_json::Error) -> LineEr
             message,
         };
     }
-    let mut field = Some(path.to_string()).filter(|p| p != "." && !p.contains('?'));
+    // A key that is the empty string leaves an empty last segment ("", "sections[0]."): the
+    // field is then the object holding it, or none at the top, and the message says "``".
+    let path = path.to_string();
+    let mut field = Some(path.strip_suffix('.').unwrap_or(&path).to_owned())
+        .filter(|p| !p.is_empty() && !p.contains('?'));
     if field.is_none() {
         // "missing field `title`" concerns a field with no place of its own in the line, and a
         // duplicate is reported at the object: name the field from the message.
@@ -557,6 +561,17 @@ mod tests {
             "{}",
             e.message
         );
+    }
+
+    #[test]
+    fn an_empty_key_is_named_in_the_message_not_as_an_empty_field() {
+        let e = check_header(r#"{"type":"kitnotes","":1}"#).unwrap_err();
+        assert_eq!(e.field, None);
+        assert!(e.message.starts_with("unknown field ``"), "{}", e.message);
+        let line = r#"{"type":"note","id":"n1","patient":"p1","kind":"session","at":"2026-03-02T10:00:00Z","title":"t","sections":[{"heading":"a","":7}],"status":"draft"}"#;
+        let e = record_from_line(RecordKind::Note, line).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("sections[0]"));
+        assert!(e.message.starts_with("unknown field ``"), "{}", e.message);
     }
 
     #[test]

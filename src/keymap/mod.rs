@@ -190,10 +190,12 @@ impl Keymap {
         })
     }
 
-    /// Like [`Keymap::load`], reading `<config_dir>/keymap.toml` if it exists.
+    /// Like [`Keymap::load`], reading `<config_dir>/keymap.toml` if it exists. A file over
+    /// [`MAX_SETTINGS_FILE_BYTES`](crate::limits::MAX_SETTINGS_FILE_BYTES) is refused unread.
     pub fn from_config_dir(preset: Preset, config_dir: &Path) -> Result<Keymap, KeymapError> {
         let path = config_dir.join(USER_FILE);
-        match std::fs::read_to_string(&path) {
+        let limit = crate::limits::MAX_SETTINGS_FILE_BYTES;
+        match crate::limits::read_to_string(&path, limit, "a keymap file") {
             Ok(text) => Self::load(preset, Some((&path, &text))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::load(preset, None),
             Err(source) => Err(KeymapError::Read { path, source }),

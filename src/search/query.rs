@@ -78,6 +78,11 @@ pub struct Query {
     pub filter: Filter,
 }
 
+/// The longest query read, in characters. A query is typed, so anything longer is a paste gone
+/// wrong; without a cap a pasted document would be split into thousands of clauses, each a
+/// lookup in the index, on every key press in the search box.
+pub const MAX_QUERY_CHARS: usize = 1000;
+
 /// A query that cannot be read, with where (the character column, from 1) and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("column {column}: {message}")]
@@ -90,6 +95,18 @@ impl Query {
     /// Reads `text`; dates in filters are days in `tz`. Filters in the text are added to
     /// `filter` (the command line's flags, the UI's scope).
     pub fn parse(text: &str, filter: Filter, tz: &TimeZone) -> Result<Query, QueryError> {
+        // A closing `*` is not counted: the search box adds one to the word being typed, and a
+        // query that fits as typed must fit then too.
+        let counted = text.strip_suffix('*').unwrap_or(text);
+        if counted.chars().nth(MAX_QUERY_CHARS).is_some() {
+            return Err(QueryError {
+                column: MAX_QUERY_CHARS + 1,
+                message: format!(
+                    "the query is longer than {MAX_QUERY_CHARS} characters; kitnotes searches \
+                     for at most {MAX_QUERY_CHARS}"
+                ),
+            });
+        }
         let mut q = Query {
             filter,
             ..Query::default()
@@ -311,5 +328,20 @@ mod tests {
         assert!(e.message.contains("at least one word"), "{e}");
         assert!(parse("   ").is_err());
         assert!(parse("\"\"").is_err());
+    }
+
+    #[test]
+    fn a_query_over_the_limit_is_refused_at_the_first_character_too_many() {
+        let fits = "é".repeat(MAX_QUERY_CHARS);
+        assert!(parse(&fits).is_ok());
+        // The search box's typed prefix does not tip a query that fits over the limit.
+        assert!(parse(&format!("{fits}*")).is_ok());
+        let e = parse(&format!("{fits}e")).unwrap_err();
+        assert_eq!(e.column, MAX_QUERY_CHARS + 1);
+        assert_eq!(
+            e.to_string(),
+            "column 1001: the query is longer than 1000 characters; kitnotes searches for at \
+             most 1000"
+        );
     }
 }
