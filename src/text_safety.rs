@@ -9,8 +9,10 @@
 //! sequence ("[2J") looking like text, and it passes format characters such as U+202E on to the
 //! terminal inside a neighbouring cell. Here every such character becomes a visible stand-in of
 //! one column instead: C0 controls their Control Picture (ESC shows as `␛`), DEL `␡`, C1
-//! controls and bidi embeddings/overrides/isolates `�`. Right-to-left letters, combining marks,
-//! emoji and CJK are text and stay as they are.
+//! controls and bidi embeddings/overrides/isolates `␦` (the picture of SUB, the substitute
+//! character). Not U+FFFD: terminals and emulators may take that for a decoding error of their
+//! own and draw nothing (vt100 does), which would shift every column after it. Right-to-left
+//! letters, combining marks, emoji and CJK are text and stay as they are.
 //!
 //! Widths count grapheme clusters with ratatui's own cell width, so a column measured here is a
 //! column on screen, and a cut never splits a cluster (an accent from its letter, a skin tone or
@@ -32,9 +34,9 @@ pub fn is_hazard(c: char) -> bool {
 pub fn stand_in(c: char) -> char {
     match c {
         // C0 controls have Control Pictures at the same offset: NUL ␀ .. US ␟.
-        '\0'..='\u{1F}' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'),
+        '\0'..='\u{1F}' => char::from_u32(0x2400 + c as u32).unwrap_or('␦'),
         '\u{7F}' => '\u{2421}',
-        c if is_hazard(c) => '\u{FFFD}',
+        c if is_hazard(c) => '␦',
         c => c,
     }
 }
@@ -241,8 +243,8 @@ mod tests {
     fn escape_sequences_and_bidi_controls_become_visible_single_columns() {
         assert_eq!(one_line("a\x1b[2Jb"), "a␛[2Jb");
         assert_eq!(one_line("\x1b]0;pwned\x07"), "␛]0;pwned␇");
-        assert_eq!(one_line("x\u{9b}y\u{7f}"), "x\u{FFFD}y␡");
-        assert_eq!(one_line("dose \u{202E}gm 05"), "dose \u{FFFD}gm 05");
+        assert_eq!(one_line("x\u{9b}y\u{7f}"), "x␦y␡");
+        assert_eq!(one_line("dose \u{202E}gm 05"), "dose ␦gm 05");
         assert_eq!(one_line("l1\nl2\tend\r"), "l1␊l2 end␍");
         assert_eq!(paragraph("l1\r\nl2\rl3\tx\x1b"), "l1\nl2\nl3 x␛");
         assert_eq!(printable("a\tb\x1b[0m\r\n"), "a\tb␛[0m\n");

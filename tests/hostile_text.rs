@@ -264,9 +264,9 @@ const MARKERS: &[(&str, &str, char)] = &[
     ("esc", "[2J", '␛'),
     ("esc", "[10;10H", '␛'),
     ("ctl", "space", '␈'),
-    ("ctl", "2J c1", '\u{FFFD}'),
-    ("bidi", "gm 05", '\u{FFFD}'),
-    ("bidi", "draziW", '\u{FFFD}'),
+    ("ctl", "2J c1", '␦'),
+    ("bidi", "gm 05", '␦'),
+    ("bidi", "draziW", '␦'),
 ];
 
 /// Where a marker of `f` shows without its stand-in before it: "row 3: ...".
@@ -275,7 +275,7 @@ fn hidden_controls(f: &Flavor, b: &Buffer) -> Vec<String> {
     for (y, row) in text_of(b).lines().enumerate() {
         for &(_, marker, before) in MARKERS.iter().filter(|m| m.0 == f.key) {
             for (at, _) in row.match_indices(marker) {
-                if row[..at].chars().next_back() != Some(before) {
+                if !row[..at].ends_with(before) {
                     out.push(format!("row {y}: {marker:?} without {before:?} in {row:?}"));
                 }
             }
@@ -399,5 +399,172 @@ fn a_paste_with_escape_sequences_is_kept_visible_and_inert() {
         text_of(&b).contains("pasted ␛[2J␛]0;pwned␇title"),
         "{}",
         text_of(&b)
+    );
+}
+
+/// What the terminal shows at one point of an end-to-end run.
+struct Seen {
+    contents: String,
+    alternate: bool,
+    cursor: (u16, u16),
+    hidden_cursor: bool,
+    frames: Vec<Vec<u16>>,
+}
+
+fn seen(s: &pty::Session) -> Seen {
+    let p = s.parser.lock().unwrap();
+    let screen = p.screen();
+    let (rows, cols) = screen.size();
+    let frame_at = |r: u16, c: u16| {
+        screen.cell(r, c).is_some_and(|cell| {
+            let t = cell.contents();
+            t.chars().count() == 1 && "│┃║╭╮╰╯┌┐└┘┏┓┗┛├┤┣┫┼╋".contains(t)
+        })
+    };
+    let frames = (0..rows)
+        .map(|r| {
+            (0..cols)
+                .filter(|&c| {
+                    frame_at(r, c)
+                        && ((r > 0 && frame_at(r - 1, c)) || (r + 1 < rows && frame_at(r + 1, c)))
+                })
+                .collect()
+        })
+        .collect();
+    Seen {
+        contents: screen.contents(),
+        alternate: screen.alternate_screen(),
+        cursor: screen.cursor_position(),
+        hidden_cursor: screen.hide_cursor(),
+        frames,
+    }
+}
+
+/// Runs the real binary in a 120x40 pseudo-terminal on the hostile store, opens the patient the
+/// roster filter finds with `typed`, their draft in the detail pane, then in the editor;
+/// returns what the terminal showed at each of the two.
+fn run_binary(dir: &Path, typed: &str, name_shows: &str) -> [Seen; 2] {
+    let mut cmd = pty::kitnotes_command(&[]);
+    cmd.arg("--data-dir");
+    cmd.arg(dir.join("data"));
+    cmd.arg("--config-dir");
+    cmd.arg(dir.join("config"));
+    cmd.env("KITNOTES_PASSPHRASE_FILE", passphrase_file());
+    let mut s = pty::Session::spawn(cmd, 120, 40);
+    s.wait_for("Patients (8)");
+    s.send("/");
+    s.wait_for("┃/ ");
+    s.send(typed);
+    s.wait_for(&format!("/{typed}"));
+    s.send("\r");
+    s.wait_for("Timeline (6)");
+    // The draft, second on the timeline, in the detail pane.
+    s.send("\x1b[B\r");
+    s.wait_for("Experience");
+    let first = s.screen().lines().next().unwrap_or_default().to_string();
+    assert!(first.contains(name_shows), "{first:?}\n{}", s.screen());
+    let detail = seen(&s);
+    s.send("e");
+    s.wait_for("section 2 of 2");
+    let editor = seen(&s);
+    // Leave the editor unchanged, then quit.
+    s.send("\x1b");
+    s.wait_for("Timeline (6)");
+    s.quit();
+    [detail, editor]
+}
+
+#[test]
+fn the_real_binary_in_a_terminal_keeps_its_screen_title_and_cursor() {
+    let dir = TempDir::new().unwrap();
+    drop(hostile_store(&dir.path().join("data").join("store")));
+    // A name with controls cannot be typed; a plain part of it finds the patient.
+    let plain = run_binary(dir.path(), "Plainfield", "Pat Plainfield");
+    let mut runs = 1;
+    for (typed, shows, must_show) in [
+        (
+            "Escobar",
+            "Eve ␛[2J␛]0;pwned␇Escobar",
+            "Calm ␛[2J␛]0;pwned␇ then ␛[10;10Hmoved",
+        ),
+        ("Ctrl", "Carl ␀␈␈␡", "back␈␈space"),
+        ("draziW", "Bea ␦draziW␦", "dose ␦gm 05"),
+    ] {
+        let hostile = run_binary(dir.path(), typed, shows);
+        runs += 1;
+        for (what, (p, h)) in ["detail", "editor"].iter().zip(plain.iter().zip(&hostile)) {
+            // ESC [?1049l would have left the alternate screen; ESC [2J cleared it (the
+            // header would be gone); ESC ]0;… set the title, and then would not show as text.
+            assert!(h.alternate, "{what}: still on the alternate screen");
+            assert!(
+                h.contents.contains("Timeline (6)") || h.contents.contains("section 2 of 2"),
+                "{what}: the screen was not cleared:\n{}",
+                h.contents
+            );
+            assert!(
+                h.contents.contains(must_show),
+                "{what}: the note's controls show as text, not acted on:\n{}",
+                h.contents
+            );
+            // ESC [10;10H would have moved the cursor: it is where the app put it for the
+            // plain patient on the same screen.
+            assert_eq!(
+                (h.cursor, h.hidden_cursor),
+                (p.cursor, p.hidden_cursor),
+                "{what}: the cursor"
+            );
+            assert_eq!(h.frames, p.frames, "{what}: frame columns:\n{}", h.contents);
+        }
+    }
+    println!("{runs} runs of the binary in a 120x40 pseudo-terminal, 2 screens each");
+}
+
+/// `kitnotes search`, `today` and `templates`-style output of hostile records, captured: no
+/// byte a terminal would act on (the only escape codes search writes are its own colours, and
+/// only to a terminal), and a table's columns line up whatever the names' scripts.
+#[test]
+fn command_output_holds_no_control_bytes_and_tables_line_up() {
+    let dir = TempDir::new().unwrap();
+    let data = dir.path().join("data");
+    drop(hostile_store(&data.join("store")));
+    let clean = |args: &[&str]| -> String {
+        let out = kitnotes(&data, args);
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        for (what, bytes) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
+            let s = text(bytes);
+            let bad: Vec<String> = s
+                .chars()
+                .filter(|&c| is_hazard(c) && c != '\n')
+                .map(|c| format!("U+{:04X}", c as u32))
+                .collect();
+            assert!(bad.is_empty(), "{args:?} {what}: {bad:?} in\n{s}");
+        }
+        text(&out.stdout)
+    };
+    let found = clean(&["search", "calm"]);
+    assert!(found.contains("Calm ␛[2J␛]0;pwned␇ then"), "{found}");
+    assert!(found.contains("Eve ␛[2J␛]0;pwned␇Escobar"), "{found}");
+    let today = clean(&["today", "--at", NOW]);
+    // Every row of a table puts its patient id in the same column, CJK and emoji names too.
+    let id_columns: Vec<usize> = today
+        .lines()
+        .filter_map(|l| {
+            let at = l.find("p-")?;
+            Some(kitnotes::text_safety::width(&l[..at]))
+        })
+        .collect();
+    assert!(id_columns.len() >= 16, "{today}");
+    assert!(
+        id_columns.windows(2).all(|w| w[0] == w[1]) || {
+            // One table per group: the column is the same within each.
+            today.split("\n\n").all(|group| {
+                let cols: Vec<usize> = group
+                    .lines()
+                    .filter_map(|l| Some(kitnotes::text_safety::width(&l[..l.find("p-")?])))
+                    .collect();
+                cols.windows(2).all(|w| w[0] == w[1])
+            })
+        },
+        "{today}"
     );
 }

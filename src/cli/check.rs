@@ -38,7 +38,8 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     } else {
         println!("Integrity: {} problem(s):", report.problems.len());
         for p in &report.problems {
-            println!("  - {p}");
+            // A problem may quote a damaged key or value: nothing in it may act on the terminal.
+            println!("  - {}", crate::text_safety::one_line(p));
         }
         if report
             .problems
