@@ -138,8 +138,13 @@ fn records(f: &Flavor) -> Vec<Record> {
 
 /// A plain (unencrypted) store in `dir` holding the plain patient and every hostile one.
 fn hostile_store(dir: &Path) -> SledStore {
+    store_of(dir, HOSTILE.iter())
+}
+
+/// A plain store in `dir` holding the plain patient and `flavors`.
+fn store_of<'a>(dir: &Path, flavors: impl Iterator<Item = &'a Flavor>) -> SledStore {
     let store = SledStore::open(dir).unwrap();
-    for f in std::iter::once(&PLAIN).chain(HOSTILE) {
+    for f in std::iter::once(&PLAIN).chain(flavors) {
         let changes: Vec<Change> = records(f).into_iter().map(Change::Put).collect();
         store.apply(&changes).unwrap();
     }
@@ -451,7 +456,7 @@ fn run_binary(dir: &Path, typed: &str, name_shows: &str) -> [Seen; 2] {
     cmd.arg(dir.join("config"));
     cmd.env("KITNOTES_PASSPHRASE_FILE", passphrase_file());
     let mut s = pty::Session::spawn(cmd, 120, 40);
-    s.wait_for("Patients (8)");
+    s.wait_for("Patients (7)");
     s.send("/");
     s.wait_for("┃/ ");
     s.send(typed);
@@ -477,7 +482,11 @@ fn run_binary(dir: &Path, typed: &str, name_shows: &str) -> [Seen; 2] {
 #[test]
 fn the_real_binary_in_a_terminal_keeps_its_screen_title_and_cursor() {
     let dir = TempDir::new().unwrap();
-    drop(hostile_store(&dir.path().join("data").join("store")));
+    // Without the emoji patient: vt100, like some terminals, draws a ZWJ emoji sequence wider
+    // than the two columns Unicode (and ratatui) give it, so its roster row leaves debris that
+    // depends on when the filter redrew the list. The in-process tests cover emoji.
+    let flavors = HOSTILE.iter().filter(|f| f.key != "emoji");
+    drop(store_of(&dir.path().join("data").join("store"), flavors));
     // A name with controls cannot be typed; a plain part of it finds the patient.
     let plain = run_binary(dir.path(), "Plainfield", "Pat Plainfield");
     let mut runs = 1;
@@ -506,13 +515,13 @@ fn the_real_binary_in_a_terminal_keeps_its_screen_title_and_cursor() {
                 "{what}: the note's controls show as text, not acted on:\n{}",
                 h.contents
             );
-            // ESC [10;10H would have moved the cursor: it is where the app put it for the
-            // plain patient on the same screen.
-            assert_eq!(
-                (h.cursor, h.hidden_cursor),
-                (p.cursor, p.hidden_cursor),
-                "{what}: the cursor"
-            );
+            // The cursor is shown or hidden as for the plain patient on the same screen, and
+            // where the app put it when shown (a hidden cursor rests wherever the last write
+            // ended, which depends on what changed since the last frame).
+            assert_eq!(h.hidden_cursor, p.hidden_cursor, "{what}: the cursor shown");
+            if !h.hidden_cursor {
+                assert_eq!(h.cursor, p.cursor, "{what}: the cursor's place");
+            }
             assert_eq!(h.frames, p.frames, "{what}: frame columns:\n{}", h.contents);
         }
     }
