@@ -40,5 +40,6 @@ pub mod protocols;
 pub mod search;
 pub mod store;
 pub mod templates;
+pub mod text_safety;
 pub mod tui;
 pub mod ui;

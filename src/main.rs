@@ -8,7 +8,12 @@ fn main() -> ExitCode {
     match kitnotes::cli::run(cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("kitnotes: error: {e:#}");
+            // Errors quote file contents and names: nothing in them may act on the terminal.
+            let message = format!("{e:#}");
+            eprintln!(
+                "kitnotes: error: {}",
+                kitnotes::text_safety::printable(&message)
+            );
             ExitCode::FAILURE
         }
     }

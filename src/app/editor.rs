@@ -36,6 +36,10 @@ pub struct SectionEditor {
 
 impl SectionEditor {
     fn new(heading: &str, body: &str, prompt: &str, required: bool) -> Self {
+        // A control character already in the note (from an import) is shown as its stand-in,
+        // as when pasted: the text area would otherwise draw it as nothing, and a save writes
+        // back what the clinician saw. Opening alone changes nothing in the store.
+        let body = crate::text_safety::pasted_prose(body);
         let lines: Vec<String> = body.split('\n').map(str::to_owned).collect();
         let mut area = TextArea::new(lines);
         area.set_wrap_mode(WrapMode::WordOrGlyph);
@@ -182,9 +186,12 @@ impl Editor {
         }
     }
 
-    /// Inserts pasted text at the cursor; line breaks are kept (a note is prose).
+    /// Inserts pasted text at the cursor; line breaks and tabs are kept (a note is prose), a
+    /// carriage return ends a line, and any other control character (an escape sequence copied
+    /// from a terminal) goes in as its visible stand-in (`␛`), never as a control: the note
+    /// keeps everything that was pasted, in a form that is safe to show and to export.
     pub fn paste(&mut self, text: &str) -> bool {
-        let text = text.replace("\r\n", "\n").replace('\r', "\n");
+        let text = crate::text_safety::pasted_prose(text);
         match self.section() {
             Some(s) => s.area.insert_str(text),
             None => false,

@@ -4,7 +4,8 @@
 use ratatui::crossterm::event::KeyEvent;
 use ratatui_textarea::{CursorMove, TextArea};
 
-/// One line of editable text. Newlines never get in: pasted text is flattened to spaces.
+/// One line of editable text. Newlines never get in: pasted text is flattened to spaces, and
+/// other control characters to visible stand-ins.
 #[derive(Debug, Clone, Default)]
 pub struct TextField {
     area: TextArea<'static>,
@@ -40,7 +41,8 @@ impl TextField {
         self.area.input(key)
     }
 
-    /// Inserts pasted text at the cursor, line breaks and tabs turned into spaces.
+    /// Inserts pasted text at the cursor, line breaks and tabs turned into spaces, other control
+    /// characters into visible stand-ins.
     pub fn paste(&mut self, text: &str) -> bool {
         self.area.insert_str(flatten(text))
     }
@@ -51,10 +53,11 @@ impl TextField {
     }
 }
 
+/// Line breaks and tabs become spaces; any other control character (an escape sequence from a
+/// paste or an imported name) its visible stand-in (`␛`), so it is seen, can be deleted, and
+/// never reaches the terminal.
 fn flatten(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    crate::text_safety::field_line(text)
 }
 
 #[cfg(test)]
@@ -79,5 +82,7 @@ mod tests {
         f.paste("a\nb\tc");
         assert_eq!(f.text(), ">a b cAna");
         assert_eq!(f.cursor_column(), 6);
+        f.paste("\x1b[2J");
+        assert_eq!(f.text(), ">a b c␛[2JAna");
     }
 }

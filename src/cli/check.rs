@@ -65,7 +65,8 @@ fn report(dir: &std::path::Path, report: &crate::store::CheckReport) -> anyhow::
     } else {
         println!("Integrity: {} problem(s):", report.problems.len());
         for p in &report.problems {
-            println!("  - {p}");
+            // A problem may quote a damaged key or value: nothing in it may act on the terminal.
+            println!("  - {}", crate::text_safety::one_line(p));
         }
         if report
             .problems

@@ -234,7 +234,8 @@ fn report_skipped(what: &str, errors: &[impl std::fmt::Display]) -> bool {
         errors.len()
     );
     for e in errors {
-        eprintln!("  {e}");
+        let e = e.to_string();
+        eprintln!("  {}", crate::text_safety::printable(&e));
     }
     true
 }
@@ -308,23 +309,26 @@ pub fn build_app(
 /// Prints rows under a header in columns two spaces apart; the last column is not padded.
 pub fn print_table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) {
     let mut widths = vec![0usize; header.len()];
-    let all = std::iter::once(header.iter().map(|h| h.to_string()).collect::<Vec<_>>()).chain(
+    // Cells are records' text: made safe for one line and measured in terminal columns, so
+    // an escape sequence cannot act and a wide name cannot push the columns after it.
+    let safe = |c: &str| crate::text_safety::one_line(c).into_owned();
+    let all = std::iter::once(header.iter().map(|h| safe(h)).collect::<Vec<_>>()).chain(
         rows.iter()
-            .map(|r| r.iter().map(|c| c.as_ref().to_owned()).collect()),
+            .map(|r| r.iter().map(|c| safe(c.as_ref())).collect()),
     );
     let all: Vec<Vec<String>> = all.collect();
     for row in &all {
         for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+            *w = (*w).max(crate::text_safety::width(cell));
         }
     }
     for row in &all {
         let mut line = String::new();
         for (i, (cell, w)) in row.iter().zip(&widths).enumerate() {
-            if i + 1 == row.len() {
-                line.push_str(cell);
-            } else {
-                line.push_str(&format!("{cell:<w$}  "));
+            line.push_str(cell);
+            if i + 1 < row.len() {
+                let pad = w.saturating_sub(crate::text_safety::width(cell)) + 2;
+                line.extend(std::iter::repeat_n(' ', pad));
             }
         }
         println!("{}", line.trim_end());

@@ -6,6 +6,7 @@
 
 use super::{Env, print_table};
 use crate::protocols::{self, CheckpointKind, LoadedProtocol};
+use crate::text_safety::one_line;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -67,11 +68,13 @@ fn list<'a>(protocols: impl Iterator<Item = &'a LoadedProtocol>) {
 fn show(l: &LoadedProtocol) {
     let p = &l.protocol;
     let t = &p.thresholds;
-    println!("{} ({})", p.name, p.id);
+    // A protocol profile is a user's file: its text is made inert before it reaches the
+    // terminal.
+    println!("{} ({})", one_line(&p.name), one_line(&p.id));
     println!("Source: {}", l.source);
-    println!("Medication: {}", p.medication);
+    println!("Medication: {}", one_line(&p.medication));
     println!("Route: {}", p.route.label());
-    println!("Usual dose: {}", p.dose.label());
+    println!("Usual dose: {}", one_line(&p.dose.label()));
     println!(
         "REMS: {}",
         if p.rems {
@@ -104,6 +107,11 @@ fn show(l: &LoadedProtocol) {
             ),
             (_, None) => format!("at +{} min", t.min_observation_minutes),
         };
-        println!("  {}. {} ({}, {when})", i + 1, c.label, c.kind.as_str());
+        println!(
+            "  {}. {} ({}, {when})",
+            i + 1,
+            one_line(&c.label),
+            c.kind.as_str()
+        );
     }
 }

@@ -7,6 +7,7 @@ use super::Env;
 use crate::model::PatientId;
 use crate::search::{DocKind, DocStatus, Filter, Hit, Query};
 use crate::store::Store;
+use crate::text_safety::one_line;
 use anyhow::Context;
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
@@ -153,20 +154,22 @@ fn line(h: &Hit, name: Option<&String>, tz: &jiff::tz::TimeZone, colour: bool) -
     let snippet: String = crate::search::snippet::pieces(&h.snippet.text, &h.snippet.highlights)
         .into_iter()
         .map(|(p, found)| {
+            // The only escape codes written are these, around text made inert.
+            let p = one_line(p);
             if found && colour {
                 format!("\x1b[1;31m{p}\x1b[0m")
             } else {
-                p.to_owned()
+                p.into_owned()
             }
         })
         .collect();
     format!(
         "{}  {}  {}  {}  {}  {}",
         h.patient,
-        name.map_or("", String::as_str),
+        one_line(name.map_or("", String::as_str)),
         date,
         h.kind.as_str(),
-        h.title,
+        one_line(&h.title),
         snippet
     )
 }

@@ -6,6 +6,7 @@
 
 use super::{Env, print_table};
 use crate::templates::{self, LoadedTemplate};
+use crate::text_safety::one_line;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -62,7 +63,8 @@ fn list<'a>(templates: impl Iterator<Item = &'a LoadedTemplate>) {
 
 fn show(l: &LoadedTemplate) {
     let t = &l.template;
-    println!("{} ({})", t.name, t.id);
+    // A template is a user's file: its text is made inert before it reaches the terminal.
+    println!("{} ({})", one_line(&t.name), one_line(&t.id));
     println!("Kind: {}", t.kind.label());
     println!("Source: {}", l.source);
     for (i, s) in t.sections.iter().enumerate() {
@@ -70,7 +72,7 @@ fn show(l: &LoadedTemplate) {
         println!(
             "{}. {}{}",
             i + 1,
-            s.heading,
+            one_line(&s.heading),
             if s.required {
                 " (required to sign)"
             } else {
@@ -78,12 +80,12 @@ fn show(l: &LoadedTemplate) {
             }
         );
         if !s.prompt.is_empty() {
-            println!("   Prompt: {}", s.prompt);
+            println!("   Prompt: {}", one_line(&s.prompt));
         }
         if !s.starter.is_empty() {
             println!("   Starts with:");
             for line in s.starter.lines() {
-                println!("     | {}", line.trim_end());
+                println!("     | {}", one_line(line.trim_end()));
             }
         }
     }

@@ -81,7 +81,10 @@ fn boxed<'a>(title: String, theme: &Theme) -> Block<'a> {
     Block::default()
         .borders(Borders::ALL)
         .border_style(theme.border)
-        .title(Span::styled(format!(" {title} "), theme.title))
+        .title(Span::styled(
+            format!(" {} ", super::safe(&title)),
+            theme.title,
+        ))
 }
 
 fn header(frame: &mut Frame, area: Rect, c: &Console, theme: &Theme) {
@@ -102,7 +105,7 @@ fn header(frame: &mut Frame, area: Rect, c: &Console, theme: &Theme) {
         .number
         .map_or(String::new(), |n| format!("  │  session {n}"));
     let lot = match &s.lot {
-        Some(lot) => Span::styled(format!(" · lot {lot}"), theme.text),
+        Some(lot) => Span::styled(format!(" · lot {}", super::safe(lot)), theme.text),
         None => Span::styled(" · no lot yet", theme.draft),
     };
     // The fullest line that fits: the route, the weight, the devices and the session number
@@ -116,12 +119,15 @@ fn header(frame: &mut Frame, area: Rect, c: &Console, theme: &Theme) {
     ];
     let mut line = Line::default();
     for (route, wt, dev, num) in variants {
-        let mut spans = vec![Span::styled(format!(" {}", p.name), theme.heading)];
+        let mut spans = vec![Span::styled(
+            format!(" {}", super::safe(&p.name)),
+            theme.heading,
+        )];
         if wt {
             spans.push(Span::styled(weight.clone(), theme.dim));
         }
         spans.push(Span::styled("  │  ", theme.dim));
-        let mut what = s.medication.clone();
+        let mut what = super::safe(&s.medication);
         if route {
             what.push(' ');
             what.push_str(s.route.label());
@@ -139,7 +145,12 @@ fn header(frame: &mut Frame, area: Rect, c: &Console, theme: &Theme) {
             spans.push(Span::styled(number.clone(), theme.dim));
         }
         line = Line::from(spans);
-        if line.width() <= width {
+        let used: usize = line
+            .spans
+            .iter()
+            .map(|s| crate::text_safety::width(&s.content))
+            .sum();
+        if used <= width {
             break;
         }
     }
@@ -278,7 +289,7 @@ fn checklist(frame: &mut Frame, area: Rect, c: &Console, now: Timestamp, theme: 
             let w = usize::from(inner.width).saturating_sub(text.chars().count() + 4);
             Line::from(vec![
                 Span::styled(format!(" {mark} "), style),
-                Span::styled(format!("{:<w$.w$} ", cp.label), theme.text),
+                Span::styled(format!("{} ", super::fit(&cp.label, w)), theme.text),
                 Span::styled(text, style),
             ])
         })
@@ -427,7 +438,12 @@ fn ratings_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Th
     }
     for r in s.dissociation.iter().rev().take(3).rev() {
         diss.push(Span::styled(
-            format!("{} {} {}  ", r.scale, r.total, c.stamp(r.at, tz)),
+            format!(
+                "{} {} {}  ",
+                super::safe(&r.scale),
+                r.total,
+                c.stamp(r.at, tz)
+            ),
             theme.text,
         ));
     }
@@ -468,6 +484,8 @@ fn observations(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &T
             } else {
                 o.text.clone()
             };
+            // Line breaks stay; everything else a terminal would act on shows as a stand-in.
+            let text = crate::text_safety::paragraph(&text);
             let rows = textwrap::wrap(&text, text_w)
                 .into_iter()
                 .map(|l| l.into_owned())
@@ -522,11 +540,14 @@ fn input_line(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &The
         .borders(Borders::ALL)
         .border_style(theme.border_focused)
         .border_type(theme.border_type_focused)
-        .title(Span::styled(format!(" {prompt} "), theme.title));
+        .title(Span::styled(
+            format!(" {} ", super::safe(&prompt)),
+            theme.title,
+        ));
     let enter = app.key_hint(KeyContext::Popup, Action::PopupConfirm);
     let esc = app.key_hint(KeyContext::Popup, Action::PopupClose);
     let block = match &input.error {
-        Some(e) => block.title_bottom(Span::styled(format!(" {e} "), theme.error)),
+        Some(e) => block.title_bottom(Span::styled(format!(" {} ", super::safe(e)), theme.error)),
         None if input.kind.keeps_draft() => block.title_bottom(Span::styled(
             format!(" {enter} stores it · {esc} keeps it as a draft "),
             theme.dim,
@@ -542,13 +563,11 @@ fn input_line(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &The
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled("› ", theme.key),
-            Span::styled(text.to_string(), theme.text),
+            Span::styled(super::safe(text), theme.text),
         ])),
         inner,
     );
-    let x = inner.x
-        + 2
-        + Span::raw(super::panes::prefix(text, input.field.cursor_column())).width() as u16;
+    let x = inner.x + 2 + super::cols(super::panes::prefix(text, input.field.cursor_column()));
     if x < inner.right() {
         frame.set_cursor_position((x, inner.y));
     }

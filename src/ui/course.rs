@@ -2,8 +2,8 @@
 //! doses (a chart with the sessions on the time axis), the goals with their latest progress, and
 //! the check-ins that are due next. Laid out to read at 80x24.
 
-use super::fit;
 use super::theme::Theme;
+use super::{fit, safe};
 use crate::app::App;
 use crate::app::views::{CourseView, goals_in_order};
 use crate::model::cadence::{self, CheckInState, ScheduledCheckIn};
@@ -85,7 +85,7 @@ fn header(frame: &mut Frame, area: Rect, app: &App, r: &PatientRecords, theme: &
         .filter(|g| g.status == GoalStatus::Active)
         .count();
     let mut first = vec![
-        Span::styled(format!(" {}", patient.name), theme.title),
+        Span::styled(format!(" {}", safe(&patient.name)), theme.title),
         Span::styled(
             format!(
                 " · {} · {} goal{}, {active} active",
@@ -98,7 +98,7 @@ fn header(frame: &mut Frame, area: Rect, app: &App, r: &PatientRecords, theme: &
     ];
     if !app.settings.store_label.is_empty() {
         first.push(Span::styled(
-            format!("  [{}]", app.settings.store_label),
+            format!("  [{}]", safe(&app.settings.store_label)),
             theme.dim,
         ));
     }

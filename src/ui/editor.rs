@@ -28,9 +28,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, e: &Editor, theme: &Theme)
         EditorMode::Normal => " · NORMAL",
     };
     let title = format!(
-        " {} · {} · {patient} · draft{mode} ",
+        " {} · {} · {} · draft{mode} ",
         e.note.kind.label(),
-        e.note.title
+        super::safe(&e.note.title),
+        super::safe(patient)
     );
     let block = Block::default()
         .borders(Borders::ALL)
@@ -97,7 +98,7 @@ fn section(frame: &mut Frame, rect: Rect, s: &SectionEditor, current: bool, them
     }
     let marker = if current { "▸ " } else { "  " };
     let mut heading = vec![Span::styled(
-        format!("{marker}{}", s.heading),
+        format!("{marker}{}", super::safe(&s.heading)),
         if current { theme.heading } else { theme.label },
     )];
     if s.required {
@@ -119,7 +120,8 @@ fn section(frame: &mut Frame, rect: Rect, s: &SectionEditor, current: bool, them
     if current && s.is_empty() {
         // The text area's own placeholder does not wrap; a long prompt must stay readable.
         frame.render_widget(
-            Paragraph::new(Span::styled(s.prompt.clone(), theme.dim)).wrap(Wrap { trim: true }),
+            Paragraph::new(Span::styled(super::safe(&s.prompt), theme.dim))
+                .wrap(Wrap { trim: true }),
             body,
         );
         if let Some(cell) = frame.buffer_mut().cell_mut((body.x, body.y)) {
@@ -135,12 +137,16 @@ fn section(frame: &mut Frame, rect: Rect, s: &SectionEditor, current: bool, them
         frame.render_widget(&area, body);
     } else if s.is_empty() {
         frame.render_widget(
-            Paragraph::new(Span::styled(s.prompt.clone(), theme.dim)).wrap(Wrap { trim: true }),
+            Paragraph::new(Span::styled(super::safe(&s.prompt), theme.dim))
+                .wrap(Wrap { trim: true }),
             body,
         );
     } else {
+        // The text area of the section with the cursor draws no control character (ratatui
+        // drops them, and its cursor counts them as no column); a preview shows them as
+        // stand-ins, like every other pane.
         frame.render_widget(
-            Paragraph::new(s.text())
+            Paragraph::new(crate::text_safety::paragraph(&s.text()).into_owned())
                 .style(theme.text)
                 .wrap(Wrap { trim: false }),
             body,
@@ -157,7 +163,11 @@ fn wrapped_lines(s: &SectionEditor, width: u16) -> u16 {
         s.text()
     };
     text.split('\n')
-        .map(|l| l.chars().count().div_ceil(w).max(1))
+        .map(|l| {
+            crate::text_safety::width(&crate::text_safety::one_line(l))
+                .div_ceil(w)
+                .max(1)
+        })
         .sum::<usize>()
         .min(u16::MAX as usize) as u16
 }

@@ -249,7 +249,7 @@ fn review_lines(
         } else {
             theme.text
         };
-        lines.push(Line::from(Span::styled(l.text, style)));
+        lines.push(Line::from(Span::styled(super::safe(&l.text), style)));
     }
 }
 
@@ -279,7 +279,7 @@ fn total(frame: &mut Frame, area: Rect, app: &App, f: &MeasureForm, t: &TotalEnt
     );
     text_row(frame, row(2), "Total", 6, &t.field, true, theme);
     let under = match &t.error {
-        Some(e) => Span::styled(format!("       ! {e}"), theme.error),
+        Some(e) => Span::styled(format!("       ! {}", super::safe(e)), theme.error),
         None => Span::styled(
             format!("       a number from 0 to {MAX_ENTERED_TOTAL}"),
             theme.dim,
@@ -327,7 +327,7 @@ fn text_row(
             if focused { theme.key } else { theme.label },
         ),
         Span::styled(
-            shown.clone(),
+            super::safe(&shown),
             if focused {
                 theme.selected_unfocused
             } else {
@@ -337,7 +337,7 @@ fn text_row(
     ];
     frame.render_widget(Paragraph::new(Line::from(spans)), row);
     if focused {
-        let x = row.x + label_w + 1 + Span::raw(prefix(&shown, cursor - skip)).width() as u16;
+        let x = row.x + label_w + 1 + super::cols(prefix(&shown, cursor - skip));
         if x < row.right() {
             frame.set_cursor_position((x, row.y));
         }
@@ -409,7 +409,7 @@ fn form_rows(frame: &mut Frame, inner: Rect, rows: Vec<FormRow<'_>>, theme: &The
                         if r.focused { theme.key } else { theme.label },
                     ),
                     Span::styled(
-                        t,
+                        super::safe(&t),
                         if r.focused {
                             theme.selected_unfocused
                         } else {
@@ -436,7 +436,10 @@ fn form_rows(frame: &mut Frame, inner: Rect, rows: Vec<FormRow<'_>>, theme: &The
 fn under<'a>(error: &Option<String>, other: Line<'a>, theme: &Theme) -> Line<'a> {
     let pad = " ".repeat(LABEL_W as usize + 1);
     match error {
-        Some(e) => Line::from(Span::styled(format!("{pad}! {e}"), theme.error)),
+        Some(e) => Line::from(Span::styled(
+            format!("{pad}! {}", super::safe(e)),
+            theme.error,
+        )),
         None => {
             let mut spans = vec![Span::raw(pad)];
             spans.extend(other.spans);
@@ -457,9 +460,9 @@ fn choices_line<'a>(choices: &[&str], current: &str, extra: &str, theme: &Theme)
         } else {
             theme.dim
         };
-        spans.push(Span::styled(c.to_string(), style));
+        spans.push(Span::styled(super::safe(c), style));
     }
-    spans.push(Span::styled(extra.to_string(), theme.dim));
+    spans.push(Span::styled(super::safe(extra), theme.dim));
     Line::from(spans)
 }
 
@@ -491,7 +494,7 @@ pub fn goal(frame: &mut Frame, area: Rect, app: &App, p: &GoalPopup, theme: &The
                     let mut spans = vec![
                         Span::styled(format!(" {note_date}  "), theme.dim),
                         Span::styled(
-                            text.clone(),
+                            super::safe(text),
                             if already.is_some() {
                                 theme.dim
                             } else {
@@ -518,9 +521,9 @@ pub fn goal(frame: &mut Frame, area: Rect, app: &App, p: &GoalPopup, theme: &The
             let title = format!(" Check in: which of {name}'s active goals? ");
             filtered_list(frame, rect, title, list, &keys, theme, |row, _| {
                 vec![
-                    Span::styled(format!(" {:<44.44} ", row.title), theme.text),
-                    Span::styled(format!("{:<14.14} ", row.domain), theme.label),
-                    Span::styled(row.last.clone(), theme.dim),
+                    Span::styled(format!(" {} ", super::fit(&row.title, 44)), theme.text),
+                    Span::styled(format!("{} ", super::fit(&row.domain, 14)), theme.label),
+                    Span::styled(super::safe(&row.last), theme.dim),
                 ]
             });
         }
@@ -562,7 +565,7 @@ fn goal_form(frame: &mut Frame, area: Rect, app: &App, f: &GoalForm, theme: &The
         ),
     };
     frame.render_widget(
-        Paragraph::new(Span::styled(source, theme.dim)),
+        Paragraph::new(Span::styled(super::safe(&source), theme.dim)),
         Rect { height: 1, ..inner },
     );
     let rows = f
@@ -582,7 +585,7 @@ fn goal_form(frame: &mut Frame, area: Rect, app: &App, f: &GoalForm, theme: &The
                     .and_then(|r| sessions_preview(value, r, tz))
                     .filter(|_| !value.trim().is_empty())
                 {
-                    Some(p) => Line::from(Span::styled(p, theme.dim)),
+                    Some(p) => Line::from(Span::styled(super::safe(&p), theme.dim)),
                     None if focused || value.is_empty() => {
                         Line::from(Span::styled(field.hint(), theme.dim))
                     }
@@ -612,7 +615,7 @@ fn check_in(frame: &mut Frame, area: Rect, app: &App, c: &CheckInForm, theme: &T
     }
     frame.render_widget(
         Paragraph::new(Span::styled(
-            format!("On \"{}\"", c.goal_title),
+            format!("On \"{}\"", super::safe(&c.goal_title)),
             theme.title,
         )),
         Rect { height: 1, ..inner },

@@ -30,7 +30,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, lock: &LockScreen, theme: 
     let store = if app.settings.store_label.is_empty() {
         String::new()
     } else {
-        format!("  ·  store: {}", app.settings.store_label)
+        format!("  ·  store: {}", super::safe(&app.settings.store_label))
     };
     let mut lines = vec![
         Line::styled("kitnotes is locked", theme.title),
@@ -69,13 +69,14 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, lock: &LockScreen, theme: 
     }
     if let Some(m) = &lock.message {
         lines.push(Line::default());
-        lines.push(Line::styled(m.clone(), theme.error));
+        lines.push(Line::styled(super::safe(m), theme.error));
     }
     if let Some(what) = &lock.not_saved {
         lines.push(Line::default());
         lines.push(Line::styled(
             format!(
-                "Could not save before locking: {what}. It is kept in memory; unlock to save it."
+                "Could not save before locking: {}. It is kept in memory; unlock to save it.",
+                super::safe(what)
             ),
             theme.error,
         ));

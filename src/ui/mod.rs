@@ -24,7 +24,16 @@ use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 use theme::Theme;
 
 /// Draws one frame of the whole app.
+///
+/// Record text is made safe where each pane draws it (`crate::text_safety`); the frame is
+/// then scrubbed once more, so no widget can pass a control character on to the terminal.
 pub fn draw(frame: &mut Frame, app: &App) {
+    draw_frame(frame, app);
+    crate::text_safety::scrub(frame.buffer_mut());
+    crate::text_safety::mend_wide_overlaps(frame.buffer_mut());
+}
+
+fn draw_frame(frame: &mut Frame, app: &App) {
     let area = frame.area();
     // Locked: the lock screen alone, whatever is open under it, at any terminal size.
     if let Some(l) = &app.lock {
@@ -109,27 +118,18 @@ fn too_small(frame: &mut Frame, area: Rect, theme: &Theme) {
 
 /// `text` cut or padded to exactly `width` columns; a cut ends in "…".
 fn fit(text: &str, width: usize) -> String {
-    use unicode_width::UnicodeWidthChar;
-    let mut out = String::new();
-    let mut used = 0;
-    let total: usize = text.chars().map(|c| c.width().unwrap_or(0)).sum();
-    if total <= width {
-        out.push_str(text);
-        used = total;
-    } else if width > 0 {
-        for c in text.chars() {
-            let w = c.width().unwrap_or(0);
-            if used + w + 1 > width {
-                break;
-            }
-            out.push(c);
-            used += w;
-        }
-        out.push('…');
-        used += 1;
-    }
-    out.extend(std::iter::repeat_n(' ', width.saturating_sub(used)));
-    out
+    crate::text_safety::fit(text, width)
+}
+
+/// Record text for one line on screen (see [`crate::text_safety::one_line`]), owned.
+fn safe(text: &str) -> String {
+    crate::text_safety::one_line(text).into_owned()
+}
+
+/// Columns `text` takes once made safe for one line: where a cursor after it goes.
+fn cols(text: &str) -> u16 {
+    let w = crate::text_safety::width(&crate::text_safety::one_line(text));
+    u16::try_from(w).unwrap_or(u16::MAX)
 }
 
 /// A pane's frame: thick and bright when focused, with its key hint in the title.
@@ -153,6 +153,8 @@ fn highlighted<'a>(
     base: ratatui::style::Style,
     hl: ratatui::style::Style,
 ) -> Vec<Span<'a>> {
+    // One character for one: the match positions still point at the same characters.
+    let text = crate::text_safety::one_line(text);
     if positions.is_empty() {
         return vec![Span::styled(text, base)];
     }
@@ -187,6 +189,6 @@ fn marked(
 ) -> Vec<Span<'static>> {
     crate::search::snippet::pieces(text, ranges)
         .into_iter()
-        .map(|(p, found)| Span::styled(p.to_string(), if found { base.patch(hl) } else { base }))
+        .map(|(p, found)| Span::styled(safe(p), if found { base.patch(hl) } else { base }))
         .collect()
 }

@@ -1,7 +1,7 @@
 //! The header and the three panes: roster, timeline, detail.
 
 use super::theme::Theme;
-use super::{highlighted, marked, pane_block};
+use super::{highlighted, marked, pane_block, safe};
 use crate::app::detail::{Tone, when};
 use crate::app::search::found_in;
 use crate::app::{Action, App, KeyContext, Pane};
@@ -17,7 +17,7 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let store = if app.settings.store_label.is_empty() {
         String::new()
     } else {
-        format!("  [{}]", app.settings.store_label)
+        format!("  [{}]", safe(&app.settings.store_label))
     };
     let lines = match &app.patient {
         None => vec![
@@ -37,19 +37,19 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ],
         Some(v) => {
             let p = &v.records.patient;
-            let mut first = vec![Span::styled(format!(" {}", p.name), theme.title)];
+            let mut first = vec![Span::styled(format!(" {}", safe(&p.name)), theme.title)];
             let mut facts = Vec::new();
             if let Some(age) = p.age_on(app.today()) {
                 facts.push(format!("{age} y"));
             }
             if let Some(pr) = &p.pronouns {
-                facts.push(pr.clone());
+                facts.push(safe(pr));
             }
             if let Some(w) = p.weight_kg {
                 facts.push(format!("{w} kg"));
             }
             if !p.tags.is_empty() {
-                facts.push(p.tags.join(", "));
+                facts.push(safe(&p.tags.join(", ")));
             }
             if !facts.is_empty() {
                 first.push(Span::styled(
@@ -148,15 +148,11 @@ pub fn roster(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let text = r.input.as_ref().map(|f| f.text()).unwrap_or(&r.query);
         let line = Line::from(vec![
             Span::styled("/", theme.key),
-            Span::styled(
-                text.to_string(),
-                if typing { theme.text } else { theme.matched },
-            ),
+            Span::styled(safe(text), if typing { theme.text } else { theme.matched }),
         ]);
         frame.render_widget(Paragraph::new(line), filter_row);
         if let Some(f) = &r.input {
-            let x =
-                filter_row.x + 1 + Span::raw(prefix(f.text(), f.cursor_column())).width() as u16;
+            let x = filter_row.x + 1 + super::cols(prefix(f.text(), f.cursor_column()));
             if x < filter_row.right() {
                 frame.set_cursor_position((x, filter_row.y));
             }
@@ -192,7 +188,10 @@ pub fn roster(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 (false, Some(a)) => a.to_string(),
                 (false, None) => String::new(),
             };
-            let used: usize = spans.iter().map(|s| s.width()).sum();
+            let used: usize = spans
+                .iter()
+                .map(|s| crate::text_safety::width(&s.content))
+                .sum();
             let pad = width.saturating_sub(used + right.len() + 1);
             spans.push(Span::raw(" ".repeat(pad)));
             spans.push(Span::styled(format!("{right} "), theme.dim));
@@ -261,11 +260,31 @@ pub fn timeline(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 EntryKind::Note(k) if k.is_private() => theme.private,
                 _ => theme.text,
             };
-            spans.push(Span::styled(e.title.clone(), title_style));
+            spans.push(Span::styled(safe(&e.title), title_style));
             row_line(spans, i == v.cursor.selected, focused, theme)
         })
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A detail line whose text holds line breaks (an observation, a check-in's note) as the lines
+/// it means, so a break shows as a break and not as a stand-in.
+fn split_breaks(line: crate::app::detail::DetailLine) -> Vec<crate::app::detail::DetailLine> {
+    let mut out = vec![Vec::new()];
+    for (tone, text) in line {
+        let text = text.replace("\r\n", "\n");
+        for (i, piece) in text.split('\n').enumerate() {
+            if i > 0 {
+                out.push(Vec::new());
+            }
+            if let Some(last) = out.last_mut()
+                && (!piece.is_empty() || i == 0)
+            {
+                last.push((tone, piece.to_string()));
+            }
+        }
+    }
+    out
 }
 
 pub fn detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
@@ -293,6 +312,7 @@ pub fn detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let found = app.detail_found();
     let lines: Vec<Line> = doc
         .into_iter()
+        .flat_map(split_breaks)
         .skip(scroll)
         .take(inner.height as usize * 4)
         .map(|l| {
@@ -300,7 +320,7 @@ pub fn detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 l.into_iter()
                     .flat_map(|(t, s)| match found {
                         Some(clauses) => marked(&s, &found_in(&s, clauses), style(t), theme.found),
-                        None => vec![Span::styled(s, style(t))],
+                        None => vec![Span::styled(safe(&s), style(t))],
                     })
                     .collect::<Vec<_>>(),
             )

@@ -1,10 +1,10 @@
 //! Popups: help, the command palette, the patient form, and the "which key next" box shown
 //! while a key sequence is in progress.
 
-use super::highlighted;
 use super::layout::{centered, list_popup_area};
 use super::panes::prefix;
 use super::theme::Theme;
+use super::{fit, highlighted, safe};
 use crate::app::console::ProtocolPicker;
 use crate::app::fuzzy::Hit;
 use crate::app::patient_form::{FormField, PatientForm};
@@ -76,7 +76,11 @@ pub(super) fn prompt_line(
     let width = row.width.saturating_sub(3) as usize;
     let skip = cursor.saturating_sub(width.saturating_sub(1));
     let mut spans = vec![Span::styled("› ", theme.key)];
-    for (i, c) in text.chars().enumerate().skip(skip) {
+    for (i, c) in crate::text_safety::one_line(text)
+        .chars()
+        .enumerate()
+        .skip(skip)
+    {
         let style = if Some(i) == mark {
             theme.error
         } else {
@@ -96,7 +100,7 @@ pub(super) fn prompt_line(
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), row);
     let shown: String = text.chars().skip(skip).collect();
-    let x = row.x + 2 + Span::raw(prefix(&shown, cursor - skip)).width() as u16;
+    let x = row.x + 2 + super::cols(prefix(&shown, cursor - skip));
     if x < row.right() {
         frame.set_cursor_position((x, row.y));
     }
@@ -114,7 +118,7 @@ fn template_picker(frame: &mut Frame, area: Rect, p: &TemplatePicker, footer: &s
         };
         vec![
             Span::styled(format!(" {:<30}", row.kind.label()), kind_style),
-            Span::styled(row.name.clone(), theme.text),
+            Span::styled(safe(&row.name), theme.text),
         ]
     });
 }
@@ -125,8 +129,8 @@ fn protocol_picker(frame: &mut Frame, area: Rect, p: &ProtocolPicker, footer: &s
     let title = " Start a dosing session: pick the protocol (type to filter) ".to_string();
     filtered_list(frame, rect, title, &p.list, footer, theme, |row, _| {
         vec![
-            Span::styled(format!(" {}", row.name), theme.text),
-            Span::styled(format!("  ·  {}", row.dose), theme.label),
+            Span::styled(format!(" {}", safe(&row.name)), theme.text),
+            Span::styled(format!("  ·  {}", safe(&row.dose)), theme.label),
         ]
     });
 }
@@ -167,9 +171,10 @@ fn drafts(
             let age_style = if days > 7 { theme.draft } else { theme.dim };
             vec![
                 Span::styled(format!(" {date} {age:>8}  "), age_style),
-                Span::styled(format!("{name:<24.24} "), theme.text),
+                // Padded by columns, not characters: a wide name keeps the columns after it.
+                Span::styled(format!("{} ", fit(&name, 24)), theme.text),
                 Span::styled(format!("{:<5}", kind.tag()), theme.tag(kind)),
-                Span::styled(row.title.clone(), theme.text),
+                Span::styled(safe(&row.title), theme.text),
             ]
         },
     );
@@ -305,7 +310,7 @@ pub(super) fn popup_block<'a>(title: String, theme: &Theme) -> Block<'a> {
         .borders(Borders::ALL)
         .border_type(theme.border_type_focused)
         .border_style(theme.border_focused)
-        .title(Span::styled(title, theme.title))
+        .title(Span::styled(safe(&title), theme.title))
 }
 
 fn list_popup(
@@ -389,7 +394,7 @@ fn form(frame: &mut Frame, area: Rect, f: &PatientForm, footer_text: &str, theme
             spans.push(Span::styled(field.hint(), theme.dim));
         } else {
             spans.push(Span::styled(
-                shown,
+                safe(&shown),
                 if focused {
                     theme.selected_unfocused
                 } else {
@@ -407,11 +412,10 @@ fn form(frame: &mut Frame, area: Rect, f: &PatientForm, footer_text: &str, theme
             let x = row.x
                 + label_w
                 + 1
-                + Span::raw(prefix(
+                + super::cols(prefix(
                     &value.chars().skip(skip).collect::<String>(),
                     cursor - skip,
-                ))
-                .width() as u16;
+                ));
             if x < row.right() {
                 frame.set_cursor_position((x, y));
             }
@@ -419,7 +423,7 @@ fn form(frame: &mut Frame, area: Rect, f: &PatientForm, footer_text: &str, theme
         y += 1;
         let under = match &f.errors[i] {
             Some(e) => Span::styled(
-                format!("{:w$} ! {e}", "", w = label_w as usize),
+                format!("{:w$} ! {}", "", safe(e), w = label_w as usize),
                 theme.error,
             ),
             None if focused && value.is_empty() => Span::styled(

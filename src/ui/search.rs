@@ -9,12 +9,12 @@ use super::{fit, marked};
 use crate::app::search::{Outcome, Scope, SearchPopup, entry_kind};
 use crate::app::{Action, App, KeyContext};
 use crate::search::{DocStatus, Hit};
+use crate::text_safety::width as width_of;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
-use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 const KEYS: &[(Action, &str)] = &[
     (Action::PopupConfirm, "open it"),
@@ -119,12 +119,13 @@ fn scope_line<'a>(app: &App, scope: &Scope, theme: &Theme) -> Line<'a> {
         .as_ref()
         .map(|v| v.records.patient.name.as_str());
     let (now, other) = match (scope, open) {
-        (Scope::Patient { name, .. }, _) => {
-            (format!("This patient: {name}"), Some("all patients".into()))
-        }
+        (Scope::Patient { name, .. }, _) => (
+            format!("This patient: {}", super::safe(name)),
+            Some("all patients".into()),
+        ),
         (Scope::All, Some(name)) => (
             "All patients".to_string(),
-            Some(format!("this patient: {name}")),
+            Some(format!("this patient: {}", super::safe(name))),
         ),
         (Scope::All, None) => ("All patients".to_string(), None),
     };
@@ -140,10 +141,10 @@ fn summary<'a>(p: &SearchPopup, theme: &Theme) -> Line<'a> {
     match &p.outcome {
         Outcome::Empty => Line::default(),
         Outcome::Invalid(e) => Line::from(Span::styled(
-            format!(" Column {}: {}", e.column, e.message),
+            format!(" Column {}: {}", e.column, super::safe(&e.message)),
             theme.error,
         )),
-        Outcome::Failed(m) => Line::from(Span::styled(format!(" {m}"), theme.error)),
+        Outcome::Failed(m) => Line::from(Span::styled(format!(" {}", super::safe(m)), theme.error)),
         Outcome::Found(f) => {
             let (shown, total) = (f.results.hits.len(), f.results.total);
             let text = match total {
@@ -212,7 +213,7 @@ fn result<'a>(
         Span::styled(format!("{:<5}", kind.tag()), theme.tag(kind)),
         Span::styled(mark, mark_style),
         Span::raw(" "),
-        Span::styled(h.title.as_str(), title_style),
+        Span::styled(super::safe(&h.title), title_style),
     ]);
     let snippet = marked(
         &h.snippet.text,
@@ -227,7 +228,7 @@ fn result<'a>(
 
 /// Spans cut to `width` columns, ending in "…" when something was cut.
 fn cut(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
-    let total: usize = spans.iter().map(|s| s.content.width()).sum();
+    let total: usize = spans.iter().map(|s| width_of(&s.content)).sum();
     if total <= width {
         return spans;
     }
@@ -235,23 +236,16 @@ fn cut(spans: Vec<Span<'static>>, width: usize) -> Vec<Span<'static>> {
     let mut left = width.saturating_sub(1);
     let mut last = Style::default();
     for s in spans {
-        let w = s.content.width();
+        let w = width_of(&s.content);
         if w <= left {
             left -= w;
             out.push(s);
             continue;
         }
-        let mut head = String::new();
-        for c in s.content.chars() {
-            let w = c.width().unwrap_or(0);
-            if w > left {
-                break;
-            }
-            left -= w;
-            head.push(c);
-        }
+        // Whole clusters only: no accent cut from its letter, no half of a wide character.
+        let (head, _) = crate::text_safety::take_width(&s.content, left);
         last = s.style;
-        out.push(Span::styled(head, s.style));
+        out.push(Span::styled(head.to_string(), s.style));
         break;
     }
     out.push(Span::styled("…", last));
@@ -276,6 +270,6 @@ mod tests {
         );
         let short = cut(spans, 15);
         assert_eq!(text(short.clone()), "about her fath…");
-        assert!(short.iter().map(|s| s.content.width()).sum::<usize>() <= 15);
+        assert!(short.iter().map(|s| width_of(&s.content)).sum::<usize>() <= 15);
     }
 }

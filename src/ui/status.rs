@@ -237,7 +237,8 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     match &app.status {
         Some(s) => spans.push(Span::styled(
-            s.text.clone(),
+            // Messages quote the user's text (a title, a name, a file's line).
+            crate::text_safety::one_line(&s.text).into_owned(),
             if s.error { theme.error } else { theme.text },
         )),
         None => {

@@ -29,7 +29,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, view: &TodayView, theme: &
     let store = if app.settings.store_label.is_empty() {
         String::new()
     } else {
-        format!("  [{}]", app.settings.store_label)
+        format!("  [{}]", super::safe(&app.settings.store_label))
     };
     let header = vec![
         Line::from(vec![
