@@ -280,7 +280,12 @@ fn without_panics(open: impl FnOnce() -> sled::Result<sled::Db>) -> sled::Result
         std::panic::set_hook(Box::new(move |info| {
             let caught = SLED_PANIC.with(|p| match p.borrow_mut().as_mut() {
                 Some(message) => {
-                    *message = info.payload_as_str().unwrap_or("a panic").to_owned();
+                    let payload = info.payload();
+                    *message = payload
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "a panic".to_owned());
                     true
                 }
                 None => false,
