@@ -159,7 +159,8 @@ fn assert_refused(what: &str, data: &Path, needle: &str) {
 fn a_cut_short_or_missing_database_is_refused_and_left_as_it_is() {
     let p = pristine();
     let len = std::fs::metadata(db_file(p.data.path())).unwrap().len();
-    let cuts: [(&str, Box<dyn Fn(&Path)>); 5] = [
+    type Damage = Box<dyn Fn(&Path)>;
+    let cuts: [(&str, Damage); 5] = [
         (
             "emptied",
             Box::new(|d| std::fs::write(db_file(d), b"").unwrap()),
