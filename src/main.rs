@@ -9,7 +9,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             // Errors quote file contents and names: nothing in them may act on the terminal.
-            let message = format!("{e:#}");
+            let message = readable(&e);
             eprintln!(
                 "kitnotes: error: {}",
                 kitnotes::text_safety::printable(&message)
@@ -17,4 +17,18 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes, each cause left out when the message already says it (errors that
+/// quote their source, "cannot read X: Not a directory", would otherwise say it twice).
+fn readable(e: &anyhow::Error) -> String {
+    let mut message = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !message.contains(&cause) {
+            message.push_str(": ");
+            message.push_str(&cause);
+        }
+    }
+    message
 }

@@ -320,14 +320,16 @@ fn backups_taken_during_large_writes_are_each_consistent() {
     let source = store.backup_source();
     let actor = Actor::new("Dr. Backup", ts(NOW));
     let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let taken = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let backups = std::thread::spawn({
-        let (dir, done) = (dir.path().to_owned(), done.clone());
+        let (dir, done, taken) = (dir.path().to_owned(), done.clone(), taken.clone());
         move || {
             let mut files = Vec::new();
             while !done.load(std::sync::atomic::Ordering::SeqCst) || files.is_empty() {
                 let path = dir.join(format!("{}.kbak", files.len()));
                 source.write_file(&path, false).unwrap();
                 files.push(path);
+                taken.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(30));
             }
             files
@@ -336,7 +338,12 @@ fn backups_taken_during_large_writes_are_each_consistent() {
     for p in 0..4 {
         let mut changes = vec![Change::Put(patient(p))];
         changes.extend((0..NOTES_PER_WRITE).map(|i| note(p, i)));
+        let before = taken.load(std::sync::atomic::Ordering::SeqCst);
         store.apply_audited(&changes, &actor).unwrap();
+        // However fast this machine writes, at least one backup lands after each write.
+        while taken.load(std::sync::atomic::Ordering::SeqCst) <= before + 1 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
     done.store(true, std::sync::atomic::Ordering::SeqCst);
     let files = backups.join().unwrap();

@@ -100,7 +100,7 @@ impl CheckReport {
 pub enum StoreError {
     #[error(
         "the store at {path} is already open in another kitnotes process; close it there first \
-         (lock file {lock})"
+         (lock file {lock}). `kitnotes backup` works while it is open"
     )]
     Locked { path: PathBuf, lock: PathBuf },
     #[error(
@@ -113,11 +113,8 @@ pub enum StoreError {
         found: u32,
         supported: u32,
     },
-    #[error("cannot open the store at {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot open the store at {path}: {}", explain_io(.io))]
+    Open { path: PathBuf, io: std::io::Error },
     #[error(
         "the store at {path} cannot be opened: {detail}. To get the records back, {}",
         crate::store::sled_store::restore_advice(.path)
@@ -184,8 +181,35 @@ pub enum StoreError {
         detail: String,
         advice: String,
     },
-    #[error("cannot make the store durable: {0}")]
-    Io(#[from] std::io::Error),
+    #[error("cannot make the store durable: {}", explain_io(.0))]
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for StoreError {
+    fn from(e: std::io::Error) -> Self {
+        StoreError::Io(e)
+    }
+}
+
+/// An I/O error with what to do about the ones a clinic meets: no permission, a read-only
+/// disk, a full disk (or a file size limit).
+pub fn explain_io(err: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    // sled passes some errors on as the debug form of the original (`Os { code: 27, .. }`):
+    // for the kinds below, their name is clearer.
+    let e = err.kind();
+    match e {
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem => format!(
+            "{e}. kitnotes writes to the store's directory even to read it (its lock, its tally \
+             and the database's own files): make the directory writable for this user, or copy \
+             it to a place that is"
+        ),
+        ErrorKind::StorageFull | ErrorKind::FileTooLarge | ErrorKind::QuotaExceeded => format!(
+            "{e}. The disk is full (or a size limit was reached): free some space and try again; \
+             what was saved before is kept"
+        ),
+        _ => err.to_string(),
+    }
 }
 
 impl From<sled::Error> for StoreError {

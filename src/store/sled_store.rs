@@ -83,9 +83,9 @@ impl std::fmt::Debug for SledStore {
 
 fn damaged(dir: &Path, e: sled::Error) -> StoreError {
     match e {
-        sled::Error::Io(source) => StoreError::Open {
+        sled::Error::Io(io) => StoreError::Open {
             path: dir.to_owned(),
-            source,
+            io,
         },
         other => StoreError::Damaged {
             path: dir.to_owned(),
@@ -107,7 +107,10 @@ pub fn describe_sled(e: &sled::Error) -> String {
         sled::Error::Corruption { at: None, .. } => {
             "the database is damaged: sled found corrupted data".to_owned()
         }
-        sled::Error::Io(io) => format!("the database could not be read or written: {io}"),
+        sled::Error::Io(io) => format!(
+            "the database could not be read or written: {}",
+            super::explain_io(io)
+        ),
         sled::Error::ReportableBug(what) if what.starts_with("its recovery stopped") => {
             format!("the database is damaged: {what}")
         }
@@ -178,9 +181,9 @@ fn open_checked(dir: &Path) -> Result<(sled::Db, u64)> {
         saves: found,
         closed: None,
     };
-    tally::write(dir, &open).map_err(|source| StoreError::Open {
+    tally::write(dir, &open).map_err(|io| StoreError::Open {
         path: dir.to_owned(),
-        source,
+        io,
     })?;
     Ok((db, found))
 }
@@ -224,7 +227,7 @@ impl InspectedCopy {
         }
         Err(StoreError::Open {
             path: dir.to_owned(),
-            source: last.unwrap_or_else(|| std::io::Error::other("no copy could be made")),
+            io: last.unwrap_or_else(|| std::io::Error::other("no copy could be made")),
         })
     }
 
@@ -352,9 +355,9 @@ impl SledStore {
     /// The store is made whole beside `dir` (`<dir>.creating`) and renamed into place, so a
     /// crash half-way never leaves an empty store that the next start would take for a plain one.
     pub fn create_encrypted(dir: &Path, passphrase: &[u8], params: KdfParams) -> Result<Self> {
-        let io = |source| StoreError::Open {
+        let io = |io| StoreError::Open {
             path: dir.to_owned(),
-            source,
+            io,
         };
         if dir.join("db").exists() {
             return Err(StoreError::Exists(dir.to_owned()));
@@ -387,9 +390,9 @@ impl SledStore {
         migrations: &[Migration],
         create: Option<(&[u8], KdfParams)>,
     ) -> Result<Self> {
-        let io = |source| StoreError::Open {
+        let io = |io| StoreError::Open {
             path: dir.to_owned(),
-            source,
+            io,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
         let lock_path = dir.join("kitnotes.lock");
