@@ -867,8 +867,40 @@ impl Crash {
         }
     }
 
+    /// Goes on typing `chunks` into the open editor for `ms` milliseconds (just waits when
+    /// there is nothing to type).
+    fn type_for(&mut self, ui: &mut Ui, typing: &mut Option<(Vec<String>, SaveTracker)>, ms: u64) {
+        let until = Instant::now() + Duration::from_millis(ms);
+        let Some((chunks, tracker)) = typing.as_mut() else {
+            std::thread::sleep(Duration::from_millis(ms));
+            return;
+        };
+        while Instant::now() < until {
+            if !chunks.is_empty() {
+                ui.send(&chunks.remove(0));
+            }
+            let pause = self
+                .rng
+                .range(0, 60)
+                .min(until.saturating_duration_since(Instant::now()).as_millis() as u64);
+            self.watch(ui, tracker, pause);
+        }
+    }
+
     fn backup_round(&mut self) {
-        let (mut ui, _) = self.start_ui();
+        let (mut ui, open) = self.start_ui();
+        // With a draft open, typing goes on while the backup is read (a save then waits for
+        // the backup to let go of the store).
+        let typed = self.rng.range(3, 20) as u32;
+        let mut typing = if open {
+            let text = self.editor_text(typed);
+            Some((
+                self.chunks(&text),
+                SaveTracker::new(format!("r{:03}w", self.round)),
+            ))
+        } else {
+            None
+        };
         let path = self
             .dir
             .path()
@@ -883,7 +915,7 @@ impl Crash {
         match mode {
             // The UI that writes the backup.
             0 => {
-                std::thread::sleep(Duration::from_millis(d1));
+                self.type_for(&mut ui, &mut typing, d1);
                 ui.kill();
             }
             // The command that asked for it.
@@ -893,7 +925,7 @@ impl Crash {
             }
             // Both, in either order.
             2 => {
-                std::thread::sleep(Duration::from_millis(d1.min(d2)));
+                self.type_for(&mut ui, &mut typing, d1.min(d2));
                 if d1 < d2 {
                     ui.kill();
                 } else {
@@ -947,6 +979,20 @@ impl Crash {
         }
         let snap = self.after_kill();
         self.check_expectations(&snap);
+        if let Some((_, tracker)) = typing {
+            self.tally.saves_seen += tracker.saves;
+            self.check_typed(
+                &snap,
+                typed,
+                tracker.confirmed,
+                "note text typed during a backup",
+            );
+            if let Some(c) = tracker.confirmed {
+                self.draft = Some(Draft {
+                    token: Some(editor_token(self.round, c)),
+                });
+            }
+        }
         if reported && !path.exists() {
             self.fail(format!(
                 "kitnotes backup reported the backup written, but {} is not there:\n{said}",
