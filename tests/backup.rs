@@ -583,3 +583,29 @@ fn a_stale_socket_is_replaced() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// A backup killed while writing leaves its hidden temporary file (as large as the store); the
+/// next backup to that name removes it, and leaves files that are not its own alone.
+#[test]
+fn a_backup_removes_what_a_killed_backup_left_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(&dir.path().join("store")).unwrap();
+    store.put(patient(1)).unwrap();
+    let out = dir.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    // No process has this id (Linux's largest is 4,194,304).
+    let abandoned = out.join(".clinic.kbak.9999999.kitnotes-tmp");
+    let other = out.join(".other.kbak.9999999.kitnotes-tmp");
+    std::fs::write(&abandoned, b"half a backup").unwrap();
+    std::fs::write(&other, b"another file's").unwrap();
+    store
+        .backup_source()
+        .write_file(&out.join("clinic.kbak"), false)
+        .unwrap();
+    assert!(
+        !abandoned.exists(),
+        "the killed backup's file is still there"
+    );
+    assert!(other.exists(), "a file for another name was removed");
+    assert!(out.join("clinic.kbak").exists());
+}

@@ -376,3 +376,53 @@ fn export_format_rems_refuses_clearly() {
         "a refused export is not logged as one"
     );
 }
+
+/// The summary is text to read on a terminal or print: a name or lot number holding terminal
+/// escapes shows them as visible stand-ins, whether written to standard output or a file.
+#[test]
+fn export_format_rems_never_writes_control_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = kitnotes::store::SledStore::open(&dir.path().join("store")).unwrap();
+    let mut p = patient();
+    p.name = "Robin \u{1b}]0;pwned\u{7}Example\u{1b}[2J".into();
+    let mut s = esketamine();
+    s.lot = Some("LOT\u{1b}[10;10H7\u{9b}".into());
+    store
+        .apply(&[
+            Change::Put(Record::Patient(p)),
+            Change::Put(Record::Session(s)),
+        ])
+        .unwrap();
+    store.flush().unwrap();
+    drop(store);
+    let file = dir.path().join("rems.txt");
+    let out = kitnotes(
+        dir.path(),
+        &["export", "--format", "rems", "--session", "s1"],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    let to_file = kitnotes(
+        dir.path(),
+        &[
+            "export",
+            "--format",
+            "rems",
+            "--session",
+            "s1",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+    );
+    assert!(to_file.status.success(), "{}", stderr(&to_file));
+    for text in [
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        std::fs::read_to_string(&file).unwrap(),
+    ] {
+        assert!(
+            !text.chars().any(|c| c.is_control() && c != '\n'),
+            "control characters in\n{text}"
+        );
+        assert!(text.contains("Robin ␛]0;pwned␇Example␛[2J"), "{text}");
+        assert!(text.contains("LOT␛[10;10H7"), "{text}");
+    }
+}

@@ -13,11 +13,7 @@ fn store_with_records() -> (tempfile::TempDir, Vec<u8>) {
     let config = data.path().join("config");
     let import = data.path().join("caseload.jsonl");
     std::fs::write(&import, caseload(0, 8)).unwrap();
-    let out = kitnotes_with(
-        data.path(),
-        &config,
-        &["import", import.to_str().unwrap()],
-    );
+    let out = kitnotes_with(data.path(), &config, &["import", import.to_str().unwrap()]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let export = kitnotes_with(data.path(), &config, &["export"]);
     assert!(export.status.success(), "{}", text(&export.stderr));
@@ -50,7 +46,10 @@ fn a_missing_config_directory_means_the_defaults_and_is_not_created() {
     }
     let again = kitnotes_with(data.path(), &missing, &["export"]);
     assert_eq!(again.stdout, export);
-    assert!(!missing.exists(), "reading commands created the config directory");
+    assert!(
+        !missing.exists(),
+        "reading commands created the config directory"
+    );
 }
 
 #[test]
@@ -62,7 +61,10 @@ fn a_config_path_that_is_a_file_is_named() {
     let err = text(&out.stderr);
     assert!(!out.status.success());
     assert!(
-        err.contains(&format!("cannot read {}", file.join("config.toml").display())),
+        err.contains(&format!(
+            "cannot read {}",
+            file.join("config.toml").display()
+        )),
         "{err}"
     );
     // Said once, not once per layer of the error.
@@ -155,7 +157,11 @@ fn a_full_disk_stops_an_import_with_a_message_and_keeps_what_was_saved() {
     let more = data.path().join("more.jsonl");
     std::fs::write(&more, caseload(100, 400)).unwrap();
     // Room for a little more than the store holds now, not for 400 more patients.
-    let out = with_file_limit(size + 64 * 1024, data.path(), &["import", more.to_str().unwrap()]);
+    let out = with_file_limit(
+        size + 64 * 1024,
+        data.path(),
+        &["import", more.to_str().unwrap()],
+    );
     let err = text(&out.stderr);
     eprintln!("full disk: {err}");
     assert!(!out.status.success(), "the import fitted: {err}");
@@ -166,7 +172,12 @@ fn a_full_disk_stops_an_import_with_a_message_and_keeps_what_was_saved() {
     );
     // With room again, the store opens, checks clean and holds exactly what it held.
     let check = common::kitnotes(data.path(), &["check"]);
-    assert!(check.status.success(), "{}{}", text(&check.stdout), text(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
     let after = common::kitnotes(data.path(), &["export"]);
     assert_eq!(after.stdout, export);
 }

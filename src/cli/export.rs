@@ -166,7 +166,10 @@ fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
             session.patient
         )
     })?;
+    // A text for a form, read on a terminal or printed: control characters in a name or a lot
+    // number show as visible stand-ins, never act on the terminal.
     let text = interchange::rems_summary(&patient, &session, &tz)?;
+    let text = crate::text_safety::printable(&text).into_owned();
     let destination = match &args.output {
         None => {
             let mut out = std::io::stdout().lock();

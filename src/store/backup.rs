@@ -308,6 +308,7 @@ impl BackupSource {
                 source,
             }
         };
+        remove_abandoned(&parent, &name.to_string_lossy());
         let result = (|| {
             let _ = std::fs::remove_file(&tmp);
             let file = create_private(&tmp).map_err(io_err("create", &tmp))?;
@@ -792,6 +793,34 @@ pub fn restore(path: &Path, db_dir: &Path) -> Result<BackupSummary, BackupError>
         batch_bytes: 0,
     };
     read(&mut reader, &mut sink)
+}
+
+/// Removes the half-written files of earlier backups to `name` in `dir` whose process is gone
+/// (killed while writing, so they never renamed or removed their file). Each may be as large as
+/// the store. Only where `/proc` tells which processes live; elsewhere they are left.
+fn remove_abandoned(dir: &Path, name: &str) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file = entry.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|rest| rest.strip_suffix(".kitnotes-tmp"))
+            .filter(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()))
+        else {
+            continue;
+        };
+        if !proc.join(pid).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]
