@@ -58,26 +58,20 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
 /// `text` for a wrapped paragraph: line breaks stay line breaks (a carriage return before one,
 /// or alone, ends the line too), a tab becomes a space, every other hazard its stand-in.
 pub fn paragraph(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| c != '\n' && is_hazard(c)) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\r' | '\n' => out.push('\n'),
-            '\t' => out.push(' '),
-            c => out.push(stand_in(c)),
-        }
-    }
-    Cow::Owned(out)
+    lines_with_tabs_as(text, ' ')
 }
 
 /// `text` for a terminal that is not ours to draw on (a command's output): as [`paragraph`],
 /// but tabs are kept, since a terminal moves a tab to its next stop and nothing else.
 pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(|c| c != '\n' && c != '\t' && is_hazard(c)) {
+    lines_with_tabs_as(text, '\t')
+}
+
+/// Line breaks kept (carriage returns end lines), each tab as `tab`, every other hazard its
+/// stand-in.
+fn lines_with_tabs_as(text: &str, tab: char) -> Cow<'_, str> {
+    let kept = |c: char| c == '\n' || (c == '\t' && tab == '\t');
+    if !text.chars().any(|c| !kept(c) && is_hazard(c)) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -86,7 +80,7 @@ pub fn printable(text: &str) -> Cow<'_, str> {
         match c {
             '\r' if chars.peek() == Some(&'\n') => {}
             '\r' | '\n' => out.push('\n'),
-            '\t' => out.push('\t'),
+            '\t' => out.push(tab),
             c => out.push(stand_in(c)),
         }
     }
