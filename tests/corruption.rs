@@ -10,6 +10,7 @@ use kitnotes::demo::{self, DemoSpec};
 use kitnotes::store::SledStore;
 use kitnotes::store::crypt::KdfParams;
 use std::collections::BTreeMap;
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -275,7 +276,11 @@ fn every_flipped_byte_is_refused_or_pinpointed_or_provably_harmless() {
             seen.refused += 1;
         }
     }
-    eprintln!("corruption: {flips} flipped bits: {seen:?}");
+    // Past the test harness's capture, so the figures show in every `cargo test` run.
+    let _ = writeln!(
+        std::io::stderr(),
+        "corruption: {flips} flipped bits: {seen:?}"
+    );
     // The flips must have reached data that matters, not only free space.
     assert!(seen.refused + seen.pinpointed > 0, "{seen:?}");
 }

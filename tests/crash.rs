@@ -31,6 +31,7 @@ use kitnotes::store::sled_store::SledStore;
 use kitnotes::store::{AuditAction, AuditEntry, AuditFilter, Store};
 use pty::{Session, kitnotes_command};
 use std::collections::HashMap;
+use std::io::Write as _;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -1268,7 +1269,9 @@ fn nothing_confirmed_as_saved_is_lost_to_sigkill() {
             Kind::Backup => c.backup_round(),
         }
     }
-    eprintln!("{}", c.summary(started.elapsed()));
+    // Straight to the process's stderr, past the test harness's capture: the count shows in
+    // every `cargo test` run, not only a failing one.
+    let _ = writeln!(std::io::stderr(), "{}", c.summary(started.elapsed()));
 }
 
 /// The rule for reading the save indicator: text beside "saving…" counts once "saved" follows,

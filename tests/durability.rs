@@ -147,7 +147,9 @@ fn records_confirmed_saved_survive_sigkill() {
             );
         }
     }
-    println!(
+    // Past the test harness's capture, so the figures show in every `cargo test` run.
+    let _ = writeln!(
+        std::io::stderr(),
         "SIGKILL rounds: {}, notes confirmed and found afterwards: {}",
         plan.len(),
         confirmed_total.unwrap() + 1
@@ -254,7 +256,8 @@ fn an_import_killed_part_way_leaves_all_or_nothing() {
         );
         if notes == 0 { nothing += 1 } else { whole += 1 }
     }
-    println!(
+    let _ = writeln!(
+        std::io::stderr(),
         "import of {total_notes} notes ({duration_ms} ms uninterrupted) killed {} times: {whole} whole, \
          {nothing} nothing ({rolled_back} of them rolled back from part-way through the writes), 0 partial",
         fractions.len()
