@@ -58,20 +58,20 @@ pub fn one_line(text: &str) -> Cow<'_, str> {
 /// `text` for a wrapped paragraph: line breaks stay line breaks (a carriage return before one,
 /// or alone, ends the line too), a tab becomes a space, every other hazard its stand-in.
 pub fn paragraph(text: &str) -> Cow<'_, str> {
-    lines_with_tabs_as(text, ' ')
+    rewrite_lines(text, ' ', is_hazard)
 }
 
 /// `text` for a terminal that is not ours to draw on (a command's output): as [`paragraph`],
 /// but tabs are kept, since a terminal moves a tab to its next stop and nothing else.
 pub fn printable(text: &str) -> Cow<'_, str> {
-    lines_with_tabs_as(text, '\t')
+    rewrite_lines(text, '\t', is_hazard)
 }
 
-/// Line breaks kept (carriage returns end lines), each tab as `tab`, every other hazard its
-/// stand-in.
-fn lines_with_tabs_as(text: &str, tab: char) -> Cow<'_, str> {
+/// Line breaks kept (carriage returns end lines), each tab as `tab`, every other character
+/// `unsafe_char` says is unsafe as its stand-in.
+fn rewrite_lines(text: &str, tab: char, unsafe_char: impl Fn(char) -> bool) -> Cow<'_, str> {
     let kept = |c: char| c == '\n' || (c == '\t' && tab == '\t');
-    if !text.chars().any(|c| !kept(c) && is_hazard(c)) {
+    if !text.chars().any(|c| !kept(c) && unsafe_char(c)) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
@@ -81,7 +81,8 @@ fn lines_with_tabs_as(text: &str, tab: char) -> Cow<'_, str> {
             '\r' if chars.peek() == Some(&'\n') => {}
             '\r' | '\n' => out.push('\n'),
             '\t' => out.push(tab),
-            c => out.push(stand_in(c)),
+            c if unsafe_char(c) => out.push(stand_in(c)),
+            c => out.push(c),
         }
     }
     Cow::Owned(out)
@@ -93,24 +94,7 @@ fn lines_with_tabs_as(text: &str, tab: char) -> Cow<'_, str> {
 /// delete it. Bidi controls stay: unlike ESC, someone writing in a right-to-left script may mean
 /// them, and they are shown as stand-ins wherever the note is drawn.
 pub fn pasted_prose(text: &str) -> Cow<'_, str> {
-    if !text
-        .chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\t')
-    {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut chars = text.chars().peekable();
-    while let Some(c) = chars.next() {
-        match c {
-            '\r' if chars.peek() == Some(&'\n') => {}
-            '\r' | '\n' => out.push('\n'),
-            '\t' => out.push('\t'),
-            c if c.is_control() => out.push(stand_in(c)),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
+    rewrite_lines(text, '\t', char::is_control)
 }
 
 /// Text for a one-line field (a name, a filter), pasted or loaded: line breaks and tabs become
