@@ -163,7 +163,7 @@ impl Env {
     /// Opens this command's store, which must already exist: reading commands never create one.
     pub fn open_existing_store(&self) -> anyhow::Result<crate::store::SledStore> {
         let dir = self.store_dir();
-        if !dir.join("db").exists() && !dir.join(crate::store::tally::FILE).exists() {
+        if !crate::store::SledStore::is_in(&dir) {
             anyhow::bail!(
                 "there is no kitnotes store at {} yet{}",
                 dir.display(),
@@ -191,12 +191,7 @@ impl Env {
     ) -> anyhow::Result<(crate::store::SledStore, Option<passphrase::Secret>)> {
         use crate::store::SledStore;
         let file = self.passphrase_file.as_deref();
-        // A store whose database is gone but whose tally counts saves is not a new store:
-        // opening it says what was lost rather than starting afresh.
-        if dir != self.paths.demo_dir()
-            && !dir.join("db").exists()
-            && !dir.join(crate::store::tally::FILE).exists()
-        {
+        if dir != self.paths.demo_dir() && !SledStore::is_in(dir) {
             let chosen = passphrase::choose(file, &passphrase::first_run_text(dir))?;
             let store =
                 SledStore::create_encrypted(dir, &chosen, crate::store::crypt::KdfParams::DEFAULT)?;

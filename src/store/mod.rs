@@ -124,13 +124,13 @@ pub enum StoreError {
         "the store at {path} has lost saves: its database ends at save {found}, but save \
          {expected} was made durable. Its files were cut short or damaged; kitnotes has not \
          opened it for writing. `kitnotes check` reads a copy and says what it still holds. \
-         To get the records back, {advice}"
+         To get the records back, {}",
+        crate::store::sled_store::restore_advice(.path)
     )]
     LostSaves {
         path: PathBuf,
         found: u64,
         expected: u64,
-        advice: String,
     },
     #[error("record {key} cannot be decoded: {detail}")]
     Corrupt { key: String, detail: String },
@@ -173,13 +173,13 @@ pub enum StoreError {
     #[error(
         "the store at {path} cannot be checked for lost saves: its tally file {tally} is \
          damaged ({detail}). `kitnotes check` reads a copy of the store and says what it holds; \
-         if that is everything, delete {tally} and kitnotes starts a new one. Otherwise, {advice}"
+         if that is everything, delete {tally} and kitnotes starts a new one. Otherwise, {}",
+        crate::store::sled_store::restore_advice(.path)
     )]
     TallyDamaged {
         path: PathBuf,
         tally: PathBuf,
         detail: String,
-        advice: String,
     },
     #[error("cannot make the store durable: {}", explain_io(.0))]
     Io(std::io::Error),

@@ -148,7 +148,6 @@ fn open_checked(dir: &Path) -> Result<(sled::Db, u64)> {
         path: dir.to_owned(),
         tally: e.path,
         detail: e.detail,
-        advice: restore_advice(dir),
     })?;
     if let Some(t) = &counted {
         if t.saves > 0 && !db_dir.exists() {
@@ -156,7 +155,6 @@ fn open_checked(dir: &Path) -> Result<(sled::Db, u64)> {
                 path: dir.to_owned(),
                 found: 0,
                 expected: t.saves,
-                advice: restore_advice(dir),
             });
         }
         let closed_cleanly = t.closed.is_some() && t.closed == tally::stamps(&db_dir).ok();
@@ -173,7 +171,6 @@ fn open_checked(dir: &Path) -> Result<(sled::Db, u64)> {
             path: dir.to_owned(),
             found,
             expected,
-            advice: restore_advice(dir),
         });
     }
     // Open now: until the next clean close, the next open recovers a copy first.
@@ -191,8 +188,9 @@ fn open_checked(dir: &Path) -> Result<(sled::Db, u64)> {
 /// A copy of a store that was refused (lost saves, a damaged tally), opened to see what it
 /// still holds; the copy is deleted when this is dropped, and the store itself is never opened.
 pub struct InspectedCopy {
-    store: Option<SledStore>,
-    copy: PathBuf,
+    // Declared first, so it is closed before its files are removed.
+    store: SledStore,
+    _copy: tally::Scratch,
 }
 
 impl InspectedCopy {
@@ -202,44 +200,20 @@ impl InspectedCopy {
         let beside = PathBuf::from(format!("{}.inspecting", dir.display()));
         let elsewhere =
             std::env::temp_dir().join(format!("kitnotes-inspecting-{}", std::process::id()));
-        let mut last = None;
-        for copy in [beside, elsewhere] {
-            let _ = std::fs::remove_dir_all(&copy);
-            match tally::copy_tree(&dir.join("db"), &copy.join("db")) {
-                Ok(()) => {
-                    let store = SledStore::open(&copy);
-                    return match store {
-                        Ok(store) => Ok(Self {
-                            store: Some(store),
-                            copy,
-                        }),
-                        Err(e) => {
-                            let _ = std::fs::remove_dir_all(&copy);
-                            Err(e)
-                        }
-                    };
-                }
-                Err(e) => {
-                    let _ = std::fs::remove_dir_all(&copy);
-                    last = Some(e);
-                }
-            }
-        }
-        Err(StoreError::Open {
-            path: dir.to_owned(),
-            io: last.unwrap_or_else(|| std::io::Error::other("no copy could be made")),
+        let copy = tally::Scratch::copy_db(dir, beside)
+            .or_else(|_| tally::Scratch::copy_db(dir, elsewhere))
+            .map_err(|io| StoreError::Open {
+                path: dir.to_owned(),
+                io,
+            })?;
+        Ok(Self {
+            store: SledStore::open(copy.root())?,
+            _copy: copy,
         })
     }
 
     pub fn store(&self) -> &SledStore {
-        self.store.as_ref().expect("open until dropped")
-    }
-}
-
-impl Drop for InspectedCopy {
-    fn drop(&mut self) {
-        drop(self.store.take());
-        let _ = std::fs::remove_dir_all(&self.copy);
+        &self.store
     }
 }
 
@@ -247,24 +221,19 @@ impl Drop for InspectedCopy {
 /// saves: the store's own files are then left exactly as they were. If no copy can be made (no
 /// room), the store is opened in place and checked after.
 fn trial_recovery(dir: &Path, expected: u64) -> Result<()> {
-    let trial = dir.join("db.recovering");
-    let _ = std::fs::remove_dir_all(&trial);
-    let found = tally::copy_tree(&dir.join("db"), &trial).ok().map(|()| {
-        open_sled(&trial)
-            .map_err(|e| damaged(dir, e))
-            .and_then(|db| tally::saves_in(&db).map_err(|e| damaged(dir, e)))
-    });
-    let _ = std::fs::remove_dir_all(&trial);
-    match found {
-        Some(Ok(found)) if found < expected => Err(StoreError::LostSaves {
+    let Ok(trial) = tally::Scratch::copy_db(dir, dir.join("db.recovering")) else {
+        return Ok(());
+    };
+    let db = open_sled(&trial.db()).map_err(|e| damaged(dir, e))?;
+    let found = tally::saves_in(&db).map_err(|e| damaged(dir, e))?;
+    if found < expected {
+        return Err(StoreError::LostSaves {
             path: dir.to_owned(),
             found,
             expected,
-            advice: restore_advice(dir),
-        }),
-        Some(Err(e)) => Err(e),
-        _ => Ok(()),
+        });
     }
+    Ok(())
 }
 
 thread_local! {
@@ -335,6 +304,12 @@ fn open_sled(path: &Path) -> sled::Result<sled::Db> {
 }
 
 impl SledStore {
+    /// Whether `dir` holds a store: its database, or a tally that counted one (whose database
+    /// is gone: opening it says what was lost, rather than starting afresh).
+    pub fn is_in(dir: &Path) -> bool {
+        dir.join("db").exists() || dir.join(tally::FILE).exists()
+    }
+
     /// Opens the store in `dir`, creating it if the directory is new or empty.
     pub fn open(dir: &Path) -> Result<Self> {
         Self::open_with(dir, MIGRATIONS)

@@ -114,8 +114,40 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<FileStamp>) -> std::io::Result
     Ok(())
 }
 
-/// Copies the directory tree `from` to `to` (which must not exist).
-pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+/// A copy of a store's database (`<root>/db`) made to be opened instead of the store, removed
+/// with `root` when dropped. Drop whatever opened it first: fields drop in the order declared.
+pub struct Scratch {
+    root: PathBuf,
+}
+
+impl Scratch {
+    /// Copies `<store>/db` to `<root>/db`, replacing whatever `root` held; on failure (no room)
+    /// nothing is left behind.
+    pub fn copy_db(store: &Path, root: PathBuf) -> std::io::Result<Self> {
+        let _ = std::fs::remove_dir_all(&root);
+        let scratch = Self { root };
+        copy_tree(&store.join("db"), &scratch.db())?;
+        Ok(scratch)
+    }
+
+    /// The copied database directory.
+    pub fn db(&self) -> PathBuf {
+        self.root.join("db")
+    }
+
+    /// The directory holding the copy, to open as a store.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;
