@@ -407,6 +407,25 @@ fn assert_place(text: &str, line: usize, column: usize) -> Result<(), TestCaseEr
 }
 
 /// A reason a user can read: not empty, not a debug dump.
+/// A settings file's refusal: at `path` (the file parsed), at a line and column that exist in
+/// `text`, with a reason, and shown as `path:line:column: ...`.
+fn assert_located(
+    shown: &str,
+    at: &Path,
+    path: &Path,
+    text: &str,
+    line: usize,
+    column: usize,
+    message: &str,
+) -> Result<(), TestCaseError> {
+    prop_assert_eq!(at, path);
+    assert_place(text, line, column)?;
+    assert_reason(message)?;
+    let place = format!("{}:{line}:{column}: ", path.display());
+    prop_assert!(shown.starts_with(&place), "{shown}");
+    Ok(())
+}
+
 fn assert_reason(message: &str) -> Result<(), TestCaseError> {
     prop_assert!(!message.trim().is_empty(), "a refusal without a reason");
     Ok(())
@@ -447,55 +466,60 @@ fn check_template(bytes: Vec<u8>) -> Result<(), TestCaseError> {
             let valid = Record::Note(note).validate();
             prop_assert!(valid.is_ok(), "{:?}", valid.err());
         }
-        Err(e @ TemplateError::Invalid { .. }) => {
-            let TemplateError::Invalid {
-                path: at,
+        Err(
+            ref e @ TemplateError::Invalid {
+                path: ref at,
                 line,
                 column,
-                message,
-            } = &e
-            else {
-                unreachable!()
-            };
-            prop_assert_eq!(at, &path);
-            assert_place(&text, *line, *column)?;
-            assert_reason(message)?;
-            let shown = e.to_string();
-            let place = format!("{}:{line}:{column}: ", path.display());
-            prop_assert!(shown.starts_with(&place), "{shown}");
-        }
+                ref message,
+            },
+        ) => assert_located(&e.to_string(), at, &path, &text, line, column, message)?,
         Err(e) => prop_assert!(false, "parsing text reads no file: {e}"),
     }
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(cases(300))]
+/// The three properties every kind of settings file gets: the shipped files mutated byte by
+/// byte, the shipped files with values of every type swapped in, and arbitrary text.
+macro_rules! settings_file_properties {
+    ($files:expr, $check:ident, $mutated:ident, $values:ident, $arbitrary:ident) => {
+        proptest! {
+            #![proptest_config(cases(300))]
 
-    #[test]
-    fn templates_mutated_from_the_shipped_ones(seed in any::<Index>(), edits in edits()) {
-        let (_, text) = templates::BUILT_IN_FILES[seed.index(templates::BUILT_IN_FILES.len())];
-        check_template(mutate(text.as_bytes(), &edits))?;
-    }
+            #[test]
+            fn $mutated(seed in any::<Index>(), edits in edits()) {
+                let (_, text) = $files[seed.index($files.len())];
+                $check(mutate(text.as_bytes(), &edits))?;
+            }
 
-    #[test]
-    fn templates_with_values_of_every_type(
-        seed in any::<Index>(),
-        values in prop::collection::vec((any::<Index>(), toml_value()), 1..4),
-    ) {
-        let (_, text) = templates::BUILT_IN_FILES[seed.index(templates::BUILT_IN_FILES.len())];
-        let mut text = text.to_owned();
-        for (n, value) in values {
-            text = replace_toml_value(&text, n, &value);
+            #[test]
+            fn $values(
+                seed in any::<Index>(),
+                values in prop::collection::vec((any::<Index>(), toml_value()), 1..4),
+            ) {
+                let (_, text) = $files[seed.index($files.len())];
+                let mut text = text.to_owned();
+                for (n, value) in values {
+                    text = replace_toml_value(&text, n, &value);
+                }
+                $check(text.into_bytes())?;
+            }
+
+            #[test]
+            fn $arbitrary(text in "(\\PC|[\\[\\]{}=\"'#\\n.]){0,300}") {
+                $check(text.into_bytes())?;
+            }
         }
-        check_template(text.into_bytes())?;
-    }
-
-    #[test]
-    fn templates_from_arbitrary_text(text in "(\\PC|[\\[\\]{}=\"'#\\n.]){0,300}") {
-        check_template(text.into_bytes())?;
-    }
+    };
 }
+
+settings_file_properties!(
+    templates::BUILT_IN_FILES,
+    check_template,
+    templates_mutated_from_the_shipped_ones,
+    templates_with_values_of_every_type,
+    templates_from_arbitrary_text
+);
 
 // ---------------------------------------------------------------------------------------------
 // Protocol profiles
@@ -516,54 +540,26 @@ fn check_protocol(bytes: Vec<u8>) -> Result<(), TestCaseError> {
             let states = protocols::checkpoint_states(&s, &p, ts("2026-03-02T13:00:00Z"));
             prop_assert_eq!(states.len(), p.checkpoints.len());
         }
-        Err(e @ ProtocolError::Invalid { .. }) => {
-            let ProtocolError::Invalid {
-                path: at,
+        Err(
+            ref e @ ProtocolError::Invalid {
+                path: ref at,
                 line,
                 column,
-                message,
-            } = &e
-            else {
-                unreachable!()
-            };
-            prop_assert_eq!(at, &path);
-            assert_place(&text, *line, *column)?;
-            assert_reason(message)?;
-            let place = format!("{}:{line}:{column}: ", path.display());
-            prop_assert!(e.to_string().starts_with(&place), "{e}");
-        }
+                ref message,
+            },
+        ) => assert_located(&e.to_string(), at, &path, &text, line, column, message)?,
         Err(e) => prop_assert!(false, "parsing text reads no file: {e}"),
     }
     Ok(())
 }
 
-proptest! {
-    #![proptest_config(cases(300))]
-
-    #[test]
-    fn protocols_mutated_from_the_shipped_ones(seed in any::<Index>(), edits in edits()) {
-        let (_, text) = protocols::BUILT_IN_FILES[seed.index(protocols::BUILT_IN_FILES.len())];
-        check_protocol(mutate(text.as_bytes(), &edits))?;
-    }
-
-    #[test]
-    fn protocols_with_values_of_every_type(
-        seed in any::<Index>(),
-        values in prop::collection::vec((any::<Index>(), toml_value()), 1..4),
-    ) {
-        let (_, text) = protocols::BUILT_IN_FILES[seed.index(protocols::BUILT_IN_FILES.len())];
-        let mut text = text.to_owned();
-        for (n, value) in values {
-            text = replace_toml_value(&text, n, &value);
-        }
-        check_protocol(text.into_bytes())?;
-    }
-
-    #[test]
-    fn protocols_from_arbitrary_text(text in "(\\PC|[\\[\\]{}=\"'#\\n.]){0,300}") {
-        check_protocol(text.into_bytes())?;
-    }
-}
+settings_file_properties!(
+    protocols::BUILT_IN_FILES,
+    check_protocol,
+    protocols_mutated_from_the_shipped_ones,
+    protocols_with_values_of_every_type,
+    protocols_from_arbitrary_text
+);
 
 // ---------------------------------------------------------------------------------------------
 // config.toml
