@@ -1,5 +1,12 @@
 //! The terminal: set it up, feed the app its events, draw, and put the terminal back the way
-//! it was on every way out (quit, error, panic).
+//! it was on every way out (quit, error, panic, a signal).
+//!
+//! SIGTERM, SIGHUP (the terminal window closed, an ssh connection dropped), SIGINT and SIGQUIT
+//! sent from outside do not kill kitnotes: each sets a flag that the event loop reads at least
+//! every [`POLL`]; then everything typed is saved (`App::stop`), the terminal is restored, and
+//! kitnotes exits with the conventional status (128 + the signal's number). A second signal
+//! during the save only sets the flag again, so no write is cut in half. (Inside the terminal,
+//! `<C-c>` is a key in raw mode, not a signal.)
 
 use crate::app::App;
 use ratatui::crossterm::event::{
@@ -8,11 +15,82 @@ use ratatui::crossterm::event::{
 };
 use ratatui::crossterm::execute;
 use std::io::stdout;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-/// Runs the app until it quits. The terminal is restored before this returns, whatever
-/// happened, and by ratatui's panic hook (extended here to turn paste and mouse off) on a panic.
-pub fn run(app: &mut App, mouse: bool) -> anyhow::Result<()> {
+/// How long the loop waits for an event before it looks at the signal flag and ticks.
+const POLL: Duration = Duration::from_millis(100);
+
+/// The signals that ask kitnotes to stop.
+pub const STOP_SIGNALS: [i32; 4] = [
+    signal_hook::consts::SIGTERM,
+    signal_hook::consts::SIGHUP,
+    signal_hook::consts::SIGINT,
+    signal_hook::consts::SIGQUIT,
+];
+
+/// How the UI ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The user quit.
+    Quit,
+    /// A signal (its number) asked kitnotes to stop.
+    Signal(i32),
+}
+
+impl Ending {
+    /// The exit status a shell expects: 0 after a quit, 128 + the signal's number after one.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Ending::Quit => 0,
+            Ending::Signal(n) => u8::try_from(128 + n).unwrap_or(1),
+        }
+    }
+}
+
+/// The stop signals, while the UI runs: the number of the last one caught, 0 for none.
+struct StopSignals {
+    caught: Arc<AtomicUsize>,
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl StopSignals {
+    fn register() -> std::io::Result<Self> {
+        let caught = Arc::new(AtomicUsize::new(0));
+        let mut ids = Vec::new();
+        for sig in STOP_SIGNALS {
+            ids.push(signal_hook::flag::register_usize(
+                sig,
+                Arc::clone(&caught),
+                sig as usize,
+            )?);
+        }
+        Ok(Self { caught, ids })
+    }
+
+    fn caught(&self) -> Option<i32> {
+        match self.caught.load(Ordering::SeqCst) {
+            0 => None,
+            n => Some(n as i32),
+        }
+    }
+}
+
+impl Drop for StopSignals {
+    /// After the UI the default actions are back (the process is about to end anyway).
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+/// Runs the app until it quits or a stop signal comes. The terminal is restored before this
+/// returns, whatever happened, and by ratatui's panic hook (extended here to turn paste,
+/// focus reports and mouse off) on a panic. Whatever ends the loop (an error too: the terminal
+/// gone), what is typed is saved first.
+pub fn run(app: &mut App, mouse: bool) -> anyhow::Result<Ending> {
     use std::io::IsTerminal;
     if !std::io::stdout().is_terminal() || !std::io::stdin().is_terminal() {
         anyhow::bail!(
@@ -20,6 +98,8 @@ pub fn run(app: &mut App, mouse: bool) -> anyhow::Result<()> {
              for scripts use `kitnotes export`, `import`, `check` or `screenshot`"
         );
     }
+    // Before the terminal changes, so a signal from now on finds its handler.
+    let signals = StopSignals::register()?;
     let previous_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let _ = execute!(
@@ -49,7 +129,12 @@ pub fn run(app: &mut App, mouse: bool) -> anyhow::Result<()> {
     });
     let result = setup
         .map_err(anyhow::Error::from)
-        .and_then(|()| event_loop(&mut terminal, app));
+        .and_then(|()| event_loop(&mut terminal, app, &signals).map_err(anyhow::Error::from));
+    // However the loop ended: a quit has saved already (this finds nothing to do); a signal
+    // or an error (a terminal that is gone cannot be drawn on or read) saves here.
+    if !matches!(result, Ok(Ending::Quit)) {
+        app.exit_message = app.stop().or(app.exit_message.take());
+    }
     let _ = execute!(
         stdout(),
         DisableBracketedPaste,
@@ -57,36 +142,72 @@ pub fn run(app: &mut App, mouse: bool) -> anyhow::Result<()> {
         DisableFocusChange
     );
     ratatui::restore();
+    drop(signals);
     result
 }
 
-fn event_loop(terminal: &mut ratatui::DefaultTerminal, app: &mut App) -> anyhow::Result<()> {
-    let size = terminal.size()?;
+/// The terminal failed under the loop (it may be gone: a closed window).
+#[derive(Debug)]
+struct LoopError(std::io::Error);
+
+impl std::fmt::Display for LoopError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the terminal failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for LoopError {}
+
+fn event_loop(
+    terminal: &mut ratatui::DefaultTerminal,
+    app: &mut App,
+    signals: &StopSignals,
+) -> Result<Ending, LoopError> {
+    let size = terminal.size().map_err(LoopError)?;
     app.resize(size.width, size.height);
-    while !app.quit {
-        terminal.draw(|f| crate::ui::draw(f, app))?;
+    loop {
+        if let Some(sig) = signals.caught() {
+            return Ok(Ending::Signal(sig));
+        }
+        if app.quit {
+            return Ok(Ending::Quit);
+        }
+        terminal
+            .draw(|f| crate::ui::draw(f, app))
+            .map_err(LoopError)?;
         // Wait for the first event, then take everything already queued before drawing
         // again, so a burst (a paste without bracketing, a held key) costs one frame.
-        // Ticks come at least every quarter second, also while keys keep arriving, so
-        // autosave runs on time for someone who never stops typing.
-        if !event::poll(Duration::from_millis(250))? {
+        // Ticks come at least every poll, also while keys keep arriving, so autosave runs
+        // on time for someone who never stops typing. A signal interrupts the wait: the
+        // flag is read on the next turn.
+        if !poll(POLL)? {
             app.tick();
             continue;
         }
         loop {
-            match event::read()? {
-                Event::Key(k) => app.key(k),
-                Event::Paste(text) => app.paste(&text),
-                Event::Resize(w, h) => app.resize(w, h),
-                Event::Mouse(m) => app.mouse(m),
-                Event::FocusLost => app.focus_lost(),
-                Event::FocusGained => {}
+            match event::read() {
+                Ok(Event::Key(k)) => app.key(k),
+                Ok(Event::Paste(text)) => app.paste(&text),
+                Ok(Event::Resize(w, h)) => app.resize(w, h),
+                Ok(Event::Mouse(m)) => app.mouse(m),
+                Ok(Event::FocusLost) => app.focus_lost(),
+                Ok(Event::FocusGained) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(LoopError(e)),
             }
-            if app.quit || !event::poll(Duration::ZERO)? {
+            if app.quit || signals.caught().is_some() || !poll(Duration::ZERO)? {
                 break;
             }
         }
         app.tick();
     }
-    Ok(())
+}
+
+/// Waits for an event; a wait cut short by a signal is no event.
+fn poll(timeout: Duration) -> Result<bool, LoopError> {
+    match event::poll(timeout) {
+        Ok(ready) => Ok(ready),
+        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(false),
+        Err(e) => Err(LoopError(e)),
+    }
 }

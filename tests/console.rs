@@ -306,35 +306,123 @@ fn the_privacy_key_blanks_everything_at_once_and_brings_it_back() {
     press(&mut w.app, "<F12>");
     let blank = screen(&w.app);
     assert!(blank.chars().all(char::is_whitespace), "{blank}");
-    // Keys do nothing while blank: no text typed behind the blank screen.
-    type_text(&mut w.app, "xyz");
+    // Typing on while blank goes into the line it was typed into, unseen: nothing is dropped.
+    type_text(&mut w.app, ", then still");
+    assert!(screen(&w.app).chars().all(char::is_whitespace));
     press(&mut w.app, "<F12>");
-    assert_eq!(screen(&w.app), before);
+    assert_ne!(screen(&w.app), before);
     let c = w.app.console.as_ref().unwrap();
-    assert_eq!(c.input.as_ref().unwrap().field.text(), "Crying softly");
-    // `b` works too when not typing, and outside the console F12 still does.
+    assert_eq!(
+        c.input.as_ref().unwrap().field.text(),
+        "Crying softly, then still"
+    );
+    // `b` blanks when not typing, and outside the console F12 still does.
     press(&mut w.app, "<Enter>b");
     assert!(screen(&w.app).chars().all(char::is_whitespace));
-    press(&mut w.app, "b<Esc>");
+    // A word typed blind (with a `b` in it) neither shows the screen nor runs as commands:
+    // it waits in an observation line, not entered, for when the screen is back.
+    type_text(&mut w.app, "about to sleep");
+    assert!(w.app.privacy, "a printable b never brings the screen back");
+    assert!(screen(&w.app).chars().all(char::is_whitespace));
+    let observed = session(&w).observations.len();
+    press(&mut w.app, "<Esc>");
+    assert!(!w.app.privacy);
+    let c = w.app.console.as_ref().expect("still in the console");
+    assert_eq!(c.input.as_ref().unwrap().field.text(), "about to sleep");
+    assert_eq!(
+        session(&w).observations.len(),
+        observed,
+        "nothing entered blind"
+    );
+    assert!(status(&w.app).contains("hidden"), "{}", status(&w.app));
+    press(&mut w.app, "<Enter>");
+    assert_eq!(
+        session(&w).observations.last().unwrap().text,
+        "about to sleep"
+    );
+    // Outside the console, keys typed blind run nothing and are said afterwards.
+    press(&mut w.app, "q");
     assert!(w.app.console.is_none());
     press(&mut w.app, "<F12>");
     assert!(w.app.privacy);
+    type_text(&mut w.app, "jjq");
+    assert!(!w.app.quit);
+    press(&mut w.app, "<F12>");
+    assert!(
+        status(&w.app).contains("3 keys typed while the screen was hidden did nothing"),
+        "{}",
+        status(&w.app)
+    );
 }
 
 #[test]
-fn leaving_and_quitting_never_drop_a_line_being_typed() {
+fn quitting_keeps_the_line_being_typed_and_the_next_start_brings_it_back() {
+    let mut w = writer((120, 40));
+    start(&mut w, "esketamine");
+    press(&mut w.app, "t");
+    minutes(&mut w, 12);
+    press(&mut w.app, "o");
+    let opened = w.app.now();
+    type_text(&mut w.app, "Laughing, then quiet");
+    minutes(&mut w, 1);
+    // <C-c> while typing closes the line, kept as a draft; again, it quits, never refused for
+    // a line: it is kept as it is, not entered.
+    press(&mut w.app, "<C-c>");
+    assert!(!w.app.quit);
+    press(&mut w.app, "<C-c>");
+    assert!(w.app.quit);
+    assert!(session(&w).observations.is_empty(), "nothing entered");
+    let mut w = restart(w);
+    assert!(w.app.console.is_some(), "the console is open again");
+    assert!(
+        status(&w.app).contains("Brought back"),
+        "{}",
+        status(&w.app)
+    );
+    press(&mut w.app, "o");
+    let c = w.app.console.as_ref().unwrap();
+    let line = c.input.as_ref().expect("the same key brings the line back");
+    assert_eq!(line.field.text(), "Laughing, then quiet");
+    assert_eq!(
+        line.at, opened,
+        "stamped when it was opened, not at the restart"
+    );
+}
+
+#[test]
+fn a_line_typed_is_back_after_a_crash_where_it_was() {
+    let mut w = writer((120, 40));
+    start(&mut w, "esketamine");
+    press(&mut w.app, "t");
+    minutes(&mut w, 30);
+    press(&mut w.app, "o");
+    let opened = w.app.now();
+    type_text(&mut w.app, "Describes colours, smiling");
+    // About a second after the last key the line is in the store; then the process dies.
+    later(&w, 1000);
+    w.app.tick();
+    let w = restart(w);
+    let c = w.app.console.as_ref().expect("the console is open again");
+    let line = c.input.as_ref().expect("with the line open");
+    assert_eq!(line.field.text(), "Describes colours, smiling");
+    assert_eq!(line.at, opened);
+    assert!(screen(&w.app).contains("Describes colours, smiling"));
+}
+
+#[test]
+fn leaving_the_console_keeps_a_line_being_typed_as_a_draft_observation() {
     let mut w = writer((120, 40));
     start(&mut w, "esketamine");
     press(&mut w.app, "t");
     minutes(&mut w, 12);
     press(&mut w.app, "o");
     type_text(&mut w.app, "Laughing, then quiet");
-    // <C-c> while typing closes the line and keeps it as a draft; again, it quits.
-    press(&mut w.app, "<C-c>");
-    assert!(!w.app.quit);
-    press(&mut w.app, "<C-c>");
-    assert!(w.app.quit);
-    let s = session(&w);
+    let id = w.app.console.as_ref().unwrap().session.id.clone();
+    press(&mut w.app, "<Esc>q");
+    assert!(w.app.console.is_none());
+    let Some(Record::Session(s)) = w.app.store().record(id.as_str()).unwrap() else {
+        panic!("no session")
+    };
     assert_eq!(s.observations.len(), 1);
     assert_eq!(
         s.observations[0].text,

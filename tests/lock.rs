@@ -102,6 +102,22 @@ impl Store for ProbeStore {
         self.call("read")?;
         self.inner.id_kind(id)
     }
+    fn put_unsaved(&self, body: Option<&[u8]>) -> kitnotes::store::Result<()> {
+        self.call("write")?;
+        self.inner.put_unsaved(body)
+    }
+    fn unsaved(&self) -> kitnotes::store::Result<Option<Vec<u8>>> {
+        self.call("read")?;
+        self.inner.unsaved()
+    }
+    fn seal_rescue(&self, body: &[u8]) -> kitnotes::store::Result<Vec<u8>> {
+        self.call("read")?;
+        self.inner.seal_rescue(body)
+    }
+    fn open_rescue(&self, sealed: &[u8]) -> kitnotes::store::Result<Vec<u8>> {
+        self.call("read")?;
+        self.inner.open_rescue(sealed)
+    }
     fn flush(&self) -> kitnotes::store::Result<()> {
         self.call("flush")?;
         self.inner.flush()
@@ -789,6 +805,18 @@ impl Store for Shared {
     }
     fn id_kind(&self, id: &str) -> kitnotes::store::Result<Option<RecordKind>> {
         self.0.id_kind(id)
+    }
+    fn put_unsaved(&self, body: Option<&[u8]>) -> kitnotes::store::Result<()> {
+        self.0.put_unsaved(body)
+    }
+    fn unsaved(&self) -> kitnotes::store::Result<Option<Vec<u8>>> {
+        self.0.unsaved()
+    }
+    fn seal_rescue(&self, body: &[u8]) -> kitnotes::store::Result<Vec<u8>> {
+        self.0.seal_rescue(body)
+    }
+    fn open_rescue(&self, sealed: &[u8]) -> kitnotes::store::Result<Vec<u8>> {
+        self.0.open_rescue(sealed)
     }
     fn flush(&self) -> kitnotes::store::Result<()> {
         self.0.flush()

@@ -800,6 +800,23 @@ impl Store for FlakyStore {
     fn id_kind(&self, id: &str) -> kitnotes::store::Result<Option<RecordKind>> {
         self.inner.id_kind(id)
     }
+    fn put_unsaved(&self, body: Option<&[u8]>) -> kitnotes::store::Result<()> {
+        if self.failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(kitnotes::store::StoreError::Io(std::io::Error::other(
+                "No space left on device",
+            )));
+        }
+        self.inner.put_unsaved(body)
+    }
+    fn unsaved(&self) -> kitnotes::store::Result<Option<Vec<u8>>> {
+        self.inner.unsaved()
+    }
+    fn seal_rescue(&self, body: &[u8]) -> kitnotes::store::Result<Vec<u8>> {
+        self.inner.seal_rescue(body)
+    }
+    fn open_rescue(&self, sealed: &[u8]) -> kitnotes::store::Result<Vec<u8>> {
+        self.inner.open_rescue(sealed)
+    }
     fn flush(&self) -> kitnotes::store::Result<()> {
         self.inner.flush()
     }

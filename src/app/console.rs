@@ -23,7 +23,7 @@ use crate::protocols::{Protocol, UsualDose};
 use jiff::Timestamp;
 
 /// What the console's input line is asking for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum InputKind {
     Observation,
     /// An adverse event: an observation flagged as such.
@@ -66,8 +66,8 @@ pub struct ConsoleInput {
 }
 
 /// Answers given so far while ending the session.
-#[derive(Debug, Clone, Default)]
-struct Ending {
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub(super) struct Ending {
     at: Option<Timestamp>,
     reason: Option<String>,
     transport: Option<bool>,
@@ -107,10 +107,10 @@ pub struct Console {
     pub patient: Patient,
     pub input: Option<ConsoleInput>,
     /// Lines closed with Esc, by kind, with the time they were opened.
-    drafts: Vec<(InputKind, String, Timestamp)>,
+    pub(super) drafts: Vec<(InputKind, String, Timestamp)>,
     /// The selected observation (for correcting one).
     pub observations: ListCursor,
-    ending: Option<Ending>,
+    pub(super) ending: Option<Ending>,
 }
 
 impl Console {
@@ -402,7 +402,7 @@ impl App {
         }
     }
 
-    fn open_console(&mut self, session: DosingSession, patient: Patient) {
+    pub(super) fn open_console(&mut self, session: DosingSession, patient: Patient) {
         let installed = self.settings.protocols.for_session(&session).cloned();
         let protocol_installed = installed.is_some();
         let protocol = installed.unwrap_or_else(|| Protocol::fallback_for(&session));

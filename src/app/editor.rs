@@ -244,8 +244,9 @@ impl Editor {
     }
 }
 
-/// Which note was open in the editor and where its cursor was: written next to the store with
-/// every save, so that after a crash or SIGKILL the next start reopens the same place.
+/// Which note was open in the editor and where its cursor was: kept in the store with what is
+/// typed (`app::unsaved`), so that after a crash or SIGKILL the next start reopens the same
+/// place. (Older versions kept it in a file beside the store, read once and removed.)
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Resume {
     pub note: String,
@@ -258,16 +259,13 @@ impl Resume {
     /// Reads the marker; a missing or unreadable marker is no marker (the draft itself is
     /// safe in the store either way, and still listed in the timeline).
     pub fn read(path: &Path) -> Option<Self> {
+        // Only a small regular file: a FIFO or a device in its place must not hang the start.
+        let meta = std::fs::symlink_metadata(path).ok()?;
+        if !meta.is_file() || meta.len() > 64 * 1024 {
+            return None;
+        }
         let text = std::fs::read_to_string(path).ok()?;
         serde_json::from_str(&text).ok()
-    }
-
-    /// Writes the marker by replacing the file whole, so a crash mid-write leaves the old one.
-    pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        let tmp = path.with_extension("tmp");
-        let text = serde_json::to_string(self).map_err(std::io::Error::other)?;
-        std::fs::write(&tmp, text)?;
-        std::fs::rename(&tmp, path)
     }
 
     pub fn clear(path: &Path) -> std::io::Result<()> {

@@ -53,6 +53,19 @@ impl TextField {
     }
 }
 
+/// A field is kept (`app::unsaved`) as its text; it comes back with the cursor at the end.
+impl serde::Serialize for TextField {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.text())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for TextField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(|t| TextField::new(&t))
+    }
+}
+
 /// Line breaks and tabs become spaces; any other control character (an escape sequence from a
 /// paste or an imported name) its visible stand-in (`␛`), so it is seen, can be deleted, and
 /// never reaches the terminal.

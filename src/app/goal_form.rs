@@ -28,7 +28,7 @@ pub const STATUSES: [GoalStatus; 4] = [
 const RECENT_INTEGRATION_DAYS: i64 = 7;
 
 /// The fields of the goal form, in the order Tab walks them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum GoalField {
     Title,
     Domain,
@@ -70,7 +70,7 @@ impl GoalField {
 }
 
 /// A new goal (from an intention or from nothing), or an existing goal being edited.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum GoalTarget {
     New {
         patient: PatientId,
@@ -82,7 +82,7 @@ pub enum GoalTarget {
 }
 
 /// The goal form. Every field is text while typing and is checked on save.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct GoalForm {
     pub target: GoalTarget,
     pub fields: Vec<GoalField>,
@@ -489,7 +489,7 @@ pub fn parse_progress(text: &str) -> Result<u8, String> {
 }
 
 /// An integration note a check-in can point to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NoteChoice {
     pub id: RecordId,
     /// "Integration after session 9 · 2026-11-20".
@@ -498,7 +498,7 @@ pub struct NoteChoice {
 }
 
 /// The check-in form: progress, a one-line note, and the integration note it was discussed in.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct CheckInForm {
     pub goal: RecordId,
     pub patient: PatientId,

@@ -140,8 +140,6 @@ pub struct LockScreen {
     pub message: Option<String>,
     /// What could not be saved before locking, and why.
     pub not_saved: Option<String>,
-    /// Set when a form that lives only in memory made the first quit ask.
-    quit_armed: bool,
     /// Said in the status bar after unlocking.
     after_unlock: Vec<String>,
 }
@@ -209,7 +207,7 @@ impl App {
             return;
         }
         let mut not_saved = Vec::new();
-        let mut after_unlock = Vec::new();
+        let after_unlock = Vec::new();
         if !self.save_editor() {
             let why = self
                 .editor
@@ -218,29 +216,11 @@ impl App {
                 .unwrap_or_default();
             not_saved.push(format!("the note you were writing ({why})"));
         }
-        let lines = |app: &App| {
-            app.console
-                .as_ref()
-                .map_or(0, |c| c.session.observations.len())
-        };
-        let before = lines(self);
-        if self.keep_unsent_lines() {
-            if lines(self) > before {
-                let hint = self.key_hint(
-                    super::KeyContext::Console,
-                    super::Action::SessionEditObservation,
-                );
-                after_unlock.push(format!(
-                    "The console line you were typing was stored as a draft observation; {hint} corrects it"
-                ));
-            }
-        } else {
-            let why = self
-                .status
-                .as_ref()
-                .map(|s| s.text.clone())
-                .unwrap_or_default();
-            not_saved.push(format!("the console line you were typing ({why})"));
+        // The console's line, forms open or kept: into the store as they are, under the lock.
+        if self.settings.keep_unsaved && !self.keep_unsaved(super::unsaved::Keep::Everything, true)
+        {
+            let why = self.unsaved.error.clone().unwrap_or_default();
+            not_saved.push(format!("the line or form you were typing ({why})"));
         }
         match self.store.flush() {
             Ok(()) => self.unflushed = false,
@@ -258,7 +238,6 @@ impl App {
             cause,
             message: None,
             not_saved: (!not_saved.is_empty()).then(|| not_saved.join("; ")),
-            quit_armed: false,
             after_unlock,
         });
     }
@@ -387,7 +366,6 @@ impl App {
     /// something typed could not be saved then (it needs an unlock to be saved), or a form that
     /// lives only in memory is open or kept (the first press says so, the second quits).
     fn quit_while_locked(&mut self) {
-        let in_memory = self.forms_only_in_memory();
         let Some(l) = self.lock.as_mut() else {
             return;
         };
@@ -398,32 +376,8 @@ impl App {
             );
             return;
         }
-        if in_memory > 0 && !l.quit_armed {
-            l.quit_armed = true;
-            let forms = if in_memory == 1 {
-                "A form you were filling in is"
-            } else {
-                "Forms you were filling in are"
-            };
-            l.message = Some(format!(
-                "{forms} not saved (kept in memory). <C-c> again quits without; unlock to save"
-            ));
-            return;
-        }
         l.clear();
         self.quit = true;
-    }
-
-    /// Forms with typing in them that have no draft in the store: open or closed with Esc.
-    fn forms_only_in_memory(&self) -> usize {
-        use super::Popup;
-        let open = match &self.popup {
-            Some(Popup::Patient(f)) => f.is_dirty(),
-            Some(Popup::Addendum(a)) => !a.field.text().trim().is_empty(),
-            Some(Popup::Measure(_)) | Some(Popup::Goal(_)) => true,
-            _ => false,
-        };
-        usize::from(open) + self.kept.len() + self.stashed_forms.len()
     }
 }
 

@@ -48,7 +48,7 @@ fn what(i: Instrument) -> &'static str {
 }
 
 /// PHQ-9 or GAD-7 answers being given, one item at a time.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ItemAnswers {
     pub instrument: Instrument,
     /// One slot per item, in item order.

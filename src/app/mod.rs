@@ -22,6 +22,7 @@ mod notes;
 pub mod patient_form;
 mod popup;
 pub mod search;
+mod unsaved;
 pub mod views;
 
 pub use action::{Action, KeyContext};
@@ -82,6 +83,15 @@ impl ThemeKind {
             ThemeKind::Monochrome => "monochrome",
         }
     }
+}
+
+/// Keys typed while the screen was hidden that had no text input to go to.
+#[derive(Debug, Default)]
+struct HiddenKeys {
+    /// Printable keys in the session console: put into an observation line when it is back.
+    held: String,
+    /// Other keys: counted and said.
+    ignored: usize,
 }
 
 /// A one-line message in the status bar until the next key.
@@ -174,6 +184,10 @@ pub struct AppSettings {
     pub resume_file: Option<std::path::PathBuf>,
     /// When the screen locks by itself (`lock_after` in config.toml).
     pub lock_after: lock::LockAfter,
+    /// Whether what is typed but not yet a record is kept in the store and brought back at the
+    /// next start (`app::unsaved`). Off for pictures, which must not change what a real start
+    /// brings back.
+    pub keep_unsaved: bool,
 }
 
 impl Default for AppSettings {
@@ -192,6 +206,7 @@ impl Default for AppSettings {
             protocol_errors: Vec::new(),
             resume_file: None,
             lock_after: lock::LockAfter::default(),
+            keep_unsaved: true,
         }
     }
 }
@@ -219,8 +234,10 @@ pub struct App {
     pub console: Option<console::Console>,
     /// Today or the Course view, full screen over the panes.
     pub view: Option<views::View>,
-    /// The screen is blanked (the privacy key); every other key waits until it is back.
+    /// The screen is blanked (the privacy key); see `key_while_hidden` for the keys then.
     pub privacy: bool,
+    /// Keys typed while the screen was blank that went nowhere.
+    hidden: HiddenKeys,
     /// Locked (after idle time or the lock key): only the lock screen is drawn, and nothing
     /// reads the store until the passphrase unlocks it.
     pub lock: Option<lock::LockScreen>,
@@ -247,6 +264,10 @@ pub struct App {
     /// The terminal's size, for paging and for which panes are shown.
     pub size: (u16, u16),
     store_tasks: Vec<StoreTask>,
+    /// What is typed but not a record yet, as last kept in the store.
+    unsaved: unsaved::UnsavedState,
+    /// Said on standard error once the terminal is restored (where a rescue file went).
+    pub exit_message: Option<String>,
 }
 
 impl App {
@@ -273,6 +294,7 @@ impl App {
             console: None,
             view: None,
             privacy: false,
+            hidden: HiddenKeys::default(),
             lock: None,
             last_input,
             unflushed: false,
@@ -286,6 +308,8 @@ impl App {
             quit_armed: false,
             size: (120, 40),
             store_tasks: Vec::new(),
+            unsaved: Default::default(),
+            exit_message: None,
         };
         app.reload_roster(None)?;
         // Files that did not load, said at start-up (both kinds, if both failed).
@@ -306,7 +330,11 @@ impl App {
         if !problems.is_empty() {
             app.say_error(problems.join(" · "));
         }
-        app.resume_editor();
+        if app.settings.keep_unsaved {
+            app.resume_editor();
+            app.bring_back_unsaved();
+            app.bring_back_rescue();
+        }
         Ok(app)
     }
 
@@ -381,16 +409,14 @@ impl App {
             return;
         }
         let ctx = self.key_context();
-        // The privacy key works everywhere, even while typing; while the screen is blank no
-        // other key does anything but the lock key.
-        if self.pending.is_empty() && self.is_single_key_for(ctx, &key, Action::Privacy) {
-            self.toggle_privacy();
-            return;
-        }
         if self.privacy {
-            if self.is_single_key_for(ctx, &key, Action::Lock) {
-                self.lock_now(lock::LockCause::Key);
+            if !self.key_while_hidden(ctx, key) {
+                return;
             }
+        } else if self.pending.is_empty() && self.is_single_key_for(ctx, &key, Action::Privacy) {
+            // The privacy key works everywhere, even while typing (where it is never a
+            // printable key: the keymap binds <F12> there).
+            self.toggle_privacy();
             return;
         }
         self.status = None;
@@ -1100,6 +1126,9 @@ impl App {
         if self.editor.as_ref().is_some_and(|e| e.save_due(now)) {
             self.save_editor();
         }
+        if self.settings.keep_unsaved {
+            self.keep_unsaved(unsaved::Keep::Everything, false);
+        }
         self.flush_if_needed();
         let store = self.store.as_ref();
         let said: Vec<String> = self
@@ -1126,10 +1155,70 @@ impl App {
         })
     }
 
-    /// Blanks the screen, or brings it back.
+    /// Blanks the screen, or brings it back. Keys typed while it was blank that went nowhere
+    /// are said when it comes back; in the session console, printable ones are put in an
+    /// observation line (not entered), so a word typed blind is kept, never run as commands.
     fn toggle_privacy(&mut self) {
         self.privacy = !self.privacy;
         self.pending = KeySeq::default();
+        if self.privacy {
+            return;
+        }
+        let held = std::mem::take(&mut self.hidden.held);
+        let ignored = std::mem::take(&mut self.hidden.ignored);
+        if !held.is_empty() && self.console.as_ref().is_some_and(|c| c.input.is_none()) {
+            self.update_console(Action::SessionObserve);
+            if let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut()) {
+                i.field.paste(&held);
+                self.say(
+                    "What you typed while the screen was hidden is in this observation line: \
+                     Enter stores it, Esc keeps it as a draft"
+                        .into(),
+                );
+            }
+        }
+        if ignored > 0 {
+            let keys = if ignored == 1 { "key" } else { "keys" };
+            self.say_error(format!(
+                "{ignored} {keys} typed while the screen was hidden did nothing (kitnotes does not run commands it cannot show)"
+            ));
+        }
+    }
+
+    /// A key while the screen is hidden. The privacy key and the lock key (when not printable
+    /// ones) and `<Esc>` do what they say; where text is being typed (a console line, a form,
+    /// the editor) the key goes there as usual (true: handle it normally); elsewhere no command
+    /// runs blind: in the console printable keys are held for an observation, other keys are
+    /// counted and said when the screen comes back.
+    fn key_while_hidden(&mut self, ctx: KeyContext, key: KeyEvent) -> bool {
+        use ratatui::crossterm::event::{KeyCode, KeyModifiers};
+        let printable = matches!(key.code, KeyCode::Char(_))
+            && !key
+                .modifiers
+                .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+        if self.is_single_key_for(ctx, &key, Action::Lock) && !printable {
+            self.lock_now(lock::LockCause::Key);
+            return false;
+        }
+        let privacy = self.is_single_key_for(ctx, &key, Action::Privacy)
+            || self.is_single_key_for(KeyContext::Global, &key, Action::Privacy);
+        if (privacy && !printable) || (key.code == KeyCode::Esc && !self.typing(ctx)) {
+            self.toggle_privacy();
+            return false;
+        }
+        if self.typing(ctx) {
+            return true;
+        }
+        match key.code {
+            KeyCode::Char(c) if printable && self.console.is_some() => self.hidden.held.push(c),
+            _ => self.hidden.ignored += 1,
+        }
+        false
+    }
+
+    /// Whether keys in `ctx` are typed into text (a field, the console's line, the editor).
+    fn typing(&self, ctx: KeyContext) -> bool {
+        matches!(ctx, KeyContext::EditorInsert | KeyContext::Popup)
     }
 
     /// The terminal lost focus (the user switched windows): save now.

@@ -49,24 +49,46 @@ impl Action {
 }
 
 impl App {
-    /// The only way to quit: the open draft is saved first, and if that fails kitnotes stays
-    /// open with the text, saying why.
+    /// The only way to quit: the open draft is saved first, and what is typed elsewhere (the
+    /// console line, forms) is kept in the store to come back at the next start. If the store
+    /// cannot take it, kitnotes stays open with the text and says why; the same key again
+    /// seals it into a rescue file beside the store and quits.
     pub fn request_quit(&mut self) {
-        if !self.kept_forms_allow_quit() || !self.keep_unsent_lines() {
+        self.flush_if_needed();
+        let editor = self.save_editor();
+        let kept = !self.settings.keep_unsaved
+            || self.keep_unsaved(super::unsaved::Keep::WithoutEditor, true);
+        if editor && kept && !self.unflushed {
+            self.quit = true;
             return;
         }
-        self.flush_if_needed();
-        if self.save_editor() {
-            self.quit = true;
-        } else {
-            let why = self
-                .editor
-                .as_ref()
-                .and_then(|e| e.save_error.clone())
-                .unwrap_or_default();
+        let why = self
+            .editor
+            .as_ref()
+            .and_then(|e| e.save_error.clone())
+            .or_else(|| self.unsaved.error.clone())
+            .unwrap_or_else(|| "the store cannot be written".into());
+        let quit = self.key_hint(self.pane_context(), Action::Quit);
+        if !self.quit_armed {
+            self.quit_armed = true;
             self.say_error(format!(
-                "Not quitting: the draft could not be saved ({why}); it is kept here and retried"
+                "Not quitting: what you typed is NOT saved ({why}); it is kept here and retried. \
+                 {quit} again seals it into a rescue file beside the store and quits"
             ));
+            return;
+        }
+        match self.write_rescue() {
+            Ok(path) => {
+                self.exit_message = Some(format!(
+                    "what could not be saved is sealed in {}; the next start brings it back",
+                    path.display()
+                ));
+                self.quit = true;
+            }
+            Err(e) => self.say_error(format!(
+                "Not quitting: the rescue file could not be written either ({e}); what you typed \
+                 is kept here"
+            )),
         }
     }
 
@@ -95,7 +117,6 @@ impl App {
                 if let Some(e) = self.editor.as_mut() {
                     e.saved(note, now);
                 }
-                self.write_resume_marker();
                 true
             }
             Err(err) => {
@@ -109,29 +130,8 @@ impl App {
         }
     }
 
-    fn write_resume_marker(&mut self) {
-        let (Some(path), Some(e)) = (self.settings.resume_file.clone(), self.editor.as_ref())
-        else {
-            return;
-        };
-        if let Err(err) = e.position().write(&path) {
-            self.say_error(format!(
-                "The draft is saved, but {} could not be written ({err}); after a crash, \
-                 reopen the draft from the timeline",
-                path.display()
-            ));
-        }
-    }
-
-    fn clear_resume_marker(&mut self) {
-        if let Some(path) = self.settings.resume_file.clone()
-            && let Err(err) = Resume::clear(&path)
-        {
-            self.say_error(format!("Could not remove {}: {err}", path.display()));
-        }
-    }
-
-    /// On start-up: reopens the draft that was open when kitnotes last stopped, cursor and all.
+    /// On start-up: a marker file from a kitnotes before the marker moved into the store
+    /// (`app::unsaved`) is read once and removed, since it names a record in plain text.
     pub(super) fn resume_editor(&mut self) {
         let Some(path) = self.settings.resume_file.clone() else {
             return;
@@ -139,20 +139,22 @@ impl App {
         let Some(r) = Resume::read(&path) else {
             return;
         };
+        let _ = Resume::clear(&path);
+        if self.reopen_draft(&r) {
+            self.say("Brought back your draft, where you left off".into());
+        }
+    }
+
+    /// Reopens the draft `r` names, cursor and all, unless it was signed or removed since.
+    pub(super) fn reopen_draft(&mut self, r: &Resume) -> bool {
         let note = match self.store.record(&r.note) {
             Ok(Some(Record::Note(n))) if !n.is_signed() => n,
             // Signed since, or gone: nothing to reopen.
-            _ => {
-                self.clear_resume_marker();
-                return;
-            }
+            _ => return false,
         };
         self.show_record(&note.patient.clone(), &note.id.clone());
-        let title = note.title.clone();
-        self.open_editor(note, Some(&r));
-        self.say(format!(
-            "Reopened your draft \"{title}\" where you left off"
-        ));
+        self.open_editor(note, Some(r));
+        true
     }
 
     /// Selects the timeline entry of record `id`, if the open patient has it.
@@ -174,7 +176,6 @@ impl App {
             e.restore(r);
         }
         self.editor = Some(e);
-        self.write_resume_marker();
     }
 
     /// The note selected in the timeline, as loaded.
@@ -409,7 +410,6 @@ impl App {
             return false;
         }
         let id = self.editor.take().map(|e| e.note.id);
-        self.clear_resume_marker();
         self.refresh_patient();
         if let Some(id) = id {
             self.select_entry(&id);
@@ -440,7 +440,6 @@ impl App {
                 if let Some(e) = self.editor.as_mut() {
                     e.move_section(if action == Action::SectionNext { 1 } else { -1 });
                 }
-                self.write_resume_marker();
             }
             Action::NoteSign => {
                 if !self.save_editor() {
@@ -460,7 +459,6 @@ impl App {
                 if self.sign_and_write(note) {
                     let status = self.status.take();
                     self.editor = None;
-                    self.clear_resume_marker();
                     self.refresh_patient();
                     if let Some(v) = self.patient.as_ref()
                         && v.selected().is_none()

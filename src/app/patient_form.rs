@@ -50,13 +50,13 @@ impl FormField {
 }
 
 /// Add a new patient, or edit the one with this id.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum FormTarget {
     New,
     Edit(Box<Patient>),
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct PatientForm {
     pub target: FormTarget,
     pub fields: Vec<TextField>,

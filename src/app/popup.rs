@@ -52,7 +52,7 @@ pub struct TemplatePicker {
 }
 
 /// The text of an addendum to a signed note.
-#[derive(Debug)]
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct AddendumForm {
     pub note: RecordId,
     /// The note's title, so the user sees what they are adding to.

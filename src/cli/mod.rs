@@ -215,8 +215,11 @@ pub fn open_ui(env: &Env, store: crate::store::SledStore) -> anyhow::Result<Exit
     // `kitnotes backup` asks this process while it holds the store; declared after the app, so
     // it stops before the store closes.
     let _backups = backup::serve_while_open(&mut app, &dir, backups);
-    crate::tui::run(&mut app, env.config.mouse)?;
-    Ok(ExitCode::SUCCESS)
+    let ended = crate::tui::run(&mut app, env.config.mouse);
+    if let Some(message) = app.exit_message.take() {
+        eprintln!("kitnotes: {}", crate::text_safety::printable(&message));
+    }
+    Ok(ExitCode::from(ended?.exit_code()))
 }
 
 /// Lists on stderr the `what` files (templates, protocols) that did not load; true if any.
@@ -281,6 +284,7 @@ pub fn build_app(
         protocols: protocols.protocols,
         protocol_errors: protocols.errors.iter().map(|e| e.to_string()).collect(),
         // Next to the store it belongs to, so the demo and the real store never mix.
+        keep_unsaved: resuming == Resuming::On,
         resume_file: (resuming == Resuming::On).then(|| {
             env.paths.data_dir.join(if env.demo {
                 "demo.editing.json"

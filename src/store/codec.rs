@@ -24,7 +24,8 @@
 use super::audit::{AuditEntry, AuditHead};
 use super::crypt::Crypt;
 use super::keys::{
-    AUDIT_ENTRY_KIND, AUDIT_HEAD_KIND, INDEX_KIND, REF_KIND, kind_byte, kind_from_byte,
+    AUDIT_ENTRY_KIND, AUDIT_HEAD_KIND, INDEX_KIND, REF_KIND, UNSAVED_KIND, kind_byte,
+    kind_from_byte,
 };
 use crate::model::{Record, RecordKind};
 use std::borrow::Cow;
@@ -243,6 +244,20 @@ pub fn encode_ref(c: &Crypt, key: &[u8], primary: &[u8]) -> Vec<u8> {
 pub fn decode_ref(c: &Crypt, key: &[u8], value: &[u8]) -> Result<Vec<u8>, CodecError> {
     let (kind, body) = open(c, key, value)?;
     if kind != REF_KIND {
+        return Err(CodecError::UnknownKind(kind));
+    }
+    Ok(body.into_owned())
+}
+
+/// Seals what is typed but not yet a record (`app::unsaved`), for the store or a rescue file.
+pub fn encode_unsaved(c: &Crypt, key: &[u8], body: &[u8]) -> Vec<u8> {
+    seal(c, key, UNSAVED_KIND, body)
+}
+
+/// Opens what [`encode_unsaved`] sealed under `key`.
+pub fn decode_unsaved(c: &Crypt, key: &[u8], value: &[u8]) -> Result<Vec<u8>, CodecError> {
+    let (kind, body) = open(c, key, value)?;
+    if kind != UNSAVED_KIND {
         return Err(CodecError::UnknownKind(kind));
     }
     Ok(body.into_owned())

@@ -15,6 +15,7 @@
 //! W\0<bucket>                                  search index: the words, by first letter
 //! M\0search                                   search index: counts and the next numbers
 //! M\0crypt                                    an encrypted store's header (store::crypt)
+//! U\0input                                    what is typed but not yet a record (app::unsaved)
 //! ```
 //! In an encrypted store every id and word in a key is a 16-byte keyed hash instead
 //! ([`Crypt::name`]), so keys reveal no name; times and kinds stay, for the timeline's order.
@@ -41,6 +42,10 @@ pub const RECORD_DOCS_PREFIX: &[u8] = b"R\0";
 pub const PATIENT_NO_PREFIX: &[u8] = b"Q\0";
 pub const WORDS_PREFIX: &[u8] = b"W\0";
 pub const SEARCH_STATS_KEY: &[u8] = b"M\0search";
+/// What is typed but not yet a record: the console's entry line, open and kept forms, where
+/// the editor is. Sealed like every value, not a record and not audited (it is not the record
+/// yet), replaced whole.
+pub const UNSAVED_KEY: &[u8] = b"U\0input";
 /// Every prefix of the search index (the stats key is on its own).
 pub const SEARCH_PREFIXES: [&[u8]; 6] = [
     POSTINGS_PREFIX,
@@ -58,6 +63,8 @@ pub const AUDIT_HEAD_KIND: u8 = b'h';
 pub const INDEX_KIND: u8 = b'x';
 /// The kind byte of the id index's values.
 pub const REF_KIND: u8 = b'i';
+/// The kind byte of the unsaved-input value ([`UNSAVED_KEY`]).
+pub const UNSAVED_KIND: u8 = b'u';
 
 const TIME_LEN: usize = 16;
 

@@ -318,6 +318,33 @@ pub trait Store {
         false
     }
 
+    /// Replaces what is typed but not yet a record (`app::unsaved`: the console's entry line,
+    /// open and kept forms, where the editor is), sealed like every value; `None` clears it. Not
+    /// a record and not audited; made durable by the next [`Store::flush`].
+    fn put_unsaved(&self, body: Option<&[u8]>) -> Result<()>;
+
+    /// What [`Store::put_unsaved`] last stored.
+    fn unsaved(&self) -> Result<Option<Vec<u8>>>;
+
+    /// Seals `body` for a rescue file kept beside the store (what could not be written to the
+    /// store itself); [`Store::open_rescue`] opens it again, in this store only.
+    fn seal_rescue(&self, body: &[u8]) -> Result<Vec<u8>>;
+
+    /// Opens what [`Store::seal_rescue`] sealed.
+    fn open_rescue(&self, sealed: &[u8]) -> Result<Vec<u8>>;
+
+    /// Where a rescue file of this store lives, if it has a place on disk.
+    fn rescue_path(&self) -> Option<PathBuf> {
+        None
+    }
+
+    /// Closes sled and opens the store again in the same process, keeping its keys: after a
+    /// write failed with an I/O error (a full disk), sled refuses every later write until it
+    /// is opened again.
+    fn reopen(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     /// Forgets the store's keys (they are zeroized) until [`Store::unlock`]; meanwhile every
     /// read and write fails with [`StoreError::Sealed`]. Call [`Store::flush`] first.
     fn lock(&self) {}

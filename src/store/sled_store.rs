@@ -1248,6 +1248,49 @@ impl Store for SledStore {
         Ok(())
     }
 
+    fn put_unsaved(&self, body: Option<&[u8]>) -> Result<()> {
+        let c = &self.crypt()?;
+        let _w = lock_or_poisoned(&self.write_lock);
+        match body {
+            Some(body) => {
+                let value = codec::encode_unsaved(c, keys::UNSAVED_KEY, body);
+                self.db().insert(keys::UNSAVED_KEY, value)?;
+            }
+            None => {
+                self.db().remove(keys::UNSAVED_KEY)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn unsaved(&self) -> Result<Option<Vec<u8>>> {
+        let c = &self.crypt()?;
+        let Some(value) = self.db().get(keys::UNSAVED_KEY)? else {
+            return Ok(None);
+        };
+        codec::decode_unsaved(c, keys::UNSAVED_KEY, &value)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                key: "what was being typed (U\\0input)".into(),
+                detail: e.to_string(),
+            })
+    }
+
+    fn seal_rescue(&self, body: &[u8]) -> Result<Vec<u8>> {
+        Ok(codec::encode_unsaved(&self.crypt()?, RESCUE_AAD, body))
+    }
+
+    fn open_rescue(&self, sealed: &[u8]) -> Result<Vec<u8>> {
+        codec::decode_unsaved(&self.crypt()?, RESCUE_AAD, sealed).map_err(|e| StoreError::Corrupt {
+            key: RESCUE_FILE.into(),
+            detail: e.to_string(),
+        })
+    }
+
+    fn rescue_path(&self) -> Option<PathBuf> {
+        Some(self.dir.join(RESCUE_FILE))
+    }
+
     fn counts(&self) -> Result<Counts> {
         let mut counts = Counts::default();
         let c = &self.crypt()?;
@@ -1342,6 +1385,11 @@ impl Store for SledStore {
         Ok(())
     }
 }
+
+/// The rescue file beside the store: what could not be written to it (`app::unsaved`).
+pub const RESCUE_FILE: &str = "kitnotes.rescue";
+/// What a rescue file is sealed against, so it opens only as a rescue file of this store.
+const RESCUE_AAD: &[u8] = b"kitnotes rescue file";
 
 impl Drop for SledStore {
     /// Closes sled, then stamps its files in the tally, so the next open knows they are as

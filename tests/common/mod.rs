@@ -171,6 +171,29 @@ pub struct Writer {
 
 pub fn writer_on(dir: TempDir, store: SledStore, size: (u16, u16), preset: KeymapPreset) -> Writer {
     let clock = std::sync::Arc::new(FixedClock::new(NOW.parse::<Timestamp>().unwrap()));
+    writer_with(dir, store, size, Keymap::builtin(preset), clock, 7)
+}
+
+/// Ends the app the way a crash or SIGKILL would (nothing more is saved: no quit, no stop;
+/// only what the store already has survives), then starts kitnotes again on the same store,
+/// at the same time, with the same keys and size.
+pub fn restart(w: Writer) -> Writer {
+    let Writer { app, clock, dir } = w;
+    let (size, keymap) = (app.size, app.keymap.clone());
+    drop(app);
+    let store = SledStore::open(dir.path()).unwrap();
+    // Another seed: ids made at the same clock time must not repeat the first run's.
+    writer_with(dir, store, size, keymap, clock, 8)
+}
+
+fn writer_with(
+    dir: TempDir,
+    store: SledStore,
+    size: (u16, u16),
+    keymap: Keymap,
+    clock: std::sync::Arc<FixedClock>,
+    seed: u64,
+) -> Writer {
     let settings = AppSettings {
         store_label: "demo".into(),
         clinician: Some("Dr. Rowan Vale".into()),
@@ -181,8 +204,8 @@ pub fn writer_on(dir: TempDir, store: SledStore, size: (u16, u16), preset: Keyma
     let mut app = App::new(
         Box::new(store),
         Box::new(clock.clone()),
-        IdSource::new(7),
-        Keymap::builtin(preset),
+        IdSource::new(seed),
+        keymap,
         settings,
     )
     .unwrap();
