@@ -165,6 +165,7 @@ fn event_loop(
 ) -> Result<Ending, LoopError> {
     let size = terminal.size().map_err(LoopError)?;
     app.resize(size.width, size.height);
+    let events = spawn_reader();
     loop {
         if let Some(sig) = signals.caught() {
             return Ok(Ending::Signal(sig));
@@ -172,42 +173,64 @@ fn event_loop(
         if app.quit {
             return Ok(Ending::Quit);
         }
+        // Drawing also asks the terminal its size: a terminal that is gone (its window
+        // closed) fails here within one poll, whatever the reader thread is doing.
         terminal
             .draw(|f| crate::ui::draw(f, app))
             .map_err(LoopError)?;
         // Wait for the first event, then take everything already queued before drawing
         // again, so a burst (a paste without bracketing, a held key) costs one frame.
         // Ticks come at least every poll, also while keys keep arriving, so autosave runs
-        // on time for someone who never stops typing. A signal interrupts the wait: the
-        // flag is read on the next turn.
-        if !poll(POLL)? {
-            app.tick();
-            continue;
-        }
+        // on time for someone who never stops typing.
+        let mut next = events.recv_timeout(POLL);
         loop {
-            match event::read() {
-                Ok(Event::Key(k)) => app.key(k),
-                Ok(Event::Paste(text)) => app.paste(&text),
-                Ok(Event::Resize(w, h)) => app.resize(w, h),
-                Ok(Event::Mouse(m)) => app.mouse(m),
-                Ok(Event::FocusLost) => app.focus_lost(),
-                Ok(Event::FocusGained) => {}
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(LoopError(e)),
+            let event = match next {
+                Ok(event) => event.map_err(LoopError)?,
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => break,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err(LoopError(std::io::Error::other(
+                        "the terminal's input ended",
+                    )));
+                }
+            };
+            match event {
+                Event::Key(k) => app.key(k),
+                Event::Paste(text) => app.paste(&text),
+                Event::Resize(w, h) => app.resize(w, h),
+                Event::Mouse(m) => app.mouse(m),
+                Event::FocusLost => app.focus_lost(),
+                Event::FocusGained => {}
             }
-            if app.quit || signals.caught().is_some() || !poll(Duration::ZERO)? {
+            if app.quit || signals.caught().is_some() {
                 break;
             }
+            next = events.try_recv().map_err(|e| match e {
+                std::sync::mpsc::TryRecvError::Empty => std::sync::mpsc::RecvTimeoutError::Timeout,
+                std::sync::mpsc::TryRecvError::Disconnected => {
+                    std::sync::mpsc::RecvTimeoutError::Disconnected
+                }
+            });
         }
         app.tick();
     }
 }
 
-/// Waits for an event; a wait cut short by a signal is no event.
-fn poll(timeout: Duration) -> Result<bool, LoopError> {
-    match event::poll(timeout) {
-        Ok(ready) => Ok(ready),
-        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => Ok(false),
-        Err(e) => Err(LoopError(e)),
-    }
+/// Reads the terminal's events on a thread of their own and hands them over, so that the loop
+/// goes on ticking and reading the signal flag whatever a read does (crossterm's read spins
+/// without returning on a terminal that has hung up). The thread ends with the process.
+fn spawn_reader() -> std::sync::mpsc::Receiver<std::io::Result<Event>> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        loop {
+            let event = match event::read() {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => other,
+            };
+            let failed = event.is_err();
+            if tx.send(event).is_err() || failed {
+                return;
+            }
+        }
+    });
+    rx
 }

@@ -439,9 +439,9 @@ impl Crash {
             dead: false,
         };
         let screen = self.wait(&ui, "the first screen", |s| {
-            s.contains("Patients (") || s.contains("Reopened your draft")
+            s.contains("Patients (") || s.contains("your draft, where you left off")
         });
-        let reopened = screen.contains("Reopened your draft");
+        let reopened = screen.contains("your draft, where you left off");
         match (&self.draft, reopened) {
             (Some(d), true) => {
                 self.tally.drafts_reopened += 1;

@@ -129,7 +129,7 @@ fn text_typed_before_a_sigkill_is_there_after_a_restart() {
     assert!(!exit.success(), "killed, not exited: {exit:?}");
 
     let mut s = start(dir.path(), &args, 120, 40);
-    s.wait_for("Reopened your draft");
+    s.wait_for("Brought back");
     s.wait_for("Patient calm, BP 128/82 before dosing");
     assert!(s.screen().contains("section 1 of"), "{}", s.screen());
     // The cursor is back in the note: typing goes on where it stopped. Ctrl-C saves and quits.

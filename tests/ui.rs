@@ -608,7 +608,7 @@ fn a_restart_reopens_the_draft_with_the_cursor_in_it() {
     assert_eq!(e.current, 1);
     assert_eq!(e.sections[1].text(), "mid-sentence when the laptop di");
     assert_eq!(e.sections[1].area.cursor().1, 31, "cursor at the end");
-    assert!(screen(&w.app).contains("Reopened your draft"));
+    assert!(screen(&w.app).contains("your draft, where you left off"));
 }
 
 #[test]

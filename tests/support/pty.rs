@@ -22,6 +22,12 @@ pub struct Session {
     pub parser: Arc<Mutex<vt100::Parser>>,
     writer: Box<dyn Write + Send>,
     pub child: Box<dyn portable_pty::Child + Send + Sync>,
+    /// Set to close the terminal: the reader drops its side once the screen shows this.
+    hang_up: Arc<Mutex<Option<String>>>,
+    /// When kitnotes last wrote to the terminal.
+    last_output: Arc<Mutex<Instant>>,
+    /// The terminal's device (`/dev/pts/N`).
+    tty: Option<std::path::PathBuf>,
 }
 
 #[allow(dead_code)] // each test file uses its own part
@@ -38,10 +44,15 @@ impl Session {
             .unwrap();
         let child = pty.slave.spawn_command(cmd).unwrap();
         drop(pty.slave);
+        let tty = pty.master.tty_name();
         let mut reader = pty.master.try_clone_reader().unwrap();
         let writer = pty.master.take_writer().unwrap();
         let parser = Arc::new(Mutex::new(vt100::Parser::new(rows, cols, 0)));
         let p = parser.clone();
+        let hang_up: Arc<Mutex<Option<String>>> = Arc::new(Mutex::new(None));
+        let h = hang_up.clone();
+        let last_output = Arc::new(Mutex::new(Instant::now()));
+        let l = last_output.clone();
         std::thread::spawn(move || {
             // Keep the master alive as long as the reader runs.
             let _master = pty.master;
@@ -50,13 +61,23 @@ impl Session {
                 if n == 0 {
                     break;
                 }
-                p.lock().unwrap().process(&buf[..n]);
+                let mut parser = p.lock().unwrap();
+                parser.process(&buf[..n]);
+                *l.lock().unwrap() = Instant::now();
+                if let Some(shown) = h.lock().unwrap().as_deref()
+                    && parser.screen().contents().contains(shown)
+                {
+                    break;
+                }
             }
         });
         Self {
             parser,
             writer,
             child,
+            hang_up,
+            last_output,
+            tty,
         }
     }
 
@@ -95,6 +116,44 @@ impl Session {
             );
             std::thread::sleep(Duration::from_millis(30));
         }
+    }
+
+    /// Waits until kitnotes has written nothing for `quiet`; fails after 30 s.
+    pub fn wait_idle(&self, quiet: Duration) {
+        let start = Instant::now();
+        while self.last_output.lock().unwrap().elapsed() < quiet {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "{}",
+                self.screen()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Closes the terminal as closing its window does: `last` is typed, and as soon as the
+    /// screen shows `shown` (kitnotes has taken the key) the terminal's side is closed (the
+    /// kernel then sends SIGHUP).
+    pub fn close_terminal(
+        mut self,
+        last: &str,
+        shown: &str,
+    ) -> Box<dyn portable_pty::Child + Send + Sync> {
+        // portable-pty's writer types a newline and the end-of-file character when dropped;
+        // a window that closes types nothing: no end-of-file character, so it types nothing.
+        if let Some(tty) = &self.tty {
+            let stty = std::process::Command::new("stty")
+                .arg("-F")
+                .arg(tty)
+                .args(["eof", "undef"])
+                .status()
+                .unwrap();
+            assert!(stty.success());
+        }
+        *self.hang_up.lock().unwrap() = Some(shown.to_string());
+        self.send(last);
+        drop(self.writer);
+        self.child
     }
 
     /// `q`, then a clean exit.
