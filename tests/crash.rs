@@ -75,6 +75,8 @@ enum Kind {
     Signing,
     Import,
     Backup,
+    /// A console line, a half-answered PHQ-9 or a half-filled goal form, left as typed.
+    Forms,
 }
 
 impl Kind {
@@ -85,6 +87,7 @@ impl Kind {
             Kind::Signing => "signing",
             Kind::Import => "import",
             Kind::Backup => "backup",
+            Kind::Forms => "forms",
         }
     }
 }
@@ -300,6 +303,8 @@ struct Tally {
     backup_leftovers: usize,
     drafts_reopened: usize,
     saves_seen: usize,
+    /// Lines and forms left typed at a kill that came back at the next start.
+    forms_back: usize,
 }
 
 struct Crash {
@@ -312,6 +317,8 @@ struct Crash {
     kind: Kind,
     expects: Vec<Expect>,
     draft: Option<Draft>,
+    /// What a forms round left typed at its kill: the next start must show it.
+    typed: Option<String>,
     /// How long one uninterrupted import took, to spread the kills over it.
     import_ms: u64,
     tally: Tally,
@@ -319,6 +326,7 @@ struct Crash {
 
 const WRITER: &str = "Alex Writer";
 const CONSOLE: &str = "Sam Console";
+const FORMS: &str = "Robin Forms";
 const IMPORT_PATIENTS: usize = 10;
 const IMPORT_NOTES: usize = 35;
 
@@ -344,12 +352,13 @@ impl Crash {
             kind: Kind::Import,
             expects: Vec::new(),
             draft: None,
+            typed: None,
             import_ms: 0,
             tally: Tally::default(),
         };
         // The store: made by an import of the two patients the UI rounds work on, then an
         // import-sized caseload, which also times an uninterrupted import.
-        let file = c.import_file(0, &[WRITER, CONSOLE], 0);
+        let file = c.import_file(0, &[WRITER, CONSOLE, FORMS], 0);
         let out = c.kitnotes(&["import", file.to_str().unwrap()]);
         assert!(out.status.success(), "{}", text(&out.stderr));
         let file = c.import_file(0, &[], IMPORT_PATIENTS);
@@ -433,15 +442,43 @@ impl Crash {
         cmd.env("KITNOTES_PASSPHRASE_FILE", passphrase_file());
         let s = Session::spawn(cmd, COLS, ROWS);
         let pid = s.child.process_id().expect("the child has a pid");
-        let ui = Ui {
+        let mut ui = Ui {
             s,
             pid,
             dead: false,
         };
         let screen = self.wait(&ui, "the first screen", |s| {
-            s.contains("Patients (") || s.contains("your draft, where you left off")
+            s.contains("Patients (")
+                || s.contains("your draft, where you left off")
+                || s.contains("Observations (")
         });
-        let reopened = screen.contains("your draft, where you left off");
+        if let Some(typed) = self.typed.take() {
+            self.wait(&ui, &format!("{typed:?} to come back"), |s| {
+                s.contains(&typed)
+            });
+            self.tally.forms_back += 1;
+        }
+        // A console open at the kill is open again: its line closed (kept as a draft), left.
+        if screen.contains("Observations (") && !screen.contains("section 1 of") {
+            if ui.screen().contains("stores it") {
+                ui.send("\x1b");
+                self.wait(&ui, "the console line to close", |s| {
+                    !s.contains("stores it")
+                });
+            }
+            ui.send("q");
+            self.wait(&ui, "the patient list", |s| s.contains("Patients ("));
+        }
+        // A form open at the kill is open again: closed with Esc, it is kept.
+        if ui.screen().contains("Walk to the") || ui.screen().contains("PHQ-9 for") {
+            ui.send("\x1b");
+            self.wait(&ui, "the form to close", |s| {
+                !s.contains("PHQ-9 for") && !s.contains("Walk to the")
+            });
+        }
+        let screen = ui.screen();
+        let reopened =
+            screen.contains("your draft, where you left off") || screen.contains("section 1 of");
         match (&self.draft, reopened) {
             (Some(d), true) => {
                 self.tally.drafts_reopened += 1;
@@ -809,6 +846,69 @@ impl Crash {
         self.check_expectations(&snap);
     }
 
+    /// Leaves a console line, a half-answered PHQ-9 or a half-filled goal form as typed, waits
+    /// past the one-second rule for what is typed, and kills kitnotes: the next start must
+    /// bring it back where it was.
+    fn forms_round(&mut self) {
+        let (mut ui, open) = self.start_ui();
+        if open {
+            ui.send("\x1b");
+            self.wait(&ui, "the draft to close", |s| s.contains("Draft saved;"));
+            self.draft = None;
+        }
+        ui.send("1/");
+        self.wait(&ui, "the patient filter", |s| s.contains("FILTER"));
+        ui.send(FORMS);
+        ui.send("\r");
+        self.wait(&ui, "the patient's timeline", |s| s.contains("TIMELINE"));
+        let token = format!("f{:03}x{}", self.round, self.rng.range(100, 1000));
+        let typed = match self.rng.range(0, 3) {
+            0 => {
+                ui.send("m");
+                self.wait(&ui, "the instrument list", |s| s.contains("PHQ-9"));
+                ui.send("\r");
+                self.wait(&ui, "the PHQ-9", |s| s.contains("PHQ-9 for"));
+                let k = self.rng.range(1, 9);
+                let answers: String = (0..k)
+                    .map(|_| char::from(b'0' + self.rng.range(0, 4) as u8))
+                    .collect();
+                ui.send(&answers);
+                std::thread::sleep(Duration::from_millis(200));
+                format!("PHQ-9 ({k} of 9 answered)")
+            }
+            1 => {
+                ui.send("g\r");
+                self.wait(&ui, "the goal form", |s| s.contains("Target date"));
+                let title = format!("Walk to the river {token}");
+                ui.send(&title);
+                self.wait(&ui, "the goal's title", |s| s.contains(&title));
+                title
+            }
+            _ => {
+                ui.send("s");
+                let screen = self.wait(&ui, "the console or the protocol picker", |s| {
+                    s.contains("Observations (") || s.contains("pick the protocol")
+                });
+                if screen.contains("pick the protocol") {
+                    ui.send("\r");
+                    self.wait(&ui, "the console", |s| s.contains("Observations ("));
+                }
+                ui.send("o");
+                self.wait(&ui, "the observation line", |s| s.contains("stores it"));
+                let line = format!("{token} breathing slowly");
+                ui.send(&line);
+                self.wait(&ui, "the line", |s| s.contains(&line));
+                line
+            }
+        };
+        // Kept within about a second of the last key.
+        std::thread::sleep(Duration::from_millis(1500));
+        ui.kill();
+        self.typed = Some(typed);
+        let snap = self.after_kill();
+        self.check_expectations(&snap);
+    }
+
     fn import_round(&mut self) {
         let file = self.import_file(self.round, &[], IMPORT_PATIENTS);
         let mut child = self
@@ -1166,7 +1266,7 @@ impl Crash {
              seed {}; confirmed and found: {} typed words ({} saves seen), {} observations, \
              {} signatures; imports {} whole, {} none ({} rolled back on open); {} backups \
              verified, {} temporary backup files left by killed backups; {} drafts reopened; \
-             {:.0} s",
+             {} console lines and forms back after {} forms kills; {:.0} s",
             t.kills.values().sum::<usize>(),
             k(Kind::Editor),
             k(Kind::Console),
@@ -1184,20 +1284,23 @@ impl Crash {
             t.backups_verified,
             t.backup_leftovers,
             t.drafts_reopened,
+            t.forms_back,
+            k(Kind::Forms),
             elapsed.as_secs_f64()
         )
     }
 }
 
 /// The kinds of `rounds` rounds in a shuffled order, each kind at least once when there is
-/// room: 35 % editor, 20 % console, 15 % each signing, import and backup.
+/// room: 30 % editor, 15 % each console, signing, import and forms, 10 % backup.
 fn schedule(rng: &mut Rng, rounds: usize) -> Vec<Kind> {
     let share = [
-        (Kind::Editor, 35),
-        (Kind::Console, 20),
+        (Kind::Editor, 30),
+        (Kind::Console, 15),
         (Kind::Signing, 15),
         (Kind::Import, 15),
-        (Kind::Backup, 15),
+        (Kind::Backup, 10),
+        (Kind::Forms, 15),
     ];
     let mut kinds: Vec<Kind> = share
         .iter()
@@ -1245,6 +1348,7 @@ fn nothing_confirmed_as_saved_is_lost_to_sigkill() {
             Kind::Signing,
             Kind::Import,
             Kind::Backup,
+            Kind::Forms,
         ];
         let chosen: Vec<Kind> = all
             .into_iter()
@@ -1267,7 +1371,13 @@ fn nothing_confirmed_as_saved_is_lost_to_sigkill() {
             Kind::Signing => c.signing_round(),
             Kind::Import => c.import_round(),
             Kind::Backup => c.backup_round(),
+            Kind::Forms => c.forms_round(),
         }
+    }
+    // What the last round left typed is checked by one more start.
+    if c.typed.is_some() {
+        let (mut ui, _) = c.start_ui();
+        ui.kill();
     }
     // Straight to the process's stderr, past the test harness's capture: the count shows in
     // every `cargo test` run, not only a failing one.

@@ -1489,6 +1489,15 @@ fn check(store: &SledStore) -> Result<CheckReport> {
         if &*k == crypt::HEADER_KEY || &*k == tally::KEY {
             continue;
         }
+        // What is typed but not a record yet (`app::unsaved`): it must open, nothing more.
+        if &*k == keys::UNSAVED_KEY {
+            if let Err(e) = codec::decode_unsaved(c, keys::UNSAVED_KEY, &v) {
+                report.problems.push(format!(
+                    "what was being typed (U\\0input) does not open: {e}"
+                ));
+            }
+            continue;
+        }
         let parts = keys::parse_key(c, &k);
         match parts {
             // The audit log is walked on its own below, the search index by `index::verify`.
