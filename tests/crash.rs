@@ -864,17 +864,22 @@ impl Crash {
         let token = format!("f{:03}x{}", self.round, self.rng.range(100, 1000));
         let typed = match self.rng.range(0, 3) {
             0 => {
+                // `m` opens the instrument list, or the PHQ-9 an earlier round kept.
                 ui.send("m");
-                self.wait(&ui, "the instrument list", |s| s.contains("PHQ-9"));
-                ui.send("\r");
-                self.wait(&ui, "the PHQ-9", |s| s.contains("PHQ-9 for"));
-                let k = self.rng.range(1, 9);
+                let screen = self.wait(&ui, "the instrument list", |s| s.contains("PHQ-9"));
+                if !screen.contains("PHQ-9 for") {
+                    ui.send("\r");
+                }
+                let screen = self.wait(&ui, "the PHQ-9", |s| s.contains("Answers "));
+                let kept = answered(&screen);
+                let k = self.rng.range(1, 9 - kept.min(7));
                 let answers: String = (0..k)
                     .map(|_| char::from(b'0' + self.rng.range(0, 4) as u8))
                     .collect();
                 ui.send(&answers);
-                std::thread::sleep(Duration::from_millis(200));
-                format!("PHQ-9 ({k} of 9 answered)")
+                let want = kept + k;
+                self.wait(&ui, "the answers", |s| answered(s) == want);
+                format!("PHQ-9 ({want} of 9 answered)")
             }
             1 => {
                 ui.send("g\r");
@@ -1293,6 +1298,18 @@ impl Crash {
 
 /// The kinds of `rounds` rounds in a shuffled order, each kind at least once when there is
 /// room: 30 % editor, 15 % each console, signing, import and forms, 10 % backup.
+/// How many items the questionnaire on the screen has answered (its `Answers  1:3 2:· …` line).
+fn answered(screen: &str) -> u64 {
+    screen
+        .lines()
+        .find_map(|l| l.split("Answers ").nth(1))
+        .map_or(0, |rest| {
+            rest.split_whitespace()
+                .filter(|a| a.split(':').nth(1).is_some_and(|v| v.parse::<u8>().is_ok()))
+                .count() as u64
+        })
+}
+
 fn schedule(rng: &mut Rng, rounds: usize) -> Vec<Kind> {
     let share = [
         (Kind::Editor, 30),
