@@ -32,6 +32,11 @@ pub struct Config {
     /// "90s", "1h", or "off". Kept with its place in the file so a bad value is reported there.
     #[serde(default)]
     pub lock_after: Option<toml::Spanned<String>>,
+    /// The same while a patient is dosed and not yet discharged in the session console: the
+    /// lock screen then keeps the time since dose, the due checks and the live flags on screen
+    /// (no name, no text). "15m" by default.
+    #[serde(default)]
+    pub lock_during_session: Option<toml::Spanned<String>>,
     /// Integration check-ins.
     #[serde(default)]
     pub check_ins: CheckInConfig,
@@ -41,6 +46,9 @@ pub struct Config {
     /// `lock_after` parsed, once, by `load`.
     #[serde(skip)]
     idle_lock: LockAfter,
+    /// `lock_during_session` parsed, once, by `load`.
+    #[serde(skip)]
+    session_lock: Option<LockAfter>,
 }
 
 /// `[check_ins]` in config.toml.
@@ -75,8 +83,9 @@ pub enum ConfigError {
         column: usize,
         message: String,
     },
-    #[error("{path}:{line}:{column}: lock_after: {message}")]
+    #[error("{path}:{line}:{column}: {key}: {message}")]
     LockAfter {
+        key: &'static str,
         path: PathBuf,
         line: usize,
         column: usize,
@@ -135,16 +144,23 @@ impl Config {
                 }
             })?;
         }
-        if let Some(value) = &config.lock_after {
-            config.idle_lock = LockAfter::parse(value.get_ref()).map_err(|message| {
+        let lock = |key: &'static str, value: &toml::Spanned<String>| {
+            LockAfter::parse(value.get_ref()).map_err(|message| {
                 let (line, column) = line_column(text, value.span().start);
                 ConfigError::LockAfter {
+                    key,
                     path: path.clone(),
                     line,
                     column,
                     message,
                 }
-            })?;
+            })
+        };
+        if let Some(value) = &config.lock_after {
+            config.idle_lock = lock("lock_after", value)?;
+        }
+        if let Some(value) = &config.lock_during_session {
+            config.session_lock = Some(lock("lock_during_session", value)?);
         }
         config.time_zone().map_err(|detail| {
             let (name, at) = config.timezone.as_ref().map_or((String::new(), 0), |t| {
@@ -170,6 +186,12 @@ impl Config {
     /// When the screen locks by itself: as `load` read `lock_after`, else after 5 minutes.
     pub fn lock_after(&self) -> LockAfter {
         self.idle_lock
+    }
+
+    /// When the screen locks by itself while a patient is dosed in the console: as `load` read
+    /// `lock_during_session`, else after 15 minutes.
+    pub fn lock_during_session(&self) -> LockAfter {
+        self.session_lock.unwrap_or(LockAfter::DURING_SESSION)
     }
 
     /// The zone to show times in.

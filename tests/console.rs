@@ -369,6 +369,10 @@ fn quitting_keeps_the_line_being_typed_and_the_next_start_brings_it_back() {
     // a line: it is kept as it is, not entered.
     press(&mut w.app, "<C-c>");
     assert!(!w.app.quit);
+    // The patient is dosed: the first quit asks, the next one quits.
+    press(&mut w.app, "<C-c>");
+    assert!(!w.app.quit);
+    assert!(status(&w.app).contains("dosed"), "{}", status(&w.app));
     press(&mut w.app, "<C-c>");
     assert!(w.app.quit);
     assert!(session(&w).observations.is_empty(), "nothing entered");
@@ -506,5 +510,70 @@ fn an_observation_can_be_corrected_until_the_session_is_signed() {
         s.minutes_since_dose(s.observations[0].at),
         Some(5),
         "its time kept"
+    );
+}
+
+#[test]
+fn quitting_while_the_patient_is_dosed_asks_once_and_says_what_happens() {
+    let mut w = writer((120, 40));
+    start(&mut w, "esketamine");
+    // Not dosed yet: quit quits.
+    press(&mut w.app, "<C-c>");
+    assert!(w.app.quit);
+    let mut w = restart(w);
+    press(&mut w.app, "t");
+    minutes(&mut w, 20);
+    press(&mut w.app, "<C-c>");
+    assert!(!w.app.quit);
+    assert!(
+        status(&w.app).contains("The patient is dosed (+20 min) and not discharged"),
+        "{}",
+        status(&w.app)
+    );
+    // Any other key in between, and the question is asked again.
+    press(&mut w.app, "<Down><C-c>");
+    assert!(!w.app.quit);
+    press(&mut w.app, "<C-c>");
+    assert!(w.app.quit);
+    let w = restart(w);
+    assert!(
+        w.app.console.is_some(),
+        "the console reopens on the open session"
+    );
+}
+
+#[test]
+fn locked_during_a_session_the_screen_keeps_the_clock_and_checks_but_no_name_or_text() {
+    let mut w = writer((120, 40));
+    esketamine_to_41_minutes(&mut w);
+    press(&mut w.app, "o");
+    type_text(&mut w.app, "Whispering about the ocean");
+    w.app.settings.lock_after = kitnotes::app::lock::LockAfter::Idle(SignedDuration::from_mins(5));
+    w.app.settings.lock_during_session =
+        kitnotes::app::lock::LockAfter::Idle(SignedDuration::from_mins(15));
+    // Five quiet minutes lock outside a session, not during one.
+    minutes(&mut w, 6);
+    assert!(!w.app.is_locked());
+    minutes(&mut w, 10);
+    assert!(w.app.is_locked());
+    minutes(&mut w, 40);
+    let s = screen(&w.app);
+    assert!(s.contains("kitnotes is locked"), "{s}");
+    assert!(s.contains("Session in progress: +97 min since dose"), "{s}");
+    assert!(s.contains("observe until"), "{s}");
+    assert!(s.contains("BP before discharge"), "{s}");
+    assert!(!s.contains(PATIENT), "no name on the lock screen:\n{s}");
+    assert!(
+        !s.contains("Whispering"),
+        "no text on the lock screen:\n{s}"
+    );
+    assert!(!s.contains("ocean"), "{s}");
+    // Unlocked (the demo store has no passphrase), the line is still there as typed.
+    press(&mut w.app, "<Enter>");
+    assert!(!w.app.is_locked());
+    let c = w.app.console.as_ref().unwrap();
+    assert_eq!(
+        c.input.as_ref().unwrap().field.text(),
+        "Whispering about the ocean"
     );
 }

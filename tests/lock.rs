@@ -198,6 +198,7 @@ fn locking(size: (u16, u16), encrypted: bool, lock_after: LockAfter) -> Locking 
         clinician: Some("Dr. Rowan Vale".into()),
         resume_file: Some(dir.path().join("editing.json")),
         lock_after,
+        lock_during_session: lock_after,
         ..AppSettings::default()
     };
     let mut app = App::new(
@@ -606,7 +607,7 @@ fn the_privacy_blank_gives_way_to_the_lock() {
 }
 
 #[test]
-fn a_line_typed_in_the_session_console_is_stored_as_a_draft_observation_before_locking() {
+fn a_line_typed_in_the_session_console_is_kept_as_typed_under_the_lock() {
     let mut l = encrypted((120, 40));
     press(&mut l.app, "/");
     type_text(&mut l.app, "Xiomara");
@@ -621,25 +622,25 @@ fn a_line_typed_in_the_session_console_is_stored_as_a_draft_observation_before_l
     assert!(l.app.is_locked());
     let s = screen(&l.app);
     assert_eq!(leaks(&s, &l.inner), Vec::<String>::new(), "{s}");
-    assert_only_lock_screen_words(&s);
+    assert!(!s.contains("Eyes closed"), "{s}");
+    // Not dosed yet: the session's state, no more.
+    assert!(s.contains("Session open since"), "{s}");
+    // The line is in the store (sealed, not a record): nothing was entered for it.
     let stored = match l.inner.record(session.as_str()).unwrap() {
         Some(Record::Session(s)) => s,
         other => panic!("{other:?}"),
     };
-    assert_eq!(
-        stored.observations.last().unwrap().text,
-        "(draft, not entered) Eyes closed, hands relaxed"
-    );
+    assert!(stored.observations.is_empty());
+    assert!(l.inner.unsaved().unwrap().is_some());
 
     type_text(&mut l.app, PASSPHRASE);
     press(&mut l.app, "<Enter>");
     assert!(l.app.console.is_some(), "back in the console");
-    assert!(
-        status(&l.app).contains("stored as a draft observation; e corrects it"),
-        "{}",
-        status(&l.app)
+    let c = l.app.console.as_ref().unwrap();
+    assert_eq!(
+        c.input.as_ref().unwrap().field.text(),
+        "Eyes closed, hands relaxed"
     );
-    assert!(screen(&l.app).contains("(draft, not entered) Eyes closed"));
 }
 
 #[test]
@@ -685,27 +686,20 @@ fn a_failed_save_still_hides_the_screen_says_so_and_keeps_kitnotes_open() {
 }
 
 #[test]
-fn ctrl_c_on_the_lock_screen_quits_and_asks_once_for_a_form_kept_in_memory() {
+fn ctrl_c_on_the_lock_screen_quits_with_drafts_and_forms_kept() {
     let mut l = encrypted((120, 40));
     write_a_note(&mut l);
     press(&mut l.app, "<A-l>");
     press(&mut l.app, "<C-c>");
     assert!(l.app.quit, "drafts were saved: Ctrl-c quits");
 
-    // A patient form has no draft in the store: the first Ctrl-c says so, the second quits.
+    // A patient form half filled was kept in the store (sealed) when it locked: Ctrl-c quits.
     let mut l = encrypted((120, 40));
     press(&mut l.app, "n");
     type_text(&mut l.app, "Iris Vale");
     wait(&mut l, SignedDuration::from_mins(5));
     let s = screen(&l.app);
     assert!(!s.contains("Iris"), "{s}");
-    press(&mut l.app, "<C-c>");
-    assert!(!l.app.quit);
-    assert!(
-        screen(&l.app).contains("A form you were filling in is not saved (kept in memory)"),
-        "{}",
-        screen(&l.app)
-    );
     press(&mut l.app, "<C-c>");
     assert!(l.app.quit);
     assert_eq!(l.probe.while_locked(), Vec::<&str>::new());

@@ -102,15 +102,6 @@ impl GoalPopup {
             }
         }
     }
-
-    /// Whether closing it would drop something typed.
-    fn is_dirty(&self) -> bool {
-        match self {
-            GoalPopup::Form(f) => f.is_dirty(),
-            GoalPopup::CheckIn(c) => c.is_dirty(),
-            GoalPopup::Intentions { .. } | GoalPopup::Pick { .. } => false,
-        }
-    }
 }
 
 /// The rows of "set a goal": a new goal first, then every intention of the patient's
@@ -377,17 +368,8 @@ impl App {
         }
         match (p, action) {
             (_, Action::PopupClose) => self.close_goal_popup(),
-            (p, Action::Quit) => {
-                if p.is_dirty() && !self.quit_armed {
-                    self.quit_armed = true;
-                    let save = self.key_hint(KeyContext::Popup, Action::PopupConfirm);
-                    self.say_error(format!(
-                        "This form is not saved: {save} saves it; quit again to leave without it"
-                    ));
-                } else {
-                    self.request_quit();
-                }
-            }
+            // A form open at a quit is kept in the store and comes back at the next start.
+            (_, Action::Quit) => self.request_quit(),
             (GoalPopup::Intentions { .. }, Action::PopupConfirm) => self.choose_intention(),
             (GoalPopup::Pick { .. }, Action::PopupConfirm) => self.choose_goal_for_check_in(),
             (GoalPopup::Form(f), Action::FieldNext | Action::MoveDown) => f.move_focus(1),

@@ -37,6 +37,11 @@ impl Default for LockAfter {
 }
 
 impl LockAfter {
+    /// While a patient is dosed: longer than outside a session (a therapist sitting with a quiet
+    /// patient may not touch the keyboard for a while), and the lock screen then keeps the time
+    /// since dose and the due checks in view, so a lock never hides what the session needs.
+    pub const DURING_SESSION: LockAfter = LockAfter::Idle(SignedDuration::from_mins(15));
+
     /// Shorter than this leaves no time to type a passphrase and read a note.
     pub const SHORTEST: SignedDuration = SignedDuration::from_secs(10);
     pub const LONGEST: SignedDuration = SignedDuration::from_hours(24);
@@ -182,7 +187,16 @@ impl App {
 
     /// Whether the idle time is up at `now`.
     pub(super) fn idle_lock_due(&self, now: Timestamp) -> bool {
-        match self.settings.lock_after {
+        let during_session = self
+            .console
+            .as_ref()
+            .is_some_and(|c| c.session.dose_time.is_some() && c.session.discharge.is_none());
+        let after = if during_session {
+            self.settings.lock_during_session
+        } else {
+            self.settings.lock_after
+        };
+        match after {
             LockAfter::Never => false,
             LockAfter::Idle(d) => self.lock.is_none() && now.duration_since(self.last_input) >= d,
         }

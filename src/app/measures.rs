@@ -484,17 +484,8 @@ impl App {
         }
         match (&f.step, action) {
             (_, Action::PopupClose) => self.close_measure(),
-            (_, Action::Quit) => {
-                if f.has_input() && !self.quit_armed {
-                    self.quit_armed = true;
-                    let what = f.progress();
-                    self.say_error(format!(
-                        "The {what} is not saved; quit again to leave without it"
-                    ));
-                } else {
-                    self.request_quit();
-                }
-            }
+            // A form open at a quit is kept in the store and comes back at the next start.
+            (_, Action::Quit) => self.request_quit(),
             (MeasureStep::Pick(_), Action::PopupConfirm) => self.choose_instrument(),
             (MeasureStep::Items(_), Action::MoveUp | Action::FieldPrev) => self.measure_back(),
             (MeasureStep::Items(_), Action::MoveDown | Action::FieldNext) => self.measure_forward(),

@@ -184,6 +184,8 @@ pub struct AppSettings {
     pub resume_file: Option<std::path::PathBuf>,
     /// When the screen locks by itself (`lock_after` in config.toml).
     pub lock_after: lock::LockAfter,
+    /// The same while a patient is dosed in the console (`lock_during_session`).
+    pub lock_during_session: lock::LockAfter,
     /// Whether what is typed but not yet a record is kept in the store and brought back at the
     /// next start (`app::unsaved`). Off for pictures, which must not change what a real start
     /// brings back.
@@ -206,6 +208,7 @@ impl Default for AppSettings {
             protocol_errors: Vec::new(),
             resume_file: None,
             lock_after: lock::LockAfter::default(),
+            lock_during_session: lock::LockAfter::DURING_SESSION,
             keep_unsaved: true,
         }
     }
@@ -261,6 +264,8 @@ pub struct App {
     pub quit: bool,
     /// Set when Quit was refused once because of an unsaved form.
     quit_armed: bool,
+    /// Set when Quit was refused once because a patient is dosed in the console.
+    quit_dosed_asked: bool,
     /// The terminal's size, for paging and for which panes are shown.
     pub size: (u16, u16),
     store_tasks: Vec<StoreTask>,
@@ -306,6 +311,7 @@ impl App {
             kept_search: None,
             quit: false,
             quit_armed: false,
+            quit_dosed_asked: false,
             size: (120, 40),
             store_tasks: Vec::new(),
             unsaved: Default::default(),
@@ -553,6 +559,7 @@ impl App {
     pub fn update(&mut self, action: Action) {
         if action != Action::Quit {
             self.quit_armed = false;
+            self.quit_dosed_asked = false;
         }
         // Locking works the same from every pane, popup, form and the editor: what is typed
         // there stays as it is, under the lock screen.
@@ -788,17 +795,8 @@ impl App {
                         ));
                     }
                 }
-                Action::Quit => {
-                    if form.is_dirty() && !self.quit_armed {
-                        self.quit_armed = true;
-                        let hint = self.key_hint(KeyContext::Popup, Action::PopupConfirm);
-                        self.say_error(format!(
-                            "The patient form is not saved: {hint} saves it; quit again to leave without it"
-                        ));
-                    } else {
-                        self.request_quit();
-                    }
-                }
+                // A form open at a quit is kept in the store and comes back at the next start.
+                Action::Quit => self.request_quit(),
                 other => self.say_error(format!("{} does nothing in a form", other.name())),
             },
         }

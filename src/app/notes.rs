@@ -54,6 +54,24 @@ impl App {
     /// cannot take it, kitnotes stays open with the text and says why; the same key again
     /// seals it into a rescue file beside the store and quits.
     pub fn request_quit(&mut self) {
+        // A patient dosed and not discharged: the first quit asks.
+        let dosed = self.console.as_ref().and_then(|c| {
+            (c.session.dose_time.is_some() && c.session.discharge.is_none())
+                .then(|| c.minutes(self.now()).unwrap_or_default())
+        });
+        if let Some(m) = dosed
+            && !self.quit_dosed_asked
+        {
+            self.quit_dosed_asked = true;
+            let quit = self.key_hint(self.pane_context(), Action::Quit);
+            let end = self.key_hint(KeyContext::Console, Action::SessionEnd);
+            self.say_error(format!(
+                "The patient is dosed (+{m} min) and not discharged. {quit} again quits: the \
+                 session stays open and its console reopens at the next start; {end} ends the \
+                 session"
+            ));
+            return;
+        }
         self.flush_if_needed();
         let editor = self.save_editor();
         let kept = !self.settings.keep_unsaved

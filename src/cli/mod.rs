@@ -272,6 +272,7 @@ pub fn build_app(
         theme,
         cadence: env.config.cadence(),
         lock_after: env.config.lock_after(),
+        lock_during_session: env.config.lock_during_session(),
         // Says when the records are not encrypted at rest (the demo store).
         store_label: match (env.demo, store.is_encrypted()) {
             (true, false) => "demo · not encrypted".into(),

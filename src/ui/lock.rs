@@ -1,5 +1,7 @@
 //! The lock screen: the whole terminal, with nothing from any record on it. It says that
 //! kitnotes is locked, which store (its label), and asks for the passphrase, shown as bullets.
+//! During a dosing session it also keeps what the session needs in view: the time since dose,
+//! the checks due and overdue and the live flags, with no name and no text.
 
 use super::theme::Theme;
 use crate::app::App;
@@ -81,6 +83,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, lock: &LockScreen, theme: 
             theme.error,
         ));
     }
+    if let Some(c) = app.console.as_ref() {
+        lines.extend(session_lines(app, c, theme));
+    }
     let height: usize = lines.iter().map(|l| rows(l, width)).sum();
     let height = u16::try_from(height).unwrap_or(u16::MAX).min(area.height);
     let paragraph = Paragraph::new(lines).wrap(Wrap { trim: true });
@@ -96,6 +101,74 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, lock: &LockScreen, theme: 
         let x = rect.x + (FIELD_LABEL.len() + bullets) as u16;
         frame.set_cursor_position((x.min(rect.right().saturating_sub(1)), cursor_y));
     }
+}
+
+/// Locked during a dosing session: what the session needs in view, and nothing that names the
+/// patient or quotes the record: the time since dose, the monitoring checks with their state,
+/// and the flags that hold now.
+fn session_lines<'a>(app: &App, c: &crate::app::console::Console, theme: &Theme) -> Vec<Line<'a>> {
+    use crate::protocols::CheckpointState;
+    let now = app.now();
+    let tz = app.settings.time_zone.clone();
+    let hm = |t: jiff::Timestamp| t.to_zoned(tz.clone()).strftime("%H:%M").to_string();
+    let mut lines = vec![Line::default()];
+    let s = &c.session;
+    match (s.dose_time, &s.discharge) {
+        (Some(t0), None) => {
+            let m = c.minutes(now).unwrap_or_default();
+            let min = c.thresholds().min_observation_minutes;
+            let until = t0 + jiff::SignedDuration::from_mins(i64::from(min));
+            let observe = if now >= until {
+                format!("{min} min of observation met at {}", hm(until))
+            } else {
+                format!("observe until {} ({min} min)", hm(until))
+            };
+            lines.push(Line::styled(
+                format!("Session in progress: +{m} min since dose (T0 {})", hm(t0)),
+                theme.title,
+            ));
+            lines.push(Line::styled(observe, theme.text));
+        }
+        (None, None) => lines.push(Line::styled(
+            format!("Session open since {}, not dosed yet", hm(s.at)),
+            theme.title,
+        )),
+        (_, Some(d)) => lines.push(Line::styled(
+            format!("Session ended at {}", hm(d.at)),
+            theme.title,
+        )),
+    }
+    for (cp, state) in crate::protocols::checkpoint_states(s, &c.protocol, now) {
+        let (mark, text, style) = match state {
+            CheckpointState::Done { .. } => ("✓", "done".to_string(), theme.signed),
+            CheckpointState::Due { .. } => ("●", "due now".to_string(), theme.draft),
+            CheckpointState::Overdue { since } => (
+                "!",
+                format!("overdue {} min", now.duration_since(since).as_mins().max(0)),
+                theme.flag,
+            ),
+            CheckpointState::Upcoming { due } => (
+                "○",
+                c.minutes(due)
+                    .map_or("later".to_string(), |m| format!("at +{m} min")),
+                theme.dim,
+            ),
+            CheckpointState::NotYet => ("○", "after T0".to_string(), theme.dim),
+        };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{mark} "), style),
+            Span::styled(format!("{}: ", super::safe(&cp.label)), theme.text),
+            Span::styled(text, style),
+        ]));
+    }
+    for (_, f) in crate::model::monitoring::session_flags(s, &c.thresholds())
+        .iter()
+        .rev()
+        .take(1)
+    {
+        lines.push(Line::styled(format!("⚠ {}", f.message()), theme.flag));
+    }
+    lines
 }
 
 /// Rows `line` takes when wrapped at `width` (word wrap, as the paragraph draws it).

@@ -100,6 +100,7 @@ pub fn app_on(store: SledStore, preset: KeymapPreset, size: (u16, u16)) -> App {
         store_label: "demo".into(),
         // These tests move the clock by minutes and days; tests/lock.rs tests the lock.
         lock_after: LockAfter::Never,
+        lock_during_session: LockAfter::Never,
         ..AppSettings::default()
     };
     let mut app = App::new(
@@ -199,6 +200,7 @@ fn writer_with(
         clinician: Some("Dr. Rowan Vale".into()),
         resume_file: Some(dir.path().join("editing.json")),
         lock_after: LockAfter::Never,
+        lock_during_session: LockAfter::Never,
         ..AppSettings::default()
     };
     let mut app = App::new(
