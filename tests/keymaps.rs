@@ -685,3 +685,31 @@ fn the_readme_examples_load() {
     }
     assert!(examples >= 5, "found {examples} examples");
 }
+
+#[test]
+fn a_keymap_that_leaves_no_way_to_quit_or_open_help_is_refused_with_a_way_back() {
+    let e = error(Preset::Default, "[global]\nkeymap = []\n");
+    assert!(
+        e.contains("no key to quit from the patient list (app.quit)")
+            && e.contains("open help from the patient list (app.help)"),
+        "{e}"
+    );
+    assert!(
+        e.contains("run = \"app.quit\""),
+        "says how to get one back: {e}"
+    );
+    let e = error(Preset::Vim, "[popup]\nkeymap = []\n");
+    assert!(e.contains("close a popup (popup.close)"), "{e}");
+    // Emptying a section is fine while the way out stays.
+    user(
+        "[global]\nkeymap = [ { on = \"q\", run = \"app.quit\" }, { on = \"?\", run = \"app.help\" } ]\n",
+    );
+}
+
+#[test]
+fn an_unknown_section_names_every_section() {
+    let e = error(Preset::Default, "[rooster]\nkeymap = []\n");
+    for c in KeyContext::ALL {
+        assert!(e.contains(c.name()), "{} missing from: {e}", c.name());
+    }
+}

@@ -98,6 +98,8 @@ fn a_bad_keymap_is_reported_with_its_line_before_the_terminal_is_touched() {
         "{screen}"
     );
     assert!(!s.parser.lock().unwrap().screen().alternate_screen());
+    // Said before anything else: no store was made or opened for a start that cannot run.
+    assert!(!dir.path().join("data/store/db").exists());
 }
 
 /// Issue 4: type into a note, kill kitnotes with SIGKILL (no chance to save on the way out),

@@ -74,6 +74,10 @@ fn remove_demo_store(dir: &Path) -> anyhow::Result<()> {
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
+    if !args.no_ui {
+        // A bad keymap is said at once, before the demo store is built or opened.
+        crate::keymap::Keymap::from_config_dir(env.config.keymap, &env.paths.config_dir)?;
+    }
     let dir = env.paths.demo_dir();
     let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
     let anchor = match args.anchor {

@@ -361,6 +361,8 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Backup(args)) => backup::run(&env, args),
         Some(Command::Restore(args)) => restore::run(&env, args),
         None => {
+            // A bad keymap is said at once, before a passphrase is asked or the store opened.
+            crate::keymap::Keymap::from_config_dir(env.config.keymap, &env.paths.config_dir)?;
             let store = if env.demo {
                 env.open_existing_store()?
             } else {

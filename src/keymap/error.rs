@@ -69,7 +69,7 @@ pub enum ProblemKind {
     Toml(String),
     #[error(
         "unknown section [{name}]; the sections are global, roster, timeline, detail, \
-         editor_normal, editor_insert and popup"
+         editor_normal, editor_insert, popup, console, today and course"
     )]
     UnknownContext { name: String },
     #[error("unknown action `{name}`{}; the palette (:) lists every action", did_you_mean(.suggestion))]
@@ -130,6 +130,14 @@ pub enum KeymapError {
     /// Every problem found, one per line of the message, in file order.
     #[error("{}", lines(.0))]
     Invalid(Vec<Problem>),
+    /// The keymaps together leave no key for something a user must always be able to do.
+    #[error(
+        "the keymap leaves no key to {}; kitnotes would have no way out. Bind one again in \
+         keymap.toml (for example {{ on = \"q\", run = \"app.quit\" }} in [global]) or remove the \
+         `keymap = []` that emptied it",
+        .0.join(", nor to ")
+    )]
+    NoWayOut(Vec<String>),
 }
 
 impl KeymapError {
@@ -137,7 +145,7 @@ impl KeymapError {
     pub fn problems(&self) -> &[Problem] {
         match self {
             KeymapError::Invalid(problems) => problems,
-            KeymapError::Read { .. } => &[],
+            KeymapError::Read { .. } | KeymapError::NoWayOut(_) => &[],
         }
     }
 }

@@ -183,11 +183,41 @@ impl Keymap {
         if !problems.is_empty() {
             return Err(KeymapError::Invalid(problems));
         }
-        Ok(Keymap {
+        let keymap = Keymap {
             preset,
             sources: layers.into_iter().map(|(source, _)| source).collect(),
             contexts,
-        })
+        };
+        keymap.way_out()?;
+        Ok(keymap)
+    }
+
+    /// Refuses a keymap that leaves the patient list (where kitnotes starts) with no key to
+    /// quit or to open help, or popups with no key to close them.
+    fn way_out(&self) -> Result<(), KeymapError> {
+        let mut missing = Vec::new();
+        for (context, action, what) in [
+            (
+                KeyContext::Roster,
+                Action::Quit,
+                "quit from the patient list",
+            ),
+            (
+                KeyContext::Roster,
+                Action::Help,
+                "open help from the patient list",
+            ),
+            (KeyContext::Popup, Action::PopupClose, "close a popup"),
+        ] {
+            if self.keys_for(context, action).is_empty() {
+                missing.push(format!("{what} ({})", action.name()));
+            }
+        }
+        if missing.is_empty() {
+            Ok(())
+        } else {
+            Err(KeymapError::NoWayOut(missing))
+        }
     }
 
     /// Like [`Keymap::load`], reading `<config_dir>/keymap.toml` if it exists. A file over
