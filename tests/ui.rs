@@ -722,6 +722,51 @@ fn vim_preset_has_normal_and_insert_modes_in_the_editor() {
 }
 
 #[test]
+fn vim_editor_keeps_esc_q_and_ctrl_c_inside_and_takes_colon_commands() {
+    let dir = TempDir::new().unwrap();
+    let store = demo_store(&dir);
+    let mut w = writer_on(dir, store, (120, 40), KeymapPreset::Vim);
+    press(&mut w.app, "<Enter>w<Enter>");
+    let id = open_note_id(&w.app);
+    type_text(&mut w.app, "Calm, warm hands");
+    // <C-c> in insert mode is vim's <Esc>; <Esc>, q and <C-c> in normal mode stay.
+    press(&mut w.app, "<C-c>");
+    assert_eq!(w.app.key_context(), kitnotes::app::KeyContext::EditorNormal);
+    press(&mut w.app, "<Esc>q<C-c>");
+    assert!(!w.app.quit, "nothing in the editor quits kitnotes");
+    assert!(w.app.editor.is_some(), "still in the note");
+    assert!(
+        status(&w.app).contains("leaves the note"),
+        "{}",
+        status(&w.app)
+    );
+    // :w saves, :wq saves and leaves.
+    press(&mut w.app, ":w<Enter>");
+    assert_eq!(status(&w.app), "Draft saved");
+    assert_eq!(
+        stored_note(&w.app, &id).sections[0].body,
+        "Calm, warm hands"
+    );
+    press(&mut w.app, "a");
+    type_text(&mut w.app, ", slow breath");
+    press(&mut w.app, "<Esc>:wq<Enter>");
+    assert!(w.app.editor.is_none());
+    assert_eq!(
+        stored_note(&w.app, &id).sections[0].body,
+        "Calm, warm hands, slow breath"
+    );
+    assert!(!w.app.quit);
+    // :q and :x leave too.
+    for leave in [":q<Enter>", ":x<Enter>"] {
+        press(&mut w.app, "e");
+        assert!(w.app.editor.is_some(), "{}", status(&w.app));
+        press(&mut w.app, "<Esc>");
+        press(&mut w.app, leave);
+        assert!(w.app.editor.is_none(), "{leave}");
+    }
+}
+
+#[test]
 fn emacs_preset_moves_saves_and_undoes_in_the_editor_with_emacs_keys() {
     let dir = TempDir::new().unwrap();
     let store = demo_store(&dir);

@@ -500,6 +500,17 @@ impl App {
                 }
                 match a {
                     Action::EditorInsert => e.mode = EditorMode::Insert,
+                    Action::EditorNormal if e.mode == EditorMode::Normal => {
+                        // Already moving, not typing: say how to go on rather than nothing.
+                        let ctx = KeyContext::EditorNormal;
+                        let close = self.key_hint(ctx, Action::EditorClose);
+                        let insert = self.key_hint(ctx, Action::EditorInsert);
+                        let save = self.key_hint(ctx, Action::EditorSave);
+                        self.say(format!(
+                            "Normal mode: {insert} types, {save} saves, {close} leaves the note"
+                        ));
+                        return;
+                    }
                     Action::EditorNormal => e.mode = EditorMode::Normal,
                     Action::EditorAppend => {
                         if let Some(s) = e.section() {
