@@ -17,7 +17,7 @@ use ratatui::crossterm::execute;
 use std::io::stdout;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 /// How long the loop waits for an event before it looks at the signal flag and ticks.
 const POLL: Duration = Duration::from_millis(100);
@@ -166,6 +166,10 @@ fn event_loop(
     let size = terminal.size().map_err(LoopError)?;
     app.resize(size.width, size.height);
     let events = spawn_reader();
+    // Frames are drawn when something happened, and once a second for the clocks on screen
+    // (time since dose, "saved 2 s ago"); an idle kitnotes draws nothing more.
+    let mut changed = true;
+    let mut drawn = Instant::now();
     loop {
         if let Some(sig) = signals.caught() {
             return Ok(Ending::Signal(sig));
@@ -174,15 +178,20 @@ fn event_loop(
             return Ok(Ending::Quit);
         }
         // Drawing also asks the terminal its size: a terminal that is gone (its window
-        // closed) fails here within one poll, whatever the reader thread is doing.
-        terminal
-            .draw(|f| crate::ui::draw(f, app))
-            .map_err(LoopError)?;
+        // closed) fails here within a second, whatever the reader thread is doing.
+        if changed || drawn.elapsed() >= Duration::from_secs(1) {
+            terminal
+                .draw(|f| crate::ui::draw(f, app))
+                .map_err(LoopError)?;
+            drawn = Instant::now();
+            changed = false;
+        }
         // Wait for the first event, then take everything already queued before drawing
         // again, so a burst (a paste without bracketing, a held key) costs one frame.
         // Ticks come at least every poll, also while keys keep arriving, so autosave runs
         // on time for someone who never stops typing.
         let mut next = events.recv_timeout(POLL);
+        let before = app.visible_state();
         loop {
             let event = match next {
                 Ok(event) => event.map_err(LoopError)?,
@@ -193,6 +202,7 @@ fn event_loop(
                     )));
                 }
             };
+            changed = true;
             match event {
                 Event::Key(k) => app.key(k),
                 Event::Paste(text) => app.paste(&text),
@@ -212,6 +222,7 @@ fn event_loop(
             });
         }
         app.tick();
+        changed |= app.visible_state() != before;
     }
 }
 

@@ -1000,3 +1000,39 @@ fn the_drafts_list_shows_every_patients_unsigned_notes_oldest_first_and_opens_on
         .sum();
     assert_eq!(all.len(), unsigned);
 }
+
+#[test]
+fn an_empty_draft_left_at_once_is_not_kept_and_the_last_template_survives_a_restart() {
+    let mut w = writer((120, 40));
+    press(&mut w.app, "<Enter>");
+    let entries = |w: &Writer| w.app.patient.as_ref().unwrap().entries.len();
+    let before = entries(&w);
+    press(&mut w.app, "w<Down>");
+    let chosen = match &w.app.popup {
+        Some(Popup::NewNote(p)) => p.list.selected().unwrap().id.clone(),
+        _ => panic!("the template picker"),
+    };
+    press(&mut w.app, "<Enter>");
+    let id = open_note_id(&w.app);
+    assert_eq!(entries(&w), before + 1);
+    press(&mut w.app, "<Esc>");
+    assert!(w.app.editor.is_none());
+    assert_eq!(status(&w.app), "The draft was empty: not kept");
+    assert_eq!(entries(&w), before, "no empty draft left in the timeline");
+    assert!(w.app.store().record(id.as_str()).unwrap().is_none());
+    // A draft with a word in it is kept.
+    press(&mut w.app, "w<Enter>");
+    type_text(&mut w.app, "x");
+    press(&mut w.app, "<Esc>");
+    assert_eq!(entries(&w), before + 1);
+    // The template last used is offered first after a restart too.
+    later(&w, 2000);
+    w.app.tick();
+    let mut w = restart(w);
+    press(&mut w.app, "<Esc><Esc>1");
+    press(&mut w.app, "<Enter>w");
+    match &w.app.popup {
+        Some(Popup::NewNote(p)) => assert_eq!(p.list.selected().unwrap().id, chosen),
+        _ => panic!("the template picker: {}", screen(&w.app)),
+    }
+}

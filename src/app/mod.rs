@@ -85,6 +85,10 @@ impl ThemeKind {
     }
 }
 
+/// What a tick can change on screen (`App::visible_state`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct VisibleState(Option<Status>, bool, Option<(bool, bool)>, bool);
+
 /// Keys typed while the screen was hidden that had no text input to go to.
 #[derive(Debug, Default)]
 struct HiddenKeys {
@@ -1110,6 +1114,19 @@ impl App {
 }
 
 impl App {
+    /// What a tick can change on screen without a key: the status line, the lock, the editor's
+    /// save state. The event loop draws again when it differs.
+    pub fn visible_state(&self) -> VisibleState {
+        VisibleState(
+            self.status.clone(),
+            self.lock.is_some(),
+            self.editor
+                .as_ref()
+                .map(|e| (e.is_dirty(), e.save_error.is_some())),
+            self.unsaved.error.is_some(),
+        )
+    }
+
     /// Called by the event loop at least every quarter second: autosave and the idle lock
     /// hang off this. While locked it does nothing at all (the store cannot be read).
     pub fn tick(&mut self) {

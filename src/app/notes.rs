@@ -423,15 +423,41 @@ impl App {
     }
 
     /// Leaves the editor once the store has everything typed.
+    /// A draft with nothing written in any section (opened and left at once: blank or its
+    /// template's starter text) is not kept: it is removed, with its audit entry, rather than
+    /// left as an empty draft to sign or delete.
     fn close_editor(&mut self) -> bool {
         if !self.save_editor() {
             return false;
         }
-        let id = self.editor.take().map(|e| e.note.id);
-        self.refresh_patient();
-        if let Some(id) = id {
-            self.select_entry(&id);
+        let Some(e) = self.editor.take() else {
+            return true;
+        };
+        let id = e.note.id.clone();
+        let note = e.current_note();
+        let untouched = match self.settings.templates.for_note(&note) {
+            Some(t) => t.untouched(&note),
+            None => e.sections.iter().all(|s| s.is_empty()),
+        };
+        let empty = untouched && !note.is_signed() && note.addenda.is_empty();
+        if empty {
+            let who = crate::store::audit::who(self.settings.clinician.as_deref());
+            let actor = crate::store::Actor::new(who, self.now());
+            let removed = self
+                .store
+                .apply_audited(&[crate::store::Change::Delete(id.to_string())], &actor)
+                .and_then(|_| self.store.flush());
+            self.refresh_patient();
+            match removed {
+                Ok(()) => self.say("The draft was empty: not kept".into()),
+                Err(err) => self.say_error(format!(
+                    "The empty draft could not be removed ({err:#}); it stays in the timeline"
+                )),
+            }
+            return false;
         }
+        self.refresh_patient();
+        self.select_entry(&id);
         true
     }
 

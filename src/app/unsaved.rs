@@ -43,6 +43,8 @@ pub struct Unsaved {
     pub kept_patients: Vec<PatientForm>,
     /// Only in a rescue file: the draft note the store could not take.
     pub note: Option<Note>,
+    /// The template of the last note started, offered first again after a restart.
+    pub last_template: Option<String>,
 }
 
 impl Unsaved {
@@ -55,6 +57,7 @@ impl Unsaved {
             && self.kept_check_ins.is_empty()
             && self.kept_patients.is_empty()
             && self.note.is_none()
+            && self.last_template.is_none()
     }
 }
 
@@ -231,6 +234,7 @@ impl App {
             kept_check_ins: self.kept.check_ins.clone(),
             kept_patients: self.stashed_forms.clone(),
             note: None,
+            last_template: self.last_template.clone(),
         }
     }
 
@@ -325,6 +329,9 @@ impl App {
     /// Puts `state` back; returns what came back, in a few words each.
     fn restore_unsaved(&mut self, state: Unsaved) -> Vec<String> {
         let mut said = Vec::new();
+        if self.last_template.is_none() {
+            self.last_template = state.last_template;
+        }
         for m in state.kept_measures {
             self.kept.measures.push(m.form());
         }

@@ -98,6 +98,17 @@ impl Template {
             .collect()
     }
 
+    /// Whether nothing was written in `note`: every section blank or still its starter text.
+    pub fn untouched(&self, note: &Note) -> bool {
+        note.sections.iter().all(|s| {
+            s.body.trim().is_empty()
+                || self
+                    .sections
+                    .iter()
+                    .any(|t| t.heading == s.heading && s.body.trim() == t.starter.trim())
+        })
+    }
+
     /// Signs `note`, refusing while a required section is unfilled (see
     /// [`Template::unfilled_required`]).
     pub fn sign(&self, note: &mut Note, by: &str, at: Timestamp) -> Result<(), NoteError> {
