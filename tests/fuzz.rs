@@ -605,6 +605,7 @@ fn check_config(bytes: Vec<u8>) -> Result<(), TestCaseError> {
                     line,
                     column,
                     message,
+                    ..
                 } => (path, *line, *column, message.clone()),
                 ConfigError::TimeZone {
                     path,
