@@ -533,7 +533,9 @@ impl Crash {
     fn new_note(&mut self, ui: &mut Ui, editor_open: bool) {
         if editor_open {
             ui.send("\x1b");
-            self.wait(ui, "the draft to close", |s| s.contains("Draft saved;"));
+            self.wait(ui, "the draft to close", |s| {
+                s.contains("Draft saved;") || s.contains("The draft was empty: not kept")
+            });
             self.draft = None;
         }
         ui.send("w");
@@ -754,7 +756,9 @@ impl Crash {
         let (mut ui, open) = self.start_ui();
         if open {
             ui.send("\x1b");
-            self.wait(&ui, "the draft to close", |s| s.contains("Draft saved;"));
+            self.wait(&ui, "the draft to close", |s| {
+                s.contains("Draft saved;") || s.contains("The draft was empty: not kept")
+            });
             self.draft = None;
         }
         ui.send("1/");
@@ -853,7 +857,9 @@ impl Crash {
         let (mut ui, open) = self.start_ui();
         if open {
             ui.send("\x1b");
-            self.wait(&ui, "the draft to close", |s| s.contains("Draft saved;"));
+            self.wait(&ui, "the draft to close", |s| {
+                s.contains("Draft saved;") || s.contains("The draft was empty: not kept")
+            });
             self.draft = None;
         }
         ui.send("1/");

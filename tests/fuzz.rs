@@ -722,6 +722,10 @@ fn check_keymap(preset: Preset, bytes: Vec<u8>) -> Result<(), TestCaseError> {
                 prop_assert!(p.to_string().starts_with(&place), "{p}");
             }
         }
+        // Bindings that take away every way out are refused as a whole, saying what is gone.
+        Err(KeymapError::NoWayOut(gone)) => {
+            prop_assert!(!gone.is_empty(), "a refusal that names nothing");
+        }
         Err(e) => prop_assert!(false, "loading text reads no file: {e}"),
     }
     Ok(())

@@ -455,6 +455,15 @@ impl App {
                 }
             }
         }
+        self.after_key();
+    }
+
+    /// After every key: what is typed is kept in the store (at most every 0.7 s while typing,
+    /// at once when the editor or the console opened or closed).
+    fn after_key(&mut self) {
+        if self.settings.keep_unsaved && self.lock.is_none() && !self.quit {
+            self.keep_unsaved(unsaved::Keep::Everything, false);
+        }
     }
 
     /// Pasted text goes into the text field that has focus; elsewhere it is refused with a

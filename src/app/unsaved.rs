@@ -174,6 +174,10 @@ pub(super) struct UnsavedState {
     /// The bytes last written (so an unchanged state is not written again).
     written: Vec<u8>,
     written_at: Option<Timestamp>,
+    /// The draft open in the editor and the session open in the console when last written:
+    /// opening or closing either is written at once, so a restart reopens exactly what was
+    /// open.
+    written_shape: (Option<RecordId>, Option<RecordId>),
     /// Why the last write failed; retried on every tick.
     pub(super) error: Option<String>,
 }
@@ -262,6 +266,11 @@ impl App {
             return true;
         }
         let now = self.now();
+        let shape = (
+            self.editor.as_ref().map(|e| e.note.id.clone()),
+            self.console.as_ref().map(|c| c.session.id.clone()),
+        );
+        let at_once = at_once || shape != self.unsaved.written_shape;
         if !at_once
             && self.unsaved.error.is_none()
             && self
@@ -280,6 +289,7 @@ impl App {
                 self.unflushed = false;
                 self.unsaved.written = bytes;
                 self.unsaved.written_at = Some(now);
+                self.unsaved.written_shape = shape;
                 if self.unsaved.error.take().is_some() {
                     self.say("Saved again: what you typed is in the store".into());
                 }
@@ -289,7 +299,9 @@ impl App {
                 let first = self.unsaved.error.is_none();
                 self.unsaved.error = Some(format!("{e:#}"));
                 self.unsaved.written_at = Some(now);
-                if first {
+                // A failing draft save has said so already; one message is enough.
+                let said = self.status.as_ref().is_some_and(|s| s.error);
+                if first && !said {
                     self.say_error(format!(
                         "What you are typing is NOT saved yet (kept here, retrying): {e:#}"
                     ));
@@ -321,6 +333,10 @@ impl App {
         };
         self.unsaved.written = bytes;
         let said = self.restore_unsaved(state);
+        self.unsaved.written_shape = (
+            self.editor.as_ref().map(|e| e.note.id.clone()),
+            self.console.as_ref().map(|c| c.session.id.clone()),
+        );
         if !said.is_empty() {
             self.say(format!("Brought back {}", said.join(", ")));
         }
