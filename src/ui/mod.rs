@@ -31,6 +31,7 @@ pub fn draw(frame: &mut Frame, app: &App) {
     draw_frame(frame, app);
     crate::text_safety::scrub(frame.buffer_mut());
     crate::text_safety::mend_wide_overlaps(frame.buffer_mut());
+    theme::mend_contrast(frame.buffer_mut());
 }
 
 fn draw_frame(frame: &mut Frame, app: &App) {
