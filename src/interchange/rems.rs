@@ -139,6 +139,25 @@ pub fn rems_summary(
     );
     line("", "");
 
+    // The session's profile's thresholds when it is a built-in one, else the clinic defaults.
+    let t = crate::protocols::builtins()
+        .for_session(s)
+        .map_or_else(Default::default, |p| p.thresholds);
+    let flags = crate::model::monitoring::session_flags(s, &t);
+    line("Vitals flags", "");
+    line("  Thresholds: ", &t.absolute_summary());
+    if flags.is_empty() {
+        line("  Flagged readings: ", "none");
+    } else {
+        for (at, f) in flags {
+            line(
+                &format!("  {} ({}): ", times.rel(at), times.clock(at)),
+                &f.message(&t),
+            );
+        }
+    }
+    line("", "");
+
     line("Monitoring", "");
     let total = match (s.dose_time, &s.discharge) {
         (Some(t0), Some(d)) => Some(d.at.duration_since(t0).as_secs().div_euclid(60)),

@@ -228,6 +228,83 @@ pub struct Discharge {
     pub ready_minutes: Option<u32>,
 }
 
+/// An adverse event marked resolved: the event (by its time), who and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdverseResolved {
+    /// The `at` of the adverse-event observation.
+    pub event_at: Timestamp,
+    pub by: String,
+    pub at: Timestamp,
+}
+
+/// Which timed entry of a session a correction is to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryField {
+    Observation,
+    Vitals,
+    Sedation,
+    Dissociation,
+    Dose,
+    Lot,
+    /// T0, the dose time.
+    DoseTime,
+}
+
+impl EntryField {
+    /// How the console, the detail and the exports name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            EntryField::Observation => "observation",
+            EntryField::Vitals => "vitals",
+            EntryField::Sedation => "MOAA/S",
+            EntryField::Dissociation => "dissociation",
+            EntryField::Dose => "dose",
+            EntryField::Lot => "lot",
+            EntryField::DoseTime => "T0",
+        }
+    }
+
+    /// Whether the entry is one of a list, found by its time (`entry_at`).
+    pub fn is_timed_list(self) -> bool {
+        !matches!(
+            self,
+            EntryField::Dose | EntryField::Lot | EntryField::DoseTime
+        )
+    }
+}
+
+/// A correction of a timed entry before the session is signed. The entry holds the new value;
+/// the original stays readable here, with who corrected it, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    pub field: EntryField,
+    /// The corrected entry's time, for entries of a list (an observation, a reading, a rating).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_at: Option<Timestamp>,
+    /// The original, as it was typed or shown ("145/92 80 97", "CADSS 18", "56 mg").
+    pub old: String,
+    pub new: String,
+    pub by: String,
+    pub at: Timestamp,
+    pub why: String,
+}
+
+/// A dose outside the protocol's range, given after the clinician confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoseOverride {
+    /// The dose confirmed, as shown: "1.2 mg/kg = 86.9 mg".
+    pub dose: String,
+    /// What the check said about it.
+    pub check: String,
+    pub why: String,
+    pub by: String,
+    pub at: Timestamp,
+}
+
 /// One dosing session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -270,6 +347,15 @@ pub struct DosingSession {
     /// Why the session ended before the minimum observation time, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_end_reason: Option<String>,
+    /// Adverse events marked resolved; an adverse event not here is open (a live flag).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adverse_resolved: Vec<AdverseResolved>,
+    /// Corrections of timed entries, oldest first; each keeps the original.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<Correction>,
+    /// Doses given outside the protocol's range after a confirmation (who, why).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dose_overrides: Vec<DoseOverride>,
     /// Who signed the session (together with its session note). A signed session never changes
     /// again: corrections are addenda to the session note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -330,6 +416,9 @@ impl DosingSession {
             dissociation: Vec::new(),
             discharge: None,
             early_end_reason: None,
+            adverse_resolved: Vec::new(),
+            corrections: Vec::new(),
+            dose_overrides: Vec::new(),
             signed_by: None,
             signed_at: None,
         }
@@ -392,6 +481,18 @@ impl DosingSession {
             .iter()
             .filter(|v| v.at <= t0 && v.bp().is_some())
             .max_by_key(|v| v.at)
+    }
+
+    /// The corrections of the entry `field` taken at `entry_at` (`None` for dose, lot and T0),
+    /// oldest first.
+    pub fn corrections_of(
+        &self,
+        field: EntryField,
+        entry_at: Option<Timestamp>,
+    ) -> impl Iterator<Item = &Correction> {
+        self.corrections
+            .iter()
+            .filter(move |c| c.field == field && c.entry_at == entry_at)
     }
 
     /// Checks fields a file can get wrong; the error names the field.
