@@ -209,7 +209,11 @@ fn a_whole_esketamine_session_becomes_a_signed_note_and_a_rems_summary() {
         session(&w).signed_by.is_none(),
         "nothing is signed before Enter"
     );
-    press(&mut w.app, "<Enter>");
+    // Esc changes nothing; asked again, Enter signs (once: no second question).
+    press(&mut w.app, "<Esc>");
+    assert!(w.app.popup.is_none() && w.app.editor.is_some());
+    assert!(session(&w).signed_by.is_none());
+    press(&mut w.app, "<A-s><Enter>");
     assert!(w.app.editor.is_none(), "{:?}", w.app.status);
     let s = session_by_id(&w, &s.id);
     assert_eq!(s.signed_by.as_deref(), Some("Dr. Rowan Vale"));
@@ -431,9 +435,13 @@ fn an_observation_can_be_corrected_until_the_session_is_signed() {
     let s = session(&w);
     assert_eq!(s.observations.len(), 2, "corrected, not added");
     assert_eq!(s.observations[0].text, "Eyes closed, slow breathing");
-    assert_eq!(s.corrections.len(), 1);
-    assert_eq!(s.corrections[0].old, "Eyes closed", "the original is kept");
-    assert_eq!(s.corrections[0].why, "added the breathing I saw");
+    assert_eq!(s.corrections().len(), 1);
+    assert_eq!(
+        s.corrections()[0].old,
+        "Eyes closed",
+        "the original is kept"
+    );
+    assert_eq!(s.corrections()[0].why, "added the breathing I saw");
     assert_eq!(
         s.minutes_since_dose(s.observations[0].at),
         Some(5),
@@ -579,8 +587,8 @@ fn dose_slips_are_caught_and_a_confirmed_override_is_kept_with_who_and_why() {
     press(&mut w.app, "<Enter>");
     let s = session(&w);
     assert_eq!(s.dose_mg_per_kg, Some(5.0));
-    assert_eq!(s.dose_overrides.len(), 1);
-    let o = &s.dose_overrides[0];
+    assert_eq!(s.dose_overrides().len(), 1);
+    let o = &s.dose_overrides()[0];
     assert_eq!(o.by, "Dr. Rowan Vale");
     assert!(o.why.starts_with("Anaesthetist's plan"));
     assert!(o.check.contains("0.1-0.75 mg/kg"), "{}", o.check);
@@ -603,7 +611,7 @@ fn dose_slips_are_caught_and_a_confirmed_override_is_kept_with_who_and_why() {
     );
     press(&mut w.app, "<Esc><Esc>");
     assert_eq!(session(&w).dose_in_mg(), Some(56.0));
-    assert!(session(&w).dose_overrides.is_empty());
+    assert!(session(&w).dose_overrides().is_empty());
 }
 
 #[test]
@@ -666,7 +674,7 @@ fn every_timed_entry_can_be_corrected_and_the_original_stays_readable() {
     );
     // A correction needs its reason.
     press(&mut w.app, "<Enter>");
-    assert!(session(&w).corrections.is_empty());
+    assert!(session(&w).corrections().is_empty());
     type_text(&mut w.app, "misread the cuff");
     press(&mut w.app, "<Enter>");
     // MOAA/S, the dose and lot (after T0 `d` and `l` correct them), T0 itself.
@@ -693,9 +701,9 @@ fn every_timed_entry_can_be_corrected_and_the_original_stays_readable() {
     assert_eq!(s.vitals[1].systolic, Some(156));
     assert_eq!(s.sedation[1].moaas, 3);
     assert_eq!(s.lot.as_deref(), Some("LOT-4471C"));
-    let fields: Vec<_> = s.corrections.iter().map(|k| k.field.label()).collect();
+    let fields: Vec<_> = s.corrections().iter().map(|k| k.field.label()).collect();
     assert_eq!(fields, ["vitals", "MOAA/S", "lot", "T0"]);
-    let k = &s.corrections[0];
+    let k = &s.corrections()[0];
     assert_eq!(
         (k.old.as_str(), k.new.as_str()),
         ("176/96 84 97%", "156/96 84 97%")
@@ -705,7 +713,7 @@ fn every_timed_entry_can_be_corrected_and_the_original_stays_readable() {
         ("Dr. Rowan Vale", "misread the cuff")
     );
     assert_eq!(k.entry_at, Some(s.vitals[1].at));
-    assert_eq!(s.corrections[3].old, "15:32:00");
+    assert_eq!(s.corrections()[3].old, "15:32:00");
     // The console shows the originals (struck through on screen) with who and why.
     let sc = screen(&w.app);
     assert!(

@@ -53,7 +53,7 @@ impl App {
             lines.push(format!(
                 "ratings, {} observations and {} corrections become final.",
                 s.observations.len(),
-                s.corrections.len()
+                s.corrections().len()
             ));
         }
         lines

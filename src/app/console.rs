@@ -716,13 +716,24 @@ impl App {
             InputKind::Lot => c.session.lot.is_some(),
             _ => false,
         };
-        if recorded && c.session.dose_time.is_some() && !c.drafts.iter().any(|d| d.0 == kind) {
+        if recorded && c.session.dose_time.is_some() {
             let field = if kind == InputKind::Dose {
                 EntryField::Dose
             } else {
                 EntryField::Lot
             };
+            // A draft typed before T0 comes back as the corrected value.
+            let draft = c
+                .drafts
+                .iter()
+                .position(|d| d.0 == kind)
+                .map(|i| c.drafts.remove(i).1);
             self.open_correction(CorrectTarget { field, index: 0 });
+            if let Some(text) = draft
+                && let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut())
+            {
+                i.field = TextField::new(&text);
+            }
             return;
         }
         let (text, at) = match c.drafts.iter().position(|d| d.0 == kind) {
@@ -873,7 +884,7 @@ impl App {
             return;
         }
         if c.session
-            .adverse_resolved
+            .adverse_resolved()
             .iter()
             .any(|r| r.event_at == o.at)
         {
@@ -882,7 +893,7 @@ impl App {
         }
         let stamp = c.stamp(o.at, &tz);
         let mut s = c.session.clone();
-        s.adverse_resolved.push(AdverseResolved {
+        s.amendments_mut().adverse_resolved.push(AdverseResolved {
             event_at: o.at,
             by: who.clone(),
             at: now,
@@ -1171,8 +1182,9 @@ impl App {
                 correction.by = who.clone();
                 correction.at = now;
                 if let Some(check) = dose_check {
-                    session.dose_overrides.push(DoseOverride {
-                        dose: dose_text(&session),
+                    let dose = dose_text(&session);
+                    session.amendments_mut().dose_overrides.push(DoseOverride {
+                        dose,
                         check,
                         why: why.clone(),
                         by: who.clone(),
@@ -1185,7 +1197,7 @@ impl App {
                     crate::text_safety::one_line(&correction.old),
                     crate::text_safety::one_line(&correction.new)
                 );
-                session.corrections.push(correction);
+                session.amendments_mut().corrections.push(correction);
                 (session, said)
             }
             Pending::DoseOverride {
@@ -1195,7 +1207,7 @@ impl App {
                 ..
             } => {
                 let said = format!("Dose {dose}, outside the protocol, confirmed by {who}");
-                session.dose_overrides.push(DoseOverride {
+                session.amendments_mut().dose_overrides.push(DoseOverride {
                     dose,
                     check,
                     why,

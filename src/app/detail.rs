@@ -164,7 +164,7 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
     }
     out.push(field("Dose", format!("{dose}, {}", s.route.label())));
     out.extend(corrections(s, EntryField::Dose, None, tz));
-    for o in &s.dose_overrides {
+    for o in s.dose_overrides() {
         out.push(line([
             (Tone::Flag, "    outside the protocol: ".to_string()),
             (Tone::Text, format!("{} ({})", o.dose, o.check)),
@@ -252,7 +252,7 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
             l.push((Tone::Text, o.text.clone()));
             out.push(l);
             out.extend(corrections(s, EntryField::Observation, Some(o.at), tz));
-            if let Some(r) = s.adverse_resolved.iter().find(|r| r.event_at == o.at) {
+            if let Some(r) = s.adverse_resolved().iter().find(|r| r.event_at == o.at) {
                 out.push(line([(
                     Tone::Dim,
                     format!("    resolved {} ({})", clock(r.at, tz), r.by),

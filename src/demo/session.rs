@@ -411,9 +411,7 @@ pub(super) fn dosing_session(
             ready_minutes,
         }),
         early_end_reason: None,
-        adverse_resolved: Vec::new(),
-        corrections: Vec::new(),
-        dose_overrides: Vec::new(),
+        amendments: None,
         signed_by: None,
         signed_at: None,
     }

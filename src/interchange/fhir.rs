@@ -952,7 +952,7 @@ impl<'a> Builder<'a> {
                         .into_iter()
                         .flat_map(|f| corrections_of(s, f, None))
                         .collect();
-                notes.extend(s.dose_overrides.iter().map(|o| Annotation {
+                notes.extend(s.dose_overrides().iter().map(|o| Annotation {
                     time: instant(o.at),
                     text: strip_controls(&format!(
                         "Dose outside the protocol: {} ({}); confirmed by {}: {}",

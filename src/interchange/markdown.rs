@@ -389,11 +389,11 @@ impl<'a> Chart<'a> {
             }
         }
 
-        if !s.dose_overrides.is_empty() {
+        if !s.dose_overrides().is_empty() {
             self.blank();
             self.line("### Doses outside the protocol");
             self.blank();
-            for o in &s.dose_overrides {
+            for o in s.dose_overrides() {
                 let line = format!(
                     "- {} ({}): confirmed by {}, {}: {}",
                     inline(&o.dose),
@@ -406,13 +406,13 @@ impl<'a> Chart<'a> {
             }
         }
 
-        if !s.corrections.is_empty() {
+        if !s.corrections().is_empty() {
             self.blank();
             self.line("### Corrections");
             self.blank();
             self.line("The original of each corrected entry, struck through, then the correction.");
             self.blank();
-            for k in &s.corrections {
+            for k in s.corrections() {
                 let entry = match k.entry_at {
                     Some(at) => format!("{} of {}", k.field.label(), self.stamp(s, at)),
                     None => k.field.label().to_owned(),
@@ -429,11 +429,11 @@ impl<'a> Chart<'a> {
             }
         }
 
-        if !s.adverse_resolved.is_empty() {
+        if !s.adverse_resolved().is_empty() {
             self.blank();
             self.line("### Adverse events resolved");
             self.blank();
-            for r in &s.adverse_resolved {
+            for r in s.adverse_resolved() {
                 let line = format!(
                     "- the adverse event of {}: resolved {}, by {}",
                     self.stamp(s, r.event_at),

@@ -226,7 +226,10 @@ pub fn rems_summary(
     } else {
         line("Adverse events:", "");
         for o in adverse {
-            let text = o.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let mut text = o.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if let Some(r) = s.adverse_resolved().iter().find(|r| r.event_at == o.at) {
+                text.push_str(&format!(" (resolved {})", times.rel(r.at)));
+            }
             line(&format!("  {}  ", times.rel(o.at)), &text);
         }
     }

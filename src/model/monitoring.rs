@@ -396,7 +396,8 @@ impl LiveFlag {
 pub fn live_flags(s: &DosingSession, t: &Thresholds) -> Vec<LiveFlag> {
     let baseline = s.baseline_vitals();
     let mut out = Vec::new();
-    let kinds: [(FlagKind, fn(&Vitals) -> bool); 3] = [
+    type Holds = fn(&Vitals) -> bool;
+    let kinds: [(FlagKind, Holds); 3] = [
         (FlagKind::BloodPressure, |v| {
             v.systolic.is_some() || v.diastolic.is_some()
         }),
@@ -437,7 +438,7 @@ pub fn live_flags(s: &DosingSession, t: &Thresholds) -> Vec<LiveFlag> {
         });
     }
     for o in s.observations.iter().filter(|o| o.adverse) {
-        if !s.adverse_resolved.iter().any(|r| r.event_at == o.at) {
+        if !s.adverse_resolved().iter().any(|r| r.event_at == o.at) {
             out.push(LiveFlag::AdverseEvent {
                 at: o.at,
                 text: o.text.clone(),
@@ -797,11 +798,13 @@ mod tests {
             adverse: true,
         });
         assert_eq!(live_flags(&s, &t)[0].kind(), FlagKind::AdverseEvent);
-        s.adverse_resolved.push(crate::model::AdverseResolved {
-            event_at: ts("2026-03-05T09:45:00Z"),
-            by: "Dr. Test".into(),
-            at: ts("2026-03-05T10:05:00Z"),
-        });
+        s.amendments_mut()
+            .adverse_resolved
+            .push(crate::model::AdverseResolved {
+                event_at: ts("2026-03-05T09:45:00Z"),
+                by: "Dr. Test".into(),
+                at: ts("2026-03-05T10:05:00Z"),
+            });
         assert!(live_flags(&s, &t).is_empty());
         assert_eq!(
             flag_kinds(&s, &t),

@@ -305,6 +305,21 @@ pub struct DoseOverride {
     pub at: Timestamp,
 }
 
+/// What a session's record gained after its entries were made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Amendments {
+    /// Corrections of timed entries, oldest first; each keeps the original.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<Correction>,
+    /// Doses given outside the protocol's range after a confirmation (who, why).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dose_overrides: Vec<DoseOverride>,
+    /// Adverse events marked resolved; an adverse event not here is open (a live flag).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adverse_resolved: Vec<AdverseResolved>,
+}
+
 /// One dosing session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -347,15 +362,11 @@ pub struct DosingSession {
     /// Why the session ended before the minimum observation time, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_end_reason: Option<String>,
-    /// Adverse events marked resolved; an adverse event not here is open (a live flag).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub adverse_resolved: Vec<AdverseResolved>,
-    /// Corrections of timed entries, oldest first; each keeps the original.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub corrections: Vec<Correction>,
-    /// Doses given outside the protocol's range after a confirmation (who, why).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub dose_overrides: Vec<DoseOverride>,
+    /// What was added to the record after the entries: corrections, confirmed doses, adverse
+    /// events resolved. Boxed, and left out while empty, so a session (and `Record`, which
+    /// holds one) stays small; read it through [`DosingSession::corrections`] and the like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amendments: Option<Box<Amendments>>,
     /// Who signed the session (together with its session note). A signed session never changes
     /// again: corrections are addenda to the session note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -416,9 +427,7 @@ impl DosingSession {
             dissociation: Vec::new(),
             discharge: None,
             early_end_reason: None,
-            adverse_resolved: Vec::new(),
-            corrections: Vec::new(),
-            dose_overrides: Vec::new(),
+            amendments: None,
             signed_by: None,
             signed_at: None,
         }
@@ -483,6 +492,30 @@ impl DosingSession {
             .max_by_key(|v| v.at)
     }
 
+    /// Corrections of timed entries, oldest first.
+    pub fn corrections(&self) -> &[Correction] {
+        self.amendments.as_deref().map_or(&[], |a| &a.corrections)
+    }
+
+    /// Doses given outside the protocol after a confirmation.
+    pub fn dose_overrides(&self) -> &[DoseOverride] {
+        self.amendments
+            .as_deref()
+            .map_or(&[], |a| &a.dose_overrides)
+    }
+
+    /// Adverse events marked resolved.
+    pub fn adverse_resolved(&self) -> &[AdverseResolved] {
+        self.amendments
+            .as_deref()
+            .map_or(&[], |a| &a.adverse_resolved)
+    }
+
+    /// The amendments, to add to.
+    pub fn amendments_mut(&mut self) -> &mut Amendments {
+        self.amendments.get_or_insert_with(Default::default)
+    }
+
     /// The corrections of the entry `field` taken at `entry_at` (`None` for dose, lot and T0),
     /// oldest first.
     pub fn corrections_of(
@@ -490,7 +523,7 @@ impl DosingSession {
         field: EntryField,
         entry_at: Option<Timestamp>,
     ) -> impl Iterator<Item = &Correction> {
-        self.corrections
+        self.corrections()
             .iter()
             .filter(move |c| c.field == field && c.entry_at == entry_at)
     }
@@ -558,6 +591,14 @@ impl DosingSession {
                 return Err(ValidationError::new(
                     format!("dissociation[{i}]"),
                     "a dissociation rating needs a scale name and a total of 0 or more",
+                ));
+            }
+            if let Some(why) = super::measure::Instrument::from_label(&r.scale)
+                .and_then(|scale| scale.total_error(r.total))
+            {
+                return Err(ValidationError::new(
+                    format!("dissociation[{i}].total"),
+                    why,
                 ));
             }
         }
@@ -780,6 +821,29 @@ mod tests {
         assert_eq!(s.validate().unwrap_err().field, "vitals[0].spo2");
         s.vitals[0].spo2 = None;
         assert_eq!(s.validate().unwrap_err().field, "vitals[0]");
+    }
+
+    #[test]
+    fn a_known_scale_is_held_to_its_range_and_others_are_not() {
+        let mut s = session();
+        s.dissociation.push(DissociationRating {
+            at: s.at,
+            scale: "CADSS".into(),
+            total: 500.0,
+        });
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.field, "dissociation[0].total");
+        assert!(e.message.contains("0 to 92"), "{}", e.message);
+        s.dissociation[0].total = 12.5;
+        assert!(s.validate().is_err(), "CADSS totals are whole numbers");
+        s.dissociation[0].total = 12.0;
+        assert!(s.validate().is_ok());
+        s.dissociation[0].scale = "DSS-4".into();
+        s.dissociation[0].total = 500.0;
+        assert!(
+            s.validate().is_ok(),
+            "a scale kitnotes does not know keeps its total"
+        );
     }
 
     #[test]

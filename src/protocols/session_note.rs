@@ -176,7 +176,7 @@ fn dose(s: &DosingSession, protocol: Option<&Protocol>, times: &Times<'_>) -> St
         s.dose_time
             .map_or_else(|| "not marked".to_owned(), |t0| times.clock(t0))
     ));
-    for o in &s.dose_overrides {
+    for o in s.dose_overrides() {
         out.push_str(&format!(
             "\nDose outside the protocol: {} ({}); confirmed by {} at {}: {}",
             o.dose,
@@ -191,11 +191,11 @@ fn dose(s: &DosingSession, protocol: Option<&Protocol>, times: &Times<'_>) -> St
 
 /// "Corrections (the originals are kept in the record): ..." one line each, or nothing.
 fn corrections(s: &DosingSession, times: &Times<'_>) -> String {
-    if s.corrections.is_empty() {
+    if s.corrections().is_empty() {
         return String::new();
     }
     let mut out = String::from("\n\nCorrections (the originals are kept in the record):");
-    for k in &s.corrections {
+    for k in s.corrections() {
         let when = k
             .entry_at
             .map_or(String::new(), |at| format!(" at {}", times.rel(at)));
@@ -222,8 +222,15 @@ fn course(s: &DosingSession, times: &Times<'_>) -> String {
         .map(|o| {
             let stamp = format!("{}  ", times.rel(o.at));
             let marker = if o.adverse { "ADVERSE EVENT: " } else { "" };
+            let resolved = s
+                .adverse_resolved()
+                .iter()
+                .find(|r| o.adverse && r.event_at == o.at)
+                .map_or(String::new(), |r| {
+                    format!(" (resolved {}, {})", times.rel(r.at), r.by)
+                });
             format!(
-                "{stamp}{marker}{}",
+                "{stamp}{marker}{}{resolved}",
                 indented(&o.text, stamp.chars().count())
             )
         })

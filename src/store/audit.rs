@@ -723,7 +723,7 @@ pub fn describe(old: Option<&Record>, new: &Record) -> Vec<Described> {
 fn corrections_detail(old: &DosingSession, new: &DosingSession) -> String {
     use crate::model::EntryField;
     let mut out = String::new();
-    for k in new.corrections.iter().skip(old.corrections.len()) {
+    for k in new.corrections().iter().skip(old.corrections().len()) {
         let of = k.entry_at.map_or(String::new(), |at| format!(" of {at}"));
         if k.field == EntryField::Observation {
             out.push_str(&format!(
@@ -738,7 +738,7 @@ fn corrections_detail(old: &DosingSession, new: &DosingSession) -> String {
             ));
         }
     }
-    for o in new.dose_overrides.iter().skip(old.dose_overrides.len()) {
+    for o in new.dose_overrides().iter().skip(old.dose_overrides().len()) {
         out.push_str(&format!(
             "; dose outside the protocol confirmed: {}",
             o.dose

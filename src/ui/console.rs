@@ -142,7 +142,7 @@ fn header(frame: &mut Frame, area: Rect, c: &Console, theme: &Theme) {
             spans.push(Span::styled(" ", theme.text));
             spans.push(Span::styled(super::safe(&k.old), struck(theme)));
         }
-        if !s.dose_overrides.is_empty() {
+        if !s.dose_overrides().is_empty() {
             spans.push(Span::styled(
                 " (outside the protocol, confirmed)",
                 theme.draft,
@@ -650,7 +650,7 @@ fn observations(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &T
                 );
             }
             if o.adverse
-                && let Some(r) = s.adverse_resolved.iter().find(|r| r.event_at == o.at)
+                && let Some(r) = s.adverse_resolved().iter().find(|r| r.event_at == o.at)
             {
                 rows.push((
                     format!("resolved {} ({})", c.stamp(r.at, tz), r.by),
