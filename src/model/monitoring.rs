@@ -64,13 +64,7 @@ impl Thresholds {
     /// The absolute flag lines in one line, with where they come from: "BP 180/110 or more,
     /// systolic below 90, HR above 120 or below 50, SpO2 below 90% (clinic defaults)".
     pub fn absolute_summary(&self) -> String {
-        let d = Thresholds::default();
-        let is_default = self.systolic_high == d.systolic_high
-            && self.diastolic_high == d.diastolic_high
-            && self.systolic_low == d.systolic_low
-            && self.heart_rate_high == d.heart_rate_high
-            && self.heart_rate_low == d.heart_rate_low
-            && self.spo2_floor == d.spo2_floor;
+        let is_default = self.absolute_are_defaults();
         format!(
             "BP {}/{} or more, systolic below {}, HR above {} or below {}, SpO2 below {}% ({})",
             self.systolic_high,
@@ -84,6 +78,33 @@ impl Thresholds {
             } else {
                 "set by the protocol profile"
             }
+        )
+    }
+}
+
+impl Thresholds {
+    /// Whether the absolute lines are the clinic defaults (else the profile changed them).
+    pub fn absolute_are_defaults(&self) -> bool {
+        let d = Thresholds::default();
+        self.systolic_high == d.systolic_high
+            && self.diastolic_high == d.diastolic_high
+            && self.systolic_low == d.systolic_low
+            && self.heart_rate_high == d.heart_rate_high
+            && self.heart_rate_low == d.heart_rate_low
+            && self.spo2_floor == d.spo2_floor
+    }
+
+    /// The absolute lines in a few words, for a box's edge: "BP ≥180/110 <90 · HR 50-120 ·
+    /// SpO2 <90%" (HR 50-120 is the range that is not flagged).
+    pub fn absolute_short(&self) -> String {
+        format!(
+            "BP ≥{}/{} <{} · HR {}-{} · SpO2 <{}%",
+            self.systolic_high,
+            self.diastolic_high,
+            self.systolic_low,
+            self.heart_rate_low,
+            self.heart_rate_high,
+            self.spo2_floor,
         )
     }
 }

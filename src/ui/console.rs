@@ -426,7 +426,27 @@ fn checklist(frame: &mut Frame, area: Rect, c: &Console, now: Timestamp, theme: 
 
 fn vitals_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
     let s = &c.session;
-    let block = boxed(format!("Vitals ({})", s.vitals.len()), theme);
+    // The lines the readings are flagged at under the box, and where they come from above it.
+    let t = c.thresholds();
+    let from = if t.absolute_are_defaults() {
+        " clinic defaults "
+    } else {
+        " protocol's flags "
+    };
+    let block = boxed(format!("Vitals ({})", s.vitals.len()), theme)
+        .title(ratatui::text::Line::from(Span::styled(from, theme.dim)).right_aligned())
+        .title_bottom(Span::styled(
+            {
+                let lines = t.absolute_short();
+                // Without the dots when the box is narrow, so SpO2's line is not cut.
+                if crate::text_safety::width(&lines) + 4 > usize::from(area.width) {
+                    format!(" {} ", lines.replace(" · ", " "))
+                } else {
+                    format!(" {lines} ")
+                }
+            },
+            theme.dim,
+        ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 {
