@@ -507,8 +507,11 @@ fn the_header_shows_every_flag_that_holds_now_and_a_normal_reading_clears_it() {
     minutes(&mut w, 5);
     enter(&mut w, "v", "128/80");
     assert!(header(&w).contains("SpO2 88% low"), "{}", header(&w));
-    // Nobody took the 40-minute BP: the header says it is overdue, and by how much.
-    minutes(&mut w, 30);
+    // The 40-minute BP is due from +35 min, then overdue: the header says which, with minutes.
+    minutes(&mut w, 12);
+    let h = header(&w);
+    assert!(h.contains("due now (2 min): BP at about 40 min"), "{h}");
+    minutes(&mut w, 18);
     let h = header(&w);
     assert!(h.contains("OVERDUE 5 min: BP at about 40 min"), "{h}");
     // At +81 min, SpO2 96% and HR 90 clear them; BP 182/112 and a low heart rate are flagged.

@@ -31,8 +31,9 @@ impl App {
     /// The lines of "what becomes final" for signing `note`, as `who`.
     fn signing_lines(&self, note: &crate::model::Note, who: &str) -> Vec<String> {
         let mut lines = vec![
-            format!("Signed by {who}, now. After this the note never changes:"),
-            "corrections become addenda, each dated and signed.".to_string(),
+            "After this the note never changes: corrections become addenda,".to_string(),
+            "each dated and signed.".to_string(),
+            format!("Signed by {who}, now."),
         ];
         let words: usize = note
             .sections

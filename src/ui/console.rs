@@ -321,9 +321,19 @@ fn clock(
 
 /// The check to look at next: the longest overdue, else one due now, else the next upcoming.
 enum NextCheck {
-    Overdue { label: String, minutes: i64 },
-    Due { label: String },
-    Upcoming { label: String, in_minutes: i64 },
+    Overdue {
+        label: String,
+        minutes: i64,
+    },
+    /// Due for `minutes` already.
+    Due {
+        label: String,
+        minutes: i64,
+    },
+    Upcoming {
+        label: String,
+        in_minutes: i64,
+    },
 }
 
 impl NextCheck {
@@ -333,9 +343,10 @@ impl NextCheck {
                 format!("! OVERDUE {minutes} min: {label}"),
                 theme.flag,
             )),
-            NextCheck::Due { label } => {
-                Line::from(Span::styled(format!("● due now: {label}"), theme.draft))
-            }
+            NextCheck::Due { label, minutes } => Line::from(Span::styled(
+                format!("● due now ({minutes} min): {label}"),
+                theme.draft,
+            )),
             NextCheck::Upcoming { label, in_minutes } => Line::from(Span::styled(
                 format!("next: {label} in {in_minutes} min"),
                 theme.text,
@@ -360,12 +371,13 @@ fn next_check(c: &Console, now: Timestamp) -> Option<NextCheck> {
             minutes: mins(since, now),
         });
     }
-    if let Some((cp, _)) = states
-        .iter()
-        .find(|(_, s)| matches!(s, CheckpointState::Due { .. }))
-    {
+    if let Some((cp, since)) = states.iter().find_map(|(cp, s)| match s {
+        CheckpointState::Due { since } => Some((cp, *since)),
+        _ => None,
+    }) {
         return Some(NextCheck::Due {
             label: cp.label.clone(),
+            minutes: mins(since, now),
         });
     }
     states

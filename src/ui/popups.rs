@@ -145,8 +145,19 @@ fn confirm(
     c: &crate::app::confirm::Confirm,
     theme: &Theme,
 ) {
-    let height = c.lines.len() as u16 + 4;
-    let rect = centered(area, 78, height);
+    // Long lines (a long name) wrap: the height counts the rows they take.
+    let width: u16 = 78;
+    let rows: usize = c
+        .lines
+        .iter()
+        .map(|l| {
+            (crate::text_safety::width(l) + 1)
+                .div_ceil(usize::from(width - 2))
+                .max(1)
+        })
+        .sum();
+    let height = rows as u16 + 4;
+    let rect = centered(area, width, height);
     frame.render_widget(Clear, rect);
     let block = popup_block(format!(" {} ", c.title), theme);
     let inner = block.inner(rect);
@@ -165,7 +176,10 @@ fn confirm(
         Span::styled(no, theme.key),
         Span::styled(" cancel: nothing changes", theme.dim),
     ]));
-    frame.render_widget(Paragraph::new(lines), inner);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+        inner,
+    );
 }
 
 fn protocol_picker(frame: &mut Frame, area: Rect, p: &ProtocolPicker, footer: &str, theme: &Theme) {
