@@ -1141,9 +1141,11 @@ impl App {
             },
             _ => None,
         };
+        let (entry_at, entry_n) = c.session.entry_place(target.field, target.index);
         let correction = Correction {
             field: target.field,
-            entry_at: entry_at(&c.session, target),
+            entry_at,
+            entry_n,
             old,
             new,
             by: who,
@@ -1169,6 +1171,9 @@ impl App {
             return;
         }
         let Some(pending) = self.console.as_mut().and_then(|c| c.pending.take()) else {
+            self.input_error(
+                "the change this reason was for is no longer held: Esc, then enter it again".into(),
+            );
             return;
         };
         let (session, said) = match pending.clone() {

@@ -163,7 +163,7 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
         dose.push(')');
     }
     out.push(field("Dose", format!("{dose}, {}", s.route.label())));
-    out.extend(corrections(s, EntryField::Dose, None, tz));
+    out.extend(corrections(s, EntryField::Dose, 0, tz));
     for o in s.dose_overrides() {
         out.push(line([
             (Tone::Flag, "    outside the protocol: ".to_string()),
@@ -175,14 +175,14 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
         )]));
     }
     out.push(field("Lot", s.lot.clone().unwrap_or_else(|| "—".into())));
-    out.extend(corrections(s, EntryField::Lot, None, tz));
+    out.extend(corrections(s, EntryField::Lot, 0, tz));
     out.push(field(
         "Dosed at",
         s.dose_time
             .map(|t| clock(t, tz))
             .unwrap_or_else(|| "not yet".into()),
     ));
-    out.extend(corrections(s, EntryField::DoseTime, None, tz));
+    out.extend(corrections(s, EntryField::DoseTime, 0, tz));
 
     if !s.vitals.is_empty() {
         out.push(Vec::new());
@@ -191,7 +191,7 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
             Tone::Dim,
             format!("Flagged: {}", t.absolute_summary()),
         ));
-        for v in &s.vitals {
+        for (i, v) in s.vitals.iter().enumerate() {
             let mut l = vec![(Tone::Label, format!("{} ", clock(v.at, tz)))];
             if let Some(m) = s.minutes_since_dose(v.at) {
                 l.push((Tone::Dim, format!("T{m:+} min ")));
@@ -211,14 +211,14 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
                 l.push((Tone::Flag, format!("  ! {}", f.message(t))));
             }
             out.push(l);
-            out.extend(corrections(s, EntryField::Vitals, Some(v.at), tz));
+            out.extend(corrections(s, EntryField::Vitals, i, tz));
         }
     }
     if !s.sedation.is_empty() {
         out.push(Vec::new());
         out.push(text(Tone::Heading, "Sedation (MOAA/S)"));
         let pre = s.predose_moaas();
-        for r in &s.sedation {
+        for (i, r) in s.sedation.iter().enumerate() {
             let mut l = vec![
                 (Tone::Label, format!("{} ", clock(r.at, tz))),
                 (Tone::Text, format!("{}/5", r.moaas)),
@@ -227,31 +227,31 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
                 l.push((Tone::Flag, "  sedated (below pre-dose)".into()));
             }
             out.push(l);
-            out.extend(corrections(s, EntryField::Sedation, Some(r.at), tz));
+            out.extend(corrections(s, EntryField::Sedation, i, tz));
         }
     }
     if !s.dissociation.is_empty() {
         out.push(Vec::new());
         out.push(text(Tone::Heading, "Dissociation"));
-        for d in &s.dissociation {
+        for (i, d) in s.dissociation.iter().enumerate() {
             out.push(line([
                 (Tone::Label, format!("{} ", clock(d.at, tz))),
                 (Tone::Text, format!("{} {}", d.scale, d.total)),
             ]));
-            out.extend(corrections(s, EntryField::Dissociation, Some(d.at), tz));
+            out.extend(corrections(s, EntryField::Dissociation, i, tz));
         }
     }
     if !s.observations.is_empty() {
         out.push(Vec::new());
         out.push(text(Tone::Heading, "Observations"));
-        for o in &s.observations {
+        for (i, o) in s.observations.iter().enumerate() {
             let mut l = vec![(Tone::Label, format!("{} ", clock(o.at, tz)))];
             if o.adverse {
                 l.push((Tone::Flag, "ADVERSE ".into()));
             }
             l.push((Tone::Text, o.text.clone()));
             out.push(l);
-            out.extend(corrections(s, EntryField::Observation, Some(o.at), tz));
+            out.extend(corrections(s, EntryField::Observation, i, tz));
             if let Some(r) = s.adverse_resolved().iter().find(|r| r.event_at == o.at) {
                 out.push(line([(
                     Tone::Dim,
@@ -289,10 +289,10 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
 fn corrections(
     s: &DosingSession,
     field: EntryField,
-    at: Option<Timestamp>,
+    index: usize,
     tz: &TimeZone,
 ) -> Vec<DetailLine> {
-    s.corrections_of(field, at)
+    s.corrections_of(field, index)
         .map(|k| {
             line([
                 (Tone::Dim, "    was ".to_string()),

@@ -396,13 +396,15 @@ fn correction_note(k: &crate::model::Correction) -> Annotation {
     }
 }
 
-/// The corrections of entry `field` at `at`, as annotations; "corrected" when there are any.
+/// The corrections of entry `index` of `field`, as annotations.
 fn corrections_of(
     s: &DosingSession,
     field: crate::model::EntryField,
-    at: Option<Timestamp>,
+    index: usize,
 ) -> Vec<Annotation> {
-    s.corrections_of(field, at).map(correction_note).collect()
+    s.corrections_of(field, index)
+        .map(correction_note)
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -852,7 +854,7 @@ impl<'a> Builder<'a> {
             );
             o.encounter = Some(Reference::to(&encounter_url));
             o.value_integer = Some(r.moaas);
-            o.note = corrections_of(s, crate::model::EntryField::Sedation, Some(r.at));
+            o.note = corrections_of(s, crate::model::EntryField::Sedation, i);
             if !o.note.is_empty() {
                 o.status = "corrected";
             }
@@ -878,7 +880,7 @@ impl<'a> Builder<'a> {
             );
             o.encounter = Some(Reference::to(&encounter_url));
             o.value_quantity = Some(Quantity::score(r.total));
-            o.note = corrections_of(s, crate::model::EntryField::Dissociation, Some(r.at));
+            o.note = corrections_of(s, crate::model::EntryField::Dissociation, i);
             if !o.note.is_empty() {
                 o.status = "corrected";
             }
@@ -950,7 +952,7 @@ impl<'a> Builder<'a> {
                 let mut notes: Vec<Annotation> =
                     [EntryField::Dose, EntryField::Lot, EntryField::DoseTime]
                         .into_iter()
-                        .flat_map(|f| corrections_of(s, f, None))
+                        .flat_map(|f| corrections_of(s, f, 0))
                         .collect();
                 notes.extend(s.dose_overrides().iter().map(|o| Annotation {
                     time: instant(o.at),
@@ -979,7 +981,7 @@ impl<'a> Builder<'a> {
                 v.at,
             );
             o.encounter = Some(Reference::to(encounter));
-            o.note = corrections_of(s, crate::model::EntryField::Vitals, Some(v.at));
+            o.note = corrections_of(s, crate::model::EntryField::Vitals, index);
             if !o.note.is_empty() {
                 o.status = "corrected";
             }

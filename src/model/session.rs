@@ -284,12 +284,20 @@ pub struct Correction {
     /// The corrected entry's time, for entries of a list (an observation, a reading, a rating).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry_at: Option<Timestamp>,
+    /// Which of the entries of that kind taken at `entry_at` it is, from 0 (entries keep their
+    /// order, so two taken the same second stay apart).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub entry_n: u32,
     /// The original, as it was typed or shown ("145/92 80 97", "CADSS 18", "56 mg").
     pub old: String,
     pub new: String,
     pub by: String,
     pub at: Timestamp,
     pub why: String,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A dose outside the protocol's range, given after the clinician confirmed it.
@@ -516,16 +524,36 @@ impl DosingSession {
         self.amendments.get_or_insert_with(Default::default)
     }
 
-    /// The corrections of the entry `field` taken at `entry_at` (`None` for dose, lot and T0),
-    /// oldest first.
+    /// Where entry `index` of `field`'s list is: its time and which of the entries taken then
+    /// it is. `(None, 0)` for the dose, lot and T0, and for an index past the list.
+    pub fn entry_place(&self, field: EntryField, index: usize) -> (Option<Timestamp>, u32) {
+        let times: Vec<Timestamp> = match field {
+            EntryField::Observation => self.observations.iter().map(|o| o.at).collect(),
+            EntryField::Vitals => self.vitals.iter().map(|v| v.at).collect(),
+            EntryField::Sedation => self.sedation.iter().map(|r| r.at).collect(),
+            EntryField::Dissociation => self.dissociation.iter().map(|r| r.at).collect(),
+            EntryField::Dose | EntryField::Lot | EntryField::DoseTime => Vec::new(),
+        };
+        match times.get(index) {
+            Some(at) => {
+                let n = times[..index].iter().filter(|t| *t == at).count();
+                (Some(*at), u32::try_from(n).unwrap_or(u32::MAX))
+            }
+            None => (None, 0),
+        }
+    }
+
+    /// The corrections of entry `index` of `field`'s list (0 for the dose, lot and T0), oldest
+    /// first.
     pub fn corrections_of(
         &self,
         field: EntryField,
-        entry_at: Option<Timestamp>,
+        index: usize,
     ) -> impl Iterator<Item = &Correction> {
+        let (at, n) = self.entry_place(field, index);
         self.corrections()
             .iter()
-            .filter(move |c| c.field == field && c.entry_at == entry_at)
+            .filter(move |c| c.field == field && c.entry_at == at && c.entry_n == n)
     }
 
     /// Checks fields a file can get wrong; the error names the field.
@@ -844,6 +872,38 @@ mod tests {
             s.validate().is_ok(),
             "a scale kitnotes does not know keeps its total"
         );
+    }
+
+    #[test]
+    fn a_correction_belongs_to_its_entry_even_beside_one_of_the_same_second() {
+        let mut s = session();
+        let v = |sys| Vitals {
+            at: s.at,
+            systolic: Some(sys),
+            diastolic: Some(80),
+            heart_rate: None,
+            spo2: None,
+        };
+        s.vitals = vec![v(145), v(130)];
+        assert_eq!(s.entry_place(EntryField::Vitals, 1), (Some(s.at), 1));
+        let at = s.at;
+        s.amendments_mut().corrections.push(Correction {
+            field: EntryField::Vitals,
+            entry_at: Some(at),
+            entry_n: 1,
+            old: "130/80".into(),
+            new: "132/80".into(),
+            by: "Dr. Test".into(),
+            at,
+            why: "typo".into(),
+        });
+        assert_eq!(s.corrections_of(EntryField::Vitals, 0).count(), 0);
+        assert_eq!(s.corrections_of(EntryField::Vitals, 1).count(), 1);
+        // The field is left out of files while it is 0, and old files read as 0.
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains(r#""entry_n":1"#), "{json}");
+        let back: DosingSession = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
     }
 
     #[test]

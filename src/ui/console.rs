@@ -138,7 +138,7 @@ fn header(frame: &mut Frame, area: Rect, c: &Console, theme: &Theme) {
             what.push_str(&devices);
         }
         spans.push(Span::styled(what, theme.text));
-        if let Some(k) = s.corrections_of(EntryField::Dose, None).last() {
+        if let Some(k) = s.corrections_of(EntryField::Dose, 0).last() {
             spans.push(Span::styled(" ", theme.text));
             spans.push(Span::styled(super::safe(&k.old), struck(theme)));
         }
@@ -149,7 +149,7 @@ fn header(frame: &mut Frame, area: Rect, c: &Console, theme: &Theme) {
             ));
         }
         spans.push(lot.clone());
-        if let Some(k) = s.corrections_of(EntryField::Lot, None).last() {
+        if let Some(k) = s.corrections_of(EntryField::Lot, 0).last() {
             spans.push(Span::styled(" ", theme.text));
             spans.push(Span::styled(super::safe(&k.old), struck(theme)));
         }
@@ -241,7 +241,7 @@ fn clock(
                     theme.dim,
                 ),
             ];
-            if let Some(k) = s.corrections_of(EntryField::DoseTime, None).last() {
+            if let Some(k) = s.corrections_of(EntryField::DoseTime, 0).last() {
                 spans.push(Span::styled(" ", theme.dim));
                 spans.push(Span::styled(k.old.clone(), struck(theme)));
             }
@@ -475,7 +475,7 @@ fn vitals_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &The
     let width = usize::from(table.width);
     // One group of lines per reading: the reading, flags that do not fit beside it, originals.
     let mut groups: Vec<Vec<Line>> = Vec::new();
-    for v in &s.vitals {
+    for (vi, v) in s.vitals.iter().enumerate() {
         let mut lines: Vec<Line> = Vec::new();
         let bp = match (v.systolic, v.diastolic) {
             (Some(a), Some(b)) => format!("{a}/{b}"),
@@ -499,7 +499,7 @@ fn vitals_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &The
             spans.push(Span::styled(flag, theme.flag));
         }
         lines.push(Line::from(spans));
-        for k in s.corrections_of(EntryField::Vitals, Some(v.at)) {
+        for k in s.corrections_of(EntryField::Vitals, vi) {
             lines.push(Line::from(vec![
                 Span::raw("          "),
                 Span::styled(super::safe(&k.old), struck(theme)),
@@ -590,10 +590,10 @@ fn ratings_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Th
     if s.sedation.is_empty() {
         moaas.push(Span::styled("none yet", theme.dim));
     }
-    for r in s.sedation.iter().rev().take(4).rev() {
+    for (ri, r) in s.sedation.iter().enumerate().rev().take(4).rev() {
         let sedated =
             s.dose_time.is_some_and(|t0| r.at > t0) && monitoring::is_sedated(pre, r.moaas);
-        if let Some(k) = s.corrections_of(EntryField::Sedation, Some(r.at)).last() {
+        if let Some(k) = s.corrections_of(EntryField::Sedation, ri).last() {
             moaas.push(Span::styled(k.old.clone(), struck(theme)));
             moaas.push(Span::raw(" "));
         }
@@ -606,11 +606,8 @@ fn ratings_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Th
     if s.dissociation.is_empty() {
         diss.push(Span::styled("none yet", theme.dim));
     }
-    for r in s.dissociation.iter().rev().take(3).rev() {
-        if let Some(k) = s
-            .corrections_of(EntryField::Dissociation, Some(r.at))
-            .last()
-        {
+    for (ri, r) in s.dissociation.iter().enumerate().rev().take(3).rev() {
+        if let Some(k) = s.corrections_of(EntryField::Dissociation, ri).last() {
             diss.push(Span::styled(super::safe(&k.old), struck(theme)));
             diss.push(Span::raw(" "));
         }
@@ -673,7 +670,7 @@ fn observations(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &T
             };
             let mut rows: Vec<(String, Row)> =
                 wrap(&text).into_iter().map(|r| (r, Row::Text)).collect();
-            for k in s.corrections_of(EntryField::Observation, Some(o.at)) {
+            for k in s.corrections_of(EntryField::Observation, i) {
                 rows.extend(wrap(&k.old).into_iter().map(|r| (r, Row::Struck)));
                 rows.extend(
                     wrap(&corrected_by(k, tz))
