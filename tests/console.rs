@@ -197,8 +197,23 @@ fn a_whole_esketamine_session_becomes_a_signed_note_and_a_rems_summary() {
         assert!(text.contains(needle), "the note lacks {needle:?}:\n{text}");
     }
 
-    // Signing the note signs the session: from then on the store refuses to change it.
-    press(&mut w.app, "<C-l>");
+    // Signing the note signs the session: it says what becomes final and asks once; from then
+    // on the store refuses to change it.
+    press(&mut w.app, "<A-s>");
+    let asked = screen(&w.app);
+    assert!(
+        asked.contains("Its dosing session is signed with it"),
+        "{asked}"
+    );
+    assert!(
+        session(&w).signed_by.is_none(),
+        "nothing is signed before Enter"
+    );
+    // Esc changes nothing; asked again, Enter signs (once: no second question).
+    press(&mut w.app, "<Esc>");
+    assert!(w.app.popup.is_none() && w.app.editor.is_some());
+    assert!(session(&w).signed_by.is_none());
+    press(&mut w.app, "<A-s><Enter>");
     assert!(w.app.editor.is_none(), "{:?}", w.app.status);
     let s = session_by_id(&w, &s.id);
     assert_eq!(s.signed_by.as_deref(), Some("Dr. Rowan Vale"));
@@ -356,6 +371,462 @@ fn the_privacy_key_blanks_everything_at_once_and_brings_it_back() {
 }
 
 #[test]
+fn starting_again_returns_to_the_open_session() {
+    let mut w = writer((120, 40));
+    start(&mut w, "esketamine");
+    let id = w.app.console.as_ref().unwrap().session.id.clone();
+    press(&mut w.app, "q");
+    assert!(w.app.console.is_none());
+    press(&mut w.app, "s");
+    assert_eq!(w.app.console.as_ref().unwrap().session.id, id);
+}
+
+#[test]
+fn a_mg_per_kg_protocol_computes_the_dose_from_the_weight() {
+    let mut w = writer((120, 40));
+    start(&mut w, "IV ketamine");
+    let c = w.app.console.as_ref().unwrap();
+    let weight = c.patient.weight_kg.unwrap();
+    let s = &c.session;
+    assert_eq!(s.weight_kg, Some(weight));
+    assert_eq!(
+        s.dose_in_mg(),
+        Some(kitnotes::model::session::mg_from_mg_per_kg(
+            s.dose_mg_per_kg.unwrap(),
+            weight
+        ))
+    );
+    enter(&mut w, "d", "0.75 mg/kg");
+    let s = session(&w);
+    assert_eq!(s.dose_mg_per_kg, Some(0.75));
+    assert_eq!(
+        s.dose_in_mg(),
+        Some((0.75 * weight * 10.0_f64).round() / 10.0)
+    );
+    // A dose in mg replaces the weight-based one.
+    enter(&mut w, "d", "40 mg");
+    let s = session(&w);
+    assert_eq!((s.dose_mg, s.dose_mg_per_kg), (Some(40.0), None));
+}
+
+#[test]
+fn the_console_at_120x40_and_80x24() {
+    for (wd, h) in [(120, 40), (80, 24)] {
+        let mut w = writer((wd, h));
+        esketamine_to_41_minutes(&mut w);
+        enter(&mut w, "!", "Nausea, no vomiting; settled with rest");
+        insta::assert_snapshot!(format!("console_{wd}x{h}"), screen(&w.app));
+        press(&mut w.app, "v");
+        type_text(&mut w.app, "12x/84");
+        press(&mut w.app, "<Enter>");
+        insta::assert_snapshot!(format!("console_bad_vitals_{wd}x{h}"), screen(&w.app));
+    }
+}
+
+#[test]
+fn an_observation_can_be_corrected_until_the_session_is_signed() {
+    let mut w = writer((120, 40));
+    start(&mut w, "esketamine");
+    press(&mut w.app, "t");
+    minutes(&mut w, 5);
+    enter(&mut w, "o", "Eyes closed");
+    minutes(&mut w, 10);
+    enter(&mut w, "o", "Smiling");
+    // The newest is selected; Up selects the one before, e opens it with its text.
+    press(&mut w.app, "<Up>e");
+    let c = w.app.console.as_ref().unwrap();
+    assert_eq!(c.input.as_ref().unwrap().field.text(), "Eyes closed");
+    press(&mut w.app, "<C-u>");
+    type_text(&mut w.app, "Eyes closed, slow breathing");
+    press(&mut w.app, "<Enter>");
+    // A correction asks why before it is stored.
+    assert_eq!(session(&w).observations[0].text, "Eyes closed");
+    type_text(&mut w.app, "added the breathing I saw");
+    press(&mut w.app, "<Enter>");
+    let s = session(&w);
+    assert_eq!(s.observations.len(), 2, "corrected, not added");
+    assert_eq!(s.observations[0].text, "Eyes closed, slow breathing");
+    assert_eq!(s.corrections().len(), 1);
+    assert_eq!(
+        s.corrections()[0].old,
+        "Eyes closed",
+        "the original is kept"
+    );
+    assert_eq!(s.corrections()[0].why, "added the breathing I saw");
+    assert_eq!(
+        s.minutes_since_dose(s.observations[0].at),
+        Some(5),
+        "its time kept"
+    );
+}
+
+/// The top of the console: the header line and the clock with what it says beside it.
+fn header(w: &Writer) -> String {
+    screen(&w.app)
+        .lines()
+        .take(6)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Opens the input with `key`, types `text`, Enter, and returns what the line says (the
+/// question or the refusal), with the line still open.
+fn refused_or_asked(w: &mut Writer, key: &str, text: &str) -> String {
+    press(&mut w.app, key);
+    type_text(&mut w.app, text);
+    press(&mut w.app, "<Enter>");
+    let c = w.app.console.as_ref().unwrap();
+    let input = c.input.as_ref().expect("the line stays open");
+    match &input.error {
+        Some(e) => e.clone(),
+        None => c.prompt(input, &jiff::tz::TimeZone::UTC),
+    }
+}
+
+#[test]
+fn the_header_shows_every_flag_that_holds_now_and_a_normal_reading_clears_it() {
+    use kitnotes::model::monitoring::{Thresholds, VitalsFlag, session_flags};
+    // Wide enough that the flags of this test never wrap past the big digits.
+    let mut w = writer((180, 40));
+    start(&mut w, "esketamine");
+    enter(&mut w, "l", "LOT-1");
+    enter(&mut w, "v", "145/92 80 98");
+    assert!(
+        header(&w).contains("pre-dose BP 145/92 high"),
+        "{}",
+        header(&w)
+    );
+    minutes(&mut w, 3);
+    enter(&mut w, "v", "132/84 76 98");
+    assert!(
+        !header(&w).contains('⚠'),
+        "a normal re-measure clears it:\n{}",
+        header(&w)
+    );
+    enter(&mut w, "s", "5");
+    press(&mut w.app, "t");
+    minutes(&mut w, 20);
+    // Two flags at once are both shown.
+    enter(&mut w, "v", "130/80 155 88");
+    let h = header(&w);
+    assert!(h.contains("2 flags"), "{h}");
+    assert!(
+        h.contains("HR 155 high") && h.contains("SpO2 88% low"),
+        "{h}"
+    );
+    // A BP-only reading leaves the heart rate and SpO2 flags standing.
+    minutes(&mut w, 5);
+    enter(&mut w, "v", "128/80");
+    assert!(header(&w).contains("SpO2 88% low"), "{}", header(&w));
+    // The 40-minute BP is due from +35 min, then overdue: the header says which, with minutes.
+    minutes(&mut w, 12);
+    let h = header(&w);
+    assert!(h.contains("due now (2 min): BP at about 40 min"), "{h}");
+    minutes(&mut w, 18);
+    let h = header(&w);
+    assert!(h.contains("OVERDUE 5 min: BP at about 40 min"), "{h}");
+    // At +81 min, SpO2 96% and HR 90 clear them; BP 182/112 and a low heart rate are flagged.
+    minutes(&mut w, 26);
+    enter(&mut w, "v", "182/112 90 96");
+    let h = header(&w);
+    assert!(!h.contains("SpO2 88"), "{h}");
+    assert!(h.contains("BP 182/112 high"), "{h}");
+    enter(&mut w, "v", "89/50 38 97");
+    let h = header(&w);
+    assert!(h.contains("BP 89 low") && h.contains("HR 38 low"), "{h}");
+    // Sedation: a drop from the pre-dose MOAA/S, cleared when it is back.
+    enter(&mut w, "s", "3");
+    assert!(header(&w).contains("sedated: MOAA/S 3, pre-dose 5"));
+    enter(&mut w, "s", "5");
+    assert!(!header(&w).contains("sedated"));
+    // An adverse event is open until it is marked resolved (r on the selected event).
+    enter(&mut w, "!", "Vomited once");
+    assert!(header(&w).contains("adverse event open"));
+    press(&mut w.app, "r");
+    assert!(!header(&w).contains("adverse event open"), "{}", header(&w));
+    enter(&mut w, "v", "120/80 72 98");
+    assert!(!header(&w).contains('⚠'), "{}", header(&w));
+    // The flagged readings stay flagged in the record, with the clinic defaults they crossed.
+    let s = session(&w);
+    let flags: Vec<String> = session_flags(&s, &Thresholds::default())
+        .iter()
+        .map(|(_, f)| f.message(&Thresholds::default()))
+        .collect();
+    assert!(
+        flags.contains(&"HR 155 is above 120 bpm (clinic default)".to_string()),
+        "{flags:?}"
+    );
+    assert!(flags.iter().any(|f| f.starts_with("SpO2 88% is below 90%")));
+    assert!(
+        session_flags(&s, &Thresholds::default())
+            .iter()
+            .any(|(_, f)| matches!(f, VitalsFlag::BpLow { systolic: 89 }))
+    );
+    // The timeline names the kinds of flag the session holds.
+    press(&mut w.app, "q");
+    let v = w.app.patient.as_ref().unwrap();
+    let entry = v.entries.iter().find(|e| e.record == s.id).unwrap();
+    assert!(
+        entry.title.ends_with("flags: BP, HR, SpO2, adverse event"),
+        "{}",
+        entry.title
+    );
+}
+
+#[test]
+fn dose_slips_are_caught_and_a_confirmed_override_is_kept_with_who_and_why() {
+    let mut w = writer((120, 40));
+    start(&mut w, "IV ketamine");
+    let usual = session(&w).dose_mg_per_kg;
+    let asked = refused_or_asked(&mut w, "d", "5 mg/kg");
+    assert!(
+        asked.contains("5 mg/kg is outside the protocol's range 0.1-0.75 mg/kg")
+            && asked.contains("anaesthetic range"),
+        "{asked}"
+    );
+    assert_eq!(
+        session(&w).dose_mg_per_kg,
+        usual,
+        "not taken before it is confirmed"
+    );
+    // Esc goes back to the dose as typed, to change it.
+    press(&mut w.app, "<Esc>");
+    let c = w.app.console.as_ref().unwrap();
+    assert_eq!(c.input.as_ref().unwrap().field.text(), "5 mg/kg");
+    press(&mut w.app, "<Enter>");
+    type_text(
+        &mut w.app,
+        "Anaesthetist's plan for a procedure, agreed by phone",
+    );
+    press(&mut w.app, "<Enter>");
+    let s = session(&w);
+    assert_eq!(s.dose_mg_per_kg, Some(5.0));
+    assert_eq!(s.dose_overrides().len(), 1);
+    let o = &s.dose_overrides()[0];
+    assert_eq!(o.by, "Dr. Rowan Vale");
+    assert!(o.why.starts_with("Anaesthetist's plan"));
+    assert!(o.check.contains("0.1-0.75 mg/kg"), "{}", o.check);
+    assert!(screen(&w.app).contains("outside the protocol, confirmed"));
+    // A usual dose needs no question.
+    enter(&mut w, "d", "0.5 mg/kg");
+
+    let mut w = writer((120, 40));
+    start(&mut w, "esketamine");
+    let refused = refused_or_asked(&mut w, "d", "540");
+    assert!(
+        refused.contains("540 mg is not a whole number of 28 mg devices"),
+        "{refused}"
+    );
+    press(&mut w.app, "<Esc>");
+    let asked = refused_or_asked(&mut w, "d<C-u>", "84");
+    assert!(
+        asked.contains("the first session of a course is 56 mg, not 84 mg"),
+        "{asked}"
+    );
+    press(&mut w.app, "<Esc><Esc>");
+    assert_eq!(session(&w).dose_in_mg(), Some(56.0));
+    assert!(session(&w).dose_overrides().is_empty());
+}
+
+#[test]
+fn scale_totals_outside_their_range_are_refused_with_the_range() {
+    let mut w = writer((120, 40));
+    start(&mut w, "esketamine");
+    let e = refused_or_asked(&mut w, "c", "CADSS 500");
+    assert!(
+        e.contains("a CADSS total is a whole number from 0 to 92"),
+        "{e}"
+    );
+    press(&mut w.app, "<C-u>");
+    type_text(&mut w.app, "CADSS 12.5");
+    press(&mut w.app, "<Enter>");
+    let c = w.app.console.as_ref().unwrap();
+    let e = c.input.as_ref().unwrap().error.clone().unwrap();
+    assert!(e.contains("whole number") && e.contains("not 12.5"), "{e}");
+    press(&mut w.app, "<C-u>");
+    type_text(&mut w.app, "MEQ30 151");
+    press(&mut w.app, "<Enter>");
+    let c = w.app.console.as_ref().unwrap();
+    assert!(
+        c.input
+            .as_ref()
+            .unwrap()
+            .error
+            .as_ref()
+            .unwrap()
+            .contains("0 to 150")
+    );
+    press(&mut w.app, "<C-u>");
+    type_text(&mut w.app, "CADSS 92");
+    press(&mut w.app, "<Enter>");
+    let s = session(&w);
+    assert_eq!(s.dissociation.len(), 1);
+    assert_eq!(s.dissociation[0].total, 92.0);
+    let e = refused_or_asked(&mut w, "s", "6");
+    assert!(e.contains("0-5"), "{e}");
+}
+
+#[test]
+fn every_timed_entry_can_be_corrected_and_the_original_stays_readable() {
+    let mut w = writer((120, 40));
+    esketamine_to_41_minutes(&mut w);
+    // C lists every entry; the 40-minute reading is picked by typing part of it.
+    press(&mut w.app, "C");
+    assert!(matches!(w.app.popup, Some(Popup::Correct(_))));
+    type_text(&mut w.app, "176/96");
+    press(&mut w.app, "<Enter>");
+    let c = w.app.console.as_ref().unwrap();
+    assert_eq!(c.input.as_ref().unwrap().field.text(), "176/96 84 97%");
+    press(&mut w.app, "<C-u>");
+    type_text(&mut w.app, "156/96 84 97");
+    press(&mut w.app, "<Enter>");
+    let asked = w.app.console.as_ref().unwrap();
+    let prompt = asked.prompt(asked.input.as_ref().unwrap(), &jiff::tz::TimeZone::UTC);
+    assert!(
+        prompt.contains("why correct vitals 176/96 84 97% to 156/96 84 97%"),
+        "{prompt}"
+    );
+    // A correction needs its reason.
+    press(&mut w.app, "<Enter>");
+    assert!(session(&w).corrections().is_empty());
+    type_text(&mut w.app, "misread the cuff");
+    press(&mut w.app, "<Enter>");
+    // MOAA/S, the dose and lot (after T0 `d` and `l` correct them), T0 itself.
+    press(&mut w.app, "C");
+    type_text(&mut w.app, "MOAA/S 4");
+    press(&mut w.app, "<Enter><C-u>");
+    type_text(&mut w.app, "3");
+    press(&mut w.app, "<Enter>");
+    type_text(&mut w.app, "rated before she answered");
+    press(&mut w.app, "<Enter>");
+    press(&mut w.app, "l<C-u>");
+    type_text(&mut w.app, "LOT-4471C");
+    press(&mut w.app, "<Enter>");
+    type_text(&mut w.app, "typo");
+    press(&mut w.app, "<Enter>");
+    press(&mut w.app, "C");
+    type_text(&mut w.app, "T0");
+    press(&mut w.app, "<Enter><C-u>");
+    type_text(&mut w.app, "15:31");
+    press(&mut w.app, "<Enter>");
+    type_text(&mut w.app, "first device was a minute earlier");
+    press(&mut w.app, "<Enter>");
+    let s = session(&w);
+    assert_eq!(s.vitals[1].systolic, Some(156));
+    assert_eq!(s.sedation[1].moaas, 3);
+    assert_eq!(s.lot.as_deref(), Some("LOT-4471C"));
+    let fields: Vec<_> = s.corrections().iter().map(|k| k.field.label()).collect();
+    assert_eq!(fields, ["vitals", "MOAA/S", "lot", "T0"]);
+    let k = &s.corrections()[0];
+    assert_eq!(
+        (k.old.as_str(), k.new.as_str()),
+        ("176/96 84 97%", "156/96 84 97%")
+    );
+    assert_eq!(
+        (k.by.as_str(), k.why.as_str()),
+        ("Dr. Rowan Vale", "misread the cuff")
+    );
+    assert_eq!(k.entry_at, Some(s.vitals[1].at));
+    assert_eq!(s.corrections()[3].old, "15:32:00");
+    // The console shows the originals (struck through on screen) with who and why.
+    let sc = screen(&w.app);
+    assert!(
+        sc.contains("176/96 84 97%") && sc.contains("misread the cuff"),
+        "{sc}"
+    );
+    assert!(sc.contains("LOT-4471B"), "{sc}");
+    // The detail pane, the exports and the audit log keep both.
+    press(&mut w.app, "q");
+    let v = w.app.patient.as_ref().unwrap();
+    let entry = v.entries.iter().find(|e| e.record == s.id).unwrap();
+    let detail: String = kitnotes::app::detail::document(
+        &v.records,
+        entry,
+        &jiff::tz::TimeZone::UTC,
+        &Default::default(),
+    )
+    .iter()
+    .map(|l| l.iter().map(|(_, t)| t.as_str()).collect::<String>() + "\n")
+    .collect();
+    assert!(detail.contains("was 176/96 84 97%"), "{detail}");
+    assert!(detail.contains("corrected by Dr. Rowan Vale"), "{detail}");
+    let pid = s.patient.clone();
+    let records = w.app.store().patient_records(&pid).unwrap().unwrap();
+    let mut md = Vec::new();
+    kitnotes::interchange::write_chart(&mut md, &records, &Default::default()).unwrap();
+    let md = String::from_utf8(md).unwrap();
+    assert!(md.contains("~~176/96 84 97%~~ → 156/96 84 97%"), "{md}");
+    let mut jsonl = Vec::new();
+    let opts = kitnotes::interchange::ExportOptions {
+        patient: Some(pid.clone()),
+        ..Default::default()
+    };
+    kitnotes::interchange::export_jsonl(w.app.store(), &mut jsonl, &opts).unwrap();
+    let jsonl = String::from_utf8(jsonl).unwrap();
+    assert!(
+        jsonl.contains(r#""old":"176/96 84 97%","new":"156/96 84 97%""#),
+        "{jsonl}"
+    );
+    let (bundle, _) = kitnotes::interchange::fhir_bundle(&records, &Default::default());
+    let fhir = serde_json::to_string(&bundle).unwrap();
+    assert!(
+        fhir.contains(r#"originally \"176/96 84 97%\", now \"156/96 84 97%\""#),
+        "{fhir}"
+    );
+    let log = w.app.store().audit_log(&Default::default()).unwrap();
+    assert!(
+        log.iter().any(|e| e.detail.contains("corrected vitals")
+            && e.detail.contains("176/96 84 97% -> 156/96 84 97%")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn esc_twice_stays_in_the_console_and_a_long_entry_keeps_its_end_in_view() {
+    let mut w = writer((80, 24));
+    start(&mut w, "esketamine");
+    press(&mut w.app, "o");
+    let long = "The patient describes a long walk by the sea with her sister, the light on the water, and then says END";
+    type_text(&mut w.app, long);
+    let sc = screen(&w.app);
+    assert!(
+        sc.contains("says END"),
+        "the end of the line is in view:\n{sc}"
+    );
+    press(&mut w.app, "<Esc><Esc>");
+    assert!(w.app.console.is_some(), "two Esc never leave the console");
+    let status = w.app.status.clone().unwrap();
+    assert!(status.text.contains("q leaves"), "{status:?}");
+    press(&mut w.app, "o");
+    let c = w.app.console.as_ref().unwrap();
+    assert_eq!(
+        c.input.as_ref().unwrap().field.text(),
+        long,
+        "the draft came back"
+    );
+}
+
+#[test]
+fn the_console_with_several_flags_at_120x40_and_80x24() {
+    for (wd, h) in [(120, 40), (80, 24)] {
+        let mut w = writer((wd, h));
+        start(&mut w, "esketamine");
+        enter(&mut w, "l", "LOT-4471B");
+        enter(&mut w, "v", "132/84 72 98");
+        enter(&mut w, "s", "5");
+        minutes(&mut w, 2);
+        press(&mut w.app, "t");
+        minutes(&mut w, 25);
+        enter(&mut w, "s", "3");
+        minutes(&mut w, 15);
+        enter(&mut w, "v", "184/112 128 88");
+        enter(&mut w, "!", "Vomited once; settled");
+        minutes(&mut w, 1);
+        insta::assert_snapshot!(format!("console_flags_{wd}x{h}"), screen(&w.app));
+    }
+}
+
+#[test]
 fn quitting_keeps_the_line_being_typed_and_the_next_start_brings_it_back() {
     let mut w = writer((120, 40));
     start(&mut w, "esketamine");
@@ -431,85 +902,6 @@ fn leaving_the_console_keeps_a_line_being_typed_as_a_draft_observation() {
     assert_eq!(
         s.observations[0].text,
         "(draft, not entered) Laughing, then quiet"
-    );
-}
-
-#[test]
-fn starting_again_returns_to_the_open_session() {
-    let mut w = writer((120, 40));
-    start(&mut w, "esketamine");
-    let id = w.app.console.as_ref().unwrap().session.id.clone();
-    press(&mut w.app, "q");
-    assert!(w.app.console.is_none());
-    press(&mut w.app, "s");
-    assert_eq!(w.app.console.as_ref().unwrap().session.id, id);
-}
-
-#[test]
-fn a_mg_per_kg_protocol_computes_the_dose_from_the_weight() {
-    let mut w = writer((120, 40));
-    start(&mut w, "IV ketamine");
-    let c = w.app.console.as_ref().unwrap();
-    let weight = c.patient.weight_kg.unwrap();
-    let s = &c.session;
-    assert_eq!(s.weight_kg, Some(weight));
-    assert_eq!(
-        s.dose_in_mg(),
-        Some(kitnotes::model::session::mg_from_mg_per_kg(
-            s.dose_mg_per_kg.unwrap(),
-            weight
-        ))
-    );
-    enter(&mut w, "d", "0.75 mg/kg");
-    let s = session(&w);
-    assert_eq!(s.dose_mg_per_kg, Some(0.75));
-    assert_eq!(
-        s.dose_in_mg(),
-        Some((0.75 * weight * 10.0_f64).round() / 10.0)
-    );
-    // A dose in mg replaces the weight-based one.
-    enter(&mut w, "d", "40 mg");
-    let s = session(&w);
-    assert_eq!((s.dose_mg, s.dose_mg_per_kg), (Some(40.0), None));
-}
-
-#[test]
-fn the_console_at_120x40_and_80x24() {
-    for (wd, h) in [(120, 40), (80, 24)] {
-        let mut w = writer((wd, h));
-        esketamine_to_41_minutes(&mut w);
-        enter(&mut w, "!", "Nausea, no vomiting; settled with rest");
-        insta::assert_snapshot!(format!("console_{wd}x{h}"), screen(&w.app));
-        press(&mut w.app, "v");
-        type_text(&mut w.app, "12x/84");
-        press(&mut w.app, "<Enter>");
-        insta::assert_snapshot!(format!("console_bad_vitals_{wd}x{h}"), screen(&w.app));
-    }
-}
-
-#[test]
-fn an_observation_can_be_corrected_until_the_session_is_signed() {
-    let mut w = writer((120, 40));
-    start(&mut w, "esketamine");
-    press(&mut w.app, "t");
-    minutes(&mut w, 5);
-    enter(&mut w, "o", "Eyes closed");
-    minutes(&mut w, 10);
-    enter(&mut w, "o", "Smiling");
-    // The newest is selected; Up selects the one before, e opens it with its text.
-    press(&mut w.app, "<Up>e");
-    let c = w.app.console.as_ref().unwrap();
-    assert_eq!(c.input.as_ref().unwrap().field.text(), "Eyes closed");
-    press(&mut w.app, "<C-u>");
-    type_text(&mut w.app, "Eyes closed, slow breathing");
-    press(&mut w.app, "<Enter>");
-    let s = session(&w);
-    assert_eq!(s.observations.len(), 2, "corrected, not added");
-    assert_eq!(s.observations[0].text, "Eyes closed, slow breathing");
-    assert_eq!(
-        s.minutes_since_dose(s.observations[0].at),
-        Some(5),
-        "its time kept"
     );
 }
 

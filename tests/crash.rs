@@ -698,7 +698,11 @@ impl Crash {
             let ms = self.rng.range(700, 1_300);
             self.watch(&ui, &mut tracker, ms);
         }
-        ui.send("\x0c"); // Ctrl-L: sign
+        ui.send("\x1bs"); // Alt-s: sign; it shows what becomes final and asks once
+        self.wait(&ui, "the signing question", |s| {
+            s.contains("After this the note never changes")
+        });
+        ui.send("\r");
         let signed_shown = |s: &str| s.contains("it is final now");
         let mut signed = false;
         match self.rng.range(0, 10) {
@@ -1265,6 +1269,13 @@ impl Crash {
             }
         }
         if !failures.is_empty() {
+            if std::env::var_os("KITNOTES_CRASH_DEBUG").is_some() {
+                let first = editor_token(self.round, 0);
+                failures.push(format!(
+                    "the note holding {first}: {}",
+                    note_with(snap, &first).map_or("none".to_string(), |n| n.to_string())
+                ));
+            }
             self.fail(failures.join("\n"));
         }
     }

@@ -285,7 +285,19 @@ fn entered_scales_need_a_total_and_take_no_band() {
     );
     assert_refused(
         &file(&[PATIENT, &cadss(r#","total":-1"#)]),
-        "line 3, field total: a total must be a number from 0 to 10000 (got -1)",
+        "line 3, field total: a CADSS total is a whole number from 0 to 92 (23 subjective items \
+         scored 0-4; the observer items are not part of it), not -1",
+    );
+    // Past the scale's range, or not a whole number: refused (domain.md, "Instruments").
+    assert_refused(
+        &file(&[PATIENT, &cadss(r#","total":500"#)]),
+        "line 3, field total: a CADSS total is a whole number from 0 to 92 (23 subjective items \
+         scored 0-4; the observer items are not part of it), not 500",
+    );
+    assert_refused(
+        &file(&[PATIENT, &cadss(r#","total":12.5"#)]),
+        "line 3, field total: a CADSS total is a whole number from 0 to 92 (23 subjective items \
+         scored 0-4; the observer items are not part of it), not 12.5",
     );
     assert_refused(
         &file(&[PATIENT, &cadss(r#","items":[1,2]"#)]),
@@ -690,8 +702,15 @@ fn the_chart_flags_what_a_clinician_must_see() {
         md.contains("**ITEM 9 above 0: needs follow-up** (item 9 answered 1, \"Several days\")")
     );
     assert!(md.contains("**ADVERSE EVENT:** Nausea; ondansetron 4 mg given."));
-    assert!(md.contains("**pre-dose BP 150/85 is high: consider delaying treatment**"));
-    assert!(md.contains("**BP up +42/+10 from baseline**; **SpO2 89% is low**"));
+    assert!(md.contains(
+        "**pre-dose BP 150/85 is above 140/90 (clinic default): consider delaying treatment**"
+    ));
+    // 192/95 crosses the absolute line too; each flag names its threshold and where it is from.
+    assert!(md.contains(
+        "**BP 192/95 is high: systolic 180 or more, or diastolic 110 or more (clinic default)**; \
+         **BP up +42/+10 from baseline (flagged from +40/+25, clinic default)**; \
+         **SpO2 89% is below 90% (clinic default)**"
+    ));
     assert!(md.contains("- 09:40 (T+30 min): 3, **sedated** (pre-dose 5)"));
 }
 
@@ -738,7 +757,8 @@ fn a_session_stopped_before_dosing_reads_as_such() {
     assert!(md.contains("- **T0 (dose given):** not marked"));
     // Without T0 every reading counts as pre-dose, and there is no time since dose.
     assert!(md.contains(
-        "| 09:00 | — | 162/98 | — | — | **pre-dose BP 162/98 is high: consider delaying treatment** |"
+        "| 09:00 | — | 162/98 | — | — | **pre-dose BP 162/98 is above 140/90 (clinic default): \
+         consider delaying treatment** |"
     ));
     assert!(md.contains("- **Ended early because:** Pre-dose BP 162/98; treatment delayed."));
     assert!(md.contains("## 2026-02-01 09:00 UTC · PHQ-9: 0, minimal\n\n- **Items:**"));

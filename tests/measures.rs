@@ -156,15 +156,20 @@ fn a_cadss_total_is_stored_as_entered_and_linked_to_the_selected_session() {
     let s = screen(&f.app);
     assert!(s.contains("CADSS total for Maite Kowalczyk"), "{s}");
     assert!(s.contains("Taken at Session 2: ketamine"), "{s}");
+    // CADSS totals are whole numbers (23 items scored 0-4): 23.5 is refused, 23 is taken.
     type_text(&mut f.app, "23.5");
+    press(&mut f.app, "<Enter>");
+    assert!(status(&f.app).contains("a CADSS total is a whole number from 0 to 92"));
+    press(&mut f.app, "<C-u>");
+    type_text(&mut f.app, "23");
     press(&mut f.app, "<Enter>");
     let m = selected_measure(&f.app);
     assert_eq!(m.instrument, Instrument::Cadss);
-    assert_eq!(m.entered_total, Some(23.5));
+    assert_eq!(m.entered_total, Some(23.0));
     assert!(m.items.is_empty());
     assert_eq!(m.session, Some(session));
     let e = f.app.patient.as_ref().unwrap().selected().unwrap();
-    assert_eq!((e.kind.tag(), e.title.as_str()), ("SCALE", "CADSS 23.5"));
+    assert_eq!((e.kind.tag(), e.title.as_str()), ("SCALE", "CADSS 23"));
 }
 
 #[test]
@@ -176,8 +181,10 @@ fn a_bad_total_keeps_the_text_and_says_why() {
     press(&mut f.app, "<Enter>");
     for (typed, why) in [
         ("12x", "\"12x\" is not a number"),
-        ("-3", "-3 is out of range: a total is from 0 to 10000"),
+        ("-3", "-3 is out of range: a MEQ30 total"),
         ("20000", "20000 is out of range"),
+        ("151", "a MEQ30 total is a whole number"),
+        ("12.5", "a MEQ30 total is a whole number"),
     ] {
         type_text(&mut f.app, typed);
         press(&mut f.app, "<Enter>");

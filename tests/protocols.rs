@@ -380,3 +380,91 @@ fn the_induction_length_comes_from_the_profile_and_a_bad_one_is_located() {
         "session 1 of 8, then maintenance"
     );
 }
+
+#[test]
+fn each_built_in_declares_its_dose_range_and_slips_are_caught() {
+    use kitnotes::protocols::DoseCheck;
+    let all = protocols::builtins();
+    let esk = all.get("esketamine-rems").unwrap();
+    let iv = all.get("iv-ketamine").unwrap();
+    assert_eq!(esk.limits.range, Some((56.0, 84.0)));
+    assert_eq!(esk.limits.device_mg, Some(28.0));
+    assert_eq!(esk.limits.first_session_mg, Some(56.0));
+    assert_eq!(iv.limits.range, Some((0.1, 0.75)));
+    assert_eq!(iv.limits.anaesthetic_mg_per_kg, Some(1.0));
+    for id in ["im-ketamine", "sublingual-ketamine"] {
+        assert!(all.get(id).unwrap().limits.range.is_some(), "{id}");
+    }
+    // Absolute vitals flags are the clinic defaults in every built-in.
+    for p in all.iter().map(|l| &l.protocol) {
+        assert_eq!(
+            (
+                p.thresholds.systolic_high,
+                p.thresholds.diastolic_high,
+                p.thresholds.systolic_low,
+                p.thresholds.heart_rate_high,
+                p.thresholds.heart_rate_low,
+                p.thresholds.spo2_floor
+            ),
+            (180, 110, 90, 120, 50, 90),
+            "{}",
+            p.id
+        );
+    }
+
+    let with_dose = |p: &protocols::Protocol, dose: UsualDose, number: u32| {
+        let mut s = p.start_session(rid("s1"), &patient(Some(70.0)), Some(number), ts(NOW));
+        dose.apply_to(&mut s, Some(70.0));
+        s
+    };
+    let check = |p: &protocols::Protocol, dose: UsualDose, number: u32| {
+        let s = with_dose(p, dose, number);
+        p.check_dose(&s, Some(70.0), number == 1)
+    };
+    assert_eq!(check(esk, UsualDose::Mg(56.0), 1), DoseCheck::Usual);
+    assert_eq!(check(esk, UsualDose::Mg(84.0), 2), DoseCheck::Usual);
+    assert!(matches!(
+        check(esk, UsualDose::Mg(540.0), 2),
+        DoseCheck::Refuse(why) if why.contains("not a whole number of 28 mg devices")
+    ));
+    assert_eq!(
+        check(esk, UsualDose::Mg(84.0), 1),
+        DoseCheck::Confirm("the first session of a course is 56 mg, not 84 mg".into())
+    );
+    assert!(matches!(
+        check(esk, UsualDose::Mg(28.0), 3),
+        DoseCheck::Confirm(_)
+    ));
+    assert_eq!(check(iv, UsualDose::MgPerKg(0.5), 1), DoseCheck::Usual);
+    assert_eq!(check(iv, UsualDose::MgPerKg(0.75), 1), DoseCheck::Usual);
+    assert_eq!(
+        check(iv, UsualDose::MgPerKg(5.0), 1),
+        DoseCheck::Confirm(
+            "5 mg/kg is outside the protocol's range 0.1-0.75 mg/kg; about 1 mg/kg and above is \
+             the anaesthetic range"
+                .into()
+        )
+    );
+    // A dose in mg against a range in mg/kg uses the weight on file: 540 mg at 70 kg.
+    assert!(matches!(
+        check(iv, UsualDose::Mg(540.0), 1),
+        DoseCheck::Confirm(why) if why.starts_with("7.714 mg/kg is outside")
+    ));
+    let s = with_dose(iv, UsualDose::Mg(35.0), 1);
+    assert!(matches!(
+        iv.check_dose(&s, None, false),
+        DoseCheck::Confirm(why) if why.starts_with("no weight on file")
+    ));
+}
+
+#[test]
+fn a_dose_range_that_leaves_out_the_usual_dose_is_located() {
+    let text = builtin_text("iv-ketamine.toml").replace("[0.1, 0.75]", "[0.6, 0.75]");
+    let e = protocols::parse(Path::new("iv.toml"), &text).unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("dose_range [0.6, 0.75] mg/kg does not hold the usual dose 0.5 mg/kg"),
+        "{e}"
+    );
+    assert!(e.to_string().starts_with("iv.toml:"), "{e}");
+}

@@ -110,6 +110,10 @@ Blood pressure
   At about 40 minutes after dosing: 150/90 at 09:49 (+39 min)
   Before the end of monitoring: 128/80 at 11:12 (+122 min)
 
+Vitals flags
+  Thresholds: BP 180/110 or more, systolic below 90, HR above 120 or below 50, SpO2 below 90% (clinic defaults)
+  Flagged readings: none
+
 Monitoring
   Total monitoring time (T0 to discharge): 130 minutes (09:10 to 11:20)
   At least 120 minutes: yes
@@ -208,6 +212,24 @@ fn a_dose_that_is_not_whole_devices_is_pointed_out() {
     assert!(text.contains(
         "Nasal spray devices (28 mg each): not a whole number of 28 mg devices: check the dose\n"
     ));
+}
+
+#[test]
+fn flagged_readings_are_listed_with_the_clinic_default_they_crossed() {
+    let mut s = esketamine();
+    let at = s.vitals[1].at;
+    s.vitals[1].spo2 = Some(88);
+    s.vitals[1].heart_rate = Some(131);
+    let text = rems_summary(&patient(), &s, &TimeZone::UTC).unwrap();
+    let clock = at.to_zoned(TimeZone::UTC).strftime("%H:%M").to_string();
+    let rel = format!("+{} min", s.minutes_since_dose(at).unwrap());
+    assert!(
+        text.contains(&format!(
+            "  {rel} ({clock}): HR 131 is above 120 bpm (clinic default)\n  {rel} ({clock}): SpO2 \
+             88% is below 90% (clinic default)\n"
+        )),
+        "{text}"
+    );
 }
 
 #[test]

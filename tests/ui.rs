@@ -210,7 +210,14 @@ fn editing_and_archiving_a_patient() {
         Some("ze/zir")
     );
     let id = f.app.roster.selected().unwrap().id.clone();
+    // Archiving says what it does and asks once: Esc leaves the patient as they were.
     press(&mut f.app, "a");
+    let s = screen(&f.app);
+    assert!(s.contains(&format!("Archive {name}?")), "{s}");
+    assert!(s.contains("nothing is deleted"), "{s}");
+    press(&mut f.app, "<Esc>");
+    assert_eq!(f.app.roster.rows.len(), before, "Esc archives nothing");
+    press(&mut f.app, "a<Enter>");
     let s = screen(&f.app);
     assert!(s.contains(&format!("Archived {name}")), "{s}");
     // The archived patient leaves the active list; A shows archived ones again.
@@ -263,8 +270,10 @@ fn help_lists_the_live_keymap_and_filters_as_you_type() {
     let first_other = p.hits.iter().position(|h| !says(h)).unwrap_or(p.hits.len());
     assert!(first_other >= 2, "archive rows first");
     assert!(p.hits[first_other..].iter().all(|h| !says(h)));
-    // Enter runs the chosen binding.
+    // Enter runs the chosen binding: archiving, which asks first.
     press(&mut f.app, "<Enter>");
+    assert!(matches!(f.app.popup, Some(Popup::Confirm(_))));
+    press(&mut f.app, "<Esc>");
     assert!(f.app.popup.is_none());
 }
 
@@ -626,7 +635,7 @@ fn signing_is_blocked_by_an_empty_required_section_and_says_which() {
         .map(|s| s.heading.clone())
         .collect();
     assert!(!required.is_empty());
-    press(&mut w.app, "<C-l>");
+    press(&mut w.app, "<A-s>");
     let status = w.app.status.clone().unwrap();
     assert!(
         status.error && status.text.contains(&required[0]),
@@ -639,7 +648,7 @@ fn signing_is_blocked_by_an_empty_required_section_and_says_which() {
 fn signing_without_a_clinician_name_says_how_to_set_it() {
     let mut f = demo_app((120, 40));
     press(&mut f.app, "<Enter>w<Enter>");
-    press(&mut f.app, "<C-l>");
+    press(&mut f.app, "<A-s>");
     let status = f.app.status.clone().unwrap();
     assert!(status.text.contains("clinician = "), "{status:?}");
 }
@@ -653,7 +662,10 @@ fn write_and_sign(w: &mut Writer) -> RecordId {
         type_text(&mut w.app, &format!("text {i}"));
         press(&mut w.app, "<Tab>");
     }
-    press(&mut w.app, "<C-l>");
+    press(&mut w.app, "<A-s>");
+    // Signing shows what becomes final and asks once: Enter signs.
+    assert!(screen(&w.app).contains("After this the note never changes"));
+    press(&mut w.app, "<Enter>");
     assert!(w.app.editor.is_none(), "{:?}", w.app.status);
     id
 }

@@ -143,7 +143,7 @@ actions! {
 
     NoteNew = "note.new": "Write a new note for this patient: pick a template, start typing",
     NoteEdit = "note.edit": "Continue writing the selected draft note, or edit the selected goal",
-    NoteSign = "note.sign": "Sign the note: checks required sections, then it is final",
+    NoteSign = "note.sign": "Sign the note: shows what becomes final and asks once",
     NoteAddendum = "note.addendum": "Add a signed addendum to the selected signed note",
     DraftsList = "drafts.list": "List unsigned drafts of all patients, oldest first",
     ViewToday = "view.today": "Today, across all patients: item-9 follow-ups, sessions, check-ins due, drafts",
@@ -165,7 +165,9 @@ actions! {
     SessionDose = "session.dose": "Set the dose: mg, or mg/kg with the patient's weight",
     SessionLot = "session.lot": "Set the medication's lot number",
     SessionMarkDose = "session.mark_dose": "Mark the dose as given now (T0): the clock starts",
-    SessionEditObservation = "session.edit_observation": "Correct the selected observation",
+    SessionEditObservation = "session.edit_observation": "Correct the selected observation (the original stays, struck through)",
+    SessionCorrect = "session.correct": "Correct any entry: vitals, a rating, the dose, lot or T0 (the original stays)",
+    SessionResolveAdverse = "session.resolve_adverse": "Mark the selected adverse event resolved (its live flag clears)",
     SessionEnd = "session.end": "End the session: discharge, then write the session note",
     SessionLeave = "session.leave": "Leave the console; the session stays open",
 

@@ -15,11 +15,12 @@ use super::popup::{Filterable, FilteredList, Popup};
 use super::{Action, App, KeyContext, Pane};
 use crate::model::monitoring::{self, Thresholds};
 use crate::model::session::{
-    Discharge, DissociationRating, DosingSession, Observation, SedationRating,
+    AdverseResolved, Correction, Discharge, DissociationRating, DoseOverride, DosingSession,
+    EntryField, Observation, SedationRating,
 };
-use crate::model::{Patient, PatientId, Record, RecordId};
+use crate::model::{Instrument, Patient, PatientId, Record, RecordId};
 use crate::protocols::session_note::dose_text;
-use crate::protocols::{Protocol, UsualDose};
+use crate::protocols::{DoseCheck, Protocol, UsualDose};
 use jiff::Timestamp;
 
 /// What the console's input line is asking for.
@@ -39,15 +40,34 @@ pub enum InputKind {
     Transport,
     /// At what minute would the patient have been ready to leave without the 2-hour rule.
     ReadyMinutes,
+    /// The dose time (T0) as a clock time, when correcting it.
+    DoseTime,
+    /// Why an entry is corrected (asked after the corrected value is read).
+    CorrectionReason,
+    /// Why a dose outside the protocol is given (asked after the dose is read).
+    DoseOverrideReason,
 }
 
 impl InputKind {
+    /// Whether it is one of the questions of ending the session, which Esc cancels.
+    pub fn is_ending_question(self) -> bool {
+        matches!(
+            self,
+            InputKind::EarlyEndReason | InputKind::Transport | InputKind::ReadyMinutes
+        )
+    }
+
     /// Whether Esc keeps the text to come back to: the entries of the session. The questions
     /// of ending are asked again from the start.
     pub fn keeps_draft(self) -> bool {
         !matches!(
             self,
-            InputKind::EarlyEndReason | InputKind::Transport | InputKind::ReadyMinutes
+            InputKind::EarlyEndReason
+                | InputKind::Transport
+                | InputKind::ReadyMinutes
+                | InputKind::DoseTime
+                | InputKind::CorrectionReason
+                | InputKind::DoseOverrideReason
         )
     }
 }
@@ -61,8 +81,50 @@ pub struct ConsoleInput {
     pub at: Timestamp,
     /// Why the last Enter was refused; the text stays in the field.
     pub error: Option<String>,
-    /// The observation being corrected, by index, when editing one.
-    pub editing: Option<usize>,
+    /// The entry being corrected, when correcting one.
+    pub editing: Option<CorrectTarget>,
+}
+
+/// A timed entry of the session: which list (or field) and where in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CorrectTarget {
+    pub field: EntryField,
+    /// The index in its list; 0 for the dose, lot and T0.
+    pub index: usize,
+}
+
+/// A change read from the line and waiting for its reason before it is stored.
+#[derive(Debug, Clone)]
+enum Pending {
+    /// A corrected entry: the session with the new value, the correction without its reason,
+    /// and a dose outside the protocol that the same reason confirms.
+    Correction {
+        session: DosingSession,
+        correction: Correction,
+        dose_check: Option<String>,
+        back: ConsoleInput,
+    },
+    /// A dose outside the protocol, waiting for its confirmation.
+    DoseOverride {
+        session: DosingSession,
+        dose: String,
+        check: String,
+        back: ConsoleInput,
+    },
+}
+
+/// One entry offered for correction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrectRow {
+    pub target: CorrectTarget,
+    /// "+40 min  vitals  176/96, HR 84, SpO2 97%".
+    pub label: String,
+}
+
+impl Filterable for CorrectRow {
+    fn haystack(&self) -> String {
+        self.label.clone()
+    }
 }
 
 /// Answers given so far while ending the session.
@@ -111,6 +173,8 @@ pub struct Console {
     /// The selected observation (for correcting one).
     pub observations: ListCursor,
     pub(super) ending: Option<Ending>,
+    /// A correction or an out-of-range dose waiting for its reason.
+    pending: Option<Pending>,
 }
 
 impl Console {
@@ -142,7 +206,35 @@ impl Console {
         let stamp = self.stamp(input.at, tz);
         let min = self.thresholds().min_observation_minutes;
         match input.kind {
-            InputKind::Observation if input.editing.is_some() => "correct observation".into(),
+            _ if input.editing.is_some() && input.kind != InputKind::CorrectionReason => {
+                let what = input.editing.map_or("entry", |t| t.field.label());
+                format!("correct the {what} (the original stays, struck through)")
+            }
+            InputKind::DoseTime => "T0 as a clock time, e.g. 14:09 or 14:09:30".into(),
+            InputKind::CorrectionReason => match &self.pending {
+                Some(Pending::Correction {
+                    correction,
+                    dose_check,
+                    ..
+                }) => {
+                    let also = dose_check
+                        .as_deref()
+                        .map_or(String::new(), |c| format!("; {c}"));
+                    format!(
+                        "why correct {} {} to {}{also}?",
+                        correction.field.label(),
+                        correction.old,
+                        correction.new
+                    )
+                }
+                _ => "why?".into(),
+            },
+            InputKind::DoseOverrideReason => match &self.pending {
+                Some(Pending::DoseOverride { dose, check, .. }) => {
+                    format!("{dose}: {check}. Give it anyway? Type why")
+                }
+                _ => "why?".into(),
+            },
             InputKind::Observation => format!("{stamp}  observation"),
             InputKind::Adverse => format!("{stamp}  ADVERSE EVENT"),
             InputKind::Vitals => format!("{stamp}  vitals: BP HR SpO2, e.g. 128/84 76 98"),
@@ -225,7 +317,8 @@ fn set_dose(s: &mut DosingSession, dose: UsualDose, weight: Option<f64>) -> Resu
     }
 }
 
-/// "CADSS 12", "12" (the scale defaults to CADSS), "MEQ30 3.2".
+/// "CADSS 12", "12" (the scale defaults to CADSS), "MEQ30 96". A known scale's total is checked
+/// against its range ([`Instrument::total_range`]).
 fn parse_dissociation(text: &str) -> Result<(String, f64), String> {
     let t = text.trim();
     let mut parts = t.split_whitespace();
@@ -237,6 +330,9 @@ fn parse_dissociation(text: &str) -> Result<(String, f64), String> {
     let total: f64 = number
         .parse()
         .map_err(|_| format!("\"{number}\" is not a number"))?;
+    if let Some(why) = Instrument::from_label(scale).and_then(|i| i.total_error(total)) {
+        return Err(why);
+    }
     if !total.is_finite() || !(0.0..=10_000.0).contains(&total) {
         return Err(format!("{total} is outside 0-10000"));
     }
@@ -270,6 +366,152 @@ fn parse_ready_minutes(text: &str) -> Result<Option<u32>, String> {
         Ok(m) if m <= 24 * 60 => Ok(Some(m)),
         _ => Err(format!("a number of minutes after the dose, not \"{t}\"")),
     }
+}
+
+/// A clock time on T0's day, in `tz`: "14:09", "14:09:30".
+fn parse_clock_time(
+    text: &str,
+    t0: jiff::Timestamp,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Timestamp, String> {
+    let t = text.trim();
+    let bad = || format!("a clock time such as 14:09 or 14:09:30, not \"{t}\"");
+    let parts: Vec<&str> = t.split(':').collect();
+    let num = |p: &str, max: i8| p.parse::<i8>().ok().filter(|n| (0..=max).contains(n));
+    let (h, m, sec) = match parts.as_slice() {
+        [h, m] => (num(h, 23), num(m, 59), Some(0)),
+        [h, m, sec] => (num(h, 23), num(m, 59), num(sec, 59)),
+        _ => return Err(bad()),
+    };
+    let (Some(h), Some(m), Some(sec)) = (h, m, sec) else {
+        return Err(bad());
+    };
+    let day = t0.to_zoned(tz.clone()).date();
+    day.at(h, m, sec, 0)
+        .to_zoned(tz.clone())
+        .map(|z| z.timestamp())
+        .map_err(|e| format!("{t} is not a time on {day}: {e}"))
+}
+
+/// The entry `t` of `s` as it reads in the record: "145/92 80 98%", "CADSS 18", "56 mg (2
+/// devices of 28 mg)", a lot, T0's clock time. `None` when there is no such entry.
+pub fn entry_text(s: &DosingSession, t: CorrectTarget, tz: &jiff::tz::TimeZone) -> Option<String> {
+    Some(match t.field {
+        EntryField::Observation => s.observations.get(t.index)?.text.clone(),
+        EntryField::Vitals => crate::model::format_vitals(s.vitals.get(t.index)?),
+        EntryField::Sedation => s.sedation.get(t.index)?.moaas.to_string(),
+        EntryField::Dissociation => {
+            let d = s.dissociation.get(t.index)?;
+            format!("{} {}", d.scale, d.total)
+        }
+        EntryField::Dose => {
+            s.dose_in_mg()?;
+            dose_text(s)
+        }
+        EntryField::Lot => s.lot.clone()?,
+        EntryField::DoseTime => s
+            .dose_time?
+            .to_zoned(tz.clone())
+            .strftime("%H:%M:%S")
+            .to_string(),
+    })
+}
+
+/// The entry as it is typed, to start a correction from.
+fn entry_input_text(
+    s: &DosingSession,
+    t: CorrectTarget,
+    tz: &jiff::tz::TimeZone,
+) -> Option<String> {
+    match t.field {
+        EntryField::Dose => Some(match s.dose_mg_per_kg {
+            Some(k) => format!("{k} mg/kg"),
+            None => format!("{}", s.dose_in_mg()?),
+        }),
+        _ => entry_text(s, t, tz),
+    }
+}
+
+/// When the entry was taken, for entries of a list.
+fn entry_at(s: &DosingSession, t: CorrectTarget) -> Option<Timestamp> {
+    match t.field {
+        EntryField::Observation => s.observations.get(t.index).map(|o| o.at),
+        EntryField::Vitals => s.vitals.get(t.index).map(|v| v.at),
+        EntryField::Sedation => s.sedation.get(t.index).map(|r| r.at),
+        EntryField::Dissociation => s.dissociation.get(t.index).map(|r| r.at),
+        EntryField::Dose | EntryField::Lot | EntryField::DoseTime => None,
+    }
+}
+
+/// Puts the corrected value `text` into entry `t` of `s`, read as a new entry of its kind is.
+fn apply_entry(
+    s: &mut DosingSession,
+    t: CorrectTarget,
+    text: &str,
+    weight: Option<f64>,
+    tz: &jiff::tz::TimeZone,
+) -> Result<(), String> {
+    let gone = || "that entry is no longer there".to_string();
+    match t.field {
+        EntryField::Observation => {
+            if text.is_empty() {
+                return Err("type the corrected observation, or Esc".into());
+            }
+            s.observations.get_mut(t.index).ok_or_else(gone)?.text = text.to_owned();
+        }
+        EntryField::Vitals => {
+            let v = s.vitals.get_mut(t.index).ok_or_else(gone)?;
+            *v =
+                crate::model::vitals_syntax::parse_vitals(text, v.at).map_err(|e| e.to_string())?;
+        }
+        EntryField::Sedation => {
+            let moaas = parse_moaas(text)?;
+            s.sedation.get_mut(t.index).ok_or_else(gone)?.moaas = moaas;
+        }
+        EntryField::Dissociation => {
+            let (scale, total) = parse_dissociation(text)?;
+            let d = s.dissociation.get_mut(t.index).ok_or_else(gone)?;
+            d.scale = scale;
+            d.total = total;
+        }
+        EntryField::Dose => {
+            parse_dose(text).and_then(|d| set_dose(s, d, weight))?;
+        }
+        EntryField::Lot => {
+            if text.is_empty() {
+                return Err("type the corrected lot number, or Esc".into());
+            }
+            s.lot = Some(text.to_owned());
+        }
+        EntryField::DoseTime => {
+            let t0 = s.dose_time.ok_or("T0 is not marked yet")?;
+            s.dose_time = Some(parse_clock_time(text, t0, tz)?);
+        }
+    }
+    Ok(())
+}
+
+/// The input line that reads entry `t`'s kind.
+fn input_kind_for(s: &DosingSession, t: CorrectTarget) -> InputKind {
+    match t.field {
+        EntryField::Observation => match s.observations.get(t.index) {
+            Some(o) if o.adverse => InputKind::Adverse,
+            _ => InputKind::Observation,
+        },
+        EntryField::Vitals => InputKind::Vitals,
+        EntryField::Sedation => InputKind::Sedation,
+        EntryField::Dissociation => InputKind::Dissociation,
+        EntryField::Dose => InputKind::Dose,
+        EntryField::Lot => InputKind::Lot,
+        EntryField::DoseTime => InputKind::DoseTime,
+    }
+}
+
+/// Whether `s` is the first session of the patient's course: its number is 1. (Courses and
+/// re-inductions are counted by `DosingSession::number`, which a new session gets from the
+/// patient's sessions so far.)
+fn first_of_course(s: &DosingSession) -> bool {
+    s.number == Some(1)
 }
 
 impl App {
@@ -418,6 +660,7 @@ impl App {
             drafts: Vec::new(),
             observations,
             ending: None,
+            pending: None,
         });
     }
 
@@ -454,13 +697,43 @@ impl App {
         }
     }
 
+    /// Says why nothing can be entered or corrected any more.
+    fn say_signed(&mut self) {
+        self.say_error("This session is signed and final".into());
+    }
+
     fn open_input(&mut self, kind: InputKind) {
         let now = self.now();
         let Some(c) = self.console.as_mut() else {
             return;
         };
         if c.session.is_signed() {
-            self.say_error("This session is signed and final".into());
+            return self.say_signed();
+        }
+        // Once the dose is given, a changed dose or lot is a correction of the record.
+        let recorded = match kind {
+            InputKind::Dose => c.session.dose_in_mg().is_some(),
+            InputKind::Lot => c.session.lot.is_some(),
+            _ => false,
+        };
+        if recorded && c.session.dose_time.is_some() {
+            let field = if kind == InputKind::Dose {
+                EntryField::Dose
+            } else {
+                EntryField::Lot
+            };
+            // A draft typed before T0 comes back as the corrected value.
+            let draft = c
+                .drafts
+                .iter()
+                .position(|d| d.0 == kind)
+                .map(|i| c.drafts.remove(i).1);
+            self.open_correction(CorrectTarget { field, index: 0 });
+            if let Some(text) = draft
+                && let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut())
+            {
+                i.field = TextField::new(&text);
+            }
             return;
         }
         let (text, at) = match c.drafts.iter().position(|d| d.0 == kind) {
@@ -480,29 +753,157 @@ impl App {
     }
 
     fn edit_observation(&mut self) {
+        let Some(c) = self.console.as_ref() else {
+            return;
+        };
+        if c.session
+            .observations
+            .get(c.observations.selected)
+            .is_none()
+        {
+            self.say_error("No observation to correct yet".into());
+            return;
+        }
+        let index = c.observations.selected;
+        self.open_correction(CorrectTarget {
+            field: EntryField::Observation,
+            index,
+        });
+    }
+
+    /// Opens the input line on entry `t`, holding its value to correct.
+    fn open_correction(&mut self, t: CorrectTarget) {
+        let now = self.now();
+        let tz = self.settings.time_zone.clone();
         let Some(c) = self.console.as_mut() else {
             return;
         };
         if c.session.is_signed() {
-            self.say_error("This session is signed and final".into());
-            return;
+            return self.say_signed();
         }
-        let i = c.observations.selected;
-        let Some(o) = c.session.observations.get(i) else {
-            self.say_error("No observation to correct yet".into());
+        let Some(text) = entry_input_text(&c.session, t, &tz) else {
+            self.say_error(format!("No {} recorded to correct", t.field.label()));
             return;
         };
         c.input = Some(ConsoleInput {
-            kind: if o.adverse {
-                InputKind::Adverse
-            } else {
-                InputKind::Observation
-            },
-            field: TextField::new(&o.text),
-            at: o.at,
+            kind: input_kind_for(&c.session, t),
+            field: TextField::new(&text),
+            at: entry_at(&c.session, t).unwrap_or(now),
             error: None,
-            editing: Some(i),
+            editing: Some(t),
         });
+    }
+
+    /// `C`: every entry of the session, newest first, then the dose, lot and T0, to pick one to
+    /// correct.
+    fn open_correct_picker(&mut self) {
+        let tz = self.settings.time_zone.clone();
+        let Some(c) = self.console.as_ref() else {
+            return;
+        };
+        if c.session.is_signed() {
+            return self.say_signed();
+        }
+        let s = &c.session;
+        let mut timed: Vec<(Timestamp, CorrectRow)> = Vec::new();
+        let lists = [
+            (EntryField::Observation, s.observations.len()),
+            (EntryField::Vitals, s.vitals.len()),
+            (EntryField::Sedation, s.sedation.len()),
+            (EntryField::Dissociation, s.dissociation.len()),
+        ];
+        for (field, n) in lists {
+            for index in 0..n {
+                let target = CorrectTarget { field, index };
+                let (Some(at), Some(text)) = (entry_at(s, target), entry_text(s, target, &tz))
+                else {
+                    continue;
+                };
+                let text: String = crate::text_safety::one_line(&text)
+                    .chars()
+                    .take(70)
+                    .collect();
+                timed.push((
+                    at,
+                    CorrectRow {
+                        target,
+                        label: format!("{:<9} {:<13} {text}", c.stamp(at, &tz), field.label()),
+                    },
+                ));
+            }
+        }
+        timed.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
+        let mut rows: Vec<CorrectRow> = timed.into_iter().map(|(_, r)| r).collect();
+        for field in [EntryField::Dose, EntryField::Lot, EntryField::DoseTime] {
+            let target = CorrectTarget { field, index: 0 };
+            if let Some(text) = entry_text(s, target, &tz) {
+                rows.push(CorrectRow {
+                    target,
+                    label: format!("{:<9} {:<13} {text}", "", field.label()),
+                });
+            }
+        }
+        if rows.is_empty() {
+            self.say_error("Nothing recorded yet to correct".into());
+            return;
+        }
+        self.popup = Some(Popup::Correct(FilteredList::new(rows, self.size)));
+    }
+
+    /// Enter in the correction picker: the chosen entry opens in the input line.
+    pub(super) fn choose_correct_entry(&mut self) {
+        let Some(Popup::Correct(list)) = self.popup.as_ref() else {
+            return;
+        };
+        let Some(row) = list.selected().cloned() else {
+            self.say_error("No entry matches".into());
+            return;
+        };
+        self.popup = None;
+        self.open_correction(row.target);
+    }
+
+    /// `r`: the selected observation, an adverse event, is marked resolved; its live flag
+    /// clears and it stays in the record.
+    fn resolve_adverse(&mut self) {
+        let now = self.now();
+        let who = crate::store::audit::who(self.settings.clinician.as_deref());
+        let tz = self.settings.time_zone.clone();
+        let Some(c) = self.console.as_ref() else {
+            return;
+        };
+        if c.session.is_signed() {
+            return self.say_signed();
+        }
+        let Some(o) = c.session.observations.get(c.observations.selected) else {
+            self.say_error("Select the adverse event first".into());
+            return;
+        };
+        if !o.adverse {
+            self.say_error("The selected observation is not an adverse event".into());
+            return;
+        }
+        if c.session
+            .adverse_resolved()
+            .iter()
+            .any(|r| r.event_at == o.at)
+        {
+            self.say_error("This adverse event is already marked resolved".into());
+            return;
+        }
+        let stamp = c.stamp(o.at, &tz);
+        let mut s = c.session.clone();
+        s.amendments_mut().adverse_resolved.push(AdverseResolved {
+            event_at: o.at,
+            by: who.clone(),
+            at: now,
+        });
+        match self.commit_session(s) {
+            Ok(()) => self.say(format!(
+                "The adverse event at {stamp} is marked resolved by {who}; it stays in the record"
+            )),
+            Err(e) => self.say_error(e),
+        }
     }
 
     /// Esc on the input line: an entry's text is kept as a draft; a question of ending
@@ -514,6 +915,22 @@ impl App {
         let Some(input) = c.input.take() else {
             return;
         };
+        if matches!(
+            input.kind,
+            InputKind::CorrectionReason | InputKind::DoseOverrideReason
+        ) {
+            if let Some(Pending::Correction { back, .. } | Pending::DoseOverride { back, .. }) =
+                c.pending.take()
+            {
+                c.input = Some(back);
+            }
+            self.say("Not stored: change the value, or Esc again to leave it as it was".into());
+            return;
+        }
+        if input.editing.is_some() {
+            self.say("Not corrected: the entry stays as it was".into());
+            return;
+        }
         if c.ending.take().is_some() {
             self.say("Not ended: the session goes on".into());
             return;
@@ -525,7 +942,8 @@ impl App {
         }
     }
 
-    /// Enter on the input line: parse, store, close; or say why not and keep the text.
+    /// Enter on the input line: parse, store, close; or say why not and keep the text. A
+    /// correction, or a dose outside the protocol, first asks why.
     fn confirm_input(&mut self) {
         let Some(c) = self.console.as_ref() else {
             return;
@@ -534,6 +952,17 @@ impl App {
             return;
         };
         let text = input.field.text().trim().to_string();
+        if matches!(
+            input.kind,
+            InputKind::CorrectionReason | InputKind::DoseOverrideReason
+        ) {
+            self.confirm_reason(text);
+            return;
+        }
+        if let Some(target) = input.editing {
+            self.read_correction(input, target, &text);
+            return;
+        }
         let mut s = c.session.clone();
         let weight = c.patient.weight_kg;
         let mut said = None;
@@ -542,20 +971,12 @@ impl App {
                 if text.is_empty() {
                     Err("type what you observed, or Esc".into())
                 } else {
-                    let adverse = input.kind == InputKind::Adverse;
-                    match input.editing {
-                        Some(i) if i < s.observations.len() => {
-                            s.observations[i].text = text.clone();
-                        }
-                        _ => {
-                            s.observations.push(Observation {
-                                at: input.at,
-                                text: text.clone(),
-                                adverse,
-                            });
-                            s.observations.sort_by_key(|o| o.at);
-                        }
-                    }
+                    s.observations.push(Observation {
+                        at: input.at,
+                        text: text.clone(),
+                        adverse: input.kind == InputKind::Adverse,
+                    });
+                    s.observations.sort_by_key(|o| o.at);
                     Ok(())
                 }
             }
@@ -582,9 +1003,25 @@ impl App {
                 });
                 s.dissociation.sort_by_key(|r| r.at);
             }),
-            InputKind::Dose => parse_dose(&text)
-                .and_then(|d| set_dose(&mut s, d, weight))
-                .map(|msg| said = Some(msg)),
+            InputKind::Dose => match parse_dose(&text).and_then(|d| set_dose(&mut s, d, weight)) {
+                Err(e) => Err(e),
+                Ok(msg) => match self.dose_check(&s) {
+                    DoseCheck::Usual => {
+                        said = Some(msg);
+                        Ok(())
+                    }
+                    DoseCheck::Refuse(why) => Err(why),
+                    DoseCheck::Confirm(check) => {
+                        self.ask_why(Pending::DoseOverride {
+                            dose: dose_text(&s),
+                            session: s,
+                            check,
+                            back: input,
+                        });
+                        return;
+                    }
+                },
+            },
             InputKind::Lot => {
                 s.lot = (!text.is_empty()).then(|| text.clone());
                 Ok(())
@@ -607,6 +1044,9 @@ impl App {
                 }
                 Err(e) => Err(e),
             },
+            InputKind::DoseTime | InputKind::CorrectionReason | InputKind::DoseOverrideReason => {
+                Err("nothing to correct here: Esc closes the line".into())
+            }
         };
         let outcome = outcome.and_then(|()| self.commit_session(s));
         match outcome {
@@ -620,7 +1060,6 @@ impl App {
                     .map(|c| c.stamp(input.at, &self.settings.time_zone))
                     .unwrap_or_default();
                 let what = match input.kind {
-                    InputKind::Observation if input.editing.is_some() => "Observation corrected",
                     InputKind::Observation => "Observation stored",
                     InputKind::Adverse => "Adverse event stored",
                     InputKind::Vitals => "Vitals stored",
@@ -630,10 +1069,171 @@ impl App {
                 };
                 self.say(said.unwrap_or_else(|| format!("{what} at {stamp}")));
             }
-            Err(e) => {
-                if let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut()) {
-                    i.error = Some(e);
+            Err(e) => self.input_error(e),
+        }
+    }
+
+    fn input_error(&mut self, e: String) {
+        if let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut()) {
+            i.error = Some(e);
+        }
+    }
+
+    /// The dose on `s` against the console's protocol.
+    fn dose_check(&self, s: &DosingSession) -> DoseCheck {
+        match self.console.as_ref() {
+            Some(c) => c
+                .protocol
+                .check_dose(s, c.patient.weight_kg, first_of_course(s)),
+            None => DoseCheck::Usual,
+        }
+    }
+
+    /// Holds `pending` and turns the line into the question "why?".
+    fn ask_why(&mut self, pending: Pending) {
+        let Some(c) = self.console.as_mut() else {
+            return;
+        };
+        let (kind, back) = match &pending {
+            Pending::Correction { back, .. } => (InputKind::CorrectionReason, back),
+            Pending::DoseOverride { back, .. } => (InputKind::DoseOverrideReason, back),
+        };
+        c.input = Some(ConsoleInput {
+            kind,
+            field: TextField::default(),
+            at: back.at,
+            error: None,
+            editing: back.editing,
+        });
+        c.pending = Some(pending);
+    }
+
+    /// Enter on a correction's line: the new value is read and checked, then the reason asked.
+    fn read_correction(&mut self, input: ConsoleInput, target: CorrectTarget, text: &str) {
+        let now = self.now();
+        let who = crate::store::audit::who(self.settings.clinician.as_deref());
+        let tz = self.settings.time_zone.clone();
+        let Some(c) = self.console.as_ref() else {
+            return;
+        };
+        let Some(old) = entry_text(&c.session, target, &tz) else {
+            self.input_error(format!("the {} is no longer there", target.field.label()));
+            return;
+        };
+        let mut s = c.session.clone();
+        if let Err(e) = apply_entry(&mut s, target, text, c.patient.weight_kg, &tz) {
+            self.input_error(e);
+            return;
+        }
+        let new = entry_text(&s, target, &tz).unwrap_or_default();
+        if new == old {
+            self.input_error("That is what the record says now: type the corrected value".into());
+            return;
+        }
+        let dose_check = match target.field {
+            EntryField::Dose => match self.dose_check(&s) {
+                DoseCheck::Usual => None,
+                DoseCheck::Refuse(why) => {
+                    self.input_error(why);
+                    return;
                 }
+                DoseCheck::Confirm(why) => Some(why),
+            },
+            _ => None,
+        };
+        let (entry_at, entry_n) = c.session.entry_place(target.field, target.index);
+        let correction = Correction {
+            field: target.field,
+            entry_at,
+            entry_n,
+            old,
+            new,
+            by: who,
+            at: now,
+            why: String::new(),
+        };
+        self.ask_why(Pending::Correction {
+            session: s,
+            correction,
+            dose_check,
+            back: input,
+        });
+    }
+
+    /// Enter on "why?": the held change is stored with who, when and why.
+    fn confirm_reason(&mut self, why: String) {
+        let now = self.now();
+        let who = crate::store::audit::who(self.settings.clinician.as_deref());
+        if why.is_empty() {
+            self.input_error(format!(
+                "type why (it is kept with your name, {who}), or Esc to change the value"
+            ));
+            return;
+        }
+        let Some(pending) = self.console.as_mut().and_then(|c| c.pending.take()) else {
+            self.input_error(
+                "the change this reason was for is no longer held: Esc, then enter it again".into(),
+            );
+            return;
+        };
+        let (session, said) = match pending.clone() {
+            Pending::Correction {
+                mut session,
+                mut correction,
+                dose_check,
+                ..
+            } => {
+                correction.why = why.clone();
+                correction.by = who.clone();
+                correction.at = now;
+                if let Some(check) = dose_check {
+                    let dose = dose_text(&session);
+                    session.amendments_mut().dose_overrides.push(DoseOverride {
+                        dose,
+                        check,
+                        why: why.clone(),
+                        by: who.clone(),
+                        at: now,
+                    });
+                }
+                let said = format!(
+                    "Corrected the {} ({} → {}); the original stays, struck through",
+                    correction.field.label(),
+                    crate::text_safety::one_line(&correction.old),
+                    crate::text_safety::one_line(&correction.new)
+                );
+                session.amendments_mut().corrections.push(correction);
+                (session, said)
+            }
+            Pending::DoseOverride {
+                mut session,
+                dose,
+                check,
+                ..
+            } => {
+                let said = format!("Dose {dose}, outside the protocol, confirmed by {who}");
+                session.amendments_mut().dose_overrides.push(DoseOverride {
+                    dose,
+                    check,
+                    why,
+                    by: who,
+                    at: now,
+                });
+                (session, said)
+            }
+        };
+        match self.commit_session(session) {
+            Ok(()) => {
+                if let Some(c) = self.console.as_mut() {
+                    c.input = None;
+                }
+                self.say(said);
+            }
+            Err(e) => {
+                if let Some(c) = self.console.as_mut() {
+                    c.pending = Some(pending);
+                }
+                self.input_error(e);
             }
         }
     }
@@ -651,8 +1251,7 @@ impl App {
             return;
         }
         if c.session.is_signed() {
-            self.say_error("This session is signed and final".into());
-            return;
+            return self.say_signed();
         }
         let mut s = c.session.clone();
         s.dose_time = Some(now);
@@ -793,15 +1392,33 @@ impl App {
             return true;
         };
         let mut lines = std::mem::take(&mut c.drafts);
+        let tz = self.settings.time_zone.clone();
+        let pending = c.pending.take();
         if let Some(i) = c.input.take() {
-            let unchanged = i.editing.is_some_and(|n| {
-                c.session
-                    .observations
-                    .get(n)
-                    .is_some_and(|o| o.text == i.field.text())
+            // A correction waiting for its reason is kept as the value and the reason so far.
+            let (i, why) = match pending {
+                Some(Pending::Correction { back, .. } | Pending::DoseOverride { back, .. }) => {
+                    (back, Some(i.field.text().trim().to_string()))
+                }
+                None => (i, None),
+            };
+            let text = i.field.text().to_string();
+            let unchanged = i.editing.is_some_and(|t| {
+                entry_input_text(&c.session, t, &tz).is_some_and(|now| now == text.trim())
             });
+            let text = match (i.editing, why) {
+                (Some(t), why) => format!(
+                    "correction of the {}: {}{}",
+                    t.field.label(),
+                    text.trim(),
+                    why.filter(|w| !w.is_empty())
+                        .map_or(String::new(), |w| format!("; why: {w}"))
+                ),
+                (None, Some(why)) if !why.is_empty() => format!("{}; why: {why}", text.trim()),
+                _ => text,
+            };
             if !unchanged && !matches!(i.kind, InputKind::Transport | InputKind::ReadyMinutes) {
-                lines.push((i.kind, i.field.text().to_string(), i.at));
+                lines.push((i.kind, text, i.at));
             }
         }
         c.ending = None;
@@ -892,8 +1509,16 @@ impl App {
             Action::SessionLot => self.open_input(InputKind::Lot),
             Action::SessionMarkDose => self.mark_dose(),
             Action::SessionEditObservation => self.edit_observation(),
+            Action::SessionCorrect => self.open_correct_picker(),
+            Action::SessionResolveAdverse => self.resolve_adverse(),
             Action::SessionEnd => self.begin_ending(),
-            Action::SessionLeave | Action::Back => self.leave_console(),
+            Action::SessionLeave => self.leave_console(),
+            // Esc with no line open: a second Esc after closing a line must not take the
+            // therapist out of the session.
+            Action::Back => self.say(format!(
+                "Still in the session console: {} leaves it",
+                self.key_hint(KeyContext::Console, Action::SessionLeave)
+            )),
             Action::Privacy => self.toggle_privacy(),
             Action::Help => self.open_help(),
             Action::Palette => self.open_palette(),

@@ -3,11 +3,11 @@
 //! content is tested here without a terminal.
 
 use crate::model::measure::{Score, baseline, outcome};
-use crate::model::monitoring::{Thresholds, is_sedated, session_flags};
+use crate::model::monitoring::{Thresholds, is_sedated, reading_flags};
 use crate::model::timeline::measure_summary;
 use crate::model::{
-    DosingSession, EntryKind, IntegrationGoal, Measure, Note, NoteStatus, PatientRecords,
-    TimelineEntry,
+    DosingSession, EntryField, EntryKind, IntegrationGoal, Measure, Note, NoteStatus,
+    PatientRecords, TimelineEntry,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -25,6 +25,8 @@ pub enum Tone {
     Signed,
     Draft,
     Private,
+    /// An original replaced by a correction: struck through, still readable.
+    Struck,
 }
 
 pub type Span = (Tone, String);
@@ -161,19 +163,35 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
         dose.push(')');
     }
     out.push(field("Dose", format!("{dose}, {}", s.route.label())));
+    out.extend(corrections(s, EntryField::Dose, 0, tz));
+    for o in s.dose_overrides() {
+        out.push(line([
+            (Tone::Flag, "    outside the protocol: ".to_string()),
+            (Tone::Text, format!("{} ({})", o.dose, o.check)),
+        ]));
+        out.push(line([(
+            Tone::Dim,
+            format!("    confirmed by {} {}: {}", o.by, when(o.at, tz), o.why),
+        )]));
+    }
     out.push(field("Lot", s.lot.clone().unwrap_or_else(|| "—".into())));
+    out.extend(corrections(s, EntryField::Lot, 0, tz));
     out.push(field(
         "Dosed at",
         s.dose_time
             .map(|t| clock(t, tz))
             .unwrap_or_else(|| "not yet".into()),
     ));
+    out.extend(corrections(s, EntryField::DoseTime, 0, tz));
 
-    let flags = session_flags(s, t);
     if !s.vitals.is_empty() {
         out.push(Vec::new());
         out.push(text(Tone::Heading, "Vitals"));
-        for v in &s.vitals {
+        out.push(text(
+            Tone::Dim,
+            format!("Flagged: {}", t.absolute_summary()),
+        ));
+        for (i, v) in s.vitals.iter().enumerate() {
             let mut l = vec![(Tone::Label, format!("{} ", clock(v.at, tz)))];
             if let Some(m) = s.minutes_since_dose(v.at) {
                 l.push((Tone::Dim, format!("T{m:+} min ")));
@@ -189,17 +207,18 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
                 parts.push(format!("SpO2 {o}%"));
             }
             l.push((Tone::Text, parts.join("  ")));
-            for (_, f) in flags.iter().filter(|(at, _)| *at == v.at) {
-                l.push((Tone::Flag, format!("  ! {}", f.message())));
+            for f in reading_flags(s, v, t) {
+                l.push((Tone::Flag, format!("  ! {}", f.message(t))));
             }
             out.push(l);
+            out.extend(corrections(s, EntryField::Vitals, i, tz));
         }
     }
     if !s.sedation.is_empty() {
         out.push(Vec::new());
         out.push(text(Tone::Heading, "Sedation (MOAA/S)"));
         let pre = s.predose_moaas();
-        for r in &s.sedation {
+        for (i, r) in s.sedation.iter().enumerate() {
             let mut l = vec![
                 (Tone::Label, format!("{} ", clock(r.at, tz))),
                 (Tone::Text, format!("{}/5", r.moaas)),
@@ -208,28 +227,37 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
                 l.push((Tone::Flag, "  sedated (below pre-dose)".into()));
             }
             out.push(l);
+            out.extend(corrections(s, EntryField::Sedation, i, tz));
         }
     }
     if !s.dissociation.is_empty() {
         out.push(Vec::new());
         out.push(text(Tone::Heading, "Dissociation"));
-        for d in &s.dissociation {
+        for (i, d) in s.dissociation.iter().enumerate() {
             out.push(line([
                 (Tone::Label, format!("{} ", clock(d.at, tz))),
                 (Tone::Text, format!("{} {}", d.scale, d.total)),
             ]));
+            out.extend(corrections(s, EntryField::Dissociation, i, tz));
         }
     }
     if !s.observations.is_empty() {
         out.push(Vec::new());
         out.push(text(Tone::Heading, "Observations"));
-        for o in &s.observations {
+        for (i, o) in s.observations.iter().enumerate() {
             let mut l = vec![(Tone::Label, format!("{} ", clock(o.at, tz)))];
             if o.adverse {
                 l.push((Tone::Flag, "ADVERSE ".into()));
             }
             l.push((Tone::Text, o.text.clone()));
             out.push(l);
+            out.extend(corrections(s, EntryField::Observation, i, tz));
+            if let Some(r) = s.adverse_resolved().iter().find(|r| r.event_at == o.at) {
+                out.push(line([(
+                    Tone::Dim,
+                    format!("    resolved {} ({})", clock(r.at, tz), r.by),
+                )]));
+            }
         }
     }
     out.push(Vec::new());
@@ -255,6 +283,27 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
         out.push(field("Ended early", r.clone()));
     }
     out
+}
+
+/// Each original of the entry, struck through, with who corrected it, when and why.
+fn corrections(
+    s: &DosingSession,
+    field: EntryField,
+    index: usize,
+    tz: &TimeZone,
+) -> Vec<DetailLine> {
+    s.corrections_of(field, index)
+        .map(|k| {
+            line([
+                (Tone::Dim, "    was ".to_string()),
+                (Tone::Struck, k.old.clone()),
+                (
+                    Tone::Dim,
+                    format!("  corrected by {} {}: {}", k.by, when(k.at, tz), k.why),
+                ),
+            ])
+        })
+        .collect()
 }
 
 fn measure(r: &PatientRecords, m: &Measure, tz: &TimeZone) -> Vec<DetailLine> {

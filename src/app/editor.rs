@@ -79,6 +79,9 @@ pub struct Editor {
     first_unsaved: Option<Timestamp>,
     last_change: Option<Timestamp>,
     pub saved_at: Option<Timestamp>,
+    /// Where the cursor was when the store last took the text: the place a restart reopens,
+    /// which must lie in the text the store has (a later place may be in words not saved).
+    position_saved: Option<Resume>,
     /// The last save failed with this; the text stays here and the next tick tries again.
     pub save_error: Option<String>,
 }
@@ -121,6 +124,7 @@ impl Editor {
             first_unsaved: None,
             last_change: None,
             saved_at: None,
+            position_saved: None,
             save_error: None,
         }
     }
@@ -171,6 +175,7 @@ impl Editor {
     /// The store now holds `note`, as of `now`.
     pub fn saved(&mut self, note: Note, now: Timestamp) {
         self.note = note;
+        self.position_saved = Some(self.position());
         self.dirty = false;
         self.first_unsaved = None;
         self.saved_at = Some(now);
@@ -222,15 +227,44 @@ impl Editor {
         }
     }
 
-    /// Puts the cursor back where a marker says it was; out-of-range places are clamped.
+    /// Where a restart reopens the cursor: where it was at the last save (the text opened
+    /// from the store, before any save).
+    pub fn position_in_store(&self) -> Resume {
+        match (self.is_dirty(), &self.position_saved) {
+            // The text is the store's: the cursor is where it is.
+            (false, _) => self.position(),
+            (true, Some(p)) => p.clone(),
+            // Typed into, never saved: the store has the note as opened; its start is safe.
+            (true, None) => Resume {
+                note: self.note.id.to_string(),
+                section: 0,
+                row: 0,
+                col: 0,
+            },
+        }
+    }
+
+    /// Puts the cursor back where a marker says it was; a place not in the text goes to its end.
     pub fn restore(&mut self, r: &Resume) {
         if r.section < self.sections.len() {
             self.current = r.section;
         }
         if let Some(s) = self.section() {
-            let row = u16::try_from(r.row).unwrap_or(u16::MAX);
-            let col = u16::try_from(r.col).unwrap_or(u16::MAX);
-            s.area.move_cursor(CursorMove::Jump(row, col));
+            // A place that is not in the text (written for text since changed) goes to its
+            // end, never into the middle of a word.
+            let fits = s
+                .area
+                .lines()
+                .get(r.row)
+                .is_some_and(|line| r.col <= line.chars().count());
+            if fits {
+                let row = u16::try_from(r.row).unwrap_or(u16::MAX);
+                let col = u16::try_from(r.col).unwrap_or(u16::MAX);
+                s.area.move_cursor(CursorMove::Jump(row, col));
+            } else {
+                s.area.move_cursor(CursorMove::Bottom);
+                s.area.move_cursor(CursorMove::End);
+            }
         }
     }
 

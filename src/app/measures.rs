@@ -198,18 +198,24 @@ impl MeasureForm {
     }
 }
 
-/// Reads a clinician-entered total: a finite number from 0 to [`MAX_ENTERED_TOTAL`]; a decimal
-/// comma is taken as a point.
-pub fn parse_total(text: &str) -> Result<f64, String> {
+/// Reads a clinician-entered total of `instrument`: a number in its range
+/// ([`Instrument::total_range`]), whole where the scale is; a decimal comma is taken as a point.
+pub fn parse_total(text: &str, instrument: Instrument) -> Result<f64, String> {
     let t = text.trim();
     if t.is_empty() {
         return Err("type the total, e.g. 12".into());
     }
     match t.replace(',', ".").parse::<f64>() {
-        Ok(v) if v.is_finite() && (0.0..=MAX_ENTERED_TOTAL).contains(&v) => Ok(v),
-        Ok(_) => Err(format!(
-            "{t} is out of range: a total is from 0 to {MAX_ENTERED_TOTAL}"
+        Ok(v) if !(v.is_finite() && (0.0..=MAX_ENTERED_TOTAL).contains(&v)) => Err(format!(
+            "{t} is out of range: {}",
+            instrument
+                .total_error(v)
+                .unwrap_or_else(|| format!("a total is from 0 to {MAX_ENTERED_TOTAL}"))
         )),
+        Ok(v) => match instrument.total_error(v) {
+            Some(why) => Err(why),
+            None => Ok(v),
+        },
         Err(_) => Err(format!("\"{t}\" is not a number; type the total, e.g. 12")),
     }
 }
@@ -529,7 +535,7 @@ impl App {
                     return;
                 }
             },
-            MeasureStep::Total(t) => match parse_total(t.field.text()) {
+            MeasureStep::Total(t) => match parse_total(t.field.text(), t.instrument) {
                 Ok(v) => (t.instrument, Vec::new(), Some(v)),
                 Err(e) => {
                     t.error = Some(e.clone());
@@ -608,14 +614,41 @@ mod tests {
 
     #[test]
     fn a_total_is_a_finite_number_in_range() {
-        assert_eq!(parse_total(" 12 "), Ok(12.0));
-        assert_eq!(parse_total("7,5"), Ok(7.5));
-        assert!(parse_total("").unwrap_err().contains("type the total"));
-        assert!(parse_total("12x").unwrap_err().contains("not a number"));
-        assert!(parse_total("-1").unwrap_err().contains("0 to 10000"));
-        assert!(parse_total("1e9").unwrap_err().contains("out of range"));
-        assert!(parse_total("NaN").is_err());
-        assert!(parse_total("inf").is_err());
+        let cadss = Instrument::Cadss;
+        assert_eq!(parse_total(" 12 ", cadss), Ok(12.0));
+        assert_eq!(parse_total("7,5", Instrument::Ebi), Ok(7.5));
+        assert!(
+            parse_total("", cadss)
+                .unwrap_err()
+                .contains("type the total")
+        );
+        assert!(
+            parse_total("12x", cadss)
+                .unwrap_err()
+                .contains("not a number")
+        );
+        assert!(parse_total("-1", cadss).unwrap_err().contains("0 to 92"));
+        assert!(
+            parse_total("1e9", cadss)
+                .unwrap_err()
+                .contains("out of range")
+        );
+        assert!(parse_total("NaN", cadss).is_err());
+        assert!(parse_total("inf", cadss).is_err());
+        assert_eq!(
+            parse_total("500", cadss).unwrap_err(),
+            "a CADSS total is a whole number from 0 to 92 (23 subjective items scored 0-4; the \
+             observer items are not part of it), not 500"
+        );
+        assert!(
+            parse_total("12.5", cadss)
+                .unwrap_err()
+                .contains("whole number")
+        );
+        assert!(parse_total("151", Instrument::Meq30).is_err());
+        assert!(parse_total("601", Instrument::Ebi).is_err());
+        assert!(parse_total("131", Instrument::Ceq).is_err());
+        assert_eq!(parse_total("130", Instrument::Ceq), Ok(130.0));
     }
 
     fn records() -> PatientRecords {

@@ -6,6 +6,7 @@
 //! to the store where the action saves something -> the next frame draws from state.
 
 pub mod action;
+pub mod confirm;
 pub mod console;
 pub mod detail;
 mod drafts;
@@ -499,6 +500,8 @@ impl App {
             Some(Popup::Drafts(p)) => Some(&mut p.filter),
             Some(Popup::Addendum(a)) => Some(&mut a.field),
             Some(Popup::Protocols(p)) => Some(&mut p.list.filter),
+            Some(Popup::Correct(p)) => Some(&mut p.filter),
+            Some(Popup::Confirm(_)) => None,
             Some(Popup::Measure(m)) => m.field(),
             Some(Popup::Goal(g)) => g.field(),
             Some(Popup::Search(s)) => Some(&mut s.field),
@@ -532,6 +535,8 @@ impl App {
             Some(Popup::NewNote(p)) => p.list.refilter(),
             Some(Popup::Drafts(p)) => p.refilter(),
             Some(Popup::Protocols(p)) => p.list.refilter(),
+            Some(Popup::Correct(p)) => p.refilter(),
+            Some(Popup::Confirm(_)) => {}
             Some(Popup::Measure(m)) => m.after_typing(),
             Some(Popup::Goal(g)) => g.after_typing(),
             Some(Popup::Patient(_)) | Some(Popup::Addendum(_)) | Some(Popup::Search(_)) => {}
@@ -662,13 +667,13 @@ impl App {
                 }
                 None => self.say_error("No patient selected".into()),
             },
-            Action::PatientArchive => self.toggle_archive(),
+            Action::PatientArchive => self.ask_archive(),
             Action::PopupClose | Action::PopupConfirm | Action::FieldNext | Action::FieldPrev => {
                 self.say_error(format!("{} works in popups and forms", action.name()));
             }
             Action::NoteNew => self.open_template_picker(),
             Action::NoteEdit => self.edit_selected_note(),
-            Action::NoteSign => self.sign_selected_note(),
+            Action::NoteSign => self.ask_sign_selected_note(),
             Action::NoteAddendum => self.open_addendum(),
             Action::DraftsList => self.open_drafts(),
             Action::ViewToday => self.toggle_today(),
@@ -777,6 +782,14 @@ impl App {
                 Action::Quit => self.request_quit(),
                 other => self.say_error(format!("{} does nothing in this popup", other.name())),
             },
+            Popup::Correct(p) => match action {
+                _ if p.navigate(action) => {}
+                Action::PopupClose => self.popup = None,
+                Action::PopupConfirm => self.choose_correct_entry(),
+                Action::Quit => self.request_quit(),
+                other => self.say_error(format!("{} does nothing in this popup", other.name())),
+            },
+            Popup::Confirm(_) => self.update_confirm(action),
             Popup::Drafts(p) => match action {
                 _ if p.navigate(action) => {}
                 Action::PopupClose => self.popup = None,

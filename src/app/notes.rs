@@ -135,6 +135,11 @@ impl App {
                 if let Some(e) = self.editor.as_mut() {
                     e.saved(note, now);
                 }
+                // Where the cursor is goes with the text it is in: a restart must not put it
+                // back in the middle of a word typed since.
+                if self.settings.keep_unsaved && !self.quit {
+                    self.keep_unsaved(super::unsaved::Keep::Everything, true);
+                }
                 true
             }
             Err(err) => {
@@ -349,19 +354,63 @@ impl App {
         true
     }
 
-    pub(super) fn sign_selected_note(&mut self) {
+    /// The clinician's name for a signature, or says how to set it.
+    pub(super) fn signer(&mut self) -> Option<String> {
+        self.clinician()
+    }
+
+    /// The draft selected on the timeline, or says why there is none to sign.
+    pub(super) fn selected_draft_to_sign(&mut self) -> Option<Note> {
         let Some(note) = self.selected_note() else {
             self.no_note_selected();
-            return;
+            return None;
         };
         if note.is_signed() {
             self.say_error("This note is already signed".into());
+            return None;
+        }
+        Some(note)
+    }
+
+    /// Signs the note `id` (confirmed in the popup), if it is still the selected draft.
+    pub(super) fn sign_note_by_id(&mut self, id: &crate::model::RecordId) {
+        let Some(note) = self.selected_draft_to_sign() else {
+            return;
+        };
+        if &note.id != id {
+            self.say_error("The selection moved: nothing was signed".into());
             return;
         }
-        let id = note.id.clone();
         if self.sign_and_write(note) {
             self.refresh_patient();
-            self.select_entry(&id);
+            self.select_entry(id);
+        }
+    }
+
+    /// Saves the editor's draft before the signing question; false (and said why) if not saved.
+    pub(super) fn save_editor_for_signing(&mut self) -> bool {
+        self.save_editor()
+    }
+
+    /// Signs the note open in the editor (confirmed in the popup) and closes the editor.
+    pub(super) fn sign_editor_note(&mut self) {
+        if !self.save_editor() {
+            return;
+        }
+        let Some(e) = self.editor.as_mut() else {
+            return;
+        };
+        let note = e.current_note();
+        if self.sign_and_write(note) {
+            let status = self.status.take();
+            self.editor = None;
+            self.refresh_patient();
+            if let Some(v) = self.patient.as_ref()
+                && v.selected().is_none()
+            {
+                self.focus = Pane::Timeline;
+            }
+            self.status = status;
         }
     }
 
@@ -485,33 +534,8 @@ impl App {
                     e.move_section(if action == Action::SectionNext { 1 } else { -1 });
                 }
             }
-            Action::NoteSign => {
-                if !self.save_editor() {
-                    return;
-                }
-                let Some(e) = self.editor.as_mut() else {
-                    return;
-                };
-                let empty = e.empty_required();
-                // Put the cursor where the work is.
-                if let Some(first) = empty.first()
-                    && let Some(i) = e.sections.iter().position(|s| &s.heading == first)
-                {
-                    e.current = i;
-                }
-                let note = e.current_note();
-                if self.sign_and_write(note) {
-                    let status = self.status.take();
-                    self.editor = None;
-                    self.refresh_patient();
-                    if let Some(v) = self.patient.as_ref()
-                        && v.selected().is_none()
-                    {
-                        self.focus = Pane::Timeline;
-                    }
-                    self.status = status;
-                }
-            }
+            // Shows what becomes final and asks once (app/confirm.rs).
+            Action::NoteSign => self.ask_sign_editor_note(),
             Action::ToggleTheme => self.cycle_theme(),
             a => {
                 let Some(e) = self.editor.as_mut() else {

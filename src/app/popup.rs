@@ -19,6 +19,10 @@ pub enum Popup {
     Drafts(FilteredList<super::drafts::DraftRow>),
     /// "Start a dosing session": pick the protocol.
     Protocols(super::console::ProtocolPicker),
+    /// "Correct an entry" in the session console: pick the entry.
+    Correct(FilteredList<super::console::CorrectRow>),
+    /// "Sign this note?", "Archive this patient?": what becomes final, asked once.
+    Confirm(super::confirm::Confirm),
     /// "Record a measure": the instrument, then its items or total.
     Measure(super::measures::MeasureForm),
     /// Goals: promote an intention, the goal form, check-ins.

@@ -11,7 +11,7 @@
 //! offers it back.
 
 use super::App;
-use super::console::{ConsoleInput, Ending, InputKind};
+use super::console::{ConsoleInput, CorrectTarget, Ending, InputKind};
 use super::editor::Resume;
 use super::field::TextField;
 use super::goal_form::{CheckInForm, GoalForm};
@@ -79,8 +79,9 @@ pub struct Line {
     pub kind: InputKind,
     pub text: String,
     pub at: Timestamp,
+    /// The entry being corrected, when the line corrects one.
     #[serde(default)]
-    pub editing: Option<usize>,
+    pub editing: Option<CorrectTarget>,
 }
 
 /// A form that was open.
@@ -223,7 +224,7 @@ impl App {
         };
         Unsaved {
             editor: match keep {
-                Keep::Everything => self.editor.as_ref().map(|e| e.position()),
+                Keep::Everything => self.editor.as_ref().map(|e| e.position_in_store()),
                 Keep::WithoutEditor => None,
             },
             console,
@@ -461,6 +462,8 @@ impl App {
             return Err("this store has no place on disk".into());
         };
         let mut state = self.unsaved_now(Keep::Everything);
+        // The rescue holds the text as it is now, so the cursor goes back where it is now.
+        state.editor = self.editor.as_ref().map(|e| e.position());
         state.note = self
             .editor
             .as_ref()

@@ -93,7 +93,7 @@ fn show(l: &LoadedProtocol) {
         "  BP rise from baseline of at least {} systolic or {} diastolic",
         t.rise_systolic, t.rise_diastolic
     );
-    println!("  SpO2 below {}%", t.spo2_floor);
+    println!("  Flagged at any time: {}", t.absolute_summary());
     println!("  Observe at least {} min", t.min_observation_minutes);
     println!();
     println!("Checklist:");

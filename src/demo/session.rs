@@ -411,6 +411,7 @@ pub(super) fn dosing_session(
             ready_minutes,
         }),
         early_end_reason: None,
+        amendments: None,
         signed_by: None,
         signed_at: None,
     }

@@ -375,6 +375,36 @@ struct MedicationAdministration {
     context: Reference,
     effective_date_time: String,
     dosage: Dosage,
+    /// Corrections of the dose, lot or T0 (the original kept) and doses confirmed outside the
+    /// protocol.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    note: Vec<Annotation>,
+}
+
+/// A correction as an annotation: the original, the new value, who, when and why.
+fn correction_note(k: &crate::model::Correction) -> Annotation {
+    Annotation {
+        time: instant(k.at),
+        text: strip_controls(&format!(
+            "Corrected {}: originally \"{}\", now \"{}\"; by {}: {}",
+            k.field.label(),
+            k.old,
+            k.new,
+            k.by,
+            k.why
+        )),
+    }
+}
+
+/// The corrections of entry `index` of `field`, as annotations.
+fn corrections_of(
+    s: &DosingSession,
+    field: crate::model::EntryField,
+    index: usize,
+) -> Vec<Annotation> {
+    s.corrections_of(field, index)
+        .map(correction_note)
+        .collect()
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -824,6 +854,10 @@ impl<'a> Builder<'a> {
             );
             o.encounter = Some(Reference::to(&encounter_url));
             o.value_integer = Some(r.moaas);
+            o.note = corrections_of(s, crate::model::EntryField::Sedation, i);
+            if !o.note.is_empty() {
+                o.status = "corrected";
+            }
             self.summary.rating_observations += 1;
             self.push(format!("urn:uuid:{}", o.id), Resource::Observation(o));
         }
@@ -846,6 +880,10 @@ impl<'a> Builder<'a> {
             );
             o.encounter = Some(Reference::to(&encounter_url));
             o.value_quantity = Some(Quantity::score(r.total));
+            o.note = corrections_of(s, crate::model::EntryField::Dissociation, i);
+            if !o.note.is_empty() {
+                o.status = "corrected";
+            }
             self.summary.rating_observations += 1;
             self.push(format!("urn:uuid:{}", o.id), Resource::Observation(o));
         }
@@ -909,6 +947,22 @@ impl<'a> Builder<'a> {
                 route: route(s.route),
                 dose: mg.map(|mg| Quantity::ucum(mg, "mg")),
             },
+            note: {
+                use crate::model::EntryField;
+                let mut notes: Vec<Annotation> =
+                    [EntryField::Dose, EntryField::Lot, EntryField::DoseTime]
+                        .into_iter()
+                        .flat_map(|f| corrections_of(s, f, 0))
+                        .collect();
+                notes.extend(s.dose_overrides().iter().map(|o| Annotation {
+                    time: instant(o.at),
+                    text: strip_controls(&format!(
+                        "Dose outside the protocol: {} ({}); confirmed by {}: {}",
+                        o.dose, o.check, o.by, o.why
+                    )),
+                }));
+                notes
+            },
         };
         self.summary.medication_administrations += 1;
         self.push(url, Resource::MedicationAdministration(resource));
@@ -927,6 +981,10 @@ impl<'a> Builder<'a> {
                 v.at,
             );
             o.encounter = Some(Reference::to(encounter));
+            o.note = corrections_of(s, crate::model::EntryField::Vitals, index);
+            if !o.note.is_empty() {
+                o.status = "corrected";
+            }
             o
         };
         if v.systolic.is_some() || v.diastolic.is_some() {

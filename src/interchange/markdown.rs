@@ -389,6 +389,61 @@ impl<'a> Chart<'a> {
             }
         }
 
+        if !s.dose_overrides().is_empty() {
+            self.blank();
+            self.line("### Doses outside the protocol");
+            self.blank();
+            for o in s.dose_overrides() {
+                let line = format!(
+                    "- {} ({}): confirmed by {}, {}: {}",
+                    inline(&o.dose),
+                    inline(&o.check),
+                    inline(&o.by),
+                    self.when(o.at),
+                    inline(&o.why)
+                );
+                self.line(&line);
+            }
+        }
+
+        if !s.corrections().is_empty() {
+            self.blank();
+            self.line("### Corrections");
+            self.blank();
+            self.line("The original of each corrected entry, struck through, then the correction.");
+            self.blank();
+            for k in s.corrections() {
+                let entry = match k.entry_at {
+                    Some(at) => format!("{} of {}", k.field.label(), self.stamp(s, at)),
+                    None => k.field.label().to_owned(),
+                };
+                let line = format!(
+                    "- {entry}: ~~{}~~ → {}; corrected by {}, {}: {}",
+                    inline(&k.old),
+                    inline(&k.new),
+                    inline(&k.by),
+                    self.when(k.at),
+                    inline(&k.why)
+                );
+                self.line(&line);
+            }
+        }
+
+        if !s.adverse_resolved().is_empty() {
+            self.blank();
+            self.line("### Adverse events resolved");
+            self.blank();
+            for r in s.adverse_resolved() {
+                let line = format!(
+                    "- the adverse event of {}: resolved {}, by {}",
+                    self.stamp(s, r.event_at),
+                    self.stamp(s, r.at),
+                    inline(&r.by)
+                );
+                self.line(&line);
+            }
+        }
+
         if s.discharge.is_some() || s.early_end_reason.is_some() {
             self.blank();
             self.line("### Discharge");
@@ -431,7 +486,7 @@ impl<'a> Chart<'a> {
             let predose = s.dose_time.is_none_or(|t0| v.at <= t0);
             let flags: Vec<String> = check_vitals(v, predose, baseline, &self.opts.thresholds)
                 .iter()
-                .map(|f| format!("**{}**", f.message()))
+                .map(|f| format!("**{}**", f.message(&self.opts.thresholds)))
                 .collect();
             let dash = || "—".to_owned();
             let bp = match (v.systolic, v.diastolic) {

@@ -139,6 +139,25 @@ pub fn rems_summary(
     );
     line("", "");
 
+    // The session's profile's thresholds when it is a built-in one, else the clinic defaults.
+    let t = crate::protocols::builtins()
+        .for_session(s)
+        .map_or_else(Default::default, |p| p.thresholds);
+    let flags = crate::model::monitoring::session_flags(s, &t);
+    line("Vitals flags", "");
+    line("  Thresholds: ", &t.absolute_summary());
+    if flags.is_empty() {
+        line("  Flagged readings: ", "none");
+    } else {
+        for (at, f) in flags {
+            line(
+                &format!("  {} ({}): ", times.rel(at), times.clock(at)),
+                &f.message(&t),
+            );
+        }
+    }
+    line("", "");
+
     line("Monitoring", "");
     let total = match (s.dose_time, &s.discharge) {
         (Some(t0), Some(d)) => Some(d.at.duration_since(t0).as_secs().div_euclid(60)),
@@ -207,7 +226,10 @@ pub fn rems_summary(
     } else {
         line("Adverse events:", "");
         for o in adverse {
-            let text = o.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            let mut text = o.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            if let Some(r) = s.adverse_resolved().iter().find(|r| r.event_at == o.at) {
+                text.push_str(&format!(" (resolved {})", times.rel(r.at)));
+            }
             line(&format!("  {}  ", times.rel(o.at)), &text);
         }
     }

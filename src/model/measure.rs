@@ -126,6 +126,84 @@ impl Instrument {
     }
 }
 
+/// The range of a clinician-entered total, from the instrument's published item count and item
+/// range (domain.md, "Instruments"). MEQ30 is often reported as a mean (0-5): a value with a
+/// fraction up to `mean_max` is taken as one. (EBI's mean, 0-100, lies inside its total's range.)
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TotalRange {
+    pub max: f64,
+    /// Whether totals are whole numbers (items scored in whole points).
+    pub whole: bool,
+    /// A value with a fraction up to this is a mean of the items, not a total.
+    pub mean_max: Option<f64>,
+    /// How the total is made, for messages: "23 items scored 0-4".
+    pub made_of: &'static str,
+}
+
+impl Instrument {
+    /// The range of an entered total; `None` for instruments scored from their items. CADSS is
+    /// the 23 subjective items (0-92), the total the ketamine trials report; the 5 observer
+    /// items (which would make 0-112) are not part of it.
+    pub fn total_range(self) -> Option<TotalRange> {
+        let (max, whole, mean_max, made_of) = match self {
+            Instrument::Phq9 | Instrument::Gad7 => return None,
+            Instrument::Cadss => (
+                92.0,
+                true,
+                None,
+                "23 subjective items scored 0-4; the observer items are not part of it",
+            ),
+            Instrument::Meq30 => (150.0, true, Some(5.0), "30 items scored 0-5"),
+            Instrument::Ebi => (600.0, false, None, "6 items scored 0-100"),
+            Instrument::Ceq => (130.0, true, None, "26 items scored 0-5"),
+        };
+        Some(TotalRange {
+            max,
+            whole,
+            mean_max,
+            made_of,
+        })
+    }
+
+    /// Why `total` cannot be a total of this instrument, or `None` when it can.
+    pub fn total_error(self, total: f64) -> Option<String> {
+        let r = self.total_range()?;
+        let label = self.label();
+        let kind = if r.whole {
+            "a whole number"
+        } else {
+            "a number"
+        };
+        let or_mean = r
+            .mean_max
+            .map_or(String::new(), |m| format!(", or a mean from 0 to {m}"));
+        let refusal = || {
+            Some(format!(
+                "a {label} total is {kind} from 0 to {} ({}){or_mean}, not {total}",
+                r.max, r.made_of
+            ))
+        };
+        if !total.is_finite() || !(0.0..=r.max).contains(&total) {
+            return refusal();
+        }
+        let a_mean = r.mean_max.is_some_and(|m| total <= m);
+        if r.whole && total.fract() != 0.0 && !a_mean {
+            return refusal();
+        }
+        None
+    }
+
+    /// The instrument a scale name as typed names ("cadss", "MEQ30", "meq-30"), if any.
+    pub fn from_label(name: &str) -> Option<Self> {
+        let n: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect::<String>()
+            .to_lowercase();
+        Self::parse(&n)
+    }
+}
+
 impl fmt::Display for Instrument {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
@@ -246,7 +324,8 @@ pub struct Measure {
     pub session: Option<RecordId>,
 }
 
-/// The largest clinician-entered total accepted; no scale in use comes near it.
+/// The largest total of a scale kitnotes does not know (a dissociation scale other than the
+/// four); the known ones have their own ranges ([`Instrument::total_range`]).
 pub const MAX_ENTERED_TOTAL: f64 = 10_000.0;
 
 impl Measure {
@@ -302,13 +381,10 @@ impl Measure {
                     ));
                 }
                 match self.entered_total {
-                    Some(t) if t.is_finite() && (0.0..=MAX_ENTERED_TOTAL).contains(&t) => {
-                        Ok(Score::Entered(t))
-                    }
-                    Some(t) => Err(ValidationError::new(
-                        "total",
-                        format!("a total must be a number from 0 to {MAX_ENTERED_TOTAL} (got {t})"),
-                    )),
+                    Some(t) => match self.instrument.total_error(t) {
+                        None => Ok(Score::Entered(t)),
+                        Some(why) => Err(ValidationError::new("total", why)),
+                    },
                     None => Err(ValidationError::new(
                         "total",
                         format!("{} needs its total", self.instrument.label()),

@@ -23,8 +23,8 @@ pub use note::{Addendum, Note, NoteError, NoteKind, NoteStatus, Section};
 pub use patient::Patient;
 pub use record::{Record, RecordKind, RecordRef};
 pub use session::{
-    Discharge, DissociationRating, DosingSession, Observation, Route, SedationRating, SessionError,
-    VitalSign, Vitals,
+    AdverseResolved, Amendments, Correction, Discharge, DissociationRating, DoseOverride,
+    DosingSession, EntryField, Observation, Route, SedationRating, SessionError, VitalSign, Vitals,
 };
 pub use timeline::{EntryKind, PatientRecords, TimelineEntry};
 pub use vitals_syntax::{VitalsSyntaxError, format_vitals, parse_vitals};

@@ -9,8 +9,9 @@ use super::session::{DosingSession, Vitals};
 use jiff::{Timestamp, ToSpan};
 use serde::{Deserialize, Serialize};
 
-/// Alert thresholds and timings; defaults follow the esketamine label and can be overridden
-/// per protocol profile.
+/// Alert thresholds and timings; defaults follow the esketamine label and the clinic defaults of
+/// the absolute vitals flags (domain.md, "Monitoring facts"), and can be overridden per protocol
+/// profile.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Thresholds {
@@ -24,6 +25,16 @@ pub struct Thresholds {
     pub rise_diastolic: u16,
     /// SpO2 below this percentage is flagged. 90% is the conventional line for hypoxaemia.
     pub spo2_floor: u8,
+    /// Systolic at or above this is flagged at any time (clinic default 180).
+    pub systolic_high: u16,
+    /// Diastolic at or above this is flagged at any time (clinic default 110).
+    pub diastolic_high: u16,
+    /// Systolic below this is flagged at any time (clinic default 90).
+    pub systolic_low: u16,
+    /// Heart rate above this is flagged (clinic default 120 bpm).
+    pub heart_rate_high: u16,
+    /// Heart rate below this is flagged (clinic default 50 bpm).
+    pub heart_rate_low: u16,
     /// Re-measure BP about this many minutes after dosing.
     pub remeasure_minutes: u32,
     /// Observe the patient for at least this many minutes after dosing.
@@ -38,8 +49,85 @@ impl Default for Thresholds {
             rise_systolic: 40,
             rise_diastolic: 25,
             spo2_floor: 90,
+            systolic_high: 180,
+            diastolic_high: 110,
+            systolic_low: 90,
+            heart_rate_high: 120,
+            heart_rate_low: 50,
             remeasure_minutes: 40,
             min_observation_minutes: 120,
+        }
+    }
+}
+
+impl Thresholds {
+    /// The absolute flag lines in one line, with where they come from: "BP 180/110 or more,
+    /// systolic below 90, HR above 120 or below 50, SpO2 below 90% (clinic defaults)".
+    pub fn absolute_summary(&self) -> String {
+        let is_default = self.absolute_are_defaults();
+        format!(
+            "BP {}/{} or more, systolic below {}, HR above {} or below {}, SpO2 below {}% ({})",
+            self.systolic_high,
+            self.diastolic_high,
+            self.systolic_low,
+            self.heart_rate_high,
+            self.heart_rate_low,
+            self.spo2_floor,
+            if is_default {
+                "clinic defaults"
+            } else {
+                "set by the protocol profile"
+            }
+        )
+    }
+}
+
+impl Thresholds {
+    /// Whether the absolute lines are the clinic defaults (else the profile changed them).
+    pub fn absolute_are_defaults(&self) -> bool {
+        let d = Thresholds::default();
+        self.systolic_high == d.systolic_high
+            && self.diastolic_high == d.diastolic_high
+            && self.systolic_low == d.systolic_low
+            && self.heart_rate_high == d.heart_rate_high
+            && self.heart_rate_low == d.heart_rate_low
+            && self.spo2_floor == d.spo2_floor
+    }
+
+    /// The absolute lines in a few words, for a box's edge: "BP ≥180/110 <90 · HR 50-120 ·
+    /// SpO2 <90%" (HR 50-120 is the range that is not flagged).
+    pub fn absolute_short(&self) -> String {
+        format!(
+            "BP ≥{}/{} <{} · HR {}-{} · SpO2 <{}%",
+            self.systolic_high,
+            self.diastolic_high,
+            self.systolic_low,
+            self.heart_rate_low,
+            self.heart_rate_high,
+            self.spo2_floor,
+        )
+    }
+}
+
+/// Which kind of value a flag is about: a later reading of the same kind clears it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FlagKind {
+    BloodPressure,
+    HeartRate,
+    Spo2,
+    Sedation,
+    AdverseEvent,
+}
+
+impl FlagKind {
+    /// The word the timeline and the summaries use: "BP", "HR", "SpO2", "sedation", "adverse".
+    pub fn label(self) -> &'static str {
+        match self {
+            FlagKind::BloodPressure => "BP",
+            FlagKind::HeartRate => "HR",
+            FlagKind::Spo2 => "SpO2",
+            FlagKind::Sedation => "sedation",
+            FlagKind::AdverseEvent => "adverse event",
         }
     }
 }
@@ -48,38 +136,158 @@ impl Default for Thresholds {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum VitalsFlag {
     /// Pre-dose BP above the threshold: consider delaying treatment.
-    PredoseBpHigh { systolic: u16, diastolic: u16 },
+    PredoseBpHigh {
+        systolic: u16,
+        diastolic: u16,
+    },
     /// BP rose from baseline by at least the threshold.
     BpRise {
         systolic_rise: i32,
         diastolic_rise: i32,
     },
+    /// BP at or above the absolute high line, before or after dosing.
+    BpHigh {
+        systolic: Option<u16>,
+        diastolic: Option<u16>,
+    },
+    /// Systolic below the absolute low line.
+    BpLow {
+        systolic: u16,
+    },
+    HeartRateHigh {
+        heart_rate: u16,
+    },
+    HeartRateLow {
+        heart_rate: u16,
+    },
     /// SpO2 below the floor.
-    Spo2Low { spo2: u8 },
+    Spo2Low {
+        spo2: u8,
+    },
+}
+
+/// "(clinic default)" when a threshold is the default, "(protocol)" when the profile changed it.
+fn source(is_default: bool) -> &'static str {
+    if is_default {
+        "clinic default"
+    } else {
+        "protocol"
+    }
 }
 
 impl VitalsFlag {
-    pub fn message(&self) -> String {
+    pub fn kind(&self) -> FlagKind {
+        match self {
+            VitalsFlag::PredoseBpHigh { .. }
+            | VitalsFlag::BpRise { .. }
+            | VitalsFlag::BpHigh { .. }
+            | VitalsFlag::BpLow { .. } => FlagKind::BloodPressure,
+            VitalsFlag::HeartRateHigh { .. } | VitalsFlag::HeartRateLow { .. } => {
+                FlagKind::HeartRate
+            }
+            VitalsFlag::Spo2Low { .. } => FlagKind::Spo2,
+        }
+    }
+
+    /// The flag with the line it crossed and where that line comes from: "HR 155 is above 120
+    /// bpm (clinic default)".
+    pub fn message(&self, t: &Thresholds) -> String {
+        let d = Thresholds::default();
+        let bp = |s: Option<u16>, dia: Option<u16>| {
+            format!(
+                "{}/{}",
+                s.map_or("-".into(), |x| x.to_string()),
+                dia.map_or("-".into(), |x| x.to_string())
+            )
+        };
         match *self {
             VitalsFlag::PredoseBpHigh {
                 systolic,
                 diastolic,
-            } => {
-                format!("pre-dose BP {systolic}/{diastolic} is high: consider delaying treatment")
-            }
+            } => format!(
+                "pre-dose BP {systolic}/{diastolic} is above {}/{} ({}): consider delaying \
+                 treatment",
+                t.predose_systolic_max,
+                t.predose_diastolic_max,
+                source(
+                    t.predose_systolic_max == d.predose_systolic_max
+                        && t.predose_diastolic_max == d.predose_diastolic_max
+                )
+            ),
             VitalsFlag::BpRise {
                 systolic_rise,
                 diastolic_rise,
-            } => {
-                format!("BP up {systolic_rise:+}/{diastolic_rise:+} from baseline")
-            }
-            VitalsFlag::Spo2Low { spo2 } => format!("SpO2 {spo2}% is low"),
+            } => format!(
+                "BP up {systolic_rise:+}/{diastolic_rise:+} from baseline (flagged from +{}/+{}, {})",
+                t.rise_systolic,
+                t.rise_diastolic,
+                source(t.rise_systolic == d.rise_systolic && t.rise_diastolic == d.rise_diastolic)
+            ),
+            VitalsFlag::BpHigh {
+                systolic,
+                diastolic,
+            } => format!(
+                "BP {} is high: systolic {} or more, or diastolic {} or more ({})",
+                bp(systolic, diastolic),
+                t.systolic_high,
+                t.diastolic_high,
+                source(t.systolic_high == d.systolic_high && t.diastolic_high == d.diastolic_high)
+            ),
+            VitalsFlag::BpLow { systolic } => format!(
+                "BP low: systolic {systolic} is below {} ({})",
+                t.systolic_low,
+                source(t.systolic_low == d.systolic_low)
+            ),
+            VitalsFlag::HeartRateHigh { heart_rate } => format!(
+                "HR {heart_rate} is above {} bpm ({})",
+                t.heart_rate_high,
+                source(t.heart_rate_high == d.heart_rate_high)
+            ),
+            VitalsFlag::HeartRateLow { heart_rate } => format!(
+                "HR {heart_rate} is below {} bpm ({})",
+                t.heart_rate_low,
+                source(t.heart_rate_low == d.heart_rate_low)
+            ),
+            VitalsFlag::Spo2Low { spo2 } => format!(
+                "SpO2 {spo2}% is below {}% ({})",
+                t.spo2_floor,
+                source(t.spo2_floor == d.spo2_floor)
+            ),
+        }
+    }
+
+    /// A few words for a narrow place: "BP 182/112 high", "HR 155 high", "SpO2 88% low".
+    pub fn short(&self) -> String {
+        match *self {
+            VitalsFlag::PredoseBpHigh {
+                systolic,
+                diastolic,
+            } => format!("pre-dose BP {systolic}/{diastolic} high"),
+            VitalsFlag::BpRise {
+                systolic_rise,
+                diastolic_rise,
+            } => format!("BP rise {systolic_rise:+}/{diastolic_rise:+}"),
+            VitalsFlag::BpHigh {
+                systolic,
+                diastolic,
+            } => match (systolic, diastolic) {
+                (Some(s), Some(d)) => format!("BP {s}/{d} high"),
+                (Some(s), None) => format!("systolic {s} high"),
+                (None, Some(d)) => format!("diastolic {d} high"),
+                (None, None) => "BP high".into(),
+            },
+            VitalsFlag::BpLow { systolic } => format!("BP {systolic} low"),
+            VitalsFlag::HeartRateHigh { heart_rate } => format!("HR {heart_rate} high"),
+            VitalsFlag::HeartRateLow { heart_rate } => format!("HR {heart_rate} low"),
+            VitalsFlag::Spo2Low { spo2 } => format!("SpO2 {spo2}% low"),
         }
     }
 }
 
 /// Checks one reading. `predose` says whether it was taken before T0; `baseline` is the pre-dose
-/// reading that rises are measured from.
+/// reading that rises are measured from. The absolute lines (BP high or low, heart rate, SpO2)
+/// hold before and after dosing; a pre-dose BP at or above the absolute high line is flagged as
+/// high, not also as "above 140/90".
 pub fn check_vitals(
     v: &Vitals,
     predose: bool,
@@ -87,7 +295,16 @@ pub fn check_vitals(
     t: &Thresholds,
 ) -> Vec<VitalsFlag> {
     let mut flags = Vec::new();
+    let high = v.systolic.is_some_and(|s| s >= t.systolic_high)
+        || v.diastolic.is_some_and(|d| d >= t.diastolic_high);
+    if high {
+        flags.push(VitalsFlag::BpHigh {
+            systolic: v.systolic,
+            diastolic: v.diastolic,
+        });
+    }
     if predose
+        && !high
         && let Some((s, d)) = v.bp()
         && (s > t.predose_systolic_max || d > t.predose_diastolic_max)
     {
@@ -95,6 +312,11 @@ pub fn check_vitals(
             systolic: s,
             diastolic: d,
         });
+    }
+    if let Some(s) = v.systolic
+        && s < t.systolic_low
+    {
+        flags.push(VitalsFlag::BpLow { systolic: s });
     }
     if !predose && let (Some((s, d)), Some((bs, bd))) = (v.bp(), baseline.and_then(Vitals::bp)) {
         let (rs, rd) = (i32::from(s) - i32::from(bs), i32::from(d) - i32::from(bd));
@@ -105,6 +327,13 @@ pub fn check_vitals(
             });
         }
     }
+    if let Some(h) = v.heart_rate {
+        if h > t.heart_rate_high {
+            flags.push(VitalsFlag::HeartRateHigh { heart_rate: h });
+        } else if h < t.heart_rate_low {
+            flags.push(VitalsFlag::HeartRateLow { heart_rate: h });
+        }
+    }
     if let Some(o) = v.spo2
         && o < t.spo2_floor
     {
@@ -113,18 +342,150 @@ pub fn check_vitals(
     flags
 }
 
-/// Checks every reading of a session against its own baseline.
+/// Whether the reading was taken before T0 (every reading is, until T0 is marked).
+fn is_predose(s: &DosingSession, v: &Vitals) -> bool {
+    s.dose_time.is_none_or(|t0| v.at <= t0)
+}
+
+/// The flags of one reading of `s` (two readings at the same minute each keep their own).
+pub fn reading_flags(s: &DosingSession, v: &Vitals, t: &Thresholds) -> Vec<VitalsFlag> {
+    check_vitals(v, is_predose(s, v), s.baseline_vitals(), t)
+}
+
+/// Checks every reading of a session against its own baseline. A flag belongs to its reading:
+/// it stays here (and in the record) when a later reading clears the live warning.
 pub fn session_flags(s: &DosingSession, t: &Thresholds) -> Vec<(Timestamp, VitalsFlag)> {
     let baseline = s.baseline_vitals();
     s.vitals
         .iter()
         .flat_map(|v| {
-            let predose = s.dose_time.is_none_or(|t0| v.at <= t0);
-            check_vitals(v, predose, baseline, t)
+            check_vitals(v, is_predose(s, v), baseline, t)
                 .into_iter()
                 .map(move |f| (v.at, f))
         })
         .collect()
+}
+
+/// A warning that holds now, on the latest readings.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LiveFlag {
+    /// A flag of the latest reading of its kind (BP, heart rate, SpO2).
+    Vitals { at: Timestamp, flag: VitalsFlag },
+    /// The latest MOAA/S after T0 is below the pre-dose rating.
+    Sedation {
+        at: Timestamp,
+        moaas: u8,
+        predose: u8,
+    },
+    /// An adverse event not yet marked resolved.
+    AdverseEvent { at: Timestamp, text: String },
+}
+
+impl LiveFlag {
+    pub fn kind(&self) -> FlagKind {
+        match self {
+            LiveFlag::Vitals { flag, .. } => flag.kind(),
+            LiveFlag::Sedation { .. } => FlagKind::Sedation,
+            LiveFlag::AdverseEvent { .. } => FlagKind::AdverseEvent,
+        }
+    }
+
+    pub fn at(&self) -> Timestamp {
+        match self {
+            LiveFlag::Vitals { at, .. }
+            | LiveFlag::Sedation { at, .. }
+            | LiveFlag::AdverseEvent { at, .. } => *at,
+        }
+    }
+
+    /// A few words for the console's header.
+    pub fn short(&self) -> String {
+        match self {
+            LiveFlag::Vitals { flag, .. } => flag.short(),
+            LiveFlag::Sedation { moaas, predose, .. } => {
+                format!("sedated: MOAA/S {moaas}, pre-dose {predose}")
+            }
+            LiveFlag::AdverseEvent { .. } => "adverse event open".into(),
+        }
+    }
+}
+
+/// Every warning that holds on the latest readings: for BP, heart rate and SpO2, the flags of the
+/// latest reading holding that value (a later normal reading of the same kind clears an earlier
+/// flag); sedation when the latest MOAA/S after T0 is below the pre-dose rating; each adverse
+/// event not marked resolved.
+pub fn live_flags(s: &DosingSession, t: &Thresholds) -> Vec<LiveFlag> {
+    let baseline = s.baseline_vitals();
+    let mut out = Vec::new();
+    type Holds = fn(&Vitals) -> bool;
+    let kinds: [(FlagKind, Holds); 3] = [
+        (FlagKind::BloodPressure, |v| {
+            v.systolic.is_some() || v.diastolic.is_some()
+        }),
+        (FlagKind::HeartRate, |v| v.heart_rate.is_some()),
+        (FlagKind::Spo2, |v| v.spo2.is_some()),
+    ];
+    for (kind, has) in kinds {
+        // The latest reading of the kind; of two at the same moment, the one entered last.
+        let Some(v) = s
+            .vitals
+            .iter()
+            .enumerate()
+            .filter(|(_, v)| has(v))
+            .max_by_key(|(i, v)| (v.at, *i))
+            .map(|(_, v)| v)
+        else {
+            continue;
+        };
+        for flag in check_vitals(v, is_predose(s, v), baseline, t) {
+            if flag.kind() == kind {
+                out.push(LiveFlag::Vitals { at: v.at, flag });
+            }
+        }
+    }
+    if let Some(t0) = s.dose_time
+        && let Some((_, r)) = s
+            .sedation
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.at > t0)
+            .max_by_key(|(i, r)| (r.at, *i))
+        && is_sedated(s.predose_moaas(), r.moaas)
+    {
+        out.push(LiveFlag::Sedation {
+            at: r.at,
+            moaas: r.moaas,
+            predose: s.predose_moaas().unwrap_or(5),
+        });
+    }
+    for o in s.observations.iter().filter(|o| o.adverse) {
+        if !s.adverse_resolved().iter().any(|r| r.event_at == o.at) {
+            out.push(LiveFlag::AdverseEvent {
+                at: o.at,
+                text: o.text.clone(),
+            });
+        }
+    }
+    out
+}
+
+/// The kinds of flag a session's record holds, in a fixed order, for the timeline: "BP, SpO2,
+/// adverse event". Every flagged reading counts, cleared or not. Sedation is left out: some
+/// drop in MOAA/S is expected in most ketamine sessions, and a mark on nearly every session
+/// would hide the ones that need a look (the console's header and the detail still show it).
+pub fn flag_kinds(s: &DosingSession, t: &Thresholds) -> Vec<FlagKind> {
+    let mut kinds: Vec<FlagKind> = session_flags(s, t).iter().map(|(_, f)| f.kind()).collect();
+    if s.observations.iter().any(|o| o.adverse) {
+        kinds.push(FlagKind::AdverseEvent);
+    }
+    let order = [
+        FlagKind::BloodPressure,
+        FlagKind::HeartRate,
+        FlagKind::Spo2,
+        FlagKind::Sedation,
+        FlagKind::AdverseEvent,
+    ];
+    order.into_iter().filter(|k| kinds.contains(k)).collect()
 }
 
 /// Any drop from the pre-dose MOAA/S rating counts as sedation. Without a pre-dose rating the
@@ -292,10 +653,11 @@ mod tests {
             bp("2026-03-05T09:50:00Z", 192, 95),
         ];
         let flags = session_flags(&s, &Thresholds::default());
-        assert_eq!(flags.len(), 2);
+        assert_eq!(flags.len(), 3, "192 is also at or above the absolute 180");
         assert!(matches!(flags[0].1, VitalsFlag::PredoseBpHigh { .. }));
+        assert!(matches!(flags[1].1, VitalsFlag::BpHigh { .. }));
         assert_eq!(
-            flags[1],
+            flags[2],
             (
                 ts("2026-03-05T09:50:00Z"),
                 VitalsFlag::BpRise {
@@ -303,6 +665,176 @@ mod tests {
                     diastolic_rise: 10
                 }
             )
+        );
+    }
+
+    fn reading(
+        at: &str,
+        s: Option<u16>,
+        d: Option<u16>,
+        hr: Option<u16>,
+        o2: Option<u8>,
+    ) -> Vitals {
+        Vitals {
+            at: ts(at),
+            systolic: s,
+            diastolic: d,
+            heart_rate: hr,
+            spo2: o2,
+        }
+    }
+
+    #[test]
+    fn the_absolute_lines_are_the_clinic_defaults_and_hold_before_and_after_dosing() {
+        let t = Thresholds::default();
+        let at = "2026-03-05T09:50:00Z";
+        let flags = |v: Vitals, predose| check_vitals(&v, predose, None, &t);
+        assert!(
+            flags(
+                reading(at, Some(179), Some(109), Some(120), Some(90)),
+                false
+            )
+            .is_empty()
+        );
+        assert_eq!(
+            flags(reading(at, Some(180), Some(100), None, None), false),
+            vec![VitalsFlag::BpHigh {
+                systolic: Some(180),
+                diastolic: Some(100)
+            }]
+        );
+        // Pre-dose, 182/112 is high: one flag, not also "above 140/90".
+        assert_eq!(
+            flags(reading(at, Some(182), Some(112), None, None), true).len(),
+            1
+        );
+        assert_eq!(
+            flags(reading(at, Some(170), Some(110), None, None), false)[0].kind(),
+            FlagKind::BloodPressure
+        );
+        assert_eq!(
+            flags(reading(at, Some(89), Some(50), None, None), false),
+            vec![VitalsFlag::BpLow { systolic: 89 }]
+        );
+        assert!(flags(reading(at, Some(90), Some(50), None, None), false).is_empty());
+        assert_eq!(
+            flags(reading(at, None, None, Some(155), None), false),
+            vec![VitalsFlag::HeartRateHigh { heart_rate: 155 }]
+        );
+        assert_eq!(
+            flags(reading(at, None, None, Some(38), None), true),
+            vec![VitalsFlag::HeartRateLow { heart_rate: 38 }]
+        );
+        assert!(flags(reading(at, None, None, Some(50), None), false).is_empty());
+        let m = VitalsFlag::HeartRateHigh { heart_rate: 155 }.message(&t);
+        assert_eq!(m, "HR 155 is above 120 bpm (clinic default)");
+        let strict = Thresholds {
+            heart_rate_high: 110,
+            ..t
+        };
+        assert_eq!(
+            VitalsFlag::HeartRateHigh { heart_rate: 115 }.message(&strict),
+            "HR 115 is above 110 bpm (protocol)"
+        );
+        assert!(t.absolute_summary().ends_with("(clinic defaults)"));
+    }
+
+    #[test]
+    fn live_flags_hold_on_the_latest_reading_of_their_kind_and_records_keep_theirs() {
+        let t = Thresholds::default();
+        let mut s = esketamine();
+        // Pre-dose 145/92 is high; a normal re-measure before T0 clears the live warning.
+        s.vitals = vec![reading(
+            "2026-03-05T09:00:00Z",
+            Some(145),
+            Some(92),
+            Some(80),
+            Some(98),
+        )];
+        assert_eq!(live_flags(&s, &t).len(), 1);
+        s.vitals.push(reading(
+            "2026-03-05T09:05:00Z",
+            Some(132),
+            Some(84),
+            Some(78),
+            Some(98),
+        ));
+        assert!(live_flags(&s, &t).is_empty());
+        assert_eq!(
+            session_flags(&s, &t).len(),
+            1,
+            "the flagged reading stays flagged"
+        );
+        // SpO2 88 then a BP-only reading: the SpO2 flag holds; SpO2 96 clears it.
+        s.vitals.push(reading(
+            "2026-03-05T09:40:00Z",
+            Some(130),
+            Some(80),
+            Some(155),
+            Some(88),
+        ));
+        let live = live_flags(&s, &t);
+        assert_eq!(
+            live.iter().map(LiveFlag::kind).collect::<Vec<_>>(),
+            [FlagKind::HeartRate, FlagKind::Spo2],
+            "two flags at once are both live"
+        );
+        s.vitals.push(reading(
+            "2026-03-05T09:50:00Z",
+            Some(128),
+            Some(80),
+            None,
+            None,
+        ));
+        assert_eq!(live_flags(&s, &t).len(), 2);
+        s.vitals.push(reading(
+            "2026-03-05T10:31:00Z",
+            None,
+            None,
+            Some(90),
+            Some(96),
+        ));
+        assert!(live_flags(&s, &t).is_empty());
+        // Sedation: the latest rating after T0 below the pre-dose one; cleared when it is back.
+        s.sedation = vec![
+            SedationRating {
+                at: ts("2026-03-05T09:05:00Z"),
+                moaas: 5,
+            },
+            SedationRating {
+                at: ts("2026-03-05T09:30:00Z"),
+                moaas: 3,
+            },
+        ];
+        assert_eq!(live_flags(&s, &t)[0].kind(), FlagKind::Sedation);
+        s.sedation.push(SedationRating {
+            at: ts("2026-03-05T10:00:00Z"),
+            moaas: 5,
+        });
+        assert!(live_flags(&s, &t).is_empty());
+        // An adverse event is live until marked resolved.
+        s.observations.push(crate::model::Observation {
+            at: ts("2026-03-05T09:45:00Z"),
+            text: "Nausea".into(),
+            adverse: true,
+        });
+        assert_eq!(live_flags(&s, &t)[0].kind(), FlagKind::AdverseEvent);
+        s.amendments_mut()
+            .adverse_resolved
+            .push(crate::model::AdverseResolved {
+                event_at: ts("2026-03-05T09:45:00Z"),
+                by: "Dr. Test".into(),
+                at: ts("2026-03-05T10:05:00Z"),
+            });
+        assert!(live_flags(&s, &t).is_empty());
+        assert_eq!(
+            flag_kinds(&s, &t),
+            [
+                FlagKind::BloodPressure,
+                FlagKind::HeartRate,
+                FlagKind::Spo2,
+                FlagKind::AdverseEvent
+            ]
         );
     }
 

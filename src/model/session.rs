@@ -228,6 +228,106 @@ pub struct Discharge {
     pub ready_minutes: Option<u32>,
 }
 
+/// An adverse event marked resolved: the event (by its time), who and when.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdverseResolved {
+    /// The `at` of the adverse-event observation.
+    pub event_at: Timestamp,
+    pub by: String,
+    pub at: Timestamp,
+}
+
+/// Which timed entry of a session a correction is to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryField {
+    Observation,
+    Vitals,
+    Sedation,
+    Dissociation,
+    Dose,
+    Lot,
+    /// T0, the dose time.
+    DoseTime,
+}
+
+impl EntryField {
+    /// How the console, the detail and the exports name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            EntryField::Observation => "observation",
+            EntryField::Vitals => "vitals",
+            EntryField::Sedation => "MOAA/S",
+            EntryField::Dissociation => "dissociation",
+            EntryField::Dose => "dose",
+            EntryField::Lot => "lot",
+            EntryField::DoseTime => "T0",
+        }
+    }
+
+    /// Whether the entry is one of a list, found by its time (`entry_at`).
+    pub fn is_timed_list(self) -> bool {
+        !matches!(
+            self,
+            EntryField::Dose | EntryField::Lot | EntryField::DoseTime
+        )
+    }
+}
+
+/// A correction of a timed entry before the session is signed. The entry holds the new value;
+/// the original stays readable here, with who corrected it, when and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    pub field: EntryField,
+    /// The corrected entry's time, for entries of a list (an observation, a reading, a rating).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_at: Option<Timestamp>,
+    /// Which of the entries of that kind taken at `entry_at` it is, from 0 (entries keep their
+    /// order, so two taken the same second stay apart).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub entry_n: u32,
+    /// The original, as it was typed or shown ("145/92 80 97", "CADSS 18", "56 mg").
+    pub old: String,
+    pub new: String,
+    pub by: String,
+    pub at: Timestamp,
+    pub why: String,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+/// A dose outside the protocol's range, given after the clinician confirmed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DoseOverride {
+    /// The dose confirmed, as shown: "1.2 mg/kg = 86.9 mg".
+    pub dose: String,
+    /// What the check said about it.
+    pub check: String,
+    pub why: String,
+    pub by: String,
+    pub at: Timestamp,
+}
+
+/// What a session's record gained after its entries were made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Amendments {
+    /// Corrections of timed entries, oldest first; each keeps the original.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub corrections: Vec<Correction>,
+    /// Doses given outside the protocol's range after a confirmation (who, why).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dose_overrides: Vec<DoseOverride>,
+    /// Adverse events marked resolved; an adverse event not here is open (a live flag).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub adverse_resolved: Vec<AdverseResolved>,
+}
+
 /// One dosing session.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -270,6 +370,11 @@ pub struct DosingSession {
     /// Why the session ended before the minimum observation time, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_end_reason: Option<String>,
+    /// What was added to the record after the entries: corrections, confirmed doses, adverse
+    /// events resolved. Boxed, and left out while empty, so a session (and `Record`, which
+    /// holds one) stays small; read it through [`DosingSession::corrections`] and the like.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amendments: Option<Box<Amendments>>,
     /// Who signed the session (together with its session note). A signed session never changes
     /// again: corrections are addenda to the session note.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -330,6 +435,7 @@ impl DosingSession {
             dissociation: Vec::new(),
             discharge: None,
             early_end_reason: None,
+            amendments: None,
             signed_by: None,
             signed_at: None,
         }
@@ -392,6 +498,62 @@ impl DosingSession {
             .iter()
             .filter(|v| v.at <= t0 && v.bp().is_some())
             .max_by_key(|v| v.at)
+    }
+
+    /// Corrections of timed entries, oldest first.
+    pub fn corrections(&self) -> &[Correction] {
+        self.amendments.as_deref().map_or(&[], |a| &a.corrections)
+    }
+
+    /// Doses given outside the protocol after a confirmation.
+    pub fn dose_overrides(&self) -> &[DoseOverride] {
+        self.amendments
+            .as_deref()
+            .map_or(&[], |a| &a.dose_overrides)
+    }
+
+    /// Adverse events marked resolved.
+    pub fn adverse_resolved(&self) -> &[AdverseResolved] {
+        self.amendments
+            .as_deref()
+            .map_or(&[], |a| &a.adverse_resolved)
+    }
+
+    /// The amendments, to add to.
+    pub fn amendments_mut(&mut self) -> &mut Amendments {
+        self.amendments.get_or_insert_with(Default::default)
+    }
+
+    /// Where entry `index` of `field`'s list is: its time and which of the entries taken then
+    /// it is. `(None, 0)` for the dose, lot and T0, and for an index past the list.
+    pub fn entry_place(&self, field: EntryField, index: usize) -> (Option<Timestamp>, u32) {
+        let times: Vec<Timestamp> = match field {
+            EntryField::Observation => self.observations.iter().map(|o| o.at).collect(),
+            EntryField::Vitals => self.vitals.iter().map(|v| v.at).collect(),
+            EntryField::Sedation => self.sedation.iter().map(|r| r.at).collect(),
+            EntryField::Dissociation => self.dissociation.iter().map(|r| r.at).collect(),
+            EntryField::Dose | EntryField::Lot | EntryField::DoseTime => Vec::new(),
+        };
+        match times.get(index) {
+            Some(at) => {
+                let n = times[..index].iter().filter(|t| *t == at).count();
+                (Some(*at), u32::try_from(n).unwrap_or(u32::MAX))
+            }
+            None => (None, 0),
+        }
+    }
+
+    /// The corrections of entry `index` of `field`'s list (0 for the dose, lot and T0), oldest
+    /// first.
+    pub fn corrections_of(
+        &self,
+        field: EntryField,
+        index: usize,
+    ) -> impl Iterator<Item = &Correction> {
+        let (at, n) = self.entry_place(field, index);
+        self.corrections()
+            .iter()
+            .filter(move |c| c.field == field && c.entry_at == at && c.entry_n == n)
     }
 
     /// Checks fields a file can get wrong; the error names the field.
@@ -457,6 +619,14 @@ impl DosingSession {
                 return Err(ValidationError::new(
                     format!("dissociation[{i}]"),
                     "a dissociation rating needs a scale name and a total of 0 or more",
+                ));
+            }
+            if let Some(why) = super::measure::Instrument::from_label(&r.scale)
+                .and_then(|scale| scale.total_error(r.total))
+            {
+                return Err(ValidationError::new(
+                    format!("dissociation[{i}].total"),
+                    why,
                 ));
             }
         }
@@ -679,6 +849,61 @@ mod tests {
         assert_eq!(s.validate().unwrap_err().field, "vitals[0].spo2");
         s.vitals[0].spo2 = None;
         assert_eq!(s.validate().unwrap_err().field, "vitals[0]");
+    }
+
+    #[test]
+    fn a_known_scale_is_held_to_its_range_and_others_are_not() {
+        let mut s = session();
+        s.dissociation.push(DissociationRating {
+            at: s.at,
+            scale: "CADSS".into(),
+            total: 500.0,
+        });
+        let e = s.validate().unwrap_err();
+        assert_eq!(e.field, "dissociation[0].total");
+        assert!(e.message.contains("0 to 92"), "{}", e.message);
+        s.dissociation[0].total = 12.5;
+        assert!(s.validate().is_err(), "CADSS totals are whole numbers");
+        s.dissociation[0].total = 12.0;
+        assert!(s.validate().is_ok());
+        s.dissociation[0].scale = "DSS-4".into();
+        s.dissociation[0].total = 500.0;
+        assert!(
+            s.validate().is_ok(),
+            "a scale kitnotes does not know keeps its total"
+        );
+    }
+
+    #[test]
+    fn a_correction_belongs_to_its_entry_even_beside_one_of_the_same_second() {
+        let mut s = session();
+        let v = |sys| Vitals {
+            at: s.at,
+            systolic: Some(sys),
+            diastolic: Some(80),
+            heart_rate: None,
+            spo2: None,
+        };
+        s.vitals = vec![v(145), v(130)];
+        assert_eq!(s.entry_place(EntryField::Vitals, 1), (Some(s.at), 1));
+        let at = s.at;
+        s.amendments_mut().corrections.push(Correction {
+            field: EntryField::Vitals,
+            entry_at: Some(at),
+            entry_n: 1,
+            old: "130/80".into(),
+            new: "132/80".into(),
+            by: "Dr. Test".into(),
+            at,
+            why: "typo".into(),
+        });
+        assert_eq!(s.corrections_of(EntryField::Vitals, 0).count(), 0);
+        assert_eq!(s.corrections_of(EntryField::Vitals, 1).count(), 1);
+        // The field is left out of files while it is 0, and old files read as 0.
+        let json = serde_json::to_string(&s).unwrap();
+        assert!(json.contains(r#""entry_n":1"#), "{json}");
+        let back: DosingSession = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, s);
     }
 
     #[test]

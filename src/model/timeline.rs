@@ -116,6 +116,16 @@ pub struct TimelineEntry {
     pub flagged: bool,
 }
 
+/// The session's line with the kinds of flag its record holds: "... · flags: BP, SpO2".
+fn session_title(s: &DosingSession, kinds: &[super::monitoring::FlagKind]) -> String {
+    let mut title = session_line(s);
+    if !kinds.is_empty() {
+        let names: Vec<&str> = kinds.iter().map(|k| k.label()).collect();
+        title.push_str(&format!(" · flags: {}", names.join(", ")));
+    }
+    title
+}
+
 /// A one-line summary of a measure: "PHQ-9 14 moderate, item 9 = 1".
 pub fn measure_summary(m: &Measure) -> String {
     match m.score() {
@@ -183,18 +193,17 @@ pub fn timeline(r: &PatientRecords) -> Vec<TimelineEntry> {
         });
     }
     for s in &r.sessions {
+        // Adverse events, sedation and vitals flags by the default thresholds (the timeline
+        // does not know each session's profile; the console and detail use the profile's).
+        let kinds = super::monitoring::flag_kinds(s, &super::monitoring::Thresholds::default());
         out.push(TimelineEntry {
             at: s.at,
             kind: EntryKind::Session,
             record: s.id.clone(),
             check_in: None,
-            title: session_line(s),
+            title: session_title(s, &kinds),
             status: None,
-            // Adverse events, and vitals flags by the default thresholds (the timeline does
-            // not know each session's profile; the console and detail use the profile's).
-            flagged: s.observations.iter().any(|o| o.adverse)
-                || !super::monitoring::session_flags(s, &super::monitoring::Thresholds::default())
-                    .is_empty(),
+            flagged: !kinds.is_empty(),
         });
     }
     for m in &r.measures {

@@ -327,6 +327,7 @@ mod tests {
             thresholds,
             rems: true,
             induction_sessions: 8,
+            limits: Default::default(),
         }
     }
 

@@ -82,6 +82,14 @@ struct RawProtocol {
     #[serde(default)]
     rems: bool,
     #[serde(default)]
+    dose_range: Option<Spanned<[f64; 2]>>,
+    #[serde(default)]
+    device_mg: Option<Spanned<f64>>,
+    #[serde(default)]
+    first_session_dose_mg: Option<Spanned<f64>>,
+    #[serde(default)]
+    anaesthetic_mg_per_kg: Option<Spanned<f64>>,
+    #[serde(default)]
     induction_sessions: Option<Spanned<u32>>,
     #[serde(default)]
     thresholds: Option<RawThresholds>,
@@ -98,6 +106,11 @@ struct RawThresholds {
     rise_systolic: Option<Spanned<u16>>,
     rise_diastolic: Option<Spanned<u16>>,
     spo2_floor: Option<Spanned<u8>>,
+    systolic_high: Option<Spanned<u16>>,
+    diastolic_high: Option<Spanned<u16>>,
+    systolic_low: Option<Spanned<u16>>,
+    heart_rate_high: Option<Spanned<u16>>,
+    heart_rate_low: Option<Spanned<u16>>,
     remeasure_minutes: Option<Spanned<u32>>,
     min_observation_minutes: Option<Spanned<u32>>,
 }
@@ -171,6 +184,7 @@ fn threshold<T: Copy + Into<u32>>(
 fn thresholds(path: &Path, text: &str, raw: RawThresholds) -> Result<Thresholds, ProtocolError> {
     let d = Thresholds::default();
     let mmhg = " mmHg";
+    let bpm = " bpm";
     let minutes = " minutes";
     let day = (1, MAX_MINUTES as u32);
     Ok(Thresholds {
@@ -219,6 +233,51 @@ fn thresholds(path: &Path, text: &str, raw: RawThresholds) -> Result<Thresholds,
             VitalSign::Spo2.range(),
             "%",
         )?,
+        systolic_high: threshold(
+            path,
+            text,
+            raw.systolic_high,
+            d.systolic_high,
+            "systolic_high",
+            VitalSign::Systolic.range(),
+            mmhg,
+        )?,
+        diastolic_high: threshold(
+            path,
+            text,
+            raw.diastolic_high,
+            d.diastolic_high,
+            "diastolic_high",
+            VitalSign::Diastolic.range(),
+            mmhg,
+        )?,
+        systolic_low: threshold(
+            path,
+            text,
+            raw.systolic_low,
+            d.systolic_low,
+            "systolic_low",
+            VitalSign::Systolic.range(),
+            mmhg,
+        )?,
+        heart_rate_high: threshold(
+            path,
+            text,
+            raw.heart_rate_high,
+            d.heart_rate_high,
+            "heart_rate_high",
+            VitalSign::HeartRate.range(),
+            bpm,
+        )?,
+        heart_rate_low: threshold(
+            path,
+            text,
+            raw.heart_rate_low,
+            d.heart_rate_low,
+            "heart_rate_low",
+            VitalSign::HeartRate.range(),
+            bpm,
+        )?,
         remeasure_minutes: threshold(
             path,
             text,
@@ -240,19 +299,31 @@ fn thresholds(path: &Path, text: &str, raw: RawThresholds) -> Result<Thresholds,
     })
 }
 
+/// A number from a profile that must be above 0 and at most `max`, or a located error.
+fn positive(
+    path: &Path,
+    text: &str,
+    v: &Spanned<f64>,
+    name: &str,
+    max: f64,
+    unit: &str,
+) -> Result<f64, ProtocolError> {
+    let x = *v.get_ref();
+    if x.is_finite() && x > 0.0 && x <= max {
+        Ok(x)
+    } else {
+        Err(invalid(
+            path,
+            text,
+            v.span().start,
+            format!("{name} must be more than 0 and at most {max} {unit} (got {x})"),
+        ))
+    }
+}
+
 fn usual_dose(path: &Path, text: &str, raw: &RawProtocol) -> Result<UsualDose, ProtocolError> {
     let check = |v: &Spanned<f64>, name: &str, max: f64, unit: &str| {
-        let x = *v.get_ref();
-        if x.is_finite() && x > 0.0 && x <= max {
-            Ok(x)
-        } else {
-            Err(invalid(
-                path,
-                text,
-                v.span().start,
-                format!("{name} must be more than 0 and at most {max} {unit} (got {x})"),
-            ))
-        }
+        positive(path, text, v, name, max, unit)
     };
     match (&raw.dose_mg, &raw.dose_mg_per_kg) {
         (Some(mg), None) => Ok(UsualDose::Mg(check(mg, "dose_mg", 5_000.0, "mg")?)),
@@ -275,6 +346,59 @@ fn usual_dose(path: &Path, text: &str, raw: &RawProtocol) -> Result<UsualDose, P
             "a protocol needs its usual dose: dose_mg = 56 or dose_mg_per_kg = 0.5",
         )),
     }
+}
+
+/// The dose limits: a range around the usual dose (min at most max, the usual dose inside),
+/// devices and a first-session dose in mg, an anaesthetic line in mg/kg; all above 0.
+fn dose_limits(
+    path: &Path,
+    text: &str,
+    raw: &RawProtocol,
+    usual: UsualDose,
+) -> Result<super::DoseLimits, ProtocolError> {
+    let range = match &raw.dose_range {
+        None => None,
+        Some(r) => {
+            let [lo, hi] = *r.get_ref();
+            let at = r.span().start;
+            let (usual_value, unit) = match usual {
+                UsualDose::Mg(x) => (x, "mg"),
+                UsualDose::MgPerKg(x) => (x, "mg/kg"),
+            };
+            if !(lo.is_finite() && hi.is_finite() && lo > 0.0 && lo <= hi) {
+                return Err(invalid(
+                    path,
+                    text,
+                    at,
+                    format!(
+                        "dose_range is [lowest, highest] above 0, in {unit} (got [{lo}, {hi}])"
+                    ),
+                ));
+            }
+            if !(lo..=hi).contains(&usual_value) {
+                return Err(invalid(
+                    path,
+                    text,
+                    at,
+                    format!(
+                        "dose_range [{lo}, {hi}] {unit} does not hold the usual dose {usual_value} {unit}"
+                    ),
+                ));
+            }
+            Some((lo, hi))
+        }
+    };
+    let opt = |v: &Option<Spanned<f64>>, name: &str, unit: &str| {
+        v.as_ref()
+            .map(|v| positive(path, text, v, name, 5_000.0, unit))
+            .transpose()
+    };
+    Ok(super::DoseLimits {
+        range,
+        device_mg: opt(&raw.device_mg, "device_mg", "mg")?,
+        first_session_mg: opt(&raw.first_session_dose_mg, "first_session_dose_mg", "mg")?,
+        anaesthetic_mg_per_kg: opt(&raw.anaesthetic_mg_per_kg, "anaesthetic_mg_per_kg", "mg/kg")?,
+    })
 }
 
 fn checkpoints(
@@ -420,6 +544,7 @@ fn parse_spanned(path: &Path, text: &str) -> Result<(Protocol, usize), ProtocolE
         }
     }
     let dose = usual_dose(path, text, &raw)?;
+    let limits = dose_limits(path, text, &raw, dose)?;
     let induction_sessions = match &raw.induction_sessions {
         None => DEFAULT_INDUCTION_SESSIONS,
         Some(n) if (1..=52).contains(n.get_ref()) => *n.get_ref(),
@@ -450,6 +575,7 @@ fn parse_spanned(path: &Path, text: &str) -> Result<(Protocol, usize), ProtocolE
         checkpoints,
         rems: raw.rems,
         induction_sessions,
+        limits,
     };
     Ok((protocol, id_at))
 }

@@ -59,6 +59,122 @@ pub struct Protocol {
     /// Doses in the induction course before maintenance, for "session 4 of 6, then
     /// maintenance". In TOML: `induction_sessions = 8`; 6 when left out.
     pub induction_sessions: u32,
+    /// The doses the protocol expects: a dose outside asks for a confirmation.
+    pub limits: DoseLimits,
+}
+
+/// What a dose is checked against. In TOML: `dose_range = [0.1, 0.75]` (in the usual dose's
+/// unit), `device_mg = 28`, `first_session_dose_mg = 56`, `anaesthetic_mg_per_kg = 1.0`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DoseLimits {
+    /// The usual range, inclusive, in the unit of the usual dose (mg or mg/kg).
+    pub range: Option<(f64, f64)>,
+    /// The dose comes in whole devices of this many mg (esketamine: 28 mg nasal sprays).
+    pub device_mg: Option<f64>,
+    /// The dose of the first session of a course (esketamine: 56 mg).
+    pub first_session_mg: Option<f64>,
+    /// From this many mg/kg the dose is in the anaesthetic range (ketamine: about 1 mg/kg).
+    pub anaesthetic_mg_per_kg: Option<f64>,
+}
+
+/// What a dose check found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DoseCheck {
+    /// Within the protocol.
+    Usual,
+    /// Outside the protocol: given only once the clinician confirms it, saying why.
+    Confirm(String),
+    /// Cannot be given this way at all (not a whole number of devices).
+    Refuse(String),
+}
+
+/// A number as a clinician writes it: 56, 0.5, not 56.0.
+fn num(x: f64) -> String {
+    format!("{x}")
+}
+
+impl DoseLimits {
+    /// Checks the dose recorded on `s`; `weight_kg` is the patient's weight on file (for a dose
+    /// in mg against a range in mg/kg); `first_of_course` says whether `s` is the first session
+    /// of the patient's course. `usual` gives the unit of the range.
+    pub fn check(
+        &self,
+        s: &DosingSession,
+        usual: UsualDose,
+        weight_kg: Option<f64>,
+        first_of_course: bool,
+    ) -> DoseCheck {
+        let Some(mg) = s.dose_in_mg() else {
+            return DoseCheck::Usual;
+        };
+        let per_kg = s.dose_mg_per_kg.or_else(|| {
+            s.weight_kg
+                .or(weight_kg)
+                .map(|w| mg / w)
+                .filter(|k| k.is_finite())
+        });
+        if let Some(device) = self.device_mg {
+            let devices = mg / device;
+            if (devices - devices.round()).abs() > 1e-6 || devices.round() < 1.0 {
+                return DoseCheck::Refuse(format!(
+                    "{} mg is not a whole number of {} mg devices ({} mg = {:.1} devices): check \
+                     the dose",
+                    num(mg),
+                    num(device),
+                    num(mg),
+                    devices
+                ));
+            }
+        }
+        let mut reasons = Vec::new();
+        if first_of_course
+            && let Some(first) = self.first_session_mg
+            && (mg - first).abs() > 1e-6
+        {
+            reasons.push(format!(
+                "the first session of a course is {} mg, not {} mg",
+                num(first),
+                num(mg)
+            ));
+        }
+        if let Some((lo, hi)) = self.range {
+            let (value, unit) = match usual {
+                UsualDose::Mg(_) => (Some(mg), "mg"),
+                UsualDose::MgPerKg(_) => (per_kg, "mg/kg"),
+            };
+            match value {
+                Some(v) if v < lo - 1e-9 || v > hi + 1e-9 => {
+                    let shown = (v * 1000.0).round() / 1000.0;
+                    reasons.push(format!(
+                        "{} {unit} is outside the protocol's range {}-{} {unit}",
+                        num(shown),
+                        num(lo),
+                        num(hi)
+                    ));
+                }
+                Some(_) => {}
+                None => reasons.push(format!(
+                    "no weight on file to check {} mg against {}-{} {unit}",
+                    num(mg),
+                    num(lo),
+                    num(hi)
+                )),
+            }
+        }
+        if let (Some(a), Some(k)) = (self.anaesthetic_mg_per_kg, per_kg)
+            && k >= a
+        {
+            reasons.push(format!(
+                "about {} mg/kg and above is the anaesthetic range",
+                num(a)
+            ));
+        }
+        if reasons.is_empty() {
+            DoseCheck::Usual
+        } else {
+            DoseCheck::Confirm(reasons.join("; "))
+        }
+    }
 }
 
 /// The usual dose of a profile. In TOML: `dose_mg = 56` or `dose_mg_per_kg = 0.5` (read by the
@@ -207,6 +323,16 @@ impl Protocol {
         s
     }
 
+    /// Checks the dose recorded on `s` against the profile's limits.
+    pub fn check_dose(
+        &self,
+        s: &DosingSession,
+        weight_kg: Option<f64>,
+        first_of_course: bool,
+    ) -> DoseCheck {
+        self.limits.check(s, self.dose, weight_kg, first_of_course)
+    }
+
     /// The profile a session without a known profile is checked against: its own medication and
     /// route, the default thresholds and checklist, and the REMS when it is esketamine.
     pub fn fallback_for(s: &DosingSession) -> Protocol {
@@ -227,6 +353,17 @@ impl Protocol {
                 8
             } else {
                 load::DEFAULT_INDUCTION_SESSIONS
+            },
+            // Without its profile a session is still held to the esketamine label's doses.
+            limits: if session_note::is_esketamine(&s.medication) {
+                DoseLimits {
+                    range: Some((56.0, 84.0)),
+                    device_mg: Some(28.0),
+                    first_session_mg: Some(56.0),
+                    anaesthetic_mg_per_kg: None,
+                }
+            } else {
+                DoseLimits::default()
             },
         }
     }

@@ -6,7 +6,8 @@
 use super::checkpoints::{bp_before_discharge, timed_bp, timed_moaas};
 use super::{CheckpointKind, Protocol, default_checkpoints};
 use crate::model::monitoring::{
-    Thresholds, esketamine_devices, is_sedated, observation_time_met, rems_form_due, session_flags,
+    Thresholds, esketamine_devices, is_sedated, observation_time_met, reading_flags, rems_form_due,
+    session_flags,
 };
 use crate::model::timeline::session_summary;
 use crate::model::{DosingSession, Note, RecordId, Section, Vitals};
@@ -119,7 +120,6 @@ fn indented(text: &str, indent: usize) -> String {
 
 fn before_dosing(s: &DosingSession, t: &Thresholds, times: &Times<'_>) -> String {
     let mut out = String::new();
-    let flags = session_flags(s, t);
     let pre: Vec<&Vitals> = {
         let mut v: Vec<&Vitals> = s
             .vitals
@@ -140,8 +140,8 @@ fn before_dosing(s: &DosingSession, t: &Thresholds, times: &Times<'_>) -> String
                 times.clock(v.at),
                 vitals_text(v)
             ));
-            for (_, f) in flags.iter().filter(|(at, _)| *at == v.at) {
-                out.push_str(&format!("  FLAG: {}", f.message()));
+            for f in reading_flags(s, v, t) {
+                out.push_str(&format!("  FLAG: {}", f.message(t)));
             }
             out.push('\n');
         }
@@ -176,12 +176,45 @@ fn dose(s: &DosingSession, protocol: Option<&Protocol>, times: &Times<'_>) -> St
         s.dose_time
             .map_or_else(|| "not marked".to_owned(), |t0| times.clock(t0))
     ));
+    for o in s.dose_overrides() {
+        out.push_str(&format!(
+            "\nDose outside the protocol: {} ({}); confirmed by {} at {}: {}",
+            o.dose,
+            o.check,
+            o.by,
+            times.clock(o.at),
+            o.why
+        ));
+    }
+    out
+}
+
+/// "Corrections (the originals are kept in the record): ..." one line each, or nothing.
+fn corrections(s: &DosingSession, times: &Times<'_>) -> String {
+    if s.corrections().is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("\n\nCorrections (the originals are kept in the record):");
+    for k in s.corrections() {
+        let when = k
+            .entry_at
+            .map_or(String::new(), |at| format!(" at {}", times.rel(at)));
+        out.push_str(&format!(
+            "\n- {}{when}: was \"{}\", now \"{}\"; corrected by {} at {}: {}",
+            k.field.label(),
+            k.old.split_whitespace().collect::<Vec<_>>().join(" "),
+            k.new.split_whitespace().collect::<Vec<_>>().join(" "),
+            k.by,
+            times.clock(k.at),
+            k.why
+        ));
+    }
     out
 }
 
 fn course(s: &DosingSession, times: &Times<'_>) -> String {
     if s.observations.is_empty() {
-        return "No observations recorded.".to_owned();
+        return format!("No observations recorded.{}", corrections(s, times));
     }
     let mut obs: Vec<_> = s.observations.iter().collect();
     obs.sort_by_key(|o| o.at);
@@ -189,13 +222,21 @@ fn course(s: &DosingSession, times: &Times<'_>) -> String {
         .map(|o| {
             let stamp = format!("{}  ", times.rel(o.at));
             let marker = if o.adverse { "ADVERSE EVENT: " } else { "" };
+            let resolved = s
+                .adverse_resolved()
+                .iter()
+                .find(|r| o.adverse && r.event_at == o.at)
+                .map_or(String::new(), |r| {
+                    format!(" (resolved {}, {})", times.rel(r.at), r.by)
+                });
             format!(
-                "{stamp}{marker}{}",
+                "{stamp}{marker}{}{resolved}",
                 indented(&o.text, stamp.chars().count())
             )
         })
         .collect::<Vec<_>>()
         .join("\n")
+        + &corrections(s, times)
 }
 
 fn reading(v: Option<&Vitals>, times: &Times<'_>) -> String {
@@ -251,12 +292,13 @@ fn monitoring(
     lines.push(format!("MOAA/S lowest: {}", moaas_summary(s, times)));
     lines.push(format!("Dissociation: {}", dissociation_summary(s, times)));
     let flags = session_flags(s, t);
+    lines.push(format!("Flag thresholds: {}", t.absolute_summary()));
     if flags.is_empty() {
         lines.push("Flags: none".to_owned());
     } else {
         lines.push("Flags:".to_owned());
         for (at, f) in flags {
-            lines.push(format!("- {}: {}", times.rel(at), f.message()));
+            lines.push(format!("- {}: {}", times.rel(at), f.message(t)));
         }
     }
     lines.join("\n")
@@ -522,8 +564,8 @@ mod tests {
             (
                 "Before dosing",
                 "Vitals before dosing:\n\
-                 -10 min (09:00)  BP 146/92, HR 80, SpO2 98%  FLAG: pre-dose BP 146/92 is high: \
-                 consider delaying treatment\n\
+                 -10 min (09:00)  BP 146/92, HR 80, SpO2 98%  FLAG: pre-dose BP 146/92 is above \
+                 140/90 (clinic default): consider delaying treatment\n\
                  -4 min (09:06)  BP 134/86, HR 76, SpO2 98%\n\
                  MOAA/S before dosing: 5",
             ),
@@ -556,9 +598,12 @@ mod tests {
              SpO2 lowest: 95% at +41 min\n\
              MOAA/S lowest: 3 at +25 min (pre-dose 5); back to 5 at +100 min\n\
              Dissociation: CADSS 24 at +42 min\n\
+             Flag thresholds: BP 180/110 or more, systolic below 90, HR above 120 or below 50, \
+             SpO2 below 90% (clinic defaults)\n\
              Flags:\n\
-             - -10 min: pre-dose BP 146/92 is high: consider delaying treatment\n\
-             - +41 min: BP up +42/+9 from baseline"
+             - -10 min: pre-dose BP 146/92 is above 140/90 (clinic default): consider delaying \
+             treatment\n\
+             - +41 min: BP up +42/+9 from baseline (flagged from +40/+25, clinic default)"
         );
         assert_eq!(
             got[4],
@@ -621,6 +666,8 @@ mod tests {
              SpO2 lowest: not recorded\n\
              MOAA/S lowest: not recorded\n\
              Dissociation: not recorded\n\
+             Flag thresholds: BP 180/110 or more, systolic below 90, HR above 120 or below 50, \
+             SpO2 below 90% (clinic defaults)\n\
              Flags: none"
         );
         assert_eq!(

@@ -695,8 +695,9 @@ pub fn describe(old: Option<&Record>, new: &Record) -> Vec<Described> {
             }
         }
         (Some(old @ Record::Session(a)), Record::Session(b)) => {
-            let changed = changes_detail(old, new, &["signed_by", "signed_at"]);
+            let mut changed = changes_detail(old, new, &["signed_by", "signed_at"]);
             if !changed.is_empty() {
+                changed.push_str(&corrections_detail(a, b));
                 out.push(entry(
                     AuditAction::RecordChanged,
                     format!("dosing session; {changed}"),
@@ -711,6 +712,37 @@ pub fn describe(old: Option<&Record>, new: &Record) -> Vec<Described> {
                 format!("{}; {changed}", record_noun(r.kind())),
             ));
         }
+    }
+    out
+}
+
+/// The corrections and confirmed doses `new` adds to `old`, with their old and new values:
+/// "; corrected vitals of 2026-03-05T09:40:00Z: 145/92 80 98% -> 135/85 80 98%". An
+/// observation's text is not copied here (the log is no copy of the chart): its correction is
+/// named with its time, and the record keeps both texts.
+fn corrections_detail(old: &DosingSession, new: &DosingSession) -> String {
+    use crate::model::EntryField;
+    let mut out = String::new();
+    for k in new.corrections().iter().skip(old.corrections().len()) {
+        let of = k.entry_at.map_or(String::new(), |at| format!(" of {at}"));
+        if k.field == EntryField::Observation {
+            out.push_str(&format!(
+                "; corrected observation{of} (text kept in the record)"
+            ));
+        } else {
+            out.push_str(&format!(
+                "; corrected {}{of}: {} -> {}",
+                k.field.label(),
+                k.old,
+                k.new
+            ));
+        }
+    }
+    for o in new.dose_overrides().iter().skip(old.dose_overrides().len()) {
+        out.push_str(&format!(
+            "; dose outside the protocol confirmed: {}",
+            o.dose
+        ));
     }
     out
 }

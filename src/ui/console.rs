@@ -6,7 +6,8 @@
 use super::theme::Theme;
 use crate::app::console::Console;
 use crate::app::{Action, App, KeyContext};
-use crate::model::monitoring::{self, VitalsFlag};
+use crate::model::EntryField;
+use crate::model::monitoring::{self, LiveFlag};
 use crate::protocols::CheckpointState;
 use jiff::Timestamp;
 use ratatui::Frame;
@@ -57,11 +58,11 @@ pub fn observation_rows(size: (u16, u16)) -> usize {
 
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
     let now = app.now();
-    // Worked out once a frame: the clock shows the latest, the vitals each reading's.
-    let flags = monitoring::session_flags(&c.session, &c.thresholds());
+    // Worked out once a frame: the clock shows the live flags, the vitals each reading's.
+    let live = monitoring::live_flags(&c.session, &c.thresholds());
     let a = areas(area, c.input.is_some());
     header(frame, a.header, c, theme);
-    clock(frame, a.clock, app, c, now, &flags, theme);
+    clock(frame, a.clock, app, c, now, &live, theme);
     let [checks, vitals, ratings] = Layout::vertical([
         Constraint::Length(c.protocol.checkpoints.len() as u16 + 2),
         Constraint::Min(6),
@@ -69,7 +70,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme
     ])
     .areas(a.left);
     checklist(frame, checks, c, now, theme);
-    vitals_box(frame, vitals, app, c, &flags, theme);
+    vitals_box(frame, vitals, app, c, theme);
     ratings_box(frame, ratings, app, c, theme);
     observations(frame, a.right, app, c, theme);
     if c.input.is_some() {
@@ -137,7 +138,21 @@ fn header(frame: &mut Frame, area: Rect, c: &Console, theme: &Theme) {
             what.push_str(&devices);
         }
         spans.push(Span::styled(what, theme.text));
+        if let Some(k) = s.corrections_of(EntryField::Dose, 0).last() {
+            spans.push(Span::styled(" ", theme.text));
+            spans.push(Span::styled(super::safe(&k.old), struck(theme)));
+        }
+        if !s.dose_overrides().is_empty() {
+            spans.push(Span::styled(
+                " (outside the protocol, confirmed)",
+                theme.draft,
+            ));
+        }
         spans.push(lot.clone());
+        if let Some(k) = s.corrections_of(EntryField::Lot, 0).last() {
+            spans.push(Span::styled(" ", theme.text));
+            spans.push(Span::styled(super::safe(&k.old), struck(theme)));
+        }
         if s.dose_in_mg().is_none() {
             spans.push(Span::styled(" · no dose yet", theme.flag));
         }
@@ -164,7 +179,7 @@ fn clock(
     app: &App,
     c: &Console,
     now: Timestamp,
-    flags: &[(Timestamp, VitalsFlag)],
+    flags: &[LiveFlag],
     theme: &Theme,
 ) {
     let s = &c.session;
@@ -202,6 +217,9 @@ fn clock(
     );
     let min = c.thresholds().min_observation_minutes;
     let mut lines = Vec::new();
+    // What the clock means comes first, then the live flags and the next check; the
+    // observation time last, as it is the first to give way on a small screen.
+    let mut observe = None;
     match (s.dose_time, end) {
         (None, None) => {
             lines.push(Line::from(Span::styled("PRE-DOSE", theme.label)));
@@ -216,25 +234,30 @@ fn clock(
         }
         (Some(t0), None) => {
             let m = c.minutes(now).unwrap_or_default();
-            lines.push(Line::from(vec![
+            let mut spans = vec![
                 Span::styled(format!("+{m} min since dose"), theme.label),
                 Span::styled(
                     format!("  ·  T0 {}", t0.to_zoned(tz.clone()).strftime("%H:%M:%S")),
                     theme.dim,
                 ),
-            ]));
+            ];
+            if let Some(k) = s.corrections_of(EntryField::DoseTime, 0).last() {
+                spans.push(Span::styled(" ", theme.dim));
+                spans.push(Span::styled(k.old.clone(), struck(theme)));
+            }
+            lines.push(Line::from(spans));
             let until = t0 + jiff::SignedDuration::from_mins(i64::from(min));
-            if now >= until {
-                lines.push(Line::from(Span::styled(
+            observe = Some(if now >= until {
+                Line::from(Span::styled(
                     format!("{min} min of observation met at {}", hm(until)),
                     theme.signed,
-                )));
+                ))
             } else {
-                lines.push(Line::from(Span::styled(
+                Line::from(Span::styled(
                     format!("observe until {} ({min} min)", hm(until)),
                     theme.text,
-                )));
-            }
+                ))
+            });
         }
         (_, Some(at)) => {
             let after = c
@@ -246,13 +269,129 @@ fn clock(
             )));
         }
     }
-    if let Some((_, f)) = flags.last() {
-        lines.push(Line::from(Span::styled(
-            format!("⚠ {}", f.message()),
-            theme.flag,
-        )));
+    // Every flag that holds now, each cleared by a later normal reading of its kind (the
+    // readings keep theirs in the vitals box); flags of one reading share its stamp. They may
+    // take every row but the one for the next check; what does not fit ends in "…".
+    if !flags.is_empty() {
+        let mut parts: Vec<String> = Vec::new();
+        for (i, f) in flags.iter().enumerate() {
+            let mut part = f.short();
+            if flags.get(i + 1).is_none_or(|n| n.at() != f.at()) {
+                // A no-break space, so a stamp is never cut across rows.
+                let stamp = c.stamp(f.at(), &tz).replace(' ', "\u{a0}");
+                part.push_str(&format!(" ({stamp})"));
+            }
+            parts.push(part);
+        }
+        let text = if flags.len() == 1 {
+            format!("⚠ {}", parts.join(" · "))
+        } else {
+            format!("⚠ {} flags: {}", flags.len(), parts.join(" · "))
+        };
+        let budget = usize::from(side.height)
+            .saturating_sub(lines.len() + usize::from(end.is_none()))
+            .max(1);
+        let width = usize::from(side.width).max(10);
+        let mut rows: Vec<String> = textwrap::wrap(&text, width)
+            .into_iter()
+            .map(|r| r.into_owned())
+            .collect();
+        if rows.len() > budget {
+            rows.truncate(budget);
+            if let Some(last) = rows.last_mut() {
+                let keep = width.saturating_sub(1);
+                *last = last.chars().take(keep).collect::<String>() + "…";
+            }
+        }
+        for r in rows {
+            lines.push(Line::from(Span::styled(r, theme.flag)));
+        }
     }
-    frame.render_widget(Paragraph::new(lines), side);
+    if end.is_none()
+        && let Some(next) = next_check(c, now)
+    {
+        lines.push(next.line(theme));
+    }
+    lines.extend(observe);
+    frame.render_widget(
+        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+        side,
+    );
+}
+
+/// The check to look at next: the longest overdue, else one due now, else the next upcoming.
+enum NextCheck {
+    Overdue {
+        label: String,
+        minutes: i64,
+    },
+    /// Due for `minutes` already.
+    Due {
+        label: String,
+        minutes: i64,
+    },
+    Upcoming {
+        label: String,
+        in_minutes: i64,
+    },
+}
+
+impl NextCheck {
+    fn line(&self, theme: &Theme) -> Line<'static> {
+        match self {
+            NextCheck::Overdue { label, minutes } => Line::from(Span::styled(
+                format!("! OVERDUE {minutes} min: {label}"),
+                theme.flag,
+            )),
+            NextCheck::Due { label, minutes } => Line::from(Span::styled(
+                format!("● due now ({minutes} min): {label}"),
+                theme.draft,
+            )),
+            NextCheck::Upcoming { label, in_minutes } => Line::from(Span::styled(
+                format!("next: {label} in {in_minutes} min"),
+                theme.text,
+            )),
+        }
+    }
+}
+
+fn next_check(c: &Console, now: Timestamp) -> Option<NextCheck> {
+    let states = crate::protocols::checkpoint_states(&c.session, &c.protocol, now);
+    let mins = |a: Timestamp, b: Timestamp| b.duration_since(a).as_secs().max(0) / 60;
+    let overdue = states
+        .iter()
+        .filter_map(|(cp, s)| match s {
+            CheckpointState::Overdue { since } => Some((cp, *since)),
+            _ => None,
+        })
+        .min_by_key(|(_, since)| *since);
+    if let Some((cp, since)) = overdue {
+        return Some(NextCheck::Overdue {
+            label: cp.label.clone(),
+            minutes: mins(since, now),
+        });
+    }
+    if let Some((cp, since)) = states.iter().find_map(|(cp, s)| match s {
+        CheckpointState::Due { since } => Some((cp, *since)),
+        _ => None,
+    }) {
+        return Some(NextCheck::Due {
+            label: cp.label.clone(),
+            minutes: mins(since, now),
+        });
+    }
+    states
+        .iter()
+        .filter_map(|(cp, s)| match s {
+            CheckpointState::Upcoming { due } => Some((cp, *due)),
+            _ => None,
+        })
+        .min_by_key(|(_, due)| *due)
+        .map(|(cp, due)| NextCheck::Upcoming {
+            label: cp.label.clone(),
+            // Rounded up, so "in 0 min" never shows before it is due.
+            in_minutes: (due.duration_since(now).as_secs().max(0) + 59) / 60,
+        })
 }
 
 fn checklist(frame: &mut Frame, area: Rect, c: &Console, now: Timestamp, theme: &Theme) {
@@ -297,16 +436,29 @@ fn checklist(frame: &mut Frame, area: Rect, c: &Console, now: Timestamp, theme: 
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn vitals_box(
-    frame: &mut Frame,
-    area: Rect,
-    app: &App,
-    c: &Console,
-    flags: &[(Timestamp, VitalsFlag)],
-    theme: &Theme,
-) {
+fn vitals_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
     let s = &c.session;
-    let block = boxed(format!("Vitals ({})", s.vitals.len()), theme);
+    // The lines the readings are flagged at under the box, and where they come from above it.
+    let t = c.thresholds();
+    let from = if t.absolute_are_defaults() {
+        " clinic defaults "
+    } else {
+        " protocol's flags "
+    };
+    let block = boxed(format!("Vitals ({})", s.vitals.len()), theme)
+        .title(ratatui::text::Line::from(Span::styled(from, theme.dim)).right_aligned())
+        .title_bottom(Span::styled(
+            {
+                let lines = t.absolute_short();
+                // Without the dots when the box is narrow, so SpO2's line is not cut.
+                if crate::text_safety::width(&lines) + 4 > usize::from(area.width) {
+                    format!(" {} ", lines.replace(" · ", " "))
+                } else {
+                    format!(" {lines} ")
+                }
+            },
+            theme.dim,
+        ));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 {
@@ -321,8 +473,10 @@ fn vitals_box(
     let [table, spark] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(spark_h)]).areas(inner);
     let width = usize::from(table.width);
-    let mut lines: Vec<Line> = Vec::new();
-    for v in &s.vitals {
+    // One group of lines per reading: the reading, flags that do not fit beside it, originals.
+    let mut groups: Vec<Vec<Line>> = Vec::new();
+    for (vi, v) in s.vitals.iter().enumerate() {
+        let mut lines: Vec<Line> = Vec::new();
         let bp = match (v.systolic, v.diastolic) {
             (Some(a), Some(b)) => format!("{a}/{b}"),
             (Some(a), None) => format!("{a}/-"),
@@ -333,8 +487,8 @@ fn vitals_box(
         let reading = format!(" {:<9}{bp:>7} {hr:>4} {o2:>4}", c.stamp(v.at, tz));
         let mut spans = vec![Span::styled(reading.clone(), theme.text)];
         let mut used = reading.chars().count();
-        for (_, f) in flags.iter().filter(|(at, _)| *at == v.at) {
-            let flag = format!("  ⚠ {}", short_flag(f));
+        for f in monitoring::reading_flags(s, v, &c.thresholds()) {
+            let flag = format!("  ⚠ {}", f.short());
             // A flag that does not fit goes on its own line under the reading, never cut.
             if used + flag.chars().count() > width {
                 lines.push(Line::from(std::mem::take(&mut spans)));
@@ -345,10 +499,33 @@ fn vitals_box(
             spans.push(Span::styled(flag, theme.flag));
         }
         lines.push(Line::from(spans));
+        for k in s.corrections_of(EntryField::Vitals, vi) {
+            lines.push(Line::from(vec![
+                Span::raw("          "),
+                Span::styled(super::safe(&k.old), struck(theme)),
+            ]));
+            let why = super::safe(&corrected_by(k, tz));
+            for row in textwrap::wrap(&why, width.saturating_sub(11).max(10)) {
+                lines.push(Line::from(vec![
+                    Span::raw("          "),
+                    Span::styled(row.into_owned(), theme.dim),
+                ]));
+            }
+        }
+        groups.push(lines);
     }
-    // The latest readings when they do not all fit.
+    // The latest readings when they do not all fit, each whole with its reading line first.
     let rows = usize::from(table.height);
-    let lines = lines.split_off(lines.len().saturating_sub(rows));
+    let mut lines: Vec<Line> = Vec::new();
+    for group in groups.into_iter().rev() {
+        if lines.len() + group.len() > rows {
+            if lines.is_empty() {
+                lines = group.into_iter().take(rows).collect();
+            }
+            break;
+        }
+        lines.splice(0..0, group);
+    }
     if lines.is_empty() {
         none_yet(
             frame,
@@ -402,17 +579,6 @@ fn none_yet(frame: &mut Frame, area: Rect, app: &App, action: Action, does: &str
     );
 }
 
-fn short_flag(f: &VitalsFlag) -> String {
-    match f {
-        VitalsFlag::PredoseBpHigh { .. } => "pre-dose BP high".into(),
-        VitalsFlag::BpRise {
-            systolic_rise,
-            diastolic_rise,
-        } => format!("rise +{systolic_rise}/+{diastolic_rise}"),
-        VitalsFlag::Spo2Low { spo2 } => format!("SpO2 {spo2}% low"),
-    }
-}
-
 fn ratings_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
     let s = &c.session;
     let tz = &app.settings.time_zone;
@@ -424,9 +590,13 @@ fn ratings_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Th
     if s.sedation.is_empty() {
         moaas.push(Span::styled("none yet", theme.dim));
     }
-    for r in s.sedation.iter().rev().take(4).rev() {
+    for (ri, r) in s.sedation.iter().enumerate().rev().take(4).rev() {
         let sedated =
             s.dose_time.is_some_and(|t0| r.at > t0) && monitoring::is_sedated(pre, r.moaas);
+        if let Some(k) = s.corrections_of(EntryField::Sedation, ri).last() {
+            moaas.push(Span::styled(k.old.clone(), struck(theme)));
+            moaas.push(Span::raw(" "));
+        }
         moaas.push(Span::styled(
             format!("{} {}  ", r.moaas, c.stamp(r.at, tz)),
             if sedated { theme.flag } else { theme.text },
@@ -436,7 +606,11 @@ fn ratings_box(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Th
     if s.dissociation.is_empty() {
         diss.push(Span::styled("none yet", theme.dim));
     }
-    for r in s.dissociation.iter().rev().take(3).rev() {
+    for (ri, r) in s.dissociation.iter().enumerate().rev().take(3).rev() {
+        if let Some(k) = s.corrections_of(EntryField::Dissociation, ri).last() {
+            diss.push(Span::styled(super::safe(&k.old), struck(theme)));
+            diss.push(Span::raw(" "));
+        }
         diss.push(Span::styled(
             format!(
                 "{} {} {}  ",
@@ -474,7 +648,17 @@ fn observations(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &T
     // until the selected one fits entirely.
     let stamp_w = 10;
     let text_w = usize::from(inner.width).saturating_sub(stamp_w + 1).max(10);
-    let wrapped: Vec<(usize, Vec<String>)> = s
+    let wrap = |text: &str| -> Vec<String> {
+        // Line breaks stay; everything else a terminal would act on shows as a stand-in.
+        let text = crate::text_safety::paragraph(text);
+        textwrap::wrap(&text, text_w)
+            .into_iter()
+            .map(|l| l.into_owned())
+            .collect()
+    };
+    // Each observation's rows: its text, then each original it replaced (struck through) with
+    // who corrected it, when and why, and for an adverse event whether it is resolved.
+    let wrapped: Vec<(usize, Vec<(String, Row)>)> = s
         .observations
         .iter()
         .enumerate()
@@ -484,12 +668,24 @@ fn observations(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &T
             } else {
                 o.text.clone()
             };
-            // Line breaks stay; everything else a terminal would act on shows as a stand-in.
-            let text = crate::text_safety::paragraph(&text);
-            let rows = textwrap::wrap(&text, text_w)
-                .into_iter()
-                .map(|l| l.into_owned())
-                .collect();
+            let mut rows: Vec<(String, Row)> =
+                wrap(&text).into_iter().map(|r| (r, Row::Text)).collect();
+            for k in s.corrections_of(EntryField::Observation, i) {
+                rows.extend(wrap(&k.old).into_iter().map(|r| (r, Row::Struck)));
+                rows.extend(
+                    wrap(&corrected_by(k, tz))
+                        .into_iter()
+                        .map(|r| (r, Row::Note)),
+                );
+            }
+            if o.adverse
+                && let Some(r) = s.adverse_resolved().iter().find(|r| r.event_at == o.at)
+            {
+                rows.push((
+                    format!("resolved {} ({})", c.stamp(r.at, tz), r.by),
+                    Row::Note,
+                ));
+            }
             (i, rows)
         })
         .collect();
@@ -510,7 +706,7 @@ fn observations(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &T
         let o = &s.observations[*i];
         let style = if o.adverse { theme.flag } else { theme.text };
         let chosen = *i == selected && c.input.is_none();
-        for (n, row) in rows.iter().enumerate() {
+        for (n, (row, kind)) in rows.iter().enumerate() {
             let stamp = if n == 0 {
                 c.stamp(o.at, tz)
             } else {
@@ -518,10 +714,15 @@ fn observations(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &T
             };
             // The selected one (the one `e` corrects) is marked, not painted over.
             let mark = if chosen && n == 0 { "▸" } else { " " };
+            let row_style = match kind {
+                Row::Text => style,
+                Row::Struck => struck(theme),
+                Row::Note => theme.dim,
+            };
             lines.push(Line::from(vec![
                 Span::styled(mark, theme.key),
                 Span::styled(format!("{stamp:<9}"), theme.dim),
-                Span::styled(row.clone(), style),
+                Span::styled(row.clone(), row_style),
             ]));
         }
         if lines.len() >= h {
@@ -529,6 +730,33 @@ fn observations(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &T
         }
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// A row of the observation list.
+#[derive(Clone, Copy)]
+enum Row {
+    Text,
+    /// An original, replaced by a correction.
+    Struck,
+    /// Who corrected it, when and why; an adverse event's resolution.
+    Note,
+}
+
+/// The style of a replaced original: struck through, and dim so the current value leads.
+fn struck(theme: &Theme) -> ratatui::style::Style {
+    theme
+        .dim
+        .add_modifier(ratatui::style::Modifier::CROSSED_OUT)
+}
+
+/// "corrected by Dr. Rivera 15:42: typo in the BP".
+fn corrected_by(k: &crate::model::Correction, tz: &jiff::tz::TimeZone) -> String {
+    format!(
+        "corrected by {} {}: {}",
+        k.by,
+        k.at.to_zoned(tz.clone()).strftime("%H:%M"),
+        k.why
+    )
 }
 
 fn input_line(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &Theme) {
@@ -546,29 +774,32 @@ fn input_line(frame: &mut Frame, area: Rect, app: &App, c: &Console, theme: &The
         ));
     let enter = app.key_hint(KeyContext::Popup, Action::PopupConfirm);
     let esc = app.key_hint(KeyContext::Popup, Action::PopupClose);
+    use crate::app::console::InputKind;
+    let hint = match input.kind {
+        _ if input.kind.is_ending_question() => {
+            format!(" {enter} answers · {esc} does not end: the session goes on ")
+        }
+        InputKind::CorrectionReason | InputKind::DoseOverrideReason => {
+            format!(" {enter} stores it with your name · {esc} back to the value ")
+        }
+        _ if input.editing.is_some() => {
+            format!(" {enter} then why · {esc} leaves the entry as it was ")
+        }
+        _ => format!(" {enter} stores it · {esc} keeps it as a draft "),
+    };
     let block = match &input.error {
         Some(e) => block.title_bottom(Span::styled(format!(" {} ", super::safe(e)), theme.error)),
-        None if input.kind.keeps_draft() => block.title_bottom(Span::styled(
-            format!(" {enter} stores it · {esc} keeps it as a draft "),
-            theme.dim,
-        )),
-        None => block.title_bottom(Span::styled(
-            format!(" {enter} answers · {esc} does not end: the session goes on "),
-            theme.dim,
-        )),
+        None => block.title_bottom(Span::styled(hint, theme.dim)),
     };
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let text = input.field.text();
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled("› ", theme.key),
-            Span::styled(super::safe(text), theme.text),
-        ])),
+    // Scrolled sideways so the cursor, and the end of a long entry, stay in view.
+    super::popups::prompt_line(
+        frame,
         inner,
+        input.field.text(),
+        input.field.cursor_column(),
+        None,
+        theme,
     );
-    let x = inner.x + 2 + super::cols(super::panes::prefix(text, input.field.cursor_column()));
-    if x < inner.right() {
-        frame.set_cursor_position((x, inner.y));
-    }
 }

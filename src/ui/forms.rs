@@ -281,7 +281,19 @@ fn total(frame: &mut Frame, area: Rect, app: &App, f: &MeasureForm, t: &TotalEnt
     let under = match &t.error {
         Some(e) => Span::styled(format!("       ! {}", super::safe(e)), theme.error),
         None => Span::styled(
-            format!("       a number from 0 to {MAX_ENTERED_TOTAL}"),
+            match t.instrument.total_range() {
+                Some(r) => format!(
+                    "       {} from 0 to {} ({})",
+                    if r.whole {
+                        "a whole number"
+                    } else {
+                        "a number"
+                    },
+                    r.max,
+                    r.made_of
+                ),
+                None => format!("       a number from 0 to {MAX_ENTERED_TOTAL}"),
+            },
             theme.dim,
         ),
     };

@@ -105,7 +105,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, lock: &LockScreen, theme: 
 
 /// Locked during a dosing session: what the session needs in view, and nothing that names the
 /// patient or quotes the record: the time since dose, the monitoring checks with their state,
-/// and the flags that hold now.
+/// and every flag that holds now.
 fn session_lines<'a>(app: &App, c: &crate::app::console::Console, theme: &Theme) -> Vec<Line<'a>> {
     use crate::protocols::CheckpointState;
     let now = app.now();
@@ -161,12 +161,9 @@ fn session_lines<'a>(app: &App, c: &crate::app::console::Console, theme: &Theme)
             Span::styled(text, style),
         ]));
     }
-    for (_, f) in crate::model::monitoring::session_flags(s, &c.thresholds())
-        .iter()
-        .rev()
-        .take(1)
-    {
-        lines.push(Line::styled(format!("⚠ {}", f.message()), theme.flag));
+    // Every flag that holds now, in a few words (an adverse event without its text).
+    for f in crate::model::monitoring::live_flags(s, &c.thresholds()) {
+        lines.push(Line::styled(format!("⚠ {}", f.short()), theme.flag));
     }
     lines
 }

@@ -305,6 +305,9 @@ pub fn detail(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Tone::Signed => theme.signed,
             Tone::Draft => theme.draft,
             Tone::Private => theme.private,
+            Tone::Struck => theme
+                .dim
+                .add_modifier(ratatui::style::Modifier::CROSSED_OUT),
         }
     };
     let scroll = app.patient.as_ref().map_or(0, |v| v.detail_scroll);

@@ -35,6 +35,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Popup::Protocols(p)) => {
             protocol_picker(frame, area, p, &footer(app, PROTOCOL_KEYS), theme)
         }
+        Some(Popup::Correct(p)) => {
+            let rect = list_popup_area(area);
+            let footer = footer(app, CORRECT_KEYS);
+            let title =
+                " Correct which entry? The original stays, struck through (type to filter) ";
+            filtered_list(frame, rect, title.into(), p, &footer, theme, |row, _| {
+                vec![Span::styled(format!(" {}", safe(&row.label)), theme.text)]
+            });
+        }
+        Some(Popup::Confirm(c)) => confirm(frame, area, app, c, theme),
         Some(Popup::Measure(f)) => super::forms::measure(frame, area, app, f, theme),
         Some(Popup::Goal(g)) => super::forms::goal(frame, area, app, g, theme),
         Some(Popup::Search(s)) => super::search::draw(frame, area, app, s, theme),
@@ -47,6 +57,10 @@ const PICK_KEYS: &[(Action, &str)] = &[
 ];
 const PROTOCOL_KEYS: &[(Action, &str)] = &[
     (Action::PopupConfirm, "start the session"),
+    (Action::PopupClose, "cancel"),
+];
+const CORRECT_KEYS: &[(Action, &str)] = &[
+    (Action::PopupConfirm, "correct it"),
     (Action::PopupClose, "cancel"),
 ];
 const DRAFT_KEYS: &[(Action, &str)] = &[
@@ -121,6 +135,51 @@ fn template_picker(frame: &mut Frame, area: Rect, p: &TemplatePicker, footer: &s
             Span::styled(safe(&row.name), theme.text),
         ]
     });
+}
+
+/// "Sign this note?", "Archive this patient?": what becomes final, and the two keys.
+fn confirm(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    c: &crate::app::confirm::Confirm,
+    theme: &Theme,
+) {
+    // Long lines (a long name) wrap: the height counts the rows they take.
+    let width: u16 = 78;
+    let rows: usize = c
+        .lines
+        .iter()
+        .map(|l| {
+            (crate::text_safety::width(l) + 1)
+                .div_ceil(usize::from(width - 2))
+                .max(1)
+        })
+        .sum();
+    let height = rows as u16 + 4;
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    let block = popup_block(format!(" {} ", c.title), theme);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let mut lines: Vec<Line> = c
+        .lines
+        .iter()
+        .map(|l| Line::from(Span::styled(format!(" {}", safe(l)), theme.text)))
+        .collect();
+    lines.push(Line::default());
+    let yes = app.key_hint(KeyContext::Popup, Action::PopupConfirm);
+    let no = app.key_hint(KeyContext::Popup, Action::PopupClose);
+    lines.push(Line::from(vec![
+        Span::styled(format!(" {yes}"), theme.key),
+        Span::styled(format!(" {}   ", c.yes), theme.text),
+        Span::styled(no, theme.key),
+        Span::styled(" cancel: nothing changes", theme.dim),
+    ]));
+    frame.render_widget(
+        Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false }),
+        inner,
+    );
 }
 
 fn protocol_picker(frame: &mut Frame, area: Rect, p: &ProtocolPicker, footer: &str, theme: &Theme) {

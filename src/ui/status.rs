@@ -151,15 +151,27 @@ fn hint_word(a: Action, app: &App) -> &'static str {
         Action::PopupConfirm if matches!(app.popup, Some(Popup::NewNote(_))) => "start",
         Action::PopupConfirm if matches!(app.popup, Some(Popup::Drafts(_))) => "open",
         Action::PopupConfirm if matches!(app.popup, Some(Popup::Protocols(_))) => "start",
+        Action::PopupConfirm if matches!(app.popup, Some(Popup::Correct(_))) => "correct",
+        Action::PopupConfirm if matches!(app.popup, Some(Popup::Confirm(_))) => "yes",
+        Action::PopupClose if matches!(app.popup, Some(Popup::Confirm(_))) => "cancel",
         Action::PopupConfirm if app.console.is_some() => "store",
         Action::PopupClose
             if app
                 .console
                 .as_ref()
                 .and_then(|c| c.input.as_ref())
-                .is_some_and(|i| !i.kind.keeps_draft()) =>
+                .is_some_and(|i| i.kind.is_ending_question()) =>
         {
             "do not end"
+        }
+        Action::PopupClose
+            if app
+                .console
+                .as_ref()
+                .and_then(|c| c.input.as_ref())
+                .is_some_and(|i| !i.kind.keeps_draft() || i.editing.is_some()) =>
+        {
+            "back"
         }
         Action::PopupClose if app.console.is_some() => "keep as draft",
         Action::SessionObserve => "observe",
@@ -171,6 +183,9 @@ fn hint_word(a: Action, app: &App) -> &'static str {
         Action::SessionDose => "dose",
         Action::SessionLot => "lot",
         Action::SessionEnd => "end",
+        Action::SessionEditObservation => "correct",
+        Action::SessionCorrect => "correct…",
+        Action::SessionResolveAdverse => "resolved",
         Action::SessionLeave => "leave",
         Action::Privacy => "blank",
         Action::SessionStart => "session",
@@ -198,6 +213,8 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Popup::Addendum(_)) => "ADDENDUM",
         Some(Popup::Drafts(_)) => "DRAFTS",
         Some(Popup::Protocols(_)) => "NEW SESSION",
+        Some(Popup::Correct(_)) => "CORRECT",
+        Some(Popup::Confirm(_)) => "CONFIRM",
         Some(Popup::Search(_)) => "SEARCH",
         Some(Popup::Measure(_) | Popup::Goal(_)) => super::status_forms::mode(app).unwrap_or(""),
         None if app.console.as_ref().is_some_and(|c| c.input.is_some()) => "ENTRY",
