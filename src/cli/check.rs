@@ -28,13 +28,20 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     report(&dir, &store.check()?)
 }
 
-/// A store that lost saves (or whose tally is damaged) is refused; check says so, then reads
-/// a copy of it to say what it still holds and where it is damaged. The store is not touched.
+/// A store that lost saves, whose tally is damaged, whose audit log was cut, or whose database
+/// is another store's is refused; check says so, then reads a copy of it to say what it still
+/// holds and where it is damaged. The store is not touched.
 fn inspect_refused(env: &Env, dir: &std::path::Path, e: anyhow::Error) -> anyhow::Result<ExitCode> {
     use crate::store::StoreError;
     let refused = matches!(
         e.downcast_ref::<StoreError>(),
-        Some(StoreError::LostSaves { .. } | StoreError::TallyDamaged { .. })
+        Some(
+            StoreError::LostSaves { .. }
+                | StoreError::TallyDamaged { .. }
+                | StoreError::AuditCut { .. }
+                | StoreError::CounterForged { .. }
+                | StoreError::ForeignDatabase { .. }
+        )
     );
     if !refused {
         return Err(e);

@@ -357,8 +357,8 @@ impl BackupSource {
     }
 }
 
-/// A new file only this user can read (on Unix): the backup holds the store's data.
-fn create_private(path: &Path) -> io::Result<File> {
+/// A new file only this user can read (on Unix): a backup, an export, the store's own files.
+pub fn create_private(path: &Path) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]

@@ -122,8 +122,8 @@ pub enum StoreError {
     Damaged { path: PathBuf, detail: String },
     #[error(
         "the store at {path} has lost saves: its database ends at save {found}, but save \
-         {expected} was made durable. Its files were cut short or damaged; kitnotes has not \
-         opened it for writing. `kitnotes check` reads a copy and says what it still holds. \
+         {expected} was made durable. Its files were cut short or damaged, or an older copy of \
+         its database was put in its place; kitnotes has not opened it for writing. `kitnotes check` reads a copy and says what it still holds. \
          To get the records back, {}",
         crate::store::sled_store::restore_advice(.path)
     )]
@@ -131,6 +131,41 @@ pub enum StoreError {
         path: PathBuf,
         found: u64,
         expected: u64,
+    },
+    #[error(
+        "{what}. kitnotes did not write what is stored there, so it is not shown: the store's \
+         files were changed outside kitnotes (an older copy put back) or damaged. `kitnotes \
+         check` lists every record affected. To get the records back, {}",
+        crate::store::sled_store::restore_advice(.path)
+    )]
+    Tampered { path: PathBuf, what: String },
+    #[error(
+        "the store at {path} was refused: {problem}. Nothing was changed. `kitnotes check` says \
+         what it holds; to get the records back, {}",
+        crate::store::sled_store::restore_advice(.path)
+    )]
+    AuditCut {
+        path: PathBuf,
+        problem: crate::store::AuditProblem,
+    },
+    #[error(
+        "the store at {path} was refused: {place} was not written with this store's key (it \
+         was changed, or copied from another store). Nothing was changed. To get the records \
+         back, {}",
+        crate::store::sled_store::restore_advice(.path)
+    )]
+    CounterForged { path: PathBuf, place: String },
+    #[error(
+        "the store at {path} was refused: its database (db/) belongs to another store (store id \
+         {found}), not to this one (store id {expected}, in its tally file): someone put \
+         another store's database in its place. Nothing was changed. Put this store's own db/ \
+         back, or {}",
+        crate::store::sled_store::restore_advice(.path)
+    )]
+    ForeignDatabase {
+        path: PathBuf,
+        found: String,
+        expected: String,
     },
     #[error("record {key} cannot be decoded: {detail}")]
     Corrupt { key: String, detail: String },
