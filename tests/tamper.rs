@@ -537,3 +537,22 @@ fn the_store_its_files_and_exports_are_readable_by_this_user_only() {
     assert!(out.status.success(), "{}", common::text(&out.stderr));
     assert_eq!(mode(&out_file), 0o600);
 }
+
+#[test]
+fn opening_without_the_passphrase_writes_nothing_but_where_sled_left_its_files() {
+    // `kitnotes backup` opens a store without its passphrase: nothing is verified, so nothing
+    // of kitnotes' is written, and the next open still finds the files as this close left them.
+    let data = tempfile::tempdir().unwrap();
+    let dir = store_dir(data.path());
+    drop(new_store(data.path()));
+    use kitnotes::store::tally;
+    let before = tally::read(&dir).unwrap().unwrap();
+    let s = SledStore::open(&dir).unwrap();
+    assert!(s.patients().is_err(), "locked until the passphrase");
+    drop(s);
+    // sled may rewrite its own files on closing: the tally says how it left them, and its
+    // count and stamp are the ones the last verified save wrote.
+    let after = tally::read(&dir).unwrap().unwrap();
+    assert_eq!(after.closed, Some(tally::stamps(&dir.join("db")).unwrap()));
+    assert_eq!((after.saves, after.stamp), (before.saves, before.stamp));
+}

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod binding;
 pub mod codec;
 pub mod crypt;
 pub mod index;

@@ -15,6 +15,7 @@ use super::audit::{
     self, Audit, AuditEntry, AuditEvent, AuditFilter, AuditHead, AuditProblem, AuditVerdict,
     ChainCheck, ChainHash, Described, HeadState,
 };
+use super::binding::{self, Binding, Bindings, Known};
 use super::codec::{self, CodecError};
 use super::crypt::{self, Crypt, CryptError, Header, KdfParams, Vault};
 use super::index;
@@ -80,7 +81,7 @@ pub struct SledStore {
     saves: Mutex<u64>,
     /// What the audit log says each record holds, read from the log when a note or session is
     /// first read and kept up to date by writes; dropped on lock.
-    bindings: Mutex<Option<Bindings>>,
+    bindings: Mutex<Option<Known>>,
     /// The tally's stamp when the store was opened; verified once the keys are known.
     counted: Option<tally::Stamp>,
     /// The newest stamp verified or written: what the log must reach, and what the tally
@@ -92,49 +93,8 @@ pub struct SledStore {
     /// For a copy of a refused store: the stamp the store's own tally holds, which `check`
     /// and `verify_audit` hold the copy's log against.
     expected: Mutex<Option<tally::Stamp>>,
-}
-
-/// The newest audit entry that bound a record: what the record must hold now.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Binding {
-    pub seq: u64,
-    pub action: audit::AuditAction,
-    /// `None`: the entry removed the record.
-    pub digest: Option<ChainHash>,
-}
-
-impl Binding {
-    /// Why the value stored under `key` is not what this entry left, if it is not.
-    pub fn mismatch(&self, key: &[u8], value: &[u8]) -> Option<String> {
-        match self.digest {
-            Some(d) if d == audit::value_digest(key, value) => None,
-            Some(_) => Some(format!(
-                "is not the version audit entry {} ({}) wrote: it was put back to an older \
-                 version or changed without an entry",
-                self.seq, self.action
-            )),
-            None => Some(format!(
-                "was removed by audit entry {} ({}), yet it is in the store: it was put back",
-                self.seq, self.action
-            )),
-        }
-    }
-}
-
-/// Bindings by record id.
-pub type Bindings = HashMap<String, Binding>;
-
-fn bind(out: &mut Bindings, e: &AuditEntry) {
-    for b in &e.values {
-        out.insert(
-            b.record.clone(),
-            Binding {
-                seq: e.seq,
-                action: e.action,
-                digest: b.digest,
-            },
-        );
-    }
+    /// Set when verifying refused the store: closing it then writes nothing.
+    refused: std::sync::atomic::AtomicBool,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -568,6 +528,7 @@ impl SledStore {
             stamp: Mutex::new(None),
             verified: std::sync::atomic::AtomicBool::new(false),
             expected: Mutex::new(None),
+            refused: std::sync::atomic::AtomicBool::new(false),
         };
         if let Some((passphrase, params)) = create {
             if !store.db().is_empty() {
@@ -596,7 +557,10 @@ impl SledStore {
     fn finish_open(&self, migrations: &[Migration]) -> Result<()> {
         let c = self.crypt()?;
         // Refusals first: nothing has been written yet.
-        self.verify_counter(&c)?;
+        if let Err(e) = self.verify_counter(&c) {
+            self.refused.store(true, Ordering::Release);
+            return Err(e);
+        }
         if self.db.get().is_none() {
             // Verified on the recovered copy: now the store's own files are opened (sled's
             // recovery there finds what it found on the copy).
@@ -746,7 +710,7 @@ impl SledStore {
         let supported = migrations.len() as u32 + 1;
         let found = match self.db().get(keys::SCHEMA_KEY)? {
             None if self.db().iter().keys().all(|k| {
-                k.is_ok_and(|k| k == crypt::HEADER_KEY || k == tally::KEY || k == tally::STAMP_KEY)
+                k.is_ok_and(|k| [crypt::HEADER_KEY, tally::KEY, tally::STAMP_KEY].contains(&&*k))
             }) =>
             {
                 self.db()
@@ -828,7 +792,7 @@ impl SledStore {
         if cache.is_none() {
             *cache = Some(self.bindings_from_log(c)?);
         }
-        let Some(binding) = cache.as_ref().and_then(|b| b.get(record.id())) else {
+        let Some(binding) = cache.as_ref().and_then(|b| b.map.get(record.id())) else {
             return Ok(());
         };
         match binding.mismatch(key, value) {
@@ -845,24 +809,63 @@ impl SledStore {
         }
     }
 
-    /// The newest binding of every record, read from the whole log (entries that cannot be
-    /// read are skipped: `check` and `audit verify` name them).
-    fn bindings_from_log(&self, c: &Crypt) -> Result<Bindings> {
-        let mut out = Bindings::new();
-        for kv in self.db().scan_prefix(keys::AUDIT_PREFIX) {
+    /// The newest binding of every record: the snapshot (`store::binding`), if the log still
+    /// holds the entry it was taken at, and the entries after it (entries that cannot be read
+    /// are skipped: `check` and `audit verify` name them).
+    fn bindings_from_log(&self, c: &Crypt) -> Result<Known> {
+        let snapshot = self
+            .db()
+            .get(binding::SNAPSHOT_KEY)?
+            .and_then(|v| {
+                let body = codec::decode_bindings(c, binding::SNAPSHOT_KEY, &v).ok()?;
+                Known::decode(&body)
+            })
+            .filter(|k| self.entry_hash(c, k.upto.seq) == Some(k.upto.hash));
+        let mut known = snapshot.unwrap_or(Known {
+            map: Bindings::new(),
+            upto: AuditHead {
+                seq: 0,
+                hash: ChainHash::GENESIS,
+            },
+            saved: 0,
+        });
+        for kv in self.db().range(keys::audit_key(known.upto.seq + 1)..) {
             let (k, v) = kv?;
+            if !k.starts_with(keys::AUDIT_PREFIX) {
+                break;
+            }
             if let Ok(e) = codec::decode_audit(c, &k, &v) {
-                bind(&mut out, &e);
+                known.take(&e);
             }
         }
-        Ok(out)
+        Ok(known)
+    }
+
+    /// The hash of audit entry `seq`, if it is there and reads.
+    fn entry_hash(&self, c: &Crypt, seq: u64) -> Option<ChainHash> {
+        let key = keys::audit_key(seq);
+        let value = self.db().get(&key).ok()??;
+        codec::decode_audit(c, &key, &value).ok().map(|e| e.hash)
     }
 
     /// Keeps the bindings known in memory up to date with entries just written.
     fn remember_bindings(&self, entries: &[AuditEntry]) {
-        if let Some(b) = lock_or_poisoned(&self.bindings).as_mut() {
-            entries.iter().for_each(|e| bind(b, e));
+        if let Some(known) = lock_or_poisoned(&self.bindings).as_mut() {
+            entries.iter().for_each(|e| known.take(e));
         }
+    }
+
+    /// A new snapshot of the bindings, when enough entries were read past the last one: one
+    /// value, written with the next save.
+    fn snapshot_bindings(&self, c: &Crypt) -> Result<()> {
+        let mut cache = lock_or_poisoned(&self.bindings);
+        let Some(known) = cache.as_mut().filter(|k| k.snapshot_due()) else {
+            return Ok(());
+        };
+        let value = codec::encode_bindings(c, binding::SNAPSHOT_KEY, &known.encode());
+        self.db().insert(binding::SNAPSHOT_KEY, value)?;
+        known.saved = known.upto.seq;
+        Ok(())
     }
 
     /// The primary key of the record with `id`.
@@ -1774,6 +1777,9 @@ impl Store for SledStore {
             sync_tree(&self.dir.join("db"))?;
             return Ok(());
         };
+        if let Ok(c) = self.crypt() {
+            self.snapshot_bindings(&c)?;
+        }
         self.db().insert(tally::STAMP_KEY, stamp.encode())?;
         self.db().insert(tally::KEY, &next.to_be_bytes())?;
         self.db().flush()?;
@@ -1888,8 +1894,7 @@ impl Drop for SledStore {
     /// open simply recovers a copy first.
     fn drop(&mut self) {
         if !self.verified.load(Ordering::Acquire) {
-            // Refused, or never unlocked: the tally stays as it was (the next open recovers a
-            // copy first if sled's files changed meanwhile).
+            self.close_unverified();
             return;
         }
         // The last stamp covers every entry written since the last save.
@@ -1942,6 +1947,33 @@ fn private_tree(dir: &Path) {
             Ok(t) if t.is_dir() => private_tree(&e.path()),
             Ok(t) if t.is_file() => private(&e.path(), false),
             _ => {}
+        }
+    }
+}
+
+impl SledStore {
+    /// Closing a store that was never verified (never unlocked, or refused): nothing of ours
+    /// was written and the tally's count and stamp stay. Only a store opened in place and never
+    /// unlocked (`kitnotes backup`) records how sled left its files, so the next open need not
+    /// recover a copy; a refused store, or one read from a recovered copy, is left as it was.
+    fn close_unverified(&mut self) {
+        if self.refused.load(Ordering::Acquire) {
+            return;
+        }
+        let Some(db) = self.db.take() else { return };
+        drop(db);
+        let db_dir = self.dir.join("db");
+        if !tally::wait_released(&db_dir) {
+            return;
+        }
+        if let (Ok(Some(before)), Ok(stamps)) = (tally::read(&self.dir), tally::stamps(&db_dir))
+            && before.closed.is_some()
+        {
+            let closed = tally::Tally {
+                closed: Some(stamps),
+                ..before
+            };
+            let _ = tally::write(&self.dir, &closed);
         }
     }
 }
@@ -2011,7 +2043,7 @@ fn check(store: &SledStore) -> Result<CheckReport> {
     // The log first: what each record should hold. One pass of SHA-256 over the log: cheap
     // next to decoding every record.
     let mut bindings = Bindings::new();
-    let audit = store.walk_audit(c, |e| bind(&mut bindings, e));
+    let audit = store.walk_audit(c, |e| binding::bind(&mut bindings, e));
     // By the id as it appears in keys.
     let bindings: HashMap<String, (String, Binding)> = bindings
         .into_iter()
@@ -2029,7 +2061,14 @@ fn check(store: &SledStore) -> Result<CheckReport> {
                 break;
             }
         };
-        if &*k == crypt::HEADER_KEY || &*k == tally::KEY || &*k == tally::STAMP_KEY {
+        if [
+            crypt::HEADER_KEY,
+            tally::KEY,
+            tally::STAMP_KEY,
+            binding::SNAPSHOT_KEY,
+        ]
+        .contains(&&*k)
+        {
             continue;
         }
         let parts = keys::parse_key(c, &k);
