@@ -365,10 +365,20 @@ fn the_audit_tail_cut_with_its_old_head_put_back_is_refused() {
                 "{m}"
             );
         }
-        // check says so too, and what a copy holds.
+        // check says so too, and what a copy holds, and the cut again in the copy's log.
         let out = common::kitnotes(data, &["check"]);
         let said = common::text(&out.stdout);
         assert!(!out.status.success() && said.contains("Refused"), "{said}");
+        if refused
+            .as_ref()
+            .is_some_and(|e| matches!(e, StoreError::AuditCut { .. }))
+        {
+            assert!(said.contains("Patients: 2"), "{said}");
+            assert!(
+                said.contains("  - the save counter says 7 audit entries"),
+                "{said}"
+            );
+        }
         matches!(
             refused,
             Some(StoreError::AuditCut { .. } | StoreError::LostSaves { .. })
@@ -555,4 +565,115 @@ fn opening_without_the_passphrase_writes_nothing_but_where_sled_left_its_files()
     let after = tally::read(&dir).unwrap().unwrap();
     assert_eq!(after.closed, Some(tally::stamps(&dir.join("db")).unwrap()));
     assert_eq!((after.saves, after.stamp), (before.saves, before.stamp));
+}
+
+#[test]
+fn a_store_from_before_bindings_and_stamps_opens_and_binds_from_its_next_change() {
+    use kitnotes::store::audit::{AuditEntry, AuditEvent, AuditHead, ChainHash};
+    use kitnotes::store::crypt::Crypt;
+    use kitnotes::store::{codec, keys};
+    let data = tempfile::tempdir().unwrap();
+    let dir = store_dir(data.path());
+    // A plain store as an older kitnotes left it: its entries carry no digests (and hash as
+    // v1), no stamp in the database or the tally, no snapshot.
+    {
+        let s = SledStore::open(&dir).unwrap();
+        let a = actor("2026-11-20T10:00:00Z");
+        s.apply_audited(
+            &[Change::Put(Record::Patient(Patient::new(
+                pid("p1"),
+                "Invented Patient",
+            )))],
+            &a,
+        )
+        .unwrap();
+        for n in ["n1", "n2"] {
+            s.apply_audited(&[Change::Put(Record::Note(note(n, "p1")))], &a)
+                .unwrap();
+        }
+    }
+    let older = keep_older(data.path());
+    {
+        // A second version of n1, still before bindings.
+        let s = SledStore::open(&dir).unwrap();
+        let mut n = note("n1", "p1");
+        n.title = "Integration, second version".into();
+        s.apply_audited(
+            &[Change::Put(Record::Note(n))],
+            &actor("2026-11-20T11:00:00Z"),
+        )
+        .unwrap();
+    }
+    {
+        let db = sled::open(dir.join("db")).unwrap();
+        let mut prev = ChainHash::GENESIS;
+        let mut seq = 0;
+        while let Some(v) = db.get(keys::audit_key(seq + 1)).unwrap() {
+            seq += 1;
+            let key = keys::audit_key(seq);
+            let e = codec::decode_audit(&Crypt::Plain, &key, &v).unwrap();
+            assert!(!e.values.is_empty());
+            let event = AuditEvent {
+                at: e.at,
+                who: e.who,
+                action: e.action,
+                patient: e.patient,
+                record: e.record,
+                detail: e.detail,
+            };
+            let old = AuditEntry::chain(event, seq, prev);
+            prev = old.hash;
+            db.insert(&key, codec::encode_audit(&Crypt::Plain, &key, &old))
+                .unwrap();
+        }
+        let head = AuditHead { seq, hash: prev };
+        db.insert(
+            keys::AUDIT_HEAD_KEY,
+            codec::encode_audit_head(&Crypt::Plain, keys::AUDIT_HEAD_KEY, &head),
+        )
+        .unwrap();
+        db.remove(b"M\0stamp").unwrap();
+        db.remove(b"M\0binds").unwrap();
+        db.flush().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let saves = kitnotes::store::tally::read(&dir).unwrap().unwrap().saves;
+    std::fs::write(
+        dir.join("kitnotes.tally"),
+        format!("{{\"saves\":{saves},\"closed\":null}}"),
+    )
+    .unwrap();
+
+    // It opens, reads, checks and verifies as before; it gets its id and first stamp.
+    let s = SledStore::open(&dir).unwrap();
+    assert!(s.record("n1").unwrap().is_some());
+    let report = s.check().unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    assert_eq!(report.audit.entries, 4);
+    assert!(s.store_id().is_some());
+    // Its next change binds the record it writes.
+    let mut n = note("n2", "p1");
+    n.sign("Dr. Invented", ts("2026-11-21T10:00:00Z"), &[])
+        .unwrap();
+    let written = s
+        .apply_audited(
+            &[Change::Put(Record::Note(n))],
+            &actor("2026-11-21T10:00:00Z"),
+        )
+        .unwrap();
+    assert_eq!(written.last().unwrap().values.len(), 1);
+    s.flush().unwrap();
+    drop(s);
+    // Now rolling n2 back is caught; n1, last written before bindings, is not (the limit
+    // docs/SECURITY.md states).
+    copy_back(&older, &dir, |k| {
+        log_and_counters(k) || !(k.starts_with(b"T\0") || k.starts_with(b"I\0"))
+    });
+    let s = SledStore::open(&dir).unwrap();
+    assert!(matches!(s.record("n2"), Err(StoreError::Tampered { .. })));
+    let n1 = s.record("n1").unwrap();
+    assert!(
+        matches!(&n1, Some(Record::Note(n)) if n.title == "Integration"),
+        "n1 is back at its first version, unseen: {n1:?}"
+    );
 }

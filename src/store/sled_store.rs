@@ -95,6 +95,8 @@ pub struct SledStore {
     expected: Mutex<Option<tally::Stamp>>,
     /// Set when verifying refused the store: closing it then writes nothing.
     refused: std::sync::atomic::AtomicBool,
+    /// A copy of a refused store, opened for `check` ([`InspectedCopy`]).
+    inspecting: bool,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -306,7 +308,7 @@ impl InspectedCopy {
                 path: dir.to_owned(),
                 io,
             })?;
-        let store = SledStore::open(copy.root())?;
+        let store = SledStore::open_inner(copy.root(), MIGRATIONS, None, true)?;
         // The copy has no tally: what the store's own counted is what its log must reach.
         if let Ok(Some(t)) = tally::read(dir) {
             *lock_or_poisoned(&store.expected) = t.stamp;
@@ -436,7 +438,7 @@ impl SledStore {
     /// lock still held can only be this process's previous handle, whose flush thread lets go
     /// a moment after the handle is dropped: wait for it rather than fail.
     pub fn open_with(dir: &Path, migrations: &[Migration]) -> Result<Self> {
-        Self::open_inner(dir, migrations, None)
+        Self::open_inner(dir, migrations, None, false)
     }
 
     /// Creates a new encrypted store in `dir` (which must hold no store yet), its data key
@@ -458,7 +460,7 @@ impl SledStore {
         if building.exists() {
             std::fs::remove_dir_all(&building).map_err(io)?;
         }
-        let store = Self::open_inner(&building, MIGRATIONS, Some((passphrase, params)))?;
+        let store = Self::open_inner(&building, MIGRATIONS, Some((passphrase, params)), false)?;
         store.flush()?;
         drop(store);
         // A directory left by an earlier try holds at most the lock file.
@@ -475,10 +477,13 @@ impl SledStore {
         Ok(store)
     }
 
+    /// `inspecting`: a copy of a refused store, opened to see what it holds: a stamp it does
+    /// not match is reported by `check`, not refused.
     fn open_inner(
         dir: &Path,
         migrations: &[Migration],
         create: Option<(&[u8], KdfParams)>,
+        inspecting: bool,
     ) -> Result<Self> {
         let io = |io| StoreError::Open {
             path: dir.to_owned(),
@@ -529,6 +534,7 @@ impl SledStore {
             verified: std::sync::atomic::AtomicBool::new(false),
             expected: Mutex::new(None),
             refused: std::sync::atomic::AtomicBool::new(false),
+            inspecting,
         };
         if let Some((passphrase, params)) = create {
             if !store.db().is_empty() {
@@ -557,10 +563,19 @@ impl SledStore {
     fn finish_open(&self, migrations: &[Migration]) -> Result<()> {
         let c = self.crypt()?;
         // Refusals first: nothing has been written yet.
-        if let Err(e) = self.verify_counter(&c) {
-            self.refused.store(true, Ordering::Release);
-            return Err(e);
+        match self.verify_counter(&c) {
+            Err(_) if self.inspecting => {
+                // `check` reports it; the copy is read as it is.
+                *lock_or_poisoned(&self.stamp) = tally::stamp_in(self.db()).ok().flatten();
+            }
+            Err(e) => {
+                self.refused.store(true, Ordering::Release);
+                return Err(e);
+            }
+            Ok(()) => {}
         }
+        // A store from a newer kitnotes is refused before anything is written, too.
+        self.peek_schema(migrations)?;
         if self.db.get().is_none() {
             // Verified on the recovered copy: now the store's own files are opened (sled's
             // recovery there finds what it found on the copy).
