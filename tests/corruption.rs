@@ -297,8 +297,20 @@ fn a_damaged_tally_is_refused_and_check_reads_a_copy() {
     // What the copy holds, read with the passphrase.
     assert!(check.contains("Patients: 6 (0 archived)"), "{check}");
     assert!(check.contains("Integrity: OK"), "{check}");
-    // The message says what to do if it is all there: delete the tally. Then it opens.
+    // The message says what to do if it is all there: a new tally from the database. Deleting
+    // the tally instead is refused too (the database was stamped: it had one).
     std::fs::remove_file(&tally).unwrap();
+    let export = bounded(data.path(), &["export"]);
+    assert!(!export.status.success());
+    assert!(
+        text(&export.stderr).contains("kitnotes check --new-tally"),
+        "{}",
+        text(&export.stderr)
+    );
+    let check = bounded(data.path(), &["check", "--new-tally"]);
+    let said = text(&check.stdout);
+    assert!(check.status.success(), "{said}{}", text(&check.stderr));
+    assert!(said.contains("A new tally was started"), "{said}");
     let export = bounded(data.path(), &["export"]);
     assert!(export.status.success(), "{}", text(&export.stderr));
     assert_eq!(export.stdout, p.export);

@@ -677,3 +677,29 @@ fn a_store_from_before_bindings_and_stamps_opens_and_binds_from_its_next_change(
         "n1 is back at its first version, unseen: {n1:?}"
     );
 }
+
+#[test]
+fn a_swapped_database_with_the_tally_deleted_is_refused_until_check_adopts_it() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = store_dir(data.path());
+    drop(new_store(data.path()));
+    let other = tempfile::tempdir().unwrap();
+    drop(new_store(other.path()));
+    std::fs::remove_dir_all(dir.join("db")).unwrap();
+    copy_dir(&store_dir(other.path()).join("db"), &dir.join("db"));
+    std::fs::remove_file(dir.join("kitnotes.tally")).unwrap();
+    // Refused, the files as they were, and the message says what to do.
+    let err = refusal(&dir).map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        err.contains("tally file (kitnotes.tally) is gone") && err.contains("--new-tally"),
+        "{err}"
+    );
+    let out = common::kitnotes(data.path(), &["check"]);
+    assert!(!out.status.success());
+    assert!(common::text(&out.stdout).contains("What a copy of it still holds"));
+    // Whoever runs `check --new-tally` takes the database as this store's from then on.
+    let out = common::kitnotes(data.path(), &["check", "--new-tally"]);
+    let said = common::text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", common::text(&out.stderr));
+    assert!(unlocked(&dir).is_ok());
+}

@@ -801,7 +801,28 @@ pub fn restore(path: &Path, db_dir: &Path) -> Result<BackupSummary, BackupError>
         in_batch: 0,
         batch_bytes: 0,
     };
-    read(&mut reader, &mut sink)
+    let summary = read(&mut reader, &mut sink)?;
+    // The restored database's own count and stamp start its tally: it opens as the store it
+    // was, verified as such once unlocked.
+    if let Some(store_dir) = db_dir.parent() {
+        let saves = super::tally::saves_in(&sink.db)?;
+        let stamp = super::tally::stamp_in(&sink.db).map_err(|detail| BackupError::Damaged {
+            path: path.to_owned(),
+            offset: 0,
+            detail,
+        })?;
+        let tally = super::tally::Tally {
+            saves,
+            closed: None,
+            stamp,
+        };
+        super::tally::write(store_dir, &tally).map_err(|source| BackupError::Io {
+            action: "write the tally of",
+            path: store_dir.to_owned(),
+            source,
+        })?;
+    }
+    Ok(summary)
 }
 
 /// Removes the half-written files of earlier backups to `name` in `dir` whose process is gone

@@ -209,7 +209,8 @@ pub enum StoreError {
     #[error(
         "the store at {path} cannot be checked for lost saves: its tally file {tally} is \
          damaged ({detail}). `kitnotes check` reads a copy of the store and says what it holds; \
-         if that is everything, delete {tally} and kitnotes starts a new one. Otherwise, {}",
+         if that is everything, `kitnotes check --new-tally` starts a new tally from the \
+         database. Otherwise, {}",
         crate::store::sled_store::restore_advice(.path)
     )]
     TallyDamaged {
@@ -217,6 +218,17 @@ pub enum StoreError {
         tally: PathBuf,
         detail: String,
     },
+    #[error(
+        "the store at {path} was refused: its database was stamped by kitnotes (store id \
+         {store}) but its tally file (kitnotes.tally) is gone, so kitnotes cannot tell whether \
+         this is the store's newest database or an older or another one put in its place. \
+         Nothing was changed. If you deleted the tally yourself or moved the store here whole, \
+         `kitnotes check --new-tally` says what the database holds and starts a new tally for it \
+         (an anchor you kept proves it is the newest: `kitnotes audit verify --kept-head \
+         ANCHOR`). Otherwise, {}",
+        crate::store::sled_store::restore_advice(.path)
+    )]
+    TallyMissing { path: PathBuf, store: String },
     #[error("cannot make the store durable: {}", explain_io(.0))]
     Io(std::io::Error),
 }

@@ -223,7 +223,7 @@ enum Opened {
 /// the tally says were made durable (see `store::tally`), and that the database is this
 /// store's. Returns the database, the last save it holds and the tally's stamp. Writes nothing:
 /// the tally is marked open only once the store is verified ([`SledStore::finish_open`]).
-fn open_checked(dir: &Path) -> Result<(Opened, u64, Option<tally::Stamp>)> {
+fn open_checked(dir: &Path, inspecting: bool) -> Result<(Opened, u64, Option<tally::Stamp>)> {
     let db_dir = dir.join("db");
     let counted = tally::read(dir).map_err(|e| StoreError::TallyDamaged {
         path: dir.to_owned(),
@@ -246,6 +246,19 @@ fn open_checked(dir: &Path) -> Result<(Opened, u64, Option<tally::Stamp>)> {
                 return Ok((Opened::Copy(trial), found, counted.and_then(|t| t.stamp)));
             }
         }
+    } else if db_dir.exists()
+        && !inspecting
+        && let Some(trial) = trial_recovery(dir)?
+    {
+        // No tally: a database kitnotes stamped had one. Read on a copy whether it is one.
+        if let Ok(Some(s)) = tally::stamp_in(&trial.db) {
+            return Err(StoreError::TallyMissing {
+                path: dir.to_owned(),
+                store: s.store,
+            });
+        }
+        let found = belongs_here(dir, &trial.db, None)?;
+        return Ok((Opened::Copy(trial), found, None));
     }
     let db = open_sled(&db_dir).map_err(|e| damaged(dir, e))?;
     let found = belongs_here(dir, &db, counted.as_ref())?;
@@ -405,7 +418,7 @@ fn within_limit(path: &Path) -> sled::Result<sled::Db> {
 
 /// Opens sled's database, waiting up to 5 s for a just-dropped handle in this process to
 /// release sled's own file lock, and giving up after [`OPEN_LIMIT`].
-fn open_sled(path: &Path) -> sled::Result<sled::Db> {
+pub(crate) fn open_sled(path: &Path) -> sled::Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {
         match within_limit(path) {
@@ -510,7 +523,7 @@ impl SledStore {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
-        let (opened, saves, counted) = open_checked(dir)?;
+        let (opened, saves, counted) = open_checked(dir, inspecting)?;
         let (db, trial) = match opened {
             Opened::InPlace(db) => (std::sync::OnceLock::from(db), None),
             Opened::Copy(trial) => (std::sync::OnceLock::new(), Some(trial)),
