@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{PASSPHRASE, kitnotes, text};
+use common::{PASSPHRASE, text};
 use kitnotes::demo::{self, DemoSpec};
 use kitnotes::store::SledStore;
 use kitnotes::store::crypt::KdfParams;
@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::{Duration, Instant};
 
 /// A data directory whose encrypted store holds an invented caseload, closed cleanly, and the
 /// export of it as it was.
@@ -39,7 +40,7 @@ fn pristine() -> Pristine {
     demo::build(&store, &spec, &actor, &mut |_| {}).unwrap();
     drop(store);
     // A later session: a day's notes, each saved on its own, as the editor does.
-    assert!(kitnotes(data.path(), &["check"]).status.success());
+    assert!(bounded(data.path(), &["check"]).status.success());
     {
         use kitnotes::model::{Note, NoteKind, PatientId, Record, RecordId, Section};
         use kitnotes::store::Store;
@@ -60,7 +61,7 @@ fn pristine() -> Pristine {
             store.flush().unwrap();
         }
     }
-    let out = kitnotes(data.path(), &["export"]);
+    let out = bounded(data.path(), &["export"]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     Pristine {
         data,
@@ -127,7 +128,7 @@ fn assert_no_panic(what: &str, out: &Output) {
 /// is wrong and how to restore, and nothing under the store changes.
 fn assert_refused(what: &str, data: &Path, needle: &str) {
     let before = files(&data.join("store"));
-    let check = kitnotes(data, &["check"]);
+    let check = bounded(data, &["check"]);
     assert_no_panic(what, &check);
     assert!(!check.status.success(), "{what}: check passed");
     let report = format!("{}{}", text(&check.stdout), text(&check.stderr));
@@ -138,7 +139,7 @@ fn assert_refused(what: &str, data: &Path, needle: &str) {
             "{what}: no {expected:?} in\n{report}"
         );
     }
-    let export = kitnotes(data, &["export"]);
+    let export = bounded(data, &["export"]);
     assert_no_panic(what, &export);
     assert!(
         !export.status.success(),
@@ -182,7 +183,7 @@ fn a_cut_short_or_missing_database_is_refused_and_left_as_it_is() {
         cut(data.path());
         // sled either fails to read what is left ("cannot be opened") or reads less than the
         // tally counted ("has lost saves"); never a smaller store that looks whole.
-        let export = text(&kitnotes(data.path(), &["export"]).stderr);
+        let export = text(&bounded(data.path(), &["export"]).stderr);
         let needle = if export.contains("cannot be opened") {
             "cannot be opened: the database is damaged"
         } else {
@@ -190,7 +191,7 @@ fn a_cut_short_or_missing_database_is_refused_and_left_as_it_is() {
         };
         assert_refused(what, data.path(), needle);
         // Refused again on the next try: the first refusal did not make it look whole.
-        let again = kitnotes(data.path(), &["check"]);
+        let again = bounded(data.path(), &["check"]);
         assert!(
             !again.status.success(),
             "{what}: accepted on the second try"
@@ -234,12 +235,12 @@ fn every_flipped_byte_is_refused_or_pinpointed_or_provably_harmless() {
         std::fs::write(db_file(data.path()), &bytes).unwrap();
         let what = format!("bit {} of byte {offset}", x % 8);
         let before = files(&data.path().join("store"));
-        let check = kitnotes(data.path(), &["check"]);
+        let check = bounded(data.path(), &["check"]);
         assert_no_panic(&what, &check);
         let report = format!("{}{}", text(&check.stdout), text(&check.stderr));
         if check.status.success() {
             // Only if every record is exactly as it was: the flip hit space sled no longer uses.
-            let export = kitnotes(data.path(), &["export"]);
+            let export = bounded(data.path(), &["export"]);
             assert!(
                 export.stdout == p.export,
                 "{what}: check passed but the records changed\n{report}"
@@ -292,13 +293,25 @@ fn a_damaged_tally_is_refused_and_check_reads_a_copy() {
     let tally = data.path().join("store").join("kitnotes.tally");
     std::fs::write(&tally, b"{\"saves\": 3, \"clo").unwrap();
     assert_refused("damaged tally", data.path(), "tally file");
-    let check = text(&kitnotes(data.path(), &["check"]).stdout);
+    let check = text(&bounded(data.path(), &["check"]).stdout);
     // What the copy holds, read with the passphrase.
     assert!(check.contains("Patients: 6 (0 archived)"), "{check}");
     assert!(check.contains("Integrity: OK"), "{check}");
-    // The message says what to do if it is all there: delete the tally. Then it opens.
+    // The message says what to do if it is all there: a new tally from the database. Deleting
+    // the tally instead is refused too (the database was stamped: it had one).
     std::fs::remove_file(&tally).unwrap();
-    let export = kitnotes(data.path(), &["export"]);
+    let export = bounded(data.path(), &["export"]);
+    assert!(!export.status.success());
+    assert!(
+        text(&export.stderr).contains("kitnotes check --new-tally"),
+        "{}",
+        text(&export.stderr)
+    );
+    let check = bounded(data.path(), &["check", "--new-tally"]);
+    let said = text(&check.stdout);
+    assert!(check.status.success(), "{said}{}", text(&check.stderr));
+    assert!(said.contains("A new tally was started"), "{said}");
+    let export = bounded(data.path(), &["export"]);
     assert!(export.status.success(), "{}", text(&export.stderr));
     assert_eq!(export.stdout, p.export);
 }
@@ -317,7 +330,7 @@ fn a_store_that_lost_saves_is_checked_on_a_copy_which_says_what_is_left() {
         format!("{{\"saves\":{},\"closed\":null}}", saves + 5),
     )
     .unwrap();
-    let check = kitnotes(data.path(), &["check"]);
+    let check = bounded(data.path(), &["check"]);
     let out = text(&check.stdout);
     assert!(
         out.contains("Refused: the store at"),
@@ -361,7 +374,7 @@ fn a_store_from_a_newer_kitnotes_is_refused_with_how_to_restore() {
     };
     let before = pairs(data.path());
     for args in [&["check"][..], &["export"], &["today"]] {
-        let out = kitnotes(data.path(), args);
+        let out = bounded(data.path(), args);
         assert_no_panic("newer schema", &out);
         let err = text(&out.stderr);
         assert!(!out.status.success());
@@ -384,8 +397,183 @@ fn a_crash_is_recovered_on_a_copy_and_the_store_opens_whole() {
     let t: serde_json::Value = serde_json::from_slice(&std::fs::read(&tally).unwrap()).unwrap();
     let saves = t["saves"].as_u64().unwrap();
     std::fs::write(&tally, format!("{{\"saves\":{saves},\"closed\":null}}")).unwrap();
-    let export = kitnotes(data.path(), &["export"]);
+    let export = bounded(data.path(), &["export"]);
     assert!(export.status.success(), "{}", text(&export.stderr));
     assert_eq!(export.stdout, p.export);
     assert!(!data.path().join("store").join("db.recovering").exists());
+}
+
+/// How long any one run of kitnotes on a damaged store may take before it counts as a hang.
+const LIMIT: Duration = Duration::from_secs(60);
+
+/// kitnotes run as a clinician would, on a store that may be damaged: every run is bounded in
+/// time, and one that does not finish fails the test as a hang.
+fn bounded(data: &Path, args: &[&str]) -> Output {
+    kitnotes_within(data, args, LIMIT)
+        .unwrap_or_else(|| panic!("kitnotes {args:?} gave no answer within {LIMIT:?}: a hang"))
+}
+
+/// Runs kitnotes with `args`, killed if it has not finished after `limit`: `None` then.
+fn kitnotes_within(data: &Path, args: &[&str], limit: Duration) -> Option<Output> {
+    // Into files, not pipes: a full pipe nobody reads would stop kitnotes and look like a hang.
+    let outputs = tempfile::tempdir().unwrap();
+    let (out, err) = (outputs.path().join("out"), outputs.path().join("err"));
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kitnotes"))
+        .args(args)
+        .env("KITNOTES_DATA_DIR", data)
+        .env("KITNOTES_CONFIG_DIR", data.join("config"))
+        .env("KITNOTES_PASSPHRASE_FILE", common::passphrase_file())
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(Output {
+                status,
+                stdout: std::fs::read(&out).unwrap(),
+                stderr: std::fs::read(&err).unwrap(),
+            });
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What the damage sweep saw.
+#[derive(Debug, Default)]
+struct Sweep {
+    runs: usize,
+    hangs: usize,
+    refused: usize,
+    opened: usize,
+}
+
+/// Damage of many kinds (bytes flipped in bursts, cuts at many lengths, zeroed ranges, garbage
+/// appended, another store's snapshot file), each opened with a time bound: every open ends,
+/// in a message that never quotes sled's internals and names a file that is there, or in the
+/// records exactly as they were. (Every other run of kitnotes in this file is bounded too.)
+#[test]
+fn every_damaged_open_ends_in_a_message_within_its_time_bound() {
+    let p = pristine();
+    let other = pristine();
+    let len = std::fs::metadata(db_file(p.data.path())).unwrap().len() as usize;
+    let mut x: u64 = 0xD1B5_4A32_D192_ED03;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut sweep = Sweep::default();
+    let limit = LIMIT;
+    let kinds = 5;
+    let rounds = 40;
+    for round in 0..rounds {
+        let data = copy_of(&p);
+        let db = db_file(data.path());
+        let mut bytes = std::fs::read(&db).unwrap();
+        let at = (next() as usize) % len;
+        let what = match round % kinds {
+            0 => {
+                for i in 0..8 {
+                    let o = (at + i * 97) % len;
+                    bytes[o] ^= (next() as u8) | 1;
+                }
+                format!("8 bytes changed from byte {at}")
+            }
+            1 => {
+                bytes.truncate(at);
+                format!("cut to {at} bytes")
+            }
+            2 => {
+                let end = (at + 4096).min(len);
+                bytes[at..end].iter_mut().for_each(|b| *b = 0);
+                format!("bytes {at}..{end} zeroed")
+            }
+            3 => {
+                bytes.extend((0..4096).map(|_| next() as u8));
+                "4096 bytes of garbage appended".to_owned()
+            }
+            _ => {
+                // Another store's snapshot in place of this one's (or beside it).
+                let theirs = other.data.path().join("store").join("db");
+                for e in std::fs::read_dir(&theirs).unwrap() {
+                    let e = e.unwrap();
+                    if e.file_name().to_string_lossy().starts_with("snap.") {
+                        let ours = data.path().join("store").join("db");
+                        for o in std::fs::read_dir(&ours).unwrap() {
+                            let o = o.unwrap();
+                            if o.file_name().to_string_lossy().starts_with("snap.") {
+                                std::fs::remove_file(o.path()).unwrap();
+                            }
+                        }
+                        std::fs::copy(e.path(), ours.join(e.file_name())).unwrap();
+                    }
+                }
+                "another store's snapshot file".to_owned()
+            }
+        };
+        std::fs::write(&db, &bytes).unwrap();
+        sweep.runs += 1;
+        let before = files(&data.path().join("store"));
+        let Some(out) = kitnotes_within(data.path(), &["export"], limit) else {
+            sweep.hangs += 1;
+            eprintln!("corruption: {what}: no answer within {limit:?}");
+            continue;
+        };
+        assert_no_panic(&what, &out);
+        let err = text(&out.stderr);
+        for internal in [
+            "index out of bounds",
+            "ReportableBug",
+            "Corruption {",
+            "called `",
+        ] {
+            assert!(
+                !err.contains(internal),
+                "{what}: sled's internals reach the user: {err}"
+            );
+        }
+        if out.status.success() {
+            // Opened: only if every record is exactly as it was (the damage hit what sled no
+            // longer uses, or what its recovery rebuilds).
+            assert!(
+                out.stdout == p.export,
+                "{what}: opened, but the records changed"
+            );
+            sweep.opened += 1;
+        } else {
+            sweep.refused += 1;
+            assert!(err.contains("kitnotes"), "{what}: {err}");
+            if err.contains("has lost saves") || err.contains("cannot be opened") {
+                assert!(
+                    files(&data.path().join("store")) == before,
+                    "{what}: refusing changed the store's files"
+                );
+            }
+            // The file a message names is one that is there.
+            if let Some(i) = err.find("db/") {
+                let named: String = err[i..]
+                    .chars()
+                    .take_while(|c| !c.is_whitespace() && *c != ',' && *c != ')' && *c != ':')
+                    .collect();
+                let named = named.trim_end_matches('.');
+                assert!(
+                    data.path().join("store").join(named).exists(),
+                    "{what}: names {named}, which is not there: {err}"
+                );
+            }
+        }
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "corruption: damaged opens, each bounded to {limit:?}: {sweep:?}"
+    );
+    assert_eq!(sweep.hangs, 0, "{sweep:?}");
 }

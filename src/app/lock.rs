@@ -147,6 +147,24 @@ pub struct LockScreen {
     pub not_saved: Option<String>,
     /// Said in the status bar after unlocking.
     after_unlock: Vec<String>,
+    /// Wrong passphrases in a row, and when the next try is taken after too many of them.
+    failures: u32,
+    retry_at: Option<Timestamp>,
+}
+
+/// Wrong passphrases tried at once before each further try waits.
+pub const FREE_TRIES: u32 = 3;
+
+/// How long the lock screen waits before taking another try after `failures` wrong ones in a
+/// row: nothing for the first [`FREE_TRIES`], then 5 s, doubling to at most 5 minutes. Each
+/// guess already costs an Argon2id derivation; this makes guessing at the keyboard of an
+/// unattended, locked kitnotes slow too.
+pub fn retry_delay(failures: u32) -> SignedDuration {
+    let Some(over) = failures.checked_sub(FREE_TRIES) else {
+        return SignedDuration::ZERO;
+    };
+    let secs = 5i64.saturating_mul(1i64 << over.min(16));
+    SignedDuration::from_secs(secs.min(300))
 }
 
 impl LockScreen {
@@ -253,6 +271,8 @@ impl App {
             message: None,
             not_saved: (!not_saved.is_empty()).then(|| not_saved.join("; ")),
             after_unlock,
+            failures: 0,
+            retry_at: None,
         });
     }
 
@@ -292,6 +312,7 @@ impl App {
     }
 
     fn try_unlock(&mut self) {
+        let now = self.now();
         let Some(l) = self.lock.as_mut() else {
             return;
         };
@@ -299,12 +320,38 @@ impl App {
             l.message = Some("Type the passphrase, then <Enter>".into());
             return;
         }
+        if let Some(at) = l.retry_at
+            && now < at
+        {
+            // Not tried: what is typed stays, for <Enter> once the wait is over.
+            let secs = (at.as_second() - now.as_second()).max(1);
+            l.message = Some(format!(
+                "{} wrong passphrases: the next try is taken in {secs} s",
+                l.failures
+            ));
+            return;
+        }
         let result = self.store.unlock(l.passphrase.as_bytes());
         l.clear();
         match result {
             Ok(()) => self.unlocked(),
             Err(StoreError::WrongPassphrase) => {
-                l.message = Some("Wrong passphrase. Type it again.".into());
+                l.failures += 1;
+                let wait = retry_delay(l.failures);
+                l.retry_at = if wait.is_zero() {
+                    None
+                } else {
+                    now.checked_add(wait).ok()
+                };
+                l.message = Some(if wait.is_zero() {
+                    "Wrong passphrase. Type it again.".into()
+                } else {
+                    format!(
+                        "Wrong passphrase ({} in a row). The next try is taken in {} s.",
+                        l.failures,
+                        wait.as_secs()
+                    )
+                });
             }
             Err(e) => l.message = Some(format!("Not unlocked: {e}")),
         }
@@ -398,6 +445,13 @@ impl App {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tries_after_the_first_few_wait_longer_each_time_up_to_five_minutes() {
+        let secs: Vec<i64> = (0..12).map(|n| retry_delay(n).as_secs()).collect();
+        assert_eq!(secs, [0, 0, 0, 5, 10, 20, 40, 80, 160, 300, 300, 300]);
+        assert_eq!(retry_delay(u32::MAX).as_secs(), 300);
+    }
 
     #[test]
     fn lock_after_reads_times_and_off() {

@@ -1,6 +1,7 @@
 //! `kitnotes audit`: list the audit log (who did what when, filtered by patient and dates), and
 //! `kitnotes audit verify`: walk its hash chain and report the first entry changed, removed or
-//! reordered.
+//! reordered, and `kitnotes audit anchor`: a short line to keep apart from the store, which
+//! `verify --kept-head` later holds the log against.
 
 use super::{Env, print_table};
 use crate::model::PatientId;
@@ -32,14 +33,52 @@ pub enum AuditCommand {
     Verify {
         /// A head hash printed by an earlier `kitnotes audit verify` and kept elsewhere: the log
         /// must still contain it, else it was rewritten since.
-        #[arg(long, value_name = "HASH")]
+        /// An anchor from `kitnotes audit anchor` is accepted too.
+        #[arg(long, value_name = "HASH|ANCHOR")]
         kept_head: Option<String>,
     },
+    /// Print a short anchor (store, entry number, hash) to keep apart from the store, on paper
+    /// or with the backups: `audit verify --kept-head ANCHOR` later proves the log still holds
+    /// it, which catches the store and its counter rolled back together.
+    Anchor,
+}
+
+/// What an anchor names: the store (the first 12 hex digits of its id), an entry and the
+/// start of its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Anchor {
+    store: String,
+    seq: u64,
+    hash: String,
+}
+
+const ANCHOR_TAG: &str = "kn1";
+
+impl Anchor {
+    fn parse(s: &str) -> Option<Self> {
+        let mut parts = s.trim().split(':');
+        let (tag, store, seq, hash) = (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        let hex = |t: &str| !t.is_empty() && t.chars().all(|c| c.is_ascii_hexdigit());
+        (tag == ANCHOR_TAG && parts.next().is_none() && hex(store) && hex(hash) && hash.len() == 16)
+            .then(|| {
+                Some(Self {
+                    store: store.to_ascii_lowercase(),
+                    seq: seq.parse().ok()?,
+                    hash: hash.to_ascii_lowercase(),
+                })
+            })
+            .flatten()
+    }
+
+    fn print(&self) -> String {
+        format!("{ANCHOR_TAG}:{}:{}:{}", self.store, self.seq, self.hash)
+    }
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     match args.command {
         Some(AuditCommand::Verify { kept_head }) => verify(env, kept_head.as_deref()),
+        Some(AuditCommand::Anchor) => anchor(env),
         None => list(env, &args),
     }
 }
@@ -115,14 +154,55 @@ fn list(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A kept head: a whole hash, or an anchor.
+enum Kept {
+    Hash(ChainHash),
+    Anchor(Anchor),
+}
+
+fn anchor(env: &Env) -> anyhow::Result<ExitCode> {
+    let store = env.open_existing_store()?;
+    let verdict = store.verify_audit()?;
+    println!("Store: {}", env.store_dir().display());
+    if let Some(problem) = &verdict.problem {
+        println!("Audit log: NOT intact: {problem}. No anchor is given for a damaged log.");
+        return Ok(ExitCode::FAILURE);
+    }
+    let (Some(head), Some(id)) = (verdict.head, store.store_id()) else {
+        println!("The audit log is empty: there is nothing to anchor yet.");
+        return Ok(ExitCode::SUCCESS);
+    };
+    let a = Anchor {
+        store: id.chars().take(12).collect(),
+        seq: verdict.entries,
+        hash: head.to_hex()[..16].to_owned(),
+    };
+    println!("Anchor: {}", a.print());
+    println!(
+        "Keep it apart from the store (on paper, with the backups). `kitnotes audit verify \
+         --kept-head {}` later proves the log still holds entry {}: a store rolled back to an \
+         older copy, counter and all, does not.",
+        a.print(),
+        a.seq
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 fn verify(env: &Env, kept_head: Option<&str>) -> anyhow::Result<ExitCode> {
-    let kept =
-        match kept_head {
-            Some(h) => Some(ChainHash::from_hex(&h.to_ascii_lowercase()).ok_or_else(|| {
-                anyhow::anyhow!("--kept-head {h:?} is not a hash (64 hex digits)")
-            })?),
-            None => None,
-        };
+    let kept = match kept_head {
+        Some(h) => Some(
+            ChainHash::from_hex(&h.trim().to_ascii_lowercase())
+                .map(Kept::Hash)
+                .or_else(|| Anchor::parse(h).map(Kept::Anchor))
+                .ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--kept-head {h:?} is neither a hash (64 hex digits) nor an anchor \
+                         (kn1:STORE:ENTRY:HASH, from `kitnotes audit anchor`)"
+                    )
+                })?,
+        ),
+        None => None,
+    };
     let store = env.open_existing_store()?;
     let verdict = store.verify_audit()?;
     println!("Store: {}", env.store_dir().display());
@@ -143,16 +223,49 @@ fn verify(env: &Env, kept_head: Option<&str>) -> anyhow::Result<ExitCode> {
              verify --kept-head HASH` then proves the log was not rewritten since."
         );
     }
-    if let Some(kept) = kept {
-        let all = store.audit_log(&AuditFilter::default())?;
-        match all.iter().find(|e| e.hash == kept) {
-            Some(e) => println!("The kept head is entry {} of this log.", e.seq),
-            None => {
+    match kept {
+        None => {}
+        Some(Kept::Hash(kept)) => {
+            let all = store.audit_log(&AuditFilter::default())?;
+            match all.iter().find(|e| e.hash == kept) {
+                Some(e) => println!("The kept head is entry {} of this log.", e.seq),
+                None => {
+                    println!(
+                        "The kept head {kept} is NOT in this log: the log was rewritten since \
+                         that hash was taken."
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
+            }
+        }
+        Some(Kept::Anchor(a)) => {
+            if !store.store_id().is_some_and(|id| id.starts_with(&a.store)) {
                 println!(
-                    "The kept head {kept} is NOT in this log: the log was rewritten since that \
-                     hash was taken."
+                    "The anchor {} is NOT this store's (its store id starts {}): it was taken \
+                     from another store, or this database was swapped for another's.",
+                    a.print(),
+                    a.store
                 );
                 return Ok(ExitCode::FAILURE);
+            }
+            let all = store.audit_log(&AuditFilter::default())?;
+            match all.iter().find(|e| e.seq == a.seq) {
+                Some(e) if e.hash.to_hex().starts_with(&a.hash) => {
+                    println!("The anchor is entry {} of this log.", e.seq)
+                }
+                found => {
+                    println!(
+                        "The anchor {} is NOT in this log ({}): the store was rolled back or its \
+                         log rewritten since the anchor was taken. Restore the newest backup \
+                         that holds it.",
+                        a.print(),
+                        match found {
+                            Some(_) => format!("entry {} differs", a.seq),
+                            None => format!("the log ends at entry {}", all.len()),
+                        }
+                    );
+                    return Ok(ExitCode::FAILURE);
+                }
             }
         }
     }

@@ -9,10 +9,17 @@ pub struct Args {
     /// Build the search index again from the records first (then check as usual).
     #[arg(long)]
     pub reindex: bool,
+    /// The tally file (kitnotes.tally) is damaged or gone and the database is the one to keep:
+    /// start a new tally from what the database says of itself, then check as usual.
+    #[arg(long)]
+    pub new_tally: bool,
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let dir = env.store_dir();
+    if args.new_tally {
+        new_tally(&dir)?;
+    }
     let store = match env.open_existing_store() {
         Ok(store) => store,
         Err(e) => return inspect_refused(env, &dir, e),
@@ -28,13 +35,42 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     report(&dir, &store.check()?)
 }
 
-/// A store that lost saves (or whose tally is damaged) is refused; check says so, then reads
-/// a copy of it to say what it still holds and where it is damaged. The store is not touched.
+/// `check --new-tally`: a tally that is damaged or gone is replaced by one the database's own
+/// count and stamp start; an intact one is kept.
+fn new_tally(dir: &std::path::Path) -> anyhow::Result<()> {
+    use crate::store::tally;
+    if let Ok(Some(_)) = tally::read(dir) {
+        println!("The tally file is intact: it is kept.");
+        return Ok(());
+    }
+    let _ = std::fs::remove_file(dir.join(tally::FILE));
+    let stamp = tally::adopt(dir)
+        .map_err(|e| anyhow::anyhow!("cannot start a new tally for {}: {e}", dir.display()))?;
+    match stamp {
+        Some(s) => println!(
+            "A new tally was started from the database (store id {}, {} audit entries).",
+            s.store, s.entries
+        ),
+        None => println!("A new tally was started from the database."),
+    }
+    Ok(())
+}
+
+/// A store that lost saves, whose tally is damaged or gone, whose audit log was cut, or whose database
+/// is another store's is refused; check says so, then reads a copy of it to say what it still
+/// holds and where it is damaged. The store is not touched.
 fn inspect_refused(env: &Env, dir: &std::path::Path, e: anyhow::Error) -> anyhow::Result<ExitCode> {
     use crate::store::StoreError;
     let refused = matches!(
         e.downcast_ref::<StoreError>(),
-        Some(StoreError::LostSaves { .. } | StoreError::TallyDamaged { .. })
+        Some(
+            StoreError::LostSaves { .. }
+                | StoreError::TallyDamaged { .. }
+                | StoreError::AuditCut { .. }
+                | StoreError::CounterForged { .. }
+                | StoreError::ForeignDatabase { .. }
+                | StoreError::TallyMissing { .. }
+        )
     );
     if !refused {
         return Err(e);

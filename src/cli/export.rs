@@ -400,7 +400,9 @@ fn write_atomically<T>(
     }
     let tmp = parent.join(format!(".{}.kitnotes-tmp", file_name.to_string_lossy()));
     let result = (|| {
-        let file = std::fs::File::create(&tmp)
+        // Readable by this user only: an export holds the records in plain text.
+        let _ = std::fs::remove_file(&tmp);
+        let file = crate::store::backup::create_private(&tmp)
             .with_context(|| format!("cannot create {}", tmp.display()))?;
         let mut out = BufWriter::new(file);
         let value = body(&mut out)?;

@@ -14,7 +14,8 @@ const TRIES: usize = 5;
 
 pub type Secret = Zeroizing<Vec<u8>>;
 
-/// Reads a passphrase file: its first line, without the line ending. A file over
+/// Reads a passphrase file: its first line, without the line ending (nor a UTF-8 byte-order
+/// mark; a UTF-16 file is refused, naming the file). A file over
 /// [`MAX_PASSPHRASE_FILE_BYTES`](crate::limits::MAX_PASSPHRASE_FILE_BYTES) is refused unread.
 pub fn read_file(path: &Path) -> anyhow::Result<Secret> {
     let limit = crate::limits::MAX_PASSPHRASE_FILE_BYTES;
@@ -22,7 +23,17 @@ pub fn read_file(path: &Path) -> anyhow::Result<Secret> {
         crate::limits::read(path, limit, "a passphrase file")
             .with_context(|| format!("cannot read the passphrase file {}", path.display()))?,
     );
-    let line = bytes.split(|b| *b == b'\n').next().unwrap_or_default();
+    if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+        anyhow::bail!(
+            "the passphrase file {} is saved as UTF-16 (it starts with a byte-order mark): save \
+             it as UTF-8, the passphrase on its first line",
+            path.display()
+        );
+    }
+    // Some editors (Notepad) start a UTF-8 file with a byte-order mark: it is no part of the
+    // passphrase.
+    let text = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(&bytes);
+    let line = text.split(|b| *b == b'\n').next().unwrap_or_default();
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     if line.is_empty() {
         anyhow::bail!(
@@ -119,4 +130,20 @@ pub fn unlock(store: &SledStore, file: Option<&Path>) -> anyhow::Result<Option<S
         }
     }
     anyhow::bail!("{TRIES} wrong passphrases for {dir}; nothing was opened")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_byte_order_mark_is_no_part_of_the_passphrase_and_utf16_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("pass");
+        std::fs::write(&path, b"\xEF\xBB\xBFinvented passphrase\r\n").unwrap();
+        assert_eq!(read_file(&path).unwrap().as_slice(), b"invented passphrase");
+        std::fs::write(&path, b"\xFF\xFEi\0n\0").unwrap();
+        let e = read_file(&path).unwrap_err().to_string();
+        assert!(e.contains("UTF-16") && e.contains("pass"), "{e}");
+    }
 }

@@ -270,18 +270,53 @@ pub struct AuditEntry {
     pub record: Option<String>,
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub detail: String,
+    /// What the change left in the store for each record it wrote or removed: the digest of
+    /// the record's new stored value, or none for a removal. Entries written before kitnotes
+    /// bound records to their history have none (and hash as before).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<Bound>,
     /// The hash of the entry before (zeros for the first); kept so a break can be told apart
     /// from a change.
     pub prev: ChainHash,
     pub hash: ChainHash,
 }
 
+/// One record as an audit entry left it: the digest of its stored value ([`value_digest`]), or
+/// `None` when the change removed it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bound {
+    pub record: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<ChainHash>,
+}
+
+/// The digest that binds a stored value to the audit entry that wrote it: SHA-256 over the
+/// value's key and its bytes exactly as stored (sealed, in an encrypted store, so each write's
+/// random nonce makes every version's digest different).
+pub fn value_digest(key: &[u8], value: &[u8]) -> ChainHash {
+    let mut h = Sha256::new();
+    h.update(b"kitnotes stored value v1\0");
+    h.update((key.len() as u64).to_be_bytes());
+    h.update(key);
+    h.update(value);
+    ChainHash(h.finalize().into())
+}
+
 /// Marks what the hash covers, so these bytes can never be mistaken for another format's.
 const CANONICAL_TAG: &[u8] = b"kitnotes audit entry v1\0";
+/// The same for an entry that binds records ([`AuditEntry::values`]): v1's bytes, then the
+/// bound records.
+const CANONICAL_TAG_V2: &[u8] = b"kitnotes audit entry v2\0";
 
 impl AuditEntry {
     /// Numbers `event` as entry `seq` and chains it to `prev`.
     pub fn chain(event: AuditEvent, seq: u64, prev: ChainHash) -> Self {
+        Self::chain_bound(event, Vec::new(), seq, prev)
+    }
+
+    /// [`AuditEntry::chain`] for an entry that also says what it left in the store.
+    pub fn chain_bound(event: AuditEvent, values: Vec<Bound>, seq: u64, prev: ChainHash) -> Self {
         let mut entry = Self {
             seq,
             at: event.at,
@@ -290,6 +325,7 @@ impl AuditEntry {
             patient: event.patient,
             record: event.record,
             detail: event.detail,
+            values,
             prev,
             hash: ChainHash::GENESIS,
         };
@@ -300,10 +336,16 @@ impl AuditEntry {
     /// The bytes the hash covers, independent of how entries are stored: the tag, `seq` as
     /// 8 bytes and `at` as nanoseconds in 16 bytes (both big-endian), then who, action, patient,
     /// record and detail, each as a 4-byte big-endian length and its UTF-8 (an absent patient
-    /// or record is empty).
+    /// or record is empty). An entry with bound records starts with the v2 tag instead and
+    /// ends with their count (4 bytes), then for each its id (length and UTF-8) and 0 (removed)
+    /// or 1 and the 32-byte digest.
     pub fn canonical_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(128 + self.detail.len());
-        out.extend_from_slice(CANONICAL_TAG);
+        let mut out = Vec::with_capacity(128 + self.detail.len() + 64 * self.values.len());
+        out.extend_from_slice(if self.values.is_empty() {
+            CANONICAL_TAG
+        } else {
+            CANONICAL_TAG_V2
+        });
         out.extend_from_slice(&self.seq.to_be_bytes());
         out.extend_from_slice(&self.at.as_nanosecond().to_be_bytes());
         for text in [
@@ -315,6 +357,20 @@ impl AuditEntry {
         ] {
             out.extend_from_slice(&(text.len() as u32).to_be_bytes());
             out.extend_from_slice(text.as_bytes());
+        }
+        if !self.values.is_empty() {
+            out.extend_from_slice(&(self.values.len() as u32).to_be_bytes());
+            for b in &self.values {
+                out.extend_from_slice(&(b.record.len() as u32).to_be_bytes());
+                out.extend_from_slice(b.record.as_bytes());
+                match &b.digest {
+                    None => out.push(0),
+                    Some(d) => {
+                        out.push(1);
+                        out.extend_from_slice(&d.0);
+                    }
+                }
+            }
         }
         out
     }
@@ -414,6 +470,18 @@ pub enum AuditProblem {
     HeadDamaged(String),
     #[error("the audit log holds a key it does not know ({0})")]
     UnknownKey(String),
+    #[error(
+        "the save counter says {counted} audit entries were written, but the log ends at entry \
+         {last}: the newest entries were removed and an older head put back"
+    )]
+    CounterAhead { counted: u64, last: u64 },
+    #[error(
+        "audit entry {seq} is not the entry the save counter recorded: the log was rewritten or \
+         rolled back"
+    )]
+    CounterMismatch { seq: u64 },
+    #[error("the save counter was not written with this store's key: it was changed or copied")]
+    CounterForged,
 }
 
 fn missing_context(seq: u64, found: u64) -> String {

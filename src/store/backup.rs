@@ -76,8 +76,8 @@ pub enum BackupError {
     },
     #[error("{path} already exists; pass --force to replace it, or choose another file name")]
     Exists { path: PathBuf },
-    #[error("reading the store failed: {0}")]
-    Db(#[from] sled::Error),
+    #[error("reading the store failed: {}", crate::store::sled_store::describe_sled(.0))]
+    Db(sled::Error),
     #[error(
         "the store cannot be backed up: {what} is {len} bytes long, more than a backup entry may \
          hold ({max} bytes)"
@@ -132,8 +132,17 @@ pub enum BackupError {
     Changed { path: PathBuf },
     #[error("cannot restore into {path}: it is not empty")]
     TargetNotEmpty { path: PathBuf },
-    #[error("cannot write the restored store at {path}: {source}")]
-    Restore { path: PathBuf, source: sled::Error },
+    #[error(
+        "cannot write the restored store at {path}: {}",
+        crate::store::sled_store::describe_sled(.error)
+    )]
+    Restore { path: PathBuf, error: sled::Error },
+}
+
+impl From<sled::Error> for BackupError {
+    fn from(e: sled::Error) -> Self {
+        BackupError::Db(e)
+    }
 }
 
 /// What a backup reads: the store's database (a cheap clone of the handle) and the lock its
@@ -357,8 +366,8 @@ impl BackupSource {
     }
 }
 
-/// A new file only this user can read (on Unix): the backup holds the store's data.
-fn create_private(path: &Path) -> io::Result<File> {
+/// A new file only this user can read (on Unix): a backup, an export, the store's own files.
+pub fn create_private(path: &Path) -> io::Result<File> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -668,7 +677,7 @@ fn read<R: Read>(r: &mut Reader<R>, sink: &mut dyn Sink) -> Result<BackupSummary
     }
     let restore_err = |path: &Path| {
         let path = path.to_owned();
-        move |source| BackupError::Restore { path, source }
+        move |error| BackupError::Restore { path, error }
     };
     let keep = sink.wants_values();
     let mut entries = 0u64;
@@ -781,9 +790,9 @@ pub fn restore(path: &Path, db_dir: &Path) -> Result<BackupSummary, BackupError>
         .cache_capacity(64 * 1024 * 1024)
         .flush_every_ms(Some(500))
         .open()
-        .map_err(|source| BackupError::Restore {
+        .map_err(|error| BackupError::Restore {
             path: db_dir.to_owned(),
-            source,
+            error,
         })?;
     let mut sink = IntoDb {
         db,
@@ -792,7 +801,28 @@ pub fn restore(path: &Path, db_dir: &Path) -> Result<BackupSummary, BackupError>
         in_batch: 0,
         batch_bytes: 0,
     };
-    read(&mut reader, &mut sink)
+    let summary = read(&mut reader, &mut sink)?;
+    // The restored database's own count and stamp start its tally: it opens as the store it
+    // was, verified as such once unlocked.
+    if let Some(store_dir) = db_dir.parent() {
+        let saves = super::tally::saves_in(&sink.db)?;
+        let stamp = super::tally::stamp_in(&sink.db).map_err(|detail| BackupError::Damaged {
+            path: path.to_owned(),
+            offset: 0,
+            detail,
+        })?;
+        let tally = super::tally::Tally {
+            saves,
+            closed: None,
+            stamp,
+        };
+        super::tally::write(store_dir, &tally).map_err(|source| BackupError::Io {
+            action: "write the tally of",
+            path: store_dir.to_owned(),
+            source,
+        })?;
+    }
+    Ok(summary)
 }
 
 /// Removes the half-written files of earlier backups to `name` in `dir` whose process is gone

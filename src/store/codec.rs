@@ -19,13 +19,14 @@
 //! Audit entries use the same envelope with kind byte `a` (the entry as JSON), and the audit
 //! log's head with kind `h` (8 bytes of entry number and the 32-byte hash), and the search index's
 //! values with kind `x` (their own binary layout, see `store::index`), and the id index's values
-//! with kind `i` (the primary key of the record with that id).
+//! with kind `i` (the primary key of the record with that id), and the snapshot of the records'
+//! bindings to the log with kind `b` (`store::binding`).
 
 use super::audit::{AuditEntry, AuditHead};
 use super::crypt::Crypt;
 use super::keys::{
-    AUDIT_ENTRY_KIND, AUDIT_HEAD_KIND, INDEX_KIND, REF_KIND, UNSAVED_KIND, kind_byte,
-    kind_from_byte,
+    AUDIT_ENTRY_KIND, AUDIT_HEAD_KIND, BINDINGS_KIND, INDEX_KIND, REF_KIND, UNSAVED_KIND,
+    kind_byte, kind_from_byte,
 };
 use crate::model::{Record, RecordKind};
 use std::borrow::Cow;
@@ -222,17 +223,41 @@ pub fn encode_index(c: &Crypt, key: &[u8], body: &[u8]) -> Vec<u8> {
     seal(c, key, INDEX_KIND, body)
 }
 
+/// Opens a value read from `key` that must be of kind `want`.
+fn open_kind<'v>(
+    c: &Crypt,
+    key: &[u8],
+    value: &'v [u8],
+    want: u8,
+) -> Result<Cow<'v, [u8]>, CodecError> {
+    let (kind, body) = open(c, key, value)?;
+    if kind != want {
+        return Err(CodecError::UnknownKind(kind));
+    }
+    Ok(body)
+}
+
 /// Opens a value of the search index read from `key`.
 pub fn decode_index<'v>(
     c: &Crypt,
     key: &[u8],
     value: &'v [u8],
 ) -> Result<Cow<'v, [u8]>, CodecError> {
-    let (kind, body) = open(c, key, value)?;
-    if kind != INDEX_KIND {
-        return Err(CodecError::UnknownKind(kind));
-    }
-    Ok(body)
+    open_kind(c, key, value, INDEX_KIND)
+}
+
+/// Encodes the snapshot of the records' bindings (`store::binding`).
+pub fn encode_bindings(c: &Crypt, key: &[u8], body: &[u8]) -> Vec<u8> {
+    seal(c, key, BINDINGS_KIND, body)
+}
+
+/// Opens the snapshot of the records' bindings.
+pub fn decode_bindings<'v>(
+    c: &Crypt,
+    key: &[u8],
+    value: &'v [u8],
+) -> Result<Cow<'v, [u8]>, CodecError> {
+    open_kind(c, key, value, BINDINGS_KIND)
 }
 
 /// Encodes an entry of the id index: the primary key of the record with that id.

@@ -104,7 +104,7 @@ pub enum CryptError {
     Random(String),
 }
 
-fn random<const N: usize>() -> Result<[u8; N], CryptError> {
+pub(crate) fn random<const N: usize>() -> Result<[u8; N], CryptError> {
     let mut b = [0u8; N];
     getrandom::fill(&mut b).map_err(|e| CryptError::Random(e.to_string()))?;
     Ok(b)
@@ -297,15 +297,20 @@ fn kek(
 pub struct Keys {
     seal: XChaCha20Poly1305,
     names: Zeroizing<[u8; KEY_LEN]>,
+    /// Authenticates the save counter (`store::tally`): the audit log's length and head and the
+    /// store's id.
+    counter: Zeroizing<[u8; KEY_LEN]>,
 }
 
 impl Keys {
     fn new(data: &[u8; KEY_LEN]) -> Self {
         let seal = Zeroizing::new(blake3::derive_key("kitnotes 2026-11 value sealing", data));
         let names = Zeroizing::new(blake3::derive_key("kitnotes 2026-11 key names", data));
+        let counter = Zeroizing::new(blake3::derive_key("kitnotes 2026-12 save counter", data));
         Self {
             seal: XChaCha20Poly1305::new((&*seal).into()),
             names,
+            counter,
         }
     }
 
@@ -365,6 +370,19 @@ impl Crypt {
         match self {
             Crypt::Plain => id.to_owned(),
             Crypt::Sealed(_) => hex(&self.name(NameOf::Id, id.as_bytes())),
+        }
+    }
+
+    /// A tag over `msg` that proves it was written by this store: a BLAKE3 MAC under a key from
+    /// the data key. A plain store has no key: its tag is a SHA-256 checksum, which anyone who
+    /// can write the files can recompute.
+    pub fn counter_tag(&self, msg: &[u8]) -> [u8; 32] {
+        match self {
+            Crypt::Sealed(keys) => *blake3::keyed_hash(&keys.counter, msg).as_bytes(),
+            Crypt::Plain => {
+                use sha2::Digest;
+                sha2::Sha256::digest(msg).into()
+            }
         }
     }
 

@@ -15,6 +15,8 @@
 //! W\0<bucket>                                  search index: the words, by first letter
 //! M\0search                                   search index: counts and the next numbers
 //! M\0crypt                                    an encrypted store's header (store::crypt)
+//! M\0tally, M\0stamp                          the save number and the save stamp (store::tally)
+//! M\0binds                                    the records' bindings to the log (store::binding)
 //! U\0input                                    what is typed but not yet a record (app::unsaved)
 //! ```
 //! In an encrypted store every id and word in a key is a 16-byte keyed hash instead
@@ -63,6 +65,8 @@ pub const AUDIT_HEAD_KIND: u8 = b'h';
 pub const INDEX_KIND: u8 = b'x';
 /// The kind byte of the id index's values.
 pub const REF_KIND: u8 = b'i';
+/// The kind byte of the snapshot of the records' bindings to the audit log.
+pub const BINDINGS_KIND: u8 = b'b';
 /// The kind byte of the unsaved-input value ([`UNSAVED_KEY`]).
 pub const UNSAVED_KIND: u8 = b'u';
 

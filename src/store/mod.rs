@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod binding;
 pub mod codec;
 pub mod crypt;
 pub mod index;
@@ -122,8 +123,8 @@ pub enum StoreError {
     Damaged { path: PathBuf, detail: String },
     #[error(
         "the store at {path} has lost saves: its database ends at save {found}, but save \
-         {expected} was made durable. Its files were cut short or damaged; kitnotes has not \
-         opened it for writing. `kitnotes check` reads a copy and says what it still holds. \
+         {expected} was made durable. Its files were cut short or damaged, or an older copy of \
+         its database was put in its place; kitnotes has not opened it for writing. `kitnotes check` reads a copy and says what it still holds. \
          To get the records back, {}",
         crate::store::sled_store::restore_advice(.path)
     )]
@@ -131,6 +132,41 @@ pub enum StoreError {
         path: PathBuf,
         found: u64,
         expected: u64,
+    },
+    #[error(
+        "{what}. kitnotes did not write what is stored there, so it is not shown: the store's \
+         files were changed outside kitnotes (an older copy put back) or damaged. `kitnotes \
+         check` lists every record affected. To get the records back, {}",
+        crate::store::sled_store::restore_advice(.path)
+    )]
+    Tampered { path: PathBuf, what: String },
+    #[error(
+        "the store at {path} was refused: {problem}. Nothing was changed. `kitnotes check` says \
+         what it holds; to get the records back, {}",
+        crate::store::sled_store::restore_advice(.path)
+    )]
+    AuditCut {
+        path: PathBuf,
+        problem: crate::store::AuditProblem,
+    },
+    #[error(
+        "the store at {path} was refused: {place} was not written with this store's key (it \
+         was changed, or copied from another store). Nothing was changed. To get the records \
+         back, {}",
+        crate::store::sled_store::restore_advice(.path)
+    )]
+    CounterForged { path: PathBuf, place: String },
+    #[error(
+        "the store at {path} was refused: its database (db/) belongs to another store (store id \
+         {found}), not to this one (store id {expected}, in its tally file): someone put \
+         another store's database in its place. Nothing was changed. Put this store's own db/ \
+         back, or {}",
+        crate::store::sled_store::restore_advice(.path)
+    )]
+    ForeignDatabase {
+        path: PathBuf,
+        found: String,
+        expected: String,
     },
     #[error("record {key} cannot be decoded: {detail}")]
     Corrupt { key: String, detail: String },
@@ -173,7 +209,8 @@ pub enum StoreError {
     #[error(
         "the store at {path} cannot be checked for lost saves: its tally file {tally} is \
          damaged ({detail}). `kitnotes check` reads a copy of the store and says what it holds; \
-         if that is everything, delete {tally} and kitnotes starts a new one. Otherwise, {}",
+         if that is everything, `kitnotes check --new-tally` starts a new tally from the \
+         database. Otherwise, {}",
         crate::store::sled_store::restore_advice(.path)
     )]
     TallyDamaged {
@@ -181,6 +218,17 @@ pub enum StoreError {
         tally: PathBuf,
         detail: String,
     },
+    #[error(
+        "the store at {path} was refused: its database was stamped by kitnotes (store id \
+         {store}) but its tally file (kitnotes.tally) is gone, so kitnotes cannot tell whether \
+         this is the store's newest database or an older or another one put in its place. \
+         Nothing was changed. If you deleted the tally yourself or moved the store here whole, \
+         `kitnotes check --new-tally` says what the database holds and starts a new tally for it \
+         (an anchor you kept proves it is the newest: `kitnotes audit verify --kept-head \
+         ANCHOR`). Otherwise, {}",
+        crate::store::sled_store::restore_advice(.path)
+    )]
+    TallyMissing { path: PathBuf, store: String },
     #[error("cannot make the store durable: {}", explain_io(.0))]
     Io(std::io::Error),
 }

@@ -15,6 +15,7 @@ use super::audit::{
     self, Audit, AuditEntry, AuditEvent, AuditFilter, AuditHead, AuditProblem, AuditVerdict,
     ChainCheck, ChainHash, Described, HeadState,
 };
+use super::binding::{self, Binding, Bindings, Known};
 use super::codec::{self, CodecError};
 use super::crypt::{self, Crypt, CryptError, Header, KdfParams, Vault};
 use super::index;
@@ -52,8 +53,13 @@ const CACHE_BYTES: u64 = 64 * 1024 * 1024;
 /// A kitnotes store on disk.
 pub struct SledStore {
     dir: PathBuf,
-    /// Always `Some` until the store is dropped, which closes sled before stamping the tally.
-    db: Option<sled::Db>,
+    /// The store's own database: set when it opens in place (after a clean close) or once the
+    /// store is verified; taken when the store is dropped, which closes sled before stamping
+    /// the tally.
+    db: std::sync::OnceLock<sled::Db>,
+    /// After a crash or a change behind kitnotes' back: the recovered copy of the database,
+    /// read until the store is verified, so a store refused then was never opened in place.
+    trial: Option<Trial>,
     /// Serialises writers so that "check the stored version, then write" is atomic in-process;
     /// the lock file keeps other processes out. Shared with backups (`store::backup`), which
     /// hold it while they read.
@@ -73,6 +79,24 @@ pub struct SledStore {
     writes: AtomicU64,
     /// The number of the last durable save (`store::tally`); flushes take turns on it.
     saves: Mutex<u64>,
+    /// What the audit log says each record holds, read from the log when a note or session is
+    /// first read and kept up to date by writes; dropped on lock.
+    bindings: Mutex<Option<Known>>,
+    /// The tally's stamp when the store was opened; verified once the keys are known.
+    counted: Option<tally::Stamp>,
+    /// The newest stamp verified or written: what the log must reach, and what the tally
+    /// carries when the store closes.
+    stamp: Mutex<Option<tally::Stamp>>,
+    /// Whether the stamps were verified ([`SledStore::verify_counter`]): until then nothing
+    /// counts saves or touches the tally, so a store refused on opening is left as it was.
+    verified: std::sync::atomic::AtomicBool,
+    /// For a copy of a refused store: the stamp the store's own tally holds, which `check`
+    /// and `verify_audit` hold the copy's log against.
+    expected: Mutex<Option<tally::Stamp>>,
+    /// Set when verifying refused the store: closing it then writes nothing.
+    refused: std::sync::atomic::AtomicBool,
+    /// A copy of a refused store, opened for `check` ([`InspectedCopy`]).
+    inspecting: bool,
 }
 
 impl std::fmt::Debug for SledStore {
@@ -87,11 +111,35 @@ fn damaged(dir: &Path, e: sled::Error) -> StoreError {
             path: dir.to_owned(),
             io,
         },
-        other => StoreError::Damaged {
-            path: dir.to_owned(),
-            detail: describe_sled(&other),
-        },
+        other => {
+            let mut detail = describe_sled(&other);
+            // sled reads its snapshot first and then the log at the offsets the snapshot
+            // names: damage it reports "in db/db" may be a snapshot that does not belong.
+            if let sled::Error::Corruption {
+                at: Some(sled::DiskPtr::Inline(_)),
+                ..
+            } = other
+                && let Some(snap) = snapshot_in(&dir.join("db"))
+            {
+                detail.push_str(&format!(
+                    ", or in its snapshot file db/{snap}, which does not match db/db"
+                ));
+            }
+            StoreError::Damaged {
+                path: dir.to_owned(),
+                detail,
+            }
+        }
     }
+}
+
+/// The name of a snapshot file sled keeps beside its log, if there is one.
+fn snapshot_in(db: &Path) -> Option<String> {
+    std::fs::read_dir(db)
+        .ok()?
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .find(|n| n.starts_with("snap."))
 }
 
 /// sled's error in words: where the damage is, for corruption.
@@ -111,12 +159,29 @@ pub fn describe_sled(e: &sled::Error) -> String {
             "the database could not be read or written: {}",
             super::explain_io(io)
         ),
-        sled::Error::ReportableBug(what) if what.starts_with("its recovery stopped") => {
+        sled::Error::ReportableBug(what) if what.starts_with(RECOVERY_STOPPED) => {
             format!("the database is damaged: {what}")
         }
-        other => format!("storage error: {other}"),
+        // sled's own words (its internal state, a debug form) mean nothing to a clinician.
+        sled::Error::ReportableBug(_) => {
+            "the database is damaged: sled could not make sense of its files".to_owned()
+        }
+        sled::Error::Unsupported(_) => {
+            "the database uses a feature this kitnotes' storage engine does not support".to_owned()
+        }
+        sled::Error::CollectionNotFound(_) => {
+            "the database is damaged: a part of it is missing".to_owned()
+        }
     }
 }
+
+/// What a caught panic or an open that never ended inside sled's recovery becomes.
+const RECOVERY_STOPPED: &str = "its recovery stopped on damaged files";
+
+/// How long opening sled's files may take before the store is refused as damaged: damaged
+/// files can send sled's recovery into a loop. Far above a healthy open of the largest store
+/// measured (docs/PERFORMANCE.md).
+pub const OPEN_LIMIT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// [`describe_sled`] with what to do, for a message on its own.
 pub fn explain_sled(e: &sled::Error) -> String {
@@ -139,10 +204,26 @@ pub fn restore_advice(dir: &Path) -> String {
     )
 }
 
+/// A recovered copy of a store's database, open; its files go when it is dropped (the
+/// database first: fields drop in the order declared).
+struct Trial {
+    db: sled::Db,
+    _copy: tally::Scratch,
+}
+
+/// Where an opened store reads from until it is verified.
+enum Opened {
+    /// The store's own files: they were exactly as the last clean close left them.
+    InPlace(sled::Db),
+    /// A recovered copy: the store's own files are opened only once it is verified.
+    Copy(Trial),
+}
+
 /// Opens sled's database in `dir/db` after making sure that sled's recovery cannot cut saves
-/// the tally says were made durable (see `store::tally`). Returns the database and the last
-/// save it holds.
-fn open_checked(dir: &Path) -> Result<(sled::Db, u64)> {
+/// the tally says were made durable (see `store::tally`), and that the database is this
+/// store's. Returns the database, the last save it holds and the tally's stamp. Writes nothing:
+/// the tally is marked open only once the store is verified ([`SledStore::finish_open`]).
+fn open_checked(dir: &Path, inspecting: bool) -> Result<(Opened, u64, Option<tally::Stamp>)> {
     let db_dir = dir.join("db");
     let counted = tally::read(dir).map_err(|e| StoreError::TallyDamaged {
         path: dir.to_owned(),
@@ -160,12 +241,55 @@ fn open_checked(dir: &Path) -> Result<(sled::Db, u64)> {
         let closed_cleanly = t.closed.is_some() && t.closed == tally::stamps(&db_dir).ok();
         if !closed_cleanly {
             // A crash, or sled's files changed since the last clean close: recover a copy first.
-            trial_recovery(dir, t.saves)?;
+            if let Some(trial) = trial_recovery(dir)? {
+                let found = belongs_here(dir, &trial.db, Some(t))?;
+                return Ok((Opened::Copy(trial), found, counted.and_then(|t| t.stamp)));
+            }
         }
+    } else if db_dir.exists()
+        && !inspecting
+        && let Some(trial) = trial_recovery(dir)?
+    {
+        // No tally: a database kitnotes stamped had one. Read on a copy whether it is one.
+        if let Ok(Some(s)) = tally::stamp_in(&trial.db) {
+            return Err(StoreError::TallyMissing {
+                path: dir.to_owned(),
+                store: s.store,
+            });
+        }
+        let found = belongs_here(dir, &trial.db, None)?;
+        return Ok((Opened::Copy(trial), found, None));
     }
     let db = open_sled(&db_dir).map_err(|e| damaged(dir, e))?;
-    let found = tally::saves_in(&db).map_err(|e| damaged(dir, e))?;
-    let expected = counted.as_ref().map_or(0, |t| t.saves);
+    let found = belongs_here(dir, &db, counted.as_ref())?;
+    Ok((Opened::InPlace(db), found, counted.and_then(|t| t.stamp)))
+}
+
+/// Refuses a database that lost saves the tally counted, or that is another store's (its id
+/// is not the tally's); returns the last save it holds.
+fn belongs_here(dir: &Path, db: &sled::Db, counted: Option<&tally::Tally>) -> Result<u64> {
+    let found = tally::saves_in(db).map_err(|e| damaged(dir, e))?;
+    let expected = counted.map_or(0, |t| t.saves);
+    let stamped = counted.and_then(|t| t.stamp.as_ref());
+    if let Some(want) = stamped {
+        let inside = tally::stamp_in(db).map_err(|detail| StoreError::Damaged {
+            path: dir.to_owned(),
+            detail,
+        })?;
+        match inside {
+            Some(s) if s.store == want.store => {}
+            other => {
+                return Err(StoreError::ForeignDatabase {
+                    path: dir.to_owned(),
+                    found: other.map_or_else(
+                        || "none: a database from before kitnotes stamped its saves".into(),
+                        |s| s.store,
+                    ),
+                    expected: want.store.clone(),
+                });
+            }
+        }
+    }
     if found < expected {
         return Err(StoreError::LostSaves {
             path: dir.to_owned(),
@@ -173,16 +297,7 @@ fn open_checked(dir: &Path) -> Result<(sled::Db, u64)> {
             expected,
         });
     }
-    // Open now: until the next clean close, the next open recovers a copy first.
-    let open = tally::Tally {
-        saves: found,
-        closed: None,
-    };
-    tally::write(dir, &open).map_err(|io| StoreError::Open {
-        path: dir.to_owned(),
-        io,
-    })?;
-    Ok((db, found))
+    Ok(found)
 }
 
 /// A copy of a store that was refused (lost saves, a damaged tally), opened to see what it
@@ -206,10 +321,12 @@ impl InspectedCopy {
                 path: dir.to_owned(),
                 io,
             })?;
-        Ok(Self {
-            store: SledStore::open(copy.root())?,
-            _copy: copy,
-        })
+        let store = SledStore::open_inner(copy.root(), MIGRATIONS, None, true)?;
+        // The copy has no tally: what the store's own counted is what its log must reach.
+        if let Ok(Some(t)) = tally::read(dir) {
+            *lock_or_poisoned(&store.expected) = t.stamp;
+        }
+        Ok(Self { store, _copy: copy })
     }
 
     pub fn store(&self) -> &SledStore {
@@ -220,20 +337,12 @@ impl InspectedCopy {
 /// Runs sled's recovery on a copy of the store's files and refuses the store if the copy lost
 /// saves: the store's own files are then left exactly as they were. If no copy can be made (no
 /// room), the store is opened in place and checked after.
-fn trial_recovery(dir: &Path, expected: u64) -> Result<()> {
-    let Ok(trial) = tally::Scratch::copy_db(dir, dir.join("db.recovering")) else {
-        return Ok(());
+fn trial_recovery(dir: &Path) -> Result<Option<Trial>> {
+    let Ok(copy) = tally::Scratch::copy_db(dir, dir.join("db.recovering")) else {
+        return Ok(None);
     };
-    let db = open_sled(&trial.db()).map_err(|e| damaged(dir, e))?;
-    let found = tally::saves_in(&db).map_err(|e| damaged(dir, e))?;
-    if found < expected {
-        return Err(StoreError::LostSaves {
-            path: dir.to_owned(),
-            found,
-            expected,
-        });
-    }
-    Ok(())
+    let db = open_sled(&copy.db()).map_err(|e| damaged(dir, e))?;
+    Ok(Some(Trial { db, _copy: copy }))
 }
 
 thread_local! {
@@ -272,26 +381,47 @@ fn without_panics(open: impl FnOnce() -> sled::Result<sled::Db>) -> sled::Result
     let message = SLED_PANIC
         .with(|p| p.borrow_mut().take())
         .unwrap_or_default();
-    result.unwrap_or_else(|_| {
-        Err(sled::Error::ReportableBug(format!(
-            "its recovery stopped on damaged files ({message})"
-        )))
-    })
+    // The panic's own message is sled's internals ("index out of bounds..."): not shown.
+    drop(message);
+    result.unwrap_or_else(|_| Err(sled::Error::ReportableBug(RECOVERY_STOPPED.to_owned())))
 }
 
-/// Opens sled's database, waiting up to 5 s for a just-dropped handle in this process to
-/// release sled's own file lock.
-fn open_sled(path: &Path) -> sled::Result<sled::Db> {
-    let started = std::time::Instant::now();
-    loop {
-        let result = without_panics(|| {
+/// One try at opening sled's database, on a thread of its own, given up after
+/// [`OPEN_LIMIT`] (the thread is left to finish or not; nothing waits for it).
+fn within_limit(path: &Path) -> sled::Result<sled::Db> {
+    let open = |path: &Path| {
+        without_panics(|| {
             sled::Config::new()
                 .path(path)
                 .cache_capacity(CACHE_BYTES)
                 .flush_every_ms(Some(500))
                 .open()
+        })
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let owned = path.to_owned();
+    let spawned = std::thread::Builder::new()
+        .name("kitnotes-open".into())
+        .spawn(move || {
+            let _ = tx.send(open(&owned));
         });
-        match result {
+    if spawned.is_err() {
+        return open(path);
+    }
+    rx.recv_timeout(OPEN_LIMIT).unwrap_or_else(|_| {
+        Err(sled::Error::ReportableBug(format!(
+            "{RECOVERY_STOPPED}: it did not finish within {} s",
+            OPEN_LIMIT.as_secs()
+        )))
+    })
+}
+
+/// Opens sled's database, waiting up to 5 s for a just-dropped handle in this process to
+/// release sled's own file lock, and giving up after [`OPEN_LIMIT`].
+pub(crate) fn open_sled(path: &Path) -> sled::Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match within_limit(path) {
             Err(sled::Error::Io(e))
                 if e.to_string().contains("could not acquire lock")
                     && started.elapsed() < std::time::Duration::from_secs(5) =>
@@ -321,7 +451,7 @@ impl SledStore {
     /// lock still held can only be this process's previous handle, whose flush thread lets go
     /// a moment after the handle is dropped: wait for it rather than fail.
     pub fn open_with(dir: &Path, migrations: &[Migration]) -> Result<Self> {
-        Self::open_inner(dir, migrations, None)
+        Self::open_inner(dir, migrations, None, false)
     }
 
     /// Creates a new encrypted store in `dir` (which must hold no store yet), its data key
@@ -343,7 +473,7 @@ impl SledStore {
         if building.exists() {
             std::fs::remove_dir_all(&building).map_err(io)?;
         }
-        let store = Self::open_inner(&building, MIGRATIONS, Some((passphrase, params)))?;
+        let store = Self::open_inner(&building, MIGRATIONS, Some((passphrase, params)), false)?;
         store.flush()?;
         drop(store);
         // A directory left by an earlier try holds at most the lock file.
@@ -360,24 +490,29 @@ impl SledStore {
         Ok(store)
     }
 
+    /// `inspecting`: a copy of a refused store, opened to see what it holds: a stamp it does
+    /// not match is reported by `check`, not refused.
     fn open_inner(
         dir: &Path,
         migrations: &[Migration],
         create: Option<(&[u8], KdfParams)>,
+        inspecting: bool,
     ) -> Result<Self> {
         let io = |io| StoreError::Open {
             path: dir.to_owned(),
             io,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
+        // The store's directory is this user's alone (sled makes its files with the usual
+        // 0644; inside a 0700 directory nobody else reaches them). Best effort: a directory
+        // someone else owns keeps its mode, and opening goes on.
+        private(dir, true);
         let lock_path = dir.join("kitnotes.lock");
-        let lock = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .read(true)
-            .write(true)
-            .open(&lock_path)
-            .map_err(io)?;
+        let mut options = OpenOptions::new();
+        options.create(true).truncate(false).read(true).write(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let lock = options.open(&lock_path).map_err(io)?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => {
@@ -388,10 +523,15 @@ impl SledStore {
             }
             Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
-        let (db, saves) = open_checked(dir)?;
+        let (opened, saves, counted) = open_checked(dir, inspecting)?;
+        let (db, trial) = match opened {
+            Opened::InPlace(db) => (std::sync::OnceLock::from(db), None),
+            Opened::Copy(trial) => (std::sync::OnceLock::new(), Some(trial)),
+        };
         let store = Self {
             dir: dir.to_owned(),
-            db: Some(db),
+            db,
+            trial,
             write_lock: Arc::new(Mutex::new(())),
             _lock: lock,
             rolled_back: AtomicUsize::new(0),
@@ -401,6 +541,13 @@ impl SledStore {
             search_cache: Mutex::new(index::SearchCache::default()),
             writes: AtomicU64::new(0),
             saves: Mutex::new(saves),
+            bindings: Mutex::new(None),
+            counted,
+            stamp: Mutex::new(None),
+            verified: std::sync::atomic::AtomicBool::new(false),
+            expected: Mutex::new(None),
+            refused: std::sync::atomic::AtomicBool::new(false),
+            inspecting,
         };
         if let Some((passphrase, params)) = create {
             if !store.db().is_empty() {
@@ -428,6 +575,48 @@ impl SledStore {
     /// change, and building a missing search index.
     fn finish_open(&self, migrations: &[Migration]) -> Result<()> {
         let c = self.crypt()?;
+        // Refusals first: nothing has been written yet.
+        match self.verify_counter(&c) {
+            Err(_) if self.inspecting => {
+                // `check` reports it; the copy is read as it is.
+                *lock_or_poisoned(&self.stamp) = tally::stamp_in(self.db()).ok().flatten();
+            }
+            Err(e) => {
+                self.refused.store(true, Ordering::Release);
+                return Err(e);
+            }
+            Ok(()) => {}
+        }
+        // A store from a newer kitnotes is refused before anything is written, too.
+        self.peek_schema(migrations)?;
+        if self.db.get().is_none() {
+            // Verified on the recovered copy: now the store's own files are opened (sled's
+            // recovery there finds what it found on the copy).
+            let db = open_sled(&self.dir.join("db")).map_err(|e| damaged(&self.dir, e))?;
+            let found = tally::saves_in(&db).map_err(|e| damaged(&self.dir, e))?;
+            *lock_or_poisoned(&self.saves) = found;
+            let _ = self.db.set(db);
+        }
+        self.verified.store(true, Ordering::Release);
+        // sled's own files and folder, made with the usual modes: this user's only.
+        private_tree(&self.dir.join("db"));
+        // Open now: until the next clean close, the next open recovers a copy first. A store
+        // from before stamps gets its id and first stamp by a save.
+        let stamp = lock_or_poisoned(&self.stamp).clone();
+        match stamp {
+            None => self.flush()?,
+            Some(stamp) => {
+                let open = tally::Tally {
+                    saves: *lock_or_poisoned(&self.saves),
+                    closed: None,
+                    stamp: Some(stamp),
+                };
+                tally::write(&self.dir, &open).map_err(|io| StoreError::Open {
+                    path: self.dir.clone(),
+                    io,
+                })?;
+            }
+        }
         self.check_schema(&c, migrations)?;
         self.rolled_back
             .store(self.roll_back_interrupted()?, Ordering::Relaxed);
@@ -446,7 +635,8 @@ impl SledStore {
     /// sled's database (open until the store is dropped).
     fn db(&self) -> &sled::Db {
         self.db
-            .as_ref()
+            .get()
+            .or(self.trial.as_ref().map(|t| &t.db))
             .expect("the database is open until the store is dropped")
     }
 
@@ -505,6 +695,13 @@ impl SledStore {
         self.rolled_back.load(Ordering::Relaxed)
     }
 
+    /// The store's id (`store::tally`): made once per store, shown in anchors.
+    pub fn store_id(&self) -> Option<String> {
+        lock_or_poisoned(&self.stamp)
+            .as_ref()
+            .map(|s| s.store.clone())
+    }
+
     /// Where the store lives.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -540,11 +737,9 @@ impl SledStore {
     fn check_schema(&self, c: &Crypt, migrations: &[Migration]) -> Result<()> {
         let supported = migrations.len() as u32 + 1;
         let found = match self.db().get(keys::SCHEMA_KEY)? {
-            None if self
-                .db()
-                .iter()
-                .keys()
-                .all(|k| k.is_ok_and(|k| k == crypt::HEADER_KEY || k == tally::KEY)) =>
+            None if self.db().iter().keys().all(|k| {
+                k.is_ok_and(|k| [crypt::HEADER_KEY, tally::KEY, tally::STAMP_KEY].contains(&&*k))
+            }) =>
             {
                 self.db()
                     .insert(keys::SCHEMA_KEY, &supported.to_be_bytes())?;
@@ -589,13 +784,116 @@ impl SledStore {
         Ok(())
     }
 
+    /// The record under `key`, a note or a dosing session checked against the audit entry
+    /// that last wrote it ([`SledStore::verify_bound`]).
     fn get_record(&self, c: &Crypt, key: &[u8]) -> Result<Option<Record>> {
+        match self.db().get(key)? {
+            None => Ok(None),
+            Some(v) => {
+                let r = codec::decode(c, key, &v).map_err(|e| corrupt(key, e))?;
+                self.verify_bound(c, key, &v, &r)?;
+                Ok(Some(r))
+            }
+        }
+    }
+
+    /// The record under `key` as stored, unchecked against the log: what a write compares its
+    /// change with.
+    fn get_record_as_stored(&self, c: &Crypt, key: &[u8]) -> Result<Option<Record>> {
         match self.db().get(key)? {
             None => Ok(None),
             Some(v) => codec::decode(c, key, &v)
                 .map(Some)
                 .map_err(|e| corrupt(key, e)),
         }
+    }
+
+    /// Refuses a note or dosing session whose stored value is not the one the newest audit
+    /// entry about it wrote: a signed note put back to its draft, an addendum taken away, a
+    /// version written behind kitnotes' back. A record no entry binds (written before kitnotes
+    /// bound records to the log, or without an entry) passes. Other kinds are left to `check`.
+    fn verify_bound(&self, c: &Crypt, key: &[u8], value: &[u8], record: &Record) -> Result<()> {
+        if !matches!(record, Record::Note(_) | Record::Session(_)) {
+            return Ok(());
+        }
+        let mut cache = lock_or_poisoned(&self.bindings);
+        if cache.is_none() {
+            *cache = Some(self.bindings_from_log(c)?);
+        }
+        let Some(binding) = cache.as_ref().and_then(|b| b.map.get(record.id())) else {
+            return Ok(());
+        };
+        match binding.mismatch(key, value) {
+            None => Ok(()),
+            Some(why) => Err(StoreError::Tampered {
+                path: self.dir.clone(),
+                what: format!(
+                    "{} {} (patient {}) {why}",
+                    record.kind().as_str(),
+                    record.id(),
+                    record.patient()
+                ),
+            }),
+        }
+    }
+
+    /// The newest binding of every record: the snapshot (`store::binding`), if the log still
+    /// holds the entry it was taken at, and the entries after it (entries that cannot be read
+    /// are skipped: `check` and `audit verify` name them).
+    fn bindings_from_log(&self, c: &Crypt) -> Result<Known> {
+        let snapshot = self
+            .db()
+            .get(binding::SNAPSHOT_KEY)?
+            .and_then(|v| {
+                let body = codec::decode_bindings(c, binding::SNAPSHOT_KEY, &v).ok()?;
+                Known::decode(&body)
+            })
+            .filter(|k| self.entry_hash(c, k.upto.seq) == Some(k.upto.hash));
+        let mut known = snapshot.unwrap_or(Known {
+            map: Bindings::new(),
+            upto: AuditHead {
+                seq: 0,
+                hash: ChainHash::GENESIS,
+            },
+            saved: 0,
+        });
+        for kv in self.db().range(keys::audit_key(known.upto.seq + 1)..) {
+            let (k, v) = kv?;
+            if !k.starts_with(keys::AUDIT_PREFIX) {
+                break;
+            }
+            if let Ok(e) = codec::decode_audit(c, &k, &v) {
+                known.take(&e);
+            }
+        }
+        Ok(known)
+    }
+
+    /// The hash of audit entry `seq`, if it is there and reads.
+    fn entry_hash(&self, c: &Crypt, seq: u64) -> Option<ChainHash> {
+        let key = keys::audit_key(seq);
+        let value = self.db().get(&key).ok()??;
+        codec::decode_audit(c, &key, &value).ok().map(|e| e.hash)
+    }
+
+    /// Keeps the bindings known in memory up to date with entries just written.
+    fn remember_bindings(&self, entries: &[AuditEntry]) {
+        if let Some(known) = lock_or_poisoned(&self.bindings).as_mut() {
+            entries.iter().for_each(|e| known.take(e));
+        }
+    }
+
+    /// A new snapshot of the bindings, when enough entries were read past the last one: one
+    /// value, written with the next save.
+    fn snapshot_bindings(&self, c: &Crypt) -> Result<()> {
+        let mut cache = lock_or_poisoned(&self.bindings);
+        let Some(known) = cache.as_mut().filter(|k| k.snapshot_due()) else {
+            return Ok(());
+        };
+        let value = codec::encode_bindings(c, binding::SNAPSHOT_KEY, &known.encode());
+        self.db().insert(binding::SNAPSHOT_KEY, value)?;
+        known.saved = known.upto.seq;
+        Ok(())
     }
 
     /// The primary key of the record with `id`.
@@ -631,6 +929,7 @@ impl SledStore {
         for kv in self.db().scan_prefix(prefix) {
             let (k, v) = kv?;
             let r = codec::decode(c, &k, &v).map_err(|e| corrupt(&k, e))?;
+            self.verify_bound(c, &k, &v, &r)?;
             each(&k, r);
         }
         Ok(())
@@ -711,10 +1010,11 @@ impl SledStore {
         if let Some(Some((_, Some(r)))) = overlay.get(id) {
             return Ok((*r).clone());
         }
-        self.get_record(c, key)?.ok_or_else(|| StoreError::Corrupt {
-            key: printable_key(&keys::index_key(c, id)),
-            detail: "the index points to a record that is missing".into(),
-        })
+        self.get_record_as_stored(c, key)?
+            .ok_or_else(|| StoreError::Corrupt {
+                key: printable_key(&keys::index_key(c, id)),
+                detail: "the index points to a record that is missing".into(),
+            })
     }
 }
 
@@ -731,6 +1031,10 @@ enum OpValue<'a> {
     Remove,
     Record(&'a Record),
     Raw(Vec<u8>),
+    /// The write's audit entry with this index, chained once every record is sealed.
+    Audit(usize),
+    /// The audit log's head after the write's entries.
+    AuditHead,
 }
 
 /// A record's versions for the search index: as stored before this write (read only for kinds
@@ -776,6 +1080,7 @@ impl SledStore {
                     })?;
                     let existing = self.current_key(c, &overlay, id)?;
                     let mut stored: Option<Record> = None;
+                    let mut unchanged = false;
                     if let Some((old_key, old_kind)) = &existing {
                         if *old_kind != record.kind() {
                             return Err(StoreError::IdTaken {
@@ -798,6 +1103,7 @@ impl SledStore {
                             }
                             if describe {
                                 described.extend(audit::describe(Some(&old), record));
+                                unchanged = old == *record;
                             }
                             if !overlay.contains_key(id) {
                                 stored = Some(old);
@@ -822,6 +1128,12 @@ impl SledStore {
                         }
                     }
                     let key = Self::primary_key(c, record);
+                    if unchanged && existing.as_ref().is_some_and(|(k, _)| *k == key) {
+                        // Written unchanged: nothing to log, so nothing is rewritten either (a
+                        // new seal would no longer match the digest its last entry names).
+                        overlay.insert(id, Some((key, Some(record))));
+                        continue;
+                    }
                     let new_id = existing.is_none() && !overlay.contains_key(id);
                     if let Some((old_key, _)) = &existing
                         && *old_key != key
@@ -891,14 +1203,14 @@ impl SledStore {
     /// batch also stores how to undo it, and the undo entries are removed together at the end:
     /// that removal is the commit. If the process dies before it, the next open rolls every
     /// chunk back ([`SledStore::roll_back_interrupted`]).
-    fn write(&self, c: &Crypt, ops: &[KeyOp<'_>]) -> Result<()> {
+    fn write<'a>(&self, b: &mut Binder<'a>, ops: &[KeyOp<'a>]) -> Result<()> {
         if ops.len() <= CHUNK_OPS {
             let mut batch = sled::Batch::default();
-            ops.iter().for_each(|op| encode_op(c, op, &mut batch));
+            ops.iter().for_each(|op| b.encode(op, &mut batch));
             self.db().apply_batch(batch)?;
             return Ok(());
         }
-        self.write_chunked(|w| self.write_chunks(c, ops, w))
+        self.write_chunked(|w| self.write_chunks(b, ops, w))
     }
 
     /// Runs `write` (which writes chunks with their undo entries), then commits; on an error,
@@ -923,7 +1235,12 @@ impl SledStore {
     }
 
     /// Writes `ops` in chunks, each with how to undo it, numbered on from earlier chunks.
-    fn write_chunks(&self, c: &Crypt, ops: &[KeyOp<'_>], chunks: &mut Chunks) -> Result<()> {
+    fn write_chunks<'a>(
+        &self,
+        b: &mut Binder<'a>,
+        ops: &[KeyOp<'a>],
+        chunks: &mut Chunks,
+    ) -> Result<()> {
         for chunk in ops.chunks(CHUNK_OPS) {
             let mut undo = Vec::with_capacity(chunk.len());
             let mut batch = sled::Batch::default();
@@ -934,7 +1251,7 @@ impl SledStore {
                     self.db().get(&op.key)?.map(|v| v.to_vec())
                 };
                 undo.push((op.key.clone(), old));
-                encode_op(c, op, &mut batch);
+                b.encode(op, &mut batch);
             }
             let undo_key = undo_key(chunks.undo_keys.len() as u64);
             batch.insert(undo_key.as_slice(), encode_undo(&undo));
@@ -980,11 +1297,104 @@ struct Chunks {
     undo_keys: Vec<Vec<u8>>,
 }
 
-fn encode_op(c: &Crypt, op: &KeyOp<'_>, batch: &mut sled::Batch) {
-    match &op.value {
-        OpValue::Remove => batch.remove(op.key.as_slice()),
-        OpValue::Record(r) => batch.insert(op.key.as_slice(), codec::encode(c, &op.key, r)),
-        OpValue::Raw(v) => batch.insert(op.key.as_slice(), v.as_slice()),
+/// Seals one write's values and binds its audit entries to them: each record's digest is
+/// taken as its value is sealed, and the entries (always the last ops of a write) are numbered
+/// and chained with those digests when the first of them is reached.
+struct Binder<'a> {
+    c: &'a Crypt,
+    digests: HashMap<&'a str, ChainHash>,
+    audit: Option<PendingAudit<'a>>,
+}
+
+/// A write's audit entries before they are chained: each event with the records it binds (by
+/// id, and whether the write leaves the record in the store).
+struct PendingAudit<'a> {
+    events: Vec<(AuditEvent, Vec<(&'a str, bool)>)>,
+    /// The head the first entry follows.
+    after: AuditHead,
+    chained: Vec<AuditEntry>,
+}
+
+impl<'a> Binder<'a> {
+    fn new(c: &'a Crypt) -> Self {
+        Self {
+            c,
+            digests: HashMap::new(),
+            audit: None,
+        }
+    }
+
+    fn encode(&mut self, op: &KeyOp<'a>, batch: &mut sled::Batch) {
+        let key = op.key.as_slice();
+        match &op.value {
+            OpValue::Remove => batch.remove(key),
+            OpValue::Record(r) => {
+                let value = codec::encode(self.c, key, r);
+                self.digests
+                    .insert(r.id(), audit::value_digest(key, &value));
+                batch.insert(key, value)
+            }
+            OpValue::Raw(v) => batch.insert(key, v.as_slice()),
+            OpValue::Audit(i) => {
+                let c = self.c;
+                if let Some(e) = self.chained().get(*i) {
+                    batch.insert(key, codec::encode_audit(c, key, e))
+                }
+            }
+            OpValue::AuditHead => {
+                let head = self.head();
+                batch.insert(key, codec::encode_audit_head(self.c, key, &head))
+            }
+        }
+    }
+
+    /// The entries, numbered and chained with the digests of every record sealed so far.
+    fn chained(&mut self) -> &[AuditEntry] {
+        let Some(p) = self.audit.as_mut() else {
+            return &[];
+        };
+        if p.chained.is_empty() && !p.events.is_empty() {
+            let (mut seq, mut prev) = (p.after.seq, p.after.hash);
+            for (event, bound) in p.events.drain(..) {
+                seq += 1;
+                let values = bound
+                    .into_iter()
+                    .map(|(id, kept)| audit::Bound {
+                        record: id.to_owned(),
+                        digest: if kept {
+                            self.digests.get(id).copied()
+                        } else {
+                            None
+                        },
+                    })
+                    .collect();
+                let entry = AuditEntry::chain_bound(event, values, seq, prev);
+                prev = entry.hash;
+                p.chained.push(entry);
+            }
+        }
+        &p.chained
+    }
+
+    /// The head after this write's entries.
+    fn head(&mut self) -> AuditHead {
+        let after = self.audit.as_ref().map(|p| p.after);
+        match self.chained().last() {
+            Some(e) => AuditHead {
+                seq: e.seq,
+                hash: e.hash,
+            },
+            None => after.unwrap_or(AuditHead {
+                seq: 0,
+                hash: ChainHash::GENESIS,
+            }),
+        }
+    }
+
+    /// The entries written, once the write is done.
+    fn into_entries(mut self) -> Vec<AuditEntry> {
+        self.chained();
+        self.audit.map(|p| p.chained).unwrap_or_default()
     }
 }
 
@@ -1068,55 +1478,202 @@ impl SledStore {
         })
     }
 
-    /// Numbers and chains `events` after the current head, and plans their keys and the new head.
-    fn plan_audit(
+    /// Plans the keys of `events` after the current head and the new head; each event binds
+    /// the records paired with it. They are numbered and chained as they are sealed ([`Binder`]).
+    fn plan_audit<'a>(
         &self,
         c: &Crypt,
-        events: Vec<AuditEvent>,
-        ops: &mut Vec<KeyOp<'_>>,
-    ) -> Result<Vec<AuditEntry>> {
+        events: Vec<(AuditEvent, Vec<(&'a str, bool)>)>,
+        ops: &mut Vec<KeyOp<'a>>,
+        binder: &mut Binder<'a>,
+    ) -> Result<()> {
         if events.is_empty() {
-            return Ok(Vec::new());
+            return Ok(());
         }
         // Appending follows the head, not the last entry found: entries cut from the end must
         // leave a gap that verify reports, not be silently written over.
-        let (mut seq, mut prev) = match self.audit_head(c)? {
+        let after = match self.audit_head(c)? {
             HeadState::Absent => {
                 if self.db().scan_prefix(keys::AUDIT_PREFIX).next().is_some() {
                     return Err(StoreError::AuditLog(
                         "the log has entries but its head is missing".into(),
                     ));
                 }
-                (0, ChainHash::GENESIS)
+                AuditHead {
+                    seq: 0,
+                    hash: ChainHash::GENESIS,
+                }
             }
-            HeadState::Present(h) => (h.seq, h.hash),
+            HeadState::Present(h) => h,
             HeadState::Damaged(detail) => {
                 return Err(StoreError::AuditLog(format!(
                     "its head cannot be read: {detail}"
                 )));
             }
         };
-        let mut entries = Vec::with_capacity(events.len());
-        for event in events {
-            seq += 1;
-            let entry = AuditEntry::chain(event, seq, prev);
-            prev = entry.hash;
-            let key = keys::audit_key(seq);
-            let value = codec::encode_audit(c, &key, &entry);
+        for i in 0..events.len() {
             ops.push(KeyOp {
-                key,
-                value: OpValue::Raw(value),
+                key: keys::audit_key(after.seq + 1 + i as u64),
+                value: OpValue::Audit(i),
                 fresh: true,
             });
-            entries.push(entry);
         }
-        let head = AuditHead { seq, hash: prev };
         ops.push(KeyOp {
             key: keys::AUDIT_HEAD_KEY.to_vec(),
-            value: OpValue::Raw(codec::encode_audit_head(c, keys::AUDIT_HEAD_KEY, &head)),
+            value: OpValue::AuditHead,
             fresh: false,
         });
-        Ok(entries)
+        binder.audit = Some(PendingAudit {
+            events,
+            after,
+            chained: Vec::new(),
+        });
+        Ok(())
+    }
+}
+
+/// Which entry binds which changed record: the last entry about that record, else the last
+/// about its patient (an import's entries are one per patient), else the write's last entry.
+fn bind_events<'a>(
+    events: Vec<AuditEvent>,
+    changed: &[IndexChange<'a>],
+) -> Vec<(AuditEvent, Vec<(&'a str, bool)>)> {
+    let Some(last) = events.len().checked_sub(1) else {
+        return Vec::new();
+    };
+    let mut by_record: HashMap<String, usize> = HashMap::new();
+    let mut by_patient: HashMap<String, usize> = HashMap::new();
+    for (i, e) in events.iter().enumerate() {
+        match (&e.record, &e.patient) {
+            (Some(r), _) => by_record.insert(r.clone(), i),
+            (None, Some(p)) => by_patient.insert(p.as_str().to_owned(), i),
+            (None, None) => None,
+        };
+    }
+    let mut out: Vec<_> = events.into_iter().map(|e| (e, Vec::new())).collect();
+    for (id, old, new) in changed {
+        let patient = new
+            .map(|r| r.patient().as_str())
+            .or_else(|| old.as_ref().map(|r| r.patient().as_str()));
+        let i = by_record
+            .get(*id)
+            .or_else(|| patient.and_then(|p| by_patient.get(p)))
+            .copied()
+            .unwrap_or(last);
+        out[i].1.push((*id, new.is_some()));
+    }
+    out
+}
+
+impl SledStore {
+    /// Checks the tally's stamp and the database's own against the store's key and its audit
+    /// log: refuses a stamp this store's key did not tag, and a log that no longer reaches the
+    /// entry a stamp recorded (entries cut, an older head put back). Writes nothing.
+    fn verify_counter(&self, c: &Crypt) -> Result<()> {
+        let inside = tally::stamp_in(self.db()).map_err(|detail| StoreError::Damaged {
+            path: self.dir.clone(),
+            detail,
+        })?;
+        for (stamp, place) in [
+            (&self.counted, format!("its tally file {}", tally::FILE)),
+            (&inside, "the stamp inside its database".to_owned()),
+        ] {
+            let Some(s) = stamp else { continue };
+            if !s.is_genuine(c) {
+                return Err(StoreError::CounterForged {
+                    path: self.dir.clone(),
+                    place,
+                });
+            }
+            if let Some(problem) = self.audit_against(c, s)? {
+                return Err(StoreError::AuditCut {
+                    path: self.dir.clone(),
+                    problem,
+                });
+            }
+        }
+        *lock_or_poisoned(&self.stamp) = inside.or_else(|| self.counted.clone());
+        Ok(())
+    }
+
+    /// Whether the log still reaches the entry `stamp` recorded: `None` if it does.
+    fn audit_against(&self, c: &Crypt, stamp: &tally::Stamp) -> Result<Option<AuditProblem>> {
+        if stamp.entries == 0 {
+            return Ok(None);
+        }
+        let last = match self.audit_head(c)? {
+            HeadState::Present(h) => h.seq,
+            _ => 0,
+        };
+        if last < stamp.entries {
+            return Ok(Some(AuditProblem::CounterAhead {
+                counted: stamp.entries,
+                last,
+            }));
+        }
+        let key = keys::audit_key(stamp.entries);
+        let same = match self.db().get(&key)? {
+            Some(v) => codec::decode_audit(c, &key, &v).is_ok_and(|e| e.hash == stamp.head),
+            None => false,
+        };
+        Ok((!same).then_some(AuditProblem::CounterMismatch { seq: stamp.entries }))
+    }
+
+    /// The stamp of save `saves`: the store's id (made now if it has none), and the log's
+    /// length and head.
+    fn new_stamp(&self, c: &Crypt, saves: u64) -> Result<tally::Stamp> {
+        let id = match lock_or_poisoned(&self.stamp).as_ref() {
+            Some(s) => s.store.clone(),
+            None => tally::new_store_id().map_err(|detail| StoreError::Damaged {
+                path: self.dir.clone(),
+                detail,
+            })?,
+        };
+        let (entries, head) = match self.audit_head(c)? {
+            HeadState::Present(h) => (h.seq, h.hash),
+            HeadState::Absent => (0, ChainHash::GENESIS),
+            HeadState::Damaged(detail) => {
+                return Err(StoreError::AuditLog(format!(
+                    "its head cannot be read: {detail}"
+                )));
+            }
+        };
+        Ok(tally::Stamp::new(c, &id, saves, entries, head))
+    }
+
+    /// Walks the audit log's chain, handing each entry that reads to `each`.
+    fn walk_audit(&self, c: &Crypt, mut each: impl FnMut(&AuditEntry)) -> Result<AuditVerdict> {
+        let mut chain = ChainCheck::new();
+        for kv in self.db().scan_prefix(keys::AUDIT_PREFIX) {
+            let (k, v) = kv?;
+            match keys::parse_key(c, &k) {
+                Some(KeyParts::Audit { seq }) => {
+                    let entry = codec::decode_audit(c, &k, &v).map_err(|e| e.to_string());
+                    if let Ok(e) = &entry {
+                        each(e);
+                    }
+                    chain.push(seq, entry)
+                }
+                _ => chain.fail(AuditProblem::UnknownKey(printable_key(&k))),
+            }
+        }
+        let mut verdict = chain.finish(self.audit_head(c)?);
+        // The log must still reach what the last save counted.
+        let expected = lock_or_poisoned(&self.expected).clone();
+        let stamp = expected.or_else(|| lock_or_poisoned(&self.stamp).clone());
+        if verdict.problem.is_none()
+            && let Some(s) = stamp
+        {
+            verdict.problem = if !s.is_genuine(c) {
+                Some(AuditProblem::CounterForged)
+            } else {
+                self.audit_against(c, &s)?
+            };
+            if verdict.problem.is_some() {
+                verdict.head = None;
+            }
+        }
+        Ok(verdict)
     }
 }
 
@@ -1139,6 +1696,7 @@ impl Store for SledStore {
         if !streamed {
             ops.extend(index_ops(index::plan(vault, &index_changes)?));
         }
+        let mut binder = Binder::new(c);
         let events: Vec<AuditEvent> = match audit {
             Audit::Unlogged => Vec::new(),
             Audit::EachRecord(actor) => described
@@ -1153,11 +1711,12 @@ impl Store for SledStore {
                 .collect(),
             Audit::Events(events) => events.to_vec(),
         };
-        // The entries go last, so a change written in chunks commits them with its last chunk.
-        let entries = self.plan_audit(c, events, &mut ops)?;
+        // The entries go last, so a change written in chunks commits them with its last chunk,
+        // and every record is sealed (its digest known) before they are chained.
+        self.plan_audit(c, bind_events(events, &indexed), &mut ops, &mut binder)?;
         if streamed {
             self.write_chunked(|chunks| {
-                self.write_chunks(c, &ops, chunks)?;
+                self.write_chunks(&mut binder, &ops, chunks)?;
                 // Records that were in the store: their old words come out, a group at a time.
                 let updates: Vec<_> = index_changes
                     .iter()
@@ -1166,7 +1725,7 @@ impl Store for SledStore {
                     .collect();
                 for group in updates.chunks(index::GROUP) {
                     let planned = index_ops(index::plan(vault, group)?);
-                    self.write_chunks(c, &planned, chunks)?;
+                    self.write_chunks(&mut binder, &planned, chunks)?;
                 }
                 // New records: appended, each segment written once.
                 if index::stats(vault)?.is_some() {
@@ -1175,14 +1734,16 @@ impl Store for SledStore {
                         .filter(|c| c.1.is_none())
                         .filter_map(|c| c.2.map(Ok));
                     index::append(vault, new, |planned| {
-                        self.write_chunks(c, &index_ops(planned), chunks)
+                        self.write_chunks(&mut binder, &index_ops(planned), chunks)
                     })?;
                 }
                 Ok(())
             })?;
         } else {
-            self.write(c, &ops)?;
+            self.write(&mut binder, &ops)?;
         }
+        let entries = binder.into_entries();
+        self.remember_bindings(&entries);
         Ok(entries)
     }
 
@@ -1234,6 +1795,20 @@ impl Store for SledStore {
         // it; the tally file learns it only once that is durable.
         let mut saves = lock_or_poisoned(&self.saves);
         let next = *saves + 1;
+        let stamp = match (self.verified.load(Ordering::Acquire), self.crypt()) {
+            (true, Ok(c)) => Some(self.new_stamp(&c, next)?),
+            // Locked, or not verified yet: nothing of ours was written, nothing to count.
+            _ => None,
+        };
+        let Some(stamp) = stamp else {
+            self.db().flush()?;
+            sync_tree(&self.dir.join("db"))?;
+            return Ok(());
+        };
+        if let Ok(c) = self.crypt() {
+            self.snapshot_bindings(&c)?;
+        }
+        self.db().insert(tally::STAMP_KEY, stamp.encode())?;
         self.db().insert(tally::KEY, &next.to_be_bytes())?;
         self.db().flush()?;
         sync_tree(&self.dir.join("db"))?;
@@ -1242,9 +1817,11 @@ impl Store for SledStore {
             &tally::Tally {
                 saves: next,
                 closed: None,
+                stamp: Some(stamp.clone()),
             },
         )?;
         *saves = next;
+        *lock_or_poisoned(&self.stamp) = Some(stamp);
         Ok(())
     }
 
@@ -1345,19 +1922,7 @@ impl Store for SledStore {
     }
 
     fn verify_audit(&self) -> Result<AuditVerdict> {
-        let mut chain = ChainCheck::new();
-        let c = &self.crypt()?;
-        for kv in self.db().scan_prefix(keys::AUDIT_PREFIX) {
-            let (k, v) = kv?;
-            match keys::parse_key(c, &k) {
-                Some(KeyParts::Audit { seq }) => chain.push(
-                    seq,
-                    codec::decode_audit(c, &k, &v).map_err(|e| e.to_string()),
-                ),
-                _ => chain.fail(AuditProblem::UnknownKey(printable_key(&k))),
-            }
-        }
-        Ok(chain.finish(self.audit_head(c)?))
+        self.walk_audit(&self.crypt()?, |_| {})
     }
 
     fn is_encrypted(&self) -> bool {
@@ -1369,6 +1934,7 @@ impl Store for SledStore {
             // The last handle on the keys zeroizes them when it is dropped.
             *write(&self.crypt) = None;
             lock_or_poisoned(&self.search_cache).clear();
+            *lock_or_poisoned(&self.bindings) = None;
         }
     }
 
@@ -1379,8 +1945,15 @@ impl Store for SledStore {
         let keys = header.unlock(passphrase).map_err(|e| self.bad(e))?;
         *write(&self.crypt) = Some(Crypt::Sealed(Arc::new(keys)));
         let pending = lock_or_poisoned(&self.pending).take();
-        if let Some(migrations) = pending {
-            self.finish_open(&migrations)?;
+        if let Some(migrations) = pending
+            && let Err(e) = self.finish_open(&migrations)
+        {
+            // Refused: nothing reads it, and the next unlock checks again.
+            *write(&self.crypt) = None;
+            if !self.verified.load(Ordering::Acquire) {
+                *lock_or_poisoned(&self.pending) = Some(migrations);
+            }
+            return Err(e);
         }
         Ok(())
     }
@@ -1396,8 +1969,17 @@ impl Drop for SledStore {
     /// this close left them. If sled does not let go, or the stamp cannot be written, the next
     /// open simply recovers a copy first.
     fn drop(&mut self) {
+        if !self.verified.load(Ordering::Acquire) {
+            self.close_unverified();
+            return;
+        }
+        // The last stamp covers every entry written since the last save.
+        if self.crypt().is_ok() {
+            let _ = self.flush();
+        }
         let Some(db) = self.db.take() else { return };
         drop(db);
+        drop(self.trial.take());
         let db_dir = self.dir.join("db");
         if !tally::wait_released(&db_dir) {
             return;
@@ -1406,6 +1988,66 @@ impl Drop for SledStore {
             let closed = tally::Tally {
                 saves: *lock_or_poisoned(&self.saves),
                 closed: Some(stamps),
+                stamp: lock_or_poisoned(&self.stamp).clone(),
+            };
+            let _ = tally::write(&self.dir, &closed);
+        }
+    }
+}
+
+/// Makes `path` readable by this user only (0700 for a directory, 0600 for a file), on Unix;
+/// best effort.
+fn private(path: &Path, dir: bool) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = if dir { 0o700 } else { 0o600 };
+        if let Ok(m) = std::fs::metadata(path)
+            && m.permissions().mode() & 0o777 != mode
+        {
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = (path, dir);
+}
+
+/// [`private`] for a directory and everything in it.
+fn private_tree(dir: &Path) {
+    private(dir, true);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        match e.file_type() {
+            Ok(t) if t.is_dir() => private_tree(&e.path()),
+            Ok(t) if t.is_file() => private(&e.path(), false),
+            _ => {}
+        }
+    }
+}
+
+impl SledStore {
+    /// Closing a store that was never verified (never unlocked, or refused): nothing of ours
+    /// was written and the tally's count and stamp stay. Only a store opened in place and never
+    /// unlocked (`kitnotes backup`) records how sled left its files, so the next open need not
+    /// recover a copy; a refused store, or one read from a recovered copy, is left as it was.
+    fn close_unverified(&mut self) {
+        if self.refused.load(Ordering::Acquire) {
+            return;
+        }
+        let Some(db) = self.db.take() else { return };
+        drop(db);
+        let db_dir = self.dir.join("db");
+        if !tally::wait_released(&db_dir) {
+            return;
+        }
+        if let (Ok(Some(before)), Ok(stamps)) = (tally::read(&self.dir), tally::stamps(&db_dir))
+            && before.closed.is_some()
+        {
+            let closed = tally::Tally {
+                closed: Some(stamps),
+                ..before
             };
             let _ = tally::write(&self.dir, &closed);
         }
@@ -1474,6 +2116,15 @@ fn check(store: &SledStore) -> Result<CheckReport> {
     let mut references: Vec<Reference> = Vec::new();
     let key_id = |id: &str| c.key_id(id);
     let mut unreadable = false;
+    // The log first: what each record should hold. One pass of SHA-256 over the log: cheap
+    // next to decoding every record.
+    let mut bindings = Bindings::new();
+    let audit = store.walk_audit(c, |e| binding::bind(&mut bindings, e));
+    // By the id as it appears in keys.
+    let bindings: HashMap<String, (String, Binding)> = bindings
+        .into_iter()
+        .map(|(id, b)| (key_id(&id), (id, b)))
+        .collect();
     for kv in store.db().iter() {
         let (k, v) = match kv {
             Ok(kv) => kv,
@@ -1486,7 +2137,14 @@ fn check(store: &SledStore) -> Result<CheckReport> {
                 break;
             }
         };
-        if &*k == crypt::HEADER_KEY || &*k == tally::KEY {
+        if [
+            crypt::HEADER_KEY,
+            tally::KEY,
+            tally::STAMP_KEY,
+            binding::SNAPSHOT_KEY,
+        ]
+        .contains(&&*k)
+        {
             continue;
         }
         // What is typed but not a record yet (`app::unsaved`): it must open, nothing more.
@@ -1547,6 +2205,16 @@ fn check(store: &SledStore) -> Result<CheckReport> {
         }
         if let Record::Patient(p) = &record {
             patients.insert(key_id(p.id.as_str()));
+        }
+        if let Some((_, b)) = bindings.get(&key_id(record.id()))
+            && let Some(why) = b.mismatch(&k, &v)
+        {
+            report.problems.push(format!(
+                "{} {} (patient {}) {why}",
+                record.kind().as_str(),
+                record.id(),
+                record.patient()
+            ));
         }
         report.counts.add(&record);
         if ids
@@ -1613,14 +2281,27 @@ fn check(store: &SledStore) -> Result<CheckReport> {
             ));
         }
     }
+    if !unreadable {
+        let mut gone: Vec<_> = bindings
+            .iter()
+            .filter(|(key_id, (_, b))| b.digest.is_some() && !ids.contains_key(*key_id))
+            .map(|(_, (id, b))| (b.seq, id, b.action))
+            .collect();
+        gone.sort_by_key(|(seq, id, _)| (*seq, id.as_str()));
+        for (seq, id, action) in gone {
+            report.problems.push(format!(
+                "record {id} is missing: audit entry {seq} ({action}) wrote it and no later \
+                 entry removed it"
+            ));
+        }
+    }
     match index::verify(store.vault(c)) {
         Ok(problems) => report.problems.extend(problems),
         Err(e) => report
             .problems
             .push(format!("the search index cannot be read: {e}")),
     }
-    // One pass of SHA-256 over the log: cheap next to decoding every record.
-    match store.verify_audit() {
+    match audit {
         Ok(verdict) => {
             report.audit = verdict;
             if let Some(p) = &report.audit.problem {

@@ -16,7 +16,16 @@
 //!   store itself opened, and otherwise it is refused with the store untouched.
 //!
 //! The file is written beside and renamed into place, so it is never half-written.
+//!
+//! Each save also writes a [`Stamp`], in this file and in the database (`M\0stamp`, so every
+//! backup carries it): the store's random id, the save number, and the audit log's length and
+//! newest hash, tagged with a key from the store's data key. On open, a database whose id is
+//! not the tally's is another store's; once the passphrase is known, a stamp whose tag does not
+//! verify was forged or copied, and a log that no longer holds the entry the stamp names was
+//! cut or rolled back. A plain store has no key: its tag is only a checksum.
 
+use super::audit::ChainHash;
+use super::crypt::{Crypt, hex};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -25,6 +34,9 @@ pub const FILE: &str = "kitnotes.tally";
 
 /// The database key holding the save number of the last flush.
 pub const KEY: &[u8] = b"M\0tally";
+
+/// The database key holding the [`Stamp`] of the last flush.
+pub const STAMP_KEY: &[u8] = b"M\0stamp";
 
 /// The file's contents.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -35,6 +47,95 @@ pub struct Tally {
     /// sled's files as the last clean close left them; `None` while the store is open (or
     /// after a crash).
     pub closed: Option<Vec<FileStamp>>,
+    /// The stamp of the last save (absent in a tally written before stamps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stamp: Option<Stamp>,
+}
+
+/// What a save binds: the store it belongs to, its number, and how far the audit log reached.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stamp {
+    /// The store's id: 16 random bytes in hex, made once per store.
+    pub store: String,
+    pub saves: u64,
+    /// The audit log's length and newest entry's hash at that save.
+    pub entries: u64,
+    pub head: ChainHash,
+    /// The tag over the rest ([`Crypt::counter_tag`]), in hex.
+    pub tag: String,
+}
+
+impl Stamp {
+    pub fn new(c: &Crypt, store: &str, saves: u64, entries: u64, head: ChainHash) -> Self {
+        let mut s = Self {
+            store: store.to_owned(),
+            saves,
+            entries,
+            head,
+            tag: String::new(),
+        };
+        s.tag = hex(&c.counter_tag(&s.message()));
+        s
+    }
+
+    fn message(&self) -> Vec<u8> {
+        let mut m = b"kitnotes save stamp v1\0".to_vec();
+        m.extend_from_slice(&(self.store.len() as u32).to_be_bytes());
+        m.extend_from_slice(self.store.as_bytes());
+        m.extend_from_slice(&self.saves.to_be_bytes());
+        m.extend_from_slice(&self.entries.to_be_bytes());
+        m.extend_from_slice(&self.head.0);
+        m
+    }
+
+    /// Whether the tag is this store's (in a plain store: whether the checksum matches).
+    pub fn is_genuine(&self, c: &Crypt) -> bool {
+        hex(&c.counter_tag(&self.message())) == self.tag
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        // Strings and numbers: serializing cannot fail.
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+/// The stamp a database holds, if any; `Err` with why if it does not read.
+pub fn stamp_in(db: &sled::Db) -> Result<Option<Stamp>, String> {
+    match db.get(STAMP_KEY) {
+        Err(e) => Err(super::sled_store::describe_sled(&e)),
+        Ok(None) => Ok(None),
+        Ok(Some(v)) => serde_json::from_slice(&v)
+            .map(Some)
+            .map_err(|e| format!("its save stamp does not read ({e})")),
+    }
+}
+
+/// Starts a new tally for the database in `<dir>/db` from what the database says of itself (its
+/// save number and stamp), read on a copy so a damaged database is not recovered in place:
+/// after a restore, or when `kitnotes check --new-tally` accepts the database as it is. The
+/// stamp is verified, as on every open, once the store is unlocked.
+pub fn adopt(dir: &Path) -> Result<Option<Stamp>, String> {
+    let copy = Scratch::copy_db(dir, dir.join("db.adopting")).map_err(|e| e.to_string())?;
+    let db = super::sled_store::open_sled(&copy.db())
+        .map_err(|e| super::sled_store::describe_sled(&e))?;
+    let saves = saves_in(&db).map_err(|e| super::sled_store::describe_sled(&e))?;
+    let stamp = stamp_in(&db)?;
+    drop(db);
+    let tally = Tally {
+        saves,
+        closed: None,
+        stamp: stamp.clone(),
+    };
+    write(dir, &tally).map_err(|e| e.to_string())?;
+    Ok(stamp)
+}
+
+/// A new store id: 16 random bytes, in hex.
+pub fn new_store_id() -> Result<String, String> {
+    super::crypt::random::<16>()
+        .map(|b| hex(&b))
+        .map_err(|e| e.to_string())
 }
 
 /// One of sled's files: its path under `db/`, length and modification time (ns since 1970).
@@ -75,7 +176,8 @@ pub fn write(dir: &Path, tally: &Tally) -> std::io::Result<()> {
     let path = dir.join(FILE);
     let new = dir.join(format!("{FILE}.new"));
     let json = serde_json::to_vec(tally).map_err(std::io::Error::other)?;
-    let mut f = std::fs::File::create(&new)?;
+    let _ = std::fs::remove_file(&new);
+    let mut f = super::backup::create_private(&new)?;
     f.write_all(&json)?;
     f.sync_all()?;
     drop(f);
@@ -200,6 +302,7 @@ mod tests {
         let t = Tally {
             saves: 42,
             closed: Some(vec![FileStamp("db".into(), 7, 1)]),
+            stamp: Some(Stamp::new(&Crypt::Plain, "00ff", 42, 3, ChainHash([9; 32]))),
         };
         write(dir.path(), &t).unwrap();
         assert_eq!(read(dir.path()).unwrap(), Some(t));

@@ -1,0 +1,705 @@
+//! Tamper evidence: an attacker who can write the store's files but has no passphrase writes
+//! them with sled directly (the version kitnotes uses), copying sealed values around as a
+//! 60-line program would. Each attack must be caught: a signed note rolled back, any other
+//! record rolled back, the audit log's tail cut with its old head put back, the database
+//! swapped for another store's, or for an older copy of the same store. Every attack runs
+//! several times on fresh stores, and the counts go to stderr past the harness's capture.
+
+mod common;
+
+use common::{PASSPHRASE, pid, rid, ts};
+use kitnotes::model::{Note, NoteKind, Patient, Record, Section};
+use kitnotes::store::crypt::KdfParams;
+use kitnotes::store::{Actor, Change, SledStore, Store, StoreError};
+use std::path::{Path, PathBuf};
+
+/// The cheapest Argon2id parameters a store accepts: unlocking takes milliseconds.
+const FAST: KdfParams = KdfParams {
+    m_cost_kib: 7_168,
+    t_cost: 5,
+    p_cost: 1,
+};
+
+/// Runs of each attack.
+const RUNS: usize = 4;
+
+fn actor(at: &str) -> Actor {
+    Actor::new("Dr. Invented", ts(at))
+}
+
+fn store_dir(data: &Path) -> PathBuf {
+    data.join("store")
+}
+
+fn unlocked(dir: &Path) -> kitnotes::store::Result<SledStore> {
+    let s = SledStore::open(dir)?;
+    s.unlock(PASSPHRASE.as_bytes())?;
+    Ok(s)
+}
+
+fn note(id: &str, patient: &str) -> Note {
+    Note::draft(
+        rid(id),
+        pid(patient),
+        NoteKind::Integration,
+        ts("2026-11-20T10:00:00Z"),
+        "Integration",
+        vec![Section::new("Reflection", "Invented reflection text.")],
+    )
+}
+
+/// A new encrypted store with two patients and a draft note each, written as the app writes.
+fn new_store(data: &Path) -> SledStore {
+    let s = SledStore::create_encrypted(&store_dir(data), PASSPHRASE.as_bytes(), FAST).unwrap();
+    let a = actor("2026-11-20T10:00:00Z");
+    for (p, n) in [("p1", "n1"), ("p2", "n2")] {
+        s.apply_audited(
+            &[Change::Put(Record::Patient(Patient::new(
+                pid(p),
+                "Invented Patient",
+            )))],
+            &a,
+        )
+        .unwrap();
+        s.apply_audited(&[Change::Put(Record::Note(note(n, p)))], &a)
+            .unwrap();
+    }
+    s.flush().unwrap();
+    s
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The attacker: copies every value of `older`'s database that differs into `store`'s
+/// database, with sled and nothing else, except the keys `keep` spares.
+fn copy_back(older: &Path, store: &Path, keep: impl Fn(&[u8]) -> bool) -> usize {
+    let from = sled::open(older.join("db")).unwrap();
+    let to = sled::open(store.join("db")).unwrap();
+    let mut copied = 0;
+    for kv in from.iter() {
+        let (k, v) = kv.unwrap();
+        if keep(&k) {
+            continue;
+        }
+        if to.get(&k).unwrap().as_ref() != Some(&v) {
+            to.insert(k, v).unwrap();
+            copied += 1;
+        }
+    }
+    to.flush().unwrap();
+    drop((from, to));
+    // sled's flusher thread lets go of its lock a moment after the handle is dropped.
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    copied
+}
+
+/// Keys the attacker left alone: the audit log, its head and every `M\0` entry (the
+/// save counter, the schema, the header).
+fn log_and_counters(k: &[u8]) -> bool {
+    k.starts_with(b"A\0") || k.starts_with(b"M\0")
+}
+
+/// Runs `attack` on [`RUNS`] fresh stores (made by [`new_store`] in the data directory it is
+/// given, with the run's number); each says whether it was caught. Prints the count, straight
+/// to stderr past the harness's capture, so every run shows it.
+fn counted_runs(name: &str, attack: impl Fn(usize, &Path) -> bool) {
+    use std::io::Write as _;
+    let caught = (0..RUNS)
+        .filter(|run| {
+            let data = tempfile::tempdir().unwrap();
+            drop(new_store(data.path()));
+            attack(*run, data.path())
+        })
+        .count();
+    let _ = writeln!(
+        std::io::stderr(),
+        "tamper: {name}: caught {caught} of {RUNS} runs"
+    );
+    assert_eq!(caught, RUNS, "{name}");
+}
+
+/// A copy of the whole store directory as it is now (tally included), to put back later.
+fn keep_older(data: &Path) -> PathBuf {
+    let older = data.join("older");
+    copy_dir(&store_dir(data), &older);
+    older
+}
+
+#[test]
+fn a_signed_note_rolled_back_to_its_draft_is_refused_and_named() {
+    counted_runs("signed note rolled back to its draft", |run, data| {
+        let dir = store_dir(data);
+        let older = keep_older(data);
+        {
+            let s = unlocked(&dir).unwrap();
+            let mut n = note("n1", "p1");
+            n.sign("Dr. Invented", ts("2026-11-20T11:00:00Z"), &[])
+                .unwrap();
+            if run % 2 == 1 {
+                n.add_addendum(
+                    "Invented addendum.",
+                    "Dr. Invented",
+                    ts("2026-11-21T09:00:00Z"),
+                )
+                .unwrap();
+            }
+            s.apply_audited(
+                &[Change::Put(Record::Note(n))],
+                &actor("2026-11-20T11:00:00Z"),
+            )
+            .unwrap();
+            s.flush().unwrap();
+        }
+        assert!(copy_back(&older, &dir, log_and_counters) > 0);
+        // The newest entry about the note: its signature, or the addendum written with it.
+        let expected = if run % 2 == 1 {
+            "audit entry 6 (addendum-added)"
+        } else {
+            "audit entry 5 (note-signed)"
+        };
+        let s = unlocked(&dir).unwrap();
+        let read = s.record("n1");
+        let timeline = s.patient_records(&pid("p1"));
+        let problems = s.check().unwrap().problems;
+        let named = problems
+            .iter()
+            .any(|p| p.contains("note n1") && p.contains(expected));
+        // The other patient's chart is untouched and still opens.
+        assert!(s.patient_records(&pid("p2")).unwrap().is_some());
+        drop(s);
+        // Through the binary: check names it, export refuses.
+        let out = common::kitnotes(data, &["check"]);
+        let said = common::text(&out.stdout);
+        assert!(!out.status.success() && said.contains("note n1"), "{said}");
+        let out = common::kitnotes(data, &["export"]);
+        let err = common::text(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "export of a rolled-back note must fail"
+        );
+        assert!(
+            err.contains("note n1") && err.contains("kitnotes did not write"),
+            "{err}"
+        );
+        match (&read, &timeline) {
+            (Err(StoreError::Tampered { what, .. }), Err(StoreError::Tampered { .. })) => {
+                what.contains("note n1") && named
+            }
+            _ => false,
+        }
+    });
+}
+
+#[test]
+fn any_other_record_rolled_back_is_named_by_check() {
+    let kinds = ["patient", "draft note", "note deleted then put back"];
+    counted_runs("another record rolled back", |run, data| {
+        let kind = kinds[run % kinds.len()];
+        let dir = store_dir(data);
+        let older = keep_older(data);
+        let (id, entry) = {
+            let s = unlocked(&dir).unwrap();
+            let a = actor("2026-11-20T12:00:00Z");
+            let written = match kind {
+                "patient" => {
+                    let mut p = Patient::new(pid("p2"), "Invented Patient");
+                    p.archived = true;
+                    s.apply_audited(&[Change::Put(Record::Patient(p))], &a)
+                }
+                "draft note" => {
+                    let mut n = note("n2", "p2");
+                    n.title = "Integration, revised".into();
+                    s.apply_audited(&[Change::Put(Record::Note(n))], &a)
+                }
+                _ => s.apply_audited(&[Change::Delete("n2".into())], &a),
+            }
+            .unwrap();
+            s.flush().unwrap();
+            let e = written.last().unwrap().clone();
+            (e.record.unwrap(), e.seq)
+        };
+        assert!(copy_back(&older, &dir, log_and_counters) > 0);
+        let problems = unlocked(&dir).unwrap().check().unwrap().problems;
+        problems
+            .iter()
+            .any(|p| p.contains(&id) && p.contains(&format!("audit entry {entry} ")))
+    });
+}
+
+#[test]
+fn a_change_written_without_an_entry_is_named_and_records_without_entries_still_read() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = store_dir(data.path());
+    let s = new_store(data.path());
+    // Written without an entry (tests and tools can): a note no entry binds reads as before.
+    s.put(Record::Note(note("n3", "p1"))).unwrap();
+    assert!(s.record("n3").unwrap().is_some());
+    assert!(
+        s.check().unwrap().is_ok(),
+        "{:?}",
+        s.check().unwrap().problems
+    );
+    // A note the log bound, changed without an entry: refused and named.
+    let mut n = note("n1", "p1");
+    n.title = "Changed quietly".into();
+    s.put(Record::Note(n)).unwrap();
+    assert!(matches!(s.record("n1"), Err(StoreError::Tampered { .. })));
+    let problems = s.check().unwrap().problems;
+    assert!(
+        problems
+            .iter()
+            .any(|p| p.contains("note n1") && p.contains("changed without an entry")),
+        "{problems:?}"
+    );
+    drop(s);
+    let _ = dir;
+}
+
+/// Saves `n` more versions of note n2, each with its audit entry, as the editor does.
+fn more_saves(dir: &Path, n: usize) {
+    let s = unlocked(dir).unwrap();
+    for i in 0..n {
+        let mut note = note("n2", "p2");
+        note.title = format!("Integration, version {i}");
+        s.apply_audited(
+            &[Change::Put(Record::Note(note))],
+            &actor("2026-11-21T09:00:00Z"),
+        )
+        .unwrap();
+        s.flush().unwrap();
+    }
+}
+
+/// The store's files: each one's bytes and modification time, to show an open changed nothing.
+fn files_of(dir: &Path) -> Vec<(PathBuf, Vec<u8>, std::time::SystemTime)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            let m = e.metadata().unwrap();
+            if m.is_dir() {
+                stack.push(e.path());
+            } else if e.file_name() != "kitnotes.lock" {
+                out.push((
+                    e.path(),
+                    std::fs::read(e.path()).unwrap(),
+                    m.modified().unwrap(),
+                ));
+            }
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// Opens and unlocks as kitnotes does, returning the refusal (and checking that the refused
+/// open left every file as it was).
+fn refusal(dir: &Path) -> Option<StoreError> {
+    let before = files_of(dir);
+    let result = unlocked(dir);
+    let err = result.as_ref().err().map(|e| e.to_string());
+    let refused = result.err();
+    if refused.is_some() {
+        let after = files_of(dir);
+        assert!(
+            before == after,
+            "a refused open changed the store's files ({err:?})"
+        );
+    }
+    refused
+}
+
+#[test]
+fn the_audit_tail_cut_with_its_old_head_put_back_is_refused() {
+    counted_runs("audit tail cut, old head put back", |run, data| {
+        let dir = store_dir(data);
+        let older = keep_older(data);
+        more_saves(&dir, 3);
+        // The attacker: the entries past the old head go, the old head comes back; in odd
+        // runs the old save counter and stamp inside the database come back too.
+        let old = sled::open(older.join("db")).unwrap();
+        let old_head = old.get(b"M\0audit").unwrap().unwrap();
+        let old_last = old.scan_prefix(b"A\0").count() as u64;
+        let put_back: Vec<_> = [&b"M\0tally"[..], b"M\0stamp"]
+            .iter()
+            .filter_map(|k| old.get(k).unwrap().map(|v| (k.to_vec(), v)))
+            .collect();
+        drop(old);
+        {
+            let db = sled::open(dir.join("db")).unwrap();
+            let mut cut = 0;
+            for kv in db.scan_prefix(b"A\0") {
+                let (k, _) = kv.unwrap();
+                if u64::from_be_bytes(k[2..].try_into().unwrap()) > old_last {
+                    db.remove(k).unwrap();
+                    cut += 1;
+                }
+            }
+            assert_eq!(cut, 3);
+            db.insert(b"M\0audit", old_head).unwrap();
+            if run % 2 == 1 {
+                for (k, v) in &put_back {
+                    db.insert(k.as_slice(), v.clone()).unwrap();
+                }
+            }
+            db.flush().unwrap();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        let refused = refusal(&dir);
+        if let Some(e @ StoreError::AuditCut { .. }) = &refused {
+            let m = e.to_string();
+            assert!(
+                m.contains("7 audit entries") && m.contains("entry 4"),
+                "{m}"
+            );
+        }
+        // check says so too, and what a copy holds, and the cut again in the copy's log.
+        let out = common::kitnotes(data, &["check"]);
+        let said = common::text(&out.stdout);
+        assert!(!out.status.success() && said.contains("Refused"), "{said}");
+        if refused
+            .as_ref()
+            .is_some_and(|e| matches!(e, StoreError::AuditCut { .. }))
+        {
+            assert!(said.contains("Patients: 2"), "{said}");
+            assert!(
+                said.contains("  - the save counter says 7 audit entries"),
+                "{said}"
+            );
+        }
+        matches!(
+            refused,
+            Some(StoreError::AuditCut { .. } | StoreError::LostSaves { .. })
+        )
+    });
+}
+
+#[test]
+fn another_stores_database_is_refused_and_named() {
+    counted_runs("database swapped for another store's", |_, data| {
+        let dir = store_dir(data);
+        // Another store with the same passphrase and the same shape.
+        let other = tempfile::tempdir().unwrap();
+        drop(new_store(other.path()));
+        std::fs::remove_dir_all(dir.join("db")).unwrap();
+        copy_dir(&store_dir(other.path()).join("db"), &dir.join("db"));
+        let refused = refusal(&dir);
+        let out = common::kitnotes(data, &["today"]);
+        let err = common::text(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("belongs to another store"),
+            "{err}"
+        );
+        matches!(refused, Some(StoreError::ForeignDatabase { found, expected, .. }) if found != expected)
+    });
+}
+
+#[test]
+fn an_older_copy_of_the_database_under_a_newer_counter_is_refused() {
+    counted_runs("database swapped for an older copy", |run, data| {
+        let dir = store_dir(data);
+        let older = keep_older(data);
+        more_saves(&dir, 2);
+        std::fs::remove_dir_all(dir.join("db")).unwrap();
+        copy_dir(&older.join("db"), &dir.join("db"));
+        if run % 2 == 1 {
+            // The attacker also lowers the tally's plain save number to the older copy's.
+            let tally = dir.join("kitnotes.tally");
+            let read = |p: &Path| -> serde_json::Value {
+                serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap()
+            };
+            let mut t = read(&tally);
+            t["saves"] = read(&older.join("kitnotes.tally"))["saves"].clone();
+            std::fs::write(&tally, serde_json::to_vec(&t).unwrap()).unwrap();
+        }
+        matches!(
+            refusal(&dir),
+            Some(StoreError::LostSaves { .. } | StoreError::AuditCut { .. })
+        )
+    });
+}
+
+#[test]
+fn a_store_rolled_back_with_its_counter_opens_but_the_kept_anchor_catches_it() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = store_dir(data.path());
+    drop(new_store(data.path()));
+    let older = data.path().join("older");
+    copy_dir(&dir, &older);
+    more_saves(&dir, 2);
+    let out = common::kitnotes(data.path(), &["audit", "anchor"]);
+    let said = common::text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", common::text(&out.stderr));
+    let anchor = said
+        .lines()
+        .find_map(|l| l.strip_prefix("Anchor: "))
+        .unwrap_or_else(|| panic!("{said}"))
+        .to_owned();
+    assert!(
+        anchor.starts_with("kn1:") && anchor.contains(":6:"),
+        "{anchor}"
+    );
+    let out = common::kitnotes(data.path(), &["audit", "verify", "--kept-head", &anchor]);
+    assert!(out.status.success(), "{}", common::text(&out.stdout));
+
+    // Database and counter rolled back together: one machine cannot tell (the limit).
+    std::fs::remove_dir_all(&dir).unwrap();
+    copy_dir(&older, &dir);
+    assert!(unlocked(&dir).is_ok());
+    let out = common::kitnotes(data.path(), &["audit", "verify", "--kept-head", &anchor]);
+    let said = common::text(&out.stdout);
+    assert!(!out.status.success(), "{said}");
+    assert!(
+        said.contains("NOT in this log") && said.contains("ends at entry 4"),
+        "{said}"
+    );
+    // Another store's anchor is named as such.
+    let other = tempfile::tempdir().unwrap();
+    drop(new_store(other.path()));
+    let out = common::kitnotes(other.path(), &["audit", "verify", "--kept-head", &anchor]);
+    let said = common::text(&out.stdout);
+    assert!(
+        !out.status.success() && said.contains("NOT this store's"),
+        "{said}"
+    );
+}
+
+#[test]
+fn passphrase_tries_at_the_lock_screen_wait_longer_after_three_wrong_ones() {
+    use kitnotes::app::lock::{LockAfter, LockCause};
+    use kitnotes::app::{App, AppSettings};
+    use kitnotes::clock::{FixedClock, IdSource};
+    use kitnotes::keymap::{Keymap, Preset};
+    use std::sync::Arc;
+    let data = tempfile::tempdir().unwrap();
+    let clock = Arc::new(FixedClock::new(ts(common::NOW)));
+    let mut app = App::new(
+        Box::new(new_store(data.path())),
+        Box::new(clock.clone()),
+        IdSource::new(7),
+        Keymap::builtin(Preset::Default),
+        AppSettings {
+            store_label: "test".into(),
+            lock_after: LockAfter::Never,
+            ..AppSettings::default()
+        },
+    )
+    .unwrap();
+    app.resize(100, 30);
+    app.lock_now(LockCause::Key);
+    for n in 1..=3 {
+        common::type_text(&mut app, "an invented wrong guess");
+        common::press(&mut app, "<Enter>");
+        let s = common::screen(&app);
+        if n < 3 {
+            assert!(s.contains("Wrong passphrase. Type it again."), "{s}");
+        } else {
+            assert!(
+                s.contains("(3 in a row). The next try is taken in 5 s"),
+                "{s}"
+            );
+        }
+    }
+    // The right passphrase, too soon: not tried, and kept for when the wait is over.
+    common::type_text(&mut app, PASSPHRASE);
+    clock.advance(jiff::SignedDuration::from_secs(3));
+    common::press(&mut app, "<Enter>");
+    assert!(app.is_locked());
+    let s = common::screen(&app);
+    assert!(s.contains("the next try is taken in 2 s"), "{s}");
+    clock.advance(jiff::SignedDuration::from_secs(2));
+    common::press(&mut app, "<Enter>");
+    assert!(!app.is_locked(), "{}", common::screen(&app));
+}
+
+#[cfg(unix)]
+#[test]
+fn the_store_its_files_and_exports_are_readable_by_this_user_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let data = tempfile::tempdir().unwrap();
+    drop(new_store(data.path()));
+    // A later start, as every command opens it.
+    drop(unlocked(&store_dir(data.path())).unwrap());
+    let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    let dir = store_dir(data.path());
+    assert_eq!(mode(&dir), 0o700);
+    assert_eq!(mode(&dir.join("db")), 0o700);
+    assert_eq!(mode(&dir.join("kitnotes.tally")), 0o600);
+    assert_eq!(mode(&dir.join("kitnotes.lock")), 0o600);
+    for (path, _, _) in files_of(&dir.join("db")) {
+        // Files sled made since the last open are inside the 0700 folder; these were there.
+        assert_eq!(mode(&path) & 0o077, 0, "{}", path.display());
+    }
+    let out_file = data.path().join("export.jsonl");
+    let out = common::kitnotes(data.path(), &["export", "-o", out_file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    assert_eq!(mode(&out_file), 0o600);
+}
+
+#[test]
+fn opening_without_the_passphrase_writes_nothing_but_where_sled_left_its_files() {
+    // `kitnotes backup` opens a store without its passphrase: nothing is verified, so nothing
+    // of kitnotes' is written, and the next open still finds the files as this close left them.
+    let data = tempfile::tempdir().unwrap();
+    let dir = store_dir(data.path());
+    drop(new_store(data.path()));
+    use kitnotes::store::tally;
+    let before = tally::read(&dir).unwrap().unwrap();
+    let s = SledStore::open(&dir).unwrap();
+    assert!(s.patients().is_err(), "locked until the passphrase");
+    drop(s);
+    // sled may rewrite its own files on closing: the tally says how it left them, and its
+    // count and stamp are the ones the last verified save wrote.
+    let after = tally::read(&dir).unwrap().unwrap();
+    assert_eq!(after.closed, Some(tally::stamps(&dir.join("db")).unwrap()));
+    assert_eq!((after.saves, after.stamp), (before.saves, before.stamp));
+}
+
+#[test]
+fn a_store_from_before_bindings_and_stamps_opens_and_binds_from_its_next_change() {
+    use kitnotes::store::audit::{AuditEntry, AuditEvent, AuditHead, ChainHash};
+    use kitnotes::store::crypt::Crypt;
+    use kitnotes::store::{codec, keys};
+    let data = tempfile::tempdir().unwrap();
+    let dir = store_dir(data.path());
+    // A plain store as an older kitnotes left it: its entries carry no digests (and hash as
+    // v1), no stamp in the database or the tally, no snapshot.
+    {
+        let s = SledStore::open(&dir).unwrap();
+        let a = actor("2026-11-20T10:00:00Z");
+        s.apply_audited(
+            &[Change::Put(Record::Patient(Patient::new(
+                pid("p1"),
+                "Invented Patient",
+            )))],
+            &a,
+        )
+        .unwrap();
+        for n in ["n1", "n2"] {
+            s.apply_audited(&[Change::Put(Record::Note(note(n, "p1")))], &a)
+                .unwrap();
+        }
+    }
+    let older = keep_older(data.path());
+    {
+        // A second version of n1, still before bindings.
+        let s = SledStore::open(&dir).unwrap();
+        let mut n = note("n1", "p1");
+        n.title = "Integration, second version".into();
+        s.apply_audited(
+            &[Change::Put(Record::Note(n))],
+            &actor("2026-11-20T11:00:00Z"),
+        )
+        .unwrap();
+    }
+    {
+        let db = sled::open(dir.join("db")).unwrap();
+        let mut prev = ChainHash::GENESIS;
+        let mut seq = 0;
+        while let Some(v) = db.get(keys::audit_key(seq + 1)).unwrap() {
+            seq += 1;
+            let key = keys::audit_key(seq);
+            let e = codec::decode_audit(&Crypt::Plain, &key, &v).unwrap();
+            assert!(!e.values.is_empty());
+            let event = AuditEvent {
+                at: e.at,
+                who: e.who,
+                action: e.action,
+                patient: e.patient,
+                record: e.record,
+                detail: e.detail,
+            };
+            let old = AuditEntry::chain(event, seq, prev);
+            prev = old.hash;
+            db.insert(&key, codec::encode_audit(&Crypt::Plain, &key, &old))
+                .unwrap();
+        }
+        let head = AuditHead { seq, hash: prev };
+        db.insert(
+            keys::AUDIT_HEAD_KEY,
+            codec::encode_audit_head(&Crypt::Plain, keys::AUDIT_HEAD_KEY, &head),
+        )
+        .unwrap();
+        db.remove(b"M\0stamp").unwrap();
+        db.remove(b"M\0binds").unwrap();
+        db.flush().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let saves = kitnotes::store::tally::read(&dir).unwrap().unwrap().saves;
+    std::fs::write(
+        dir.join("kitnotes.tally"),
+        format!("{{\"saves\":{saves},\"closed\":null}}"),
+    )
+    .unwrap();
+
+    // It opens, reads, checks and verifies as before; it gets its id and first stamp.
+    let s = SledStore::open(&dir).unwrap();
+    assert!(s.record("n1").unwrap().is_some());
+    let report = s.check().unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    assert_eq!(report.audit.entries, 4);
+    assert!(s.store_id().is_some());
+    // Its next change binds the record it writes.
+    let mut n = note("n2", "p1");
+    n.sign("Dr. Invented", ts("2026-11-21T10:00:00Z"), &[])
+        .unwrap();
+    let written = s
+        .apply_audited(
+            &[Change::Put(Record::Note(n))],
+            &actor("2026-11-21T10:00:00Z"),
+        )
+        .unwrap();
+    assert_eq!(written.last().unwrap().values.len(), 1);
+    s.flush().unwrap();
+    drop(s);
+    // Now rolling n2 back is caught; n1, last written before bindings, is not (the limit
+    // docs/SECURITY.md states).
+    copy_back(&older, &dir, |k| {
+        log_and_counters(k) || !(k.starts_with(b"T\0") || k.starts_with(b"I\0"))
+    });
+    let s = SledStore::open(&dir).unwrap();
+    assert!(matches!(s.record("n2"), Err(StoreError::Tampered { .. })));
+    let n1 = s.record("n1").unwrap();
+    assert!(
+        matches!(&n1, Some(Record::Note(n)) if n.title == "Integration"),
+        "n1 is back at its first version, unseen: {n1:?}"
+    );
+}
+
+#[test]
+fn a_swapped_database_with_the_tally_deleted_is_refused_until_check_adopts_it() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = store_dir(data.path());
+    drop(new_store(data.path()));
+    let other = tempfile::tempdir().unwrap();
+    drop(new_store(other.path()));
+    std::fs::remove_dir_all(dir.join("db")).unwrap();
+    copy_dir(&store_dir(other.path()).join("db"), &dir.join("db"));
+    std::fs::remove_file(dir.join("kitnotes.tally")).unwrap();
+    // Refused, the files as they were, and the message says what to do.
+    let err = refusal(&dir).map(|e| e.to_string()).unwrap_or_default();
+    assert!(
+        err.contains("tally file (kitnotes.tally) is gone") && err.contains("--new-tally"),
+        "{err}"
+    );
+    let out = common::kitnotes(data.path(), &["check"]);
+    assert!(!out.status.success());
+    assert!(common::text(&out.stdout).contains("What a copy of it still holds"));
+    // Whoever runs `check --new-tally` takes the database as this store's from then on.
+    let out = common::kitnotes(data.path(), &["check", "--new-tally"]);
+    let said = common::text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", common::text(&out.stderr));
+    assert!(unlocked(&dir).is_ok());
+}
