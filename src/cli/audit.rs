@@ -8,6 +8,7 @@ use crate::store::audit::ChainHash;
 use crate::store::{AuditFilter, Store};
 use jiff::ToSpan;
 use jiff::civil::Date;
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -45,6 +46,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn list(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
+    let mut out = super::output::stdout();
     let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
     let start_of = |d: Date, flag: &str| {
         tz.to_timestamp(d.at(0, 0, 0, 0))
@@ -80,7 +82,7 @@ fn list(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("{e}\nRun `kitnotes audit verify` to see where the log is damaged.")
     })?;
     if entries.is_empty() {
-        println!("No audit entries match.");
+        writeln!(out, "No audit entries match.")?;
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<Vec<String>> = entries
@@ -111,11 +113,12 @@ fn list(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
             "DETAIL",
         ],
         &rows,
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn verify(env: &Env, kept_head: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut out = super::output::stdout();
     let kept =
         match kept_head {
             Some(h) => Some(ChainHash::from_hex(&h.to_ascii_lowercase()).ok_or_else(|| {
@@ -125,33 +128,36 @@ fn verify(env: &Env, kept_head: Option<&str>) -> anyhow::Result<ExitCode> {
         };
     let store = env.open_existing_store()?;
     let verdict = store.verify_audit()?;
-    println!("Store: {}", env.store_dir().display());
+    writeln!(out, "Store: {}", env.store_dir().display())?;
     if let Some(problem) = &verdict.problem {
-        println!("Audit log: NOT intact: {problem}.");
-        println!(
+        writeln!(out, "Audit log: NOT intact: {problem}.")?;
+        writeln!(
+            out,
             "The {} entries before that are in order. Restore the store from a backup to see \
              the original log.",
             verdict.entries
-        );
+        )?;
         return Ok(ExitCode::FAILURE);
     }
-    println!("Audit log: {} entries, chain intact.", verdict.entries);
+    writeln!(out, "Audit log: {} entries, chain intact.", verdict.entries)?;
     if let Some(head) = verdict.head {
-        println!("Head: {head}");
-        println!(
+        writeln!(out, "Head: {head}")?;
+        writeln!(
+            out,
             "Keep this hash apart from the store (with a backup, on paper); `kitnotes audit \
              verify --kept-head HASH` then proves the log was not rewritten since."
-        );
+        )?;
     }
     if let Some(kept) = kept {
         let all = store.audit_log(&AuditFilter::default())?;
         match all.iter().find(|e| e.hash == kept) {
-            Some(e) => println!("The kept head is entry {} of this log.", e.seq),
+            Some(e) => writeln!(out, "The kept head is entry {} of this log.", e.seq)?,
             None => {
-                println!(
+                writeln!(
+                    out,
                     "The kept head {kept} is NOT in this log: the log was rewritten since that \
                      hash was taken."
-                );
+                )?;
                 return Ok(ExitCode::FAILURE);
             }
         }

@@ -4,6 +4,7 @@ use super::Env;
 use crate::interchange;
 use anyhow::Context;
 use std::io::BufReader;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -38,10 +39,11 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         };
         anyhow::anyhow!("{source}: {e}\n{outcome}")
     })?;
-    println!(
+    writeln!(
+        super::output::stdout(),
         "Imported {summary} into {} in {:.2} s",
         dir.display(),
         started.elapsed().as_secs_f64()
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
