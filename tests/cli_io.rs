@@ -373,3 +373,21 @@ fn settings_passphrase_and_tally_files_that_are_not_files_are_refused_by_name_un
     // Everything put back: the demo store opens as before.
     setup(d, &["--demo", "today"]);
 }
+
+/// `import` reads its file twice, so a file it can read only once (a pipe, a device) is copied
+/// first, a line at a time with the line limit: an endless one is refused, not copied for ever.
+#[test]
+fn an_endless_import_file_is_refused_at_its_first_line() {
+    let data = tempfile::tempdir().unwrap();
+    let out = run(
+        kitnotes(data.path(), &["import", "/dev/zero"]),
+        Stdio::null(),
+        "kitnotes import /dev/zero",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "kitnotes: error: /dev/zero: line 1: the line is longer than 16777216 bytes; kitnotes \
+         refuses lines that long\nNothing was imported.\n"
+    );
+}

@@ -1041,23 +1041,51 @@ pub fn append<R: std::borrow::Borrow<Record>>(
     records: impl IntoIterator<Item = Result<R>>,
     mut write: impl FnMut(IndexOps) -> Result<()>,
 ) -> Result<Stats> {
-    let stats = stats(tree)?.unwrap_or_else(Stats::new);
-    let mut p = Planner::new(tree, stats);
-    p.append = Some(HashMap::new());
-    for (i, r) in records.into_iter().enumerate() {
-        let r = r?;
-        let r = r.borrow();
-        p.record(r.id(), None, Some(r))?;
-        if (i + 1) % GROUP == 0 {
-            write(std::mem::take(&mut p.ops))?;
+    let mut appender = Appender::new(tree)?;
+    for r in records {
+        if let Some(ops) = appender.add(r?.borrow())? {
+            write(ops)?;
         }
     }
-    let (mut ops, stats) = p.finish()?;
-    let key = keys::SEARCH_STATS_KEY.to_vec();
-    let value = codec::encode_index(tree.crypt, &key, &stats.encode());
-    ops.push((key, Some(value)));
+    let (ops, stats) = appender.finish()?;
     write(ops)?;
     Ok(stats)
+}
+
+/// [`append`] a record at a time, for records that arrive in parts (an import written as it is
+/// read): the open segments and the doc table stay with the appender between parts.
+pub struct Appender<'t> {
+    planner: Planner<'t>,
+    added: usize,
+}
+
+impl<'t> Appender<'t> {
+    pub fn new(tree: Vault<'t>) -> Result<Self> {
+        let stats = stats(tree)?.unwrap_or_else(Stats::new);
+        let mut planner = Planner::new(tree, stats);
+        planner.append = Some(HashMap::new());
+        Ok(Self { planner, added: 0 })
+    }
+
+    /// Indexes one new record; every [`GROUP`] records, the keys to write so far.
+    pub fn add(&mut self, r: &Record) -> Result<Option<IndexOps>> {
+        self.planner.record(r.id(), None, Some(r))?;
+        self.added += 1;
+        Ok(self
+            .added
+            .is_multiple_of(GROUP)
+            .then(|| std::mem::take(&mut self.planner.ops)))
+    }
+
+    /// The keys still to write, the stats last, and the stats.
+    pub fn finish(self) -> Result<(IndexOps, Stats)> {
+        let tree = self.planner.tree;
+        let (mut ops, stats) = self.planner.finish()?;
+        let key = keys::SEARCH_STATS_KEY.to_vec();
+        let value = codec::encode_index(tree.crypt, &key, &stats.encode());
+        ops.push((key, Some(value)));
+        Ok((ops, stats))
+    }
 }
 
 /// Builds the index from every record. The stats are written last, so an interrupted build
