@@ -947,7 +947,19 @@ impl<'t> Planner<'t> {
             self.merge_word(&word, edit)?;
         }
         self.list_words()?;
-        let names = std::mem::take(&mut self.names);
+        self.write_blocks(u32::MAX, u32::MAX);
+        Ok((self.ops, self.stats))
+    }
+
+    /// Plans the writes of the doc-name blocks numbered below `names_below` and the doc-table
+    /// blocks below `docs_below`, and forgets them. Appending, the blocks before the next doc's
+    /// are complete, so they leave memory as the docs go in.
+    fn write_blocks(&mut self, names_below: u32, docs_below: u32) {
+        let (names, kept): (HashMap<u32, Names>, HashMap<u32, Names>) =
+            std::mem::take(&mut self.names)
+                .into_iter()
+                .partition(|(block, _)| *block < names_below);
+        self.names = kept;
         let mut names: Vec<(u32, Names)> = names.into_iter().collect();
         names.sort_unstable_by_key(|n| n.0);
         for (block, mut n) in names {
@@ -960,7 +972,11 @@ impl<'t> Planner<'t> {
                 self.put(names_key(block), &encode_names(&n));
             }
         }
-        let docs = std::mem::take(&mut self.docs);
+        let (docs, kept): (HashMap<u32, Vec<u8>>, HashMap<u32, Vec<u8>>) =
+            std::mem::take(&mut self.docs)
+                .into_iter()
+                .partition(|(block, _)| *block < docs_below);
+        self.docs = kept;
         let mut docs: Vec<(u32, Vec<u8>)> = docs.into_iter().collect();
         docs.sort_unstable_by_key(|d| d.0);
         for (block, mut b) in docs {
@@ -973,7 +989,6 @@ impl<'t> Planner<'t> {
                 self.put(docs_key(block), &b);
             }
         }
-        Ok((self.ops, self.stats))
     }
 }
 
@@ -1067,14 +1082,18 @@ impl<'t> Appender<'t> {
         Ok(Self { planner, added: 0 })
     }
 
-    /// Indexes one new record; every [`GROUP`] records, the keys to write so far.
+    /// Indexes one new record; every [`GROUP`] records, the keys to write so far, with the
+    /// doc-table and doc-name blocks already full (so memory does not grow with the docs).
     pub fn add(&mut self, r: &Record) -> Result<Option<IndexOps>> {
         self.planner.record(r.id(), None, Some(r))?;
         self.added += 1;
-        Ok(self
-            .added
-            .is_multiple_of(GROUP)
-            .then(|| std::mem::take(&mut self.planner.ops)))
+        if !self.added.is_multiple_of(GROUP) {
+            return Ok(None);
+        }
+        let next = self.planner.stats.next_doc;
+        self.planner
+            .write_blocks(next / NAME_BLOCK, next / DOC_BLOCK);
+        Ok(Some(std::mem::take(&mut self.planner.ops)))
     }
 
     /// The keys still to write, the stats last, and the stats.
