@@ -125,7 +125,8 @@ fn toml_files<L: Layered>(dir: &Path, errors: &mut Vec<L::Error>) -> Vec<PathBuf
         match entry {
             Ok(e) => {
                 let path = e.path();
-                if path.extension().is_some_and(|x| x == "toml") && !path.is_dir() {
+                // A directory or a FIFO named *.toml is listed too: reading it is refused, by name.
+                if path.extension().is_some_and(|x| x == "toml") {
                     files.push(path);
                 }
             }

@@ -66,11 +66,92 @@ impl fmt::Display for NotUtf8 {
 
 impl std::error::Error for NotUtf8 {}
 
-/// Reads at most `limit` bytes of `path`; a longer file is an error of kind `FileTooLarge`
-/// (carrying a [`TooLarge`]) after reading `limit + 1` bytes at most. `what` names the kind of
-/// file for the message, with its article ("a template file").
+/// A path that is not a regular file: a directory, a FIFO, a device or a socket. Refused before
+/// anything is read from it: a FIFO with no writer would block the read for ever, a device such
+/// as `/dev/zero` never ends, and neither is a settings file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NotAFile {
+    /// What the path is instead, with its article: "a directory", "a FIFO (named pipe)".
+    pub is: &'static str,
+    /// What it should have been, with its article: "a keymap file".
+    pub what: String,
+}
+
+impl fmt::Display for NotAFile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "it is {}, not a regular file; kitnotes reads {} only from a regular file",
+            self.is, self.what
+        )
+    }
+}
+
+impl std::error::Error for NotAFile {}
+
+/// What a file type is, for [`NotAFile`]; `None` for a regular file.
+fn not_regular(t: std::fs::FileType) -> Option<&'static str> {
+    #[cfg(unix)]
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_file() {
+        return None;
+    }
+    if t.is_dir() {
+        return Some("a directory");
+    }
+    #[cfg(unix)]
+    {
+        if t.is_fifo() {
+            return Some("a FIFO (named pipe)");
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return Some("a device");
+        }
+        if t.is_socket() {
+            return Some("a socket");
+        }
+    }
+    Some("not a regular file")
+}
+
+/// Opens `path` for reading only if it is a regular file (a symbolic link to one is followed):
+/// a directory, a FIFO, a device or a socket is an error of kind `InvalidInput` carrying a
+/// [`NotAFile`], before anything is read. The type is checked before opening, and again on the
+/// open file; on Unix the open itself never waits (`O_NONBLOCK`), so a FIFO swapped in between
+/// cannot hang kitnotes either. Every outside file kitnotes reads comes through here.
+pub fn open_regular(path: &Path, what: &str) -> io::Result<std::fs::File> {
+    let refuse = |is: &'static str| {
+        io::Error::new(
+            io::ErrorKind::InvalidInput,
+            NotAFile {
+                is,
+                what: what.to_owned(),
+            },
+        )
+    };
+    if let Some(is) = not_regular(std::fs::metadata(path)?.file_type()) {
+        return Err(refuse(is));
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Only changes how the open waits: reading a regular file is unaffected.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path)?;
+    if let Some(is) = not_regular(file.metadata()?.file_type()) {
+        return Err(refuse(is));
+    }
+    Ok(file)
+}
+
+/// Reads at most `limit` bytes of `path`, a regular file ([`open_regular`]); a longer file is an
+/// error of kind `FileTooLarge` (carrying a [`TooLarge`]) after reading `limit + 1` bytes at
+/// most. `what` names the kind of file for the message, with its article ("a template file").
 pub fn read(path: &Path, limit: u64, what: &str) -> io::Result<Vec<u8>> {
-    let file = std::fs::File::open(path)?;
+    let file = open_regular(path, what)?;
     let known = file
         .metadata()
         .ok()
@@ -166,12 +247,26 @@ mod tests {
     }
 
     #[test]
-    fn an_endless_file_is_refused_after_the_limit() {
-        // /dev/zero is read only; it never ends and has no length to refuse it by up front.
+    fn a_device_a_fifo_and_a_directory_are_refused_unread() {
+        let dir = tempfile::tempdir().unwrap();
+        // /dev/zero never ends and has no length to refuse it by.
         let e = read(Path::new("/dev/zero"), 1024, "a test file").unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidInput);
         assert_eq!(
             e.to_string(),
-            "it holds more than 1024 bytes; kitnotes reads at most 1024 bytes from a test file"
+            "it is a device, not a regular file; kitnotes reads a test file only from a regular file"
         );
+        let e = read(dir.path(), 1024, "a test file").unwrap_err();
+        assert!(e.to_string().starts_with("it is a directory, not"), "{e}");
+        // A FIFO with no writer: opening it to read would wait for one for ever.
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if made.is_ok_and(|s| s.success()) {
+            let e = read(&fifo, 1024, "a test file").unwrap_err();
+            assert!(
+                e.to_string().starts_with("it is a FIFO (named pipe), not"),
+                "{e}"
+            );
+        }
     }
 }

@@ -1341,17 +1341,17 @@ fn settings_files_at_the_limit_still_load() {
 }
 
 #[test]
-fn an_endless_settings_file_is_refused_after_the_limit() {
+fn an_endless_settings_file_is_refused_unread() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    // A symlink to /dev/zero: a file with no length that never ends. Only read, never written.
+    // A symlink to /dev/zero: a file with no length that never ends. Never read, never written.
     std::os::unix::fs::symlink("/dev/zero", d.join("keymap.toml")).unwrap();
     let e = Keymap::from_config_dir(Preset::Vim, d).unwrap_err();
     assert_eq!(
         e.to_string(),
         format!(
-            "cannot read {}: it holds more than 1048576 bytes; kitnotes reads at most 1048576 \
-             bytes from a keymap file",
+            "cannot read {}: it is a device, not a regular file; kitnotes reads a keymap file \
+             only from a regular file",
             d.join("keymap.toml").display()
         )
     );

@@ -906,6 +906,133 @@ mod through_the_store {
         assert!(store.patients().unwrap().is_empty());
     }
 
+    /// A header, then `n` records spread over patients p1 to p3, every other one a PHQ-9 score
+    /// and a note with words to index, with the patients' own lines first or last.
+    fn measures(n: usize, patients_last: bool) -> String {
+        let patients: String = (1..=3)
+            .map(|p| {
+                format!("{{\"type\":\"patient\",\"id\":\"p{p}\",\"name\":\"Invented {p}\"}}\n")
+            })
+            .collect();
+        let records: String = (0..n)
+            .map(|i| {
+                let p = 1 + i % 3;
+                if i % 2 == 0 {
+                    format!(
+                        "{{\"type\":\"measure\",\"id\":\"m{i}\",\"patient\":\"p{p}\",\
+                         \"instrument\":\"phq9\",\"at\":\"2026-03-02T10:00:00Z\",\
+                         \"items\":[1,1,1,1,1,1,1,1,0]}}\n"
+                    )
+                } else {
+                    format!(
+                        "{{\"type\":\"note\",\"id\":\"n{i}\",\"patient\":\"p{p}\",\
+                         \"kind\":\"integration\",\"at\":\"2026-03-02T11:00:00Z\",\
+                         \"title\":\"Integration {i}\",\"status\":\"draft\",\"sections\":[\
+                         {{\"heading\":\"Reflection\",\"body\":\"Invented word{i} calm\"}}]}}\n"
+                    )
+                }
+            })
+            .collect();
+        if patients_last {
+            format!("{HEADER_LINE}\n{records}{patients}")
+        } else {
+            format!("{HEADER_LINE}\n{patients}{records}")
+        }
+    }
+
+    /// A file that reads as `first` the first time and as `then` every time after.
+    struct Changing {
+        first: String,
+        then: String,
+        readings: std::cell::Cell<usize>,
+    }
+
+    impl kitnotes::interchange::ImportSource for Changing {
+        fn read_from_start(&self) -> std::io::Result<Box<dyn std::io::BufRead + '_>> {
+            let n = self.readings.get();
+            self.readings.set(n + 1);
+            let text = if n == 0 { &self.first } else { &self.then };
+            Ok(Box::new(text.as_bytes()))
+        }
+    }
+
+    #[test]
+    fn records_before_their_patients_line_are_written_after_it() {
+        let (_d, store) = empty_store();
+        // More records than one part, every one before its patient's line.
+        let summary = import_into(
+            &store,
+            measures(4_500, true).as_bytes(),
+            &actor(),
+            "t.jsonl",
+        )
+        .unwrap();
+        assert_eq!(
+            (summary.patients, summary.measures, summary.notes),
+            (3, 2_250, 2_250)
+        );
+        let counts = store.counts().unwrap();
+        assert_eq!(
+            (counts.patients, counts.measures, counts.notes),
+            (3, 2_250, 2_250)
+        );
+        // One audit entry per patient, saying what came for them.
+        let log = store.audit_log(&Default::default()).unwrap();
+        assert_eq!(log.len(), 3);
+        assert_eq!(
+            log[0].detail,
+            "1 patients, 750 notes, 0 dosing sessions, 750 measures, 0 goals from t.jsonl"
+        );
+        // The search index written a part at a time agrees with the records, and finds them.
+        let report = store.check().unwrap();
+        assert!(report.is_ok(), "{:?}", report.problems);
+        let query = kitnotes::search::Query::parse(
+            "word4499",
+            Default::default(),
+            &jiff::tz::TimeZone::UTC,
+        )
+        .unwrap();
+        assert_eq!(store.search(&query, 10).unwrap().total, 1);
+    }
+
+    #[test]
+    fn a_file_that_changes_between_its_two_readings_is_rolled_back_whole() {
+        let (_d, store) = empty_store();
+        let first = measures(4_500, false);
+        // Still valid, but not what was checked; the change is on the last line, so every
+        // part before it was written before it is read.
+        let cut = first.trim_end().rfind('\n').unwrap();
+        let then = format!(
+            "{}{}",
+            &first[..cut],
+            first[cut..].replace("calm", "calmer")
+        );
+        assert_ne!(first, then);
+        let source = Changing {
+            first,
+            then,
+            readings: Default::default(),
+        };
+        let e = import_into(&store, source, &actor(), "t.jsonl").unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the file changed while it was being imported (its bytes differ from those checked); \
+             nothing was written. Import it again once nothing else writes to it"
+        );
+        assert_eq!(store.counts().unwrap(), Default::default());
+        assert!(store.audit_log(&Default::default()).unwrap().is_empty());
+        assert!(store.check().unwrap().is_ok());
+        // And the same file, unchanged, imports whole afterwards.
+        let summary = import_into(
+            &store,
+            measures(4_500, false).as_bytes(),
+            &actor(),
+            "t.jsonl",
+        )
+        .unwrap();
+        assert_eq!(summary.measures, 2_250);
+    }
+
     #[test]
     fn importing_the_same_file_twice_is_refused_and_changes_nothing() {
         let (_d, store) = empty_store();

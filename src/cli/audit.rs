@@ -9,6 +9,7 @@ use crate::store::audit::ChainHash;
 use crate::store::{AuditFilter, Store};
 use jiff::ToSpan;
 use jiff::civil::Date;
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -84,6 +85,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
 }
 
 fn list(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
+    let mut out = super::output::stdout();
     let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
     let start_of = |d: Date, flag: &str| {
         tz.to_timestamp(d.at(0, 0, 0, 0))
@@ -119,7 +121,7 @@ fn list(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
         anyhow::anyhow!("{e}\nRun `kitnotes audit verify` to see where the log is damaged.")
     })?;
     if entries.is_empty() {
-        println!("No audit entries match.");
+        writeln!(out, "No audit entries match.")?;
         return Ok(ExitCode::SUCCESS);
     }
     let rows: Vec<Vec<String>> = entries
@@ -150,7 +152,7 @@ fn list(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
             "DETAIL",
         ],
         &rows,
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -161,15 +163,22 @@ enum Kept {
 }
 
 fn anchor(env: &Env) -> anyhow::Result<ExitCode> {
+    let mut out = super::output::stdout();
     let store = env.open_existing_store()?;
     let verdict = store.verify_audit()?;
-    println!("Store: {}", env.store_dir().display());
+    writeln!(out, "Store: {}", env.store_dir().display())?;
     if let Some(problem) = &verdict.problem {
-        println!("Audit log: NOT intact: {problem}. No anchor is given for a damaged log.");
+        writeln!(
+            out,
+            "Audit log: NOT intact: {problem}. No anchor is given for a damaged log."
+        )?;
         return Ok(ExitCode::FAILURE);
     }
     let (Some(head), Some(id)) = (verdict.head, store.store_id()) else {
-        println!("The audit log is empty: there is nothing to anchor yet.");
+        writeln!(
+            out,
+            "The audit log is empty: there is nothing to anchor yet."
+        )?;
         return Ok(ExitCode::SUCCESS);
     };
     let a = Anchor {
@@ -177,18 +186,20 @@ fn anchor(env: &Env) -> anyhow::Result<ExitCode> {
         seq: verdict.entries,
         hash: head.to_hex()[..16].to_owned(),
     };
-    println!("Anchor: {}", a.print());
-    println!(
+    writeln!(out, "Anchor: {}", a.print())?;
+    writeln!(
+        out,
         "Keep it apart from the store (on paper, with the backups). `kitnotes audit verify \
          --kept-head {}` later proves the log still holds entry {}: a store rolled back to an \
          older copy, counter and all, does not.",
         a.print(),
         a.seq
-    );
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 
 fn verify(env: &Env, kept_head: Option<&str>) -> anyhow::Result<ExitCode> {
+    let mut out = super::output::stdout();
     let kept = match kept_head {
         Some(h) => Some(
             ChainHash::from_hex(&h.trim().to_ascii_lowercase())
@@ -205,56 +216,61 @@ fn verify(env: &Env, kept_head: Option<&str>) -> anyhow::Result<ExitCode> {
     };
     let store = env.open_existing_store()?;
     let verdict = store.verify_audit()?;
-    println!("Store: {}", env.store_dir().display());
+    writeln!(out, "Store: {}", env.store_dir().display())?;
     if let Some(problem) = &verdict.problem {
-        println!("Audit log: NOT intact: {problem}.");
-        println!(
+        writeln!(out, "Audit log: NOT intact: {problem}.")?;
+        writeln!(
+            out,
             "The {} entries before that are in order. Restore the store from a backup to see \
              the original log.",
             verdict.entries
-        );
+        )?;
         return Ok(ExitCode::FAILURE);
     }
-    println!("Audit log: {} entries, chain intact.", verdict.entries);
+    writeln!(out, "Audit log: {} entries, chain intact.", verdict.entries)?;
     if let Some(head) = verdict.head {
-        println!("Head: {head}");
-        println!(
+        writeln!(out, "Head: {head}")?;
+        writeln!(
+            out,
             "Keep this hash apart from the store (with a backup, on paper); `kitnotes audit \
              verify --kept-head HASH` then proves the log was not rewritten since."
-        );
+        )?;
     }
     match kept {
         None => {}
         Some(Kept::Hash(kept)) => {
             let all = store.audit_log(&AuditFilter::default())?;
             match all.iter().find(|e| e.hash == kept) {
-                Some(e) => println!("The kept head is entry {} of this log.", e.seq),
+                Some(e) => writeln!(out, "The kept head is entry {} of this log.", e.seq)?,
                 None => {
-                    println!(
+                    writeln!(
+                        out,
                         "The kept head {kept} is NOT in this log: the log was rewritten since \
                          that hash was taken."
-                    );
+                    )?;
                     return Ok(ExitCode::FAILURE);
                 }
             }
         }
         Some(Kept::Anchor(a)) => {
             if !store.store_id().is_some_and(|id| id.starts_with(&a.store)) {
-                println!(
+                writeln!(
+                    out,
                     "The anchor {} is NOT this store's (its store id starts {}): it was taken \
                      from another store, or this database was swapped for another's.",
                     a.print(),
                     a.store
-                );
+                )?;
                 return Ok(ExitCode::FAILURE);
             }
             let all = store.audit_log(&AuditFilter::default())?;
             match all.iter().find(|e| e.seq == a.seq) {
                 Some(e) if e.hash.to_hex().starts_with(&a.hash) => {
-                    println!("The anchor is entry {} of this log.", e.seq)
+                    writeln!(out, "The anchor is entry {} of this log.", e.seq)?
                 }
                 found => {
-                    println!(
+                    writeln!(
+                        out,
                         "The anchor {} is NOT in this log ({}): the store was rolled back or its \
                          log rewritten since the anchor was taken. Restore the newest backup \
                          that holds it.",
@@ -263,7 +279,7 @@ fn verify(env: &Env, kept_head: Option<&str>) -> anyhow::Result<ExitCode> {
                             Some(_) => format!("entry {} differs", a.seq),
                             None => format!("the log ends at entry {}", all.len()),
                         }
-                    );
+                    )?;
                     return Ok(ExitCode::FAILURE);
                 }
             }

@@ -14,6 +14,7 @@ use crate::app::App;
 use crate::store::backup::{BackupError, BackupSource, BackupSummary};
 use crate::store::{Actor, AuditAction, AuditEvent, Store, StoreError};
 use anyhow::Context;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -56,7 +57,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     };
     let started = Instant::now();
     let summary = store.backup_source().write_file(&path, args.force)?;
-    print_written(&dir, &path, &summary, started.elapsed());
+    print_written(&dir, &path, &summary, started.elapsed())?;
     // Recorded once the file is in place, and never while the store is being read.
     let event = backed_up(env.actor(), &path, &summary, None);
     store
@@ -80,16 +81,23 @@ fn is_locked(e: &anyhow::Error) -> bool {
     })
 }
 
-fn print_written(dir: &Path, path: &Path, s: &BackupSummary, took: Duration) {
-    println!(
+fn print_written(
+    dir: &Path,
+    path: &Path,
+    s: &BackupSummary,
+    took: Duration,
+) -> std::io::Result<()> {
+    let mut out = super::output::stdout();
+    writeln!(
+        out,
         "Backed up {} ({} entries, {}) to {} in {:.2} s",
         dir.display(),
         s.entries,
         human_bytes(s.bytes),
         path.display(),
         took.as_secs_f64()
-    );
-    println!("SHA-256 {}", s.sha256_hex());
+    )?;
+    writeln!(out, "SHA-256 {}", s.sha256_hex())
 }
 
 /// "1.3 MB", "812 kB", "96 bytes".
@@ -236,6 +244,7 @@ mod socket {
         force: bool,
         who: String,
     ) -> anyhow::Result<ExitCode> {
+        let mut out = crate::cli::output::stdout();
         let socket = dir.join(SOCKET);
         let started = Instant::now();
         let request = Request::Backup {
@@ -262,20 +271,27 @@ mod socket {
                 sha256,
                 audit,
             } => {
-                println!("kitnotes is open on this store (pid {pid}); it wrote the backup.");
-                println!(
+                writeln!(
+                    out,
+                    "kitnotes is open on this store (pid {pid}); it wrote the backup."
+                )?;
+                writeln!(
+                    out,
                     "Backed up {} ({entries} entries, {}) to {} in {:.2} s",
                     dir.display(),
                     human_bytes(bytes),
                     path.display(),
                     started.elapsed().as_secs_f64()
-                );
-                println!("SHA-256 {sha256}");
+                )?;
+                writeln!(out, "SHA-256 {sha256}")?;
                 match audit {
-                    Recorded::Entry(seq) => println!("Recorded in its audit log as entry {seq}."),
-                    Recorded::Pending => println!(
+                    Recorded::Entry(seq) => {
+                        writeln!(out, "Recorded in its audit log as entry {seq}.")?
+                    }
+                    Recorded::Pending => writeln!(
+                        out,
                         "It records the backup in its audit log as soon as the store is unlocked."
-                    ),
+                    )?,
                     Recorded::Failed(why) => anyhow::bail!(
                         "the backup was written to {}, but the open kitnotes could not record \
                          it in the audit log: {why}",

@@ -2,6 +2,7 @@
 
 use super::Env;
 use crate::store::Store;
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -16,6 +17,7 @@ pub struct Args {
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
+    let mut out = super::output::stdout();
     let dir = env.store_dir();
     if args.new_tally {
         new_tally(&dir)?;
@@ -27,10 +29,11 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     if args.reindex {
         let started = std::time::Instant::now();
         let docs = store.reindex()?;
-        println!(
+        writeln!(
+            out,
             "Search index rebuilt: {docs} entries in {:.1} s",
             started.elapsed().as_secs_f64()
-        );
+        )?;
     }
     report(&dir, &store.check()?)
 }
@@ -75,10 +78,14 @@ fn inspect_refused(env: &Env, dir: &std::path::Path, e: anyhow::Error) -> anyhow
     if !refused {
         return Err(e);
     }
-    println!("Store: {}", dir.display());
-    println!("Refused: {e:#}");
-    println!();
-    println!("What a copy of it still holds (the store itself was not opened or changed):");
+    let mut out = super::output::stdout();
+    writeln!(out, "Store: {}", dir.display())?;
+    writeln!(out, "Refused: {e:#}")?;
+    writeln!(out)?;
+    writeln!(
+        out,
+        "What a copy of it still holds (the store itself was not opened or changed):"
+    )?;
     let copy = crate::store::sled_store::InspectedCopy::open(dir)?;
     super::passphrase::unlock(copy.store(), env.passphrase_file.as_deref())?;
     report(dir, &copy.store().check()?)?;
@@ -87,56 +94,68 @@ fn inspect_refused(env: &Env, dir: &std::path::Path, e: anyhow::Error) -> anyhow
 
 fn report(dir: &std::path::Path, report: &crate::store::CheckReport) -> anyhow::Result<ExitCode> {
     let c = &report.counts;
-    println!("Store: {}", dir.display());
-    print_counts(c, "");
+    let mut out = super::output::stdout();
+    writeln!(out, "Store: {}", dir.display())?;
+    print_counts(c, "")?;
     if report.audit.is_ok() {
-        println!("Audit log: {} entries, chain intact", report.audit.entries);
+        writeln!(
+            out,
+            "Audit log: {} entries, chain intact",
+            report.audit.entries
+        )?;
     }
     if report.is_ok() {
-        println!(
+        writeln!(
+            out,
             "Integrity: OK (every record decoded and checked; the id index, the search index and \
              references agree)"
-        );
+        )?;
         Ok(ExitCode::SUCCESS)
     } else {
-        println!("Integrity: {} problem(s):", report.problems.len());
+        writeln!(out, "Integrity: {} problem(s):", report.problems.len())?;
         for p in &report.problems {
             // A problem may quote a damaged key or value: nothing in it may act on the terminal.
-            println!("  - {}", crate::text_safety::one_line(p));
+            writeln!(out, "  - {}", crate::text_safety::one_line(p))?;
         }
         if report
             .problems
             .iter()
             .all(|p| p.starts_with("search index"))
         {
-            println!(
+            writeln!(
+                out,
                 "Only the search index is out of step: `kitnotes check --reindex` rebuilds it."
-            );
+            )?;
         } else {
-            println!(
+            writeln!(
+                out,
                 "Restore the store from a backup: {}. Or export what still reads and import it \
                  into a new store.",
                 crate::store::sled_store::restore_advice(dir)
-            );
+            )?;
         }
         Ok(ExitCode::FAILURE)
     }
 }
 
 /// What a store holds, a line per kind, each line after `indent` (`check` and `restore`).
-pub fn print_counts(c: &crate::store::Counts, indent: &str) {
-    println!(
+pub fn print_counts(c: &crate::store::Counts, indent: &str) -> std::io::Result<()> {
+    let mut out = super::output::stdout();
+    writeln!(
+        out,
         "{indent}Patients: {} ({} archived)",
         c.patients, c.archived_patients
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "{indent}Notes: {} ({} signed, {} drafts, {} psychotherapy), {} addenda",
         c.notes, c.signed_notes, c.draft_notes, c.psychotherapy_notes, c.addenda
-    );
-    println!("{indent}Dosing sessions: {}", c.sessions);
-    println!("{indent}Measures: {}", c.measures);
-    println!(
+    )?;
+    writeln!(out, "{indent}Dosing sessions: {}", c.sessions)?;
+    writeln!(out, "{indent}Measures: {}", c.measures)?;
+    writeln!(
+        out,
         "{indent}Integration goals: {} ({} check-ins)",
         c.goals, c.check_ins
-    );
+    )
 }

@@ -6,6 +6,7 @@ use crate::demo::{self, DemoSpec};
 use crate::store::{Counts, Store};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
+use std::io::Write;
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -78,6 +79,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         // A bad keymap is said at once, before the demo store is built or opened.
         crate::keymap::Keymap::from_config_dir(env.config.keymap, &env.paths.config_dir)?;
     }
+    let mut out = super::output::stdout();
     let dir = env.paths.demo_dir();
     let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
     let anchor = match args.anchor {
@@ -111,10 +113,11 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let (store, counts) = if reusable && !args.fresh {
         let store = env.open_store(&dir)?;
         let counts = store.counts()?;
-        println!(
+        writeln!(
+            out,
             "Using the existing demo store at {} (--fresh rebuilds it)",
             dir.display()
-        );
+        )?;
         (store, counts)
     } else {
         // Take the lock first, so a demo store open in another kitnotes is never deleted.
@@ -133,18 +136,22 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         let built = serde_json::to_string_pretty(&wanted)?;
         std::fs::write(dir.join(BUILT_FROM), built)
             .with_context(|| format!("cannot write {}", dir.join(BUILT_FROM).display()))?;
-        println!(
+        writeln!(
+            out,
             "Built the demo store at {} in {:.1} s (seed {}, anchor {})",
             dir.display(),
             started.elapsed().as_secs_f64(),
             args.seed,
             anchor
-        );
+        )?;
         (store, counts)
     };
-    print_counts(&counts);
+    print_counts(&counts)?;
     if args.no_ui {
-        println!("Try: kitnotes --demo check, kitnotes --demo export --format md --patient p0001");
+        writeln!(
+            out,
+            "Try: kitnotes --demo check, kitnotes --demo export --format md --patient p0001"
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let env = Env {
@@ -156,8 +163,9 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     super::open_ui(&env, store)
 }
 
-pub fn print_counts(c: &Counts) {
-    println!(
+pub fn print_counts(c: &Counts) -> std::io::Result<()> {
+    writeln!(
+        super::output::stdout(),
         "{} patients ({} archived), {} notes ({} signed, {} drafts, {} psychotherapy, {} addenda), \
          {} dosing sessions, {} measures, {} goals with {} check-ins",
         c.patients,
@@ -171,5 +179,5 @@ pub fn print_counts(c: &Counts) {
         c.measures,
         c.goals,
         c.check_ins
-    );
+    )
 }

@@ -172,7 +172,7 @@ fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
     let text = crate::text_safety::printable(&text).into_owned();
     let destination = match &args.output {
         None => {
-            let mut out = std::io::stdout().lock();
+            let mut out = super::output::stdout();
             match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
                 Ok(()) => "standard output".to_owned(),
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
@@ -360,7 +360,7 @@ fn write_export<S>(
     write: impl FnOnce(&mut dyn Write) -> Result<S, ExportError>,
 ) -> anyhow::Result<(Option<S>, String)> {
     let Some(path) = path else {
-        let mut out = BufWriter::new(std::io::stdout().lock());
+        let mut out = BufWriter::new(super::output::stdout());
         return match write(&mut out).and_then(|s| out.flush().map(|_| s).map_err(ExportError::Io)) {
             Ok(s) => Ok((Some(s), "standard output".to_owned())),
             Err(ExportError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok((

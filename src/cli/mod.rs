@@ -6,6 +6,7 @@ pub mod check;
 pub mod demo;
 pub mod export;
 pub mod import;
+pub mod output;
 pub mod passphrase;
 pub mod passwd;
 pub mod protocols;
@@ -307,7 +308,9 @@ pub fn build_app(
 }
 
 /// Prints rows under a header in columns two spaces apart; the last column is not padded.
-pub fn print_table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) {
+pub fn print_table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut out = output::stdout();
     let mut widths = vec![0usize; header.len()];
     // Cells are records' text: made safe for one line and measured in terminal columns, so
     // an escape sequence cannot act and a wide name cannot push the columns after it.
@@ -331,8 +334,9 @@ pub fn print_table<S: AsRef<str>>(header: &[&str], rows: &[Vec<S>]) {
                 line.extend(std::iter::repeat_n(' ', pad));
             }
         }
-        println!("{}", line.trim_end());
+        writeln!(out, "{}", line.trim_end())?;
     }
+    Ok(())
 }
 
 /// Runs the command line; the exit code says whether it worked.

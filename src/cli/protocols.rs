@@ -7,6 +7,7 @@
 use super::{Env, print_table};
 use crate::protocols::{self, CheckpointKind, LoadedProtocol};
 use crate::text_safety::one_line;
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -19,9 +20,9 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let loaded = protocols::load(&env.paths.config_dir);
     let mut code = ExitCode::SUCCESS;
     match args.id {
-        None => list(loaded.protocols.iter()),
+        None => list(loaded.protocols.iter())?,
         Some(id) => match loaded.protocols.loaded(&id) {
-            Some(p) => show(p),
+            Some(p) => show(p)?,
             None => {
                 eprintln!(
                     "kitnotes: error: no protocol with id {id:?}; `kitnotes protocols` lists them"
@@ -36,7 +37,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-fn list<'a>(protocols: impl Iterator<Item = &'a LoadedProtocol>) {
+fn list<'a>(protocols: impl Iterator<Item = &'a LoadedProtocol>) -> std::io::Result<()> {
     let rows: Vec<Vec<String>> = protocols
         .map(|l| {
             let p = &l.protocol;
@@ -62,41 +63,45 @@ fn list<'a>(protocols: impl Iterator<Item = &'a LoadedProtocol>) {
             "SOURCE",
         ],
         &rows,
-    );
+    )
 }
 
-fn show(l: &LoadedProtocol) {
+fn show(l: &LoadedProtocol) -> std::io::Result<()> {
+    let mut out = super::output::stdout();
     let p = &l.protocol;
     let t = &p.thresholds;
     // A protocol profile is a user's file: its text is made inert before it reaches the
     // terminal.
-    println!("{} ({})", one_line(&p.name), one_line(&p.id));
-    println!("Source: {}", l.source);
-    println!("Medication: {}", one_line(&p.medication));
-    println!("Route: {}", p.route.label());
-    println!("Usual dose: {}", one_line(&p.dose.label()));
-    println!(
+    writeln!(out, "{} ({})", one_line(&p.name), one_line(&p.id))?;
+    writeln!(out, "Source: {}", l.source)?;
+    writeln!(out, "Medication: {}", one_line(&p.medication))?;
+    writeln!(out, "Route: {}", p.route.label())?;
+    writeln!(out, "Usual dose: {}", one_line(&p.dose.label()))?;
+    writeln!(
+        out,
         "REMS: {}",
         if p.rems {
             "yes (patient monitoring form due within 7 days)"
         } else {
             "no"
         }
-    );
-    println!();
-    println!("Thresholds:");
-    println!(
+    )?;
+    writeln!(out)?;
+    writeln!(out, "Thresholds:")?;
+    writeln!(
+        out,
         "  Pre-dose BP above {}/{}: consider delaying treatment",
         t.predose_systolic_max, t.predose_diastolic_max
-    );
-    println!(
+    )?;
+    writeln!(
+        out,
         "  BP rise from baseline of at least {} systolic or {} diastolic",
         t.rise_systolic, t.rise_diastolic
-    );
-    println!("  Flagged at any time: {}", t.absolute_summary());
-    println!("  Observe at least {} min", t.min_observation_minutes);
-    println!();
-    println!("Checklist:");
+    )?;
+    writeln!(out, "  Flagged at any time: {}", t.absolute_summary())?;
+    writeln!(out, "  Observe at least {} min", t.min_observation_minutes)?;
+    writeln!(out)?;
+    writeln!(out, "Checklist:")?;
     for (i, c) in p.checkpoints.iter().enumerate() {
         let when = match (c.kind, c.at_minutes) {
             (_, Some(m)) => format!("at +{m} min"),
@@ -107,11 +112,13 @@ fn show(l: &LoadedProtocol) {
             ),
             (_, None) => format!("at +{} min", t.min_observation_minutes),
         };
-        println!(
+        writeln!(
+            out,
             "  {}. {} ({}, {when})",
             i + 1,
             one_line(&c.label),
             c.kind.as_str()
-        );
+        )?;
     }
+    Ok(())
 }

@@ -8,6 +8,7 @@ use crate::store::backup::{self, BackupSummary};
 use crate::store::{AuditAction, CheckReport, Store};
 use anyhow::Context;
 use std::fs::File;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -23,16 +24,18 @@ pub struct Args {
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
+    let mut out = super::output::stdout();
     let started = Instant::now();
     if args.verify_only {
         let s = backup::verify(&args.path)?;
-        println!(
+        writeln!(
+            out,
             "{} is a whole kitnotes backup: {} entries, {}, SHA-256 {}",
             args.path.display(),
             s.entries,
             human_bytes(s.bytes),
             s.sha256_hex()
-        );
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let target = env.store_dir();
@@ -40,13 +43,14 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let staging = staging_dir(&target)?;
     // Nothing is written before the whole file is known to be good.
     let verified = backup::verify(&args.path)?;
-    println!(
+    writeln!(
+        out,
         "Verified {}: {} entries, {}, SHA-256 {}",
         args.path.display(),
         verified.entries,
         human_bytes(verified.bytes),
         verified.sha256_hex()
-    );
+    )?;
     let restored = restore_into(env, &args.path, &verified, &target, &staging);
     let (report, seq) = match restored {
         Ok(r) => r,
@@ -59,17 +63,19 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         }
     };
     let c = &report.counts;
-    println!(
+    writeln!(
+        out,
         "Restored into {} in {:.1} s:",
         target.display(),
         started.elapsed().as_secs_f64()
-    );
-    super::check::print_counts(c, "  ");
-    println!(
+    )?;
+    super::check::print_counts(c, "  ")?;
+    writeln!(
+        out,
         "  Audit log: {} entries, chain intact; the restore is entry {seq}",
         report.audit.entries
-    );
-    println!("  Integrity: OK (the same check as `kitnotes check`)");
+    )?;
+    writeln!(out, "  Integrity: OK (the same check as `kitnotes check`)")?;
     Ok(ExitCode::SUCCESS)
 }
 

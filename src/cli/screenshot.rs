@@ -10,6 +10,7 @@ use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::style::{Color, Modifier};
 use std::fmt::Write as _;
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -79,7 +80,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => {
             std::fs::write(path, out).with_context(|| format!("cannot write {}", path.display()))?
         }
-        None => print!("{out}"),
+        None => write!(super::output::stdout(), "{out}")?,
     }
     Ok(ExitCode::SUCCESS)
 }

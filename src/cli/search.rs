@@ -102,8 +102,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             names.insert(h.patient.clone(), name);
         }
     }
-    let out = std::io::stdout();
-    let mut out = out.lock();
+    let mut out = super::output::stdout();
     let written = if args.json {
         let hits: Vec<serde_json::Value> = results
             .hits

@@ -7,6 +7,7 @@
 use super::{Env, print_table};
 use crate::templates::{self, LoadedTemplate};
 use crate::text_safety::one_line;
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -28,9 +29,9 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let loaded = templates::load(&env.paths.config_dir);
     let mut code = ExitCode::SUCCESS;
     match args.command {
-        None => list(loaded.templates.iter()),
+        None => list(loaded.templates.iter())?,
         Some(TemplatesCommand::Show { id }) => match loaded.templates.loaded(&id) {
-            Some(t) => show(t),
+            Some(t) => show(t)?,
             None => {
                 eprintln!(
                     "kitnotes: error: no template with id {id:?}; `kitnotes templates` lists them"
@@ -45,7 +46,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-fn list<'a>(templates: impl Iterator<Item = &'a LoadedTemplate>) {
+fn list<'a>(templates: impl Iterator<Item = &'a LoadedTemplate>) -> std::io::Result<()> {
     let rows: Vec<Vec<String>> = templates
         .map(|l| {
             let t = &l.template;
@@ -58,18 +59,20 @@ fn list<'a>(templates: impl Iterator<Item = &'a LoadedTemplate>) {
             ]
         })
         .collect();
-    print_table(&["ID", "KIND", "NAME", "SECTIONS", "SOURCE"], &rows);
+    print_table(&["ID", "KIND", "NAME", "SECTIONS", "SOURCE"], &rows)
 }
 
-fn show(l: &LoadedTemplate) {
+fn show(l: &LoadedTemplate) -> std::io::Result<()> {
+    let mut out = super::output::stdout();
     let t = &l.template;
     // A template is a user's file: its text is made inert before it reaches the terminal.
-    println!("{} ({})", one_line(&t.name), one_line(&t.id));
-    println!("Kind: {}", t.kind.label());
-    println!("Source: {}", l.source);
+    writeln!(out, "{} ({})", one_line(&t.name), one_line(&t.id))?;
+    writeln!(out, "Kind: {}", t.kind.label())?;
+    writeln!(out, "Source: {}", l.source)?;
     for (i, s) in t.sections.iter().enumerate() {
-        println!();
-        println!(
+        writeln!(out)?;
+        writeln!(
+            out,
             "{}. {}{}",
             i + 1,
             one_line(&s.heading),
@@ -78,15 +81,16 @@ fn show(l: &LoadedTemplate) {
             } else {
                 ""
             }
-        );
+        )?;
         if !s.prompt.is_empty() {
-            println!("   Prompt: {}", one_line(&s.prompt));
+            writeln!(out, "   Prompt: {}", one_line(&s.prompt))?;
         }
         if !s.starter.is_empty() {
-            println!("   Starts with:");
+            writeln!(out, "   Starts with:")?;
             for line in s.starter.lines() {
-                println!("     | {}", one_line(line.trim_end()));
+                writeln!(out, "     | {}", one_line(line.trim_end()))?;
             }
         }
     }
+    Ok(())
 }

@@ -3,6 +3,7 @@
 //! dosing sessions, check-ins overdue or due today, unsigned drafts.
 
 use super::{Env, print_table};
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -13,21 +14,23 @@ pub struct Args {
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
+    let mut out = super::output::stdout();
     let store = env.open_existing_store()?;
     let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
     let now = args.at.unwrap_or_else(jiff::Timestamp::now);
     let t = crate::app::views::read_today(&store, &env.config.cadence(), now, &tz)?;
-    println!(
+    writeln!(
+        out,
         "Today, {}",
         now.to_zoned(tz.clone()).strftime("%A %-d %B %Y, %H:%M %Z")
-    );
+    )?;
     for (name, rows) in t.groups() {
-        println!();
+        writeln!(out)?;
         if rows.is_empty() {
-            println!("{name}: none");
+            writeln!(out, "{name}: none")?;
             continue;
         }
-        println!("{name} ({}):", rows.len());
+        writeln!(out, "{name} ({}):", rows.len())?;
         let table: Vec<Vec<String>> = rows
             .iter()
             .map(|r| {
@@ -41,7 +44,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
                 ]
             })
             .collect();
-        print_table(&["when", "patient", "id", "what", ""], &table);
+        print_table(&["when", "patient", "id", "what", ""], &table)?;
     }
     Ok(ExitCode::SUCCESS)
 }

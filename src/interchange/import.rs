@@ -44,7 +44,9 @@ pub struct ParsedImport {
 /// record's own rules, unique ids (in the file and against `known`), and that every patient and
 /// reference resolves, to the file (before or after the line) or to `known`.
 ///
-/// Returns the first problem by line number. Never panics, whatever the bytes.
+/// Returns the first problem by line number. Never panics, whatever the bytes. Holds every
+/// record in memory: [`super::import_into`] checks a file with [`check`] instead and reads it
+/// again to write it.
 pub fn parse(
     reader: impl BufRead,
     known: &(impl KnownIds + ?Sized),
@@ -57,28 +59,130 @@ pub(crate) fn parse_with_limit(
     known: &(impl KnownIds + ?Sized),
     max_line: usize,
 ) -> Result<ParsedImport, ImportError> {
-    let mut lines = Lines::new(reader, max_line);
-    read_header(&mut lines)?;
+    let mut records = Vec::new();
+    let checked = check(reader, known, max_line, |r| records.push(r))?;
+    super::patients_first(&mut records);
+    Ok(ParsedImport {
+        records,
+        summary: checked.summary,
+    })
+}
 
-    let mut records: Vec<Record> = Vec::new();
-    let mut line_of: Vec<usize> = Vec::new();
-    // Every id in the file, to the index of its record: ids are unique across all kinds.
-    let mut index: HashMap<String, usize> = HashMap::new();
+/// What checking a whole file found: all that writing it in a second reading needs.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Checked {
+    pub summary: ImportSummary,
+    /// Each patient the file brings records for, in id order, with what it brings.
+    pub per_patient: Vec<(PatientId, ImportSummary)>,
+    /// Some record comes before its patient's line, so patients must be written first.
+    pub patients_later: bool,
+    /// The hash of the file's bytes as checked, for [`RecordLines::digest`] to be compared with.
+    pub digest: [u8; 32],
+}
 
-    while let Some((number, text)) = lines.next_line()? {
-        if is_blank(text) {
-            continue;
+/// The records of an interchange file a line at a time, with their line numbers: the header is
+/// checked first, blank lines are skipped, and each record is read and checked on its own.
+pub(crate) struct RecordLines<R> {
+    lines: Lines<R>,
+}
+
+impl<R: BufRead> RecordLines<R> {
+    pub(crate) fn new(reader: R, max_line: usize) -> Result<Self, ImportError> {
+        let mut lines = Lines::new(reader, max_line);
+        read_header(&mut lines)?;
+        Ok(Self { lines })
+    }
+
+    pub(crate) fn next_record(&mut self) -> Result<Option<(usize, Record)>, ImportError> {
+        while let Some((number, text)) = self.lines.next_line()? {
+            if !is_blank(text) {
+                return read_record(number, text).map(|r| Some((number, r)));
+            }
         }
-        let record = read_record(number, text)?;
+        Ok(None)
+    }
+
+    /// The hash of every byte read so far.
+    pub(crate) fn digest(&self) -> [u8; 32] {
+        self.lines.digest()
+    }
+}
+
+/// What checking keeps of a record once it is read: 16 bytes and its id, never the record, so
+/// memory grows slowly with the file.
+#[derive(Debug, Clone, Copy)]
+struct Seen {
+    line: usize,
+    /// The record's patient, numbered in [`Owners`].
+    owner: u32,
+    kind: RecordKind,
+}
+
+/// The patients records belong to, numbered, with what the file brings for each.
+#[derive(Default)]
+struct Owners {
+    numbers: HashMap<PatientId, u32>,
+    ids: Vec<PatientId>,
+    counts: Vec<ImportSummary>,
+}
+
+impl Owners {
+    fn number(&mut self, id: &PatientId) -> u32 {
+        if let Some(&n) = self.numbers.get(id) {
+            return n;
+        }
+        let n = u32::try_from(self.ids.len()).unwrap_or(u32::MAX);
+        self.numbers.insert(id.clone(), n);
+        self.ids.push(id.clone());
+        self.counts.push(ImportSummary::default());
+        n
+    }
+}
+
+/// One reference a record makes: the field, the id it names and the kind it must be.
+type Reference = (String, String, RecordKind);
+
+/// A record whose references could not all be resolved when it was read (one names a record not
+/// yet seen): checked again once the whole file is read.
+struct Deferred {
+    line: usize,
+    owner: u32,
+    references: Vec<Reference>,
+}
+
+/// Checks a whole file as [`parse`] does, in one reading, handing each record to `each` and
+/// keeping only a few bytes per record. Errors are the same, and the same one is first: any
+/// problem a line has on its own (by line number) before any reference that does not resolve
+/// (by line number).
+pub(crate) fn check(
+    reader: impl BufRead,
+    known: &(impl KnownIds + ?Sized),
+    max_line: usize,
+    mut each: impl FnMut(Record),
+) -> Result<Checked, ImportError> {
+    let mut lines = RecordLines::new(reader, max_line)?;
+    let mut checker = Checker {
+        seen: HashMap::new(),
+        owners: Owners::default(),
+        known,
+    };
+    let mut summary = ImportSummary::default();
+    let mut deferred: Vec<Deferred> = Vec::new();
+    // The first reference that does not resolve, reported only if no line has a problem of
+    // its own.
+    let mut unresolved: Option<ImportError> = None;
+    let mut patients_later = false;
+
+    while let Some((number, record)) = lines.next_record()? {
         let id = record.id();
-        if let Some(&earlier) = index.get(id) {
+        if let Some(earlier) = checker.seen.get(id) {
             return Err(ImportError::at_field(
                 number,
                 "id",
                 format!(
                     "id {id} is already used by {} on line {}",
-                    super::kind_with_article(records[earlier].kind()),
-                    line_of[earlier]
+                    super::kind_with_article(earlier.kind),
+                    earlier.line
                 ),
             ));
         }
@@ -96,26 +200,77 @@ pub(crate) fn parse_with_limit(
             }
             Err(e) => return Err(store_error(number, id, &e)),
         }
-        index.insert(id.to_owned(), records.len());
-        records.push(record);
-        line_of.push(number);
+        let owner = checker.owners.number(record.patient());
+        let kind = record.kind();
+        summary.count(kind);
+        if let Some(counts) = checker.owners.counts.get_mut(owner as usize) {
+            counts.count(kind);
+        }
+        checker.seen.insert(
+            id.into(),
+            Seen {
+                line: number,
+                owner,
+                kind,
+            },
+        );
+        if unresolved.is_none() {
+            let references = references(&record);
+            match checker.resolve_all(number, owner, &references, false) {
+                Resolved::Yes => {}
+                Resolved::No(e) => unresolved = Some(e),
+                Resolved::NotYet { patient } => {
+                    patients_later |= patient;
+                    deferred.push(Deferred {
+                        line: number,
+                        owner,
+                        references,
+                    });
+                }
+            }
+        }
+        each(record);
     }
 
-    // References may point forward in the file, so they are resolved once every line is read.
-    let resolver = Resolver {
-        records: &records,
-        line_of: &line_of,
-        index: &index,
-        known,
-    };
-    let mut summary = ImportSummary::default();
-    for (i, record) in records.iter().enumerate() {
-        resolver.check(record, line_of[i])?;
-        summary.count(record.kind());
+    // References may point forward in the file: those are resolved once every line is read.
+    for d in &deferred {
+        if unresolved.as_ref().is_some_and(|e| e.line < Some(d.line)) {
+            break;
+        }
+        if let Resolved::No(e) = checker.resolve_all(d.line, d.owner, &d.references, true) {
+            unresolved = Some(e);
+            break;
+        }
     }
+    if let Some(e) = unresolved {
+        return Err(e);
+    }
+    let Owners { ids, counts, .. } = checker.owners;
+    let mut per_patient: Vec<(PatientId, ImportSummary)> = ids.into_iter().zip(counts).collect();
+    per_patient.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(Checked {
+        summary,
+        per_patient,
+        patients_later,
+        digest: lines.digest(),
+    })
+}
 
-    super::patients_first(&mut records);
-    Ok(ParsedImport { records, summary })
+/// A record's patient (unless it is one) and every id it refers to, in the order they are
+/// checked.
+fn references(record: &Record) -> Vec<Reference> {
+    let mut out = Vec::new();
+    if record.kind() != RecordKind::Patient {
+        out.push((
+            "patient".to_owned(),
+            record.patient().as_str().to_owned(),
+            RecordKind::Patient,
+        ));
+    }
+    record.as_ref().for_each_reference(|field, id, want| {
+        out.push((field(), id.as_str().to_owned(), want));
+    });
+    out
 }
 
 fn is_blank(text: &str) -> bool {
@@ -216,80 +371,107 @@ fn noun(kind: RecordKind) -> &'static str {
     }
 }
 
-struct Resolver<'a, K: KnownIds + ?Sized> {
-    records: &'a [Record],
-    line_of: &'a [usize],
-    index: &'a HashMap<String, usize>,
+/// Whether a record's references resolve.
+enum Resolved {
+    Yes,
+    No(ImportError),
+    /// One names an id not seen yet: it may come later in the file. `patient`: that id is the
+    /// record's patient.
+    NotYet {
+        patient: bool,
+    },
+}
+
+struct Checker<'a, K: KnownIds + ?Sized> {
+    /// Every id read so far: ids are unique across all kinds.
+    seen: HashMap<Box<str>, Seen>,
+    owners: Owners,
     known: &'a K,
 }
 
-impl<K: KnownIds + ?Sized> Resolver<'_, K> {
+impl<K: KnownIds + ?Sized> Checker<'_, K> {
     /// Checks that the record's patient exists and that every id it refers to is a record of the
-    /// right kind belonging to the same patient.
-    fn check(&self, record: &Record, line: usize) -> Result<(), ImportError> {
-        let patient = record.patient();
-        if record.kind() != RecordKind::Patient {
-            self.resolve(patient.as_str(), RecordKind::Patient, patient, line)
-                .map_err(|m| ImportError::at_field(line, "patient", m))?;
-        }
-        let mut result = Ok(());
-        record.as_ref().for_each_reference(|field, id, want| {
-            if result.is_ok()
-                && let Err(m) = self.resolve(id.as_str(), want, patient, line)
-            {
-                result = Err(ImportError::at_field(line, field(), m));
+    /// right kind belonging to the same patient. Before the whole file is read (`last` false),
+    /// an id not seen yet and not stored stops the check: it may be on a later line.
+    fn resolve_all(
+        &self,
+        line: usize,
+        owner: u32,
+        references: &[Reference],
+        last: bool,
+    ) -> Resolved {
+        for (i, (field, id, want)) in references.iter().enumerate() {
+            match self.resolve(id, *want, owner, line, last) {
+                None => {
+                    return Resolved::NotYet {
+                        patient: i == 0 && *want == RecordKind::Patient,
+                    };
+                }
+                Some(Ok(())) => {}
+                Some(Err(m)) => return Resolved::No(ImportError::at_field(line, field, m)),
             }
-        });
-        result
+        }
+        Resolved::Yes
     }
 
+    /// Whether `id` is a `want` of patient `owner` (else why not); `None`: not seen yet, not
+    /// stored, and the file is not all read.
     fn resolve(
         &self,
         id: &str,
         want: RecordKind,
-        owner: &PatientId,
+        owner: u32,
         line: usize,
-    ) -> Result<(), String> {
-        let (kind, belongs_to, place) = if let Some(&i) = self.index.get(id) {
-            let r = &self.records[i];
+        last: bool,
+    ) -> Option<Result<(), String>> {
+        let owner_id = |n: u32| self.owners.ids.get(n as usize);
+        let (kind, belongs_to, place) = if let Some(seen) = self.seen.get(id) {
             (
-                r.kind(),
-                Some(r.patient().clone()),
-                format!("on line {}", self.line_of[i]),
+                seen.kind,
+                owner_id(seen.owner).cloned(),
+                format!("on line {}", seen.line),
             )
         } else {
-            let kind = self
-                .known
-                .kind_of(id)
-                .map_err(|e| store_error(line, id, &e).message)?;
+            let kind = match self.known.kind_of(id) {
+                Ok(kind) => kind,
+                Err(e) => return Some(Err(store_error(line, id, &e).message)),
+            };
             let Some(kind) = kind else {
-                return Err(format!("no {} {id} in the file or the store", noun(want)));
+                if !last {
+                    return None;
+                }
+                return Some(Err(format!(
+                    "no {} {id} in the file or the store",
+                    noun(want)
+                )));
             };
             let belongs_to = if kind == want && want != RecordKind::Patient {
-                self.known
-                    .patient_of(id)
-                    .map_err(|e| store_error(line, id, &e).message)?
+                match self.known.patient_of(id) {
+                    Ok(p) => p,
+                    Err(e) => return Some(Err(store_error(line, id, &e).message)),
+                }
             } else {
                 None
             };
             (kind, belongs_to, "in the store".to_owned())
         };
         if kind != want {
-            return Err(format!(
+            return Some(Err(format!(
                 "{id} is {} {place}, not {}",
                 super::kind_with_article(kind),
                 super::kind_with_article(want)
-            ));
+            )));
         }
         if want != RecordKind::Patient
             && let Some(other) = belongs_to
+            && let Some(owner) = owner_id(owner)
             && &other != owner
         {
-            return Err(format!(
+            return Some(Err(format!(
                 "{} {id} {place} belongs to patient {other}, not {owner}",
                 noun(want)
-            ));
+            )));
         }
-        Ok(())
+        Some(Ok(()))
     }
 }

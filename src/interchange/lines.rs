@@ -14,6 +14,8 @@ pub(crate) struct Lines<R> {
     buf: Vec<u8>,
     number: usize,
     max: usize,
+    /// Every byte read so far, hashed: a second reading of the file can tell it changed.
+    digest: blake3::Hasher,
 }
 
 impl<R: BufRead> Lines<R> {
@@ -23,7 +25,13 @@ impl<R: BufRead> Lines<R> {
             buf: Vec::new(),
             number: 0,
             max,
+            digest: blake3::Hasher::new(),
         }
+    }
+
+    /// The hash of every byte read so far.
+    pub(crate) fn digest(&self) -> [u8; 32] {
+        *self.digest.finalize().as_bytes()
     }
 
     /// How many lines have been read so far.
@@ -47,6 +55,7 @@ impl<R: BufRead> Lines<R> {
         if read == 0 {
             return Ok(None);
         }
+        self.digest.update(&self.buf);
         self.number = number;
         let mut content: &[u8] = &self.buf;
         if let Some(rest) = content.strip_suffix(b"\n") {

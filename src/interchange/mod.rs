@@ -31,8 +31,7 @@ pub use markdown::{ChartOptions, write_chart, write_charts};
 pub use rems::{RemsError, rems_summary};
 
 use crate::model::{PatientId, PatientRecords, Record, RecordKind};
-use crate::store::{Actor, AuditAction, AuditEvent, Change, Store, StoreError};
-use std::collections::BTreeMap;
+use crate::store::{Actor, AuditAction, Store, StoreError};
 use std::fmt;
 use std::io::{BufRead, Write};
 
@@ -202,46 +201,226 @@ impl<S: Store + ?Sized> KnownIds for StoreIds<'_, S> {
     }
 }
 
-/// Imports a whole file into `store`, all or nothing: every line is read and checked first, then
-/// every record is written in one atomic change and flushed to disk.
+/// An interchange file that import can read from its start more than once: it checks the whole
+/// file before writing anything, then reads it again to write it, so that memory does not grow
+/// with the file. A file that is not seekable (standard input, a pipe) is copied first
+/// (`kitnotes import` does so into an unnamed temporary file).
+pub trait ImportSource {
+    /// The file from its first byte.
+    fn read_from_start(&self) -> std::io::Result<Box<dyn BufRead + '_>>;
+}
+
+impl ImportSource for &[u8] {
+    fn read_from_start(&self) -> std::io::Result<Box<dyn BufRead + '_>> {
+        Ok(Box::new(*self))
+    }
+}
+
+impl ImportSource for std::fs::File {
+    fn read_from_start(&self) -> std::io::Result<Box<dyn BufRead + '_>> {
+        use std::io::Seek;
+        let mut file = self;
+        file.rewind()?;
+        Ok(Box::new(std::io::BufReader::with_capacity(1 << 20, file)))
+    }
+}
+
+impl ImportSource for std::io::BufReader<std::fs::File> {
+    fn read_from_start(&self) -> std::io::Result<Box<dyn BufRead + '_>> {
+        // Read through the file itself; what this reader buffered is never used.
+        self.get_ref().read_from_start()
+    }
+}
+
+/// Copies an interchange file that can be read only once (standard input, a pipe) to `out`, for
+/// an [`ImportSource`]: a line at a time, with import's line limit, so an endless line
+/// (`/dev/zero`) is refused after [`MAX_LINE_BYTES`] instead of copied for ever, and text that is
+/// not UTF-8 is refused at its line. Lines end in `\n` in the copy; a byte order mark at the start
+/// is left out (import reads both the same either way).
+pub fn copy_lines(input: impl BufRead, out: &mut impl Write) -> Result<(), ImportError> {
+    let mut lines = lines::Lines::new(input, MAX_LINE_BYTES);
+    let cannot_write = |e: std::io::Error| ImportError {
+        line: None,
+        field: None,
+        message: format!("cannot write the temporary copy of the file: {e}"),
+    };
+    while let Some((_, text)) = lines.next_line()? {
+        out.write_all(text.as_bytes()).map_err(cannot_write)?;
+        out.write_all(b"\n").map_err(cannot_write)?;
+    }
+    out.flush().map_err(cannot_write)
+}
+
+/// How many records are written at a time: about one chunk of the store's chunked write.
+const PART_RECORDS: usize = 2_048;
+
+/// Imports a whole file into `store`, all or nothing, in memory that does not grow with the
+/// file's records. First every line is read and checked (keeping a few bytes per record: its
+/// id, kind, line and patient), and nothing is written if any line is refused. Then the file is
+/// read again and written a part at a time ([`Store::add_in_parts`]), with how to undo each
+/// part; the import commits only after its last part and its audit entries, so a failure, or a
+/// file that changed between the two readings, rolls back everything, and a crash leaves the
+/// store rolled back on its next open. A file whose records come before their patient's line
+/// is read twice more: its patients first.
 ///
 /// The audit log gets one `imported` entry per patient the file brings records for, by `actor`,
-/// naming `source` (the file) and what came in, in the same atomic write as the records.
+/// naming `source` (the file) and what came in, committed with the records.
 pub fn import_into(
     store: &(impl Store + ?Sized),
-    reader: impl BufRead,
+    file: impl ImportSource,
     actor: &Actor,
     source: &str,
 ) -> Result<ImportSummary, ImportError> {
-    let parsed = parse(reader, &StoreIds(store))?;
-    let mut per_patient: BTreeMap<&PatientId, ImportSummary> = BTreeMap::new();
-    for r in &parsed.records {
-        per_patient.entry(r.patient()).or_default().count(r.kind());
-    }
-    let events: Vec<AuditEvent> = per_patient
-        .into_iter()
-        .map(|(patient, summary)| {
-            actor
-                .event(AuditAction::Imported)
-                .patient(patient)
-                .detail(format!("{summary} from {source}"))
-        })
-        .collect();
-    let changes: Vec<Change> = parsed.records.into_iter().map(Change::Put).collect();
-    let refused = |e: StoreError| ImportError {
-        line: None,
-        field: None,
-        message: format!("the store refused the import, nothing was written: {e}"),
+    let unreadable =
+        |e: std::io::Error| ImportError::at_line(1, format!("cannot read the file: {e}"));
+    let checked = import::check(
+        file.read_from_start().map_err(unreadable)?,
+        &StoreIds(store),
+        MAX_LINE_BYTES,
+        drop,
+    )?;
+    let mut events = checked.per_patient.iter().map(|(patient, summary)| {
+        actor
+            .event(AuditAction::Imported)
+            .patient(patient)
+            .detail(format!("{summary} from {source}"))
+    });
+    // Which records each reading writes: all of them, or patients and then the rest.
+    let readings: &[Taking] = if checked.patients_later {
+        &[Taking::Patients, Taking::Others]
+    } else {
+        &[Taking::All]
     };
-    store
-        .apply_with_events(&changes, &events)
-        .map_err(refused)?;
+    // Why the second reading stopped, when it did: the store only hears that it stopped.
+    let mut stopped: Option<ImportError> = None;
+    let result = {
+        let mut parts = Rereading {
+            file: &file,
+            readings,
+            current: None,
+            digest: checked.digest,
+            stopped: &mut stopped,
+        };
+        store.add_in_parts(&mut parts, &mut events)
+    };
+    match (result, stopped) {
+        (Ok(_), _) => {}
+        (Err(_), Some(e)) => return Err(e),
+        (Err(e), None) => {
+            return Err(ImportError {
+                line: None,
+                field: None,
+                message: format!("the store refused the import, nothing was written: {e}"),
+            });
+        }
+    }
     store.flush().map_err(|e| ImportError {
         line: None,
         field: None,
         message: format!("{WRITTEN_NOT_DURABLE}: {e}"),
     })?;
-    Ok(parsed.summary)
+    Ok(checked.summary)
+}
+
+/// Which records one reading of the file writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Taking {
+    All,
+    Patients,
+    /// Every record but the patients.
+    Others,
+}
+
+impl Taking {
+    fn takes(self, record: &Record) -> bool {
+        let patient = record.kind() == RecordKind::Patient;
+        match self {
+            Taking::All => true,
+            Taking::Patients => patient,
+            Taking::Others => !patient,
+        }
+    }
+}
+
+/// The lines of one reading under way, and what it takes.
+type Reading<'a> = (Taking, import::RecordLines<Box<dyn BufRead + 'a>>);
+
+/// The second reading of a checked file, as parts for [`Store::add_in_parts`]; at the end of
+/// each reading, the bytes read must hash as the checked file did.
+struct Rereading<'a, S> {
+    file: &'a S,
+    readings: &'a [Taking],
+    current: Option<Reading<'a>>,
+    digest: [u8; 32],
+    stopped: &'a mut Option<ImportError>,
+}
+
+impl<'a, S: ImportSource> Rereading<'a, S> {
+    /// The next part, `None` once every reading is done; an error stops the import.
+    fn next_part(&mut self) -> Result<Option<Vec<Record>>, ImportError> {
+        let changed = |line: Option<usize>, why: String| ImportError {
+            line,
+            field: None,
+            message: format!(
+                "the file changed while it was being imported ({why}); nothing was written. \
+                 Import it again once nothing else writes to it"
+            ),
+        };
+        // A line refused now passed when checked: the file changed there.
+        let at = |e: ImportError| {
+            let why = e.message.clone();
+            changed(e.line, why)
+        };
+        let mut part = Vec::new();
+        loop {
+            if self.current.is_none() {
+                let Some((&which, rest)) = self.readings.split_first() else {
+                    return Ok((!part.is_empty()).then_some(part));
+                };
+                self.readings = rest;
+                let reader = self
+                    .file
+                    .read_from_start()
+                    .map_err(|e| changed(None, e.to_string()))?;
+                let lines = import::RecordLines::new(reader, MAX_LINE_BYTES).map_err(at)?;
+                self.current = Some((which, lines));
+            }
+            let Some((which, lines)) = &mut self.current else {
+                continue;
+            };
+            match lines.next_record().map_err(at)? {
+                Some((_, record)) => {
+                    if which.takes(&record) {
+                        part.push(record);
+                        if part.len() == PART_RECORDS {
+                            return Ok(Some(part));
+                        }
+                    }
+                }
+                None => {
+                    if lines.digest() != self.digest {
+                        return Err(changed(None, "its bytes differ from those checked".into()));
+                    }
+                    self.current = None;
+                }
+            }
+        }
+    }
+}
+
+impl<S: ImportSource> Iterator for Rereading<'_, S> {
+    type Item = crate::store::Result<Vec<Record>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_part() {
+            Ok(part) => part.map(Ok),
+            Err(e) => {
+                let message = e.to_string();
+                *self.stopped = Some(e);
+                Some(Err(StoreError::PartsStopped(message)))
+            }
+        }
+    }
 }
 
 /// The patients an export covers, in id order, failing on an unknown `--patient`.

@@ -947,7 +947,19 @@ impl<'t> Planner<'t> {
             self.merge_word(&word, edit)?;
         }
         self.list_words()?;
-        let names = std::mem::take(&mut self.names);
+        self.write_blocks(u32::MAX, u32::MAX);
+        Ok((self.ops, self.stats))
+    }
+
+    /// Plans the writes of the doc-name blocks numbered below `names_below` and the doc-table
+    /// blocks below `docs_below`, and forgets them. Appending, the blocks before the next doc's
+    /// are complete, so they leave memory as the docs go in.
+    fn write_blocks(&mut self, names_below: u32, docs_below: u32) {
+        let (names, kept): (HashMap<u32, Names>, HashMap<u32, Names>) =
+            std::mem::take(&mut self.names)
+                .into_iter()
+                .partition(|(block, _)| *block < names_below);
+        self.names = kept;
         let mut names: Vec<(u32, Names)> = names.into_iter().collect();
         names.sort_unstable_by_key(|n| n.0);
         for (block, mut n) in names {
@@ -960,7 +972,11 @@ impl<'t> Planner<'t> {
                 self.put(names_key(block), &encode_names(&n));
             }
         }
-        let docs = std::mem::take(&mut self.docs);
+        let (docs, kept): (HashMap<u32, Vec<u8>>, HashMap<u32, Vec<u8>>) =
+            std::mem::take(&mut self.docs)
+                .into_iter()
+                .partition(|(block, _)| *block < docs_below);
+        self.docs = kept;
         let mut docs: Vec<(u32, Vec<u8>)> = docs.into_iter().collect();
         docs.sort_unstable_by_key(|d| d.0);
         for (block, mut b) in docs {
@@ -973,7 +989,6 @@ impl<'t> Planner<'t> {
                 self.put(docs_key(block), &b);
             }
         }
-        Ok((self.ops, self.stats))
     }
 }
 
@@ -1041,23 +1056,55 @@ pub fn append<R: std::borrow::Borrow<Record>>(
     records: impl IntoIterator<Item = Result<R>>,
     mut write: impl FnMut(IndexOps) -> Result<()>,
 ) -> Result<Stats> {
-    let stats = stats(tree)?.unwrap_or_else(Stats::new);
-    let mut p = Planner::new(tree, stats);
-    p.append = Some(HashMap::new());
-    for (i, r) in records.into_iter().enumerate() {
-        let r = r?;
-        let r = r.borrow();
-        p.record(r.id(), None, Some(r))?;
-        if (i + 1) % GROUP == 0 {
-            write(std::mem::take(&mut p.ops))?;
+    let mut appender = Appender::new(tree)?;
+    for r in records {
+        if let Some(ops) = appender.add(r?.borrow())? {
+            write(ops)?;
         }
     }
-    let (mut ops, stats) = p.finish()?;
-    let key = keys::SEARCH_STATS_KEY.to_vec();
-    let value = codec::encode_index(tree.crypt, &key, &stats.encode());
-    ops.push((key, Some(value)));
+    let (ops, stats) = appender.finish()?;
     write(ops)?;
     Ok(stats)
+}
+
+/// [`append`] a record at a time, for records that arrive in parts (an import written as it is
+/// read): the open segments and the doc table stay with the appender between parts.
+pub struct Appender<'t> {
+    planner: Planner<'t>,
+    added: usize,
+}
+
+impl<'t> Appender<'t> {
+    pub fn new(tree: Vault<'t>) -> Result<Self> {
+        let stats = stats(tree)?.unwrap_or_else(Stats::new);
+        let mut planner = Planner::new(tree, stats);
+        planner.append = Some(HashMap::new());
+        Ok(Self { planner, added: 0 })
+    }
+
+    /// Indexes one new record; every [`GROUP`] records, the keys to write so far, with the
+    /// doc-table and doc-name blocks already full (so memory does not grow with the docs).
+    pub fn add(&mut self, r: &Record) -> Result<Option<IndexOps>> {
+        self.planner.record(r.id(), None, Some(r))?;
+        self.added += 1;
+        if !self.added.is_multiple_of(GROUP) {
+            return Ok(None);
+        }
+        let next = self.planner.stats.next_doc;
+        self.planner
+            .write_blocks(next / NAME_BLOCK, next / DOC_BLOCK);
+        Ok(Some(std::mem::take(&mut self.planner.ops)))
+    }
+
+    /// The keys still to write, the stats last, and the stats.
+    pub fn finish(self) -> Result<(IndexOps, Stats)> {
+        let tree = self.planner.tree;
+        let (mut ops, stats) = self.planner.finish()?;
+        let key = keys::SEARCH_STATS_KEY.to_vec();
+        let value = codec::encode_index(tree.crypt, &key, &stats.encode());
+        ops.push((key, Some(value)));
+        Ok((ops, stats))
+    }
 }
 
 /// Builds the index from every record. The stats are written last, so an interrupted build

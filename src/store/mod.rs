@@ -231,6 +231,10 @@ pub enum StoreError {
     TallyMissing { path: PathBuf, store: String },
     #[error("cannot make the store durable: {}", explain_io(.0))]
     Io(std::io::Error),
+    /// What supplied a change in parts stopped ([`Store::add_in_parts`]), saying why; what was
+    /// written of the change is rolled back.
+    #[error("{0}")]
+    PartsStopped(String),
 }
 
 impl From<std::io::Error> for StoreError {
@@ -303,6 +307,29 @@ pub trait Store {
         events: &[AuditEvent],
     ) -> Result<Vec<AuditEntry>> {
         self.apply_with_audit(changes, Audit::Events(events))
+    }
+
+    /// Adds new records too many to hold in memory at once (an import written as it is read),
+    /// all or nothing. `parts` yields them a part at a time; each part is checked like
+    /// [`Store::apply`] and written with how to undo it, then `events` go into the audit log,
+    /// and only then does the whole commit. A refused part, an error from `parts`
+    /// ([`StoreError::PartsStopped`] says the supplier stopped) or a failed write rolls back
+    /// everything written before it, now or, after a crash, on the next open.
+    ///
+    /// Every record must be new (an id the store holds is refused), and its patient stored, in
+    /// an earlier part, or earlier in the same part. Returns how many audit entries were written.
+    fn add_in_parts(
+        &self,
+        parts: &mut dyn Iterator<Item = Result<Vec<Record>>>,
+        events: &mut dyn Iterator<Item = AuditEvent>,
+    ) -> Result<u64> {
+        // For stores that hold everything in memory anyway: one atomic change.
+        let mut changes = Vec::new();
+        for part in parts {
+            changes.extend(part?.into_iter().map(Change::Put));
+        }
+        let events: Vec<AuditEvent> = events.collect();
+        Ok(self.apply_with_events(&changes, &events)?.len() as u64)
     }
 
     /// Appends one audit entry for something that changes no record (an export).

@@ -1046,6 +1046,10 @@ type IndexChange<'a> = (&'a str, Option<Record>, Option<&'a Record>);
 /// for a 100,000-note import); chunks keep it near the demo build's 80 MB.
 pub const CHUNK_OPS: usize = 4_096;
 
+/// Audit entries planned at a time when a change is added in parts (one per patient for an
+/// import): their keys and values stay in memory only a group at a time.
+const AUDIT_GROUP: usize = 2_048;
+
 impl SledStore {
     /// Validates every change against the store and the changes before it, and plans the key
     /// writes. Nothing is written here, so a refusal leaves the store untouched. With `describe`,
@@ -1744,6 +1748,76 @@ impl Store for SledStore {
         }
         let entries = binder.into_entries();
         self.remember_bindings(&entries);
+        Ok(entries)
+    }
+
+    fn add_in_parts(
+        &self,
+        parts: &mut dyn Iterator<Item = Result<Vec<Record>>>,
+        events: &mut dyn Iterator<Item = AuditEvent>,
+    ) -> Result<u64> {
+        let _guard = lock_or_poisoned(&self.write_lock);
+        let c = &self.crypt()?;
+        let vault = self.vault(c);
+        let _bump = WriteCount(&self.writes);
+        let mut entries = 0;
+        // Records first, each part's search entries after it, the audit entries last: the
+        // same order as a large `apply`, in the same chunked write, committed once.
+        self.write_chunked(|chunks| {
+            let mut index = match index::stats(vault)? {
+                Some(_) => Some(index::Appender::new(vault)?),
+                None => None,
+            };
+            for part in parts {
+                let changes: Vec<Change> = part?.into_iter().map(Change::Put).collect();
+                let (ops, _, _) = self.plan(c, &changes, false)?;
+                // A record op is fresh only for an id new to the store and to this part.
+                if let Some(op) = ops.iter().find(|op| !op.fresh) {
+                    let id = match &op.value {
+                        OpValue::Record(r) => r.id().to_owned(),
+                        _ => printable_key(&op.key),
+                    };
+                    return Err(StoreError::Invalid {
+                        id,
+                        detail: "is already in the store; records added in parts must be new"
+                            .into(),
+                    });
+                }
+                let mut binder = Binder::new(c);
+                self.write_chunks(&mut binder, &ops, chunks)?;
+                if let Some(index) = &mut index {
+                    for change in &changes {
+                        if let Change::Put(r) = change
+                            && let Some(planned) = index.add(r)?
+                        {
+                            self.write_chunks(&mut binder, &index_ops(planned), chunks)?;
+                        }
+                    }
+                }
+            }
+            if let Some(index) = index {
+                let mut binder = Binder::new(c);
+                self.write_chunks(&mut binder, &index_ops(index.finish()?.0), chunks)?;
+            }
+            loop {
+                let group: Vec<AuditEvent> = (&mut *events).take(AUDIT_GROUP).collect();
+                if group.is_empty() {
+                    return Ok(());
+                }
+                // Each group is chained from the head the previous one wrote. An import streamed
+                // in parts does not keep every record's digest until its entries are written
+                // (that would undo the bounded memory), so these entries bind no record: the
+                // records read as unbound until their next change (docs/SECURITY.md).
+                let mut ops = Vec::new();
+                let mut binder = Binder::new(c);
+                let unbound = group.into_iter().map(|e| (e, Vec::new())).collect();
+                self.plan_audit(c, unbound, &mut ops, &mut binder)?;
+                self.write_chunks(&mut binder, &ops, chunks)?;
+                let written = binder.into_entries();
+                entries += written.len() as u64;
+                self.remember_bindings(&written);
+            }
+        })?;
         Ok(entries)
     }
 

@@ -158,7 +158,8 @@ pub fn read(dir: &Path) -> Result<Option<Tally>, TallyError> {
         path: path.clone(),
         detail,
     };
-    let bytes = match std::fs::read(&path) {
+    // Never whole and never a FIFO or a device: `/dev/zero` as the tally once read 17 GB.
+    let bytes = match crate::limits::read(&path, 1 << 20, "a tally file") {
         Ok(b) => b,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(bad(e.to_string())),
