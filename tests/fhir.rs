@@ -902,3 +902,52 @@ fn export_format_fhir_writes_a_valid_bundle_reports_what_was_left_out_and_logs_i
     assert!(exports[0].starts_with("patient p0001 as a FHIR R4 bundle to "));
     assert!(exports[2].ends_with("; psychotherapy notes included (--include-psychotherapy-notes)"));
 }
+
+/// A safety follow-up is an Observation (category exam) with the risk as its value, the plan as
+/// a note, the assessor as performer, derived from the PHQ-9 total it answers; it validates
+/// and its reference resolves.
+#[test]
+fn a_safety_follow_up_is_a_valid_observation_derived_from_the_phq9_it_answers() {
+    let all = demo_patients();
+    let mut p = rich_patient(&all).clone();
+    let phq = p
+        .measures
+        .iter()
+        .find(|m| m.instrument == Instrument::Phq9)
+        .unwrap()
+        .clone();
+    p.follow_ups.push(SafetyFollowUp {
+        id: RecordId::parse("f-test-1").unwrap(),
+        patient: p.patient.id.clone(),
+        at: phq
+            .at
+            .checked_add(jiff::SignedDuration::from_mins(20))
+            .unwrap(),
+        risk: RiskLevel::Moderate,
+        plan: "Safety plan reviewed; call tomorrow".into(),
+        by: "Dr. Test (invented)".into(),
+        measure: Some(phq.id.clone()),
+    });
+    let (json, summary) = bundle_json(&p, false);
+    check_r4(&json).unwrap();
+    assert_eq!(unresolved(&json), Vec::<String>::new());
+    assert_eq!(summary.safety_follow_ups, 1);
+    assert_eq!(entries(&json).len(), summary.resources());
+    let o: Vec<&Value> = of_type(&json, "Observation")
+        .into_iter()
+        .filter(|o| o["category"][0]["coding"][0]["code"] == "exam")
+        .collect();
+    assert_eq!(o.len(), 1);
+    let o = o[0];
+    assert_eq!(o["valueCodeableConcept"]["text"], "moderate risk");
+    assert_eq!(o["performer"][0]["display"], "Dr. Test (invented)");
+    assert_eq!(
+        o["note"][0]["text"],
+        "Plan: Safety plan reviewed; call tomorrow"
+    );
+    let from = o["derivedFrom"][0]["reference"].as_str().unwrap();
+    assert!(
+        has_loinc(by_url(&json)[from], "44261-6"),
+        "derived from the PHQ-9 total"
+    );
+}

@@ -209,3 +209,72 @@ fn s_on_a_patient_with_a_session_booked_today_starts_that_session() {
     // Booked at the dose of her last session.
     assert!(screen(&f.app).contains("0.6 mg/kg"), "{}", screen(&f.app));
 }
+
+/// The safety case at the keys: `f` on Today's item-9 row opens the follow-up form (risk,
+/// plan, by whom, the clinician filled in); once saved, the row leaves Today, the entry is on
+/// the patient's timeline with its detail, and the PHQ-9's detail says it was followed up.
+#[test]
+fn f_on_an_item9_row_records_a_safety_follow_up_and_the_row_leaves_today() {
+    let mut w = writer((120, 40));
+    press(&mut w.app, "t");
+    assert!(screen(&w.app).contains("PHQ-9 13 · ITEM 9 = 1"));
+    press(&mut w.app, "f");
+    let s = screen(&w.app);
+    assert!(s.contains("Safety follow-up · Wren Chaudhry"), "{s}");
+    assert!(
+        s.contains("Dr. Rowan Vale"),
+        "the clinician is filled in: {s}"
+    );
+    // Saving without a risk or a plan says which fields are missing, and keeps the form.
+    press(&mut w.app, "<Enter>");
+    assert!(
+        screen(&w.app).contains("2 fields to fix"),
+        "{}",
+        screen(&w.app)
+    );
+    press(&mut w.app, "<Right><Right><Tab>");
+    for c in "Safety plan reviewed; phone call tomorrow".chars() {
+        press(&mut w.app, &c.to_string().replace(' ', "<Space>"));
+    }
+    press(&mut w.app, "<Enter>");
+    let s = screen(&w.app);
+    assert!(w.app.popup.is_none(), "saved: {s}");
+    assert!(!s.contains("PHQ-9 13 · ITEM 9 = 1"), "answered, gone: {s}");
+    assert!(s.contains("risk moderate"), "{s}");
+
+    let patients = w.app.store().patients().unwrap();
+    let wren = patients.iter().find(|p| p.name == "Wren Chaudhry").unwrap();
+    let r = w.app.store().patient_records(&wren.id).unwrap().unwrap();
+    assert_eq!(r.follow_ups.len(), 1);
+    let f = &r.follow_ups[0];
+    assert_eq!(f.risk, kitnotes::model::RiskLevel::Moderate);
+    assert_eq!(f.plan, "Safety plan reviewed; phone call tomorrow");
+    assert_eq!(f.by, "Dr. Rowan Vale");
+    assert!(f.measure.is_some());
+    // `kitnotes today`'s list (the same model) no longer has it either.
+    let tz = jiff::tz::TimeZone::UTC;
+    let t = kitnotes::app::views::read_today(w.app.store(), &Default::default(), w.app.now(), &tz)
+        .unwrap();
+    assert!(t.follow_ups.iter().all(|row| row.patient != wren.id));
+    // On the timeline: the SAFE entry, and the PHQ-9's detail says it was followed up.
+    let entries = kitnotes::model::timeline::timeline(&r);
+    let safe = entries.iter().find(|e| e.kind.tag() == "SAFE").unwrap();
+    assert_eq!(
+        safe.title,
+        "Safety follow-up: risk moderate · by Dr. Rowan Vale"
+    );
+    let phq = entries
+        .iter()
+        .find(|e| Some(&e.record) == f.measure.as_ref())
+        .unwrap();
+    let th = kitnotes::model::monitoring::Thresholds::default();
+    let text: Vec<String> = kitnotes::app::detail::document(&r, phq, &tz, &th)
+        .iter()
+        .map(|l| l.iter().map(|s| s.1.as_str()).collect())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|l| l.starts_with("Followed up: ") && l.contains("risk moderate")),
+        "{text:?}"
+    );
+}

@@ -378,15 +378,8 @@ impl App {
         match (p, action) {
             (_, Action::PopupClose) => self.close_goal_popup(),
             (p, Action::Quit) => {
-                if p.is_dirty() && !self.quit_armed {
-                    self.quit_armed = true;
-                    let save = self.key_hint(KeyContext::Popup, Action::PopupConfirm);
-                    self.say_error(format!(
-                        "This form is not saved: {save} saves it; quit again to leave without it"
-                    ));
-                } else {
-                    self.request_quit();
-                }
+                let dirty = p.is_dirty();
+                self.quit_from_form(dirty);
             }
             (GoalPopup::Intentions { .. }, Action::PopupConfirm) => self.choose_intention(),
             (GoalPopup::Pick { .. }, Action::PopupConfirm) => self.choose_goal_for_check_in(),

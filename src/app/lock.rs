@@ -421,6 +421,7 @@ impl App {
             Some(Popup::Patient(f)) => f.is_dirty(),
             Some(Popup::Addendum(a)) => !a.field.text().trim().is_empty(),
             Some(Popup::Measure(_)) | Some(Popup::Goal(_)) => true,
+            Some(Popup::Record(f)) => f.is_dirty(),
             _ => false,
         };
         usize::from(open) + self.kept.len() + self.stashed_forms.len()

@@ -21,6 +21,7 @@ pub mod measures;
 mod notes;
 pub mod patient_form;
 mod popup;
+pub mod record_form;
 pub mod search;
 pub mod views;
 
@@ -157,6 +158,9 @@ pub struct AppSettings {
     pub thresholds: Thresholds,
     /// Doses in an induction course, for "session 3 of 6".
     pub induction_sessions: u32,
+    /// How long without a dose before kitnotes suggests a re-induction (`[courses]
+    /// reinduction_gap`), and where the courses of a store without course records split.
+    pub reinduction_gap: crate::model::cadence::CadenceStep,
     /// When integration check-ins are due after each dose.
     pub cadence: crate::model::cadence::Cadence,
     /// A short name for the store, shown in the header ("demo" for the demo store).
@@ -184,6 +188,7 @@ impl Default for AppSettings {
             theme: ThemeKind::Standard,
             thresholds: Thresholds::default(),
             induction_sessions: 6,
+            reinduction_gap: crate::model::course::DEFAULT_REINDUCTION_GAP,
             cadence: Default::default(),
             store_label: String::new(),
             templates: crate::templates::builtins().clone(),
@@ -456,6 +461,7 @@ impl App {
             Some(Popup::Protocols(p)) => Some(&mut p.list.filter),
             Some(Popup::Measure(m)) => m.field(),
             Some(Popup::Goal(g)) => g.field(),
+            Some(Popup::Record(f)) => f.field(),
             Some(Popup::Search(s)) => Some(&mut s.field),
             None => match self.console.as_mut().and_then(|c| c.input.as_mut()) {
                 Some(i) => Some(&mut i.field),
@@ -466,7 +472,11 @@ impl App {
 
     fn type_into_field(&mut self, key: KeyEvent) {
         // Questionnaire answers and choice fields take some keys before any text field does.
-        if self.measure_key(key) || self.goal_key(key) || self.search_key(key) {
+        if self.measure_key(key)
+            || self.goal_key(key)
+            || self.search_key(key)
+            || self.record_form_key(key)
+        {
             return;
         }
         if let Some(f) = self.focused_field()
@@ -489,6 +499,7 @@ impl App {
             Some(Popup::Protocols(p)) => p.list.refilter(),
             Some(Popup::Measure(m)) => m.after_typing(),
             Some(Popup::Goal(g)) => g.after_typing(),
+            Some(Popup::Record(f)) => f.after_typing(),
             Some(Popup::Patient(_)) | Some(Popup::Addendum(_)) | Some(Popup::Search(_)) => {}
             None if self.console.is_some() => {
                 if let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut()) {
@@ -741,6 +752,7 @@ impl App {
             Popup::Measure(_) => self.update_measure_popup(action),
             Popup::Goal(_) => self.update_goal_popup(action),
             Popup::Search(_) => self.update_search_popup(action),
+            Popup::Record(_) => self.update_record_form(action),
             Popup::Addendum(_) => match action {
                 Action::PopupClose => self.popup = None,
                 Action::PopupConfirm => self.save_addendum(),

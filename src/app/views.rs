@@ -168,6 +168,12 @@ impl App {
             }
             // Recording for the patient whose course is open; the popup opens over the view and
             // the view shows what was saved.
+            Action::SafetyFollowUp if matches!(self.view, Some(View::Today(_))) => {
+                self.open_safety_follow_up()
+            }
+            Action::CourseStart if matches!(self.view, Some(View::Course(_))) => {
+                self.open_course_start()
+            }
             Action::MeasureNew | Action::GoalNew | Action::GoalCheckIn
                 if matches!(self.view, Some(View::Course(_))) =>
             {

@@ -276,7 +276,10 @@ fn fhir_detail(
             "QuestionnaireResponses",
         ),
         (
-            s.score_observations + s.vital_sign_observations + s.rating_observations,
+            s.score_observations
+                + s.vital_sign_observations
+                + s.rating_observations
+                + s.safety_follow_ups,
             "Observation",
             "Observations",
         ),

@@ -32,7 +32,7 @@ use super::markdown::{block, inline, strip_controls};
 use crate::model::measure::{Instrument, Measure, Score, loinc};
 use crate::model::{
     DosingSession, GoalStatus, IntegrationGoal, Note, NoteKind, PatientRecords, RecordId,
-    RecordRef, Route, Vitals,
+    RecordRef, Route, SafetyFollowUp, Vitals,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -109,6 +109,8 @@ pub struct FhirSummary {
     /// MOAA/S and dissociation ratings taken in dosing sessions.
     pub rating_observations: usize,
     pub goals: usize,
+    /// Safety follow-ups of PHQ-9 item 9 (Observations).
+    pub safety_follow_ups: usize,
     pub care_plans: usize,
     pub document_references: usize,
     /// Psychotherapy notes left out because they were not asked for.
@@ -133,6 +135,7 @@ impl FhirSummary {
             + self.vital_sign_observations
             + self.rating_observations
             + self.goals
+            + self.safety_follow_ups
             + self.care_plans
             + self.document_references
     }
@@ -427,8 +430,12 @@ struct Observation {
     #[serde(skip_serializing_if = "Option::is_none")]
     encounter: Option<Reference>,
     effective_date_time: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    performer: Vec<Reference>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value_quantity: Option<Quantity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_codeable_concept: Option<CodeableConcept>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value_integer: Option<u8>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -457,6 +464,7 @@ impl Observation {
                 category,
                 match category {
                     "vital-signs" => "Vital Signs",
+                    "exam" => "Exam",
                     _ => "Survey",
                 },
             )],
@@ -464,7 +472,9 @@ impl Observation {
             subject: Reference::to(patient),
             encounter: None,
             effective_date_time: instant(at),
+            performer: Vec::new(),
             value_quantity: None,
+            value_codeable_concept: None,
             value_integer: None,
             interpretation: Vec::new(),
             note: Vec::new(),
@@ -604,7 +614,10 @@ pub fn fhir_bundle(records: &PatientRecords, opts: &FhirOptions) -> (Bundle, Fhi
             RecordRef::Session(s) => b.session(s),
             RecordRef::Measure(m) => b.measure(m),
             RecordRef::Goal(g) => b.goal(g),
-            RecordRef::Patient(_) => {}
+            RecordRef::SafetyFollowUp(f) => b.follow_up(f),
+            // Courses are not resources of their own yet (an EpisodeOfCare would be): the
+            // sessions and scores they group are exported as they are.
+            RecordRef::Course(_) | RecordRef::Patient(_) => {}
         }
     }
     b.care_plan();
@@ -1063,6 +1076,39 @@ impl<'a> Builder<'a> {
         }
         self.summary.score_observations += 1;
         self.push(observation_url, Resource::Observation(o));
+    }
+
+    /// A safety follow-up is an Observation: the clinician's assessment of suicide risk, with
+    /// the risk as its value, the plan as a note and the assessor as performer, derived from the
+    /// PHQ-9 total whose item 9 prompted it. An Observation, not a ClinicalImpression: R4 gives
+    /// ClinicalImpression the maturity level 0 and few receivers read it, while an Observation
+    /// with `derivedFrom` the PHQ-9 sits beside the score it answers in every EHR. No LOINC code
+    /// is certain for "suicide risk assessment", so the code is text only.
+    fn follow_up(&mut self, f: &SafetyFollowUp) {
+        let url = urn("Observation", &[f.id.as_str(), "safety-follow-up"]);
+        let mut o = Observation::new(
+            id_of(&url),
+            "exam",
+            CodeableConcept::text("Suicide risk assessment (safety follow-up of PHQ-9 item 9)"),
+            &self.patient,
+            f.at,
+        );
+        o.performer = vec![Reference::named(&strip_controls(&f.by))];
+        o.value_codeable_concept = Some(CodeableConcept::text(format!("{} risk", f.risk.as_str())));
+        o.note = vec![Annotation {
+            time: instant(f.at),
+            text: format!("Plan: {}", strip_controls(&f.plan)),
+        }];
+        if let Some(m) = f.measure.as_ref().and_then(|id| {
+            self.records
+                .measures
+                .iter()
+                .find(|m| &m.id == id && m.score().is_ok())
+        }) {
+            o.derived_from = vec![Reference::to(&urn("Observation", &[m.id.as_str()]))];
+        }
+        self.summary.safety_follow_ups += 1;
+        self.push(url, Resource::Observation(o));
     }
 
     fn goal(&mut self, g: &IntegrationGoal) {

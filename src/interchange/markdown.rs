@@ -12,8 +12,8 @@ use crate::model::measure::ANSWER_LABELS;
 use crate::model::monitoring::{Thresholds, check_vitals, is_sedated};
 use crate::model::session::mg_from_mg_per_kg;
 use crate::model::{
-    DosingSession, GoalStatus, Instrument, IntegrationGoal, Measure, Note, NoteKind, NoteStatus,
-    PatientRecords, Score,
+    Course, DosingSession, GoalStatus, Instrument, IntegrationGoal, Measure, Note, NoteKind,
+    NoteStatus, PatientRecords, SafetyFollowUp, Score,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -195,6 +195,8 @@ impl<'a> Chart<'a> {
                 RecordRef::Session(s) => self.session(s),
                 RecordRef::Measure(m) => self.measure(m),
                 RecordRef::Goal(g) => self.goal(g),
+                RecordRef::SafetyFollowUp(f) => self.follow_up(f),
+                RecordRef::Course(c) => self.course(c),
                 RecordRef::Patient(_) => {}
             }
         }
@@ -481,6 +483,22 @@ impl<'a> Chart<'a> {
             self.line(&format!(
                 "**ITEM 9 above 0: needs follow-up** (item 9 answered {answer}, \"{label}\")"
             ));
+            use crate::model::safety::{Answered, answered_after};
+            let answered = match answered_after(self.records, m.at) {
+                Some(Answered::FollowUp(f)) => format!(
+                    "Followed up {} by {} (safety follow-up, risk {}).",
+                    self.when(f.at),
+                    inline(&f.by),
+                    f.risk.as_str()
+                ),
+                Some(Answered::SignedNote { signed_at }) => {
+                    format!("Followed up by a note signed {}.", self.when(signed_at))
+                }
+                None => "**Not followed up: no note signed and no safety follow-up after it.**"
+                    .to_string(),
+            };
+            self.blank();
+            self.line(&answered);
         }
         if let Err(e) = &score {
             self.blank();
@@ -536,6 +554,46 @@ impl<'a> Chart<'a> {
                 )
             }
             None => format!("{} (not in this chart)", inline(id)),
+        }
+    }
+
+    fn follow_up(&mut self, f: &SafetyFollowUp) {
+        self.summary.safety_follow_ups += 1;
+        self.line(&format!(
+            "## {} · Safety follow-up (PHQ-9 item 9)",
+            self.when(f.at)
+        ));
+        self.blank();
+        self.line(&format!("- **Risk assessed:** {}", f.risk.as_str()));
+        self.line(&format!("- **Plan:** {}", inline(&f.plan)));
+        self.line(&format!("- **By:** {}", inline(&f.by)));
+        if let Some(m) = f
+            .measure
+            .as_ref()
+            .and_then(|id| self.records.measures.iter().find(|m| &m.id == id))
+        {
+            self.line(&format!(
+                "- **Answers:** {} of {}",
+                inline(&crate::model::timeline::measure_summary(m)),
+                self.when(m.at)
+            ));
+        }
+    }
+
+    fn course(&mut self, c: &Course) {
+        self.summary.courses += 1;
+        self.line(&format!(
+            "## {} · Course started: {}",
+            self.when(c.at),
+            c.kind.label()
+        ));
+        self.blank();
+        self.line(&format!("- **Started by:** {}", inline(&c.by)));
+        if let Some(n) = c.planned_sessions {
+            self.line(&format!("- **Induction sessions planned:** {n}"));
+        }
+        if !c.reason.trim().is_empty() {
+            self.line(&format!("- **Reason:** {}", inline(&c.reason)));
         }
     }
 

@@ -109,6 +109,8 @@ pub struct ImportSummary {
     pub sessions: usize,
     pub measures: usize,
     pub goals: usize,
+    pub safety_follow_ups: usize,
+    pub courses: usize,
 }
 
 impl ImportSummary {
@@ -119,11 +121,19 @@ impl ImportSummary {
             RecordKind::Session => self.sessions += 1,
             RecordKind::Measure => self.measures += 1,
             RecordKind::Goal => self.goals += 1,
+            RecordKind::SafetyFollowUp => self.safety_follow_ups += 1,
+            RecordKind::Course => self.courses += 1,
         }
     }
 
     pub fn total(&self) -> usize {
-        self.patients + self.notes + self.sessions + self.measures + self.goals
+        self.patients
+            + self.notes
+            + self.sessions
+            + self.measures
+            + self.goals
+            + self.safety_follow_ups
+            + self.courses
     }
 }
 
@@ -133,7 +143,15 @@ impl fmt::Display for ImportSummary {
             f,
             "{} patients, {} notes, {} dosing sessions, {} measures, {} goals",
             self.patients, self.notes, self.sessions, self.measures, self.goals
-        )
+        )?;
+        // Only when present, so a file of the older kinds reads as it always did.
+        if self.safety_follow_ups > 0 {
+            write!(f, ", {} safety follow-ups", self.safety_follow_ups)?;
+        }
+        if self.courses > 0 {
+            write!(f, ", {} courses", self.courses)?;
+        }
+        Ok(())
     }
 }
 
@@ -159,6 +177,8 @@ pub struct ExportSummary {
     pub psychotherapy_notes_withheld: usize,
     /// Links from goals to withheld psychotherapy notes, left out so the file still imports.
     pub links_withheld: usize,
+    pub safety_follow_ups: usize,
+    pub courses: usize,
 }
 
 impl ExportSummary {
@@ -170,6 +190,8 @@ impl ExportSummary {
         self.goals += other.goals;
         self.psychotherapy_notes_withheld += other.psychotherapy_notes_withheld;
         self.links_withheld += other.links_withheld;
+        self.safety_follow_ups += other.safety_follow_ups;
+        self.courses += other.courses;
     }
 }
 
@@ -332,6 +354,8 @@ pub(crate) fn kind_with_article(kind: RecordKind) -> &'static str {
         RecordKind::Session => "a dosing session",
         RecordKind::Measure => "a measure",
         RecordKind::Goal => "a goal",
+        RecordKind::SafetyFollowUp => "a safety follow-up",
+        RecordKind::Course => "a course",
     }
 }
 

@@ -1,10 +1,389 @@
-//! Measurement-based care over a course: each instrument's scores in time order, and how the
-//! latest compares with the baseline (response, remission), in the words the Course view and
-//! the exports use.
+//! Courses of treatment and measurement-based care over them.
+//!
+//! A course is an induction (about 6 IV infusions, or 8 esketamine sessions), then maintenance;
+//! after a relapse or a long gap a clinician starts a re-induction: a new course with its own
+//! baseline score, its own session numbers ("session 2 of 6") and its own check-in schedule
+//! (domain.md, "Courses"). Courses are records ([`Course`]) the clinician starts; a patient's
+//! doses before the first such record (every dose of a store made before courses were records)
+//! get courses inferred from the dose dates: the first dose starts an induction, and a dose more
+//! than the re-induction gap after the one before starts a re-induction. Once courses are
+//! recorded, kitnotes does not split them by itself: it suggests a re-induction
+//! ([`suggestion`]) and the clinician decides.
+//!
+//! Each instrument's scores in time order, and how the latest compares with the course's
+//! baseline (response, remission), in the words the Course view and the exports use.
 
+use super::ValidationError;
+use super::cadence::CadenceStep;
+use super::ids::{PatientId, RecordId};
 use super::measure::{Band, Instrument, Outcome, Score, outcome};
 use super::timeline::PatientRecords;
 use jiff::Timestamp;
+use jiff::tz::TimeZone;
+use serde::{Deserialize, Serialize};
+
+/// What a course record starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum CourseKind {
+    /// The first course: a new baseline, sessions numbered from 1.
+    Induction,
+    /// Boosters: the course under way moves to maintenance (same baseline and numbering); as the
+    /// first record of a patient (one who came already on boosters) it starts a course.
+    Maintenance,
+    /// After a relapse or a long gap: a new course with its own baseline, numbering, schedule.
+    Reinduction,
+}
+
+impl CourseKind {
+    pub const ALL: [CourseKind; 3] = [
+        CourseKind::Induction,
+        CourseKind::Reinduction,
+        CourseKind::Maintenance,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CourseKind::Induction => "induction",
+            CourseKind::Maintenance => "maintenance",
+            CourseKind::Reinduction => "reinduction",
+        }
+    }
+
+    /// How a clinician says it.
+    pub fn label(self) -> &'static str {
+        match self {
+            CourseKind::Induction => "induction",
+            CourseKind::Maintenance => "maintenance",
+            CourseKind::Reinduction => "re-induction",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let s = s.trim().to_lowercase().replace('-', "");
+        Self::ALL
+            .into_iter()
+            .find(|k| !s.is_empty() && k.as_str().starts_with(&s))
+    }
+
+    /// Whether a record of this kind starts a new course (a new baseline and numbering).
+    fn starts_course(self) -> bool {
+        self != CourseKind::Maintenance
+    }
+}
+
+/// A course record: the clinician started an induction, re-induction or maintenance at `at`.
+/// Doses from `at` on belong to it until the next course starts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Course {
+    pub id: RecordId,
+    pub patient: PatientId,
+    pub at: Timestamp,
+    pub kind: CourseKind,
+    /// Who started it.
+    pub by: String,
+    /// Induction sessions planned ("of 6"); when left out, the protocol's induction length.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planned_sessions: Option<u32>,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub reason: String,
+}
+
+impl Course {
+    pub fn validate(&self) -> Result<(), ValidationError> {
+        if self.by.trim().is_empty() {
+            return Err(ValidationError::new("by", "a course names who started it"));
+        }
+        if let Some(n) = self.planned_sessions
+            && !(1..=52).contains(&n)
+        {
+            return Err(ValidationError::new(
+                "planned_sessions",
+                format!("{n} planned sessions; a course has 1 to 52 induction sessions"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The re-induction gap when config.toml does not set one: 8 weeks. Maintenance boosters are
+/// given every 1 to 4 weeks (esketamine weekly or every 2 weeks; IV boosters every few weeks),
+/// so twice the longest usual interval never flags a booster on schedule, while two months
+/// without a dose is the gap after which clinicians usually start over with an induction series.
+pub const DEFAULT_REINDUCTION_GAP: CadenceStep = CadenceStep::Weeks(8);
+
+/// Reads a gap as config.toml writes it: "8 weeks", "2 months", "60 days", "8w".
+pub fn parse_gap(text: &str) -> Result<CadenceStep, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let unit = match unit.trim() {
+        "week" | "weeks" => "w",
+        "day" | "days" => "d",
+        "month" | "months" => "mo",
+        "hour" | "hours" => "h",
+        other => other,
+    };
+    CadenceStep::parse(&format!("{number}{unit}"))
+        .map_err(|e| e.replace(&format!("{number}{unit:?}"), &format!("{t:?}")))
+        .map_err(|e| format!("{e} (e.g. \"8 weeks\", \"2 months\")"))
+}
+
+/// One course of a patient, recorded or inferred.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoursePeriod {
+    /// 1 for the patient's first course.
+    pub number: usize,
+    pub kind: CourseKind,
+    /// Doses from here (inclusive) belong to it.
+    pub start: Timestamp,
+    /// The next course's start, if any (exclusive).
+    pub end: Option<Timestamp>,
+    /// The record that started it; `None` when inferred from the dose dates.
+    pub record: Option<RecordId>,
+    pub by: Option<String>,
+    pub planned_sessions: Option<u32>,
+    /// When a maintenance record moved it to maintenance.
+    pub maintenance_from: Option<Timestamp>,
+    /// When its last dose was given, if any.
+    pub last_dose: Option<Timestamp>,
+    /// Doses given in it.
+    pub doses: u32,
+}
+
+impl CoursePeriod {
+    pub fn inferred(&self) -> bool {
+        self.record.is_none()
+    }
+
+    pub fn holds(&self, t: Timestamp) -> bool {
+        self.start <= t && self.end.is_none_or(|e| t < e)
+    }
+}
+
+/// The dose times of the patient, oldest first.
+fn dose_times(r: &PatientRecords) -> Vec<Timestamp> {
+    let mut d: Vec<Timestamp> = r.sessions.iter().filter_map(|s| s.dose_time).collect();
+    d.sort();
+    d
+}
+
+/// Every course of the patient, oldest first: inferred ones for doses before the first course
+/// record (a dose more than `gap` after the previous starts a re-induction), then one per
+/// induction or re-induction record; a maintenance record moves the course under way to
+/// maintenance. Gaps in months are counted in `tz`.
+pub fn courses(r: &PatientRecords, gap: CadenceStep, tz: &TimeZone) -> Vec<CoursePeriod> {
+    let mut records: Vec<&Course> = r.courses.iter().collect();
+    records.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
+    let first_record = records.first().map(|c| c.at);
+    let doses = dose_times(r);
+    let mut out: Vec<CoursePeriod> = Vec::new();
+    let period = |kind, start, record: Option<&Course>| CoursePeriod {
+        number: 0,
+        kind,
+        start,
+        end: None,
+        record: record.map(|c| c.id.clone()),
+        by: record.map(|c| c.by.clone()),
+        planned_sessions: record.and_then(|c| c.planned_sessions),
+        maintenance_from: None,
+        last_dose: None,
+        doses: 0,
+    };
+    // Inferred: the doses before the first record, split where the gap is too long.
+    let mut previous: Option<Timestamp> = None;
+    for &t in doses
+        .iter()
+        .filter(|t| first_record.is_none_or(|f| **t < f))
+    {
+        let session_at = r
+            .sessions
+            .iter()
+            .filter(|s| s.dose_time == Some(t))
+            .map(|s| s.at.min(t))
+            .min()
+            .unwrap_or(t);
+        match previous {
+            None => out.push(period(CourseKind::Induction, session_at, None)),
+            Some(p) if gap.due_after(p, tz) < t => {
+                out.push(period(CourseKind::Reinduction, session_at.max(p), None))
+            }
+            Some(_) => {}
+        }
+        previous = Some(t);
+    }
+    for c in records {
+        match out.last_mut() {
+            Some(last) if !c.kind.starts_course() => {
+                last.maintenance_from.get_or_insert(c.at);
+            }
+            _ => out.push(period(c.kind, c.at, Some(c))),
+        }
+    }
+    let starts: Vec<Timestamp> = out.iter().map(|c| c.start).collect();
+    for (i, c) in out.iter_mut().enumerate() {
+        c.number = i + 1;
+        c.end = starts.get(i + 1).copied();
+        let mine: Vec<Timestamp> = doses.iter().copied().filter(|t| c.holds(*t)).collect();
+        c.doses = mine.len() as u32;
+        c.last_dose = mine.last().copied();
+    }
+    out
+}
+
+/// The course under way at `now`: the last one that started by then (or the first, if all start
+/// later).
+pub fn current_at(courses: &[CoursePeriod], now: Timestamp) -> Option<&CoursePeriod> {
+    courses
+        .iter()
+        .rev()
+        .find(|c| c.start <= now)
+        .or(courses.first())
+}
+
+/// The course a dose (or any moment) falls in.
+pub fn course_of(courses: &[CoursePeriod], t: Timestamp) -> Option<&CoursePeriod> {
+    courses.iter().find(|c| c.holds(t)).or_else(|| {
+        // Before the first course (a score at screening): the first course.
+        courses.first().filter(|c| t < c.start)
+    })
+}
+
+/// The patient's records as one course sees them: its dosing sessions (numbered within the
+/// course, 1 for its first dose), its scores (for each instrument, a score taken in the gap
+/// before it, the latest, counts as its baseline; the first course also has the scores before
+/// it), and everything else as it is. The Course view, the header, Today's check-ins and the
+/// exports read a course through this.
+pub fn scoped(r: &PatientRecords, all: &[CoursePeriod], c: &CoursePeriod) -> PatientRecords {
+    let mut out = PatientRecords::new(r.patient.clone());
+    out.notes = r.notes.clone();
+    out.goals = r.goals.clone();
+    out.follow_ups = r.follow_ups.clone();
+    out.courses = r.courses.clone();
+    let previous = all.iter().rfind(|p| p.number < c.number);
+    let mut sessions: Vec<_> = r
+        .sessions
+        .iter()
+        .filter(|s| c.holds(s.dose_time.unwrap_or(s.at)))
+        .cloned()
+        .collect();
+    sessions.sort_by(|a, b| {
+        (a.dose_time.is_none(), a.dose_time, a.at, &a.id).cmp(&(
+            b.dose_time.is_none(),
+            b.dose_time,
+            b.at,
+            &b.id,
+        ))
+    });
+    let mut n = 0;
+    for s in &mut sessions {
+        if s.dose_time.is_some() {
+            n += 1;
+            s.number = Some(n);
+        } else {
+            s.number = None;
+        }
+    }
+    out.sessions = sessions;
+    for instrument in Instrument::ALL {
+        let of = |m: &&super::measure::Measure| m.instrument == instrument;
+        // A course's scores begin with the latest score taken in the gap after the course
+        // before it (its baseline), else at its start; the first course takes all before it.
+        let begins = |before: &CoursePeriod, this: &CoursePeriod| {
+            let gap_from = before.last_dose.unwrap_or(before.start);
+            r.measures
+                .iter()
+                .filter(of)
+                .filter(|m| m.at > gap_from && m.at < this.start && m.score().is_ok())
+                .map(|m| m.at)
+                .max()
+                .unwrap_or(this.start)
+        };
+        let from = previous.map_or(Timestamp::MIN, |p| begins(p, c));
+        let next_from = all
+            .iter()
+            .find(|n| n.number == c.number + 1)
+            .map_or(Timestamp::MAX, |n| begins(c, n));
+        out.measures.extend(
+            r.measures
+                .iter()
+                .filter(of)
+                .filter(|m| m.at >= from && (m.at < next_from || next_from == Timestamp::MAX))
+                .cloned(),
+        );
+    }
+    out
+}
+
+/// The course a session belongs to and its number in it ("session 2" of a re-induction), for
+/// the console and the timeline; `None` for a session without a dose.
+pub fn session_number(
+    r: &PatientRecords,
+    session: &RecordId,
+    gap: CadenceStep,
+    tz: &TimeZone,
+) -> Option<(CoursePeriod, u32)> {
+    let s = r.sessions.iter().find(|s| &s.id == session)?;
+    let t = s.dose_time?;
+    let all = courses(r, gap, tz);
+    let c = course_of(&all, t)?.clone();
+    let scoped = scoped(r, &all, &c);
+    let n = scoped
+        .sessions
+        .iter()
+        .find(|x| &x.id == session)
+        .and_then(|x| x.number)?;
+    Some((c, n))
+}
+
+/// "session 3 of 6, then maintenance" during induction, "session 8, maintenance" after it (or
+/// after a maintenance record), "no sessions yet" before; a re-induction says so first:
+/// "re-induction · session 2 of 6, then maintenance". `planned` is the induction length when
+/// the course does not set it.
+pub fn progress_words(c: &CoursePeriod, scoped: &PatientRecords, planned: u32) -> String {
+    let planned = c.planned_sessions.unwrap_or(planned);
+    let given = c.doses;
+    let in_maintenance = c.maintenance_from.is_some_and(|m| {
+        scoped
+            .sessions
+            .iter()
+            .filter_map(|s| s.dose_time)
+            .max()
+            .is_some_and(|t| t >= m)
+    }) || c.kind == CourseKind::Maintenance;
+    let words = match given {
+        0 => "no sessions yet".to_string(),
+        n if in_maintenance => format!("session {n}, maintenance"),
+        n if n <= planned => format!("session {n} of {planned}, then maintenance"),
+        n => format!("session {n}, maintenance"),
+    };
+    match c.kind {
+        CourseKind::Reinduction => format!("re-induction · {words}"),
+        _ => words,
+    }
+}
+
+/// "Last dose 10 weeks ago, more than the 8-week re-induction gap": said when the course under
+/// way has had no dose for longer than `gap` by `now`, so the clinician may start a re-induction
+/// before the next session. Nothing when the last course has no dose yet.
+pub fn suggestion(
+    courses: &[CoursePeriod],
+    gap: CadenceStep,
+    now: Timestamp,
+    tz: &TimeZone,
+) -> Option<String> {
+    let last = courses.last()?;
+    let dose = last.last_dose?;
+    if gap.due_after(dose, tz) >= now {
+        return None;
+    }
+    let weeks = now.duration_since(dose).as_hours() / (24 * 7);
+    Some(format!(
+        "last dose {weeks} weeks ago, longer than the {} re-induction gap: consider a re-induction",
+        gap.label()
+    ))
+}
 
 /// One scored PHQ-9 or GAD-7.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -112,8 +491,9 @@ fn signed_percent(p: f64) -> String {
     }
 }
 
-/// How the instrument's latest score compares with the baseline (the earliest scored one);
-/// `None` when it has never been scored.
+/// How the instrument's latest score compares with the baseline (the earliest scored one of
+/// the records given: pass [`scoped`] records for a course's own baseline); `None` when it has
+/// never been scored.
 pub fn progress(r: &PatientRecords, instrument: Instrument) -> Option<Progress> {
     // The series is already the scored measures in (time, id) order, so its first point is
     // `measure::baseline`'s pick, without scoring every measure a second time.

@@ -199,7 +199,9 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Popup::Drafts(_)) => "DRAFTS",
         Some(Popup::Protocols(_)) => "NEW SESSION",
         Some(Popup::Search(_)) => "SEARCH",
-        Some(Popup::Measure(_) | Popup::Goal(_)) => super::status_forms::mode(app).unwrap_or(""),
+        Some(Popup::Measure(_) | Popup::Goal(_) | Popup::Record(_)) => {
+            super::status_forms::mode(app).unwrap_or("")
+        }
         None if app.console.as_ref().is_some_and(|c| c.input.is_some()) => "ENTRY",
         None if app.roster.input.is_some() => "FILTER",
         None => match ctx {
