@@ -131,7 +131,7 @@ fn check_spec(s: &DemoSpec) {
                     let d = x.discharge.as_ref().unwrap();
                     assert!(d.at < start, "{} discharged after the anchor", x.id);
                 }
-                Record::Patient(_) => {}
+                Record::SafetyFollowUp(_) | Record::Course(_) | Record::Patient(_) => {}
             }
         }
         assert_eq!(notes, s.notes_per_patient, "note count of {}", p.id);
@@ -612,6 +612,8 @@ fn the_demo_builds_into_a_store_and_reads_back_the_same() {
         back.extend(stored.sessions.into_iter().map(Record::Session));
         back.extend(stored.measures.into_iter().map(Record::Measure));
         back.extend(stored.goals.into_iter().map(Record::Goal));
+        back.extend(stored.follow_ups.into_iter().map(Record::SafetyFollowUp));
+        back.extend(stored.courses.into_iter().map(Record::Course));
         assert_eq!(by_id(back), by_id(generated), "patient {i}");
     }
     drop(store);

@@ -584,7 +584,7 @@ fn check_config(bytes: Vec<u8>) -> Result<(), TestCaseError> {
     match Config::parse(&path, &text) {
         Ok(c) => {
             prop_assert!(c.time_zone().is_ok());
-            let _ = (c.cadence(), c.lock_after());
+            let _ = (c.cadence(), c.lock_after(), c.reinduction_gap());
         }
         Err(e) => {
             let (at, line, column, message) = match &e {
@@ -601,6 +601,12 @@ fn check_config(bytes: Vec<u8>) -> Result<(), TestCaseError> {
                     message,
                 }
                 | ConfigError::LockAfter {
+                    path,
+                    line,
+                    column,
+                    message,
+                }
+                | ConfigError::ReinductionGap {
                     path,
                     line,
                     column,
@@ -948,7 +954,7 @@ fn check_import(bytes: &[u8]) -> Result<bool, TestCaseError> {
                 let chart = ChartOptions {
                     tz: tz.clone(),
                     include_psychotherapy_notes: true,
-                    thresholds: Default::default(),
+                    ..Default::default()
                 };
                 let mut md = Vec::new();
                 prop_assert!(markdown::write_chart(&mut md, p, &chart).is_ok());
@@ -979,7 +985,13 @@ fn check_import(bytes: &[u8]) -> Result<bool, TestCaseError> {
                 jiff::Timestamp::MAX,
                 jiff::Timestamp::MIN,
             ] {
-                let _ = kitnotes::model::today::today(&patients, &cadence, now, &tz);
+                let _ = kitnotes::model::today::today(
+                    &patients,
+                    &cadence,
+                    kitnotes::model::course::DEFAULT_REINDUCTION_GAP,
+                    now,
+                    &tz,
+                );
             }
             Ok(true)
         }

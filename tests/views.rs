@@ -253,8 +253,14 @@ fn f_on_an_item9_row_records_a_safety_follow_up_and_the_row_leaves_today() {
     assert!(f.measure.is_some());
     // `kitnotes today`'s list (the same model) no longer has it either.
     let tz = jiff::tz::TimeZone::UTC;
-    let t = kitnotes::app::views::read_today(w.app.store(), &Default::default(), w.app.now(), &tz)
-        .unwrap();
+    let t = kitnotes::app::views::read_today(
+        w.app.store(),
+        &Default::default(),
+        kitnotes::model::course::DEFAULT_REINDUCTION_GAP,
+        w.app.now(),
+        &tz,
+    )
+    .unwrap();
     assert!(t.follow_ups.iter().all(|row| row.patient != wren.id));
     // On the timeline: the SAFE entry, and the PHQ-9's detail says it was followed up.
     let entries = kitnotes::model::timeline::timeline(&r);
@@ -277,4 +283,118 @@ fn f_on_an_item9_row_records_a_safety_follow_up_and_the_row_leaves_today() {
             .any(|l| l.starts_with("Followed up: ") && l.contains("risk moderate")),
         "{text:?}"
     );
+}
+
+/// Maite Kowalczyk (demo p0003) as an older store holds her: the demo's records without course
+/// records, imported from JSON Lines into a new store.
+fn maite_from_an_older_file() -> Writer {
+    use kitnotes::demo::{self, DemoSpec};
+    let spec = DemoSpec {
+        patients: 12,
+        notes_per_patient: 24,
+        seed: 42,
+        ..DemoSpec::new(jiff::civil::date(2026, 11, 21))
+    };
+    let records = demo::generate(&spec).nth(2).unwrap();
+    let mut it = records.into_iter();
+    let Some(Record::Patient(p)) = it.next() else {
+        panic!("the patient comes first")
+    };
+    assert_eq!(p.name, "Maite Kowalczyk");
+    let mut r = kitnotes::model::PatientRecords::new(p);
+    for x in it {
+        r.push(x);
+    }
+    assert!(!r.courses.is_empty(), "the demo records her courses");
+    r.courses.clear();
+    let mut file = Vec::new();
+    kitnotes::interchange::write_jsonl(&mut file, &[r], true).unwrap();
+    assert!(!String::from_utf8_lossy(&file).contains("\"type\":\"course\""));
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = kitnotes::store::sled_store::SledStore::open(dir.path()).unwrap();
+    let actor = kitnotes::store::Actor::new("Importer", ts(NOW));
+    kitnotes::interchange::import_into(&store, &file[..], &actor, "older.jsonl").unwrap();
+    writer_on(dir, store, (120, 40), kitnotes::keymap::Preset::Default)
+}
+
+/// The issue's re-induction: after months without a dose, Maite's second course has its own
+/// baseline, session numbers and check-ins, inferred from the dose dates of a file with no
+/// course records, and the course view lists both courses, the current one first.
+#[test]
+fn an_older_store_gets_courses_inferred_and_a_reinduction_reads_as_its_own_course() {
+    let mut w = maite_from_an_older_file();
+    press(&mut w.app, "c");
+    let s = screen(&w.app);
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(
+        lines[0].starts_with(" Maite Kowalczyk · re-induction · session 2 of 6, then maintenance"),
+        "{s}"
+    );
+    // Her own baseline, not the first course's PHQ-9 21.
+    assert!(
+        lines[1].starts_with(" PHQ-9 18 moderately severe (baseline)"),
+        "{s}"
+    );
+    // Inferred courses start at their first dose.
+    assert!(
+        lines[3].starts_with(
+            " Courses: 2 re-induction from 2026-11-14, 2 sessions (inferred from the dose dates) · \
+             1 induction 2026-03-02 to 2026-04-"
+        ),
+        "{s}"
+    );
+    // Check-ins of this course only, numbered within it.
+    assert!(s.contains("24 h after session 2"), "{s}");
+    assert!(s.contains("This course: 2 of 2 done"), "{s}");
+    // The header over the panes says the same.
+    press(&mut w.app, "<Esc>");
+    assert!(
+        screen(&w.app).contains("re-induction · session 2 of 6, then maintenance"),
+        "{}",
+        screen(&w.app)
+    );
+}
+
+/// The clinician starts a course from the course view: a re-induction is offered, the record is
+/// written, and the view follows the new course (no sessions yet, listed first). Ten weeks
+/// without a dose, the view suggests a re-induction first.
+#[test]
+fn n_in_the_course_view_starts_a_reinduction_and_a_long_gap_suggests_one() {
+    let mut w = maite_from_an_older_file();
+    press(&mut w.app, "c");
+    assert!(!screen(&w.app).contains("consider a re-induction"));
+    later(&w, 10 * 7 * 24 * 3600 * 1000);
+    let s = screen(&w.app);
+    assert!(
+        s.contains("last dose 10 weeks ago, longer than the 8 weeks re-induction gap: consider a re-induction: n starts one"),
+        "{s}"
+    );
+    press(&mut w.app, "n");
+    let s = screen(&w.app);
+    assert!(s.contains("Start a course · Maite Kowalczyk"), "{s}");
+    assert!(s.contains("re-induction"), "{s}");
+    press(&mut w.app, "<Tab><Tab>"); // past Sessions, to Reason
+    for c in "Relapse".chars() {
+        press(&mut w.app, &c.to_string());
+    }
+    press(&mut w.app, "<Enter>");
+    let s = screen(&w.app);
+    assert!(w.app.popup.is_none(), "{s}");
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(
+        lines[0].starts_with(" Maite Kowalczyk · re-induction · no sessions yet"),
+        "{s}"
+    );
+    assert!(
+        lines[3]
+            .starts_with(" Courses: 3 re-induction from 2027-01-30, 0 sessions · 2 re-induction"),
+        "{s}"
+    );
+    let v = w.app.patient.as_ref().unwrap();
+    let c = &v.records.courses;
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].kind, kitnotes::model::CourseKind::Reinduction);
+    assert_eq!(c[0].by, "Dr. Rowan Vale");
+    assert_eq!(c[0].planned_sessions, Some(6));
+    assert_eq!(c[0].reason, "Relapse");
 }

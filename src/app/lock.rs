@@ -364,6 +364,7 @@ impl App {
             let today = super::views::read_today(
                 self.store.as_ref(),
                 &self.settings.cadence,
+                self.settings.reinduction_gap,
                 now,
                 &self.settings.time_zone,
             )?;

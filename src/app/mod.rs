@@ -329,6 +329,20 @@ impl App {
         self.clock.now()
     }
 
+    /// Where the patient's current course stands, in words: "session 3 of 6, then
+    /// maintenance", "re-induction · session 2 of 6, then maintenance", "no sessions yet".
+    pub fn course_words(&self, r: &PatientRecords) -> String {
+        let all = crate::model::course::courses(
+            r,
+            self.settings.reinduction_gap,
+            &self.settings.time_zone,
+        );
+        match all.last() {
+            Some(c) => crate::model::course::progress_words(c, self.induction_sessions(r)),
+            None => "no sessions yet".to_string(),
+        }
+    }
+
     /// Induction sessions in this patient's course, by the profile of their latest session.
     pub fn induction_sessions(&self, r: &PatientRecords) -> u32 {
         self.settings

@@ -103,4 +103,13 @@ pub fn print_counts(c: &crate::store::Counts, indent: &str) {
         "{indent}Integration goals: {} ({} check-ins)",
         c.goals, c.check_ins
     );
+    println!("{indent}Safety follow-ups: {}", c.safety_follow_ups);
+    if c.sessions > 0 && c.courses == 0 {
+        println!(
+            "{indent}Courses: none recorded; inferred from the dose dates (a long gap between \
+             doses starts a re-induction)"
+        );
+    } else {
+        println!("{indent}Courses: {}", c.courses);
+    }
 }

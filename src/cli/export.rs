@@ -69,7 +69,12 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             Format::Jsonl => interchange::export_jsonl(&store, out, &opts),
             // `Rems` and `Fhir` went their own ways at the top.
             Format::Md | Format::Rems | Format::Fhir => {
-                interchange::export_markdown(&store, out, &opts, &tz)
+                let chart = interchange::markdown::ChartOptions {
+                    tz: tz.clone(),
+                    reinduction_gap: env.config.reinduction_gap(),
+                    ..Default::default()
+                };
+                interchange::export_markdown_with(&store, out, &opts, &chart)
             }
         }
     };

@@ -32,6 +32,8 @@ pub struct ChartOptions {
     pub include_psychotherapy_notes: bool,
     /// The limits vitals are flagged against.
     pub thresholds: Thresholds,
+    /// Where courses are split when they are not recorded (config.toml's `[courses]`).
+    pub reinduction_gap: crate::model::cadence::CadenceStep,
 }
 
 impl Default for ChartOptions {
@@ -40,6 +42,7 @@ impl Default for ChartOptions {
             tz: TimeZone::UTC,
             include_psychotherapy_notes: false,
             thresholds: Thresholds::default(),
+            reinduction_gap: crate::model::course::DEFAULT_REINDUCTION_GAP,
         }
     }
 }
@@ -144,17 +147,28 @@ impl<'a> Chart<'a> {
             .map(str::to_owned)
             .unwrap_or_else(|| "the zone written after each date".to_owned());
         self.line(&format!("- **Times shown in:** {}", inline(&zone)));
-        // The course at a glance, as the Course view shows it.
+        // The course at a glance, as the Course view shows it: the current course, its scores
+        // against its own baseline, and every course.
         let r = self.records;
         let induction = crate::protocols::builtins()
             .induction_sessions(&r.sessions, crate::protocols::DEFAULT_INDUCTION_SESSIONS);
+        let (all, current) =
+            crate::model::course::latest(r, self.opts.reinduction_gap, &self.opts.tz);
         self.line(&format!(
             "- **Course:** {}",
-            crate::model::timeline::course_progress(&r.sessions, induction)
+            match all.last() {
+                Some(c) => crate::model::course::progress_words(c, induction),
+                None => "no sessions yet".to_string(),
+            }
         ));
+        // One course is the whole story; several are listed, the current first.
+        if all.len() > 1 || all.iter().any(|c| !c.inferred()) {
+            let lines = crate::model::course::course_lines(&all, &self.opts.tz);
+            self.line(&format!("- **Courses:** {}", inline(&lines.join("; "))));
+        }
         let scores: Vec<String> = [Instrument::Phq9, Instrument::Gad7]
             .into_iter()
-            .filter_map(|i| crate::model::course::progress(r, i))
+            .filter_map(|i| crate::model::course::progress(&current, i))
             .map(|p| {
                 let mut text = inline(&p.describe());
                 if let Some(v) = p.latest.item9 {

@@ -310,18 +310,33 @@ pub fn export_jsonl(
     Ok(writer.finish()?.1)
 }
 
-/// Exports the store (or one patient) as a printable Markdown chart, times shown in `tz`.
+/// Exports the store (or one patient) as a printable Markdown chart, times shown in `tz`,
+/// courses split by the default re-induction gap where they are not recorded.
 pub fn export_markdown(
     store: &(impl Store + ?Sized),
-    mut out: impl Write,
+    out: impl Write,
     opts: &ExportOptions,
     tz: &jiff::tz::TimeZone,
 ) -> Result<ExportSummary, ExportError> {
-    let ids = selected_patients(store, opts)?;
     let chart = ChartOptions {
         tz: tz.clone(),
+        ..ChartOptions::default()
+    };
+    export_markdown_with(store, out, opts, &chart)
+}
+
+/// [`export_markdown`] with the chart's options given (the configured re-induction gap); the
+/// psychotherapy-note choice is `opts`'.
+pub fn export_markdown_with(
+    store: &(impl Store + ?Sized),
+    mut out: impl Write,
+    opts: &ExportOptions,
+    chart: &ChartOptions,
+) -> Result<ExportSummary, ExportError> {
+    let ids = selected_patients(store, opts)?;
+    let chart = ChartOptions {
         include_psychotherapy_notes: opts.include_psychotherapy_notes,
-        thresholds: Default::default(),
+        ..chart.clone()
     };
     let mut summary = ExportSummary::default();
     for (i, id) in ids.into_iter().enumerate() {

@@ -125,9 +125,12 @@ pub fn parse_gap(text: &str) -> Result<CadenceStep, String> {
         "hour" | "hours" => "h",
         other => other,
     };
-    CadenceStep::parse(&format!("{number}{unit}"))
-        .map_err(|e| e.replace(&format!("{number}{unit:?}"), &format!("{t:?}")))
-        .map_err(|e| format!("{e} (e.g. \"8 weeks\", \"2 months\")"))
+    let normalized = format!("{number}{unit}");
+    CadenceStep::parse(&normalized).map_err(|e| {
+        // The step's message quotes the text it read; quote what the user wrote instead.
+        let e = e.replace(&format!("{normalized:?}"), &format!("{t:?}"));
+        format!("{e} (e.g. \"8 weeks\", \"2 months\", \"60 days\")")
+    })
 }
 
 /// One course of a patient, recorded or inferred.
@@ -162,9 +165,13 @@ impl CoursePeriod {
     }
 }
 
-/// The dose times of the patient, oldest first.
-fn dose_times(r: &PatientRecords) -> Vec<Timestamp> {
-    let mut d: Vec<Timestamp> = r.sessions.iter().filter_map(|s| s.dose_time).collect();
+/// The dose times of the patient with their sessions' booked times, oldest first.
+fn dose_times(r: &PatientRecords) -> Vec<(Timestamp, Timestamp)> {
+    let mut d: Vec<(Timestamp, Timestamp)> = r
+        .sessions
+        .iter()
+        .filter_map(|s| s.dose_time.map(|t| (t, s.at.min(t))))
+        .collect();
     d.sort();
     d
 }
@@ -193,17 +200,10 @@ pub fn courses(r: &PatientRecords, gap: CadenceStep, tz: &TimeZone) -> Vec<Cours
     };
     // Inferred: the doses before the first record, split where the gap is too long.
     let mut previous: Option<Timestamp> = None;
-    for &t in doses
+    for &(t, session_at) in doses
         .iter()
-        .filter(|t| first_record.is_none_or(|f| **t < f))
+        .filter(|d| first_record.is_none_or(|f| d.0 < f))
     {
-        let session_at = r
-            .sessions
-            .iter()
-            .filter(|s| s.dose_time == Some(t))
-            .map(|s| s.at.min(t))
-            .min()
-            .unwrap_or(t);
         match previous {
             None => out.push(period(CourseKind::Induction, session_at, None)),
             Some(p) if gap.due_after(p, tz) < t => {
@@ -225,9 +225,13 @@ pub fn courses(r: &PatientRecords, gap: CadenceStep, tz: &TimeZone) -> Vec<Cours
     for (i, c) in out.iter_mut().enumerate() {
         c.number = i + 1;
         c.end = starts.get(i + 1).copied();
-        let mine: Vec<Timestamp> = doses.iter().copied().filter(|t| c.holds(*t)).collect();
-        c.doses = mine.len() as u32;
-        c.last_dose = mine.last().copied();
+        let (start, end) = (c.start, c.end);
+        let mine = doses
+            .iter()
+            .map(|d| d.0)
+            .filter(|t| start <= *t && end.is_none_or(|e| *t < e));
+        c.doses = mine.clone().count() as u32;
+        c.last_dose = mine.last();
     }
     out
 }
@@ -253,14 +257,11 @@ pub fn course_of(courses: &[CoursePeriod], t: Timestamp) -> Option<&CoursePeriod
 /// The patient's records as one course sees them: its dosing sessions (numbered within the
 /// course, 1 for its first dose), its scores (for each instrument, a score taken in the gap
 /// before it, the latest, counts as its baseline; the first course also has the scores before
-/// it), and everything else as it is. The Course view, the header, Today's check-ins and the
-/// exports read a course through this.
+/// it) and the goals; no notes. The Course view, Today's check-ins and the exports read a
+/// course's baseline, numbering and schedule through this.
 pub fn scoped(r: &PatientRecords, all: &[CoursePeriod], c: &CoursePeriod) -> PatientRecords {
     let mut out = PatientRecords::new(r.patient.clone());
-    out.notes = r.notes.clone();
     out.goals = r.goals.clone();
-    out.follow_ups = r.follow_ups.clone();
-    out.courses = r.courses.clone();
     let previous = all.iter().rfind(|p| p.number < c.number);
     let mut sessions: Vec<_> = r
         .sessions
@@ -341,17 +342,13 @@ pub fn session_number(
 /// after a maintenance record), "no sessions yet" before; a re-induction says so first:
 /// "re-induction · session 2 of 6, then maintenance". `planned` is the induction length when
 /// the course does not set it.
-pub fn progress_words(c: &CoursePeriod, scoped: &PatientRecords, planned: u32) -> String {
+pub fn progress_words(c: &CoursePeriod, planned: u32) -> String {
     let planned = c.planned_sessions.unwrap_or(planned);
     let given = c.doses;
-    let in_maintenance = c.maintenance_from.is_some_and(|m| {
-        scoped
-            .sessions
-            .iter()
-            .filter_map(|s| s.dose_time)
-            .max()
-            .is_some_and(|t| t >= m)
-    }) || c.kind == CourseKind::Maintenance;
+    let in_maintenance = c
+        .maintenance_from
+        .is_some_and(|m| c.last_dose.is_some_and(|t| t >= m))
+        || c.kind == CourseKind::Maintenance;
     let words = match given {
         0 => "no sessions yet".to_string(),
         n if in_maintenance => format!("session {n}, maintenance"),
@@ -362,6 +359,53 @@ pub fn progress_words(c: &CoursePeriod, scoped: &PatientRecords, planned: u32) -
         CourseKind::Reinduction => format!("re-induction · {words}"),
         _ => words,
     }
+}
+
+/// Every course of the patient and the latest one's records ([`scoped`]); with no dose and no
+/// course record yet, no course and the records' sessions, scores and goals as they are.
+pub fn latest(
+    r: &PatientRecords,
+    gap: CadenceStep,
+    tz: &TimeZone,
+) -> (Vec<CoursePeriod>, PatientRecords) {
+    let all = courses(r, gap, tz);
+    let scoped = match all.last() {
+        Some(c) => scoped(r, &all, c),
+        None => {
+            let mut out = PatientRecords::new(r.patient.clone());
+            out.sessions = r.sessions.clone();
+            out.measures = r.measures.clone();
+            out.goals = r.goals.clone();
+            out
+        }
+    };
+    (all, scoped)
+}
+
+/// One line per course, the current (latest) first: "2 re-induction from 2026-10-05, 2
+/// sessions", "1 induction 2026-03-05 to 2026-06-20, 8 sessions (inferred from the dose dates)".
+pub fn course_lines(all: &[CoursePeriod], tz: &TimeZone) -> Vec<String> {
+    let day = |t: Timestamp| t.to_zoned(tz.clone()).strftime("%Y-%m-%d").to_string();
+    all.iter()
+        .rev()
+        .map(|c| {
+            let mut s = format!("{} {}", c.number, c.kind.label());
+            match (c.end, c.last_dose) {
+                (None, _) => s.push_str(&format!(" from {}", day(c.start))),
+                (Some(_), Some(last)) => s.push_str(&format!(" {} to {}", day(c.start), day(last))),
+                (Some(_), None) => s.push_str(&format!(" from {}, no dose", day(c.start))),
+            }
+            s.push_str(&format!(
+                ", {} session{}",
+                c.doses,
+                if c.doses == 1 { "" } else { "s" }
+            ));
+            if c.inferred() {
+                s.push_str(" (inferred from the dose dates)");
+            }
+            s
+        })
+        .collect()
 }
 
 /// "Last dose 10 weeks ago, more than the 8-week re-induction gap": said when the course under
@@ -599,5 +643,216 @@ mod tests {
             progress(&r, Instrument::Phq9).unwrap().describe(),
             "PHQ-9 10 → 12 moderate (+20%)"
         );
+    }
+
+    // Courses: a patient dosed six times in March, then after four months without a dose twice
+    // in August, with a PHQ-9 before each course, one after the first and one in the second.
+    mod courses {
+        use super::*;
+        use crate::model::cadence::{Cadence, CheckInState, schedule};
+        use crate::model::{
+            CheckIn, DosingSession, GoalStatus, IntegrationGoal, LifeDomain, Route,
+        };
+
+        const EIGHT_WEEKS: CadenceStep = CadenceStep::Weeks(8);
+
+        fn ts(s: &str) -> Timestamp {
+            s.parse().unwrap()
+        }
+
+        fn dosed(r: &mut PatientRecords, id: &str, number: u32, t0: &str) {
+            r.sessions.push(DosingSession {
+                number: Some(number),
+                dose_time: Some(ts(t0)),
+                ..DosingSession::new(
+                    RecordId::parse(id).unwrap(),
+                    r.patient.id.clone(),
+                    ts(t0),
+                    "ketamine",
+                    Route::Iv,
+                )
+            });
+        }
+
+        fn patient() -> PatientRecords {
+            let mut r = with(&[
+                ("2026-02-27T10:00:00Z", Instrument::Phq9, phq(21, 0)),
+                ("2026-03-20T10:00:00Z", Instrument::Phq9, phq(9, 0)),
+                // Months later, before the relapse is treated: the re-induction's baseline.
+                ("2026-07-30T10:00:00Z", Instrument::Phq9, phq(18, 1)),
+                ("2026-08-07T10:00:00Z", Instrument::Phq9, phq(8, 0)),
+            ]);
+            for (i, day) in [2, 4, 6, 9, 11, 13].iter().enumerate() {
+                dosed(
+                    &mut r,
+                    &format!("s{}", i + 1),
+                    i as u32 + 1,
+                    &format!("2026-03-{day:02}T09:00:00Z"),
+                );
+            }
+            // The stored numbers go on counting, as an older store has them.
+            dosed(&mut r, "s7", 7, "2026-08-03T09:00:00Z");
+            dosed(&mut r, "s8", 8, "2026-08-05T09:00:00Z");
+            r
+        }
+
+        #[test]
+        fn a_long_gap_between_doses_infers_a_reinduction_with_its_own_numbering_and_baseline() {
+            let r = patient();
+            let tz = TimeZone::UTC;
+            let all = courses(&r, EIGHT_WEEKS, &tz);
+            assert_eq!(all.len(), 2);
+            assert_eq!(
+                (all[0].kind, all[0].doses, all[0].inferred()),
+                (CourseKind::Induction, 6, true)
+            );
+            assert_eq!(
+                (all[1].kind, all[1].doses, all[1].start),
+                (CourseKind::Reinduction, 2, ts("2026-08-03T09:00:00Z"))
+            );
+            assert_eq!(
+                progress_words(&all[1], 6),
+                "re-induction · session 2 of 6, then maintenance"
+            );
+            let second = scoped(&r, &all, &all[1]);
+            let numbers: Vec<_> = second.sessions.iter().map(|s| s.number).collect();
+            assert_eq!(numbers, [Some(1), Some(2)], "numbered within the course");
+            // The score taken in the gap is this course's baseline, not the first course's 21.
+            assert_eq!(
+                progress(&second, Instrument::Phq9).unwrap().describe(),
+                "PHQ-9 18 → 8 mild (\u{2212}56%), response"
+            );
+            let first = scoped(&r, &all, &all[0]);
+            assert_eq!(
+                progress(&first, Instrument::Phq9).unwrap().describe(),
+                "PHQ-9 21 → 9 mild (\u{2212}57%), response"
+            );
+            assert_eq!(
+                session_number(&r, &RecordId::parse("s8").unwrap(), EIGHT_WEEKS, &tz)
+                    .map(|(c, n)| (c.number, n)),
+                Some((2, 2))
+            );
+            // A shorter gap than configured keeps one course.
+            assert_eq!(courses(&r, CadenceStep::Months(6), &tz).len(), 1);
+            assert_eq!(
+                course_lines(&all, &tz),
+                [
+                    "2 re-induction from 2026-08-03, 2 sessions (inferred from the dose dates)",
+                    "1 induction 2026-03-02 to 2026-03-13, 6 sessions (inferred from the dose dates)",
+                ]
+            );
+        }
+
+        #[test]
+        fn a_reinductions_check_ins_are_its_own_and_months_without_goals_expect_none() {
+            let mut r = patient();
+            let tz = TimeZone::UTC;
+            // A goal set for the re-induction only.
+            r.goals.push(IntegrationGoal {
+                id: RecordId::parse("g1").unwrap(),
+                patient: r.patient.id.clone(),
+                at: ts("2026-07-30T11:00:00Z"),
+                title: "Walk every morning".into(),
+                domain: LifeDomain::Health,
+                status: GoalStatus::Active,
+                target_date: None,
+                source_note: None,
+                sessions: vec![],
+                check_ins: vec![CheckIn {
+                    at: ts("2026-08-04T10:00:00Z"),
+                    progress: 3,
+                    note: String::new(),
+                    integration_note: None,
+                }],
+            });
+            let cadence = Cadence::default();
+            let now = ts("2026-08-07T12:00:00Z");
+            // Over the whole record, the first course's steps fall before any goal: none are
+            // expected.
+            let whole = schedule(&r, &cadence, now, &tz);
+            assert!(
+                whole.iter().all(|c| c.due > ts("2026-07-30T11:00:00Z")),
+                "{whole:?}"
+            );
+            let (all, current) = latest(&r, EIGHT_WEEKS, &tz);
+            assert_eq!(all.len(), 2);
+            let steps = schedule(&current, &cadence, now, &tz);
+            let described: Vec<(String, CheckInState)> =
+                steps.iter().map(|c| (c.describe(), c.state)).collect();
+            assert_eq!(
+                described[0],
+                (
+                    "24 h after session 1".to_string(),
+                    CheckInState::Done(ts("2026-08-04T10:00:00Z"))
+                )
+            );
+            assert_eq!(described[1].0, "24 h after session 2");
+            assert!(
+                steps
+                    .iter()
+                    .all(|c| c.session_number.is_some_and(|n| n <= 2))
+            );
+        }
+
+        #[test]
+        fn recorded_courses_split_where_the_clinician_says_and_a_long_gap_is_a_suggestion() {
+            let mut r = patient();
+            let tz = TimeZone::UTC;
+            let course = |id: &str, at: &str, kind| Course {
+                id: RecordId::parse(id).unwrap(),
+                patient: r.patient.id.clone(),
+                at: ts(at),
+                kind,
+                by: "Dr. Test".into(),
+                planned_sessions: Some(4),
+                reason: String::new(),
+            };
+            // The first course recorded from the start, moved to maintenance after four doses,
+            // and no re-induction recorded: the August doses stay in the first course.
+            let c1 = course("c1", "2026-03-01T09:00:00Z", CourseKind::Induction);
+            let c2 = course("c2", "2026-03-10T09:00:00Z", CourseKind::Maintenance);
+            r.courses = vec![c2, c1];
+            let all = courses(&r, EIGHT_WEEKS, &tz);
+            assert_eq!(all.len(), 1);
+            assert_eq!(all[0].doses, 8);
+            assert!(!all[0].inferred());
+            assert_eq!(progress_words(&all[0], 6), "session 8, maintenance");
+            // Long after the last dose kitnotes suggests a re-induction; the clinician starts it.
+            let later = ts("2026-10-20T09:00:00Z");
+            assert_eq!(
+                suggestion(&all, EIGHT_WEEKS, later, &tz).as_deref(),
+                Some(
+                    "last dose 10 weeks ago, longer than the 8 weeks re-induction gap: \
+                     consider a re-induction"
+                )
+            );
+            assert_eq!(
+                suggestion(&all, EIGHT_WEEKS, ts("2026-09-01T09:00:00Z"), &tz),
+                None
+            );
+            r.courses.push(course(
+                "c3",
+                "2026-10-20T09:00:00Z",
+                CourseKind::Reinduction,
+            ));
+            let all = courses(&r, EIGHT_WEEKS, &tz);
+            assert_eq!(all.len(), 2);
+            assert_eq!(progress_words(&all[1], 6), "re-induction · no sessions yet");
+            assert_eq!(suggestion(&all, EIGHT_WEEKS, later, &tz), None);
+        }
+
+        #[test]
+        fn kinds_and_gaps_read_as_written() {
+            assert_eq!(CourseKind::parse("re-ind"), Some(CourseKind::Reinduction));
+            assert_eq!(CourseKind::parse("Maint"), Some(CourseKind::Maintenance));
+            assert_eq!(CourseKind::parse("i"), Some(CourseKind::Induction));
+            assert_eq!(CourseKind::parse(""), None);
+            assert_eq!(parse_gap("8 weeks"), Ok(CadenceStep::Weeks(8)));
+            assert_eq!(parse_gap("60 days"), Ok(CadenceStep::Days(60)));
+            assert_eq!(parse_gap("2 months"), Ok(CadenceStep::Months(2)));
+            assert_eq!(parse_gap("8w"), Ok(CadenceStep::Weeks(8)));
+            let e = parse_gap("8 fortnights").unwrap_err();
+            assert!(e.starts_with("\"8 fortnights\""), "{e}");
+        }
     }
 }

@@ -3,7 +3,7 @@
 //! the score, or a safety follow-up entry: [`super::safety`]), the dosing sessions of
 //! the day, check-ins overdue or due today, and unsigned drafts.
 
-use super::cadence::{self, Cadence, CheckInState, ScheduledCheckIn};
+use super::cadence::{self, Cadence, CadenceStep, CheckInState, ScheduledCheckIn};
 use super::ids::{PatientId, RecordId};
 use super::measure::{Measure, Score};
 use super::note::NoteKind;
@@ -209,16 +209,19 @@ pub fn unfollowed_item9(r: &PatientRecords) -> Vec<&Measure> {
     super::safety::unanswered_item9(r)
 }
 
-/// The Today list of the given patients at `now`, with days in `tz`.
+/// The Today list of the given patients at `now`, with days in `tz`; check-ins follow each
+/// patient's current course (its doses, numbered within it), courses split by `gap` where they
+/// are not recorded.
 pub fn today(
     records: &[PatientRecords],
     cadence: &Cadence,
+    gap: CadenceStep,
     now: Timestamp,
     tz: &TimeZone,
 ) -> Today {
     let mut t = Today::default();
     for r in records {
-        t.add(r, cadence, now, tz);
+        t.add(r, cadence, gap, now, tz);
     }
     t.sort();
     t
@@ -227,7 +230,14 @@ pub fn today(
 impl Today {
     /// Adds one patient's rows (unsorted), so a caller can read patients one at a time and keep
     /// none of them; [`Today::sort`] puts the rows in order at the end.
-    pub fn add(&mut self, r: &PatientRecords, cadence: &Cadence, now: Timestamp, tz: &TimeZone) {
+    pub fn add(
+        &mut self,
+        r: &PatientRecords,
+        cadence: &Cadence,
+        gap: CadenceStep,
+        now: Timestamp,
+        tz: &TimeZone,
+    ) {
         let date = now.to_zoned(tz.clone()).date();
         let end_of_day = date
             .tomorrow()
@@ -273,7 +283,9 @@ impl Today {
                 }));
             }
         }
-        for c in cadence::schedule(r, cadence, now, tz) {
+        // The current course's schedule: its doses, numbered within it.
+        let (_, course) = super::course::latest(r, gap, tz);
+        for c in cadence::schedule(&course, cadence, now, tz) {
             let due_today = c.state == CheckInState::Upcoming && c.due < end_of_day;
             if c.state == CheckInState::Overdue || due_today {
                 t.check_ins.push(row(TodayItem::CheckIn(c)));
