@@ -120,6 +120,7 @@ fn check_r4(json: &Value) -> Result<(), String> {
             "Observation" => r4::<r4r::Observation>(resource),
             "Goal" => r4::<r4r::Goal>(resource),
             "CarePlan" => r4::<r4r::CarePlan>(resource),
+            "EpisodeOfCare" => r4::<r4r::EpisodeOfCare>(resource),
             "DocumentReference" => r4::<r4r::DocumentReference>(resource),
             other => Err(format!(
                 "a resource type the export does not make: {other:?}"
@@ -950,4 +951,46 @@ fn a_safety_follow_up_is_a_valid_observation_derived_from_the_phq9_it_answers() 
         has_loinc(by_url(&json)[from], "44261-6"),
         "derived from the PHQ-9 total"
     );
+}
+
+/// Each course is an EpisodeOfCare (the earlier finished, the current active) and every dosing
+/// session's Encounter points to the course its dose fell in.
+#[test]
+fn each_course_is_an_episode_of_care_and_sessions_point_to_theirs() {
+    let all = demo_patients();
+    let p = all
+        .iter()
+        .find(|p| p.courses.len() == 2 && !p.patient.archived)
+        .expect("a demo patient with a re-induction");
+    let (json, summary) = bundle_json(p, false);
+    check_r4(&json).unwrap();
+    assert_eq!(unresolved(&json), Vec::<String>::new());
+    assert_eq!(summary.episodes_of_care, 2);
+    let episodes = of_type(&json, "EpisodeOfCare");
+    let status: Vec<&str> = episodes
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(status, ["finished", "active"]);
+    assert!(
+        episodes[1]["type"][0]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("course 2: re-induction")
+    );
+    let urls = by_url(&json);
+    let second_start = ts(episodes[1]["period"]["start"].as_str().unwrap());
+    for s in p.sessions.iter().filter(|s| s.dose_time.is_some()) {
+        let enc = of_type(&json, "Encounter")
+            .into_iter()
+            .find(|e| e["period"]["start"] == s.at.to_string())
+            .unwrap();
+        let ep = enc["episodeOfCare"][0]["reference"].as_str().unwrap();
+        let expected = if s.dose_time.unwrap() >= second_start {
+            1
+        } else {
+            0
+        };
+        assert_eq!(urls[ep]["id"], episodes[expected]["id"], "{}", s.id);
+    }
 }

@@ -962,6 +962,7 @@ fn check_import(bytes: &[u8]) -> Result<bool, TestCaseError> {
                     include_psychotherapy_notes: true,
                     generated_at: Some(ts("2026-03-10T12:00:00Z")),
                     tz: tz.clone(),
+                    ..Default::default()
                 };
                 let _ = fhir_bundle(p, &fhir);
                 let _ = kitnotes::model::timeline::timeline(p);

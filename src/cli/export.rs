@@ -235,6 +235,7 @@ fn fhir(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
         // Whole seconds: the bundle says when it was made, not to the nanosecond.
         generated_at: jiff::Timestamp::from_second(now.as_second()).ok(),
         tz: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
+        reinduction_gap: env.config.reinduction_gap(),
     };
     let store = env.open_existing_store()?;
     let (summary, destination) = write_export(args.output.as_deref(), |out| {
@@ -289,6 +290,7 @@ fn fhir_detail(
             "Observations",
         ),
         (s.goals, "Goal", "Goals"),
+        (s.episodes_of_care, "EpisodeOfCare", "EpisodesOfCare"),
         (s.care_plans, "CarePlan", "CarePlans"),
         (
             s.document_references,

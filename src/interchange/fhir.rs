@@ -80,6 +80,8 @@ pub struct FhirOptions {
     /// The clinic's zone: calendar dates (a goal's start) are the day there, and times inside
     /// a note's text are shown there. Instants are written in UTC.
     pub tz: TimeZone,
+    /// Where courses are split when they are not recorded (config.toml's `[courses]`).
+    pub reinduction_gap: crate::model::cadence::CadenceStep,
 }
 
 impl Default for FhirOptions {
@@ -88,6 +90,7 @@ impl Default for FhirOptions {
             include_psychotherapy_notes: false,
             generated_at: None,
             tz: TimeZone::UTC,
+            reinduction_gap: crate::model::course::DEFAULT_REINDUCTION_GAP,
         }
     }
 }
@@ -109,6 +112,8 @@ pub struct FhirSummary {
     /// MOAA/S and dissociation ratings taken in dosing sessions.
     pub rating_observations: usize,
     pub goals: usize,
+    /// One per course of treatment, recorded or inferred.
+    pub episodes_of_care: usize,
     /// Safety follow-ups of PHQ-9 item 9 (Observations).
     pub safety_follow_ups: usize,
     pub care_plans: usize,
@@ -135,6 +140,7 @@ impl FhirSummary {
             + self.vital_sign_observations
             + self.rating_observations
             + self.goals
+            + self.episodes_of_care
             + self.safety_follow_ups
             + self.care_plans
             + self.document_references
@@ -206,6 +212,7 @@ enum Resource {
     Observation(Observation),
     Goal(Goal),
     CarePlan(CarePlan),
+    EpisodeOfCare(EpisodeOfCare),
     DocumentReference(DocumentReference),
 }
 
@@ -336,6 +343,20 @@ struct Encounter {
     #[serde(rename = "type")]
     kind: Vec<CodeableConcept>,
     subject: Reference,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    episode_of_care: Vec<Reference>,
+    period: Period,
+}
+
+/// A course of treatment: an induction, or a re-induction after a relapse or a long gap.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EpisodeOfCare {
+    id: String,
+    status: &'static str,
+    #[serde(rename = "type")]
+    kind: Vec<CodeableConcept>,
+    patient: Reference,
     period: Period,
 }
 
@@ -597,10 +618,13 @@ pub fn fhir_bundle(records: &PatientRecords, opts: &FhirOptions) -> (Bundle, Fhi
             .map(|s| (&s.id, urn("Encounter", &[s.id.as_str()])))
             .collect(),
         documents: HashMap::new(),
+        courses: crate::model::course::courses(records, opts.reinduction_gap, &opts.tz),
+        episodes: HashMap::new(),
         entries: Vec::new(),
         summary: FhirSummary::default(),
     };
     b.patient();
+    b.episodes_of_care();
     // Which notes become documents is known before any goal points at one.
     for n in &records.notes {
         if n.is_signed() && (opts.include_psychotherapy_notes || !n.kind.is_private()) {
@@ -652,6 +676,9 @@ struct Builder<'a> {
     sessions: HashMap<&'a RecordId, String>,
     /// Each exported note's DocumentReference.
     documents: HashMap<&'a RecordId, String>,
+    /// The patient's courses (recorded or inferred) and each one's EpisodeOfCare, by number.
+    courses: Vec<crate::model::course::CoursePeriod>,
+    episodes: HashMap<usize, String>,
     entries: Vec<Entry>,
     summary: FhirSummary,
 }
@@ -685,6 +712,50 @@ impl<'a> Builder<'a> {
         self.push(self.patient.clone(), Resource::Patient(resource));
     }
 
+    /// Each course is an EpisodeOfCare, active for the latest (unless the patient is archived),
+    /// finished for the earlier ones, from its start to its last dose; the dosing sessions'
+    /// Encounters point to theirs. An inferred course says so in its type's text.
+    fn episodes_of_care(&mut self) {
+        let courses = std::mem::take(&mut self.courses);
+        let last = courses.len();
+        for c in &courses {
+            let url = match &c.record {
+                Some(id) => urn("EpisodeOfCare", &[id.as_str()]),
+                None => urn(
+                    "EpisodeOfCare",
+                    &[
+                        self.records.patient.id.as_str(),
+                        "inferred",
+                        &c.start.as_second().to_string(),
+                    ],
+                ),
+            };
+            let current = c.number == last && !self.records.patient.archived;
+            let mut text = format!("Ketamine treatment course {}: {}", c.number, c.kind.label());
+            if c.inferred() {
+                text.push_str(" (inferred from the dose dates)");
+            }
+            let resource = EpisodeOfCare {
+                id: id_of(&url),
+                status: if current { "active" } else { "finished" },
+                kind: vec![CodeableConcept::text(text)],
+                patient: self.subject(),
+                period: Period {
+                    start: Some(instant(c.start)),
+                    end: if current {
+                        None
+                    } else {
+                        Some(instant(c.last_dose.unwrap_or(c.start)))
+                    },
+                },
+            };
+            self.summary.episodes_of_care += 1;
+            self.episodes.insert(c.number, url.clone());
+            self.push(url, Resource::EpisodeOfCare(resource));
+        }
+        self.courses = courses;
+    }
+
     fn encounter(&mut self, url: String, status: &'static str, kind: String, period: Period) {
         let resource = Encounter {
             id: id_of(&url),
@@ -695,6 +766,7 @@ impl<'a> Builder<'a> {
             },
             kind: vec![CodeableConcept::text(kind)],
             subject: self.subject(),
+            episode_of_care: Vec::new(),
             period,
         };
         self.summary.encounters += 1;
@@ -818,6 +890,20 @@ impl<'a> Builder<'a> {
                 end: s.discharge.as_ref().map(|d| instant(d.at)),
             },
         );
+        // The session belongs to the course its dose (or booking) falls in.
+        let course = crate::model::course::course_of(&self.courses, s.dose_time.unwrap_or(s.at))
+            .map(|c| c.number);
+        if let (
+            Some(n),
+            Some(Entry {
+                resource: Resource::Encounter(e),
+                ..
+            }),
+        ) = (course, self.entries.last_mut())
+            && let Some(url) = self.episodes.get(&n)
+        {
+            e.episode_of_care = vec![Reference::to(url)];
+        }
         self.dose(s, &encounter_url, ended);
         for (i, v) in s.vitals.iter().enumerate() {
             self.vitals(s, i, v, &encounter_url);
