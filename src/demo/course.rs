@@ -557,6 +557,10 @@ pub(super) fn generate(spec: &DemoSpec, index: u32) -> Vec<Record> {
         && born > adult
     {
         profile.patient.born = adult.checked_sub(rng.range(0, 3000).days()).ok();
+        // Older now: the relatives named must fit the new age too.
+        if let Some(a) = profile.patient.age_on(spec.anchor) {
+            profile.voice.age = i64::from(a);
+        }
     }
     if plan.courses.len() > 1 {
         profile.patient.tags.push("re-induction".to_owned());
@@ -1181,7 +1185,7 @@ fn check_ins(
                     voice: &p.voice,
                 };
                 let mut s = String::new();
-                w.sentence(&mut s, text::GOAL_CHECKIN_LINES);
+                w.sentence(&mut s, text::checkin_lines(progress));
                 s
             }
         };
