@@ -231,7 +231,7 @@ pub fn courses(r: &PatientRecords, gap: CadenceStep, tz: &TimeZone) -> Vec<Cours
             .map(|d| d.0)
             .filter(|t| start <= *t && end.is_none_or(|e| *t < e));
         c.doses = mine.clone().count() as u32;
-        c.last_dose = mine.last();
+        c.last_dose = mine.clone().next_back();
     }
     out
 }
@@ -336,6 +336,12 @@ pub fn session_number(
         .find(|x| &x.id == session)
         .and_then(|x| x.number)?;
     Some((c, n))
+}
+
+/// The number the next dose gets: its place in the current course (1 for the first dose of a
+/// course just started, or of the first course). For the console's new session.
+pub fn next_session_number(r: &PatientRecords, gap: CadenceStep, tz: &TimeZone) -> u32 {
+    courses(r, gap, tz).last().map_or(0, |c| c.doses) + 1
 }
 
 /// "session 3 of 6, then maintenance" during induction, "session 8, maintenance" after it (or
@@ -732,6 +738,8 @@ mod tests {
                     .map(|(c, n)| (c.number, n)),
                 Some((2, 2))
             );
+            // The console's next session continues the re-induction's numbering.
+            assert_eq!(next_session_number(&r, EIGHT_WEEKS, &tz), 3);
             // A shorter gap than configured keeps one course.
             assert_eq!(courses(&r, CadenceStep::Months(6), &tz).len(), 1);
             assert_eq!(
@@ -838,6 +846,7 @@ mod tests {
             let all = courses(&r, EIGHT_WEEKS, &tz);
             assert_eq!(all.len(), 2);
             assert_eq!(progress_words(&all[1], 6), "re-induction · no sessions yet");
+            assert_eq!(next_session_number(&r, EIGHT_WEEKS, &tz), 1);
             assert_eq!(suggestion(&all, EIGHT_WEEKS, later, &tz), None);
         }
 
