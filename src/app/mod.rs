@@ -135,6 +135,8 @@ impl Roster {
 pub struct PatientView {
     pub records: PatientRecords,
     pub entries: Vec<TimelineEntry>,
+    /// The patient's courses and the current one's records, read with the records.
+    pub course: crate::model::course::CourseNow,
     pub cursor: ListCursor,
     /// Lines scrolled off the top of the detail pane.
     pub detail_scroll: usize,
@@ -331,14 +333,9 @@ impl App {
 
     /// Where the patient's current course stands, in words: "session 3 of 6, then
     /// maintenance", "re-induction · session 2 of 6, then maintenance", "no sessions yet".
-    pub fn course_words(&self, r: &PatientRecords) -> String {
-        let all = crate::model::course::courses(
-            r,
-            self.settings.reinduction_gap,
-            &self.settings.time_zone,
-        );
-        match all.last() {
-            Some(c) => crate::model::course::progress_words(c, self.induction_sessions(r)),
+    pub fn course_words(&self, v: &PatientView) -> String {
+        match v.course.all.last() {
+            Some(c) => crate::model::course::progress_words(c, self.induction_sessions(&v.records)),
             None => "no sessions yet".to_string(),
         }
     }
@@ -969,6 +966,11 @@ impl App {
                 && let Some(v) = self.patient.as_mut()
             {
                 v.entries = crate::model::timeline::timeline(&records);
+                v.course = crate::model::course::CourseNow::of(
+                    &records,
+                    self.settings.reinduction_gap,
+                    &self.settings.time_zone,
+                );
                 v.records = records;
             }
             self.keep_cursors_visible();
@@ -977,9 +979,15 @@ impl App {
         match self.store.patient_records(&id) {
             Ok(Some(records)) => {
                 let entries = crate::model::timeline::timeline(&records);
+                let course = crate::model::course::CourseNow::of(
+                    &records,
+                    self.settings.reinduction_gap,
+                    &self.settings.time_zone,
+                );
                 self.patient = Some(PatientView {
                     records,
                     entries,
+                    course,
                     cursor: ListCursor::default(),
                     detail_scroll: 0,
                     found: None,

@@ -388,6 +388,21 @@ pub fn latest(
     (all, scoped)
 }
 
+/// Every course of a patient and the current one's records ([`latest`]), worked out once when
+/// the records are read rather than on every frame that shows them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CourseNow {
+    pub all: Vec<CoursePeriod>,
+    pub current: PatientRecords,
+}
+
+impl CourseNow {
+    pub fn of(r: &PatientRecords, gap: CadenceStep, tz: &TimeZone) -> Self {
+        let (all, current) = latest(r, gap, tz);
+        Self { all, current }
+    }
+}
+
 /// One line per course, the current (latest) first: "2 re-induction from 2026-10-05, 2
 /// sessions", "1 induction 2026-03-05 to 2026-06-20, 8 sessions (inferred from the dose dates)".
 pub fn course_lines(all: &[CoursePeriod], tz: &TimeZone) -> Vec<String> {

@@ -71,11 +71,11 @@ pub fn draw(frame: &mut Frame, body: Rect, app: &App, view: &CourseView, theme: 
     let now = app.now();
     let a = areas(body);
     // The current course's records: its own baseline, numbering and check-in schedule.
-    let (all, current) = course::latest(r, app.settings.reinduction_gap, tz);
-    header(frame, a.header, app, r, &all, &current, theme);
+    let (all, current) = (&p.course.all, &p.course.current);
+    header(frame, a.header, app, p, all, current, theme);
     chart(frame, a.chart, r, now, tz, theme);
     goals(frame, a.goals, r, view, tz, theme);
-    let schedule = cadence::schedule(&current, &app.settings.cadence, now, tz);
+    let schedule = cadence::schedule(current, &app.settings.cadence, now, tz);
     check_ins(frame, a.check_ins, &schedule, now, tz, theme);
 }
 
@@ -83,11 +83,12 @@ fn header(
     frame: &mut Frame,
     area: Rect,
     app: &App,
-    r: &PatientRecords,
+    v: &crate::app::PatientView,
     all: &[CoursePeriod],
     current: &PatientRecords,
     theme: &Theme,
 ) {
+    let r = &v.records;
     let patient = &r.patient;
     let active = r
         .goals
@@ -99,7 +100,7 @@ fn header(
         Span::styled(
             format!(
                 " · {} · {} goal{}, {active} active",
-                app.course_words(r),
+                app.course_words(v),
                 r.goals.len(),
                 if r.goals.len() == 1 { "" } else { "s" },
             ),

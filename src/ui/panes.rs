@@ -63,7 +63,7 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             first.push(Span::styled(store, theme.dim));
 
             let mut second = vec![Span::styled(
-                format!(" {}", app.course_words(&v.records)),
+                format!(" {}", app.course_words(v)),
                 theme.text,
             )];
             for inst in [Instrument::Phq9, Instrument::Gad7] {
