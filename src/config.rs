@@ -2,7 +2,7 @@
 //! error with its line rather than a setting silently ignored.
 
 use crate::app::lock::LockAfter;
-use crate::model::cadence::Cadence;
+use crate::model::cadence::{Cadence, CadenceStep};
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -40,9 +40,15 @@ pub struct Config {
     /// Integration check-ins.
     #[serde(default)]
     pub check_ins: CheckInConfig,
+    /// Courses of treatment.
+    #[serde(default)]
+    pub courses: CourseConfig,
     /// `check_ins.cadence` parsed, once, by `load`.
     #[serde(skip)]
     cadence: Cadence,
+    /// `courses.reinduction_gap` parsed, once, by `load`.
+    #[serde(skip)]
+    reinduction_gap: Option<CadenceStep>,
     /// `lock_after` parsed, once, by `load`.
     #[serde(skip)]
     idle_lock: LockAfter,
@@ -59,6 +65,17 @@ pub struct CheckInConfig {
     /// (the default). Each entry keeps its place in the file so a bad one is reported there.
     #[serde(default)]
     pub cadence: Option<toml::Spanned<Vec<toml::Spanned<String>>>>,
+}
+
+/// `[courses]` in config.toml.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CourseConfig {
+    /// How long without a dose before kitnotes suggests a re-induction, and where the courses
+    /// of doses recorded before courses were records are split: "8 weeks" (the default),
+    /// "2 months", "60 days".
+    #[serde(default)]
+    pub reinduction_gap: Option<toml::Spanned<String>>,
 }
 
 /// A config file that cannot be used, with where and why.
@@ -78,6 +95,13 @@ pub enum ConfigError {
     },
     #[error("{path}:{line}:{column}: check_ins.cadence: {message}")]
     Cadence {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("{path}:{line}:{column}: courses.reinduction_gap: {message}")]
+    ReinductionGap {
         path: PathBuf,
         line: usize,
         column: usize,
@@ -144,6 +168,18 @@ impl Config {
                 }
             })?;
         }
+        if let Some(value) = &config.courses.reinduction_gap {
+            let gap = crate::model::course::parse_gap(value.get_ref()).map_err(|message| {
+                let (line, column) = line_column(text, value.span().start);
+                ConfigError::ReinductionGap {
+                    path: path.clone(),
+                    line,
+                    column,
+                    message,
+                }
+            })?;
+            config.reinduction_gap = Some(gap);
+        }
         let lock = |key: &'static str, value: &toml::Spanned<String>| {
             LockAfter::parse(value.get_ref()).map_err(|message| {
                 let (line, column) = line_column(text, value.span().start);
@@ -181,6 +217,12 @@ impl Config {
     /// The check-in cadence: as `load` read it from `[check_ins]`, else the default.
     pub fn cadence(&self) -> Cadence {
         self.cadence.clone()
+    }
+
+    /// The re-induction gap: as `load` read it from `[courses]`, else 8 weeks.
+    pub fn reinduction_gap(&self) -> CadenceStep {
+        self.reinduction_gap
+            .unwrap_or(crate::model::course::DEFAULT_REINDUCTION_GAP)
     }
 
     /// When the screen locks by itself: as `load` read `lock_after`, else after 5 minutes.
@@ -270,6 +312,22 @@ mod tests {
                 other => other,
             }
         })
+    }
+
+    #[test]
+    fn the_reinduction_gap_is_read_in_words_and_a_bad_one_is_located() {
+        use crate::model::cadence::CadenceStep;
+        assert_eq!(Config::default().reinduction_gap(), CadenceStep::Weeks(8));
+        let c = load("[courses]\nreinduction_gap = \"10 weeks\"\n").unwrap();
+        assert_eq!(c.reinduction_gap(), CadenceStep::Weeks(10));
+        let c = load("[courses]\nreinduction_gap = \"2 months\"\n").unwrap();
+        assert_eq!(c.reinduction_gap(), CadenceStep::Months(2));
+        let e = load("[courses]\nreinduction_gap = \"8 fortnights\"\n").unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            msg.contains(":2:19: courses.reinduction_gap: ") && msg.contains("fortnights"),
+            "{msg}"
+        );
     }
 
     #[test]

@@ -319,3 +319,37 @@ fn export_into_a_pipe_writes_into_it_and_leaves_it_a_pipe() {
     assert!(read.starts_with(r#"{"type":"kitnotes""#), "{read}");
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
 }
+
+/// A file from before courses were records: the import and the check say the courses are
+/// inferred from the dose dates, with the configured gap.
+#[test]
+fn importing_a_file_without_course_records_says_courses_are_inferred() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        "[courses]\nreinduction_gap = \"10 weeks\"\n",
+    )
+    .unwrap();
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/interchange/varied.jsonl"
+    );
+    let out = kitnotes(dir.path(), &["import", file]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains(
+            "No course records: courses are inferred from the dose dates (a dose more than \
+             10 weeks after the one before starts a re-induction"
+        ),
+        "{}",
+        text(&out.stdout)
+    );
+    let check = kitnotes(dir.path(), &["check"]);
+    assert!(
+        text(&check.stdout).contains("Courses: none recorded; inferred from the dose dates"),
+        "{}",
+        text(&check.stdout)
+    );
+}

@@ -131,7 +131,7 @@ fn check_spec(s: &DemoSpec) {
                     let d = x.discharge.as_ref().unwrap();
                     assert!(d.at < start, "{} discharged after the anchor", x.id);
                 }
-                Record::Patient(_) => {}
+                Record::SafetyFollowUp(_) | Record::Course(_) | Record::Patient(_) => {}
             }
         }
         assert_eq!(notes, s.notes_per_patient, "note count of {}", p.id);
@@ -612,6 +612,8 @@ fn the_demo_builds_into_a_store_and_reads_back_the_same() {
         back.extend(stored.sessions.into_iter().map(Record::Session));
         back.extend(stored.measures.into_iter().map(Record::Measure));
         back.extend(stored.goals.into_iter().map(Record::Goal));
+        back.extend(stored.follow_ups.into_iter().map(Record::SafetyFollowUp));
+        back.extend(stored.courses.into_iter().map(Record::Course));
         assert_eq!(by_id(back), by_id(generated), "patient {i}");
     }
     drop(store);
@@ -747,4 +749,104 @@ fn demo_sessions_follow_built_in_profiles_and_are_signed_with_their_session_note
         "signed {signed}, unsigned {unsigned}"
     );
     assert!(all_done > 0, "the demo has esketamine sessions");
+}
+
+/// The person named after `marker` up to the first of `ends`: "going home with her sister." gives
+/// "sister" (the possessive dropped).
+fn named_after<'a>(text: &'a str, marker: &str, ends: &[char]) -> Vec<&'a str> {
+    text.match_indices(marker)
+        .filter_map(|(i, _)| {
+            let rest = &text[i + marker.len()..];
+            let end = rest.find(ends).unwrap_or(rest.len());
+            let who = rest[..end].trim();
+            // "her sister", "their best friend": drop the possessive.
+            who.split_once(' ').map(|(_, w)| w)
+        })
+        .collect()
+}
+
+/// A clinician reading a demo chart finds no contradiction in who brought the patient, who took
+/// them home and who the emergency contact is; no relative the patient's age rules out; and
+/// check-in words that fit the progress number.
+#[test]
+fn the_demo_reads_as_one_believable_story_per_patient() {
+    let s = spec(40, 40, 7);
+    let today = s.anchor;
+    let mut checked_people = 0;
+    let mut checked_check_ins = 0;
+    for pr in records(&s) {
+        let p = &pr.patient;
+        let mut people: HashSet<&str> = HashSet::new();
+        for x in &pr.sessions {
+            for o in &x.observations {
+                people.extend(named_after(&o.text, "arrived with ", &[',']));
+                people.extend(named_after(&o.text, "going home with ", &['.']));
+            }
+        }
+        for n in &pr.notes {
+            for sec in &n.sections {
+                people.extend(named_after(&sec.body, "arrived with ", &[',']));
+                people.extend(named_after(&sec.body, "going home with ", &['.']));
+            }
+        }
+        people.remove("booked taxi (not driving today)");
+        let contact: Vec<&str> = p
+            .contact_note
+            .split("Emergency contact: ")
+            .nth(1)
+            .and_then(|c| c.split(',').next())
+            .into_iter()
+            .collect();
+        people.extend(contact.iter().copied());
+        assert!(
+            people.len() <= 1,
+            "{} ({}): brought, collected or to call by {people:?}",
+            p.name,
+            p.id
+        );
+        checked_people += people.len();
+        let age = p.age_on(today).unwrap();
+        for who in &people {
+            let ruled_out = match *who {
+                "grandmother" | "grandfather" => age >= 50,
+                "mother" | "father" | "stepfather" => age >= 60,
+                "son" | "daughter" => age < 30,
+                _ => false,
+            };
+            assert!(!ruled_out, "{} is {age} and has their {who} along", p.name);
+        }
+        for g in &pr.goals {
+            for c in &g.check_ins {
+                let n = c.note.to_lowercase();
+                if c.progress <= 3 {
+                    assert!(
+                        !["clear progress", "proud", "habit", "steady"]
+                            .iter()
+                            .any(|w| n.contains(w)),
+                        "{}: progress {}/10 with {:?}",
+                        p.name,
+                        c.progress,
+                        c.note
+                    );
+                }
+                if c.progress >= 7 {
+                    assert!(
+                        !["stalled", "not much movement"]
+                            .iter()
+                            .any(|w| n.contains(w)),
+                        "{}: progress {}/10 with {:?}",
+                        p.name,
+                        c.progress,
+                        c.note
+                    );
+                }
+                checked_check_ins += 1;
+            }
+        }
+    }
+    assert!(
+        checked_people > 20,
+        "the check saw the escorts: {checked_people}"
+    );
+    assert!(checked_check_ins > 100, "{checked_check_ins}");
 }

@@ -120,6 +120,7 @@ fn check_r4(json: &Value) -> Result<(), String> {
             "Observation" => r4::<r4r::Observation>(resource),
             "Goal" => r4::<r4r::Goal>(resource),
             "CarePlan" => r4::<r4r::CarePlan>(resource),
+            "EpisodeOfCare" => r4::<r4r::EpisodeOfCare>(resource),
             "DocumentReference" => r4::<r4r::DocumentReference>(resource),
             other => Err(format!(
                 "a resource type the export does not make: {other:?}"
@@ -901,4 +902,95 @@ fn export_format_fhir_writes_a_valid_bundle_reports_what_was_left_out_and_logs_i
     assert_eq!(exports.len(), 3, "{exports:?}");
     assert!(exports[0].starts_with("patient p0001 as a FHIR R4 bundle to "));
     assert!(exports[2].ends_with("; psychotherapy notes included (--include-psychotherapy-notes)"));
+}
+
+/// A safety follow-up is an Observation (category exam) with the risk as its value, the plan as
+/// a note, the assessor as performer, derived from the PHQ-9 total it answers; it validates
+/// and its reference resolves.
+#[test]
+fn a_safety_follow_up_is_a_valid_observation_derived_from_the_phq9_it_answers() {
+    let all = demo_patients();
+    let mut p = rich_patient(&all).clone();
+    let phq = p
+        .measures
+        .iter()
+        .find(|m| m.instrument == Instrument::Phq9)
+        .unwrap()
+        .clone();
+    p.follow_ups.push(SafetyFollowUp {
+        id: RecordId::parse("f-test-1").unwrap(),
+        patient: p.patient.id.clone(),
+        at: phq
+            .at
+            .checked_add(jiff::SignedDuration::from_mins(20))
+            .unwrap(),
+        risk: RiskLevel::Moderate,
+        plan: "Safety plan reviewed; call tomorrow".into(),
+        by: "Dr. Test (invented)".into(),
+        measure: Some(phq.id.clone()),
+    });
+    let (json, summary) = bundle_json(&p, false);
+    check_r4(&json).unwrap();
+    assert_eq!(unresolved(&json), Vec::<String>::new());
+    assert_eq!(summary.safety_follow_ups, 1);
+    assert_eq!(entries(&json).len(), summary.resources());
+    let o: Vec<&Value> = of_type(&json, "Observation")
+        .into_iter()
+        .filter(|o| o["category"][0]["coding"][0]["code"] == "exam")
+        .collect();
+    assert_eq!(o.len(), 1);
+    let o = o[0];
+    assert_eq!(o["valueCodeableConcept"]["text"], "moderate risk");
+    assert_eq!(o["performer"][0]["display"], "Dr. Test (invented)");
+    assert_eq!(
+        o["note"][0]["text"],
+        "Plan: Safety plan reviewed; call tomorrow"
+    );
+    let from = o["derivedFrom"][0]["reference"].as_str().unwrap();
+    assert!(
+        has_loinc(by_url(&json)[from], "44261-6"),
+        "derived from the PHQ-9 total"
+    );
+}
+
+/// Each course is an EpisodeOfCare (the earlier finished, the current active) and every dosing
+/// session's Encounter points to the course its dose fell in.
+#[test]
+fn each_course_is_an_episode_of_care_and_sessions_point_to_theirs() {
+    let all = demo_patients();
+    let p = all
+        .iter()
+        .find(|p| p.courses.len() == 2 && !p.patient.archived)
+        .expect("a demo patient with a re-induction");
+    let (json, summary) = bundle_json(p, false);
+    check_r4(&json).unwrap();
+    assert_eq!(unresolved(&json), Vec::<String>::new());
+    assert_eq!(summary.episodes_of_care, 2);
+    let episodes = of_type(&json, "EpisodeOfCare");
+    let status: Vec<&str> = episodes
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(status, ["finished", "active"]);
+    assert!(
+        episodes[1]["type"][0]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("course 2: re-induction")
+    );
+    let urls = by_url(&json);
+    let second_start = ts(episodes[1]["period"]["start"].as_str().unwrap());
+    for s in p.sessions.iter().filter(|s| s.dose_time.is_some()) {
+        let enc = of_type(&json, "Encounter")
+            .into_iter()
+            .find(|e| e["period"]["start"] == s.at.to_string())
+            .unwrap();
+        let ep = enc["episodeOfCare"][0]["reference"].as_str().unwrap();
+        let expected = if s.dose_time.unwrap() >= second_start {
+            1
+        } else {
+            0
+        };
+        assert_eq!(urls[ep]["id"], episodes[expected]["id"], "{}", s.id);
+    }
 }

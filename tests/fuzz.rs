@@ -584,7 +584,7 @@ fn check_config(bytes: Vec<u8>) -> Result<(), TestCaseError> {
     match Config::parse(&path, &text) {
         Ok(c) => {
             prop_assert!(c.time_zone().is_ok());
-            let _ = (c.cadence(), c.lock_after());
+            let _ = (c.cadence(), c.lock_after(), c.reinduction_gap());
         }
         Err(e) => {
             let (at, line, column, message) = match &e {
@@ -606,6 +606,12 @@ fn check_config(bytes: Vec<u8>) -> Result<(), TestCaseError> {
                     column,
                     message,
                     ..
+                }
+                | ConfigError::ReinductionGap {
+                    path,
+                    line,
+                    column,
+                    message,
                 } => (path, *line, *column, message.clone()),
                 ConfigError::TimeZone {
                     path,
@@ -953,7 +959,7 @@ fn check_import(bytes: &[u8]) -> Result<bool, TestCaseError> {
                 let chart = ChartOptions {
                     tz: tz.clone(),
                     include_psychotherapy_notes: true,
-                    thresholds: Default::default(),
+                    ..Default::default()
                 };
                 let mut md = Vec::new();
                 prop_assert!(markdown::write_chart(&mut md, p, &chart).is_ok());
@@ -961,6 +967,7 @@ fn check_import(bytes: &[u8]) -> Result<bool, TestCaseError> {
                     include_psychotherapy_notes: true,
                     generated_at: Some(ts("2026-03-10T12:00:00Z")),
                     tz: tz.clone(),
+                    ..Default::default()
                 };
                 let _ = fhir_bundle(p, &fhir);
                 let _ = kitnotes::model::timeline::timeline(p);
@@ -984,7 +991,13 @@ fn check_import(bytes: &[u8]) -> Result<bool, TestCaseError> {
                 jiff::Timestamp::MAX,
                 jiff::Timestamp::MIN,
             ] {
-                let _ = kitnotes::model::today::today(&patients, &cadence, now, &tz);
+                let _ = kitnotes::model::today::today(
+                    &patients,
+                    &cadence,
+                    kitnotes::model::course::DEFAULT_REINDUCTION_GAP,
+                    now,
+                    &tz,
+                );
             }
             Ok(true)
         }

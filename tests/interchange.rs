@@ -1412,3 +1412,53 @@ fn a_signed_session_round_trips_and_a_half_signature_is_refused() {
         "line 3, field signed_at: signed_by needs signed_at: when the session was signed",
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// Safety follow-ups and courses
+
+const FOLLOW_UP: &str = r#"{"type":"safety_follow_up","id":"f1","patient":"p1","at":"2026-03-02T10:05:00Z","risk":"moderate","plan":"Safety plan reviewed; call tomorrow","by":"Dr. Test","measure":"m1"}"#;
+const COURSE: &str = r#"{"type":"course","id":"c1","patient":"p1","at":"2026-05-01T09:00:00Z","kind":"reinduction","by":"Dr. Test","planned_sessions":6,"reason":"Relapse after 10 weeks without a dose"}"#;
+
+#[test]
+fn a_safety_follow_up_and_a_course_round_trip_and_show_in_the_chart() {
+    let input = file(&[PATIENT, &phq9("[1,1,1,1,1,1,1,1,1]"), FOLLOW_UP, COURSE]);
+    let parsed = parse_str(&input).unwrap();
+    assert_eq!(
+        (parsed.summary.safety_follow_ups, parsed.summary.courses),
+        (1, 1)
+    );
+    assert!(
+        parsed
+            .summary
+            .to_string()
+            .ends_with(", 1 safety follow-ups, 1 courses"),
+        "{}",
+        parsed.summary
+    );
+    let records = group(parsed.records);
+    let out = export(&records, false);
+    assert!(out.contains(FOLLOW_UP), "{out}");
+    assert!(out.contains(COURSE), "{out}");
+    assert_eq!(export(&group(parse_str(&out).unwrap().records), false), out);
+
+    let (chart, summary) = markdown::render(&records[0], &ChartOptions::default());
+    assert_eq!((summary.safety_follow_ups, summary.courses), (1, 1));
+    assert!(
+        chart.contains("· Safety follow-up (PHQ-9 item 9)\n\n- **Risk assessed:** moderate\n- **Plan:** Safety plan reviewed; call tomorrow\n- **By:** Dr. Test\n- **Answers:** PHQ-9 9 mild, ITEM 9 = 1 of 2026-03-02 10:00"),
+        "{chart}"
+    );
+    assert!(chart.contains("· Course started: re-induction"), "{chart}");
+    assert!(chart.contains("- **Reason:** Relapse after 10 weeks without a dose"));
+}
+
+#[test]
+fn a_follow_up_without_a_plan_or_pointing_at_no_measure_is_refused() {
+    let no_plan = FOLLOW_UP.replace("Safety plan reviewed; call tomorrow", " ");
+    let e = refusal(&file(&[PATIENT, &phq9("[1,1,1,1,1,1,1,1,1]"), &no_plan]));
+    assert!(e.to_string().contains("plan"), "{e}");
+    let e = refusal(&file(&[PATIENT, FOLLOW_UP]));
+    assert!(e.to_string().contains("m1"), "{e}");
+    let bad_risk = FOLLOW_UP.replace("moderate", "severe");
+    let e = refusal(&file(&[PATIENT, &phq9("[1,1,1,1,1,1,1,1,1]"), &bad_risk]));
+    assert!(e.to_string().contains("risk"), "{e}");
+}

@@ -9,7 +9,6 @@ use kitnotes::app::measures::MeasureStep;
 use kitnotes::app::{App, Popup};
 use kitnotes::cli::screenshot::render;
 use kitnotes::model::*;
-use kitnotes::store::Store;
 
 /// The measure the selected timeline entry shows, as stored.
 fn selected_measure(app: &App) -> Measure {

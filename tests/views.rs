@@ -209,3 +209,192 @@ fn s_on_a_patient_with_a_session_booked_today_starts_that_session() {
     // Booked at the dose of her last session.
     assert!(screen(&f.app).contains("0.6 mg/kg"), "{}", screen(&f.app));
 }
+
+/// The issue's safety case at the keys: `f` on Today's item-9 row opens the follow-up form (risk,
+/// plan, by whom, the clinician filled in); once saved, the row leaves Today, the entry is on
+/// the patient's timeline with its detail, and the PHQ-9's detail says it was followed up.
+#[test]
+fn f_on_an_item9_row_records_a_safety_follow_up_and_the_row_leaves_today() {
+    let mut w = writer((120, 40));
+    press(&mut w.app, "t");
+    assert!(screen(&w.app).contains("PHQ-9 13 · ITEM 9 = 1"));
+    press(&mut w.app, "f");
+    let s = screen(&w.app);
+    assert!(s.contains("Safety follow-up · Wren Chaudhry"), "{s}");
+    assert!(
+        s.contains("Dr. Rowan Vale"),
+        "the clinician is filled in: {s}"
+    );
+    // Saving without a risk or a plan says which fields are missing, and keeps the form.
+    press(&mut w.app, "<Enter>");
+    assert!(
+        screen(&w.app).contains("2 fields to fix"),
+        "{}",
+        screen(&w.app)
+    );
+    press(&mut w.app, "<Right><Right><Tab>");
+    for c in "Safety plan reviewed; phone call tomorrow".chars() {
+        press(&mut w.app, &c.to_string().replace(' ', "<Space>"));
+    }
+    press(&mut w.app, "<Enter>");
+    let s = screen(&w.app);
+    assert!(w.app.popup.is_none(), "saved: {s}");
+    assert!(!s.contains("PHQ-9 13 · ITEM 9 = 1"), "answered, gone: {s}");
+    assert!(s.contains("risk moderate"), "{s}");
+
+    let patients = w.app.store().patients().unwrap();
+    let wren = patients.iter().find(|p| p.name == "Wren Chaudhry").unwrap();
+    let r = w.app.store().patient_records(&wren.id).unwrap().unwrap();
+    assert_eq!(r.follow_ups.len(), 1);
+    let f = &r.follow_ups[0];
+    assert_eq!(f.risk, kitnotes::model::RiskLevel::Moderate);
+    assert_eq!(f.plan, "Safety plan reviewed; phone call tomorrow");
+    assert_eq!(f.by, "Dr. Rowan Vale");
+    assert!(f.measure.is_some());
+    // `kitnotes today`'s list (the same model) no longer has it either.
+    let tz = jiff::tz::TimeZone::UTC;
+    let t = kitnotes::app::views::read_today(
+        w.app.store(),
+        &Default::default(),
+        kitnotes::model::course::DEFAULT_REINDUCTION_GAP,
+        w.app.now(),
+        &tz,
+    )
+    .unwrap();
+    assert!(t.follow_ups.iter().all(|row| row.patient != wren.id));
+    // On the timeline: the SAFE entry, and the PHQ-9's detail says it was followed up.
+    let entries = kitnotes::model::timeline::timeline(&r);
+    let safe = entries.iter().find(|e| e.kind.tag() == "SAFE").unwrap();
+    assert_eq!(
+        safe.title,
+        "Safety follow-up: risk moderate · by Dr. Rowan Vale"
+    );
+    let phq = entries
+        .iter()
+        .find(|e| Some(&e.record) == f.measure.as_ref())
+        .unwrap();
+    let th = kitnotes::model::monitoring::Thresholds::default();
+    let text: Vec<String> = kitnotes::app::detail::document(&r, phq, &tz, &th)
+        .iter()
+        .map(|l| l.iter().map(|s| s.1.as_str()).collect())
+        .collect();
+    assert!(
+        text.iter()
+            .any(|l| l.starts_with("Followed up: ") && l.contains("risk moderate")),
+        "{text:?}"
+    );
+}
+
+/// Maite Kowalczyk (demo p0003) as an older store holds her: the demo's records without course
+/// records, imported from JSON Lines into a new store.
+fn maite_from_an_older_file() -> Writer {
+    use kitnotes::demo::{self, DemoSpec};
+    let spec = DemoSpec {
+        patients: 12,
+        notes_per_patient: 24,
+        seed: 42,
+        ..DemoSpec::new(jiff::civil::date(2026, 11, 21))
+    };
+    let records = demo::generate(&spec).nth(2).unwrap();
+    let mut it = records.into_iter();
+    let Some(Record::Patient(p)) = it.next() else {
+        panic!("the patient comes first")
+    };
+    assert_eq!(p.name, "Maite Kowalczyk");
+    let mut r = kitnotes::model::PatientRecords::new(p);
+    for x in it {
+        r.push(x);
+    }
+    assert!(!r.courses.is_empty(), "the demo records her courses");
+    r.courses.clear();
+    let mut file = Vec::new();
+    kitnotes::interchange::write_jsonl(&mut file, &[r], true).unwrap();
+    assert!(!String::from_utf8_lossy(&file).contains("\"type\":\"course\""));
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = kitnotes::store::sled_store::SledStore::open(dir.path()).unwrap();
+    let actor = kitnotes::store::Actor::new("Importer", ts(NOW));
+    kitnotes::interchange::import_into(&store, &file[..], &actor, "older.jsonl").unwrap();
+    writer_on(dir, store, (120, 40), kitnotes::keymap::Preset::Default)
+}
+
+/// The issue's re-induction: after months without a dose, Maite's second course has its own
+/// baseline, session numbers and check-ins, inferred from the dose dates of a file with no
+/// course records, and the course view lists both courses, the current one first.
+#[test]
+fn an_older_store_gets_courses_inferred_and_a_reinduction_reads_as_its_own_course() {
+    let mut w = maite_from_an_older_file();
+    press(&mut w.app, "c");
+    let s = screen(&w.app);
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(
+        lines[0].starts_with(" Maite Kowalczyk · re-induction · session 2 of 6, then maintenance"),
+        "{s}"
+    );
+    // Her own baseline, not the first course's PHQ-9 21.
+    assert!(
+        lines[1].starts_with(" PHQ-9 18 moderately severe (baseline)"),
+        "{s}"
+    );
+    // Inferred courses start at their first dose.
+    assert!(
+        lines[3].starts_with(
+            " Courses: 2 re-induction from 2026-11-14, 2 sessions (inferred from the dose dates) · \
+             1 induction 2026-03-02 to 2026-04-"
+        ),
+        "{s}"
+    );
+    // Check-ins of this course only, numbered within it.
+    assert!(s.contains("24 h after session 2"), "{s}");
+    assert!(s.contains("This course: 2 of 2 done"), "{s}");
+    // The header over the panes says the same.
+    press(&mut w.app, "<Esc>");
+    assert!(
+        screen(&w.app).contains("re-induction · session 2 of 6, then maintenance"),
+        "{}",
+        screen(&w.app)
+    );
+}
+
+/// The clinician starts a course from the course view: a re-induction is offered, the record is
+/// written, and the view follows the new course (no sessions yet, listed first). Ten weeks
+/// without a dose, the view suggests a re-induction first.
+#[test]
+fn n_in_the_course_view_starts_a_reinduction_and_a_long_gap_suggests_one() {
+    let mut w = maite_from_an_older_file();
+    press(&mut w.app, "c");
+    assert!(!screen(&w.app).contains("consider a re-induction"));
+    later(&w, 10 * 7 * 24 * 3600 * 1000);
+    let s = screen(&w.app);
+    assert!(
+        s.contains("last dose 10 weeks ago, longer than the 8 weeks re-induction gap: consider a re-induction: n starts one"),
+        "{s}"
+    );
+    press(&mut w.app, "n");
+    let s = screen(&w.app);
+    assert!(s.contains("Start a course · Maite Kowalczyk"), "{s}");
+    assert!(s.contains("re-induction"), "{s}");
+    press(&mut w.app, "<Tab><Tab>"); // past Sessions, to Reason
+    for c in "Relapse".chars() {
+        press(&mut w.app, &c.to_string());
+    }
+    press(&mut w.app, "<Enter>");
+    let s = screen(&w.app);
+    assert!(w.app.popup.is_none(), "{s}");
+    let lines: Vec<&str> = s.lines().collect();
+    assert!(
+        lines[0].starts_with(" Maite Kowalczyk · re-induction · no sessions yet"),
+        "{s}"
+    );
+    assert!(
+        lines[3]
+            .starts_with(" Courses: 3 re-induction from 2027-01-30, 0 sessions · 2 re-induction"),
+        "{s}"
+    );
+    let v = w.app.patient.as_ref().unwrap();
+    let c = &v.records.courses;
+    assert_eq!(c.len(), 1);
+    assert_eq!(c[0].kind, kitnotes::model::CourseKind::Reinduction);
+    assert_eq!(c[0].by, "Dr. Rowan Vale");
+    assert_eq!(c[0].planned_sessions, Some(6));
+    assert_eq!(c[0].reason, "Relapse");
+}

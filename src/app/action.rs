@@ -152,6 +152,8 @@ actions! {
     MeasureNew = "measure.new": "Record a PHQ-9, GAD-7 or a scale total",
     GoalNew = "goal.new": "Promote an intention to an integration goal, or set a new one",
     GoalCheckIn = "goal.check_in": "Check in on a goal: progress 0-10 and a short note",
+    SafetyFollowUp = "safety.follow_up": "Record a safety follow-up of a PHQ-9 item 9 answer: risk assessed, plan, by whom",
+    CourseStart = "course.start": "Start a course: induction, re-induction (own baseline and numbering) or maintenance",
 
     SearchPatient = "search.patient": "Search this patient's notes, observations, goals and check-ins",
     SearchAll = "search.all": "Search the notes, observations, goals and check-ins of every patient",

@@ -593,10 +593,28 @@ impl App {
             rows[..=i].rotate_right(1);
         }
         let patient = v.records.patient.id.clone();
+        // After a long gap, say so before the first dose of what may be a new course.
+        let suggestion = crate::model::course::suggestion(
+            &crate::model::course::courses(
+                &v.records,
+                self.settings.reinduction_gap,
+                &self.settings.time_zone,
+            ),
+            self.settings.reinduction_gap,
+            self.now(),
+            &self.settings.time_zone,
+        );
         self.popup = Some(Popup::Protocols(ProtocolPicker {
             patient,
             list: FilteredList::new(rows, self.size),
         }));
+        if let Some(s) = suggestion {
+            self.say(format!(
+                "{s}: Esc, then {} and {} start one first",
+                self.key_hint(KeyContext::Timeline, Action::ViewCourse),
+                self.key_hint(KeyContext::Course, Action::CourseStart)
+            ));
+        }
     }
 
     /// Creates the session from the chosen protocol, writes it, and opens the console.
@@ -616,11 +634,14 @@ impl App {
             return;
         };
         let now = self.now();
-        let number = self
-            .patient
-            .as_ref()
-            .map_or(0, |v| v.records.sessions.len() as u32)
-            + 1;
+        // Numbered within the current course: a re-induction starts again at 1.
+        let number = self.patient.as_ref().map_or(1, |v| {
+            crate::model::course::next_session_number(
+                &v.records,
+                self.settings.reinduction_gap,
+                &self.settings.time_zone,
+            )
+        });
         let id = RecordId::from_uuid(self.ids.next(now));
         let session = protocol.start_session(id, &patient, Some(number), now);
         let said = match session.dose_in_mg() {

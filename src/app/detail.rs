@@ -6,8 +6,8 @@ use crate::model::measure::{Score, baseline, outcome};
 use crate::model::monitoring::{Thresholds, is_sedated, reading_flags};
 use crate::model::timeline::measure_summary;
 use crate::model::{
-    DosingSession, EntryField, EntryKind, IntegrationGoal, Measure, Note, NoteStatus,
-    PatientRecords, TimelineEntry,
+    Course, DosingSession, EntryField, EntryKind, IntegrationGoal, Measure, Note, NoteStatus,
+    PatientRecords, SafetyFollowUp, TimelineEntry,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -90,7 +90,66 @@ pub fn document(
             .find(|g| g.id == e.record)
             .map(|g| goal(g, e.check_in, tz))
             .unwrap_or_default(),
+        EntryKind::SafetyFollowUp => r
+            .follow_ups
+            .iter()
+            .find(|f| f.id == e.record)
+            .map(|f| follow_up(r, f, tz))
+            .unwrap_or_default(),
+        EntryKind::Course => r
+            .courses
+            .iter()
+            .find(|c| c.id == e.record)
+            .map(|c| course(c, tz))
+            .unwrap_or_default(),
     }
+}
+
+fn follow_up(r: &PatientRecords, f: &SafetyFollowUp, tz: &TimeZone) -> Vec<DetailLine> {
+    let mut out = vec![
+        text(Tone::Title, "Safety follow-up"),
+        text(
+            Tone::Dim,
+            format!("PHQ-9 item 9 follow-up · {}", when(f.at, tz)),
+        ),
+        field("Risk assessed", f.risk.as_str()),
+        field("Plan", f.plan.clone()),
+        field("By", f.by.clone()),
+    ];
+    if let Some(m) = f
+        .measure
+        .as_ref()
+        .and_then(|id| r.measures.iter().find(|m| &m.id == id))
+    {
+        out.push(field(
+            "Answers",
+            format!("{} of {}", measure_summary(m), when(m.at, tz)),
+        ));
+    }
+    out
+}
+
+fn course(c: &Course, tz: &TimeZone) -> Vec<DetailLine> {
+    let mut out = vec![
+        text(Tone::Title, format!("Course: {}", c.kind.label())),
+        text(Tone::Dim, format!("Started {} by {}", when(c.at, tz), c.by)),
+    ];
+    if let Some(n) = c.planned_sessions {
+        out.push(field("Induction sessions planned", n.to_string()));
+    }
+    if !c.reason.trim().is_empty() {
+        out.push(field("Reason", c.reason.clone()));
+    }
+    out.push(text(
+        Tone::Dim,
+        match c.kind {
+            crate::model::CourseKind::Maintenance => {
+                "The course under way continues as maintenance: same baseline and numbering."
+            }
+            _ => "A new course: its own baseline score, session numbers and check-in schedule.",
+        },
+    ));
+    out
 }
 
 fn note(n: &Note, tz: &TimeZone) -> Vec<DetailLine> {
@@ -326,6 +385,26 @@ fn measure(r: &PatientRecords, m: &Measure, tz: &TimeZone) -> Vec<DetailLine> {
                         m.items[8]
                     ),
                 ));
+                use crate::model::safety::{Answered, answered_after};
+                out.push(match answered_after(r, m.at) {
+                    Some(Answered::FollowUp(f)) => field(
+                        "Followed up",
+                        format!(
+                            "{} · risk {} · by {}",
+                            when(f.at, tz),
+                            f.risk.as_str(),
+                            f.by
+                        ),
+                    ),
+                    Some(Answered::SignedNote { signed_at }) => field(
+                        "Followed up",
+                        format!("a note signed {}", when(signed_at, tz)),
+                    ),
+                    None => text(
+                        Tone::Flag,
+                        "Not yet followed up: no signed note or safety follow-up since",
+                    ),
+                });
             }
             let base = baseline(&r.measures, m.instrument);
             if let Some(b) = base.filter(|b| b.id != m.id).and_then(|b| b.score().ok()) {

@@ -390,8 +390,14 @@ impl App {
         if let Some(id) = self.patient.as_ref().map(|v| v.records.patient.id.clone()) {
             match self.store.patient_records(&id)? {
                 Some(records) => {
+                    let course = crate::model::course::CourseNow::of(
+                        &records,
+                        self.settings.reinduction_gap,
+                        &self.settings.time_zone,
+                    );
                     if let Some(v) = self.patient.as_mut() {
                         v.entries = crate::model::timeline::timeline(&records);
+                        v.course = course;
                         v.records = records;
                     }
                 }
@@ -404,6 +410,7 @@ impl App {
             let today = super::views::read_today(
                 self.store.as_ref(),
                 &self.settings.cadence,
+                self.settings.reinduction_gap,
                 now,
                 &self.settings.time_zone,
             )?;

@@ -22,6 +22,7 @@ pub mod measures;
 mod notes;
 pub mod patient_form;
 mod popup;
+pub mod record_form;
 pub mod search;
 mod unsaved;
 pub mod views;
@@ -149,6 +150,8 @@ impl Roster {
 pub struct PatientView {
     pub records: PatientRecords,
     pub entries: Vec<TimelineEntry>,
+    /// The patient's courses and the current one's records, read with the records.
+    pub course: crate::model::course::CourseNow,
     pub cursor: ListCursor,
     /// Lines scrolled off the top of the detail pane.
     pub detail_scroll: usize,
@@ -172,6 +175,9 @@ pub struct AppSettings {
     pub thresholds: Thresholds,
     /// Doses in an induction course, for "session 3 of 6".
     pub induction_sessions: u32,
+    /// How long without a dose before kitnotes suggests a re-induction (`[courses]
+    /// reinduction_gap`), and where the courses of a store without course records split.
+    pub reinduction_gap: crate::model::cadence::CadenceStep,
     /// When integration check-ins are due after each dose.
     pub cadence: crate::model::cadence::Cadence,
     /// A short name for the store, shown in the header ("demo" for the demo store).
@@ -205,6 +211,7 @@ impl Default for AppSettings {
             theme: ThemeKind::Standard,
             thresholds: Thresholds::default(),
             induction_sessions: 6,
+            reinduction_gap: crate::model::course::DEFAULT_REINDUCTION_GAP,
             cadence: Default::default(),
             store_label: String::new(),
             templates: crate::templates::builtins().clone(),
@@ -363,6 +370,15 @@ impl App {
         self.clock.now()
     }
 
+    /// Where the patient's current course stands, in words: "session 3 of 6, then
+    /// maintenance", "re-induction · session 2 of 6, then maintenance", "no sessions yet".
+    pub fn course_words(&self, v: &PatientView) -> String {
+        match v.course.all.last() {
+            Some(c) => crate::model::course::progress_words(c, self.induction_sessions(&v.records)),
+            None => "no sessions yet".to_string(),
+        }
+    }
+
     /// Induction sessions in this patient's course, by the profile of their latest session.
     pub fn induction_sessions(&self, r: &PatientRecords) -> u32 {
         self.settings
@@ -504,6 +520,7 @@ impl App {
             Some(Popup::Confirm(_)) => None,
             Some(Popup::Measure(m)) => m.field(),
             Some(Popup::Goal(g)) => g.field(),
+            Some(Popup::Record(f)) => f.field(),
             Some(Popup::Search(s)) => Some(&mut s.field),
             None => match self.console.as_mut().and_then(|c| c.input.as_mut()) {
                 Some(i) => Some(&mut i.field),
@@ -514,7 +531,11 @@ impl App {
 
     fn type_into_field(&mut self, key: KeyEvent) {
         // Questionnaire answers and choice fields take some keys before any text field does.
-        if self.measure_key(key) || self.goal_key(key) || self.search_key(key) {
+        if self.measure_key(key)
+            || self.goal_key(key)
+            || self.search_key(key)
+            || self.record_form_key(key)
+        {
             return;
         }
         if let Some(f) = self.focused_field()
@@ -539,6 +560,7 @@ impl App {
             Some(Popup::Confirm(_)) => {}
             Some(Popup::Measure(m)) => m.after_typing(),
             Some(Popup::Goal(g)) => g.after_typing(),
+            Some(Popup::Record(f)) => f.after_typing(),
             Some(Popup::Patient(_)) | Some(Popup::Addendum(_)) | Some(Popup::Search(_)) => {}
             None if self.console.is_some() => {
                 if let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut()) {
@@ -800,6 +822,7 @@ impl App {
             Popup::Measure(_) => self.update_measure_popup(action),
             Popup::Goal(_) => self.update_goal_popup(action),
             Popup::Search(_) => self.update_search_popup(action),
+            Popup::Record(_) => self.update_record_form(action),
             Popup::Addendum(_) => match action {
                 Action::PopupClose => self.popup = None,
                 Action::PopupConfirm => self.save_addendum(),
@@ -993,6 +1016,11 @@ impl App {
                 && let Some(v) = self.patient.as_mut()
             {
                 v.entries = crate::model::timeline::timeline(&records);
+                v.course = crate::model::course::CourseNow::of(
+                    &records,
+                    self.settings.reinduction_gap,
+                    &self.settings.time_zone,
+                );
                 v.records = records;
             }
             self.keep_cursors_visible();
@@ -1001,9 +1029,15 @@ impl App {
         match self.store.patient_records(&id) {
             Ok(Some(records)) => {
                 let entries = crate::model::timeline::timeline(&records);
+                let course = crate::model::course::CourseNow::of(
+                    &records,
+                    self.settings.reinduction_gap,
+                    &self.settings.time_zone,
+                );
                 self.patient = Some(PatientView {
                     records,
                     entries,
+                    course,
                     cursor: ListCursor::default(),
                     detail_scroll: 0,
                     found: None,

@@ -29,6 +29,8 @@ pub enum Popup {
     Goal(super::goals::GoalPopup),
     /// Full-text search of one patient's records or everyone's.
     Search(super::search::SearchPopup),
+    /// A small form that writes one record: a safety follow-up, the start of a course.
+    Record(Box<super::record_form::RecordForm>),
 }
 
 /// One template offered for a new note.

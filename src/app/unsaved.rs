@@ -84,13 +84,15 @@ pub struct Line {
     pub editing: Option<CorrectTarget>,
 }
 
-/// A form that was open.
+/// A form that was open. (Held once, only while kept or brought back: its size does not
+/// matter, so the variants are not boxed.)
 #[derive(Debug, Serialize, Deserialize)]
+#[allow(clippy::large_enum_variant)]
 pub enum OpenForm {
     Patient(PatientForm),
     Measure(KeptMeasure),
-    Goal(GoalForm),
-    CheckIn(CheckInForm),
+    Goal(Box<GoalForm>),
+    CheckIn(Box<CheckInForm>),
     Addendum(AddendumForm),
 }
 
@@ -213,8 +215,8 @@ impl App {
         let form = match &self.popup {
             Some(Popup::Patient(f)) => Some(OpenForm::Patient(f.clone())),
             Some(Popup::Measure(m)) => KeptMeasure::of(m).map(OpenForm::Measure),
-            Some(Popup::Goal(GoalPopup::Form(g))) => Some(OpenForm::Goal(g.clone())),
-            Some(Popup::Goal(GoalPopup::CheckIn(c))) => Some(OpenForm::CheckIn((**c).clone())),
+            Some(Popup::Goal(GoalPopup::Form(g))) => Some(OpenForm::Goal(Box::new(g.clone()))),
+            Some(Popup::Goal(GoalPopup::CheckIn(c))) => Some(OpenForm::CheckIn(c.clone())),
             Some(Popup::Addendum(a)) => Some(OpenForm::Addendum(AddendumForm {
                 note: a.note.clone(),
                 title: a.title.clone(),
@@ -413,10 +415,13 @@ impl App {
                 let what = format!("the {}", form.progress());
                 (Popup::Measure(form), what)
             }
-            OpenForm::Goal(g) => (Popup::Goal(GoalPopup::Form(g)), "the goal form".to_string()),
+            OpenForm::Goal(g) => (
+                Popup::Goal(GoalPopup::Form(*g)),
+                "the goal form".to_string(),
+            ),
             OpenForm::CheckIn(c) => {
                 let what = format!("the check-in on \"{}\"", c.goal_title);
-                (Popup::Goal(GoalPopup::CheckIn(Box::new(c))), what)
+                (Popup::Goal(GoalPopup::CheckIn(c)), what)
             }
             OpenForm::Addendum(a) => {
                 let what = format!("the addendum to \"{}\"", a.title);

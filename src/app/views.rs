@@ -66,6 +66,7 @@ pub fn goals_in_order(r: &PatientRecords) -> Vec<&IntegrationGoal> {
 pub fn read_today(
     store: &dyn crate::store::Store,
     cadence: &crate::model::cadence::Cadence,
+    gap: crate::model::cadence::CadenceStep,
     now: jiff::Timestamp,
     tz: &jiff::tz::TimeZone,
 ) -> anyhow::Result<Today> {
@@ -73,7 +74,7 @@ pub fn read_today(
     let mut t = Today::default();
     for p in store.patients()? {
         if let Some(r) = store.patient_records(&p.id)? {
-            t.add(&r, cadence, now, tz);
+            t.add(&r, cadence, gap, now, tz);
         }
     }
     t.sort();
@@ -91,6 +92,7 @@ impl App {
         let t = match read_today(
             self.store.as_ref(),
             &self.settings.cadence,
+            self.settings.reinduction_gap,
             now,
             &self.settings.time_zone,
         ) {
@@ -168,6 +170,12 @@ impl App {
             }
             // Recording for the patient whose course is open; the popup opens over the view and
             // the view shows what was saved.
+            Action::SafetyFollowUp if matches!(self.view, Some(View::Today(_))) => {
+                self.open_safety_follow_up()
+            }
+            Action::CourseStart if matches!(self.view, Some(View::Course(_))) => {
+                self.open_course_start()
+            }
             Action::MeasureNew | Action::GoalNew | Action::GoalCheckIn
                 if matches!(self.view, Some(View::Course(_))) =>
             {

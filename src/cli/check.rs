@@ -157,5 +157,16 @@ pub fn print_counts(c: &crate::store::Counts, indent: &str) -> std::io::Result<(
         out,
         "{indent}Integration goals: {} ({} check-ins)",
         c.goals, c.check_ins
-    )
+    )?;
+    writeln!(out, "{indent}Safety follow-ups: {}", c.safety_follow_ups)?;
+    if c.sessions > 0 && c.courses == 0 {
+        writeln!(
+            out,
+            "{indent}Courses: none recorded; inferred from the dose dates (a long gap between \
+             doses starts a re-induction)"
+        )?;
+    } else {
+        writeln!(out, "{indent}Courses: {}", c.courses)?;
+    }
+    Ok(())
 }

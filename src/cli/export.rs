@@ -69,7 +69,12 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             Format::Jsonl => interchange::export_jsonl(&store, out, &opts),
             // `Rems` and `Fhir` went their own ways at the top.
             Format::Md | Format::Rems | Format::Fhir => {
-                interchange::export_markdown(&store, out, &opts, &tz)
+                let chart = interchange::markdown::ChartOptions {
+                    tz: tz.clone(),
+                    reinduction_gap: env.config.reinduction_gap(),
+                    ..Default::default()
+                };
+                interchange::export_markdown_with(&store, out, &opts, &chart)
             }
         }
     };
@@ -230,6 +235,7 @@ fn fhir(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
         // Whole seconds: the bundle says when it was made, not to the nanosecond.
         generated_at: jiff::Timestamp::from_second(now.as_second()).ok(),
         tz: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
+        reinduction_gap: env.config.reinduction_gap(),
     };
     let store = env.open_existing_store()?;
     let (summary, destination) = write_export(args.output.as_deref(), |out| {
@@ -276,11 +282,15 @@ fn fhir_detail(
             "QuestionnaireResponses",
         ),
         (
-            s.score_observations + s.vital_sign_observations + s.rating_observations,
+            s.score_observations
+                + s.vital_sign_observations
+                + s.rating_observations
+                + s.safety_follow_ups,
             "Observation",
             "Observations",
         ),
         (s.goals, "Goal", "Goals"),
+        (s.episodes_of_care, "EpisodeOfCare", "EpisodesOfCare"),
         (s.care_plans, "CarePlan", "CarePlans"),
         (
             s.document_references,

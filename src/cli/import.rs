@@ -14,6 +14,16 @@ pub struct Args {
     pub file: PathBuf,
 }
 
+/// What kitnotes does with doses that no course record covers, said after an import or a check
+/// that found none.
+pub fn inferred_courses(gap: crate::model::cadence::CadenceStep) -> String {
+    format!(
+        "No course records: courses are inferred from the dose dates (a dose more than {} after \
+         the one before starts a re-induction; [courses] reinduction_gap in config.toml)",
+        gap.label()
+    )
+}
+
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let name = args.file.display().to_string();
     let file = if name == "-" {
@@ -46,6 +56,13 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         dir.display(),
         started.elapsed().as_secs_f64()
     )?;
+    if summary.sessions > 0 && summary.courses == 0 {
+        writeln!(
+            super::output::stdout(),
+            "{}",
+            inferred_courses(env.config.reinduction_gap())
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }
 

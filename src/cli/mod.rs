@@ -272,6 +272,7 @@ pub fn build_app(
         time_zone: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
         theme,
         cadence: env.config.cadence(),
+        reinduction_gap: env.config.reinduction_gap(),
         lock_after: env.config.lock_after(),
         lock_during_session: env.config.lock_during_session(),
         // Says when the records are not encrypted at rest (the demo store).

@@ -18,7 +18,13 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let store = env.open_existing_store()?;
     let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
     let now = args.at.unwrap_or_else(jiff::Timestamp::now);
-    let t = crate::app::views::read_today(&store, &env.config.cadence(), now, &tz)?;
+    let t = crate::app::views::read_today(
+        &store,
+        &env.config.cadence(),
+        env.config.reinduction_gap(),
+        now,
+        &tz,
+    )?;
     writeln!(
         out,
         "Today, {}",

@@ -18,8 +18,8 @@ use super::{DemoSpec, MAX_NOTES_PER_PATIENT};
 use crate::clock::SeededRng;
 use crate::model::cadence::CadenceStep;
 use crate::model::{
-    CheckIn, DosingSession, GoalStatus, Instrument, IntegrationGoal, LifeDomain, Measure, Note,
-    NoteKind, PatientId, Record, RecordId,
+    CheckIn, Course, CourseKind, DosingSession, GoalStatus, Instrument, IntegrationGoal,
+    LifeDomain, Measure, Note, NoteKind, PatientId, Record, RecordId,
 };
 use jiff::civil::{Date, DateTime};
 use jiff::tz::TimeZone;
@@ -557,6 +557,10 @@ pub(super) fn generate(spec: &DemoSpec, index: u32) -> Vec<Record> {
         && born > adult
     {
         profile.patient.born = adult.checked_sub(rng.range(0, 3000).days()).ok();
+        // Older now: the relatives named must fit the new age too.
+        if let Some(a) = profile.patient.age_on(spec.anchor) {
+            profile.voice.age = i64::from(a);
+        }
     }
     if plan.courses.len() > 1 {
         profile.patient.tags.push("re-induction".to_owned());
@@ -942,12 +946,74 @@ pub(super) fn generate(spec: &DemoSpec, index: u32) -> Vec<Record> {
     timeline.extend(sessions.into_iter().map(Record::Session));
     timeline.extend(measures.into_iter().map(Record::Measure));
     timeline.extend(goals.into_iter().map(Record::Goal));
-    // Stable: records at the same instant keep kind order (note, session, measure, goal).
+    timeline.extend(
+        course_records(&plan, &patient, &spec.clinician, induction)
+            .into_iter()
+            .map(Record::Course),
+    );
+    // Stable: records at the same instant keep kind order (note, session, measure, goal, course).
     timeline.sort_by_key(|r| r.at());
     timeline.extend(planned.map(Record::Session));
     let mut out = Vec::with_capacity(timeline.len() + 1);
     out.push(Record::Patient(profile.patient.clone()));
     out.extend(timeline);
+    out
+}
+
+/// The clinician starts each course at its first visit (the assessment, else the first session):
+/// an induction, and after the months of wellness a re-induction with its reason. Drawn from the
+/// plan alone (no random numbers), so the rest of the demo is the same as without them.
+fn course_records(
+    plan: &Plan,
+    patient: &PatientId,
+    clinician: &str,
+    induction: u32,
+) -> Vec<Course> {
+    let mut out: Vec<Course> = Vec::new();
+    let mut last_dose: Option<Timestamp> = None;
+    for ci in 0..plan.courses.len() {
+        let first_prep = plan
+            .preps
+            .iter()
+            .filter(|p| p.course == ci)
+            .map(|p| p.at)
+            .min();
+        let first_session = plan
+            .sessions
+            .iter()
+            .filter(|s| s.course == ci)
+            .map(|s| s.arrive)
+            .min();
+        let Some(at) = first_prep.or(first_session) else {
+            continue;
+        };
+        let (kind, reason) = match last_dose {
+            None => (CourseKind::Induction, String::new()),
+            Some(d) => {
+                let months = at.duration_since(d).as_hours() / (24 * 30);
+                (
+                    CourseKind::Reinduction,
+                    format!("Relapse after {months} months without a dose"),
+                )
+            }
+        };
+        out.push(Course {
+            id: rid(&format!("{}-c{}", patient.as_str(), ci + 1)),
+            patient: patient.clone(),
+            at,
+            kind,
+            by: clinician.to_owned(),
+            planned_sessions: Some(induction),
+            reason,
+        });
+        last_dose = plan
+            .sessions
+            .iter()
+            .filter(|s| s.course == ci)
+            .map(|s| s.t0)
+            .max()
+            .or(last_dose);
+    }
     out
 }
 
@@ -1119,7 +1185,7 @@ fn check_ins(
                     voice: &p.voice,
                 };
                 let mut s = String::new();
-                w.sentence(&mut s, text::GOAL_CHECKIN_LINES);
+                w.sentence(&mut s, text::checkin_lines(progress));
                 s
             }
         };

@@ -216,7 +216,7 @@ pub(super) fn integration_note(
         match line {
             Some(l) => checkins.push_str(l),
             None => {
-                let t = w.pick(text::GOAL_CHECKIN_LINES);
+                let t = w.pick(text::GOAL_REVIEW_LINES);
                 w.fill(&mut checkins, t);
             }
         }

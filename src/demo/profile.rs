@@ -344,11 +344,14 @@ pub(super) fn draw(index: u32, seed: u64, anchor: Date, rng: &mut SeededRng) -> 
         }
     }
 
+    let escort = escort(&relations, age);
     let voice = Voice {
         first,
         their,
         them,
         relations,
+        escort,
+        age,
         lost: word(rng, text::LOST),
         place: word(rng, text::PLACES),
         music: word(rng, text::MUSIC_WORDS),
@@ -491,4 +494,55 @@ fn word(rng: &mut SeededRng, bank: &'static [&'static str]) -> &'static str {
     bank.get(rng.below(bank.len() as u64) as usize)
         .copied()
         .unwrap_or_default()
+}
+
+/// Whether `relation` is someone a patient aged `age` plausibly still has around to talk to,
+/// call or bring along: grandparents are gone by 50 in these stories, parents by 60.
+pub(super) fn fits_age(relation: &str, age: i64) -> bool {
+    match relation {
+        "grandmother" | "grandfather" => age < 50,
+        "father" | "mother" | "stepfather" => age < 60,
+        "son" | "daughter" => age >= 30,
+        _ => true,
+    }
+}
+
+/// Who brings the patient and collects them after a dose (and is their emergency contact): the
+/// first person they talk about who would plausibly do it at their age, else someone usual for
+/// the age. Chosen without a random draw, so the rest of the demo stays as it was.
+fn escort(relations: &[&'static str], age: i64) -> &'static str {
+    let usual: &[&'static str] = if age < 30 {
+        &[
+            "mother",
+            "partner",
+            "father",
+            "sister",
+            "brother",
+            "best friend",
+        ]
+    } else if age < 60 {
+        &[
+            "partner",
+            "sister",
+            "best friend",
+            "husband",
+            "wife",
+            "brother",
+        ]
+    } else {
+        &[
+            "partner",
+            "daughter",
+            "son",
+            "husband",
+            "wife",
+            "sister",
+            "best friend",
+        ]
+    };
+    relations
+        .iter()
+        .find(|r| usual.contains(r))
+        .copied()
+        .unwrap_or(usual[(age as usize) % usual.len()])
 }

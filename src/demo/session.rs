@@ -354,7 +354,7 @@ pub(super) fn dosing_session(
     obs.push(o(plus(t0, w.rng.range(80, 105)), return_text));
     let transport = if w.rng.chance(0.75) {
         let mut s = String::new();
-        w.fill(&mut s, "{their} {rel}");
+        w.fill(&mut s, "{their} {escort}");
         s
     } else {
         "a booked taxi (not driving today)".to_owned()

@@ -64,6 +64,11 @@ pub(super) struct Voice {
     pub them: &'static str,
     /// Family members and close people, most talked-about first.
     pub relations: Vec<&'static str>,
+    /// The one person who brings the patient to sessions, collects them and is their emergency
+    /// contact: always the same, so notes never disagree about who it was.
+    pub escort: &'static str,
+    /// Age in years at the anchor date: a relation the age rules out is never named.
+    pub age: i64,
     /// Someone (or an animal) the patient has lost.
     pub lost: &'static str,
     pub place: &'static str,
@@ -121,8 +126,26 @@ impl Writer<'_> {
             "n" => v.first,
             "their" => v.their,
             "them" => v.them,
-            "rel" => self.relation(),
-            "rel0" => v.relations.first().copied().unwrap_or("partner"),
+            "rel" => {
+                let r = self.relation();
+                if super::profile::fits_age(r, v.age) {
+                    r
+                } else {
+                    v.escort
+                }
+            }
+            "rel0" => v
+                .relations
+                .first()
+                .copied()
+                .filter(|r| super::profile::fits_age(r, v.age))
+                .unwrap_or(v.escort),
+            // Drawn like `{rel}` (so the rest of the demo reads the same for a seed), but always
+            // the patient's one escort.
+            "escort" => {
+                self.relation();
+                v.escort
+            }
             "lost" => v.lost,
             "place" => v.place,
             "music" => v.music,
@@ -630,7 +653,7 @@ pub(super) const DIFFICULT_MOMENTS: &[&str] = &[
     "We practised slow exhalations and naming five things in the room.",
     "If memories of the past surface, {n} can choose to open the eyes and orient at any time.",
     "Discussed that difficult experiences are often the most useful, and that {n} is never alone in them.",
-    "Plan for a hard evening afterwards: {their} {rel} will be at home; the clinic phone line is open.",
+    "Plan for a hard evening afterwards: {their} {escort} will be at home; the clinic phone line is open.",
 ];
 
 pub(super) const CONSENT_FIRST: &[&str] = &[
@@ -673,11 +696,11 @@ pub(super) const MEDS_UNCHANGED: &[&str] = &[
 ];
 
 pub(super) const CONTACT_NOTES: &[&str] = &[
-    "Prefers text messages. Emergency contact: {rel}, 555-01{num2}.",
-    "Best reached by phone after 5 pm. Emergency contact: {rel}, 555-01{num2}.",
-    "Email preferred (address on intake form). Emergency contact: {rel}, 555-01{num2}.",
-    "Works shifts: leave a voicemail. Emergency contact: {rel}, 555-01{num2}.",
-    "Hard of hearing on the left; text first. Emergency contact: {rel}, 555-01{num2}.",
+    "Prefers text messages. Emergency contact: {escort}, 555-01{num2}.",
+    "Best reached by phone after 5 pm. Emergency contact: {escort}, 555-01{num2}.",
+    "Email preferred (address on intake form). Emergency contact: {escort}, 555-01{num2}.",
+    "Works shifts: leave a voicemail. Emergency contact: {escort}, 555-01{num2}.",
+    "Hard of hearing on the left; text first. Emergency contact: {escort}, 555-01{num2}.",
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -686,7 +709,7 @@ pub(super) const CONTACT_NOTES: &[&str] = &[
 pub(super) const BEFORE_DOSING: &[&str] = &[
     "{n} arrived on time, a little nervous, having eaten a light breakfast.",
     "Mood today 'flat but okay'. Slept about six hours.",
-    "{n} arrived with {their} {rel}, who will collect {them} afterwards.",
+    "{n} arrived with {their} {escort}, who will collect {them} afterwards.",
     "Intention for today: to stay with whatever comes up about {their} {rel}.",
     "Intention for today: 'to be kinder to myself'.",
     "{n} reports no alcohol in the past 24 h and held the morning lorazepam as agreed.",
@@ -816,14 +839,59 @@ pub(super) const INTEGRATION_PLAN: &[&str] = &[
     "Keep a note of moments of {feel} during the week.",
 ];
 
-pub(super) const GOAL_CHECKIN_LINES: &[&str] = &[
-    "Some progress; {n} managed it {num} times this week.",
+/// Check-in lines by how far the goal has come, so the words fit the number (0-10): stalled or
+/// little movement (0-3), some (4-6), clear (7-10). Each bank has seven lines with a counted
+/// slot (`{num}`, `{days}`) first and last only, so a seed draws the same numbers whichever bank
+/// the progress picks, and the rest of the demo stays as it was.
+pub(super) const CHECKIN_STALLED: &[&str] = &[
+    "Tried it {num} times, fewer than hoped; agreed to make the step smaller.",
     "Harder this week because of low energy, but {n} did not give up on it.",
-    "{n} feels this goal is becoming a habit.",
     "Stalled; agreed to make the step smaller.",
-    "Clear progress; {n} is proud of it.",
+    "Not much movement yet; {n} named what got in the way.",
+    "{n} forgot it most days; a phone reminder is the next try.",
+    "Hardly started; {n} is unsure it is the right goal and will think it over.",
+    "Managed once, on {days}; the rest of the week got away from {them}.",
+];
+
+pub(super) const CHECKIN_SOME: &[&str] = &[
+    "Some progress; {n} managed it {num} times this week.",
     "Slow going, yet {n} notices the intention more often.",
+    "Halfway there; the easier days are becoming more common.",
+    "Some progress, with setbacks {n} could name without blaming {them}self.",
+    "Uneven week, but {n} kept coming back to it.",
+    "Some days yes, some days no; {n} is curious rather than critical about it.",
     "Went well on {days}; the rest of the week was harder.",
+];
+
+pub(super) const CHECKIN_CLEAR: &[&str] = &[
+    "Clear progress; {n} managed it {num} times this week without a reminder.",
+    "{n} feels this goal is becoming a habit.",
+    "Clear progress; {n} is proud of it.",
+    "Steady; {n} did it most days without needing a reminder.",
+    "Going well; others have noticed the change too.",
+    "Mostly there; {n} wants to keep it going through the next weeks.",
+    "Went well on {days} and on most other days too.",
+];
+
+/// The check-in lines that fit a progress of `progress` out of 10.
+pub(super) fn checkin_lines(progress: u8) -> &'static [&'static str] {
+    match progress {
+        0..=3 => CHECKIN_STALLED,
+        4..=6 => CHECKIN_SOME,
+        _ => CHECKIN_CLEAR,
+    }
+}
+
+/// Said at a visit of a goal whose progress was not rated there: no verdict, only that it came up.
+/// Seven lines, a counted slot first and last only, like the check-in lines.
+pub(super) const GOAL_REVIEW_LINES: &[&str] = &[
+    "came up {num} times in the visit; not rated today.",
+    "touched on briefly; {n} keeps it in mind.",
+    "not rated today; {n} wants to come back to it.",
+    "discussed at the end of the visit.",
+    "left for the next visit.",
+    "mentioned in passing; no change reported.",
+    "{n} plans to look at it again on {days}.",
 ];
 
 pub(super) const SAFETY: &[&str] = &[
@@ -865,7 +933,7 @@ pub(super) const ADDENDA_SESSION: &[&str] = &[
     "Lot number confirmed against the pharmacy log: {lot}.",
     "Clarification: the 40-minute BP was taken on the left arm, seated.",
     "Later remark: {n} phoned the next day, tired but well, no after-effects.",
-    "Correction: discharge was to {their} {rel}, not a taxi as first written.",
+    "Clarification: {their} {escort} phoned that evening to say {n} was home and resting.",
 ];
 
 pub(super) const ADDENDA_ESKETAMINE: &[&str] = &[
@@ -885,7 +953,7 @@ pub(super) const ADDENDA_PREP: &[&str] = &[
     "Addendum: signed consent form scanned into the paper chart.",
     "Addendum: ECG from the GP received, normal sinus rhythm.",
     "Addendum: prescriber confirmed the benzodiazepine hold plan.",
-    "Correction: the emergency contact is {their} {rel}, number unchanged.",
+    "Clarification: the emergency contact, {their} {escort}, confirmed the number on file.",
 ];
 
 /// Intentions from preparation, each of which can become an integration goal, with check-in
@@ -1202,6 +1270,8 @@ mod tests {
             their: "their",
             them: "them",
             relations: vec!["sister", "father"],
+            escort: "sister",
+            age: 40,
             lost: "dog",
             place: "the woods",
             music: "piano music",
@@ -1284,7 +1354,10 @@ mod tests {
             MEANING,
             INSIGHTS,
             INTEGRATION_PLAN,
-            GOAL_CHECKIN_LINES,
+            CHECKIN_STALLED,
+            CHECKIN_SOME,
+            CHECKIN_CLEAR,
+            GOAL_REVIEW_LINES,
             SAFETY,
             PROCESS,
             THERAPIST_REFLECTIONS,

@@ -61,6 +61,8 @@ impl<W: Write> JsonlWriter<W> {
                         RecordKind::Note => self.summary.notes += 1,
                         RecordKind::Session => self.summary.sessions += 1,
                         RecordKind::Measure => self.summary.measures += 1,
+                        RecordKind::SafetyFollowUp => self.summary.safety_follow_ups += 1,
+                        RecordKind::Course => self.summary.courses += 1,
                         RecordKind::Patient | RecordKind::Goal => {}
                     }
                     self.write_line(other)?;

@@ -32,7 +32,7 @@ use super::markdown::{block, inline, strip_controls};
 use crate::model::measure::{Instrument, Measure, Score, loinc};
 use crate::model::{
     DosingSession, GoalStatus, IntegrationGoal, Note, NoteKind, PatientRecords, RecordId,
-    RecordRef, Route, Vitals,
+    RecordRef, Route, SafetyFollowUp, Vitals,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -80,6 +80,8 @@ pub struct FhirOptions {
     /// The clinic's zone: calendar dates (a goal's start) are the day there, and times inside
     /// a note's text are shown there. Instants are written in UTC.
     pub tz: TimeZone,
+    /// Where courses are split when they are not recorded (config.toml's `[courses]`).
+    pub reinduction_gap: crate::model::cadence::CadenceStep,
 }
 
 impl Default for FhirOptions {
@@ -88,6 +90,7 @@ impl Default for FhirOptions {
             include_psychotherapy_notes: false,
             generated_at: None,
             tz: TimeZone::UTC,
+            reinduction_gap: crate::model::course::DEFAULT_REINDUCTION_GAP,
         }
     }
 }
@@ -109,6 +112,10 @@ pub struct FhirSummary {
     /// MOAA/S and dissociation ratings taken in dosing sessions.
     pub rating_observations: usize,
     pub goals: usize,
+    /// One per course of treatment, recorded or inferred.
+    pub episodes_of_care: usize,
+    /// Safety follow-ups of PHQ-9 item 9 (Observations).
+    pub safety_follow_ups: usize,
     pub care_plans: usize,
     pub document_references: usize,
     /// Psychotherapy notes left out because they were not asked for.
@@ -133,6 +140,8 @@ impl FhirSummary {
             + self.vital_sign_observations
             + self.rating_observations
             + self.goals
+            + self.episodes_of_care
+            + self.safety_follow_ups
             + self.care_plans
             + self.document_references
     }
@@ -203,6 +212,7 @@ enum Resource {
     Observation(Observation),
     Goal(Goal),
     CarePlan(CarePlan),
+    EpisodeOfCare(EpisodeOfCare),
     DocumentReference(DocumentReference),
 }
 
@@ -333,6 +343,20 @@ struct Encounter {
     #[serde(rename = "type")]
     kind: Vec<CodeableConcept>,
     subject: Reference,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    episode_of_care: Vec<Reference>,
+    period: Period,
+}
+
+/// A course of treatment: an induction, or a re-induction after a relapse or a long gap.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EpisodeOfCare {
+    id: String,
+    status: &'static str,
+    #[serde(rename = "type")]
+    kind: Vec<CodeableConcept>,
+    patient: Reference,
     period: Period,
 }
 
@@ -457,8 +481,12 @@ struct Observation {
     #[serde(skip_serializing_if = "Option::is_none")]
     encounter: Option<Reference>,
     effective_date_time: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    performer: Vec<Reference>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value_quantity: Option<Quantity>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    value_codeable_concept: Option<CodeableConcept>,
     #[serde(skip_serializing_if = "Option::is_none")]
     value_integer: Option<u8>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -487,6 +515,7 @@ impl Observation {
                 category,
                 match category {
                     "vital-signs" => "Vital Signs",
+                    "exam" => "Exam",
                     _ => "Survey",
                 },
             )],
@@ -494,7 +523,9 @@ impl Observation {
             subject: Reference::to(patient),
             encounter: None,
             effective_date_time: instant(at),
+            performer: Vec::new(),
             value_quantity: None,
+            value_codeable_concept: None,
             value_integer: None,
             interpretation: Vec::new(),
             note: Vec::new(),
@@ -617,10 +648,13 @@ pub fn fhir_bundle(records: &PatientRecords, opts: &FhirOptions) -> (Bundle, Fhi
             .map(|s| (&s.id, urn("Encounter", &[s.id.as_str()])))
             .collect(),
         documents: HashMap::new(),
+        courses: crate::model::course::courses(records, opts.reinduction_gap, &opts.tz),
+        episodes: HashMap::new(),
         entries: Vec::new(),
         summary: FhirSummary::default(),
     };
     b.patient();
+    b.episodes_of_care();
     // Which notes become documents is known before any goal points at one.
     for n in &records.notes {
         if n.is_signed() && (opts.include_psychotherapy_notes || !n.kind.is_private()) {
@@ -634,7 +668,10 @@ pub fn fhir_bundle(records: &PatientRecords, opts: &FhirOptions) -> (Bundle, Fhi
             RecordRef::Session(s) => b.session(s),
             RecordRef::Measure(m) => b.measure(m),
             RecordRef::Goal(g) => b.goal(g),
-            RecordRef::Patient(_) => {}
+            RecordRef::SafetyFollowUp(f) => b.follow_up(f),
+            // Courses are not resources of their own yet (an EpisodeOfCare would be): the
+            // sessions and scores they group are exported as they are.
+            RecordRef::Course(_) | RecordRef::Patient(_) => {}
         }
     }
     b.care_plan();
@@ -669,6 +706,9 @@ struct Builder<'a> {
     sessions: HashMap<&'a RecordId, String>,
     /// Each exported note's DocumentReference.
     documents: HashMap<&'a RecordId, String>,
+    /// The patient's courses (recorded or inferred) and each one's EpisodeOfCare, by number.
+    courses: Vec<crate::model::course::CoursePeriod>,
+    episodes: HashMap<usize, String>,
     entries: Vec<Entry>,
     summary: FhirSummary,
 }
@@ -702,6 +742,50 @@ impl<'a> Builder<'a> {
         self.push(self.patient.clone(), Resource::Patient(resource));
     }
 
+    /// Each course is an EpisodeOfCare, active for the latest (unless the patient is archived),
+    /// finished for the earlier ones, from its start to its last dose; the dosing sessions'
+    /// Encounters point to theirs. An inferred course says so in its type's text.
+    fn episodes_of_care(&mut self) {
+        let courses = std::mem::take(&mut self.courses);
+        let last = courses.len();
+        for c in &courses {
+            let url = match &c.record {
+                Some(id) => urn("EpisodeOfCare", &[id.as_str()]),
+                None => urn(
+                    "EpisodeOfCare",
+                    &[
+                        self.records.patient.id.as_str(),
+                        "inferred",
+                        &c.start.as_second().to_string(),
+                    ],
+                ),
+            };
+            let current = c.number == last && !self.records.patient.archived;
+            let mut text = format!("Ketamine treatment course {}: {}", c.number, c.kind.label());
+            if c.inferred() {
+                text.push_str(" (inferred from the dose dates)");
+            }
+            let resource = EpisodeOfCare {
+                id: id_of(&url),
+                status: if current { "active" } else { "finished" },
+                kind: vec![CodeableConcept::text(text)],
+                patient: self.subject(),
+                period: Period {
+                    start: Some(instant(c.start)),
+                    end: if current {
+                        None
+                    } else {
+                        Some(instant(c.last_dose.unwrap_or(c.start)))
+                    },
+                },
+            };
+            self.summary.episodes_of_care += 1;
+            self.episodes.insert(c.number, url.clone());
+            self.push(url, Resource::EpisodeOfCare(resource));
+        }
+        self.courses = courses;
+    }
+
     fn encounter(&mut self, url: String, status: &'static str, kind: String, period: Period) {
         let resource = Encounter {
             id: id_of(&url),
@@ -712,6 +796,7 @@ impl<'a> Builder<'a> {
             },
             kind: vec![CodeableConcept::text(kind)],
             subject: self.subject(),
+            episode_of_care: Vec::new(),
             period,
         };
         self.summary.encounters += 1;
@@ -835,6 +920,20 @@ impl<'a> Builder<'a> {
                 end: s.discharge.as_ref().map(|d| instant(d.at)),
             },
         );
+        // The session belongs to the course its dose (or booking) falls in.
+        let course = crate::model::course::course_of(&self.courses, s.dose_time.unwrap_or(s.at))
+            .map(|c| c.number);
+        if let (
+            Some(n),
+            Some(Entry {
+                resource: Resource::Encounter(e),
+                ..
+            }),
+        ) = (course, self.entries.last_mut())
+            && let Some(url) = self.episodes.get(&n)
+        {
+            e.episode_of_care = vec![Reference::to(url)];
+        }
         self.dose(s, &encounter_url, ended);
         for (i, v) in s.vitals.iter().enumerate() {
             self.vitals(s, i, v, &encounter_url);
@@ -1121,6 +1220,39 @@ impl<'a> Builder<'a> {
         }
         self.summary.score_observations += 1;
         self.push(observation_url, Resource::Observation(o));
+    }
+
+    /// A safety follow-up is an Observation: the clinician's assessment of suicide risk, with
+    /// the risk as its value, the plan as a note and the assessor as performer, derived from the
+    /// PHQ-9 total whose item 9 prompted it. An Observation, not a ClinicalImpression: R4 gives
+    /// ClinicalImpression the maturity level 0 and few receivers read it, while an Observation
+    /// with `derivedFrom` the PHQ-9 sits beside the score it answers in every EHR. No LOINC code
+    /// is certain for "suicide risk assessment", so the code is text only.
+    fn follow_up(&mut self, f: &SafetyFollowUp) {
+        let url = urn("Observation", &[f.id.as_str(), "safety-follow-up"]);
+        let mut o = Observation::new(
+            id_of(&url),
+            "exam",
+            CodeableConcept::text("Suicide risk assessment (safety follow-up of PHQ-9 item 9)"),
+            &self.patient,
+            f.at,
+        );
+        o.performer = vec![Reference::named(&strip_controls(&f.by))];
+        o.value_codeable_concept = Some(CodeableConcept::text(format!("{} risk", f.risk.as_str())));
+        o.note = vec![Annotation {
+            time: instant(f.at),
+            text: format!("Plan: {}", strip_controls(&f.plan)),
+        }];
+        if let Some(m) = f.measure.as_ref().and_then(|id| {
+            self.records
+                .measures
+                .iter()
+                .find(|m| &m.id == id && m.score().is_ok())
+        }) {
+            o.derived_from = vec![Reference::to(&urn("Observation", &[m.id.as_str()]))];
+        }
+        self.summary.safety_follow_ups += 1;
+        self.push(url, Resource::Observation(o));
     }
 
     fn goal(&mut self, g: &IntegrationGoal) {

@@ -368,6 +368,8 @@ fn noun(kind: RecordKind) -> &'static str {
         RecordKind::Session => "dosing session",
         RecordKind::Measure => "measure",
         RecordKind::Goal => "goal",
+        RecordKind::SafetyFollowUp => "safety follow-up",
+        RecordKind::Course => "course",
     }
 }
 

@@ -12,8 +12,8 @@ use crate::model::measure::ANSWER_LABELS;
 use crate::model::monitoring::{Thresholds, check_vitals, is_sedated};
 use crate::model::session::mg_from_mg_per_kg;
 use crate::model::{
-    DosingSession, GoalStatus, Instrument, IntegrationGoal, Measure, Note, NoteKind, NoteStatus,
-    PatientRecords, Score,
+    Course, DosingSession, GoalStatus, Instrument, IntegrationGoal, Measure, Note, NoteKind,
+    NoteStatus, PatientRecords, SafetyFollowUp, Score,
 };
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -32,6 +32,8 @@ pub struct ChartOptions {
     pub include_psychotherapy_notes: bool,
     /// The limits vitals are flagged against.
     pub thresholds: Thresholds,
+    /// Where courses are split when they are not recorded (config.toml's `[courses]`).
+    pub reinduction_gap: crate::model::cadence::CadenceStep,
 }
 
 impl Default for ChartOptions {
@@ -40,6 +42,7 @@ impl Default for ChartOptions {
             tz: TimeZone::UTC,
             include_psychotherapy_notes: false,
             thresholds: Thresholds::default(),
+            reinduction_gap: crate::model::course::DEFAULT_REINDUCTION_GAP,
         }
     }
 }
@@ -144,17 +147,28 @@ impl<'a> Chart<'a> {
             .map(str::to_owned)
             .unwrap_or_else(|| "the zone written after each date".to_owned());
         self.line(&format!("- **Times shown in:** {}", inline(&zone)));
-        // The course at a glance, as the Course view shows it.
+        // The course at a glance, as the Course view shows it: the current course, its scores
+        // against its own baseline, and every course.
         let r = self.records;
         let induction = crate::protocols::builtins()
             .induction_sessions(&r.sessions, crate::protocols::DEFAULT_INDUCTION_SESSIONS);
+        let (all, current) =
+            crate::model::course::latest(r, self.opts.reinduction_gap, &self.opts.tz);
         self.line(&format!(
             "- **Course:** {}",
-            crate::model::timeline::course_progress(&r.sessions, induction)
+            match all.last() {
+                Some(c) => crate::model::course::progress_words(c, induction),
+                None => "no sessions yet".to_string(),
+            }
         ));
+        // One course is the whole story; several are listed, the current first.
+        if all.len() > 1 || all.iter().any(|c| !c.inferred()) {
+            let lines = crate::model::course::course_lines(&all, &self.opts.tz);
+            self.line(&format!("- **Courses:** {}", inline(&lines.join("; "))));
+        }
         let scores: Vec<String> = [Instrument::Phq9, Instrument::Gad7]
             .into_iter()
-            .filter_map(|i| crate::model::course::progress(r, i))
+            .filter_map(|i| crate::model::course::progress(&current, i))
             .map(|p| {
                 let mut text = inline(&p.describe());
                 if let Some(v) = p.latest.item9 {
@@ -195,6 +209,8 @@ impl<'a> Chart<'a> {
                 RecordRef::Session(s) => self.session(s),
                 RecordRef::Measure(m) => self.measure(m),
                 RecordRef::Goal(g) => self.goal(g),
+                RecordRef::SafetyFollowUp(f) => self.follow_up(f),
+                RecordRef::Course(c) => self.course(c),
                 RecordRef::Patient(_) => {}
             }
         }
@@ -536,6 +552,22 @@ impl<'a> Chart<'a> {
             self.line(&format!(
                 "**ITEM 9 above 0: needs follow-up** (item 9 answered {answer}, \"{label}\")"
             ));
+            use crate::model::safety::{Answered, answered_after};
+            let answered = match answered_after(self.records, m.at) {
+                Some(Answered::FollowUp(f)) => format!(
+                    "Followed up {} by {} (safety follow-up, risk {}).",
+                    self.when(f.at),
+                    inline(&f.by),
+                    f.risk.as_str()
+                ),
+                Some(Answered::SignedNote { signed_at }) => {
+                    format!("Followed up by a note signed {}.", self.when(signed_at))
+                }
+                None => "**Not followed up: no note signed and no safety follow-up after it.**"
+                    .to_string(),
+            };
+            self.blank();
+            self.line(&answered);
         }
         if let Err(e) = &score {
             self.blank();
@@ -591,6 +623,46 @@ impl<'a> Chart<'a> {
                 )
             }
             None => format!("{} (not in this chart)", inline(id)),
+        }
+    }
+
+    fn follow_up(&mut self, f: &SafetyFollowUp) {
+        self.summary.safety_follow_ups += 1;
+        self.line(&format!(
+            "## {} · Safety follow-up (PHQ-9 item 9)",
+            self.when(f.at)
+        ));
+        self.blank();
+        self.line(&format!("- **Risk assessed:** {}", f.risk.as_str()));
+        self.line(&format!("- **Plan:** {}", inline(&f.plan)));
+        self.line(&format!("- **By:** {}", inline(&f.by)));
+        if let Some(m) = f
+            .measure
+            .as_ref()
+            .and_then(|id| self.records.measures.iter().find(|m| &m.id == id))
+        {
+            self.line(&format!(
+                "- **Answers:** {} of {}",
+                inline(&crate::model::timeline::measure_summary(m)),
+                self.when(m.at)
+            ));
+        }
+    }
+
+    fn course(&mut self, c: &Course) {
+        self.summary.courses += 1;
+        self.line(&format!(
+            "## {} · Course started: {}",
+            self.when(c.at),
+            c.kind.label()
+        ));
+        self.blank();
+        self.line(&format!("- **Started by:** {}", inline(&c.by)));
+        if let Some(n) = c.planned_sessions {
+            self.line(&format!("- **Induction sessions planned:** {n}"));
+        }
+        if !c.reason.trim().is_empty() {
+            self.line(&format!("- **Reason:** {}", inline(&c.reason)));
         }
     }
 

@@ -108,6 +108,8 @@ pub struct ImportSummary {
     pub sessions: usize,
     pub measures: usize,
     pub goals: usize,
+    pub safety_follow_ups: usize,
+    pub courses: usize,
 }
 
 impl ImportSummary {
@@ -118,11 +120,19 @@ impl ImportSummary {
             RecordKind::Session => self.sessions += 1,
             RecordKind::Measure => self.measures += 1,
             RecordKind::Goal => self.goals += 1,
+            RecordKind::SafetyFollowUp => self.safety_follow_ups += 1,
+            RecordKind::Course => self.courses += 1,
         }
     }
 
     pub fn total(&self) -> usize {
-        self.patients + self.notes + self.sessions + self.measures + self.goals
+        self.patients
+            + self.notes
+            + self.sessions
+            + self.measures
+            + self.goals
+            + self.safety_follow_ups
+            + self.courses
     }
 }
 
@@ -132,7 +142,15 @@ impl fmt::Display for ImportSummary {
             f,
             "{} patients, {} notes, {} dosing sessions, {} measures, {} goals",
             self.patients, self.notes, self.sessions, self.measures, self.goals
-        )
+        )?;
+        // Only when present, so a file of the older kinds reads as it always did.
+        if self.safety_follow_ups > 0 {
+            write!(f, ", {} safety follow-ups", self.safety_follow_ups)?;
+        }
+        if self.courses > 0 {
+            write!(f, ", {} courses", self.courses)?;
+        }
+        Ok(())
     }
 }
 
@@ -158,6 +176,8 @@ pub struct ExportSummary {
     pub psychotherapy_notes_withheld: usize,
     /// Links from goals to withheld psychotherapy notes, left out so the file still imports.
     pub links_withheld: usize,
+    pub safety_follow_ups: usize,
+    pub courses: usize,
 }
 
 impl ExportSummary {
@@ -169,6 +189,8 @@ impl ExportSummary {
         self.goals += other.goals;
         self.psychotherapy_notes_withheld += other.psychotherapy_notes_withheld;
         self.links_withheld += other.links_withheld;
+        self.safety_follow_ups += other.safety_follow_ups;
+        self.courses += other.courses;
     }
 }
 
@@ -467,18 +489,33 @@ pub fn export_jsonl(
     Ok(writer.finish()?.1)
 }
 
-/// Exports the store (or one patient) as a printable Markdown chart, times shown in `tz`.
+/// Exports the store (or one patient) as a printable Markdown chart, times shown in `tz`,
+/// courses split by the default re-induction gap where they are not recorded.
 pub fn export_markdown(
     store: &(impl Store + ?Sized),
-    mut out: impl Write,
+    out: impl Write,
     opts: &ExportOptions,
     tz: &jiff::tz::TimeZone,
 ) -> Result<ExportSummary, ExportError> {
-    let ids = selected_patients(store, opts)?;
     let chart = ChartOptions {
         tz: tz.clone(),
+        ..ChartOptions::default()
+    };
+    export_markdown_with(store, out, opts, &chart)
+}
+
+/// [`export_markdown`] with the chart's options given (the configured re-induction gap); the
+/// psychotherapy-note choice is `opts`'.
+pub fn export_markdown_with(
+    store: &(impl Store + ?Sized),
+    mut out: impl Write,
+    opts: &ExportOptions,
+    chart: &ChartOptions,
+) -> Result<ExportSummary, ExportError> {
+    let ids = selected_patients(store, opts)?;
+    let chart = ChartOptions {
         include_psychotherapy_notes: opts.include_psychotherapy_notes,
-        thresholds: Default::default(),
+        ..chart.clone()
     };
     let mut summary = ExportSummary::default();
     for (i, id) in ids.into_iter().enumerate() {
@@ -511,6 +548,8 @@ pub(crate) fn kind_with_article(kind: RecordKind) -> &'static str {
         RecordKind::Session => "a dosing session",
         RecordKind::Measure => "a measure",
         RecordKind::Goal => "a goal",
+        RecordKind::SafetyFollowUp => "a safety follow-up",
+        RecordKind::Course => "a course",
     }
 }
 

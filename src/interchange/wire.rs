@@ -8,8 +8,8 @@
 
 use super::FORMAT_VERSION;
 use crate::model::{
-    Band, DosingSession, Instrument, IntegrationGoal, Measure, Note, Patient, PatientId, Record,
-    RecordId, RecordKind, RecordRef, Score,
+    Band, Course, DosingSession, Instrument, IntegrationGoal, Measure, Note, Patient, PatientId,
+    Record, RecordId, RecordKind, RecordRef, SafetyFollowUp, Score,
 };
 use jiff::Timestamp;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
@@ -117,6 +117,10 @@ pub(crate) fn record_from_line(kind: RecordKind, line: &str) -> Result<Record, L
         RecordKind::Note => Record::Note(from_record_line::<Note>(line)?),
         RecordKind::Session => Record::Session(from_record_line::<DosingSession>(line)?),
         RecordKind::Goal => Record::Goal(from_record_line::<IntegrationGoal>(line)?),
+        RecordKind::SafetyFollowUp => {
+            Record::SafetyFollowUp(from_record_line::<SafetyFollowUp>(line)?)
+        }
+        RecordKind::Course => Record::Course(from_record_line::<Course>(line)?),
         RecordKind::Measure => {
             Record::Measure(from_record_line::<MeasureLine>(line)?.into_measure()?)
         }
@@ -376,6 +380,8 @@ pub(crate) fn write_record(out: &mut Vec<u8>, record: RecordRef<'_>) -> serde_js
         RecordRef::Note(n) => tagged(out, RecordKind::Note, n),
         RecordRef::Session(s) => tagged(out, RecordKind::Session, s),
         RecordRef::Goal(g) => tagged(out, RecordKind::Goal, g),
+        RecordRef::SafetyFollowUp(f) => tagged(out, RecordKind::SafetyFollowUp, f),
+        RecordRef::Course(c) => tagged(out, RecordKind::Course, c),
         RecordRef::Measure(m) => tagged(out, RecordKind::Measure, &MeasureOut::new(m)),
     }
 }

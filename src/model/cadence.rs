@@ -11,8 +11,12 @@
 //! - A step not done is upcoming before its due time, then overdue until its window closes or a
 //!   later step is done; after that it is missed, no longer something to do today. So each dose
 //!   has at most one overdue check-in.
-//! - Check-ins belong to goals: a patient with no active goal has nothing due; steps already
-//!   done are still shown.
+//! - Check-ins belong to goals: a patient with no active goal has nothing due, and a step is
+//!   expected only when a goal was open at its due time (set by then, and still open or checked
+//!   in on after it), so months without goals do not pile up missed steps; steps already done
+//!   are still shown.
+//! - The schedule is a course's: pass the records of one course ([`super::course::scoped`]) and
+//!   a re-induction has its own, numbered from its first session.
 
 use super::goal::GoalStatus;
 use super::ids::RecordId;
@@ -263,6 +267,22 @@ pub fn schedule(
         .collect();
     done_at.sort();
     let any_active = r.goals.iter().any(|g| g.status == GoalStatus::Active);
+    // When each goal was open: from when it was set; an achieved or dropped goal until its last
+    // check-in (kitnotes keeps no closing date), an active or paused one until now and on.
+    let open_spans: Vec<(Timestamp, Timestamp)> = r
+        .goals
+        .iter()
+        .map(|g| {
+            let until = match g.status {
+                GoalStatus::Active | GoalStatus::Paused => Timestamp::MAX,
+                GoalStatus::Achieved | GoalStatus::Dropped => {
+                    g.check_ins.iter().map(|c| c.at).max().unwrap_or(g.at)
+                }
+            };
+            (g.at, until)
+        })
+        .collect();
+    let goal_open_at = |t: Timestamp| open_spans.iter().any(|&(a, b)| a <= t && t <= b);
 
     let mut out = Vec::new();
     for (k, &(session, t0)) in doses.iter().enumerate() {
@@ -327,11 +347,9 @@ pub fn schedule(
                 CheckInState::Missed
             };
         }
-        out.extend(
-            steps
-                .into_iter()
-                .filter(|c| any_active || matches!(c.state, CheckInState::Done(_))),
-        );
+        out.extend(steps.into_iter().filter(|c| {
+            matches!(c.state, CheckInState::Done(_)) || (any_active && goal_open_at(c.due))
+        }));
     }
     out
 }

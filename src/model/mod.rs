@@ -11,17 +11,20 @@ pub mod monitoring;
 pub mod note;
 pub mod patient;
 pub mod record;
+pub mod safety;
 pub mod session;
 pub mod timeline;
 pub mod today;
 pub mod vitals_syntax;
 
+pub use course::{Course, CourseKind};
 pub use goal::{CheckIn, GoalStatus, IntegrationGoal, LifeDomain};
 pub use ids::{IdError, PatientId, RecordId};
 pub use measure::{Band, Instrument, Measure, Outcome, Score};
 pub use note::{Addendum, Note, NoteError, NoteKind, NoteStatus, Section};
 pub use patient::Patient;
 pub use record::{Record, RecordKind, RecordRef};
+pub use safety::{RiskLevel, SafetyFollowUp};
 pub use session::{
     AdverseResolved, Amendments, Correction, Discharge, DissociationRating, DoseOverride,
     DosingSession, EntryField, Observation, Route, SedationRating, SessionError, VitalSign, Vitals,

@@ -1,11 +1,13 @@
 //! A record is anything the store keeps: a patient, or one entry on a patient's timeline.
 
 use super::ValidationError;
+use super::course::Course;
 use super::goal::IntegrationGoal;
 use super::ids::{PatientId, RecordId};
 use super::measure::Measure;
 use super::note::Note;
 use super::patient::Patient;
+use super::safety::SafetyFollowUp;
 use super::session::DosingSession;
 use jiff::Timestamp;
 
@@ -17,15 +19,21 @@ pub enum RecordKind {
     Session,
     Measure,
     Goal,
+    /// A safety follow-up of a PHQ-9 item 9 answer (risk assessed, plan, by whom).
+    SafetyFollowUp,
+    /// The start of a course: induction, maintenance, re-induction.
+    Course,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 5] = [
+    pub const ALL: [RecordKind; 7] = [
         RecordKind::Patient,
         RecordKind::Note,
         RecordKind::Session,
         RecordKind::Measure,
         RecordKind::Goal,
+        RecordKind::SafetyFollowUp,
+        RecordKind::Course,
     ];
 
     /// The `type` of the record's line in the interchange format.
@@ -36,6 +44,8 @@ impl RecordKind {
             RecordKind::Session => "session",
             RecordKind::Measure => "measure",
             RecordKind::Goal => "goal",
+            RecordKind::SafetyFollowUp => "safety_follow_up",
+            RecordKind::Course => "course",
         }
     }
 
@@ -52,6 +62,8 @@ pub enum Record {
     Session(DosingSession),
     Measure(Measure),
     Goal(IntegrationGoal),
+    SafetyFollowUp(SafetyFollowUp),
+    Course(Course),
 }
 
 impl Record {
@@ -62,6 +74,8 @@ impl Record {
             Record::Session(_) => RecordKind::Session,
             Record::Measure(_) => RecordKind::Measure,
             Record::Goal(_) => RecordKind::Goal,
+            Record::SafetyFollowUp(_) => RecordKind::SafetyFollowUp,
+            Record::Course(_) => RecordKind::Course,
         }
     }
 
@@ -73,6 +87,8 @@ impl Record {
             Record::Session(s) => s.id.as_str(),
             Record::Measure(m) => m.id.as_str(),
             Record::Goal(g) => g.id.as_str(),
+            Record::SafetyFollowUp(f) => f.id.as_str(),
+            Record::Course(c) => c.id.as_str(),
         }
     }
 
@@ -84,6 +100,8 @@ impl Record {
             Record::Session(s) => &s.patient,
             Record::Measure(m) => &m.patient,
             Record::Goal(g) => &g.patient,
+            Record::SafetyFollowUp(f) => &f.patient,
+            Record::Course(c) => &c.patient,
         }
     }
 
@@ -95,6 +113,8 @@ impl Record {
             Record::Session(s) => Some(s.at),
             Record::Measure(m) => Some(m.at),
             Record::Goal(g) => Some(g.at),
+            Record::SafetyFollowUp(f) => Some(f.at),
+            Record::Course(c) => Some(c.at),
         }
     }
 
@@ -106,6 +126,8 @@ impl Record {
             Record::Session(s) => s.validate(),
             Record::Measure(m) => m.score().map(|_| ()),
             Record::Goal(g) => g.validate(),
+            Record::SafetyFollowUp(f) => f.validate(),
+            Record::Course(c) => c.validate(),
         }
     }
 }
@@ -118,6 +140,8 @@ pub enum RecordRef<'a> {
     Session(&'a DosingSession),
     Measure(&'a Measure),
     Goal(&'a IntegrationGoal),
+    SafetyFollowUp(&'a SafetyFollowUp),
+    Course(&'a Course),
 }
 
 impl<'a> RecordRef<'a> {
@@ -128,6 +152,8 @@ impl<'a> RecordRef<'a> {
             RecordRef::Session(_) => RecordKind::Session,
             RecordRef::Measure(_) => RecordKind::Measure,
             RecordRef::Goal(_) => RecordKind::Goal,
+            RecordRef::SafetyFollowUp(_) => RecordKind::SafetyFollowUp,
+            RecordRef::Course(_) => RecordKind::Course,
         }
     }
 
@@ -138,6 +164,8 @@ impl<'a> RecordRef<'a> {
             RecordRef::Session(s) => s.id.as_str(),
             RecordRef::Measure(m) => m.id.as_str(),
             RecordRef::Goal(g) => g.id.as_str(),
+            RecordRef::SafetyFollowUp(f) => f.id.as_str(),
+            RecordRef::Course(c) => c.id.as_str(),
         }
     }
 
@@ -149,6 +177,8 @@ impl<'a> RecordRef<'a> {
             RecordRef::Session(s) => Some(s.at),
             RecordRef::Measure(m) => Some(m.at),
             RecordRef::Goal(g) => Some(g.at),
+            RecordRef::SafetyFollowUp(f) => Some(f.at),
+            RecordRef::Course(c) => Some(c.at),
         }
     }
 
@@ -159,7 +189,12 @@ impl<'a> RecordRef<'a> {
         mut f: impl FnMut(&dyn Fn() -> String, &'a RecordId, RecordKind),
     ) {
         match self {
-            RecordRef::Patient(_) | RecordRef::Session(_) => {}
+            RecordRef::Patient(_) | RecordRef::Session(_) | RecordRef::Course(_) => {}
+            RecordRef::SafetyFollowUp(s) => {
+                if let Some(m) = &s.measure {
+                    f(&|| "measure".into(), m, RecordKind::Measure);
+                }
+            }
             RecordRef::Note(n) => {
                 if let Some(s) = &n.session {
                     f(&|| "session".into(), s, RecordKind::Session);
@@ -199,6 +234,8 @@ impl Record {
             Record::Session(s) => RecordRef::Session(s),
             Record::Measure(m) => RecordRef::Measure(m),
             Record::Goal(g) => RecordRef::Goal(g),
+            Record::SafetyFollowUp(f) => RecordRef::SafetyFollowUp(f),
+            Record::Course(c) => RecordRef::Course(c),
         }
     }
 }

@@ -1,12 +1,14 @@
 //! Timeline assembly: one patient's records as dated entries, newest first, and the course
 //! progress shown in the patient header.
 
+use super::course::Course;
 use super::goal::IntegrationGoal;
 use super::ids::RecordId;
 use super::measure::{Instrument, Measure, Score};
 use super::note::{Note, NoteKind, NoteStatus};
 use super::patient::Patient;
 use super::record::{Record, RecordRef};
+use super::safety::SafetyFollowUp;
 use super::session::DosingSession;
 use jiff::Timestamp;
 
@@ -18,6 +20,8 @@ pub struct PatientRecords {
     pub sessions: Vec<DosingSession>,
     pub measures: Vec<Measure>,
     pub goals: Vec<IntegrationGoal>,
+    pub follow_ups: Vec<SafetyFollowUp>,
+    pub courses: Vec<Course>,
 }
 
 impl PatientRecords {
@@ -28,6 +32,8 @@ impl PatientRecords {
             sessions: vec![],
             measures: vec![],
             goals: vec![],
+            follow_ups: vec![],
+            courses: vec![],
         }
     }
 
@@ -39,15 +45,22 @@ impl PatientRecords {
             Record::Session(s) => self.sessions.push(s),
             Record::Measure(m) => self.measures.push(m),
             Record::Goal(g) => self.goals.push(g),
+            Record::SafetyFollowUp(f) => self.follow_ups.push(f),
+            Record::Course(c) => self.courses.push(c),
         }
     }
 
     /// The patient's timeline records oldest first, the order exports and charts use; records
-    /// at the same moment go by kind (note, session, measure, goal), then id, so the order is
+    /// at the same moment go by kind (note, session, measure, goal, follow-up, course), then id, so the order is
     /// total. Psychotherapy notes are left out unless `include_private`.
     pub fn chronological(&self, include_private: bool) -> Vec<RecordRef<'_>> {
         let mut out: Vec<RecordRef<'_>> = Vec::with_capacity(
-            self.notes.len() + self.sessions.len() + self.measures.len() + self.goals.len(),
+            self.notes.len()
+                + self.sessions.len()
+                + self.measures.len()
+                + self.goals.len()
+                + self.follow_ups.len()
+                + self.courses.len(),
         );
         out.extend(
             self.notes
@@ -58,6 +71,8 @@ impl PatientRecords {
         out.extend(self.sessions.iter().map(RecordRef::Session));
         out.extend(self.measures.iter().map(RecordRef::Measure));
         out.extend(self.goals.iter().map(RecordRef::Goal));
+        out.extend(self.follow_ups.iter().map(RecordRef::SafetyFollowUp));
+        out.extend(self.courses.iter().map(RecordRef::Course));
         out.sort_unstable_by(|a, b| (a.at(), a.kind(), a.id()).cmp(&(b.at(), b.kind(), b.id())));
         out
     }
@@ -80,6 +95,8 @@ pub enum EntryKind {
     Measure(Instrument),
     GoalSet,
     CheckIn,
+    SafetyFollowUp,
+    Course,
 }
 
 impl EntryKind {
@@ -96,6 +113,8 @@ impl EntryKind {
             EntryKind::Measure(_) => "SCALE",
             EntryKind::GoalSet => "GOAL",
             EntryKind::CheckIn => "CHK",
+            EntryKind::SafetyFollowUp => "SAFE",
+            EntryKind::Course => "CRSE",
         }
     }
 }
@@ -238,6 +257,32 @@ pub fn timeline(r: &PatientRecords) -> Vec<TimelineEntry> {
                 flagged: false,
             });
         }
+    }
+    for f in &r.follow_ups {
+        out.push(TimelineEntry {
+            at: f.at,
+            kind: EntryKind::SafetyFollowUp,
+            record: f.id.clone(),
+            check_in: None,
+            title: f.summary(),
+            status: None,
+            flagged: false,
+        });
+    }
+    for c in &r.courses {
+        let mut title = format!("Course: {} started by {}", c.kind.label(), c.by);
+        if let Some(n) = c.planned_sessions {
+            title.push_str(&format!(", {n} sessions planned"));
+        }
+        out.push(TimelineEntry {
+            at: c.at,
+            kind: EntryKind::Course,
+            record: c.id.clone(),
+            check_in: None,
+            title,
+            status: None,
+            flagged: false,
+        });
     }
     out.sort_by(|a, b| {
         b.at.cmp(&a.at)

@@ -1,15 +1,15 @@
 //! The Today list: across all patients, what a clinician has to act on today, most urgent first.
-//! PHQ-9 answers with item 9 above 0 that no signed note has followed up, the dosing sessions of
+//! PHQ-9 answers with item 9 above 0 that nothing after them has answered (a note signed after
+//! the score, or a safety follow-up entry: [`super::safety`]), the dosing sessions of
 //! the day, check-ins overdue or due today, and unsigned drafts.
 
-use super::cadence::{self, Cadence, CheckInState, ScheduledCheckIn};
+use super::cadence::{self, Cadence, CadenceStep, CheckInState, ScheduledCheckIn};
 use super::ids::{PatientId, RecordId};
-use super::measure::{Instrument, Measure, Score};
+use super::measure::{Measure, Score};
 use super::note::NoteKind;
 use super::session::DosingSession;
 use super::timeline::{PatientRecords, session_summary};
 use jiff::Timestamp;
-use jiff::civil::Date;
 use jiff::tz::TimeZone;
 
 /// Where a dosing session of the day stands.
@@ -48,7 +48,7 @@ impl SessionStage {
 /// One thing to act on.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TodayItem {
-    /// A PHQ-9 with item 9 above 0 and no signed note on that day or after.
+    /// A PHQ-9 with item 9 above 0 and no note signed, nor safety follow-up recorded, after it.
     SelfHarmFollowUp {
         measure: RecordId,
         at: Timestamp,
@@ -135,7 +135,7 @@ impl TodayItem {
             } => (
                 format!("{} ({})", day(*at, now, tz, true), span_text(*at, now)),
                 format!("PHQ-9 {total} · ITEM 9 = {item9}"),
-                "no signed note since".to_string(),
+                "no follow-up since".to_string(),
             ),
             TodayItem::Session {
                 at, summary, stage, ..
@@ -200,39 +200,28 @@ impl Today {
     }
 }
 
-/// PHQ-9 measures with item 9 above 0 that no signed note of the same day or later follows up.
-/// Any signed note counts: the rule cannot read what a note says, and a clinician who saw the
-/// patient and signed a note after the answer has had the chance to follow it up. A draft
-/// does not count, so the flag stays until the note is signed.
-pub fn unfollowed_item9<'a>(r: &'a PatientRecords, tz: &TimeZone) -> Vec<&'a Measure> {
-    let day = |t: Timestamp| t.to_zoned(tz.clone()).date();
-    let last_signed: Option<Date> = r
-        .notes
-        .iter()
-        .filter(|n| n.is_signed())
-        .map(|n| day(n.at))
-        .max();
-    let mut out: Vec<&Measure> = r
-        .measures
-        .iter()
-        .filter(|m| m.instrument == Instrument::Phq9)
-        .filter(|m| m.score().is_ok_and(|s| s.item9_flag()))
-        .filter(|m| last_signed.is_none_or(|d| d < day(m.at)))
-        .collect();
-    out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
-    out
+/// PHQ-9 measures with item 9 above 0 that nothing after them has answered: no note signed
+/// after the score's time (to the second; a note signed earlier the same day, or the same minute
+/// but before, does not count, nor does a draft), and no safety follow-up entry after it. Any
+/// signed note counts: the rule cannot read what a note says, and a clinician who signed a note
+/// after the answer had it in front of them.
+pub fn unfollowed_item9(r: &PatientRecords) -> Vec<&Measure> {
+    super::safety::unanswered_item9(r)
 }
 
-/// The Today list of the given patients at `now`, with days in `tz`.
+/// The Today list of the given patients at `now`, with days in `tz`; check-ins follow each
+/// patient's current course (its doses, numbered within it), courses split by `gap` where they
+/// are not recorded.
 pub fn today(
     records: &[PatientRecords],
     cadence: &Cadence,
+    gap: CadenceStep,
     now: Timestamp,
     tz: &TimeZone,
 ) -> Today {
     let mut t = Today::default();
     for r in records {
-        t.add(r, cadence, now, tz);
+        t.add(r, cadence, gap, now, tz);
     }
     t.sort();
     t
@@ -241,7 +230,14 @@ pub fn today(
 impl Today {
     /// Adds one patient's rows (unsorted), so a caller can read patients one at a time and keep
     /// none of them; [`Today::sort`] puts the rows in order at the end.
-    pub fn add(&mut self, r: &PatientRecords, cadence: &Cadence, now: Timestamp, tz: &TimeZone) {
+    pub fn add(
+        &mut self,
+        r: &PatientRecords,
+        cadence: &Cadence,
+        gap: CadenceStep,
+        now: Timestamp,
+        tz: &TimeZone,
+    ) {
         let date = now.to_zoned(tz.clone()).date();
         let end_of_day = date
             .tomorrow()
@@ -256,7 +252,7 @@ impl Today {
             item,
         };
         // Safety and unsigned work stay on the list even for an archived patient.
-        for m in unfollowed_item9(r, tz) {
+        for m in unfollowed_item9(r) {
             if let Ok(Score::Scored { total, .. }) = m.score() {
                 t.follow_ups.push(row(TodayItem::SelfHarmFollowUp {
                     measure: m.id.clone(),
@@ -287,7 +283,9 @@ impl Today {
                 }));
             }
         }
-        for c in cadence::schedule(r, cadence, now, tz) {
+        // The current course's schedule: its doses, numbered within it.
+        let (_, course) = super::course::latest(r, gap, tz);
+        for c in cadence::schedule(&course, cadence, now, tz) {
             let due_today = c.state == CheckInState::Upcoming && c.due < end_of_day;
             if c.state == CheckInState::Overdue || due_today {
                 t.check_ins.push(row(TodayItem::CheckIn(c)));

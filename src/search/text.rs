@@ -215,7 +215,10 @@ pub fn parts(record: &Record) -> Vec<Option<Part<'_>>> {
             .then_some(p)
     }
     match record {
-        Record::Patient(_) | Record::Measure(_) => Vec::new(),
+        // A follow-up's plan and a course's reason are short and not searched (yet).
+        Record::Patient(_) | Record::Measure(_) | Record::SafetyFollowUp(_) | Record::Course(_) => {
+            Vec::new()
+        }
         Record::Note(n) => {
             let mut fields = vec![n.title.as_str()];
             for s in &n.sections {

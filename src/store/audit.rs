@@ -645,6 +645,8 @@ fn record_noun(kind: RecordKind) -> &'static str {
         RecordKind::Session => "dosing session",
         RecordKind::Measure => "measure",
         RecordKind::Goal => "integration goal",
+        RecordKind::SafetyFollowUp => "safety follow-up",
+        RecordKind::Course => "course",
     }
 }
 
@@ -660,6 +662,8 @@ fn fields(r: &Record) -> serde_json::Map<String, serde_json::Value> {
         Record::Session(x) => serde_json::to_value(x),
         Record::Measure(x) => serde_json::to_value(x),
         Record::Goal(x) => serde_json::to_value(x),
+        Record::SafetyFollowUp(x) => serde_json::to_value(x),
+        Record::Course(x) => serde_json::to_value(x),
     };
     match v {
         Ok(serde_json::Value::Object(m)) => m,

@@ -154,6 +154,8 @@ pub fn encode(c: &Crypt, key: &[u8], record: &Record) -> Vec<u8> {
             Record::Session(r) => serde_json::to_vec(r),
             Record::Measure(r) => serde_json::to_vec(r),
             Record::Goal(r) => serde_json::to_vec(r),
+            Record::SafetyFollowUp(r) => serde_json::to_vec(r),
+            Record::Course(r) => serde_json::to_vec(r),
         }
         .unwrap_or_default(),
     );
@@ -172,6 +174,10 @@ pub fn decode(c: &Crypt, key: &[u8], value: &[u8]) -> Result<Record, CodecError>
         RecordKind::Session => Record::Session(serde_json::from_slice(&body.0).map_err(e)?),
         RecordKind::Measure => Record::Measure(serde_json::from_slice(&body.0).map_err(e)?),
         RecordKind::Goal => Record::Goal(serde_json::from_slice(&body.0).map_err(e)?),
+        RecordKind::SafetyFollowUp => {
+            Record::SafetyFollowUp(serde_json::from_slice(&body.0).map_err(e)?)
+        }
+        RecordKind::Course => Record::Course(serde_json::from_slice(&body.0).map_err(e)?),
     })
 }
 

@@ -80,6 +80,8 @@ pub fn kind_byte(kind: RecordKind) -> u8 {
         RecordKind::Session => b's',
         RecordKind::Measure => b'm',
         RecordKind::Goal => b'g',
+        RecordKind::SafetyFollowUp => b'f',
+        RecordKind::Course => b'c',
     }
 }
 

@@ -50,6 +50,8 @@ pub struct Counts {
     pub measures: u64,
     pub goals: u64,
     pub check_ins: u64,
+    pub safety_follow_ups: u64,
+    pub courses: u64,
 }
 
 impl Counts {
@@ -76,6 +78,8 @@ impl Counts {
                 self.goals += 1;
                 self.check_ins += g.check_ins.len() as u64;
             }
+            Record::SafetyFollowUp(_) => self.safety_follow_ups += 1,
+            Record::Course(_) => self.courses += 1,
         }
     }
 }

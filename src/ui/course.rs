@@ -1,14 +1,14 @@
-//! The Course view of one patient: where the course is, how PHQ-9 and GAD-7 moved against the
-//! doses (a chart with the sessions on the time axis), the goals with their latest progress, and
-//! the check-ins that are due next. Laid out to read at 80x24.
+//! The Course view of one patient: where the current course is (a re-induction has its own
+//! baseline, session numbers and check-ins), every course the current one first, how PHQ-9 and
+//! GAD-7 moved against the doses (a chart with the sessions on the time axis), the goals with
+//! their latest progress, and the check-ins that are due next. Laid out to read at 80x24.
 
 use super::theme::Theme;
 use super::{fit, safe};
 use crate::app::App;
 use crate::app::views::{CourseView, goals_in_order};
 use crate::model::cadence::{self, CheckInState, ScheduledCheckIn};
-use crate::model::course::{ScorePoint, progress, series};
-use crate::model::timeline::course_progress;
+use crate::model::course::{self, CoursePeriod, ScorePoint, progress, series};
 use crate::model::{GoalStatus, Instrument, IntegrationGoal, PatientRecords};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
@@ -19,7 +19,7 @@ use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 
-const HEADER_LINES: u16 = 3;
+const HEADER_LINES: u16 = 4;
 
 /// The areas of the view in `body` (the screen less the status bar).
 struct Areas {
@@ -70,14 +70,25 @@ pub fn draw(frame: &mut Frame, body: Rect, app: &App, view: &CourseView, theme: 
     let tz = &app.settings.time_zone;
     let now = app.now();
     let a = areas(body);
-    header(frame, a.header, app, r, theme);
+    // The current course's records: its own baseline, numbering and check-in schedule.
+    let (all, current) = (&p.course.all, &p.course.current);
+    header(frame, a.header, app, p, all, current, theme);
     chart(frame, a.chart, r, now, tz, theme);
     goals(frame, a.goals, r, view, tz, theme);
-    let schedule = cadence::schedule(r, &app.settings.cadence, now, tz);
+    let schedule = cadence::schedule(current, &app.settings.cadence, now, tz);
     check_ins(frame, a.check_ins, &schedule, now, tz, theme);
 }
 
-fn header(frame: &mut Frame, area: Rect, app: &App, r: &PatientRecords, theme: &Theme) {
+fn header(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    v: &crate::app::PatientView,
+    all: &[CoursePeriod],
+    current: &PatientRecords,
+    theme: &Theme,
+) {
+    let r = &v.records;
     let patient = &r.patient;
     let active = r
         .goals
@@ -89,7 +100,7 @@ fn header(frame: &mut Frame, area: Rect, app: &App, r: &PatientRecords, theme: &
         Span::styled(
             format!(
                 " · {} · {} goal{}, {active} active",
-                course_progress(&r.sessions, app.induction_sessions(r)),
+                app.course_words(v),
                 r.goals.len(),
                 if r.goals.len() == 1 { "" } else { "s" },
             ),
@@ -105,7 +116,7 @@ fn header(frame: &mut Frame, area: Rect, app: &App, r: &PatientRecords, theme: &
     let mut lines = vec![Line::from(first)];
     for instrument in [Instrument::Phq9, Instrument::Gad7] {
         let mut spans = vec![Span::raw(" ")];
-        match progress(r, instrument) {
+        match progress(current, instrument) {
             Some(pr) => {
                 spans.push(Span::styled(pr.describe(), theme.text));
                 if let Some(v) = pr.latest.item9 {
@@ -133,6 +144,38 @@ fn header(frame: &mut Frame, area: Rect, app: &App, r: &PatientRecords, theme: &
         }
         lines.push(Line::from(spans));
     }
+    // Every course, the current one first; a suggestion to start over after a long gap.
+    let tz = &app.settings.time_zone;
+    let mut spans = vec![Span::raw(" ")];
+    if let Some(s) = course::suggestion(all, app.settings.reinduction_gap, app.now(), tz) {
+        spans.push(Span::styled(
+            format!(
+                "{s}: {} starts one",
+                app.key_hint(
+                    crate::app::KeyContext::Course,
+                    crate::app::Action::CourseStart
+                )
+            ),
+            theme.draft,
+        ));
+        spans.push(Span::raw("  "));
+    }
+    let listed = course::course_lines(all, tz);
+    if listed.is_empty() {
+        spans.push(Span::styled("Courses: none yet", theme.dim));
+    } else {
+        spans.push(Span::styled("Courses: ", theme.label));
+        for (i, l) in listed.iter().enumerate() {
+            if i > 0 {
+                spans.push(Span::styled(" · ", theme.dim));
+            }
+            spans.push(Span::styled(
+                l.clone(),
+                if i == 0 { theme.text } else { theme.dim },
+            ));
+        }
+    }
+    lines.push(Line::from(spans));
     frame.render_widget(Paragraph::new(lines), area);
 }
 
@@ -414,7 +457,7 @@ fn check_ins(
     }
     if !past.is_empty() && lines.len() < height {
         lines.push(Line::from(Span::styled(
-            format!(" Course: {done} of {} check-ins done", past.len()),
+            format!(" This course: {done} of {} done", past.len()),
             theme.dim,
         )));
     }

@@ -619,6 +619,48 @@ fn goal_form(frame: &mut Frame, area: Rect, app: &App, f: &GoalForm, theme: &The
     rows_and_save_footer(frame, inner, app, rows, theme);
 }
 
+/// The safety follow-up and course forms: what it answers or starts, then the fields.
+pub fn record_form(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    f: &crate::app::record_form::RecordForm,
+    theme: &Theme,
+) {
+    let rect = centered(area, 84, (f.fields.len() as u16) * 2 + 5);
+    let inner = form_frame(frame, rect, f.title.clone(), theme);
+    if inner.height < 3 {
+        return;
+    }
+    frame.render_widget(
+        Paragraph::new(Span::styled(super::safe(&f.about), theme.title)),
+        Rect { height: 1, ..inner },
+    );
+    let rows = f
+        .fields
+        .iter()
+        .enumerate()
+        .map(|(i, field)| {
+            let focused = f.focused == i;
+            let other = if field.choices.is_empty() {
+                Line::from(Span::styled(
+                    if focused { field.hint } else { "" },
+                    theme.dim,
+                ))
+            } else {
+                choices_line(field.choices, field.value.text(), "  (←/→)", theme)
+            };
+            FormRow {
+                label: field.label,
+                value: RowValue::Field(&field.value),
+                focused,
+                under: under(&field.error, other, theme),
+            }
+        })
+        .collect();
+    rows_and_save_footer(frame, inner, app, rows, theme);
+}
+
 fn check_in(frame: &mut Frame, area: Rect, app: &App, c: &CheckInForm, theme: &Theme) {
     let rect = centered(area, 80, 12);
     let inner = form_frame(frame, rect, " Check-in ".into(), theme);

@@ -5,7 +5,7 @@ use super::{highlighted, marked, pane_block, safe};
 use crate::app::detail::{Tone, when};
 use crate::app::search::found_in;
 use crate::app::{Action, App, KeyContext, Pane};
-use crate::model::timeline::{course_progress, measure_summary};
+use crate::model::timeline::measure_summary;
 use crate::model::{EntryKind, Instrument, NoteStatus};
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -63,10 +63,7 @@ pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             first.push(Span::styled(store, theme.dim));
 
             let mut second = vec![Span::styled(
-                format!(
-                    " {}",
-                    course_progress(&v.records.sessions, app.induction_sessions(&v.records))
-                ),
+                format!(" {}", app.course_words(v)),
                 theme.text,
             )];
             for inst in [Instrument::Phq9, Instrument::Gad7] {

@@ -48,6 +48,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Popup::Measure(f)) => super::forms::measure(frame, area, app, f, theme),
         Some(Popup::Goal(g)) => super::forms::goal(frame, area, app, g, theme),
         Some(Popup::Search(s)) => super::search::draw(frame, area, app, s, theme),
+        Some(Popup::Record(f)) => super::forms::record_form(frame, area, app, f, theme),
     }
 }
 

@@ -102,11 +102,18 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
             Action::MoveDown,
             Action::MoveUp,
         ],
-        KeyContext::Today => &[Action::Open, Action::Back, Action::Help, Action::Quit],
+        KeyContext::Today => &[
+            Action::Open,
+            Action::SafetyFollowUp,
+            Action::Back,
+            Action::Help,
+            Action::Quit,
+        ],
         KeyContext::Course => &[
             Action::GoalCheckIn,
             Action::MeasureNew,
             Action::GoalNew,
+            Action::CourseStart,
             Action::Open,
             Action::Back,
             Action::Help,
@@ -127,6 +134,8 @@ fn hint_word(a: Action, app: &App) -> &'static str {
         Action::Open if app.key_context() == KeyContext::Course => "goal on timeline",
         Action::Open => "open",
         Action::ViewToday => "today",
+        Action::SafetyFollowUp => "follow up item 9",
+        Action::CourseStart => "new course",
         Action::ViewCourse => "course",
         Action::SearchPatient => "search",
         Action::SearchAll => "search all",
@@ -216,7 +225,9 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Popup::Correct(_)) => "CORRECT",
         Some(Popup::Confirm(_)) => "CONFIRM",
         Some(Popup::Search(_)) => "SEARCH",
-        Some(Popup::Measure(_) | Popup::Goal(_)) => super::status_forms::mode(app).unwrap_or(""),
+        Some(Popup::Measure(_) | Popup::Goal(_) | Popup::Record(_)) => {
+            super::status_forms::mode(app).unwrap_or("")
+        }
         None if app.console.as_ref().is_some_and(|c| c.input.is_some()) => "ENTRY",
         None if app.roster.input.is_some() => "FILTER",
         None => match ctx {

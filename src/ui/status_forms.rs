@@ -13,6 +13,10 @@ pub(super) fn mode(app: &App) -> Option<&'static str> {
         Some(Popup::Measure(_)) => Some("MEASURE"),
         Some(Popup::Goal(GoalPopup::CheckIn(_) | GoalPopup::Pick { .. })) => Some("CHECK-IN"),
         Some(Popup::Goal(_)) => Some("GOAL"),
+        Some(Popup::Record(f)) => Some(match f.purpose {
+            crate::app::record_form::FormPurpose::SafetyFollowUp { .. } => "SAFETY",
+            crate::app::record_form::FormPurpose::Course => "COURSE",
+        }),
         _ => None,
     }
 }

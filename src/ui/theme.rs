@@ -131,6 +131,8 @@ impl Theme {
             EntryKind::Measure(_) => Color::Gray,
             EntryKind::GoalSet => Color::Green,
             EntryKind::CheckIn => Color::Green,
+            EntryKind::SafetyFollowUp => Color::LightRed,
+            EntryKind::Course => Color::White,
         };
         Style::new().fg(color).add_modifier(Modifier::BOLD)
     }
