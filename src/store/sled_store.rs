@@ -513,15 +513,25 @@ impl SledStore {
         #[cfg(unix)]
         std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
         let lock = options.open(&lock_path).map_err(io)?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked {
-                    path: dir.to_owned(),
-                    lock: lock_path,
-                });
+        // A lock held for a moment by a child this process is starting (between fork and exec
+        // it holds a copy of every open file) is not another kitnotes: wait a little for it.
+        let asked = std::time::Instant::now();
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(std::fs::TryLockError::WouldBlock)
+                    if asked.elapsed() < std::time::Duration::from_millis(500) =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(std::fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Locked {
+                        path: dir.to_owned(),
+                        lock: lock_path,
+                    });
+                }
+                Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
             }
-            Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
         }
         let (opened, saves, counted) = open_checked(dir, inspecting)?;
         let (db, trial) = match opened {
