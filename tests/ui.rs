@@ -1048,3 +1048,36 @@ fn an_empty_draft_left_at_once_is_not_kept_and_the_last_template_survives_a_rest
         _ => panic!("the template picker: {}", screen(&w.app)),
     }
 }
+
+#[test]
+fn with_no_color_the_theme_key_stays_monochrome_and_the_selection_stays_marked() {
+    let dir = TempDir::new().unwrap();
+    let store = demo_store(&dir);
+    let settings = AppSettings {
+        theme: ThemeKind::Monochrome,
+        no_color: true,
+        ..AppSettings::default()
+    };
+    let mut app = App::new(
+        Box::new(store),
+        Box::new(FixedClock::new(NOW.parse::<Timestamp>().unwrap())),
+        IdSource::new(7),
+        Keymap::builtin(KeymapPreset::Default),
+        settings,
+    )
+    .unwrap();
+    app.resize(120, 40);
+    press(&mut app, "T");
+    assert_eq!(app.theme, ThemeKind::Monochrome);
+    assert!(status(&app).contains("NO_COLOR"), "{}", status(&app));
+    // The selected row is marked without colour: reversed video.
+    let buffer = render(&app, 120, 40).unwrap();
+    let marked = (0..120).any(|x| {
+        (0..40).any(|y| {
+            buffer[(x, y)]
+                .modifier
+                .contains(ratatui::style::Modifier::REVERSED)
+        })
+    });
+    assert!(marked, "the selection has a mark without colour");
+}

@@ -197,6 +197,8 @@ pub struct AppSettings {
     pub lock_after: lock::LockAfter,
     /// The same while a patient is dosed in the console (`lock_during_session`).
     pub lock_during_session: lock::LockAfter,
+    /// `NO_COLOR` is set: the theme stays monochrome.
+    pub no_color: bool,
     /// Whether what is typed but not yet a record is kept in the store and brought back at the
     /// next start (`app::unsaved`). Off for pictures, which must not change what a real start
     /// brings back.
@@ -221,6 +223,7 @@ impl Default for AppSettings {
             resume_file: None,
             lock_after: lock::LockAfter::default(),
             lock_during_session: lock::LockAfter::DURING_SESSION,
+            no_color: false,
             keep_unsaved: true,
         }
     }
@@ -719,6 +722,13 @@ impl App {
     }
 
     fn cycle_theme(&mut self) {
+        // The terminal drops colours under NO_COLOR: a colour theme would leave the selection
+        // with no mark at all, so monochrome stays.
+        if self.settings.no_color {
+            self.theme = ThemeKind::Monochrome;
+            self.say("Theme: monochrome (NO_COLOR is set, so colour themes are off)".into());
+            return;
+        }
         self.theme = match self.theme {
             ThemeKind::Standard => ThemeKind::HighContrast,
             ThemeKind::HighContrast => ThemeKind::Monochrome,

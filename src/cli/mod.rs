@@ -275,6 +275,7 @@ pub fn build_app(
         reinduction_gap: env.config.reinduction_gap(),
         lock_after: env.config.lock_after(),
         lock_during_session: env.config.lock_during_session(),
+        no_color,
         // Says when the records are not encrypted at rest (the demo store).
         store_label: match (env.demo, store.is_encrypted()) {
             (true, false) => "demo · not encrypted".into(),
