@@ -756,7 +756,8 @@ impl Crash {
         };
     }
 
-    fn console_round(&mut self) {
+    /// Starts kitnotes (closing a reopened draft) with `name`'s timeline open.
+    fn start_ui_on(&mut self, name: &str) -> Ui {
         let (mut ui, open) = self.start_ui();
         if open {
             ui.send("\x1b");
@@ -767,17 +768,27 @@ impl Crash {
         }
         ui.send("1/");
         self.wait(&ui, "the patient filter", |s| s.contains("FILTER"));
-        ui.send(CONSOLE);
+        ui.send(name);
         ui.send("\r");
         self.wait(&ui, "the patient's timeline", |s| s.contains("TIMELINE"));
+        ui
+    }
+
+    /// The patient's open session in the console, or a new one from the first protocol.
+    fn open_console(&mut self, ui: &mut Ui) {
         ui.send("s");
-        let screen = self.wait(&ui, "the console or the protocol picker", |s| {
+        let screen = self.wait(ui, "the console or the protocol picker", |s| {
             s.contains("Observations (") || s.contains("pick the protocol")
         });
         if screen.contains("pick the protocol") {
             ui.send("\r");
-            self.wait(&ui, "the console", |s| s.contains("Observations ("));
+            self.wait(ui, "the console", |s| s.contains("Observations ("));
         }
+    }
+
+    fn console_round(&mut self) {
+        let mut ui = self.start_ui_on(CONSOLE);
+        self.open_console(&mut ui);
         let n = self.rng.range(1, 7) as usize;
         let kill_at = self.rng.range(0, n as u64) as usize;
         // 0: while typing it; 1: just after Enter; 2: once it is shown as stored.
@@ -858,19 +869,7 @@ impl Crash {
     /// past the one-second rule for what is typed, and kills kitnotes: the next start must
     /// bring it back where it was.
     fn forms_round(&mut self) {
-        let (mut ui, open) = self.start_ui();
-        if open {
-            ui.send("\x1b");
-            self.wait(&ui, "the draft to close", |s| {
-                s.contains("Draft saved;") || s.contains("The draft was empty: not kept")
-            });
-            self.draft = None;
-        }
-        ui.send("1/");
-        self.wait(&ui, "the patient filter", |s| s.contains("FILTER"));
-        ui.send(FORMS);
-        ui.send("\r");
-        self.wait(&ui, "the patient's timeline", |s| s.contains("TIMELINE"));
+        let mut ui = self.start_ui_on(FORMS);
         let token = format!("f{:03}x{}", self.round, self.rng.range(100, 1000));
         let typed = match self.rng.range(0, 3) {
             0 => {
@@ -900,14 +899,7 @@ impl Crash {
                 title
             }
             _ => {
-                ui.send("s");
-                let screen = self.wait(&ui, "the console or the protocol picker", |s| {
-                    s.contains("Observations (") || s.contains("pick the protocol")
-                });
-                if screen.contains("pick the protocol") {
-                    ui.send("\r");
-                    self.wait(&ui, "the console", |s| s.contains("Observations ("));
-                }
+                self.open_console(&mut ui);
                 ui.send("o");
                 self.wait(&ui, "the observation line", |s| s.contains("stores it"));
                 let line = format!("{token} breathing slowly");

@@ -178,6 +178,17 @@ fn text_typed_a_moment_before_a_signal_or_a_closed_window_is_back_after_a_restar
     assert_eq!(runs, 10);
 }
 
+/// kitnotes on the encrypted store in `<dir>/data`, its passphrase read from `passphrase`.
+fn start_encrypted(dir: &Path, passphrase: &Path) -> Session {
+    let mut cmd = kitnotes_command(&[]);
+    cmd.arg("--data-dir");
+    cmd.arg(dir.join("data"));
+    cmd.arg("--config-dir");
+    cmd.arg(dir.join("config"));
+    cmd.env("KITNOTES_PASSPHRASE_FILE", passphrase);
+    Session::spawn(cmd, 120, 40)
+}
+
 /// Every file under `dir` that holds `needle` in plain bytes.
 fn files_holding(dir: &Path, needle: &str) -> Vec<std::path::PathBuf> {
     let mut found = Vec::new();
@@ -233,13 +244,7 @@ fn after_a_sigkill_with_a_note_open_no_record_id_or_text_is_in_plain_text() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let mut cmd = kitnotes_command(&[]);
-    cmd.arg("--data-dir");
-    cmd.arg(&data);
-    cmd.arg("--config-dir");
-    cmd.arg(dir.path().join("config"));
-    cmd.env("KITNOTES_PASSPHRASE_FILE", &passphrase);
-    let mut s = Session::spawn(cmd, 120, 40);
+    let mut s = start_encrypted(dir.path(), &passphrase);
     s.wait_for("Quill Zanzibarov");
     // The draft from the drafts list, text typed into it and saved; then a half-filled
     // patient form left open.
@@ -279,13 +284,7 @@ fn after_a_sigkill_with_a_note_open_no_record_id_or_text_is_in_plain_text() {
         assert!(found.is_empty(), "{needle:?} in plain text in {found:?}");
     }
     // And the half-filled form is back after the restart, as it was.
-    let mut cmd = kitnotes_command(&[]);
-    cmd.arg("--data-dir");
-    cmd.arg(&data);
-    cmd.arg("--config-dir");
-    cmd.arg(dir.path().join("config"));
-    cmd.env("KITNOTES_PASSPHRASE_FILE", &passphrase);
-    let mut s = Session::spawn(cmd, 120, 40);
+    let mut s = start_encrypted(dir.path(), &passphrase);
     s.wait_for("Brought back");
     s.wait_for("Orrery Quasimodo");
     s.send("\x1b");

@@ -145,8 +145,6 @@ pub struct LockScreen {
     pub message: Option<String>,
     /// What could not be saved before locking, and why.
     pub not_saved: Option<String>,
-    /// Said in the status bar after unlocking.
-    after_unlock: Vec<String>,
     /// Wrong passphrases in a row, and when the next try is taken after too many of them.
     failures: u32,
     retry_at: Option<Timestamp>,
@@ -239,7 +237,6 @@ impl App {
             return;
         }
         let mut not_saved = Vec::new();
-        let after_unlock = Vec::new();
         if !self.save_editor() {
             let why = self
                 .editor
@@ -270,7 +267,6 @@ impl App {
             cause,
             message: None,
             not_saved: (!not_saved.is_empty()).then(|| not_saved.join("; ")),
-            after_unlock,
             failures: 0,
             retry_at: None,
         });
@@ -363,7 +359,7 @@ impl App {
             return;
         };
         self.last_input = self.now();
-        let mut said = lock.after_unlock.clone();
+        let mut said = Vec::new();
         let mut error = false;
         if let Err(e) = self.reread_after_unlock() {
             said.push(format!("Could not read the store again: {e:#}"));

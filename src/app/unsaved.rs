@@ -253,21 +253,8 @@ impl App {
             // The store is sealed; everything was kept when it locked.
             return self.unsaved.error.is_none();
         }
-        let state = self.unsaved_now(keep);
-        let bytes = if state.is_empty() {
-            Vec::new()
-        } else {
-            match serde_json::to_vec(&state) {
-                Ok(b) => b,
-                Err(e) => {
-                    self.unsaved.error = Some(e.to_string());
-                    return false;
-                }
-            }
-        };
-        if bytes == self.unsaved.written && self.unsaved.error.is_none() {
-            return true;
-        }
+        // Typing between writes costs nothing here: the state is only built when a write may
+        // follow (at once, a changed shape, a retry, or the pause since the last write).
         let now = self.now();
         let shape = (
             self.editor.as_ref().map(|e| e.note.id.clone()),
@@ -282,6 +269,21 @@ impl App {
                 .is_some_and(|t| now.duration_since(t) < EVERY)
         {
             return false;
+        }
+        let state = self.unsaved_now(keep);
+        let bytes = if state.is_empty() {
+            Vec::new()
+        } else {
+            match serde_json::to_vec(&state) {
+                Ok(b) => b,
+                Err(e) => {
+                    self.unsaved.error = Some(e.to_string());
+                    return false;
+                }
+            }
+        };
+        if bytes == self.unsaved.written && self.unsaved.error.is_none() {
+            return true;
         }
         let put = self
             .store
