@@ -687,14 +687,7 @@ impl App {
 
     /// Writes the session and its audit entry; the flush to disk waits for the next tick.
     fn write_session(&mut self, s: &DosingSession) -> anyhow::Result<()> {
-        let who = crate::store::audit::who(self.settings.clinician.as_deref());
-        let actor = crate::store::Actor::new(who, self.now());
-        self.store.apply_audited(
-            &[crate::store::Change::Put(Record::Session(s.clone()))],
-            &actor,
-        )?;
-        self.unflushed = true;
-        Ok(())
+        self.write_unflushed(vec![Record::Session(s.clone())])
     }
 
     /// Stores a changed copy of the console's session; on failure the console keeps the old one
@@ -1494,8 +1487,8 @@ impl App {
 
     pub(super) fn flush_if_needed(&mut self) {
         if self.unflushed {
-            match self.store.flush() {
-                Ok(()) => self.unflushed = false,
+            match self.flush_store() {
+                Ok(()) => {}
                 Err(e) => {
                     self.say_error(format!("Could not make the session durable on disk: {e:#}"))
                 }

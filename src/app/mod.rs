@@ -263,6 +263,14 @@ pub struct App {
     last_input: jiff::Timestamp,
     /// Written to the store but not yet flushed to disk; the next tick flushes.
     unflushed: bool,
+    /// The records written since the last durable flush (the console's session), and whether a
+    /// flush failed since: after a failed flush the store may reopen its database (a full
+    /// disk, `SledStore::mend`), which forgets them, so they are written again before the next
+    /// flush, and go into a rescue file if the store never takes them.
+    undurable: Vec<Record>,
+    flush_failed: bool,
+    /// A write or flush failed and none has worked since: the first that works says so.
+    write_trouble: bool,
     /// The template of the last note started, offered first next time.
     last_template: Option<String>,
     /// Keys of a sequence typed so far (`g` of `g g`).
@@ -318,6 +326,9 @@ impl App {
             lock: None,
             last_input,
             unflushed: false,
+            undurable: Vec::new(),
+            flush_failed: false,
+            write_trouble: false,
             last_template: None,
             pending: KeySeq::default(),
             status: None,
@@ -936,13 +947,70 @@ impl App {
 
     /// Writes `records` in one atomic, audited batch and flushes it to disk.
     pub(super) fn write_all(&mut self, records: Vec<Record>) -> anyhow::Result<()> {
+        self.write_unflushed(records)?;
+        self.flush_store()
+    }
+
+    /// Writes `records` in one atomic, audited batch, to be made durable by the next flush
+    /// ([`App::flush_store`]). After a failed flush, the records written since the last durable
+    /// one go again in the same batch (the newest copy of each).
+    pub(super) fn write_unflushed(&mut self, records: Vec<Record>) -> anyhow::Result<()> {
         let who = crate::store::audit::who(self.settings.clinician.as_deref());
         let actor = crate::store::Actor::new(who, self.now());
-        let changes: Vec<_> = records.into_iter().map(crate::store::Change::Put).collect();
-        self.store.apply_audited(&changes, &actor)?;
-        self.store.flush()?;
-        self.unflushed = false;
+        let mut batch: Vec<Record> = Vec::new();
+        if self.flush_failed {
+            batch.extend(
+                self.undurable
+                    .iter()
+                    .filter(|r| !records.iter().any(|n| n.id() == r.id()))
+                    .cloned(),
+            );
+        }
+        batch.extend(records.iter().cloned());
+        let changes: Vec<_> = batch.into_iter().map(crate::store::Change::Put).collect();
+        if let Err(e) = self.store.apply_audited(&changes, &actor) {
+            self.write_trouble = true;
+            return Err(e.into());
+        }
+        // Written again: what was lost is back in the store, to be flushed.
+        self.flush_failed = false;
+        for r in records {
+            self.undurable.retain(|u| u.id() != r.id());
+            self.undurable.push(r);
+        }
+        self.unflushed = true;
         Ok(())
+    }
+
+    /// Whether something written or typed is not on disk because the store refused it (a full
+    /// disk): the status bar says so for as long as it lasts, whatever else it shows.
+    pub fn saving_trouble(&self) -> bool {
+        self.write_trouble || self.unsaved.error.is_some()
+    }
+
+    /// Makes every write so far durable. When an earlier flush failed, what was written since
+    /// the last durable flush is written again first (the store may have reopened its database
+    /// in between, which forgets it).
+    pub(super) fn flush_store(&mut self) -> anyhow::Result<()> {
+        if self.flush_failed && !self.undurable.is_empty() {
+            self.write_unflushed(Vec::new())?;
+        }
+        match self.store.flush() {
+            Ok(()) => {
+                self.undurable.clear();
+                self.flush_failed = false;
+                self.unflushed = false;
+                if std::mem::take(&mut self.write_trouble) {
+                    self.say("Saved again: everything typed is on disk".into());
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.flush_failed = true;
+                self.write_trouble = true;
+                Err(e.into())
+            }
+        }
     }
 
     /// The selected patient as stored (not the roster's possibly stale copy).

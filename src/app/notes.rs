@@ -90,8 +90,8 @@ impl App {
         if !self.quit_armed {
             self.quit_armed = true;
             self.say_error(format!(
-                "Not quitting: what you typed is NOT saved ({why}); it is kept here and retried. \
-                 {quit} again seals it into a rescue file beside the store and quits"
+                "Not quitting, NOT saved: {quit} again seals it in a rescue file and quits. \
+                 Kept here, retrying ({why})"
             ));
             return;
         }

@@ -235,10 +235,27 @@ pub enum StoreError {
     TallyMissing { path: PathBuf, store: String },
     #[error("cannot make the store durable: {}", explain_io(.0))]
     Io(std::io::Error),
+    /// The database is closed between a write error and its reopening (`SledStore::mend`).
+    #[error(
+        "the store at {path} could not be opened again after a write error (is the disk still \
+         full?); nothing was written, and kitnotes tries again"
+    )]
+    Reopening { path: PathBuf },
     /// What supplied a change in parts stopped ([`Store::add_in_parts`]), saying why; what was
     /// written of the change is rolled back.
     #[error("{0}")]
     PartsStopped(String),
+}
+
+impl StoreError {
+    /// Whether writing failed on the disk itself (full, a size limit, an I/O error), as opposed
+    /// to a refusal or damage: the store then reopens its database before the next write.
+    pub fn is_disk(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(sled::Error::Io(_)) | StoreError::Io(_) | StoreError::Reopening { .. }
+        )
+    }
 }
 
 impl From<std::io::Error> for StoreError {
