@@ -139,6 +139,7 @@ actions! {
     PopupClose = "popup.close": "Close the popup, keeping nothing typed unsaved",
     PopupConfirm = "popup.confirm": "Run the chosen item or save the form",
     FieldNext = "form.next_field": "Go to the next field",
+    SearchOrder = "search.order": "Search results: best match, oldest or newest first",
     FieldPrev = "form.prev_field": "Go to the previous field",
 
     NoteNew = "note.new": "Write a new note for this patient: pick a template, start typing",
