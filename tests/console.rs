@@ -567,10 +567,15 @@ fn the_header_shows_every_flag_that_holds_now_and_a_normal_reading_clears_it() {
     let v = w.app.patient.as_ref().unwrap();
     let entry = v.entries.iter().find(|e| e.record == s.id).unwrap();
     assert!(
-        entry.title.ends_with("flags: BP, HR, SpO2, adverse event"),
+        entry
+            .title
+            .starts_with("BP, HR, SpO2, adverse event · Session"),
         "{}",
         entry.title
     );
+    // Open until signed: the row's mark says which.
+    assert_eq!(entry.status, Some(NoteStatus::Draft));
+    assert!(entry.flagged);
 }
 
 #[test]
