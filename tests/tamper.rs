@@ -567,11 +567,54 @@ fn opening_without_the_passphrase_writes_nothing_but_where_sled_left_its_files()
     assert_eq!((after.saves, after.stamp), (before.saves, before.stamp));
 }
 
-#[test]
-fn a_store_from_before_bindings_and_stamps_opens_and_binds_from_its_next_change() {
+/// Rewrites a closed plain store as a kitnotes before issue 21 left it: its entries carry no
+/// digests (and hash as v1), no stamp in the database or the tally, no snapshot.
+fn as_before_bindings(dir: &Path) {
     use kitnotes::store::audit::{AuditEntry, AuditEvent, AuditHead, ChainHash};
     use kitnotes::store::crypt::Crypt;
     use kitnotes::store::{codec, keys};
+    {
+        let db = sled::open(dir.join("db")).unwrap();
+        let mut prev = ChainHash::GENESIS;
+        let mut seq = 0;
+        while let Some(v) = db.get(keys::audit_key(seq + 1)).unwrap() {
+            seq += 1;
+            let key = keys::audit_key(seq);
+            let e = codec::decode_audit(&Crypt::Plain, &key, &v).unwrap();
+            let event = AuditEvent {
+                at: e.at,
+                who: e.who,
+                action: e.action,
+                patient: e.patient,
+                record: e.record,
+                detail: e.detail,
+            };
+            let old = AuditEntry::chain(event, seq, prev);
+            prev = old.hash;
+            db.insert(&key, codec::encode_audit(&Crypt::Plain, &key, &old))
+                .unwrap();
+        }
+        let head = AuditHead { seq, hash: prev };
+        db.insert(
+            keys::AUDIT_HEAD_KEY,
+            codec::encode_audit_head(&Crypt::Plain, keys::AUDIT_HEAD_KEY, &head),
+        )
+        .unwrap();
+        db.remove(b"M\0stamp").unwrap();
+        db.remove(b"M\0binds").unwrap();
+        db.flush().unwrap();
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    let saves = kitnotes::store::tally::read(dir).unwrap().unwrap().saves;
+    std::fs::write(
+        dir.join("kitnotes.tally"),
+        format!("{{\"saves\":{saves},\"closed\":null}}"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_store_from_before_bindings_and_stamps_opens_and_binds_from_its_next_change() {
     let data = tempfile::tempdir().unwrap();
     let dir = store_dir(data.path());
     // A plain store as an older kitnotes left it: its entries carry no digests (and hash as
@@ -604,45 +647,7 @@ fn a_store_from_before_bindings_and_stamps_opens_and_binds_from_its_next_change(
         )
         .unwrap();
     }
-    {
-        let db = sled::open(dir.join("db")).unwrap();
-        let mut prev = ChainHash::GENESIS;
-        let mut seq = 0;
-        while let Some(v) = db.get(keys::audit_key(seq + 1)).unwrap() {
-            seq += 1;
-            let key = keys::audit_key(seq);
-            let e = codec::decode_audit(&Crypt::Plain, &key, &v).unwrap();
-            assert!(!e.values.is_empty());
-            let event = AuditEvent {
-                at: e.at,
-                who: e.who,
-                action: e.action,
-                patient: e.patient,
-                record: e.record,
-                detail: e.detail,
-            };
-            let old = AuditEntry::chain(event, seq, prev);
-            prev = old.hash;
-            db.insert(&key, codec::encode_audit(&Crypt::Plain, &key, &old))
-                .unwrap();
-        }
-        let head = AuditHead { seq, hash: prev };
-        db.insert(
-            keys::AUDIT_HEAD_KEY,
-            codec::encode_audit_head(&Crypt::Plain, keys::AUDIT_HEAD_KEY, &head),
-        )
-        .unwrap();
-        db.remove(b"M\0stamp").unwrap();
-        db.remove(b"M\0binds").unwrap();
-        db.flush().unwrap();
-    }
-    std::thread::sleep(std::time::Duration::from_millis(50));
-    let saves = kitnotes::store::tally::read(&dir).unwrap().unwrap().saves;
-    std::fs::write(
-        dir.join("kitnotes.tally"),
-        format!("{{\"saves\":{saves},\"closed\":null}}"),
-    )
-    .unwrap();
+    as_before_bindings(&dir);
 
     // It opens, reads, checks and verifies as before; it gets its id and first stamp.
     let s = SledStore::open(&dir).unwrap();
@@ -960,4 +965,62 @@ fn an_interrupted_streamed_import_rolls_back_whole_its_part_entries_too() {
     let s = unlocked(&killed).unwrap();
     assert!(s.rolled_back_on_open() > 0);
     as_before(&s, "killed, then opened");
+}
+
+#[test]
+fn records_imported_before_imports_were_bound_are_counted_as_not_verifiable_not_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = store_dir(data.path());
+    // A plain store whose import, and everything else, an older kitnotes wrote: no entry binds
+    // a record. Two records written in the app, nine imported.
+    {
+        let s = SledStore::open(&dir).unwrap();
+        let a = actor("2026-11-20T10:00:00Z");
+        s.apply_audited(
+            &[Change::Put(Record::Patient(Patient::new(
+                pid("p1"),
+                "Invented Patient",
+            )))],
+            &a,
+        )
+        .unwrap();
+        s.apply_audited(&[Change::Put(Record::Note(note("n1", "p1")))], &a)
+            .unwrap();
+        import(
+            &s,
+            &notes_file(&[1, 2, 3, 4, 5, 6, 7, 8], true, "older"),
+            100,
+        );
+    }
+    as_before_bindings(&dir);
+    let s = SledStore::open(&dir).unwrap();
+    let report = s.check().unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    assert_eq!(
+        (report.unbound.imported, report.unbound.other),
+        (9, 2),
+        "nine imported, two written in the app"
+    );
+    assert!(s.record("m2").unwrap().is_some());
+    drop(s);
+    let out = common::kitnotes(data.path(), &["check"]);
+    let said = common::text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", common::text(&out.stderr));
+    assert!(
+        said.contains("Not verifiable: 9 records imported before imports were bound")
+            && said.contains("Not verifiable: 2 records last written before records were bound")
+            && said.contains("Integrity: OK"),
+        "{said}"
+    );
+    // An imported note's next change binds it.
+    let s = SledStore::open(&dir).unwrap();
+    let mut m2 = note("m2", "p3");
+    m2.at = ts("2026-11-03T10:00:00Z");
+    m2.title = "Integration 2, revised".into();
+    s.apply_audited(
+        &[Change::Put(Record::Note(m2))],
+        &actor("2026-11-23T10:00:00Z"),
+    )
+    .unwrap();
+    assert_eq!(s.check().unwrap().unbound.imported, 8);
 }
