@@ -613,28 +613,27 @@ fn as_before_bindings(dir: &Path) {
     .unwrap();
 }
 
+/// A new plain store with patient p1 and draft notes of theirs, written as the app writes.
+fn plain_store(dir: &Path, notes: &[&str]) -> SledStore {
+    let s = SledStore::open(dir).unwrap();
+    let a = actor("2026-11-20T10:00:00Z");
+    let p1 = Patient::new(pid("p1"), "Invented Patient");
+    s.apply_audited(&[Change::Put(Record::Patient(p1))], &a)
+        .unwrap();
+    for n in notes {
+        s.apply_audited(&[Change::Put(Record::Note(note(n, "p1")))], &a)
+            .unwrap();
+    }
+    s
+}
+
 #[test]
 fn a_store_from_before_bindings_and_stamps_opens_and_binds_from_its_next_change() {
     let data = tempfile::tempdir().unwrap();
     let dir = store_dir(data.path());
     // A plain store as an older kitnotes left it: its entries carry no digests (and hash as
     // v1), no stamp in the database or the tally, no snapshot.
-    {
-        let s = SledStore::open(&dir).unwrap();
-        let a = actor("2026-11-20T10:00:00Z");
-        s.apply_audited(
-            &[Change::Put(Record::Patient(Patient::new(
-                pid("p1"),
-                "Invented Patient",
-            )))],
-            &a,
-        )
-        .unwrap();
-        for n in ["n1", "n2"] {
-            s.apply_audited(&[Change::Put(Record::Note(note(n, "p1")))], &a)
-                .unwrap();
-        }
-    }
+    drop(plain_store(&dir, &["n1", "n2"]));
     let older = keep_older(data.path());
     {
         // A second version of n1, still before bindings.
@@ -974,18 +973,7 @@ fn records_imported_before_imports_were_bound_are_counted_as_not_verifiable_not_
     // A plain store whose import, and everything else, an older kitnotes wrote: no entry binds
     // a record. Two records written in the app, nine imported.
     {
-        let s = SledStore::open(&dir).unwrap();
-        let a = actor("2026-11-20T10:00:00Z");
-        s.apply_audited(
-            &[Change::Put(Record::Patient(Patient::new(
-                pid("p1"),
-                "Invented Patient",
-            )))],
-            &a,
-        )
-        .unwrap();
-        s.apply_audited(&[Change::Put(Record::Note(note("n1", "p1")))], &a)
-            .unwrap();
+        let s = plain_store(&dir, &["n1"]);
         import(
             &s,
             &notes_file(&[1, 2, 3, 4, 5, 6, 7, 8], true, "older"),
