@@ -776,7 +776,12 @@ fn a_record_from_a_streamed_import_put_back_or_removed_is_named_by_check() {
         )
         .unwrap();
         s.flush().unwrap();
-        let before_second = raw_keys(&kitnotes::store::sled_store::raw_db(&s));
+        let before_second: std::collections::BTreeSet<Vec<u8>> =
+            kitnotes::store::sled_store::raw_db(&s)
+                .iter()
+                .keys()
+                .map(|k| k.unwrap().to_vec())
+                .collect();
         let mut second = vec![9, 10, 11, 12, 13, 14, 15];
         second.insert(at, 1);
         import(&s, &notes_file(&second, false, "second"), part);
@@ -811,8 +816,11 @@ fn a_record_from_a_streamed_import_put_back_or_removed_is_named_by_check() {
             // entries), the audit log left alone.
             let db = sled::open(dir.join("db")).unwrap();
             let mut removed = 0;
-            for k in raw_keys(&db) {
-                if (k.starts_with(b"T\0") || k.starts_with(b"I\0")) && !before_second.contains(&k) {
+            let keys: Vec<sled::IVec> = db.iter().keys().map(|k| k.unwrap()).collect();
+            for k in keys {
+                if (k.starts_with(b"T\0") || k.starts_with(b"I\0"))
+                    && !before_second.contains(k.as_ref())
+                {
                     db.remove(&k).unwrap();
                     removed += 1;
                 }
@@ -845,11 +853,6 @@ fn a_record_from_a_streamed_import_put_back_or_removed_is_named_by_check() {
         }
         named && by_binary && read_right
     });
-}
-
-/// Every key of a database, read with sled.
-fn raw_keys(db: &sled::Db) -> std::collections::BTreeSet<Vec<u8>> {
-    db.iter().keys().map(|k| k.unwrap().to_vec()).collect()
 }
 
 #[test]
@@ -906,7 +909,6 @@ fn an_interrupted_streamed_import_rolls_back_whole_its_part_entries_too() {
         &mut std::iter::once(patient_entry()),
         &part_entry,
     );
-    drop(parts);
     assert!(
         matches!(stopped, Err(StoreError::PartsStopped(_))),
         "{stopped:?}"
