@@ -1834,8 +1834,8 @@ impl Store for SledStore {
         let vault = self.vault(c);
         let _bump = WriteCount(&self.writes);
         let mut entries = 0;
-        // Records first, each part's search entries after it, the audit entries last: the
-        // same order as a large `apply`, in the same chunked write, committed once.
+        // Each part's records, then its search entries, then (once the next part is read) its
+        // audit entry; the entries per patient last. One chunked write, committed once.
         let result = self.write_chunked(|chunks| {
             let mut index = match index::stats(vault)? {
                 Some(_) => Some(index::Appender::new(vault)?),
@@ -1846,13 +1846,13 @@ impl Store for SledStore {
             // one part's digests are ever held), or, for an import of one part, the entries of
             // `events`, as an `apply` binds them.
             let mut pending: Vec<PartRecord> = Vec::new();
-            let mut numbered = 0;
+            let mut part_no = 0;
             for records in parts {
                 let records = records?;
-                if numbered > 0 {
-                    entries += self.bind_part(c, chunks, part, numbered, &pending)?;
+                if part_no > 0 {
+                    entries += self.bind_part(c, chunks, part, part_no, &pending)?;
                 }
-                numbered += 1;
+                part_no += 1;
                 let changes: Vec<Change> = records.into_iter().map(Change::Put).collect();
                 let (ops, _, _) = self.plan(c, &changes, false)?;
                 // A record op is fresh only for an id new to the store and to this part.
@@ -1894,8 +1894,8 @@ impl Store for SledStore {
                 let mut binder = Binder::new(c);
                 self.write_chunks(&mut binder, &index_ops(index.finish()?.0), chunks)?;
             }
-            if numbered > 1 {
-                entries += self.bind_part(c, chunks, part, numbered, &pending)?;
+            if part_no > 1 {
+                entries += self.bind_part(c, chunks, part, part_no, &pending)?;
                 pending.clear();
             }
             // The one part's records, by patient, for the entries about their patients.
