@@ -976,16 +976,31 @@ mod through_the_store {
             (counts.patients, counts.measures, counts.notes),
             (3, 2_250, 2_250)
         );
-        // One audit entry per patient, saying what came for them.
+        // An audit entry per part, binding its records, then one per patient, saying what came
+        // for them.
         let log = store.audit_log(&Default::default()).unwrap();
-        assert_eq!(log.len(), 3);
+        let (parts, patients): (Vec<_>, Vec<_>) = log.iter().partition(|e| e.patient.is_none());
+        let details: Vec<&str> = parts.iter().map(|e| e.detail.as_str()).collect();
         assert_eq!(
-            log[0].detail,
+            details,
+            [
+                "part 1: 2048 records from t.jsonl",
+                "part 2: 2048 records from t.jsonl",
+                "part 3: 407 records from t.jsonl"
+            ]
+        );
+        let bound: Vec<usize> = parts.iter().map(|e| e.values.len()).collect();
+        assert_eq!(bound, [2_048, 2_048, 407]);
+        assert_eq!(patients.len(), 3);
+        assert_eq!(
+            patients[0].detail,
             "1 patients, 750 notes, 0 dosing sessions, 750 measures, 0 goals from t.jsonl"
         );
-        // The search index written a part at a time agrees with the records, and finds them.
+        // The search index written a part at a time agrees with the records, and finds them;
+        // every record is bound to the entry of its part.
         let report = store.check().unwrap();
         assert!(report.is_ok(), "{:?}", report.problems);
+        assert_eq!(report.unbound, Default::default());
         let query = kitnotes::search::Query::parse(
             "word4499",
             Default::default(),

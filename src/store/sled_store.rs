@@ -12,8 +12,8 @@
 //! calls `fsync` on every file of the database and on its directories after sled's flush.
 
 use super::audit::{
-    self, Audit, AuditEntry, AuditEvent, AuditFilter, AuditHead, AuditProblem, AuditVerdict,
-    ChainCheck, ChainHash, Described, HeadState,
+    self, Audit, AuditAction, AuditEntry, AuditEvent, AuditFilter, AuditHead, AuditProblem,
+    AuditVerdict, ChainCheck, ChainHash, Described, HeadState,
 };
 use super::binding::{self, Binding, Bindings, Known};
 use super::codec::{self, CodecError};
@@ -1423,6 +1423,68 @@ impl<'a> Binder<'a> {
     }
 }
 
+/// A record of a part added by [`Store::add_in_parts`], as its audit entry binds it.
+struct PartRecord {
+    id: String,
+    patient: String,
+    digest: ChainHash,
+}
+
+/// The audit entry of part `n` (from 1) of a change added in parts, with `records` records.
+fn part_event(part: &AuditEvent, n: usize, records: usize) -> AuditEvent {
+    let mut event = part.clone();
+    event.patient = None;
+    event.record = None;
+    event.detail = match part.detail.as_str() {
+        "" => format!("part {n}: {records} records"),
+        detail => format!("part {n}: {records} records {detail}"),
+    };
+    event
+}
+
+impl SledStore {
+    /// Writes part `n`'s own audit entry, binding its records, in the chunked write under way.
+    fn bind_part(
+        &self,
+        c: &Crypt,
+        chunks: &mut Chunks,
+        part: &AuditEvent,
+        n: usize,
+        records: &[PartRecord],
+    ) -> Result<u64> {
+        let event = part_event(part, n, records.len());
+        self.write_bound(c, chunks, vec![(event, records.iter().collect())])
+    }
+
+    /// Writes `events` after the head, each binding the records paired with it (to the digests
+    /// taken when they were sealed), in the chunked write under way. Returns how many.
+    fn write_bound(
+        &self,
+        c: &Crypt,
+        chunks: &mut Chunks,
+        events: Vec<(AuditEvent, Vec<&PartRecord>)>,
+    ) -> Result<u64> {
+        let mut binder = Binder::new(c);
+        let events = events
+            .into_iter()
+            .map(|(event, records)| {
+                let ids = records
+                    .into_iter()
+                    .map(|r| {
+                        binder.digests.insert(r.id.as_str(), r.digest);
+                        (r.id.as_str(), true)
+                    })
+                    .collect();
+                (event, ids)
+            })
+            .collect();
+        let mut ops = Vec::new();
+        self.plan_audit(c, events, &mut ops, &mut binder)?;
+        self.write_chunks(&mut binder, &ops, chunks)?;
+        Ok(binder.into_entries().len() as u64)
+    }
+}
+
 fn index_ops(planned: index::IndexOps) -> Vec<KeyOp<'static>> {
     planned
         .into_iter()
@@ -1898,6 +1960,7 @@ impl Store for SledStore {
         &self,
         parts: &mut dyn Iterator<Item = Result<Vec<Record>>>,
         events: &mut dyn Iterator<Item = AuditEvent>,
+        part: &AuditEvent,
     ) -> Result<u64> {
         let _guard = lock_or_poisoned(&self.write_lock);
         let c = &self.crypt()?;
@@ -1905,15 +1968,26 @@ impl Store for SledStore {
         let vault = Self::vault(&db, c);
         let _bump = WriteCount(&self.writes);
         let mut entries = 0;
-        // Records first, each part's search entries after it, the audit entries last: the
-        // same order as a large `apply`, in the same chunked write, committed once.
-        self.write_chunked(|chunks| {
+        // Each part's records, then its search entries, then (once the next part is read) its
+        // audit entry; the entries per patient last. One chunked write, committed once.
+        let result = self.write_chunked(|chunks| {
             let mut index = match index::stats(vault)? {
                 Some(_) => Some(index::Appender::new(vault)?),
                 None => None,
             };
-            for part in parts {
-                let changes: Vec<Change> = part?.into_iter().map(Change::Put).collect();
+            // The part written last, its records with their digests: bound by the next entry
+            // written. That is the part's own entry once another part follows (so no more than
+            // one part's digests are ever held), or, for an import of one part, the entries of
+            // `events`, as an `apply` binds them.
+            let mut pending: Vec<PartRecord> = Vec::new();
+            let mut part_no = 0;
+            for records in parts {
+                let records = records?;
+                if part_no > 0 {
+                    entries += self.bind_part(c, chunks, part, part_no, &pending)?;
+                }
+                part_no += 1;
+                let changes: Vec<Change> = records.into_iter().map(Change::Put).collect();
                 let (ops, _, _) = self.plan(c, &changes, false)?;
                 // A record op is fresh only for an id new to the store and to this part.
                 if let Some(op) = ops.iter().find(|op| !op.fresh) {
@@ -1929,6 +2003,17 @@ impl Store for SledStore {
                 }
                 let mut binder = Binder::new(c);
                 self.write_chunks(&mut binder, &ops, chunks)?;
+                pending = changes
+                    .iter()
+                    .filter_map(|change| match change {
+                        Change::Put(r) => Some(PartRecord {
+                            id: r.id().to_owned(),
+                            patient: r.patient().as_str().to_owned(),
+                            digest: *binder.digests.get(r.id())?,
+                        }),
+                        Change::Delete(_) => None,
+                    })
+                    .collect();
                 if let Some(index) = &mut index {
                     for change in &changes {
                         if let Change::Put(r) = change
@@ -1943,26 +2028,46 @@ impl Store for SledStore {
                 let mut binder = Binder::new(c);
                 self.write_chunks(&mut binder, &index_ops(index.finish()?.0), chunks)?;
             }
+            if part_no > 1 {
+                entries += self.bind_part(c, chunks, part, part_no, &pending)?;
+                pending.clear();
+            }
+            // The one part's records, by patient, for the entries about their patients.
+            let mut by_patient: HashMap<&str, Vec<&PartRecord>> = HashMap::new();
+            for r in &pending {
+                by_patient.entry(r.patient.as_str()).or_default().push(r);
+            }
             loop {
                 let group: Vec<AuditEvent> = (&mut *events).take(AUDIT_GROUP).collect();
                 if group.is_empty() {
-                    return Ok(());
+                    break;
                 }
-                // Each group is chained from the head the previous one wrote. An import streamed
-                // in parts does not keep every record's digest until its entries are written
-                // (that would undo the bounded memory), so these entries bind no record: the
-                // records read as unbound until their next change (docs/SECURITY.md).
-                let mut ops = Vec::new();
-                let mut binder = Binder::new(c);
-                let unbound = group.into_iter().map(|e| (e, Vec::new())).collect();
-                self.plan_audit(c, unbound, &mut ops, &mut binder)?;
-                self.write_chunks(&mut binder, &ops, chunks)?;
-                let written = binder.into_entries();
-                entries += written.len() as u64;
-                self.remember_bindings(&written);
+                // Each group is chained from the head the previous one wrote.
+                let bound = group
+                    .into_iter()
+                    .map(|e| {
+                        let records = e
+                            .patient
+                            .as_ref()
+                            .and_then(|p| by_patient.remove(p.as_str()))
+                            .unwrap_or_default();
+                        (e, records)
+                    })
+                    .collect();
+                entries += self.write_bound(c, chunks, bound)?;
             }
-        })?;
-        Ok(entries)
+            // Records of a patient no event names: bound by an entry of their own.
+            let rest: Vec<&PartRecord> = by_patient.into_values().flatten().collect();
+            if !rest.is_empty() {
+                let event = part_event(part, 1, rest.len());
+                entries += self.write_bound(c, chunks, vec![(event, rest)])?;
+            }
+            Ok(())
+        });
+        // What the log binds changed (or was rolled back): the next read learns it from the
+        // log, rather than this write keeping every record's binding in memory.
+        *lock_or_poisoned(&self.bindings) = None;
+        result.map(|()| entries)
     }
 
     fn patient(&self, id: &PatientId) -> Result<Option<Patient>> {
@@ -2295,7 +2400,18 @@ fn check(store: &SledStore) -> Result<CheckReport> {
     // The log first: what each record should hold. One pass of SHA-256 over the log: cheap
     // next to decoding every record.
     let mut bindings = Bindings::new();
-    let audit = store.walk_audit(c, |e| binding::bind(&mut bindings, e));
+    // Patients an import brought in before imports bound their records (its entry binds
+    // nothing): their unbound records are counted apart.
+    let mut imported_unbound: HashSet<String> = HashSet::new();
+    let audit = store.walk_audit(c, |e| {
+        binding::bind(&mut bindings, e);
+        if e.action == AuditAction::Imported
+            && e.values.is_empty()
+            && let Some(p) = &e.patient
+        {
+            imported_unbound.insert(p.as_str().to_owned());
+        }
+    });
     // By the id as it appears in keys.
     let bindings: HashMap<String, (String, Binding)> = bindings
         .into_iter()
@@ -2382,15 +2498,21 @@ fn check(store: &SledStore) -> Result<CheckReport> {
         if let Record::Patient(p) = &record {
             patients.insert(key_id(p.id.as_str()));
         }
-        if let Some((_, b)) = bindings.get(&key_id(record.id()))
-            && let Some(why) = b.mismatch(&k, &v)
-        {
-            report.problems.push(format!(
-                "{} {} (patient {}) {why}",
-                record.kind().as_str(),
-                record.id(),
-                record.patient()
-            ));
+        match bindings.get(&key_id(record.id())) {
+            Some((_, b)) => {
+                if let Some(why) = b.mismatch(&k, &v) {
+                    report.problems.push(format!(
+                        "{} {} (patient {}) {why}",
+                        record.kind().as_str(),
+                        record.id(),
+                        record.patient()
+                    ));
+                }
+            }
+            None if imported_unbound.contains(record.patient().as_str()) => {
+                report.unbound.imported += 1
+            }
+            None => report.unbound.other += 1,
         }
         report.counts.add(&record);
         if ids
