@@ -43,6 +43,9 @@ pub struct Config {
     /// Courses of treatment.
     #[serde(default)]
     pub courses: CourseConfig,
+    /// Integration goals.
+    #[serde(default)]
+    pub goals: GoalConfig,
     /// `check_ins.cadence` parsed, once, by `load`.
     #[serde(skip)]
     cadence: Cadence,
@@ -76,6 +79,16 @@ pub struct CourseConfig {
     /// "2 months", "60 days".
     #[serde(default)]
     pub reinduction_gap: Option<toml::Spanned<String>>,
+}
+
+/// `[goals]` in config.toml.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoalConfig {
+    /// An active goal with no check-in, or no progress, for this many weeks is marked
+    /// "stalled" in the course summary (as is one past its target date). 4 by default.
+    #[serde(default)]
+    pub stalled_weeks: Option<u32>,
 }
 
 /// A config file that cannot be used, with where and why.
@@ -223,6 +236,15 @@ impl Config {
     pub fn reinduction_gap(&self) -> CadenceStep {
         self.reinduction_gap
             .unwrap_or(crate::model::course::DEFAULT_REINDUCTION_GAP)
+    }
+
+    /// Weeks without a check-in or progress that stall a goal: `[goals] stalled_weeks`, else
+    /// 4 (at least 1).
+    pub fn stalled_weeks(&self) -> u32 {
+        self.goals
+            .stalled_weeks
+            .unwrap_or(crate::model::summary::STALLED_WEEKS)
+            .max(1)
     }
 
     /// When the screen locks by itself: as `load` read `lock_after`, else after 5 minutes.

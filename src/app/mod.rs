@@ -178,6 +178,8 @@ pub struct AppSettings {
     /// How long without a dose before kitnotes suggests a re-induction (`[courses]
     /// reinduction_gap`), and where the courses of a store without course records split.
     pub reinduction_gap: crate::model::cadence::CadenceStep,
+    /// Weeks without a check-in or progress that mark a goal stalled (`[goals]`).
+    pub stalled_weeks: u32,
     /// When integration check-ins are due after each dose.
     pub cadence: crate::model::cadence::Cadence,
     /// A short name for the store, shown in the header ("demo" for the demo store).
@@ -214,6 +216,7 @@ impl Default for AppSettings {
             thresholds: Thresholds::default(),
             induction_sessions: 6,
             reinduction_gap: crate::model::course::DEFAULT_REINDUCTION_GAP,
+            stalled_weeks: crate::model::summary::STALLED_WEEKS,
             cadence: Default::default(),
             store_label: String::new(),
             templates: crate::templates::builtins().clone(),

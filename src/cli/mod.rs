@@ -273,6 +273,7 @@ pub fn build_app(
         theme,
         cadence: env.config.cadence(),
         reinduction_gap: env.config.reinduction_gap(),
+        stalled_weeks: env.config.stalled_weeks(),
         lock_after: env.config.lock_after(),
         lock_during_session: env.config.lock_during_session(),
         no_color,

@@ -13,6 +13,7 @@ pub mod patient;
 pub mod record;
 pub mod safety;
 pub mod session;
+pub mod summary;
 pub mod timeline;
 pub mod today;
 pub mod vitals_syntax;
