@@ -26,6 +26,26 @@ fn start(w: &mut Writer, protocol: &str) {
     type_text(&mut w.app, protocol);
     press(&mut w.app, "<Enter>");
     assert!(w.app.console.is_some(), "{:?}", w.app.status);
+    answer_rems_questions(w);
+}
+
+/// A REMS session asks its form's questions as it starts: no concomitant medications, and on a
+/// first treatment, enrolled.
+fn answer_rems_questions(w: &mut Writer) {
+    loop {
+        let kind = w
+            .app
+            .console
+            .as_ref()
+            .and_then(|c| c.input.as_ref())
+            .map(|i| i.kind);
+        match kind {
+            Some(InputKind::Concomitant) => type_text(&mut w.app, "none"),
+            Some(InputKind::Enrolled | InputKind::FirstTreatment) => type_text(&mut w.app, "y"),
+            _ => return,
+        }
+        press(&mut w.app, "<Enter>");
+    }
 }
 
 /// Lets `m` minutes pass, the app ticking as it does every 250 ms.
@@ -223,8 +243,13 @@ fn a_whole_esketamine_session_becomes_a_signed_note_and_a_rems_summary() {
 
     // The REMS monitoring summary holds every field the form asks for.
     let patient = w.app.patient.as_ref().unwrap().records.patient.clone();
-    let rems =
-        kitnotes::interchange::rems::rems_summary(&patient, &s, &jiff::tz::TimeZone::UTC).unwrap();
+    let rems = kitnotes::interchange::rems::rems_summary(
+        &patient,
+        &s,
+        &clinic(),
+        &jiff::tz::TimeZone::UTC,
+    )
+    .unwrap();
     for needle in [
         "56",
         "2",

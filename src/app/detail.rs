@@ -326,11 +326,11 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
             if let Some(m) = s.minutes_since_dose(d.at) {
                 v.push_str(&format!(" ({m} min after dosing)"));
             }
-            v.push_str(if d.transport_arranged {
-                ", transport arranged"
-            } else {
-                ", NO transport recorded"
-            });
+            match (d.transport_arranged, d.without_transport()) {
+                (true, _) => v.push_str(", transport arranged"),
+                (false, Some(how)) => v.push_str(&format!(", NO transport: {how}")),
+                (false, None) => v.push_str(", NO transport recorded"),
+            }
             if let Some(r) = d.ready_minutes {
                 v.push_str(&format!(", ready at {r} min"));
             }

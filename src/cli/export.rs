@@ -173,7 +173,7 @@ fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
     })?;
     // A text for a form, read on a terminal or printed: control characters in a name or a lot
     // number show as visible stand-ins, never act on the terminal.
-    let text = interchange::rems_summary(&patient, &session, &tz)?;
+    let text = interchange::rems_summary(&patient, &session, &env.config.clinic, &tz)?;
     let text = crate::text_safety::printable(&text).into_owned();
     let destination = match &args.output {
         None => {

@@ -367,6 +367,8 @@ mod tests {
         ended.sessions[0].discharge = Some(crate::model::Discharge {
             at: ts("2026-03-05T11:15:00Z"),
             transport_arranged: true,
+            collected_by: None,
+            transport_refused: None,
             ready_minutes: None,
         });
         assert_eq!(
