@@ -533,3 +533,137 @@ fn export_format_rems_never_writes_control_characters() {
         assert!(text.contains("LOT␛[10;10H7"), "{text}");
     }
 }
+
+/// One reading fills one slot of the form: a patient who leaves at +50 min with a reading at
+/// +41 and one at +36 has the +41 one before the end and the +36 one at about 40 minutes; with
+/// only one reading after dosing, the two slots share it and the form says so.
+#[test]
+fn one_reading_fills_one_blood_pressure_slot_and_a_shared_one_is_said() {
+    let mut s = esketamine();
+    s.signed_at = None;
+    s.signed_by = None;
+    s.discharge.as_mut().unwrap().at = ts("2026-03-05T10:00:00Z");
+    s.early_end_reason = Some("Invented: left early for the test".into());
+    s.vitals = vec![
+        reading("2026-03-05T09:04:00Z", 132, 84),
+        reading("2026-03-05T09:46:00Z", 136, 86),
+        reading("2026-03-05T09:51:00Z", 140, 88),
+    ];
+    let text = rems_summary(&patient(), &s, &clinic(), &TimeZone::UTC).unwrap();
+    assert!(
+        text.contains(
+            "  Blood pressure at about 40 minutes: 136/86 at 09:46 (+36 min)\n  Blood pressure \
+             before the end of monitoring: 140/88 at 09:51 (+41 min)\n"
+        ),
+        "{text}"
+    );
+    s.vitals.remove(1);
+    let text = rems_summary(&patient(), &s, &clinic(), &TimeZone::UTC).unwrap();
+    assert!(
+        text.contains(
+            "  Blood pressure at about 40 minutes: 140/88 at 09:51 (+41 min)\n  Blood pressure \
+             before the end of monitoring: 140/88 at 09:51 (+41 min) (the same reading as at \
+             about 40 minutes: no other was taken)\n"
+        ),
+        "{text}"
+    );
+}
+
+/// With kitnotes holding the store (as the terminal UI does, with its socket server running),
+/// `kitnotes export --format rems` is answered by it: the summary made with its store, and the
+/// export in its audit log.
+#[cfg(unix)]
+#[test]
+fn export_format_rems_is_answered_by_the_kitnotes_holding_the_store() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    store_with_sessions(dir.path());
+    let store_dir = dir.path().join("store");
+    let store = kitnotes::store::SledStore::open(&store_dir).unwrap();
+    let settings = kitnotes::cli::backup::RemsSettings {
+        clinic: clinic(),
+        time_zone: TimeZone::UTC,
+    };
+    let (server, mut task) =
+        kitnotes::cli::backup::serve_answering(&store_dir, store.backup_source(), settings)
+            .unwrap();
+    let file = dir.path().join("rems-open.txt");
+    // One export at a time, the app's ticks (the task, with its store) run meanwhile.
+    let mut said = Vec::new();
+    let mut outputs = Vec::new();
+    for args in [
+        vec!["export", "--format", "rems", "--session", "s1"],
+        vec![
+            "export",
+            "--format",
+            "rems",
+            "--session",
+            "s1",
+            "-o",
+            file.to_str().unwrap(),
+        ],
+        vec!["export", "--format", "rems", "--session", "s2"],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_kitnotes"))
+            .args(&args)
+            .env("KITNOTES_DATA_DIR", dir.path())
+            .env("KITNOTES_CONFIG_DIR", dir.path().join("config"))
+            .env("KITNOTES_PASSPHRASE_FILE", passphrase_file())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        loop {
+            said.extend(task(&store));
+            if child.try_wait().unwrap().is_some() {
+                break;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "the export hangs"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        outputs.push(child.wait_with_output().unwrap());
+    }
+    assert!(outputs[0].status.success(), "{}", stderr(&outputs[0]));
+    assert_eq!(String::from_utf8_lossy(&outputs[0].stdout), FULL);
+    assert!(outputs[1].status.success(), "{}", stderr(&outputs[1]));
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), FULL);
+    // A refusal comes back as the open kitnotes gave it.
+    assert_eq!(outputs[2].status.code(), Some(1));
+    assert_eq!(
+        stderr(&outputs[2]),
+        "kitnotes: error: dosing session s2 is ketamine, not esketamine: the REMS monitoring \
+         summary is only for esketamine sessions"
+    );
+    assert!(
+        said.iter()
+            .any(|s| s.starts_with("The REMS summary of session s1 was exported to")),
+        "{said:?}"
+    );
+    let details: Vec<String> = store
+        .audit_log(&AuditFilter::default())
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == kitnotes::store::AuditAction::Exported)
+        .map(|e| e.detail)
+        .collect();
+    let pid = std::process::id();
+    assert_eq!(
+        details,
+        vec![
+            format!(
+                "REMS monitoring summary of dosing session s1 to standard output, made by the \
+                 open kitnotes (pid {pid}) at the request of `kitnotes export`"
+            ),
+            format!(
+                "REMS monitoring summary of dosing session s1 to {}, made by the open kitnotes \
+                 (pid {pid}) at the request of `kitnotes export`",
+                file.display()
+            ),
+        ]
+    );
+    drop(server);
+}

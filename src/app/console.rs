@@ -626,9 +626,27 @@ impl App {
             // A booked session starts now: it records when it really started, and keeps the
             // booking beside it (so the chart never shows it after its own signature).
             let moved = booked && open.booked_at.is_none() && open.at != now;
-            if moved {
-                open.booked_at = Some(open.at);
-                open.at = now;
+            // A REMS session booked outside the console: whether it is the first treatment.
+            let rems = self
+                .settings
+                .protocols
+                .for_session(&open)
+                .is_some_and(|p| p.rems)
+                || crate::protocols::is_rems_session(&open, None);
+            let unknown = rems
+                && open.dose_time.is_none()
+                && open
+                    .rems
+                    .as_ref()
+                    .is_none_or(|a| a.first_treatment.is_none());
+            if unknown {
+                self.work_out_first_treatment(&mut open);
+            }
+            if moved || unknown {
+                if moved {
+                    open.booked_at = Some(open.at);
+                    open.at = now;
+                }
                 if let Err(e) = self.write_session(&open) {
                     self.say_error(format!("The session could not be started: {e:#}"));
                     return;
@@ -717,6 +735,17 @@ impl App {
         }
     }
 
+    /// Sets whether `s` is the patient's first esketamine treatment: no other esketamine
+    /// session of theirs was dosed.
+    fn work_out_first_treatment(&self, s: &mut DosingSession) {
+        let earlier = self.patient.as_ref().is_some_and(|v| {
+            v.records.sessions.iter().any(|o| {
+                o.id != s.id && o.dose_time.is_some() && crate::protocols::is_rems_session(o, None)
+            })
+        });
+        s.rems_mut().first_treatment = Some(!earlier);
+    }
+
     /// Creates the session from the chosen protocol, writes it, and opens the console.
     pub(super) fn start_session(&mut self) {
         let Some(Popup::Protocols(p)) = self.popup.as_ref() else {
@@ -745,14 +774,7 @@ impl App {
         let id = RecordId::from_uuid(self.ids.next(now));
         let mut session = protocol.start_session(id, &patient, Some(number), now);
         if protocol.rems {
-            // The first esketamine treatment: no earlier esketamine session was dosed.
-            let earlier = self.patient.as_ref().is_some_and(|v| {
-                v.records
-                    .sessions
-                    .iter()
-                    .any(|s| s.dose_time.is_some() && crate::protocols::is_rems_session(s, None))
-            });
-            session.rems_mut().first_treatment = Some(!earlier);
+            self.work_out_first_treatment(&mut session);
         }
         let said = match session.dose_in_mg() {
             Some(_) => Ok(format!("Dose {}", dose_text(&session))),
@@ -1273,12 +1295,13 @@ impl App {
             return;
         }
         let a = c.session.rems.as_deref().cloned().unwrap_or_default();
-        let kind = if a.concomitant.is_none() {
-            InputKind::Concomitant
-        } else if a.first_treatment.is_none() {
+        // In the form's order.
+        let kind = if a.first_treatment.is_none() {
             InputKind::FirstTreatment
         } else if a.first_treatment == Some(true) && a.enrolled.is_none() {
             InputKind::Enrolled
+        } else if a.concomitant.is_none() {
+            InputKind::Concomitant
         } else {
             return;
         };

@@ -174,11 +174,12 @@ impl App {
             .store
             .log_event(&event)
             .and_then(|_| self.store.flush());
-        let missing = rems_missing(&patient, &session, &self.settings.clinic).len();
-        let gaps = if missing == 0 {
+        let missing = rems_missing(&patient, &session, &self.settings.clinic);
+        let gaps = if missing.is_empty() {
             String::new()
         } else {
-            format!(" ({missing} field(s) of the form still missing)")
+            let names: Vec<String> = missing.iter().map(|m| m.label()).collect();
+            format!("; the form still lacks {}", names.join(", "))
         };
         match logged {
             Ok(()) => self.say(format!("REMS summary written to {}{gaps}", path.display())),

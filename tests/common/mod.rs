@@ -3,6 +3,8 @@
 //! fixed clock, keys in keymap notation, and the screen as text).
 #![allow(dead_code)]
 
+pub mod console;
+
 use jiff::Timestamp;
 use jiff::civil::date;
 use kitnotes::app::lock::LockAfter;
