@@ -352,7 +352,7 @@ fn unknown_record_types_and_unknown_fields_are_refused() {
     );
     assert_refused(
         &file(&[r#"{"type":"patient","id":"p1","name":"A","nickname":"B"}"#]),
-        "line 2, field nickname: unknown field `nickname`, expected one of `id`, `name`, `born`, `pronouns`, `weight_kg`, `contact_note`, `tags`, `archived` (column 49)",
+        "line 2, field nickname: unknown field `nickname`, expected one of `id`, `name`, `born`, `sex`, `pronouns`, `weight_kg`, `contact_note`, `tags`, `archived` (column 49)",
     );
     assert_refused(
         &file(&[PATIENT, &note_with(r#","mood":"good""#)]),
