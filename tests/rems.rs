@@ -101,13 +101,13 @@ fn esketamine() -> DosingSession {
             adverse: true,
         },
     ];
-    s.discharge = Some(Discharge {
+    s.discharge = Some(Box::new(Discharge {
         at: ts("2026-03-05T11:20:00Z"),
         transport_arranged: true,
         collected_by: None,
         transport_refused: None,
         ready_minutes: Some(90),
-    });
+    }));
     s.sign("Dr. Test Clinician", ts("2026-03-05T12:00:00Z"))
         .unwrap();
     s

@@ -244,7 +244,7 @@ fn a_booked_session_records_when_it_really_started_and_keeps_the_booking() {
     let s = session(&w);
     assert_eq!(s.id, rid("booked-1"));
     assert_eq!(s.at, ts("2026-11-21T14:09:00Z"));
-    assert_eq!(s.booked_at, Some(booked_at));
+    assert_eq!(s.booked_at(), Some(booked_at));
     // The start asks the REMS questions of a session started in the console: her first
     // treatment, worked out from her record, so enrolment comes first.
     assert_eq!(s.rems.as_ref().and_then(|a| a.first_treatment), Some(true));

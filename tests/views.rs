@@ -210,7 +210,7 @@ fn s_on_a_patient_with_a_session_booked_today_starts_that_session() {
     );
     assert_eq!(c.session.at, NOW.parse::<jiff::Timestamp>().unwrap());
     assert_eq!(
-        c.session.booked_at,
+        c.session.booked_at(),
         Some("2026-11-21T16:00:00Z".parse::<jiff::Timestamp>().unwrap())
     );
     // Booked at the dose of her last session.

@@ -625,7 +625,7 @@ impl App {
             let mut open = open;
             // A booked session starts now: it records when it really started, and keeps the
             // booking beside it (so the chart never shows it after its own signature).
-            let moved = booked && open.booked_at.is_none() && open.at != now;
+            let moved = booked && open.booked_at().is_none() && open.at != now;
             // A REMS session booked outside the console: whether it is the first treatment.
             let rems = self
                 .settings
@@ -644,7 +644,7 @@ impl App {
             }
             if moved || unknown {
                 if moved {
-                    open.booked_at = Some(open.at);
+                    open.amendments_mut().booked_at = Some(open.at);
                     open.at = now;
                 }
                 if let Err(e) = self.write_session(&open) {
@@ -1593,13 +1593,13 @@ impl App {
         };
         let at = ending.at.unwrap_or_else(|| self.now());
         let mut s = c.session.clone();
-        s.discharge = Some(Discharge {
+        s.discharge = Some(Box::new(Discharge {
             at,
             transport_arranged: ending.transport.unwrap_or(false),
             collected_by: ending.collected_by.clone(),
             transport_refused: ending.refused.clone(),
             ready_minutes,
-        });
+        }));
         s.early_end_reason = ending.reason.clone();
         let protocol = c.protocol.clone();
         let Some(template) = self.settings.templates.get("dosing-session").cloned() else {

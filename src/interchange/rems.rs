@@ -228,11 +228,7 @@ fn dissociation_answer(s: &DosingSession, times: &Times<'_>) -> (String, Option<
     };
     let mut ratings: Vec<_> = s.dissociation.iter().collect();
     ratings.sort_by_key(|d| d.at);
-    let pre = ratings
-        .iter()
-        .filter(|d| d.at <= t0)
-        .last()
-        .map(|d| d.total);
+    let pre = ratings.iter().rfind(|d| d.at <= t0).map(|d| d.total);
     let after: Vec<_> = ratings.iter().filter(|d| d.at > t0).collect();
     if after.is_empty() {
         return (NOT_RECORDED.into(), None);

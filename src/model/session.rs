@@ -348,6 +348,10 @@ pub struct Amendments {
     /// Adverse events marked resolved; an adverse event not here is open (a live flag).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adverse_resolved: Vec<AdverseResolved>,
+    /// The time a booked session was booked for, when it started at another time (`at` then
+    /// holds the real start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booked_at: Option<Timestamp>,
 }
 
 /// One dosing session.
@@ -357,11 +361,9 @@ pub struct DosingSession {
     pub id: RecordId,
     pub patient: PatientId,
     /// When the session starts (or is planned to). A booked session that starts at another time
-    /// gets the time it really started here, and keeps the booking in `booked_at`.
+    /// gets the time it really started here, and keeps the booking in its amendments
+    /// ([`DosingSession::booked_at`]).
     pub at: Timestamp,
-    /// The time the session was booked for, when it started at another time.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub booked_at: Option<Timestamp>,
     /// Which session of the course this is, from 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<u32>,
@@ -391,8 +393,9 @@ pub struct DosingSession {
     pub sedation: Vec<SedationRating>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dissociation: Vec<DissociationRating>,
+    /// Boxed, so a session (and `Record`) stays small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discharge: Option<Discharge>,
+    pub discharge: Option<Box<Discharge>>,
     /// Why the session ended before the minimum observation time, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_end_reason: Option<String>,
@@ -466,7 +469,6 @@ impl DosingSession {
             id,
             patient,
             at,
-            booked_at: None,
             number: None,
             protocol: None,
             medication: medication.into(),
@@ -570,6 +572,11 @@ impl DosingSession {
         self.amendments
             .as_deref()
             .map_or(&[], |a| &a.adverse_resolved)
+    }
+
+    /// The time the session was booked for, when it started at another time.
+    pub fn booked_at(&self) -> Option<Timestamp> {
+        self.amendments.as_deref().and_then(|a| a.booked_at)
     }
 
     /// The amendments, to add to.

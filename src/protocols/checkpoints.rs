@@ -514,13 +514,13 @@ mod tests {
     fn a_full_session_is_all_done_and_stays_so_after_discharge() {
         let mut s = session();
         s.vitals = vec![bp(t(-5)), bp(t(41)), bp(t(115))];
-        s.discharge = Some(Discharge {
+        s.discharge = Some(Box::new(Discharge {
             at: t(125),
             transport_arranged: true,
             collected_by: None,
             transport_refused: None,
             ready_minutes: Some(90),
-        });
+        }));
         let want = vec![
             Done { at: t(-5) },
             Done { at: t(41) },
@@ -540,13 +540,13 @@ mod tests {
     fn an_early_discharge_leaves_what_was_not_done_overdue() {
         let mut s = session();
         s.vitals = vec![bp(t(-5)), bp(t(75))];
-        s.discharge = Some(Discharge {
+        s.discharge = Some(Box::new(Discharge {
             at: t(90),
             transport_arranged: true,
             collected_by: None,
             transport_refused: None,
             ready_minutes: None,
-        });
+        }));
         s.early_end_reason = Some("Patient insisted on leaving; escorted by partner.".into());
         let p = esketamine();
         assert_eq!(

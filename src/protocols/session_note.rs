@@ -541,13 +541,13 @@ mod tests {
             scale: "CADSS".into(),
             total: 24.0,
         }];
-        s.discharge = Some(Discharge {
+        s.discharge = Some(Box::new(Discharge {
             at: ts("2026-03-05T11:15:00Z"),
             transport_arranged: true,
             collected_by: None,
             transport_refused: None,
             ready_minutes: Some(95),
-        });
+        }));
         s
     }
 
@@ -640,13 +640,13 @@ mod tests {
         );
         assert_eq!(s.dose_in_mg(), Some(36.2));
         s.dose_time = Some(ts("2026-03-05T09:10:00Z"));
-        s.discharge = Some(Discharge {
+        s.discharge = Some(Box::new(Discharge {
             at: ts("2026-03-05T10:40:00Z"),
             transport_arranged: false,
             collected_by: None,
             transport_refused: None,
             ready_minutes: None,
-        });
+        }));
         let got = bodies(&s, Some(p));
         assert_eq!(
             got[1].1,
