@@ -249,6 +249,24 @@ fn a_booked_session_records_when_it_really_started_and_keeps_the_booking() {
     // treatment, worked out from her record, so enrolment comes first.
     assert_eq!(s.rems.as_ref().and_then(|a| a.first_treatment), Some(true));
     assert_eq!(line_kind(&w), Some(InputKind::Enrolled));
+    // The detail keeps the booking beside the real start.
+    press(&mut w.app, "<Esc>q<Home>");
+    let at = w
+        .app
+        .patient
+        .as_ref()
+        .unwrap()
+        .entries
+        .iter()
+        .position(|e| e.record == s.id)
+        .unwrap();
+    press(&mut w.app, &format!("{}<Enter>", "<Down>".repeat(at)));
+    let screen = screen(&w.app);
+    assert!(
+        screen.contains("Dosing session · 2026-11-21 14:09")
+            && screen.contains("Booked for: 2026-11-21 16:00"),
+        "{screen}"
+    );
 }
 
 #[test]

@@ -207,6 +207,10 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
         text(Tone::Title, crate::model::timeline::session_summary(s)),
         text(Tone::Dim, format!("Dosing session · {}", when(s.at, tz))),
     ];
+    if let Some(b) = s.booked_at() {
+        // The line above says when it really started.
+        out.push(field("Booked for", when(b, tz)));
+    }
     if let Some(p) = &s.protocol {
         out.push(field("Protocol", p.clone()));
     }
