@@ -1116,6 +1116,42 @@ mod through_the_store {
         assert_eq!(text.lines().count(), FIXTURE.lines().count() - 1);
     }
 
+    /// A patient's sex goes out and comes back in JSON Lines and shows in the chart; a line
+    /// from before it was asked imports with it unknown.
+    #[test]
+    fn sex_round_trips_and_older_lines_read_as_unknown() {
+        let (_d, store) = empty_store();
+        let lines = file(&[
+            r#"{"type":"patient","id":"p1","name":"Ada Example","sex":"female"}"#,
+            r#"{"type":"patient","id":"p2","name":"Bo Example"}"#,
+        ]);
+        import_into(&store, lines.as_bytes(), &actor(), "test.jsonl").unwrap();
+        let text = export_all(&store, false);
+        assert!(
+            text.contains(r#"{"type":"patient","id":"p1","name":"Ada Example","sex":"female"}"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"{"type":"patient","id":"p2","name":"Bo Example"}"#),
+            "{text}"
+        );
+        let p2 = store
+            .patient(&PatientId::parse("p2").unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(p2.sex, None);
+        let mut out = Vec::new();
+        export_markdown(
+            &store,
+            &mut out,
+            &ExportOptions::default(),
+            &jiff::tz::TimeZone::UTC,
+        )
+        .unwrap();
+        let md = String::from_utf8(out).unwrap();
+        assert_eq!(md.matches("- **Sex:** female\n").count(), 1, "{md}");
+    }
+
     #[test]
     fn the_markdown_export_is_every_chart_in_id_order() {
         let (_d, store) = empty_store();

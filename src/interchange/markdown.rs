@@ -124,6 +124,9 @@ impl<'a> Chart<'a> {
         if let Some(born) = p.born {
             self.line(&format!("- **Born:** {born}"));
         }
+        if let Some(sex) = p.sex {
+            self.line(&format!("- **Sex:** {}", sex.label()));
+        }
         if let Some(pronouns) = &p.pronouns {
             self.line(&format!("- **Pronouns:** {}", inline(pronouns)));
         }
