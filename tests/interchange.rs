@@ -1116,6 +1116,19 @@ mod through_the_store {
         assert_eq!(text.lines().count(), FIXTURE.lines().count() - 1);
     }
 
+    /// Every chart of the store, times in UTC.
+    fn chart(store: &SledStore) -> (String, kitnotes::interchange::ExportSummary) {
+        let mut out = Vec::new();
+        let summary = export_markdown(
+            store,
+            &mut out,
+            &ExportOptions::default(),
+            &jiff::tz::TimeZone::UTC,
+        )
+        .unwrap();
+        (String::from_utf8(out).unwrap(), summary)
+    }
+
     /// A patient's sex goes out and comes back in JSON Lines and shows in the chart; a line
     /// from before it was asked imports with it unknown.
     #[test]
@@ -1140,15 +1153,7 @@ mod through_the_store {
             .unwrap()
             .unwrap();
         assert_eq!(p2.sex, None);
-        let mut out = Vec::new();
-        export_markdown(
-            &store,
-            &mut out,
-            &ExportOptions::default(),
-            &jiff::tz::TimeZone::UTC,
-        )
-        .unwrap();
-        let md = String::from_utf8(out).unwrap();
+        let (md, _) = chart(&store);
         assert_eq!(md.matches("- **Sex:** female\n").count(), 1, "{md}");
     }
 
@@ -1156,15 +1161,7 @@ mod through_the_store {
     fn the_markdown_export_is_every_chart_in_id_order() {
         let (_d, store) = empty_store();
         import_into(&store, FIXTURE.as_bytes(), &actor(), "test.jsonl").unwrap();
-        let mut out = Vec::new();
-        let summary = export_markdown(
-            &store,
-            &mut out,
-            &ExportOptions::default(),
-            &jiff::tz::TimeZone::UTC,
-        )
-        .unwrap();
-        let md = String::from_utf8(out).unwrap();
+        let (md, summary) = chart(&store);
         let p1 = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/interchange/p1.md"
