@@ -667,3 +667,48 @@ fn export_format_rems_is_answered_by_the_kitnotes_holding_the_store() {
     );
     drop(server);
 }
+
+/// What the form needs and the record lacks, in the form's order; a session that ended without
+/// a dose was no treatment and needs nothing.
+#[test]
+fn what_is_missing_is_listed_in_the_forms_order_and_an_undosed_session_needs_nothing() {
+    use kitnotes::interchange::{MissingField, rems_missing};
+    let s = esketamine();
+    assert_eq!(rems_missing(&patient(), &s, &clinic()), vec![]);
+    let mut p = patient();
+    p.sex = None;
+    let mut s = esketamine();
+    s.rems = None;
+    s.lot = None;
+    s.discharge.as_mut().unwrap().ready_minutes = None;
+    let clinic = Clinic {
+        email: None,
+        ..clinic()
+    };
+    let missing = rems_missing(&p, &s, &clinic);
+    assert_eq!(
+        missing,
+        vec![
+            MissingField::Sex,
+            MissingField::FirstTreatment,
+            MissingField::Concomitant,
+            MissingField::Clinic("email"),
+            MissingField::Lot,
+            MissingField::ReadyMinutes,
+        ]
+    );
+    assert_eq!(
+        missing.iter().map(|m| m.label()).collect::<Vec<_>>(),
+        [
+            "sex",
+            "first treatment (yes/no)",
+            "concomitant medications",
+            "[clinic] email in config.toml",
+            "lot number",
+            "minute ready to leave without the 2-hour rule",
+        ]
+    );
+    s.dose_time = None;
+    s.early_end_reason = Some("Invented: pre-dose BP 182/112, not dosed".into());
+    assert_eq!(rems_missing(&p, &s, &clinic), vec![]);
+}

@@ -1665,7 +1665,15 @@ impl App {
                 (None, Some(why)) if !why.is_empty() => format!("{}; why: {why}", text.trim()),
                 _ => text,
             };
-            if !unchanged && !matches!(i.kind, InputKind::Transport | InputKind::ReadyMinutes) {
+            if !unchanged
+                && !matches!(
+                    i.kind,
+                    InputKind::Transport
+                        | InputKind::ReadyMinutes
+                        | InputKind::FirstTreatment
+                        | InputKind::Enrolled
+                )
+            {
                 lines.push((i.kind, text, i.at));
             }
         }
@@ -1684,6 +1692,8 @@ impl App {
                 InputKind::Dose => "draft dose, not entered",
                 InputKind::Lot => "draft lot, not entered",
                 InputKind::EarlyEndReason => "draft reason for ending early, not entered",
+                InputKind::Collector => "draft answer to who collects the patient, not entered",
+                InputKind::Concomitant => "draft concomitant medications, not entered",
                 _ => "draft",
             };
             s.observations.push(Observation {

@@ -88,8 +88,14 @@ impl MissingField {
 /// What the form needs that the record lacks, in the form's order. The readings themselves (a
 /// blood pressure at about 40 minutes, a rating) are not here: a reading not taken cannot be
 /// taken later, and the summary says "not recorded" for it.
+///
+/// A session that ended without a dose (a blood pressure too high to proceed) was no treatment:
+/// there is no form to fill in, and nothing is missing.
 pub fn rems_missing(patient: &Patient, s: &DosingSession, clinic: &Clinic) -> Vec<MissingField> {
     let mut out = Vec::new();
+    if s.dose_time.is_none() && s.discharge.is_some() {
+        return out;
+    }
     if patient.born.is_none() {
         out.push(MissingField::DateOfBirth);
     }
