@@ -46,6 +46,10 @@ pub struct Config {
     /// Integration goals.
     #[serde(default)]
     pub goals: GoalConfig,
+    /// The monitoring provider and the treatment setting the esketamine REMS monitoring form
+    /// asks for: provider_name, phone, email, setting_name, address, city, state, zip.
+    #[serde(default)]
+    pub clinic: crate::model::Clinic,
     /// `check_ins.cadence` parsed, once, by `load`.
     #[serde(skip)]
     cadence: Cadence,
@@ -300,6 +304,24 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clinic_section_is_read_and_a_misspelt_key_is_an_error_with_its_line() {
+        let c = Config::parse(
+            Path::new("config.toml"),
+            "[clinic]\nprovider_name = \"Dr. Example\"\nzip = \"00000\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.clinic.provider_name.as_deref(), Some("Dr. Example"));
+        assert_eq!(c.clinic.zip.as_deref(), Some("00000"));
+        let e = Config::parse(Path::new("config.toml"), "[clinic]\nphone_number = \"1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("config.toml:2:1: unknown field `phone_number`"),
+            "{e}"
+        );
+    }
 
     fn load(text: &str) -> Result<Config, ConfigError> {
         let dir = tempfile::tempdir().unwrap();

@@ -994,3 +994,16 @@ fn each_course_is_an_episode_of_care_and_sessions_point_to_theirs() {
         assert_eq!(urls[ep]["id"], episodes[expected]["id"], "{}", s.id);
     }
 }
+
+/// The patient's sex is FHIR's administrative gender; an unknown one is left out, not guessed.
+#[test]
+fn the_patients_sex_is_its_gender_and_unknown_is_left_out() {
+    let patients = fixture_patients();
+    let (json, _) = bundle_json(&patients["p2"], false);
+    assert!(of_type(&json, "Patient")[0].get("gender").is_none());
+    let mut records = patients["p2"].clone();
+    records.patient.sex = Some(kitnotes::model::Sex::Other);
+    let (json, _) = bundle_json(&records, false);
+    check_r4(&json).unwrap();
+    assert_eq!(of_type(&json, "Patient")[0]["gender"], "other");
+}

@@ -165,7 +165,8 @@ fn adding_a_patient_validates_inline_and_keeps_what_was_typed() {
     assert_eq!(form.focused, 1);
     press(&mut f.app, "<C-u>");
     type_text(&mut f.app, "1984-07-09");
-    press(&mut f.app, "<Tab><Tab>");
+    // Past sex and pronouns to the weight.
+    press(&mut f.app, "<Tab><Tab><Tab>");
     type_text(&mut f.app, "61.5");
     press(&mut f.app, "<Enter>");
     assert!(f.app.popup.is_none(), "{}", screen(&f.app));
@@ -194,7 +195,8 @@ fn editing_and_archiving_a_patient() {
     let before = f.app.roster.rows.len();
     let name = f.app.roster.selected().unwrap().name.clone();
     press(&mut f.app, "e");
-    press(&mut f.app, "<Tab><Tab>");
+    // Past the date of birth and sex to the pronouns.
+    press(&mut f.app, "<Tab><Tab><Tab>");
     press(&mut f.app, "<C-u>");
     type_text(&mut f.app, "ze/zir");
     press(&mut f.app, "<Enter>");
@@ -1005,7 +1007,7 @@ fn console_entries_a_failed_flush_lost_are_written_again_once_the_disk_recovers(
     press(&mut app, "/");
     type_text(&mut app, "Xiomara");
     press(&mut app, "<Enter><Enter>s");
-    type_text(&mut app, "esketamine");
+    type_text(&mut app, "IV ketamine");
     press(&mut app, "<Enter>");
     let id = app
         .console

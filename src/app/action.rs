@@ -173,6 +173,7 @@ actions! {
     SessionResolveAdverse = "session.resolve_adverse": "Mark the selected adverse event resolved (its live flag clears)",
     SessionEnd = "session.end": "End the session: discharge, then write the session note",
     SessionLeave = "session.leave": "Leave the console; the session stays open",
+    SessionRemsSummary = "session.rems_summary": "Write the session's REMS summary to a private file",
 
     EditorClose = "editor.close": "Leave the note editor (the draft is saved)",
     EditorSave = "editor.save": "Save the draft now (it also saves itself as you type)",

@@ -23,6 +23,7 @@ mod notes;
 pub mod patient_form;
 mod popup;
 pub mod record_form;
+mod rems;
 pub mod search;
 mod unsaved;
 pub mod views;
@@ -205,6 +206,11 @@ pub struct AppSettings {
     /// next start (`app::unsaved`). Off for pictures, which must not change what a real start
     /// brings back.
     pub keep_unsaved: bool,
+    /// The monitoring provider and setting for the REMS form (`[clinic]` in config.toml).
+    pub clinic: crate::model::Clinic,
+    /// Where `session.rems_summary` writes the REMS summaries (`<data dir>/rems`). None: it
+    /// says there is no folder.
+    pub rems_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for AppSettings {
@@ -228,6 +234,8 @@ impl Default for AppSettings {
             lock_during_session: lock::LockAfter::DURING_SESSION,
             no_color: false,
             keep_unsaved: true,
+            clinic: crate::model::Clinic::default(),
+            rems_dir: None,
         }
     }
 }
@@ -718,6 +726,7 @@ impl App {
             Action::ViewToday => self.toggle_today(),
             Action::ViewCourse => self.toggle_course(),
             Action::SessionStart => self.start_or_resume_session(),
+            Action::SessionRemsSummary => self.write_rems_summary(),
             Action::MeasureNew => self.open_measure(),
             Action::GoalNew => self.open_intentions(),
             Action::GoalCheckIn => self.open_check_in(),

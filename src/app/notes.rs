@@ -313,6 +313,10 @@ impl App {
         let Some(by) = self.clinician() else {
             return false;
         };
+        // Checked again here: the form may have lost a field since the question was asked.
+        if self.refuse_rems_signing(&note, false) {
+            return false;
+        }
         let now = self.now();
         if let Err(e) = self.settings.templates.sign(&mut note, &by, now) {
             self.say_error(match e {

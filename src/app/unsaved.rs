@@ -364,7 +364,11 @@ impl App {
         }
         self.kept.goals.extend(state.kept_goals);
         self.kept.check_ins.extend(state.kept_check_ins);
-        self.stashed_forms.extend(state.kept_patients);
+        self.stashed_forms
+            .extend(state.kept_patients.into_iter().map(|mut p| {
+                p.upgrade();
+                p
+            }));
         let kept = self.kept.len() + self.stashed_forms.len();
         if kept > 0 {
             said.push(format!(
@@ -417,7 +421,10 @@ impl App {
 
     fn reopen_form(&mut self, f: OpenForm) -> String {
         let (popup, what) = match f {
-            OpenForm::Patient(p) => (Popup::Patient(p), "the patient form".to_string()),
+            OpenForm::Patient(mut p) => {
+                p.upgrade();
+                (Popup::Patient(p), "the patient form".to_string())
+            }
             OpenForm::Measure(m) => {
                 let form = m.form();
                 let what = format!("the {}", form.progress());

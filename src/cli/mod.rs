@@ -269,6 +269,12 @@ pub fn build_app(
     };
     let settings = AppSettings {
         clinician: env.config.clinician.clone(),
+        clinic: env.config.clinic.clone(),
+        rems_dir: Some(
+            env.paths
+                .data_dir
+                .join(if env.demo { "demo-rems" } else { "rems" }),
+        ),
         time_zone: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
         theme,
         cadence: env.config.cadence(),

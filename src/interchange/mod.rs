@@ -28,7 +28,7 @@ pub use export::{JsonlWriter, write_jsonl};
 pub use fhir::{Bundle, FhirOptions, FhirSummary, fhir_bundle, write_fhir};
 pub use import::{KnownIds, NothingStored, ParsedImport, parse};
 pub use markdown::{ChartOptions, write_chart, write_charts};
-pub use rems::{RemsError, rems_summary};
+pub use rems::{MissingField, RemsError, rems_missing, rems_summary};
 
 use crate::model::{PatientId, PatientRecords, Record, RecordKind};
 use crate::store::{Actor, AuditAction, Store, StoreError};

@@ -11,6 +11,7 @@ pub mod monitoring;
 pub mod note;
 pub mod patient;
 pub mod record;
+pub mod rems;
 pub mod safety;
 pub mod session;
 pub mod summary;
@@ -23,8 +24,9 @@ pub use goal::{CheckIn, GoalStatus, IntegrationGoal, LifeDomain};
 pub use ids::{IdError, PatientId, RecordId};
 pub use measure::{Band, Instrument, Measure, Outcome, Score};
 pub use note::{Addendum, Note, NoteError, NoteKind, NoteStatus, Section};
-pub use patient::Patient;
+pub use patient::{Patient, Sex};
 pub use record::{Record, RecordKind, RecordRef};
+pub use rems::{Clinic, ConcomitantMedications, MedClass, RemsAnswers};
 pub use safety::{RiskLevel, SafetyFollowUp};
 pub use session::{
     AdverseResolved, Amendments, Correction, Discharge, DissociationRating, DoseOverride,

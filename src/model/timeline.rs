@@ -370,11 +370,13 @@ mod tests {
             "Session 1: esketamine 56 mg intranasal · in progress"
         );
         let mut ended = records();
-        ended.sessions[0].discharge = Some(crate::model::Discharge {
+        ended.sessions[0].discharge = Some(Box::new(crate::model::Discharge {
             at: ts("2026-03-05T11:15:00Z"),
             transport_arranged: true,
+            collected_by: None,
+            transport_refused: None,
             ready_minutes: None,
-        });
+        }));
         assert_eq!(
             timeline(&ended)[0].title,
             "Session 1: esketamine 56 mg intranasal · 125 min"
