@@ -329,12 +329,17 @@ fn wait_for_any(s: &Session, texts: &[&str]) -> String {
     }
 }
 
-/// Opens the first patient's console (the demo's open session, or a new one).
+/// Opens the first patient's console (the demo's open session, or a new one), answering the
+/// questions an esketamine session asks as it starts (REMS enrolment, other medicines).
 fn into_console(s: &mut Session) {
     let started = Instant::now();
-    while !s.screen().contains("Observations (") {
+    loop {
         let screen = s.screen();
-        if screen.contains("Start a dosing session") {
+        if screen.contains("┏ REMS:") {
+            s.send(if screen.contains("y/n") { "y\r" } else { "none\r" });
+        } else if screen.contains("Observations (") {
+            return;
+        } else if screen.contains("Start a dosing session") {
             s.send("\r");
         } else if screen.contains("TIMELINE") && !screen.contains("Brought back") {
             s.send("s");
