@@ -781,6 +781,7 @@ fn hostile_note_text_stays_inside_its_section() {
     let md = markdown::render(&records[0], &ChartOptions::default()).0;
     let ours = [
         "# Test Person",
+        "## Summary",
         "## 2026-03-02 10:00 UTC · Session note: ",
         "### \\#\\# also",
     ];
@@ -1186,7 +1187,7 @@ mod through_the_store {
             md.starts_with(&format!("{p1}\n---\n\n# Test Person 李\n")),
             "{md}"
         );
-        assert!(md.ends_with("\n---\n\n# Rowan \"Ro\" Example \\\\ Test\n\n- **Patient id:** p2\n- **Pronouns:** they/them\n- **Times shown in:** UTC\n- **Course:** no sessions yet\n"));
+        assert!(md.ends_with("\n---\n\n# Rowan \"Ro\" Example \\\\ Test\n\n- **Patient id:** p2\n- **Pronouns:** they/them\n- **Times shown in:** UTC\n- **Course:** no sessions yet\n\n## Summary\n\nNo scores, sessions or goals yet.\n"));
         assert_eq!(summary.patients, 3);
         assert_eq!(summary.psychotherapy_notes_withheld, 1);
     }

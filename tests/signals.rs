@@ -336,7 +336,11 @@ fn into_console(s: &mut Session) {
     loop {
         let screen = s.screen();
         if screen.contains("┏ REMS:") {
-            s.send(if screen.contains("y/n") { "y\r" } else { "none\r" });
+            s.send(if screen.contains("y/n") {
+                "y\r"
+            } else {
+                "none\r"
+            });
         } else if screen.contains("Observations (") {
             return;
         } else if screen.contains("Start a dosing session") {

@@ -25,6 +25,52 @@ fn course_view_of_a_patient() {
     }
 }
 
+/// Issue 20: `s` in the course view shows the one-page summary of a patient with a
+/// re-induction: both courses, each score with its course's own baseline and the session it
+/// followed, the sessions with their dose and adverse events, the goals; `s` again, the chart.
+#[test]
+fn the_course_summary_at_120x40_and_80x24() {
+    for size in [(120, 40), (80, 24)] {
+        let mut f = demo_app(size);
+        press(&mut f.app, "/");
+        type_text(&mut f.app, "Maite");
+        press(&mut f.app, "<Enter>cs");
+        let s = screen(&f.app);
+        assert!(s.contains("Summary: Maite Kowalczyk"), "{s}");
+        insta::assert_snapshot!(format!("course_summary_{}x{}", size.0, size.1), s);
+        // The table matches the records: every scored PHQ-9 is a row with its total.
+        let summary = f.app.course_summary().unwrap();
+        let phq: Vec<_> = kitnotes::model::course::series(
+            &f.app.patient.as_ref().unwrap().records,
+            kitnotes::model::Instrument::Phq9,
+        );
+        let rows: Vec<_> = summary
+            .scores
+            .iter()
+            .filter(|r| r.instrument == kitnotes::model::Instrument::Phq9)
+            .map(|r| (r.at, r.total))
+            .collect();
+        assert_eq!(
+            rows,
+            phq.iter().map(|p| (p.at, p.total)).collect::<Vec<_>>()
+        );
+        // A re-induction's first score is its own baseline.
+        let baselines = summary
+            .scores
+            .iter()
+            .filter(|r| r.change == "baseline")
+            .count();
+        assert!(
+            baselines >= 4,
+            "a baseline per course and scale: {baselines}"
+        );
+        press(&mut f.app, "<End>");
+        assert!(screen(&f.app).contains("Goals"), "{}", screen(&f.app));
+        press(&mut f.app, "s");
+        assert!(screen(&f.app).contains("PHQ-9 and GAD-7 over time"));
+    }
+}
+
 /// The rows of the open Today view, as (group heading word, patient, what) for assertions.
 fn today_rows(app: &kitnotes::app::App) -> Vec<String> {
     let Some(kitnotes::app::views::View::Today(t)) = &app.view else {

@@ -149,6 +149,7 @@ actions! {
     DraftsList = "drafts.list": "List unsigned drafts of all patients, oldest first",
     ViewToday = "view.today": "Today, across all patients: item-9 follow-ups, sessions, check-ins due, drafts",
     ViewCourse = "view.course": "The patient's course: PHQ-9 and GAD-7 over time, goals, check-ins",
+    ViewSummary = "view.summary": "The course view's one-page summary: scores, sessions, goals (again: the chart)",
 
     MeasureNew = "measure.new": "Record a PHQ-9, GAD-7 or a scale total",
     GoalNew = "goal.new": "Promote an intention to an integration goal, or set a new one",

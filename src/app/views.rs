@@ -44,6 +44,9 @@ impl TodayView {
 #[derive(Debug, Default)]
 pub struct CourseView {
     pub cursor: ListCursor,
+    /// Showing the one-page summary (`s`) instead of the chart and goals, scrolled this far.
+    pub summary: bool,
+    pub scroll: u16,
 }
 
 /// A patient's goals in the order the Course view lists them: active first, then paused,
@@ -141,6 +144,12 @@ impl App {
             Action::Back => self.view = None,
             Action::ViewToday => self.toggle_today(),
             Action::ViewCourse => self.toggle_course(),
+            Action::ViewSummary if matches!(self.view, Some(View::Course(_))) => {
+                if let Some(View::Course(c)) = &mut self.view {
+                    c.summary = !c.summary;
+                    c.scroll = 0;
+                }
+            }
             Action::MoveUp
             | Action::MoveDown
             | Action::PageUp
@@ -194,6 +203,24 @@ impl App {
     }
 
     fn move_in_view(&mut self, action: Action) {
+        // The summary scrolls as a page; it stops at its last screenful.
+        let page = self.size.1.saturating_sub(4).max(1);
+        let lines = self.summary_lines();
+        if let Some(View::Course(c)) = &mut self.view
+            && c.summary
+        {
+            let last = lines.saturating_sub(page);
+            c.scroll = match action {
+                Action::MoveUp => c.scroll.saturating_sub(1),
+                Action::MoveDown => c.scroll.saturating_add(1),
+                Action::PageUp => c.scroll.saturating_sub(page),
+                Action::PageDown => c.scroll.saturating_add(page),
+                Action::MoveTop => 0,
+                _ => last,
+            }
+            .min(last);
+            return;
+        }
         let (len, height) = match &self.view {
             Some(View::Today(t)) => (t.today.len(), self.today_list_height()),
             Some(View::Course(_)) => (
@@ -208,6 +235,29 @@ impl App {
             None => return,
         };
         cursor.navigate(action, len, height);
+    }
+
+    /// The open patient's course summary as of now.
+    pub fn course_summary(&self) -> Option<crate::model::summary::Summary> {
+        self.patient.as_ref().map(|p| {
+            crate::model::summary::Summary::of(
+                &p.records,
+                self.now(),
+                self.settings.reinduction_gap,
+                self.settings.stalled_weeks,
+                &self.settings.time_zone,
+            )
+        })
+    }
+
+    /// How many lines the summary takes at the current width.
+    fn summary_lines(&self) -> u16 {
+        self.course_summary().map_or(0, |s| {
+            u16::try_from(
+                crate::ui::summary::lines(&s, &self.settings.time_zone, self.size.0).len(),
+            )
+            .unwrap_or(u16::MAX)
+        })
     }
 
     /// Goal rows the Course view shows at the current size.

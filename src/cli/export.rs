@@ -72,6 +72,8 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
                 let chart = interchange::markdown::ChartOptions {
                     tz: tz.clone(),
                     reinduction_gap: env.config.reinduction_gap(),
+                    now: Some(jiff::Timestamp::now()),
+                    stalled_weeks: env.config.stalled_weeks(),
                     ..Default::default()
                 };
                 interchange::export_markdown_with(&store, out, &opts, &chart)

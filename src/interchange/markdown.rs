@@ -34,6 +34,11 @@ pub struct ChartOptions {
     pub thresholds: Thresholds,
     /// Where courses are split when they are not recorded (config.toml's `[courses]`).
     pub reinduction_gap: crate::model::cadence::CadenceStep,
+    /// The moment the summary's "stalled" marks are judged at (the export's time); `None`:
+    /// as of the patient's newest entry, so the same records give the same chart.
+    pub now: Option<jiff::Timestamp>,
+    /// Weeks without a check-in or progress that stall a goal (`[goals]`).
+    pub stalled_weeks: u32,
 }
 
 impl Default for ChartOptions {
@@ -43,6 +48,8 @@ impl Default for ChartOptions {
             include_psychotherapy_notes: false,
             thresholds: Thresholds::default(),
             reinduction_gap: crate::model::course::DEFAULT_REINDUCTION_GAP,
+            now: None,
+            stalled_weeks: crate::model::summary::STALLED_WEEKS,
         }
     }
 }
@@ -92,6 +99,7 @@ pub fn render(records: &PatientRecords, opts: &ChartOptions) -> (String, ExportS
         summary: ExportSummary::default(),
     };
     chart.header();
+    chart.course_summary();
     chart.entries();
     (chart.out, chart.summary)
 }
@@ -196,6 +204,97 @@ impl<'a> Chart<'a> {
             .map(|s| format!("{} {}", count(s), s.as_str()))
             .collect();
             self.line(&format!("- **Integration goals:** {}", parts.join(", ")));
+        }
+    }
+
+    /// The one-page summary (`model::summary`), as tables: what the next provider reads first.
+    fn course_summary(&mut self) {
+        let r = self.records;
+        let now = self.opts.now.unwrap_or_else(|| {
+            let check_ins = r
+                .goals
+                .iter()
+                .flat_map(|g| g.check_ins.iter().map(|c| c.at));
+            r.chronological(true)
+                .iter()
+                .filter_map(|e| e.at())
+                .chain(check_ins)
+                .max()
+                .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        });
+        let s = crate::model::summary::Summary::of(
+            r,
+            now,
+            self.opts.reinduction_gap,
+            self.opts.stalled_weeks,
+            &self.opts.tz,
+        );
+        let day = |t: jiff::Timestamp| format_time(t, &self.opts.tz, "%Y-%m-%d");
+        self.blank();
+        self.line("## Summary");
+        if !s.scores.is_empty() {
+            self.blank();
+            self.line(
+                "| Date | Scale | Score | Severity | Course | When | Against the course baseline |",
+            );
+            self.line("|---|---|---|---|---|---|---|");
+            for row in &s.scores {
+                let mut change = row.change.clone();
+                if let Some(i9) = row.item9 {
+                    change.push_str(&format!(", **ITEM 9 = {i9}**"));
+                }
+                self.line(&format!(
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    day(row.at),
+                    row.instrument.label(),
+                    row.total,
+                    row.band,
+                    row.course,
+                    row.place,
+                    change
+                ));
+            }
+        }
+        if !s.sessions.is_empty() {
+            self.blank();
+            self.line("| Date | Course | Session | Dose | Signed | Flags | Adverse events |");
+            self.line("|---|---|---|---|---|---|---|");
+            for row in &s.sessions {
+                let adverse: Vec<String> = row.adverse.iter().map(|a| table_cell(a)).collect();
+                self.line(&format!(
+                    "| {} | {} | {} | {} | {} | {} | {} |",
+                    day(row.at),
+                    row.course,
+                    row.number
+                        .map_or_else(|| "not dosed".to_owned(), |n| n.to_string()),
+                    table_cell(&row.dose),
+                    if row.signed { "yes" } else { "no" },
+                    row.flags.join(", "),
+                    adverse.join("; ")
+                ));
+            }
+        }
+        if !s.goals.is_empty() {
+            self.blank();
+            self.line("| Goal | Status | Target | Last check-in | Stalled |");
+            self.line("|---|---|---|---|---|");
+            for g in &s.goals {
+                self.line(&format!(
+                    "| {} | {} | {} | {} | {} |",
+                    table_cell(&g.title),
+                    g.status.as_str(),
+                    g.target.map_or_else(String::new, |t| t.to_string()),
+                    g.last.map_or_else(
+                        || "none".to_owned(),
+                        |(at, p)| format!("{} {p}/10", day(at))
+                    ),
+                    g.stalled.as_deref().map_or_else(String::new, table_cell)
+                ));
+            }
+        }
+        if s.scores.is_empty() && s.sessions.is_empty() && s.goals.is_empty() {
+            self.blank();
+            self.line("No scores, sessions or goals yet.");
         }
     }
 
@@ -716,6 +815,11 @@ impl<'a> Chart<'a> {
             }
         }
     }
+}
+
+/// Text for a Markdown table cell: on one line, a `|` escaped.
+fn table_cell(s: &str) -> String {
+    inline(s).replace('|', "\\|")
 }
 
 fn format_time(t: Timestamp, tz: &TimeZone, format: &str) -> String {

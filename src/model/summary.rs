@@ -120,7 +120,7 @@ impl Summary {
             };
             scores.extend(score_rows(r, &none));
         }
-        scores.sort_by_key(|s| (s.at, s.instrument.label()));
+        scores.sort_by_key(|s| (s.at, s.instrument != Instrument::Phq9));
         sessions.sort_by_key(|s| s.at);
         let mut goals: Vec<GoalRow> = r
             .goals

@@ -12,6 +12,7 @@ mod popups;
 mod search;
 mod status;
 mod status_forms;
+pub mod summary;
 pub mod theme;
 mod today;
 
@@ -69,6 +70,9 @@ fn draw_frame(frame: &mut Frame, app: &App) {
         };
         match view {
             crate::app::views::View::Today(t) => today::draw(frame, body, app, t, &theme),
+            crate::app::views::View::Course(c) if c.summary => {
+                summary::draw(frame, body, app, c, &theme)
+            }
             crate::app::views::View::Course(c) => course::draw(frame, body, app, c, &theme),
         }
         status::bar(frame, screen.status, app, &theme);

@@ -110,6 +110,7 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
             Action::Quit,
         ],
         KeyContext::Course => &[
+            Action::ViewSummary,
             Action::GoalCheckIn,
             Action::MeasureNew,
             Action::GoalNew,
@@ -137,6 +138,7 @@ fn hint_word(a: Action, app: &App) -> &'static str {
         Action::SafetyFollowUp => "follow up item 9",
         Action::CourseStart => "new course",
         Action::ViewCourse => "course",
+        Action::ViewSummary => "summary",
         Action::SearchPatient => "search",
         Action::SearchAll => "search all",
         Action::PopupConfirm if matches!(app.popup, Some(Popup::Search(_))) => "open",
