@@ -29,6 +29,7 @@ shot drafts "D"
 shot today "t"
 shot course "<Down>c"
 shot course-80x24 "<Down>c" 80x24
+shot summary "/Maite<Enter>cs"
 shot search "Ffather"
 shot search-opened "Ffather<Down><Enter>"
 console="/Xio<Enter><Enter>s<Enter>v146/92<Space>78<Space>98<Enter>lLOT-4471B<Enter>s5<Enter>oArrived<Space>with<Space>partner;<Space>fasting<Space>since<Space>07:00<Enter>"
