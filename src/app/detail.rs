@@ -143,10 +143,10 @@ fn list_entry(l: &crate::model::ListEntry, tz: &TimeZone) -> Vec<DetailLine> {
     ));
     match l.stopped {
         Some(d) => out.push(line([
-            (Tone::Label, "Stopped: ".to_string()),
-            (Tone::Draft, format!("{} {d}", l.list.stopped_word())),
+            (Tone::Label, format!("{}: ", l.list.stopped_label())),
+            (Tone::Draft, d.to_string()),
         ])),
-        None => out.push(field("Stopped", "no: current")),
+        None => out.push(field(l.list.stopped_label(), "no: current")),
     }
     for r in &l.revisions {
         let who = format!("{} by {}", when(r.at, tz), r.by);

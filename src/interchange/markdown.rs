@@ -726,13 +726,7 @@ impl<'a> Chart<'a> {
             self.line(&format!("- **Started:** {d}"));
         }
         if let Some(d) = l.stopped {
-            let word = l.list.stopped_word();
-            let mut first = word.chars();
-            let word = first
-                .next()
-                .map(|c| c.to_uppercase().chain(first).collect::<String>())
-                .unwrap_or_default();
-            self.line(&format!("- **{word}:** {d}"));
+            self.line(&format!("- **{}:** {d}", l.list.stopped_label()));
         }
         self.line(&format!("- **Recorded by:** {}", inline(&l.by)));
         let mut after = l.values();

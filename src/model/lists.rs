@@ -56,6 +56,15 @@ impl ListKind {
         }
     }
 
+    /// The same as a label: "Stopped", "Resolved", "No longer applies".
+    pub fn stopped_label(self) -> &'static str {
+        match self {
+            ListKind::Problem => "Resolved",
+            ListKind::Medication => "Stopped",
+            ListKind::Allergy => "No longer applies",
+        }
+    }
+
     /// Reads a typed prefix: "m" is medication, "a" allergy, "p" problem.
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim().to_lowercase();

@@ -16,6 +16,9 @@ pub(super) fn mode(app: &App) -> Option<&'static str> {
         Some(Popup::Record(f)) => Some(match f.purpose {
             crate::app::record_form::FormPurpose::SafetyFollowUp { .. } => "SAFETY",
             crate::app::record_form::FormPurpose::Course => "COURSE",
+            crate::app::record_form::FormPurpose::ListAdd
+            | crate::app::record_form::FormPurpose::ListStop { .. }
+            | crate::app::record_form::FormPurpose::ListCorrect { .. } => "LIST",
         }),
         _ => None,
     }
