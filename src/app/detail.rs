@@ -146,7 +146,7 @@ fn list_entry(l: &crate::model::ListEntry, tz: &TimeZone) -> Vec<DetailLine> {
             (Tone::Label, format!("{}: ", l.list.stopped_label())),
             (Tone::Draft, d.to_string()),
         ])),
-        None => out.push(field(l.list.stopped_label(), "no: current")),
+        None => out.push(field("Status", "current")),
     }
     for r in &l.revisions {
         let who = format!("{} by {}", when(r.at, tz), r.by);
