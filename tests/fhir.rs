@@ -33,18 +33,6 @@ fn demo_patients() -> Vec<PatientRecords> {
     demo::generate(&spec()).map(group_one).collect()
 }
 
-fn group_one(records: Vec<Record>) -> PatientRecords {
-    let mut it = records.into_iter();
-    let Some(Record::Patient(p)) = it.next() else {
-        panic!("the patient comes first");
-    };
-    let mut pr = PatientRecords::new(p);
-    for r in it {
-        pr.push(r);
-    }
-    pr
-}
-
 /// The patients of the interchange fixture, by id.
 fn fixture_patients() -> BTreeMap<String, PatientRecords> {
     let parsed = parse(FIXTURE.as_bytes(), &NothingStored).unwrap();
