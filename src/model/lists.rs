@@ -238,6 +238,11 @@ pub enum ListError {
     NothingChanged,
     #[error("{0}")]
     Invalid(ValidationError),
+    #[error(
+        "list entry {id}: {what}; an entry is changed only by a stop or a correction that keeps \
+         the values it replaces"
+    )]
+    Rewritten { id: RecordId, what: &'static str },
 }
 
 impl ListEntry {
@@ -339,6 +344,34 @@ impl ListEntry {
         next.validate().map_err(ListError::Invalid)?;
         *self = next;
         Ok(())
+    }
+
+    /// Whether `newer` may replace this stored version: the same entry (list, time, who recorded
+    /// it), its revisions kept as they were, and any change of values carried by new revisions
+    /// whose first holds the values as they stand here. Nothing is erased.
+    pub fn may_become(&self, newer: &ListEntry) -> Result<(), ListError> {
+        let fail = |what| {
+            Err(ListError::Rewritten {
+                id: self.id.clone(),
+                what,
+            })
+        };
+        if self == newer {
+            return Ok(());
+        }
+        if (&self.id, &self.patient, self.at, self.list, &self.by)
+            != (&newer.id, &newer.patient, newer.at, newer.list, &newer.by)
+        {
+            return fail("its list, time or recorder changed");
+        }
+        if !newer.revisions.starts_with(&self.revisions) {
+            return fail("a stop or correction was removed or changed");
+        }
+        match newer.revisions.get(self.revisions.len()) {
+            Some(r) if r.before == self.values() => Ok(()),
+            Some(_) => fail("a new revision does not keep the values it replaces"),
+            None => fail("its values changed without a stop or correction"),
+        }
     }
 
     /// Checks the fields a user or a file can get wrong; the error names the field.
@@ -584,6 +617,36 @@ mod tests {
         assert_eq!(m.revisions[0].before.name, "lorazepam");
         assert_eq!(m.revisions[0].why, "wrong drug entered");
         assert!(m.summary().ends_with("· corrected"), "{}", m.summary());
+    }
+
+    #[test]
+    fn a_stored_entry_may_only_become_a_stop_or_a_correction_of_itself() {
+        let old = med("l1", "lorazepam", MedicationClass::Benzodiazepine);
+        let mut stopped = old.clone();
+        stopped
+            .stop(date(2026, 3, 1), "Dr. Test", "", ts("2026-03-01T09:00:00Z"))
+            .unwrap();
+        assert_eq!(old.may_become(&stopped), Ok(()));
+        assert_eq!(old.may_become(&old), Ok(()));
+        // Values changed in place, with no revision: refused.
+        let mut silent = old.clone();
+        silent.name = "alprazolam".into();
+        assert!(old.may_become(&silent).is_err());
+        // A stop taken back by dropping its revision: refused.
+        let mut unstopped = stopped.clone();
+        unstopped.revisions.clear();
+        unstopped.stopped = None;
+        assert!(stopped.may_become(&unstopped).is_err());
+        // A revision that claims other original values: refused.
+        let mut forged = old.clone();
+        let mut v = old.values();
+        v.detail = "1 mg".into();
+        forged
+            .correct(v, "Dr. Test", "dose", ts("2026-02-01T09:00:00Z"))
+            .unwrap();
+        forged.revisions[0].before.name = "clonazepam".into();
+        let e = old.may_become(&forged).unwrap_err();
+        assert!(e.to_string().contains("does not keep the values"), "{e}");
     }
 
     #[test]
