@@ -133,6 +133,10 @@ fn check_spec(s: &DemoSpec) {
                 }
                 Record::ListEntry(l) => {
                     l.validate().unwrap();
+                    if let (Some(start), Some(born)) = (l.started, p.born) {
+                        let sixteen = born.checked_add(jiff::ToSpan::years(16)).unwrap();
+                        assert!(start >= sixteen, "{} started before 16", l.id);
+                    }
                     for r in &l.revisions {
                         assert!(r.at < start, "a stop of {} after the anchor", l.id);
                     }

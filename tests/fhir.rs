@@ -1380,3 +1380,74 @@ fn a_transaction_bundle_puts_every_resource_at_its_stable_id() {
             .all(|e| e.get("request").is_none())
     );
 }
+
+/// `--bundle transaction` from the command line: PUTs at stable ids, the same twice; the
+/// Patient's identifier system from config.toml, else the store's own id; `--bundle` is refused
+/// with another format.
+#[test]
+fn export_bundle_transaction_and_the_identifier_system_from_the_command_line() {
+    let dir = demo_dir();
+    let export = |extra: &[&str]| -> Value {
+        let mut args = vec!["--demo", "export", "--format", "fhir", "--patient", "p0001"];
+        args.extend_from_slice(extra);
+        let out = kitnotes(dir.path(), &args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let identifier = |json: &Value| of_type(json, "Patient")[0]["identifier"][0].clone();
+    let t1 = export(&["--bundle", "transaction"]);
+    assert_eq!(t1["type"], "transaction");
+    check_r4(&t1).unwrap();
+    assert!(entries(&t1).iter().all(|e| {
+        e["request"]["method"] == "PUT"
+            && e["request"]["url"]
+                == format!(
+                    "{}/{}",
+                    e["resource"]["resourceType"].as_str().unwrap(),
+                    e["resource"]["id"].as_str().unwrap()
+                )
+                .as_str()
+    }));
+    let t2 = export(&["--bundle", "transaction"]);
+    let requests =
+        |j: &Value| -> Vec<Value> { entries(j).iter().map(|e| e["request"].clone()).collect() };
+    assert_eq!(requests(&t1), requests(&t2), "sent twice: the same PUTs");
+    // No identifier system configured: the store's own id, as a urn:uuid.
+    let id = identifier(&t1);
+    assert_eq!(id["value"], "p0001");
+    let system = id["system"].as_str().unwrap();
+    assert!(
+        system.starts_with("urn:uuid:") && system.len() == "urn:uuid:".len() + 36,
+        "{system}"
+    );
+    assert_eq!(identifier(&export(&[]))["system"], system, "stable");
+    // The clinic's own, from config.toml.
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        "[fhir]\nidentifier_system = \"https://clinic.example.org/fhir/sid/patient-id\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        identifier(&export(&[]))["system"],
+        "https://clinic.example.org/fhir/sid/patient-id"
+    );
+    let md = kitnotes(
+        dir.path(),
+        &[
+            "--demo",
+            "export",
+            "--format",
+            "md",
+            "--bundle",
+            "transaction",
+        ],
+    );
+    assert!(!md.status.success());
+    assert!(
+        text(&md.stderr).contains("--bundle is only used with --format fhir"),
+        "{}",
+        text(&md.stderr)
+    );
+}

@@ -953,9 +953,16 @@ pub(super) fn generate(spec: &DemoSpec, index: u32) -> Vec<Record> {
     );
     if let Some(first) = timeline.iter().filter_map(Record::at).min() {
         timeline.extend(
-            super::lists::list_records(&patient, first, spec.anchor, &spec.clinician, &spec.tz)
-                .into_iter()
-                .map(Record::ListEntry),
+            super::lists::list_records(
+                &patient,
+                profile.patient.born,
+                first,
+                spec.anchor,
+                &spec.clinician,
+                &spec.tz,
+            )
+            .into_iter()
+            .map(Record::ListEntry),
         );
     }
     // Stable: records at the same instant keep kind order (note, session, measure, goal, course,

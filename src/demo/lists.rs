@@ -196,10 +196,12 @@ const SETS: [&[Item]; 6] = [
     ],
 ];
 
-/// The patient's list entries, recorded at the first visit by the clinician. A benzodiazepine or
+/// The patient's list entries, recorded at the first visit by the clinician; nothing started
+/// before the patient was 16. A benzodiazepine or
 /// opioid is stopped a week later, when that day is before `anchor` (tapered off before dosing).
 pub(super) fn list_records(
     patient: &PatientId,
+    born: Option<Date>,
     first_visit: Timestamp,
     anchor: Date,
     clinician: &str,
@@ -211,7 +213,12 @@ pub(super) fn list_records(
     let first_day = first_visit.to_zoned(tz.clone()).date();
     let mut out = Vec::new();
     for (i, &(list, name, detail, class, years)) in SETS[pick].iter().enumerate() {
-        let started = first_day.checked_sub(years.years()).ok();
+        // Not before 16: a start from childhood would not fit a younger adult.
+        let sixteen = born.and_then(|b| b.checked_add(16.years()).ok());
+        let started = first_day
+            .checked_sub(years.years())
+            .ok()
+            .map(|d| sixteen.map_or(d, |s| d.max(s).min(first_day)));
         let mut e = ListEntry::new(
             rid(&format!("{}-l{}", patient.as_str(), i + 1)),
             patient.clone(),
