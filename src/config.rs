@@ -46,6 +46,13 @@ pub struct Config {
     /// The FHIR export.
     #[serde(default)]
     pub fhir: FhirConfig,
+    /// Integration goals.
+    #[serde(default)]
+    pub goals: GoalConfig,
+    /// The monitoring provider and the treatment setting the esketamine REMS monitoring form
+    /// asks for: provider_name, phone, email, setting_name, address, city, state, zip.
+    #[serde(default)]
+    pub clinic: crate::model::Clinic,
     /// `check_ins.cadence` parsed, once, by `load`.
     #[serde(skip)]
     cadence: Cadence,
@@ -91,6 +98,16 @@ pub struct FhirConfig {
     /// file so a value that is not a URI is reported there.
     #[serde(default)]
     pub identifier_system: Option<toml::Spanned<String>>,
+}
+
+/// `[goals]` in config.toml.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoalConfig {
+    /// An active goal with no check-in, or no progress, for this many weeks is marked
+    /// "stalled" in the course summary (as is one past its target date). 4 by default.
+    #[serde(default)]
+    pub stalled_weeks: Option<u32>,
 }
 
 /// A config file that cannot be used, with where and why.
@@ -270,6 +287,15 @@ impl Config {
             .map(|v| v.get_ref().as_str())
     }
 
+    /// Weeks without a check-in or progress that stall a goal: `[goals] stalled_weeks`, else
+    /// 4 (at least 1).
+    pub fn stalled_weeks(&self) -> u32 {
+        self.goals
+            .stalled_weeks
+            .unwrap_or(crate::model::summary::STALLED_WEEKS)
+            .max(1)
+    }
+
     /// When the screen locks by itself: as `load` read `lock_after`, else after 5 minutes.
     pub fn lock_after(&self) -> LockAfter {
         self.idle_lock
@@ -336,6 +362,24 @@ fn is_uri(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_clinic_section_is_read_and_a_misspelt_key_is_an_error_with_its_line() {
+        let c = Config::parse(
+            Path::new("config.toml"),
+            "[clinic]\nprovider_name = \"Dr. Example\"\nzip = \"00000\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.clinic.provider_name.as_deref(), Some("Dr. Example"));
+        assert_eq!(c.clinic.zip.as_deref(), Some("00000"));
+        let e = Config::parse(Path::new("config.toml"), "[clinic]\nphone_number = \"1\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("config.toml:2:1: unknown field `phone_number`"),
+            "{e}"
+        );
+    }
 
     fn load(text: &str) -> Result<Config, ConfigError> {
         let dir = tempfile::tempdir().unwrap();

@@ -66,6 +66,13 @@ impl StopSignals {
                 sig as usize,
             )?);
         }
+        // A file size limit (`ulimit -f`) reached while saving would end kitnotes at once with
+        // SIGXFSZ, losing what is typed. Caught, the write fails with an error instead, which is
+        // handled as a full disk: the text stays, saving is retried.
+        ids.push(signal_hook::flag::register(
+            signal_hook::consts::SIGXFSZ,
+            Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        )?);
         Ok(Self { caught, ids })
     }
 

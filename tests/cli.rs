@@ -353,3 +353,51 @@ fn importing_a_file_without_course_records_says_courses_are_inferred() {
         text(&check.stdout)
     );
 }
+
+/// Issue 20: `search --order date` lists the oldest match first, over every match (the limit
+/// keeps the oldest); a bad order is named.
+#[test]
+fn search_order_date_prints_the_oldest_matches_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = kitnotes(dir.path(), &["demo", "--no-ui", "--anchor", "2026-11-21"]);
+    assert!(built.status.success(), "{}", text(&built.stderr));
+    let hits = |args: &[&str]| -> Vec<String> {
+        let out = kitnotes(dir.path(), args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        doc["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["at"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let every = hits(&["--demo", "search", "--json", "--limit", "100000", "session"]);
+    let oldest = hits(&[
+        "--demo", "search", "--json", "--order", "date", "--limit", "5", "session",
+    ]);
+    let ts =
+        |v: &[String]| -> Vec<jiff::Timestamp> { v.iter().map(|s| s.parse().unwrap()).collect() };
+    let mut all = ts(&every);
+    all.sort();
+    assert_eq!(
+        ts(&oldest),
+        all[..5].to_vec(),
+        "the five oldest of {}",
+        all.len()
+    );
+    let newest = ts(&hits(&[
+        "--demo", "search", "--json", "--order", "newest", "session",
+    ]));
+    assert!(newest.windows(2).all(|w| w[0] >= w[1]), "{newest:?}");
+    let bad = kitnotes(
+        dir.path(),
+        &["--demo", "search", "--order", "sideways", "session"],
+    );
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("orders are best, date"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

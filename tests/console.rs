@@ -4,63 +4,12 @@
 
 mod common;
 
+use common::console::*;
 use common::*;
 use jiff::SignedDuration;
 use kitnotes::app::Popup;
 use kitnotes::app::console::InputKind;
 use kitnotes::model::*;
-
-/// The demo patient on esketamine under the REMS, with a weight and no sessions yet.
-const PATIENT: &str = "Xiomara";
-
-/// Opens PATIENT's timeline and starts a session from the protocol matching `protocol`.
-fn start(w: &mut Writer, protocol: &str) {
-    press(&mut w.app, "/");
-    type_text(&mut w.app, PATIENT);
-    press(&mut w.app, "<Enter><Enter>s");
-    assert!(
-        matches!(w.app.popup, Some(Popup::Protocols(_))),
-        "{:?}",
-        w.app.status
-    );
-    type_text(&mut w.app, protocol);
-    press(&mut w.app, "<Enter>");
-    assert!(w.app.console.is_some(), "{:?}", w.app.status);
-}
-
-/// Lets `m` minutes pass, the app ticking as it does every 250 ms.
-fn minutes(w: &mut Writer, m: i64) {
-    w.clock.advance(SignedDuration::from_mins(m));
-    w.app.tick();
-}
-
-/// Opens the input with `key`, types `text`, Enter.
-fn enter(w: &mut Writer, key: &str, text: &str) {
-    press(&mut w.app, key);
-    type_text(&mut w.app, text);
-    press(&mut w.app, "<Enter>");
-    let c = w.app.console.as_ref().unwrap();
-    assert!(
-        c.input.is_none(),
-        "{key} {text:?} was refused: {:?}",
-        c.input.as_ref().and_then(|i| i.error.clone())
-    );
-}
-
-fn session(w: &Writer) -> DosingSession {
-    let id = w.app.console.as_ref().map(|c| c.session.id.clone());
-    let id = id.unwrap_or_else(|| {
-        w.app
-            .editor
-            .as_ref()
-            .and_then(|e| e.note.session.clone())
-            .unwrap()
-    });
-    match w.app.store().record(id.as_str()).unwrap() {
-        Some(Record::Session(s)) => s,
-        other => panic!("no session: {other:?}"),
-    }
-}
 
 /// Up to +41 min of an esketamine session: lot, pre-dose vitals and MOAA/S, T0, an
 /// observation, sedation, dissociation, the 40-minute BP with a rise.
@@ -223,8 +172,13 @@ fn a_whole_esketamine_session_becomes_a_signed_note_and_a_rems_summary() {
 
     // The REMS monitoring summary holds every field the form asks for.
     let patient = w.app.patient.as_ref().unwrap().records.patient.clone();
-    let rems =
-        kitnotes::interchange::rems::rems_summary(&patient, &s, &jiff::tz::TimeZone::UTC).unwrap();
+    let rems = kitnotes::interchange::rems::rems_summary(
+        &patient,
+        &s,
+        &clinic(),
+        &jiff::tz::TimeZone::UTC,
+    )
+    .unwrap();
     for needle in [
         "56",
         "2",
@@ -567,10 +521,15 @@ fn the_header_shows_every_flag_that_holds_now_and_a_normal_reading_clears_it() {
     let v = w.app.patient.as_ref().unwrap();
     let entry = v.entries.iter().find(|e| e.record == s.id).unwrap();
     assert!(
-        entry.title.ends_with("flags: BP, HR, SpO2, adverse event"),
+        entry
+            .title
+            .starts_with("BP, HR, SpO2, adverse event · Session"),
         "{}",
         entry.title
     );
+    // Open until signed: the row's mark says which.
+    assert_eq!(entry.status, Some(NoteStatus::Draft));
+    assert!(entry.flagged);
 }
 
 #[test]

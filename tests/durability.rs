@@ -242,18 +242,24 @@ fn an_import_killed_part_way_leaves_all_or_nothing() {
             notes == 0 || notes == total_notes,
             "round {round} (killed after {delay_ms} ms): {notes} of {total_notes} notes: a partial import"
         );
-        assert!(
-            store.check().unwrap().is_ok(),
-            "round {round}: check failed"
+        let report = store.check().unwrap();
+        assert!(report.is_ok(), "round {round}: check failed");
+        // Every record it brought is bound to an entry of the log.
+        assert_eq!(report.unbound, Default::default(), "round {round}");
+        // The import's entries (one per patient, and one per part that binds its records)
+        // come and go with its records.
+        let log = store.audit_log(&AuditFilter::default()).unwrap();
+        let (parts, patients) = (
+            log.iter().filter(|e| e.patient.is_none()).count(),
+            log.iter().filter(|e| e.patient.is_some()).count(),
         );
-        // The import's entries (one per patient) come and go with its records.
-        let entries = store.audit_log(&AuditFilter::default()).unwrap().len();
         assert_eq!(
-            entries,
-            if notes == 0 { 0 } else { 150 },
+            (patients, parts > 1),
+            if notes == 0 { (0, false) } else { (150, true) },
             "round {round}: audit entries of a {} import",
             if notes == 0 { "rolled back" } else { "whole" }
         );
+        assert_eq!(parts == 0, notes == 0, "round {round}: part entries");
         if notes == 0 { nothing += 1 } else { whole += 1 }
     }
     let _ = writeln!(

@@ -1150,7 +1150,6 @@ fn the_patient_has_an_identifier_of_the_clinic_and_the_kitnotes_id() {
             "value": p.patient.id.as_str()
         }])
     );
-    assert!(patient.get("gender").is_none());
     // Without a configured system: the store's own id, else kitnotes' fallback.
     assert_eq!(
         kitnotes::interchange::fhir::store_identifier_system(Some(
@@ -1450,4 +1449,17 @@ fn export_bundle_transaction_and_the_identifier_system_from_the_command_line() {
         "{}",
         text(&md.stderr)
     );
+}
+
+/// The patient's sex is FHIR's administrative gender; an unknown one is left out, not guessed.
+#[test]
+fn the_patients_sex_is_its_gender_and_unknown_is_left_out() {
+    let patients = fixture_patients();
+    let (json, _) = bundle_json(&patients["p2"], false);
+    assert!(of_type(&json, "Patient")[0].get("gender").is_none());
+    let mut records = patients["p2"].clone();
+    records.patient.sex = Some(kitnotes::model::Sex::Other);
+    let (json, _) = bundle_json(&records, false);
+    check_r4(&json).unwrap();
+    assert_eq!(of_type(&json, "Patient")[0]["gender"], "other");
 }

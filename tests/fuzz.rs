@@ -981,7 +981,7 @@ fn check_import(bytes: &[u8]) -> Result<bool, TestCaseError> {
                     let _ = kitnotes::model::course::progress(p, instrument);
                 }
                 for s in &p.sessions {
-                    let _ = rems_summary(&p.patient, s, &tz);
+                    let _ = rems_summary(&p.patient, s, &Default::default(), &tz);
                     let protocol = protocols::builtins()
                         .for_session(s)
                         .cloned()

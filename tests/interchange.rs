@@ -352,7 +352,7 @@ fn unknown_record_types_and_unknown_fields_are_refused() {
     );
     assert_refused(
         &file(&[r#"{"type":"patient","id":"p1","name":"A","nickname":"B"}"#]),
-        "line 2, field nickname: unknown field `nickname`, expected one of `id`, `name`, `born`, `pronouns`, `weight_kg`, `contact_note`, `tags`, `archived` (column 49)",
+        "line 2, field nickname: unknown field `nickname`, expected one of `id`, `name`, `born`, `sex`, `pronouns`, `weight_kg`, `contact_note`, `tags`, `archived` (column 49)",
     );
     assert_refused(
         &file(&[PATIENT, &note_with(r#","mood":"good""#)]),
@@ -976,16 +976,31 @@ mod through_the_store {
             (counts.patients, counts.measures, counts.notes),
             (3, 2_250, 2_250)
         );
-        // One audit entry per patient, saying what came for them.
+        // An audit entry per part, binding its records, then one per patient, saying what came
+        // for them.
         let log = store.audit_log(&Default::default()).unwrap();
-        assert_eq!(log.len(), 3);
+        let (parts, patients): (Vec<_>, Vec<_>) = log.iter().partition(|e| e.patient.is_none());
+        let details: Vec<&str> = parts.iter().map(|e| e.detail.as_str()).collect();
         assert_eq!(
-            log[0].detail,
+            details,
+            [
+                "part 1: 2048 records from t.jsonl",
+                "part 2: 2048 records from t.jsonl",
+                "part 3: 407 records from t.jsonl"
+            ]
+        );
+        let bound: Vec<usize> = parts.iter().map(|e| e.values.len()).collect();
+        assert_eq!(bound, [2_048, 2_048, 407]);
+        assert_eq!(patients.len(), 3);
+        assert_eq!(
+            patients[0].detail,
             "1 patients, 750 notes, 0 dosing sessions, 750 measures, 0 goals from t.jsonl"
         );
-        // The search index written a part at a time agrees with the records, and finds them.
+        // The search index written a part at a time agrees with the records, and finds them;
+        // every record is bound to the entry of its part.
         let report = store.check().unwrap();
         assert!(report.is_ok(), "{:?}", report.problems);
+        assert_eq!(report.unbound, Default::default());
         let query = kitnotes::search::Query::parse(
             "word4499",
             Default::default(),
@@ -1116,19 +1131,52 @@ mod through_the_store {
         assert_eq!(text.lines().count(), FIXTURE.lines().count() - 1);
     }
 
-    #[test]
-    fn the_markdown_export_is_every_chart_in_id_order() {
-        let (_d, store) = empty_store();
-        import_into(&store, FIXTURE.as_bytes(), &actor(), "test.jsonl").unwrap();
+    /// Every chart of the store, times in UTC.
+    fn chart(store: &SledStore) -> (String, kitnotes::interchange::ExportSummary) {
         let mut out = Vec::new();
         let summary = export_markdown(
-            &store,
+            store,
             &mut out,
             &ExportOptions::default(),
             &jiff::tz::TimeZone::UTC,
         )
         .unwrap();
-        let md = String::from_utf8(out).unwrap();
+        (String::from_utf8(out).unwrap(), summary)
+    }
+
+    /// A patient's sex goes out and comes back in JSON Lines and shows in the chart; a line
+    /// from before it was asked imports with it unknown.
+    #[test]
+    fn sex_round_trips_and_older_lines_read_as_unknown() {
+        let (_d, store) = empty_store();
+        let lines = file(&[
+            r#"{"type":"patient","id":"p1","name":"Ada Example","sex":"female"}"#,
+            r#"{"type":"patient","id":"p2","name":"Bo Example"}"#,
+        ]);
+        import_into(&store, lines.as_bytes(), &actor(), "test.jsonl").unwrap();
+        let text = export_all(&store, false);
+        assert!(
+            text.contains(r#"{"type":"patient","id":"p1","name":"Ada Example","sex":"female"}"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"{"type":"patient","id":"p2","name":"Bo Example"}"#),
+            "{text}"
+        );
+        let p2 = store
+            .patient(&PatientId::parse("p2").unwrap())
+            .unwrap()
+            .unwrap();
+        assert_eq!(p2.sex, None);
+        let (md, _) = chart(&store);
+        assert_eq!(md.matches("- **Sex:** female\n").count(), 1, "{md}");
+    }
+
+    #[test]
+    fn the_markdown_export_is_every_chart_in_id_order() {
+        let (_d, store) = empty_store();
+        import_into(&store, FIXTURE.as_bytes(), &actor(), "test.jsonl").unwrap();
+        let (md, summary) = chart(&store);
         let p1 = std::fs::read_to_string(concat!(
             env!("CARGO_MANIFEST_DIR"),
             "/tests/fixtures/interchange/p1.md"

@@ -369,3 +369,60 @@ fn home_and_end_move_in_the_results_and_help_lists_the_keys() {
         "{s}"
     );
 }
+
+/// Issue 20: "when did she first mention her father?" Ctrl+O orders the results oldest first
+/// (then newest first, then best match again); the popup says which, and the order is kept
+/// when the search comes back. With a limit, the oldest hits are the ones kept.
+#[test]
+fn ctrl_o_orders_the_results_oldest_first_then_newest_first() {
+    let mut f = demo_app((120, 40));
+    search_everyone(&mut f.app, "session");
+    let dates = |app: &App| -> Vec<jiff::Timestamp> {
+        match &app.popup {
+            Some(Popup::Search(p)) => p.hits().iter().map(|h| h.at).collect(),
+            _ => panic!("no search popup"),
+        }
+    };
+    assert!(screen(&f.app).contains("best first"), "{}", screen(&f.app));
+    let best = dates(&f.app);
+    assert!(best.len() > 3);
+    press(&mut f.app, "<C-o>");
+    assert!(
+        screen(&f.app).contains("oldest first"),
+        "{}",
+        screen(&f.app)
+    );
+    let oldest = dates(&f.app);
+    assert!(oldest.windows(2).all(|w| w[0] <= w[1]), "{oldest:?}");
+    assert_ne!(oldest, best, "a different order from the best match");
+    // The first result is the oldest of all the matches, not of the best 200.
+    let all = kitnotes::search::Query::parse(
+        "session",
+        kitnotes::search::Filter {
+            include_private: true,
+            ..Default::default()
+        },
+        &jiff::tz::TimeZone::UTC,
+    )
+    .unwrap();
+    let every = f.app.store().search(&all, usize::MAX).unwrap();
+    let first = every.hits.iter().map(|h| h.at).min().unwrap();
+    assert_eq!(oldest[0], first);
+    press(&mut f.app, "<C-o>");
+    assert!(
+        screen(&f.app).contains("newest first"),
+        "{}",
+        screen(&f.app)
+    );
+    let newest = dates(&f.app);
+    assert!(newest.windows(2).all(|w| w[0] >= w[1]), "{newest:?}");
+    // Esc and back: still newest first.
+    press(&mut f.app, "<Esc>F");
+    assert!(
+        screen(&f.app).contains("newest first"),
+        "{}",
+        screen(&f.app)
+    );
+    press(&mut f.app, "<C-o>");
+    assert!(screen(&f.app).contains("best first"), "{}", screen(&f.app));
+}

@@ -292,3 +292,165 @@ fn after_a_sigkill_with_a_note_open_no_record_id_or_text_is_in_plain_text() {
     s.send("q");
     assert!(s.wait_exit().success());
 }
+
+/// Sets the file size limit of process `pid` (soft; the hard limit stays unlimited), as a full
+/// disk would stop it: every write past `bytes` into a file fails (EFBIG, or ENOSPC on a real
+/// full disk: kitnotes treats both as "the disk refuses").
+fn limit_file_size(pid: u32, bytes: Option<u64>) {
+    let limit = libc::rlimit {
+        rlim_cur: bytes.unwrap_or(libc::RLIM_INFINITY),
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: prlimit reads `limit` and writes nothing (the old limit is not asked for).
+    let done = unsafe {
+        libc::prlimit(
+            pid as libc::pid_t,
+            libc::RLIMIT_FSIZE,
+            &limit,
+            std::ptr::null_mut(),
+        )
+    };
+    assert_eq!(done, 0, "prlimit: {}", std::io::Error::last_os_error());
+}
+
+/// Waits until the screen shows one of `texts`; returns the screen.
+fn wait_for_any(s: &Session, texts: &[&str]) -> String {
+    let started = Instant::now();
+    loop {
+        let screen = s.screen();
+        if texts.iter().any(|t| screen.contains(t)) {
+            return screen;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "none of {texts:?} appeared; the screen:\n{screen}"
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
+}
+
+/// Opens the first patient's console (the demo's open session, or a new one).
+fn into_console(s: &mut Session) {
+    let started = Instant::now();
+    while !s.screen().contains("Observations (") {
+        let screen = s.screen();
+        if screen.contains("Start a dosing session") {
+            s.send("\r");
+        } else if screen.contains("TIMELINE") && !screen.contains("Brought back") {
+            s.send("s");
+        }
+        assert!(started.elapsed() < Duration::from_secs(30), "{screen}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Issue 18: a full disk in the middle of a session. The entries typed while the disk refuses
+/// stay on screen and the status says they are not saved; once there is room again they are
+/// saved without a restart (a SIGKILL right after loses nothing). With the disk still full,
+/// quitting is possible: the second quit seals everything into the rescue file, and the next
+/// start brings it back into the store.
+#[test]
+fn after_a_full_disk_saving_resumes_without_a_restart_and_a_quit_leaves_a_rescue_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let saving_errors = [
+        "NOT SAVED",
+        "NOT saved",
+        "not flushed",
+        "durable on disk",
+        "cannot be written",
+    ];
+
+    // 1. The disk fills during the session, and empties again.
+    let mut s = start(dir.path());
+    s.wait_for("Patients (");
+    s.send("\r");
+    s.wait_for("TIMELINE");
+    into_console(&mut s);
+    let pid = s.child.process_id().expect("a pid");
+    limit_file_size(pid, Some(4096));
+    let entry = "Pupils dilated, calm, typed while the disk was full";
+    s.send("o");
+    s.wait_for("<Enter> stores it");
+    s.send(entry);
+    s.wait_for(entry);
+    wait_for_any(&s, &saving_errors);
+    // Storing it fails too: the line stays, with the text, and says why.
+    s.send("\r");
+    s.wait_for("kept in the line");
+    assert!(s.screen().contains(entry), "{}", s.screen());
+    // Room again: saving resumes by itself, and the entry can be stored.
+    limit_file_size(pid, None);
+    s.wait_for("Saved again");
+    s.send("\r");
+    let started = Instant::now();
+    while s.screen().contains("<Enter> stores it") {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the entry is stored once there is room: {}",
+            s.screen()
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    s.wait_for(entry);
+    // Durable: not even SIGKILL loses it.
+    std::thread::sleep(Duration::from_millis(1500));
+    let killed = std::process::Command::new("kill")
+        .args(["-KILL", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    s.wait_exit();
+    let mut s = start(dir.path());
+    s.wait_for("Observations (");
+    s.wait_for(entry);
+
+    // 2. The disk is full and stays full: quitting still works, through the rescue file.
+    let pid = s.child.process_id().expect("a pid");
+    limit_file_size(pid, Some(4096));
+    let line = "Rescued line: breathing slow and even";
+    s.send("o");
+    s.wait_for("<Enter> stores it");
+    s.send(line);
+    s.wait_for(line);
+    wait_for_any(&s, &saving_errors);
+    // Esc keeps the line as a draft; the quit key asks, the second time it seals and quits.
+    s.send("\x1b");
+    std::thread::sleep(Duration::from_millis(300));
+    s.send("\x03");
+    s.wait_for("rescue file");
+    s.send("\x03");
+    let status = s.wait_exit();
+    assert!(status.success(), "{status:?}");
+    let rescue = dir.path().join("data").join("demo").join("kitnotes.rescue");
+    assert!(rescue.exists(), "the rescue file is beside the store");
+
+    // 3. Room again: the next start brings the rescue back and into the store.
+    let mut s = start(dir.path());
+    s.wait_for("rescue file kept");
+    assert!(
+        !rescue.exists(),
+        "the rescue file is gone once the store has it"
+    );
+    // The line kept with Esc comes back with its key.
+    s.send("o");
+    s.wait_for(line);
+    let pid = s.child.process_id().expect("a pid");
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-KILL", &pid.to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    s.wait_exit();
+    let s = start(dir.path());
+    s.wait_for("Brought back");
+    s.wait_for(line);
+    s.wait_for(entry);
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "disk full: saving resumed once there was room, without a restart (the entry then survived SIGKILL); a quit on a full disk left a rescue file that brought the kept line back"
+    );
+}

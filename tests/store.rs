@@ -473,13 +473,13 @@ fn an_interrupted_large_change_is_rolled_back_when_the_store_opens() {
                 .map(|(k, v)| (k.to_vec(), v.to_vec()))
                 .collect()
         };
-        let before = snapshot(db);
+        let before = snapshot(&db);
         s.apply(&[
             Change::Put(patient("p1", "After")),
             Change::Put(Record::Note(note("n1", "p1", "2026-03-01T10:00:00Z"))),
         ])
         .unwrap();
-        let after = snapshot(db);
+        let after = snapshot(&db);
         assert!(after.contains_key(b"I\0n1".as_slice()));
         let mut undo = Vec::new();
         for (key, value) in &after {

@@ -567,43 +567,12 @@ fn opening_without_the_passphrase_writes_nothing_but_where_sled_left_its_files()
     assert_eq!((after.saves, after.stamp), (before.saves, before.stamp));
 }
 
-#[test]
-fn a_store_from_before_bindings_and_stamps_opens_and_binds_from_its_next_change() {
+/// Rewrites a closed plain store as a kitnotes before issue 21 left it: its entries carry no
+/// digests (and hash as v1), no stamp in the database or the tally, no snapshot.
+fn as_before_bindings(dir: &Path) {
     use kitnotes::store::audit::{AuditEntry, AuditEvent, AuditHead, ChainHash};
     use kitnotes::store::crypt::Crypt;
     use kitnotes::store::{codec, keys};
-    let data = tempfile::tempdir().unwrap();
-    let dir = store_dir(data.path());
-    // A plain store as an older kitnotes left it: its entries carry no digests (and hash as
-    // v1), no stamp in the database or the tally, no snapshot.
-    {
-        let s = SledStore::open(&dir).unwrap();
-        let a = actor("2026-11-20T10:00:00Z");
-        s.apply_audited(
-            &[Change::Put(Record::Patient(Patient::new(
-                pid("p1"),
-                "Invented Patient",
-            )))],
-            &a,
-        )
-        .unwrap();
-        for n in ["n1", "n2"] {
-            s.apply_audited(&[Change::Put(Record::Note(note(n, "p1")))], &a)
-                .unwrap();
-        }
-    }
-    let older = keep_older(data.path());
-    {
-        // A second version of n1, still before bindings.
-        let s = SledStore::open(&dir).unwrap();
-        let mut n = note("n1", "p1");
-        n.title = "Integration, second version".into();
-        s.apply_audited(
-            &[Change::Put(Record::Note(n))],
-            &actor("2026-11-20T11:00:00Z"),
-        )
-        .unwrap();
-    }
     {
         let db = sled::open(dir.join("db")).unwrap();
         let mut prev = ChainHash::GENESIS;
@@ -612,7 +581,6 @@ fn a_store_from_before_bindings_and_stamps_opens_and_binds_from_its_next_change(
             seq += 1;
             let key = keys::audit_key(seq);
             let e = codec::decode_audit(&Crypt::Plain, &key, &v).unwrap();
-            assert!(!e.values.is_empty());
             let event = AuditEvent {
                 at: e.at,
                 who: e.who,
@@ -637,12 +605,48 @@ fn a_store_from_before_bindings_and_stamps_opens_and_binds_from_its_next_change(
         db.flush().unwrap();
     }
     std::thread::sleep(std::time::Duration::from_millis(50));
-    let saves = kitnotes::store::tally::read(&dir).unwrap().unwrap().saves;
+    let saves = kitnotes::store::tally::read(dir).unwrap().unwrap().saves;
     std::fs::write(
         dir.join("kitnotes.tally"),
         format!("{{\"saves\":{saves},\"closed\":null}}"),
     )
     .unwrap();
+}
+
+/// A new plain store with patient p1 and draft notes of theirs, written as the app writes.
+fn plain_store(dir: &Path, notes: &[&str]) -> SledStore {
+    let s = SledStore::open(dir).unwrap();
+    let a = actor("2026-11-20T10:00:00Z");
+    let p1 = Patient::new(pid("p1"), "Invented Patient");
+    s.apply_audited(&[Change::Put(Record::Patient(p1))], &a)
+        .unwrap();
+    for n in notes {
+        s.apply_audited(&[Change::Put(Record::Note(note(n, "p1")))], &a)
+            .unwrap();
+    }
+    s
+}
+
+#[test]
+fn a_store_from_before_bindings_and_stamps_opens_and_binds_from_its_next_change() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = store_dir(data.path());
+    // A plain store as an older kitnotes left it: its entries carry no digests (and hash as
+    // v1), no stamp in the database or the tally, no snapshot.
+    drop(plain_store(&dir, &["n1", "n2"]));
+    let older = keep_older(data.path());
+    {
+        // A second version of n1, still before bindings.
+        let s = SledStore::open(&dir).unwrap();
+        let mut n = note("n1", "p1");
+        n.title = "Integration, second version".into();
+        s.apply_audited(
+            &[Change::Put(Record::Note(n))],
+            &actor("2026-11-20T11:00:00Z"),
+        )
+        .unwrap();
+    }
+    as_before_bindings(&dir);
 
     // It opens, reads, checks and verifies as before; it gets its id and first stamp.
     let s = SledStore::open(&dir).unwrap();
@@ -702,4 +706,311 @@ fn a_swapped_database_with_the_tally_deleted_is_refused_until_check_adopts_it() 
     let said = common::text(&out.stdout);
     assert!(out.status.success(), "{said}{}", common::text(&out.stderr));
     assert!(unlocked(&dir).is_ok());
+}
+
+/// A JSON Lines file of draft notes for patient p3 (and p3's own line first, with
+/// `with_patient`), in the order given: note `m<n>` for each n, at a time of its own (so its key
+/// is the same from one file to the next), its text saying which `version` of the file it is.
+fn notes_file(notes: &[usize], with_patient: bool, version: &str) -> String {
+    let mut out = String::from("{\"type\":\"kitnotes\",\"version\":1}\n");
+    if with_patient {
+        out.push_str("{\"type\":\"patient\",\"id\":\"p3\",\"name\":\"Invented Imported\"}\n");
+    }
+    for n in notes {
+        out.push_str(&format!(
+            "{{\"type\":\"note\",\"id\":\"m{n}\",\"patient\":\"p3\",\"kind\":\"integration\",\
+             \"at\":\"2026-11-{:02}T10:00:00Z\",\"title\":\"Integration {n}\",\"sections\":\
+             [{{\"heading\":\"Plan\",\"body\":\"Invented plan, {version}.\"}}],\
+             \"status\":\"draft\"}}\n",
+            1 + n
+        ));
+    }
+    out
+}
+
+fn import(s: &SledStore, file: &str, part_records: usize) {
+    kitnotes::interchange::import_in_parts_of(
+        s,
+        file.as_bytes(),
+        &actor("2026-11-22T09:00:00Z"),
+        "invented.jsonl",
+        part_records,
+    )
+    .unwrap();
+}
+
+/// The audit entry that binds `id` now: the newest that names it.
+fn binding_entry(s: &SledStore, id: &str) -> kitnotes::store::AuditEntry {
+    let log = s.audit_log(&Default::default()).unwrap();
+    log.into_iter()
+        .rev()
+        .find(|e| e.values.iter().any(|b| b.record == id))
+        .unwrap_or_else(|| panic!("no entry binds {id}"))
+}
+
+#[test]
+fn a_record_from_a_streamed_import_put_back_or_removed_is_named_by_check() {
+    // Each run: the attack, the note it is aimed at, where that note is in the second import
+    // (with 3 records a part: 0 is in its first part, 4 in its second, 7 in its last), and the
+    // part size. With 100 records a part the import is one part, which the entry per patient
+    // binds.
+    let runs = [
+        ("put back", 0, 3),
+        ("removed", 4, 3),
+        ("put back", 7, 3),
+        ("put back", 4, 100),
+    ];
+    counted_runs("an imported record put back or removed", |run, data| {
+        let (attack, at, part) = runs[run];
+        let dir = store_dir(data);
+        let s = unlocked(&dir).unwrap();
+        // A first import (several parts), then note m1 deleted as a draft may be (its id is
+        // free again), and a second import of seven new notes and m1 again, with other text,
+        // at the same key.
+        import(&s, &notes_file(&[1, 2, 3, 4, 5, 6, 7, 8], true, "first"), 3);
+        s.flush().unwrap();
+        let older = keep_older(data);
+        s.apply_audited(
+            &[Change::Delete("m1".into())],
+            &actor("2026-11-22T10:00:00Z"),
+        )
+        .unwrap();
+        s.flush().unwrap();
+        let before_second: std::collections::BTreeSet<Vec<u8>> =
+            kitnotes::store::sled_store::raw_db(&s)
+                .iter()
+                .keys()
+                .map(|k| k.unwrap().to_vec())
+                .collect();
+        let mut second = vec![9, 10, 11, 12, 13, 14, 15];
+        second.insert(at, 1);
+        import(&s, &notes_file(&second, false, "second"), part);
+        s.flush().unwrap();
+        // As kitnotes left it: every record bound, none flagged (a note deleted and imported
+        // again is the import's).
+        let report = s.check().unwrap();
+        assert!(report.is_ok(), "{:?}", report.problems);
+        assert_eq!(report.unbound, Default::default());
+        let id = match attack {
+            "put back" => "m1".to_owned(),
+            _ => format!("m{}", second[at]),
+        };
+        let entry = binding_entry(&s, &id);
+        // The entry of the note's own part, or for a one-part import its patient's.
+        let expected = match part {
+            3 => format!("part {}: ", at / 3 + 1),
+            _ => "0 patients, 8 notes".to_owned(),
+        };
+        assert!(
+            entry.detail.starts_with(&expected),
+            "{id} is bound by {entry:?}"
+        );
+        drop(s);
+        let named_entry = format!("audit entry {} (imported)", entry.seq);
+        // The attacker, with sled and no passphrase.
+        if attack == "put back" {
+            // The first import's sealed value of m1 and its id index entry, copied back.
+            assert!(copy_back(&older, &dir, log_and_counters) > 0);
+        } else {
+            // The second import's new records taken out (timeline values and their id index
+            // entries), the audit log left alone.
+            let db = sled::open(dir.join("db")).unwrap();
+            let mut removed = 0;
+            let keys: Vec<sled::IVec> = db.iter().keys().map(|k| k.unwrap()).collect();
+            for k in keys {
+                if (k.starts_with(b"T\0") || k.starts_with(b"I\0"))
+                    && !before_second.contains(k.as_ref())
+                {
+                    db.remove(&k).unwrap();
+                    removed += 1;
+                }
+            }
+            // Its eight notes: seven new, and m1 (deleted before it) again.
+            assert_eq!(removed, 2 * 8);
+            db.flush().unwrap();
+            drop(db);
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let s = unlocked(&dir).unwrap();
+        let read = s.record(&id);
+        let problems = s.check().unwrap().problems;
+        drop(s);
+        let named = problems
+            .iter()
+            .any(|p| p.contains(&format!(" {id} ")) && p.contains(&named_entry));
+        let out = common::kitnotes(data, &["check"]);
+        let said = common::text(&out.stdout);
+        let by_binary = !out.status.success() && said.contains(&named_entry);
+        // Reading the note: refused when put back, gone when removed.
+        let read_right = match attack {
+            "put back" => {
+                matches!(&read, Err(StoreError::Tampered { what, .. }) if what.contains(&named_entry))
+            }
+            _ => matches!(read, Ok(None)),
+        };
+        if !(named && by_binary && read_right) {
+            eprintln!("run {run} ({id} {attack}): {problems:?}\n{said}\n{read:?}");
+        }
+        named && by_binary && read_right
+    });
+}
+
+#[test]
+fn an_interrupted_streamed_import_rolls_back_whole_its_part_entries_too() {
+    use kitnotes::store::AuditAction;
+    use kitnotes::store::sled_store::raw_db;
+    let data = tempfile::tempdir().unwrap();
+    let dir = store_dir(data.path());
+    let killed = data.path().join("killed");
+    let s = new_store(data.path());
+    // What the log binds is known in memory once a note was read.
+    assert!(s.record("n1").unwrap().is_some());
+    let (counts, log, head) = (
+        s.counts().unwrap(),
+        s.audit_log(&Default::default()).unwrap(),
+        s.verify_audit().unwrap().head,
+    );
+    let a = actor("2026-11-22T09:00:00Z");
+    let part_entry = a.event(AuditAction::Imported).detail("from invented.jsonl");
+    let patient_entry = || {
+        a.event(AuditAction::Imported)
+            .patient(&pid("p3"))
+            .detail("1 patients, 8 notes from invented.jsonl")
+    };
+    let part = |n: usize| -> Vec<Record> {
+        let mut records = Vec::new();
+        if n == 1 {
+            records.push(Record::Patient(Patient::new(
+                pid("p3"),
+                "Invented Imported",
+            )));
+        }
+        let first = if n == 1 { 1 } else { 3 * n - 3 };
+        records.extend((first..3 * n).map(|m| Record::Note(note(&format!("m{m}"), "p3"))));
+        records
+    };
+    // Three parts of three records; as a fourth is asked for, the store's files are copied as
+    // a kill would leave them (two parts' entries written, nothing committed), and then the
+    // supplier stops, as a file that went away stops an import.
+    let mut asked = 0;
+    let mut parts = std::iter::from_fn(|| {
+        asked += 1;
+        if asked <= 3 {
+            return Some(Ok(part(asked)));
+        }
+        raw_db(&s).flush().unwrap();
+        copy_dir(&dir, &killed);
+        Some(Err(StoreError::PartsStopped(
+            "invented: the file went away".into(),
+        )))
+    });
+    let stopped = s.add_in_parts(
+        &mut parts,
+        &mut std::iter::once(patient_entry()),
+        &part_entry,
+    );
+    assert!(
+        matches!(stopped, Err(StoreError::PartsStopped(_))),
+        "{stopped:?}"
+    );
+    let as_before = |s: &SledStore, what: &str| {
+        assert_eq!(s.counts().unwrap(), counts, "{what}: records");
+        assert_eq!(
+            s.audit_log(&Default::default()).unwrap(),
+            log,
+            "{what}: the log"
+        );
+        let verdict = s.verify_audit().unwrap();
+        assert!(
+            verdict.is_ok() && verdict.head == head,
+            "{what}: {verdict:?}"
+        );
+        assert!(s.record("m1").unwrap().is_none(), "{what}");
+        assert!(s.record("n1").unwrap().is_some(), "{what}");
+        let report = s.check().unwrap();
+        assert!(report.is_ok(), "{what}: {:?}", report.problems);
+        assert_eq!(report.unbound, Default::default(), "{what}");
+    };
+    as_before(&s, "stopped in the process");
+    // The same import again, whole: each part bound by its own entry, after the log as it was.
+    let mut asked = 0;
+    let mut parts = std::iter::from_fn(|| {
+        asked += 1;
+        (asked <= 3).then(|| Ok(part(asked)))
+    });
+    let written = s
+        .add_in_parts(
+            &mut parts,
+            &mut std::iter::once(patient_entry()),
+            &part_entry,
+        )
+        .unwrap();
+    assert_eq!(written, 4, "three part entries and one for the patient");
+    assert_eq!(
+        binding_entry(&s, "m4").detail,
+        "part 2: 3 records from invented.jsonl"
+    );
+    assert_eq!(binding_entry(&s, "m4").seq, log.len() as u64 + 2);
+    assert!(s.record("m4").unwrap().is_some());
+    let report = s.check().unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    assert_eq!(report.unbound, Default::default());
+    drop(s);
+    // The files as the kill left them: the first two parts' entries are there, uncommitted,
+    let db = sled::open(killed.join("db")).unwrap();
+    let entries = db.scan_prefix(b"A\0").count();
+    drop(db);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    assert_eq!(entries, log.len() + 2);
+    // and opening rolls the import back whole, part entries and all.
+    let s = unlocked(&killed).unwrap();
+    assert!(s.rolled_back_on_open() > 0);
+    as_before(&s, "killed, then opened");
+}
+
+#[test]
+fn records_imported_before_imports_were_bound_are_counted_as_not_verifiable_not_refused() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = store_dir(data.path());
+    // A plain store whose import, and everything else, an older kitnotes wrote: no entry binds
+    // a record. Two records written in the app, nine imported.
+    {
+        let s = plain_store(&dir, &["n1"]);
+        import(
+            &s,
+            &notes_file(&[1, 2, 3, 4, 5, 6, 7, 8], true, "older"),
+            100,
+        );
+    }
+    as_before_bindings(&dir);
+    let s = SledStore::open(&dir).unwrap();
+    let report = s.check().unwrap();
+    assert!(report.is_ok(), "{:?}", report.problems);
+    assert_eq!(
+        (report.unbound.imported, report.unbound.other),
+        (9, 2),
+        "nine imported, two written in the app"
+    );
+    assert!(s.record("m2").unwrap().is_some());
+    drop(s);
+    let out = common::kitnotes(data.path(), &["check"]);
+    let said = common::text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", common::text(&out.stderr));
+    assert!(
+        said.contains("Not verifiable: 9 records imported before imports were bound")
+            && said.contains("Not verifiable: 2 records last written before records were bound")
+            && said.contains("Integrity: OK"),
+        "{said}"
+    );
+    // An imported note's next change binds it.
+    let s = SledStore::open(&dir).unwrap();
+    let mut m2 = note("m2", "p3");
+    m2.at = ts("2026-11-03T10:00:00Z");
+    m2.title = "Integration 2, revised".into();
+    s.apply_audited(
+        &[Change::Put(Record::Note(m2))],
+        &actor("2026-11-23T10:00:00Z"),
+    )
+    .unwrap();
+    assert_eq!(s.check().unwrap().unbound.imported, 8);
 }

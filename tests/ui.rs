@@ -165,7 +165,8 @@ fn adding_a_patient_validates_inline_and_keeps_what_was_typed() {
     assert_eq!(form.focused, 1);
     press(&mut f.app, "<C-u>");
     type_text(&mut f.app, "1984-07-09");
-    press(&mut f.app, "<Tab><Tab>");
+    // Past sex and pronouns to the weight.
+    press(&mut f.app, "<Tab><Tab><Tab>");
     type_text(&mut f.app, "61.5");
     press(&mut f.app, "<Enter>");
     assert!(f.app.popup.is_none(), "{}", screen(&f.app));
@@ -194,7 +195,8 @@ fn editing_and_archiving_a_patient() {
     let before = f.app.roster.rows.len();
     let name = f.app.roster.selected().unwrap().name.clone();
     press(&mut f.app, "e");
-    press(&mut f.app, "<Tab><Tab>");
+    // Past the date of birth and sex to the pronouns.
+    press(&mut f.app, "<Tab><Tab><Tab>");
     press(&mut f.app, "<C-u>");
     type_text(&mut f.app, "ze/zir");
     press(&mut f.app, "<Enter>");
@@ -824,9 +826,23 @@ fn the_editor_at_120x40_and_80x24() {
 }
 
 /// A store that refuses every write while `failing` is set, as a full or read-only disk would.
+/// While `flush_failing` is set, writes seem to be taken but never reach the store and every
+/// flush fails: what sled does with writes made before a full disk once kitnotes reopens it
+/// (`SledStore::mend`), audit entries and all.
 struct FlakyStore {
     inner: SledStore,
     failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    flush_failing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FlakyStore {
+    fn new(inner: SledStore, failing: std::sync::Arc<std::sync::atomic::AtomicBool>) -> Self {
+        Self {
+            inner,
+            failing,
+            flush_failing: Default::default(),
+        }
+    }
 }
 
 impl Store for FlakyStore {
@@ -839,6 +855,9 @@ impl Store for FlakyStore {
             return Err(kitnotes::store::StoreError::Io(std::io::Error::other(
                 "No space left on device",
             )));
+        }
+        if self.flush_failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Ok(Vec::new());
         }
         self.inner.apply_with_audit(changes, audit)
     }
@@ -875,6 +894,11 @@ impl Store for FlakyStore {
         self.inner.open_rescue(sealed)
     }
     fn flush(&self) -> kitnotes::store::Result<()> {
+        if self.flush_failing.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(kitnotes::store::StoreError::Io(std::io::Error::other(
+                "No space left on device",
+            )));
+        }
         self.inner.flush()
     }
     fn counts(&self) -> kitnotes::store::Result<kitnotes::store::Counts> {
@@ -908,10 +932,7 @@ impl Store for FlakyStore {
 fn a_failed_save_keeps_the_text_says_so_and_is_retried_until_it_lands() {
     let dir = TempDir::new().unwrap();
     let failing = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let store = FlakyStore {
-        inner: demo_store(&dir),
-        failing: failing.clone(),
-    };
+    let store = FlakyStore::new(demo_store(&dir), failing.clone());
     let clock = std::sync::Arc::new(FixedClock::new(NOW.parse::<Timestamp>().unwrap()));
     let settings = AppSettings {
         clinician: Some("Dr. Rowan Vale".into()),
@@ -962,6 +983,70 @@ fn a_failed_save_keeps_the_text_says_so_and_is_retried_until_it_lands() {
         "Tearful at +20 min"
     );
     assert!(screen(&app).contains("saved 15:30:01"), "{}", screen(&app));
+}
+
+/// Issue 18: a console entry is stored, then the flush fails and the store forgets it (sled
+/// reopened after a full disk). The entry stays on screen, the status says NOT SAVED, and once
+/// the disk takes writes again the next tick writes the session again: the entry is stored,
+/// with no key pressed.
+#[test]
+fn console_entries_a_failed_flush_lost_are_written_again_once_the_disk_recovers() {
+    let dir = TempDir::new().unwrap();
+    let store = FlakyStore::new(demo_store(&dir), Default::default());
+    let flush_failing = store.flush_failing.clone();
+    let clock = std::sync::Arc::new(FixedClock::new(NOW.parse::<Timestamp>().unwrap()));
+    let mut app = App::new(
+        Box::new(store),
+        Box::new(clock.clone()),
+        IdSource::new(7),
+        Keymap::builtin(KeymapPreset::Default),
+        AppSettings::default(),
+    )
+    .unwrap();
+    app.resize(120, 40);
+    press(&mut app, "/");
+    type_text(&mut app, "Xiomara");
+    press(&mut app, "<Enter><Enter>s");
+    type_text(&mut app, "IV ketamine");
+    press(&mut app, "<Enter>");
+    let id = app
+        .console
+        .as_ref()
+        .expect("the console")
+        .session
+        .id
+        .clone();
+    let stored = |app: &App| match app.store().record(id.as_str()).unwrap() {
+        Some(Record::Session(s)) => s.observations.len(),
+        other => panic!("{other:?}"),
+    };
+    let first = stored(&app);
+
+    flush_failing.store(true, std::sync::atomic::Ordering::SeqCst);
+    press(&mut app, "o");
+    type_text(&mut app, "Calm, eyes closed, written as the disk filled");
+    press(&mut app, "<Enter>");
+    clock.advance(jiff::SignedDuration::from_millis(300));
+    app.tick();
+    assert_eq!(stored(&app), first, "the entry never reached the disk");
+    let s = screen(&app);
+    assert!(
+        s.contains("written as the disk filled"),
+        "still on screen: {s}"
+    );
+    assert!(s.contains("NOT SAVED"), "{s}");
+
+    flush_failing.store(false, std::sync::atomic::Ordering::SeqCst);
+    clock.advance(jiff::SignedDuration::from_millis(300));
+    app.tick();
+    assert_eq!(
+        stored(&app),
+        first + 1,
+        "written again, with no key pressed"
+    );
+    let s = screen(&app);
+    assert!(!s.contains("NOT SAVED"), "{s}");
+    assert!(s.contains("Saved again"), "{s}");
 }
 
 #[test]

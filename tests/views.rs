@@ -202,9 +202,16 @@ fn s_on_a_patient_with_a_session_booked_today_starts_that_session() {
     let c = f.app.console.as_ref().expect("the console is open");
     assert_eq!(c.session.number, Some(3));
     assert!(c.session.dose_time.is_none());
+    // Started half an hour before the booking: the session records when it really started.
     assert_eq!(
         status(&f.app),
-        "The session booked for Sat 21 Nov 16:00: nothing recorded yet"
+        "The session booked for Sat 21 Nov 16:00 starts now, at 15:30; the booking stays in the \
+         record"
+    );
+    assert_eq!(c.session.at, NOW.parse::<jiff::Timestamp>().unwrap());
+    assert_eq!(
+        c.session.booked_at(),
+        Some("2026-11-21T16:00:00Z".parse::<jiff::Timestamp>().unwrap())
     );
     // Booked at the dose of her last session.
     assert!(screen(&f.app).contains("0.6 mg/kg"), "{}", screen(&f.app));

@@ -139,6 +139,7 @@ actions! {
     PopupClose = "popup.close": "Close the popup, keeping nothing typed unsaved",
     PopupConfirm = "popup.confirm": "Run the chosen item or save the form",
     FieldNext = "form.next_field": "Go to the next field",
+    SearchOrder = "search.order": "Search results: best match, oldest or newest first",
     FieldPrev = "form.prev_field": "Go to the previous field",
 
     NoteNew = "note.new": "Write a new note for this patient: pick a template, start typing",
@@ -175,6 +176,7 @@ actions! {
     SessionResolveAdverse = "session.resolve_adverse": "Mark the selected adverse event resolved (its live flag clears)",
     SessionEnd = "session.end": "End the session: discharge, then write the session note",
     SessionLeave = "session.leave": "Leave the console; the session stays open",
+    SessionRemsSummary = "session.rems_summary": "Write the session's REMS summary to a private file",
 
     EditorClose = "editor.close": "Leave the note editor (the draft is saved)",
     EditorSave = "editor.save": "Save the draft now (it also saves itself as you type)",

@@ -85,6 +85,9 @@ impl App {
             return;
         }
         let note = e.current_note();
+        if self.refuse_rems_signing(&note, true) {
+            return;
+        }
         let lines = self.signing_lines(&note, &who);
         self.popup = Some(Popup::Confirm(Confirm {
             title: format!("Sign \"{}\"?", note.title),
@@ -102,6 +105,9 @@ impl App {
         let Some(who) = self.signer() else {
             return;
         };
+        if self.refuse_rems_signing(&note, true) {
+            return;
+        }
         let lines = self.signing_lines(&note, &who);
         self.popup = Some(Popup::Confirm(Confirm {
             title: format!("Sign \"{}\"?", note.title),

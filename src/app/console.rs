@@ -46,6 +46,15 @@ pub enum InputKind {
     CorrectionReason,
     /// Why a dose outside the protocol is given (asked after the dose is read).
     DoseOverrideReason,
+    /// Transport home not arranged: who collects the patient, or the patient's refusal.
+    Collector,
+    /// REMS: the concomitant medications by the form's classes, asked at the start.
+    Concomitant,
+    /// REMS: is this the patient's first esketamine treatment? y/n (when it cannot be worked
+    /// out from the record).
+    FirstTreatment,
+    /// REMS, on a first treatment: is the patient enrolled in the REMS? y/n.
+    Enrolled,
 }
 
 impl InputKind {
@@ -53,7 +62,19 @@ impl InputKind {
     pub fn is_ending_question(self) -> bool {
         matches!(
             self,
-            InputKind::EarlyEndReason | InputKind::Transport | InputKind::ReadyMinutes
+            InputKind::EarlyEndReason
+                | InputKind::Transport
+                | InputKind::Collector
+                | InputKind::ReadyMinutes
+        )
+    }
+
+    /// Whether it is one of the REMS form's questions, asked at the start of the session (and
+    /// again when signing finds them unanswered).
+    pub fn is_rems_question(self) -> bool {
+        matches!(
+            self,
+            InputKind::Concomitant | InputKind::FirstTreatment | InputKind::Enrolled
         )
     }
 
@@ -68,6 +89,10 @@ impl InputKind {
                 | InputKind::DoseTime
                 | InputKind::CorrectionReason
                 | InputKind::DoseOverrideReason
+                | InputKind::Collector
+                | InputKind::Concomitant
+                | InputKind::FirstTreatment
+                | InputKind::Enrolled
         )
     }
 }
@@ -133,6 +158,12 @@ pub(super) struct Ending {
     at: Option<Timestamp>,
     reason: Option<String>,
     transport: Option<bool>,
+    /// Without transport: who collects the patient.
+    #[serde(default)]
+    collected_by: Option<String>,
+    /// Without transport: the patient refused it, and what was said.
+    #[serde(default)]
+    refused: Option<String>,
 }
 
 /// One protocol offered when starting a session.
@@ -257,6 +288,20 @@ impl Console {
                 format!("ending before {min} minutes of observation: why?")
             }
             InputKind::Transport => "transport home arranged (not driving today)? y/n".into(),
+            InputKind::Collector => {
+                "no transport arranged: who collects the patient? (a name; or refused: what the patient said)"
+                    .into()
+            }
+            InputKind::Concomitant => format!(
+                "REMS: concomitant medications? none, or the classes taken ({}), then : and names",
+                crate::model::ConcomitantMedications::words_hint()
+            ),
+            InputKind::FirstTreatment => {
+                "REMS: is this the patient's first esketamine treatment? y/n".into()
+            }
+            InputKind::Enrolled => {
+                "REMS: first treatment: is the patient enrolled in the REMS? y/n".into()
+            }
             InputKind::ReadyMinutes => {
                 "minute the patient would have been ready to leave without the 2-hour rule (blank: not recorded)"
                     .into()
@@ -355,6 +400,41 @@ fn parse_yes_no(text: &str) -> Result<bool, String> {
         "n" | "no" => Ok(false),
         other => Err(format!("answer y or n, not \"{other}\"")),
     }
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+/// Who collects a patient without transport arranged, or their refusal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Collector {
+    By(String),
+    Refused(String),
+}
+
+/// "Sam (partner)" or "refused: will walk home, declined a taxi".
+fn parse_collector(text: &str) -> Result<Collector, String> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Err("type who collects the patient, or refused: and what the patient said".into());
+    }
+    let lower = t.to_lowercase();
+    for word in ["refused", "refuses", "refusal"] {
+        if let Some(rest) = lower.strip_prefix(word) {
+            let why = t[t.len() - rest.len()..]
+                .trim_start_matches([':', ' ', '-', ','])
+                .trim();
+            if why.is_empty() {
+                return Err(
+                    "refused: say what the patient said or plans, e.g. refused: will walk home"
+                        .into(),
+                );
+            }
+            return Ok(Collector::Refused(why.to_owned()));
+        }
+    }
+    Ok(Collector::By(t.to_owned()))
 }
 
 fn parse_ready_minutes(text: &str) -> Result<Option<u32>, String> {
@@ -534,17 +614,55 @@ impl App {
                 && open.vitals.is_empty()
                 && open.observations.is_empty()
                 && open.sedation.is_empty();
+            let tz = self.settings.time_zone.clone();
+            let clock = |t: Timestamp| t.to_zoned(tz.clone()).strftime("%H:%M").to_string();
             let at = open
                 .at
-                .to_zoned(self.settings.time_zone.clone())
+                .to_zoned(tz.clone())
                 .strftime("%a %-d %b %H:%M")
                 .to_string();
+            let now = self.now();
+            let mut open = open;
+            // A booked session starts now: it records when it really started, and keeps the
+            // booking beside it (so the chart never shows it after its own signature).
+            let moved = booked && open.booked_at().is_none() && open.at != now;
+            // A REMS session booked outside the console: whether it is the first treatment.
+            let rems = self
+                .settings
+                .protocols
+                .for_session(&open)
+                .is_some_and(|p| p.rems)
+                || crate::protocols::is_rems_session(&open, None);
+            let unknown = rems
+                && open.dose_time.is_none()
+                && open
+                    .rems
+                    .as_ref()
+                    .is_none_or(|a| a.first_treatment.is_none());
+            if unknown {
+                self.work_out_first_treatment(&mut open);
+            }
+            if moved || unknown {
+                if moved {
+                    open.amendments_mut().booked_at = Some(open.at);
+                    open.at = now;
+                }
+                if let Err(e) = self.write_session(&open) {
+                    self.say_error(format!("The session could not be started: {e:#}"));
+                    return;
+                }
+                self.refresh_patient();
+            }
+            let started = clock(open.at);
             self.open_console(open, patient);
-            self.say(if booked {
+            self.say(if moved {
+                format!("The session booked for {at} starts now, at {started}; the booking stays in the record")
+            } else if booked {
                 format!("The session booked for {at}: nothing recorded yet")
             } else {
                 "Back in the session console: the session is still open".into()
             });
+            self.ask_next_rems_question();
             return;
         }
         if self.settings.protocols.is_empty() {
@@ -617,6 +735,17 @@ impl App {
         }
     }
 
+    /// Sets whether `s` is the patient's first esketamine treatment: no other esketamine
+    /// session of theirs was dosed.
+    fn work_out_first_treatment(&self, s: &mut DosingSession) {
+        let earlier = self.patient.as_ref().is_some_and(|v| {
+            v.records.sessions.iter().any(|o| {
+                o.id != s.id && o.dose_time.is_some() && crate::protocols::is_rems_session(o, None)
+            })
+        });
+        s.rems_mut().first_treatment = Some(!earlier);
+    }
+
     /// Creates the session from the chosen protocol, writes it, and opens the console.
     pub(super) fn start_session(&mut self) {
         let Some(Popup::Protocols(p)) = self.popup.as_ref() else {
@@ -643,7 +772,10 @@ impl App {
             )
         });
         let id = RecordId::from_uuid(self.ids.next(now));
-        let session = protocol.start_session(id, &patient, Some(number), now);
+        let mut session = protocol.start_session(id, &patient, Some(number), now);
+        if protocol.rems {
+            self.work_out_first_treatment(&mut session);
+        }
         let said = match session.dose_in_mg() {
             Some(_) => Ok(format!("Dose {}", dose_text(&session))),
             None => Err(NO_WEIGHT.to_string()),
@@ -663,6 +795,7 @@ impl App {
             )),
             Err(why) => self.say_error(format!("{} started; {why}", protocol.name)),
         }
+        self.ask_next_rems_question();
     }
 
     pub(super) fn open_console(&mut self, session: DosingSession, patient: Patient) {
@@ -687,14 +820,7 @@ impl App {
 
     /// Writes the session and its audit entry; the flush to disk waits for the next tick.
     fn write_session(&mut self, s: &DosingSession) -> anyhow::Result<()> {
-        let who = crate::store::audit::who(self.settings.clinician.as_deref());
-        let actor = crate::store::Actor::new(who, self.now());
-        self.store.apply_audited(
-            &[crate::store::Change::Put(Record::Session(s.clone()))],
-            &actor,
-        )?;
-        self.unflushed = true;
-        Ok(())
+        self.write_unflushed(vec![Record::Session(s.clone())])
     }
 
     /// Stores a changed copy of the console's session; on failure the console keeps the old one
@@ -721,6 +847,11 @@ impl App {
     /// Says why nothing can be entered or corrected any more.
     fn say_signed(&mut self) {
         self.say_error("This session is signed and final".into());
+    }
+
+    /// Opens the console's line on `kind`, as its key does.
+    pub(super) fn open_console_line(&mut self, kind: InputKind) {
+        self.open_input(kind);
     }
 
     fn open_input(&mut self, kind: InputKind) {
@@ -1058,6 +1189,28 @@ impl App {
                 Ok(yes) => return self.next_ending_step(|e| e.transport = Some(yes)),
                 Err(e) => Err(e),
             },
+            InputKind::Collector => match parse_collector(&text) {
+                Ok(Collector::By(who)) => {
+                    return self.next_ending_step(|e| e.collected_by = Some(who));
+                }
+                Ok(Collector::Refused(why)) => {
+                    return self.next_ending_step(|e| e.refused = Some(why));
+                }
+                Err(e) => Err(e),
+            },
+            InputKind::ReadyMinutes if c.ending.is_none() => {
+                // Asked again after discharge, when signing found it missing.
+                match (parse_ready_minutes(&text), s.discharge.as_mut()) {
+                    (Ok(Some(m)), Some(d)) => {
+                        d.ready_minutes = Some(m);
+                        said = Some(format!("Ready to leave at {m} minutes: stored"));
+                        Ok(())
+                    }
+                    (Ok(None), _) => Err("type the minute, e.g. 90".into()),
+                    (Err(e), _) => Err(e),
+                    (_, None) => Err("the session has not ended yet".into()),
+                }
+            }
             InputKind::ReadyMinutes => match parse_ready_minutes(&text) {
                 Ok(m) => {
                     self.finish_ending(m);
@@ -1065,6 +1218,33 @@ impl App {
                 }
                 Err(e) => Err(e),
             },
+            InputKind::Concomitant => match crate::model::ConcomitantMedications::parse(&text) {
+                Ok(m) => {
+                    said = Some(if m.classes.is_empty() {
+                        "Concomitant medications: none of the REMS form's classes".to_owned()
+                    } else {
+                        format!(
+                            "Concomitant medications: {}",
+                            m.classes
+                                .iter()
+                                .map(|c| c.label())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    });
+                    s.rems_mut().concomitant = Some(m);
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
+            InputKind::FirstTreatment => parse_yes_no(&text).map(|yes| {
+                s.rems_mut().first_treatment = Some(yes);
+                said = Some(format!("First esketamine treatment: {}", yes_no(yes)));
+            }),
+            InputKind::Enrolled => parse_yes_no(&text).map(|yes| {
+                s.rems_mut().enrolled = Some(yes);
+                said = Some(format!("Enrolled in the REMS: {}", yes_no(yes)));
+            }),
             InputKind::DoseTime | InputKind::CorrectionReason | InputKind::DoseOverrideReason => {
                 Err("nothing to correct here: Esc closes the line".into())
             }
@@ -1089,9 +1269,42 @@ impl App {
                     _ => "Stored",
                 };
                 self.say(said.unwrap_or_else(|| format!("{what} at {stamp}")));
+                if input.kind.is_rems_question() {
+                    self.ask_next_rems_question();
+                }
             }
             Err(e) => self.input_error(e),
         }
+    }
+
+    /// Opens the line on the next unanswered REMS question of the console's session (the
+    /// concomitant medications, whether it is the first treatment, enrolment), if any.
+    pub(super) fn ask_next_rems_question(&mut self) {
+        let now = self.now();
+        let Some(c) = self.console.as_mut() else {
+            return;
+        };
+        if !c.is_rems() || c.session.is_signed() || c.input.is_some() {
+            return;
+        }
+        let a = c.session.rems.as_deref().cloned().unwrap_or_default();
+        // In the form's order.
+        let kind = if a.first_treatment.is_none() {
+            InputKind::FirstTreatment
+        } else if a.first_treatment == Some(true) && a.enrolled.is_none() {
+            InputKind::Enrolled
+        } else if a.concomitant.is_none() {
+            InputKind::Concomitant
+        } else {
+            return;
+        };
+        c.input = Some(ConsoleInput {
+            kind,
+            field: TextField::default(),
+            at: now,
+            error: None,
+            editing: None,
+        });
     }
 
     fn input_error(&mut self, e: String) {
@@ -1339,6 +1552,11 @@ impl App {
             Some(InputKind::EarlyEndReason)
         } else if ending.transport.is_none() {
             Some(InputKind::Transport)
+        } else if ending.transport == Some(false)
+            && ending.collected_by.is_none()
+            && ending.refused.is_none()
+        {
+            Some(InputKind::Collector)
         } else if c.is_rems() && c.session.dose_time.is_some() {
             Some(InputKind::ReadyMinutes)
         } else {
@@ -1368,11 +1586,13 @@ impl App {
         };
         let at = ending.at.unwrap_or_else(|| self.now());
         let mut s = c.session.clone();
-        s.discharge = Some(Discharge {
+        s.discharge = Some(Box::new(Discharge {
             at,
             transport_arranged: ending.transport.unwrap_or(false),
+            collected_by: ending.collected_by.clone(),
+            transport_refused: ending.refused.clone(),
             ready_minutes,
-        });
+        }));
         s.early_end_reason = ending.reason.clone();
         let protocol = c.protocol.clone();
         let Some(template) = self.settings.templates.get("dosing-session").cloned() else {
@@ -1438,7 +1658,15 @@ impl App {
                 (None, Some(why)) if !why.is_empty() => format!("{}; why: {why}", text.trim()),
                 _ => text,
             };
-            if !unchanged && !matches!(i.kind, InputKind::Transport | InputKind::ReadyMinutes) {
+            if !unchanged
+                && !matches!(
+                    i.kind,
+                    InputKind::Transport
+                        | InputKind::ReadyMinutes
+                        | InputKind::FirstTreatment
+                        | InputKind::Enrolled
+                )
+            {
                 lines.push((i.kind, text, i.at));
             }
         }
@@ -1457,6 +1685,8 @@ impl App {
                 InputKind::Dose => "draft dose, not entered",
                 InputKind::Lot => "draft lot, not entered",
                 InputKind::EarlyEndReason => "draft reason for ending early, not entered",
+                InputKind::Collector => "draft answer to who collects the patient, not entered",
+                InputKind::Concomitant => "draft concomitant medications, not entered",
                 _ => "draft",
             };
             s.observations.push(Observation {
@@ -1494,8 +1724,8 @@ impl App {
 
     pub(super) fn flush_if_needed(&mut self) {
         if self.unflushed {
-            match self.store.flush() {
-                Ok(()) => self.unflushed = false,
+            match self.flush_store() {
+                Ok(()) => {}
                 Err(e) => {
                     self.say_error(format!("Could not make the session durable on disk: {e:#}"))
                 }
@@ -1534,6 +1764,7 @@ impl App {
             Action::SessionResolveAdverse => self.resolve_adverse(),
             Action::SessionEnd => self.begin_ending(),
             Action::SessionLeave => self.leave_console(),
+            Action::SessionRemsSummary => self.write_rems_summary(),
             // Esc with no line open: a second Esc after closing a line must not take the
             // therapist out of the session.
             Action::Back => self.say(format!(

@@ -278,6 +278,10 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
         text(Tone::Title, crate::model::timeline::session_summary(s)),
         text(Tone::Dim, format!("Dosing session · {}", when(s.at, tz))),
     ];
+    if let Some(b) = s.booked_at() {
+        // The line above says when it really started.
+        out.push(field("Booked for", when(b, tz)));
+    }
     if let Some(p) = &s.protocol {
         out.push(field("Protocol", p.clone()));
     }
@@ -397,11 +401,11 @@ fn session(s: &DosingSession, tz: &TimeZone, t: &Thresholds) -> Vec<DetailLine> 
             if let Some(m) = s.minutes_since_dose(d.at) {
                 v.push_str(&format!(" ({m} min after dosing)"));
             }
-            v.push_str(if d.transport_arranged {
-                ", transport arranged"
-            } else {
-                ", NO transport recorded"
-            });
+            match (d.transport_arranged, d.without_transport()) {
+                (true, _) => v.push_str(", transport arranged"),
+                (false, Some(how)) => v.push_str(&format!(", NO transport: {how}")),
+                (false, None) => v.push_str(", NO transport recorded"),
+            }
             if let Some(r) = d.ready_minutes {
                 v.push_str(&format!(", ready at {r} min"));
             }

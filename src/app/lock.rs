@@ -251,9 +251,8 @@ impl App {
             let why = self.unsaved.error.clone().unwrap_or_default();
             not_saved.push(format!("the line or form you were typing ({why})"));
         }
-        match self.store.flush() {
-            Ok(()) => self.unflushed = false,
-            Err(e) => not_saved.push(format!("the last changes were not flushed to disk ({e})")),
+        if let Err(e) = self.flush_store() {
+            not_saved.push(format!("the last changes were not flushed to disk ({e:#})"));
         }
         self.store.lock();
         self.privacy = false;

@@ -24,6 +24,7 @@ mod notes;
 pub mod patient_form;
 mod popup;
 pub mod record_form;
+mod rems;
 pub mod search;
 mod unsaved;
 pub mod views;
@@ -179,6 +180,8 @@ pub struct AppSettings {
     /// How long without a dose before kitnotes suggests a re-induction (`[courses]
     /// reinduction_gap`), and where the courses of a store without course records split.
     pub reinduction_gap: crate::model::cadence::CadenceStep,
+    /// Weeks without a check-in or progress that mark a goal stalled (`[goals]`).
+    pub stalled_weeks: u32,
     /// When integration check-ins are due after each dose.
     pub cadence: crate::model::cadence::Cadence,
     /// A short name for the store, shown in the header ("demo" for the demo store).
@@ -204,6 +207,11 @@ pub struct AppSettings {
     /// next start (`app::unsaved`). Off for pictures, which must not change what a real start
     /// brings back.
     pub keep_unsaved: bool,
+    /// The monitoring provider and setting for the REMS form (`[clinic]` in config.toml).
+    pub clinic: crate::model::Clinic,
+    /// Where `session.rems_summary` writes the REMS summaries (`<data dir>/rems`). None: it
+    /// says there is no folder.
+    pub rems_dir: Option<std::path::PathBuf>,
 }
 
 impl Default for AppSettings {
@@ -215,6 +223,7 @@ impl Default for AppSettings {
             thresholds: Thresholds::default(),
             induction_sessions: 6,
             reinduction_gap: crate::model::course::DEFAULT_REINDUCTION_GAP,
+            stalled_weeks: crate::model::summary::STALLED_WEEKS,
             cadence: Default::default(),
             store_label: String::new(),
             templates: crate::templates::builtins().clone(),
@@ -226,6 +235,8 @@ impl Default for AppSettings {
             lock_during_session: lock::LockAfter::DURING_SESSION,
             no_color: false,
             keep_unsaved: true,
+            clinic: crate::model::Clinic::default(),
+            rems_dir: None,
         }
     }
 }
@@ -264,6 +275,14 @@ pub struct App {
     last_input: jiff::Timestamp,
     /// Written to the store but not yet flushed to disk; the next tick flushes.
     unflushed: bool,
+    /// The records written since the last durable flush (the console's session), and whether a
+    /// flush failed since: after a failed flush the store may reopen its database (a full
+    /// disk, `SledStore::mend`), which forgets them, so they are written again before the next
+    /// flush, and go into a rescue file if the store never takes them.
+    undurable: Vec<Record>,
+    flush_failed: bool,
+    /// A write or flush failed and none has worked since: the first that works says so.
+    write_trouble: bool,
     /// The template of the last note started, offered first next time.
     last_template: Option<String>,
     /// Keys of a sequence typed so far (`g` of `g g`).
@@ -319,6 +338,9 @@ impl App {
             lock: None,
             last_input,
             unflushed: false,
+            undurable: Vec::new(),
+            flush_failed: false,
+            write_trouble: false,
             last_template: None,
             pending: KeySeq::default(),
             status: None,
@@ -705,6 +727,7 @@ impl App {
             Action::ViewToday => self.toggle_today(),
             Action::ViewCourse => self.toggle_course(),
             Action::SessionStart => self.start_or_resume_session(),
+            Action::SessionRemsSummary => self.write_rems_summary(),
             Action::MeasureNew => self.open_measure(),
             Action::GoalNew => self.open_intentions(),
             Action::GoalCheckIn => self.open_check_in(),
@@ -938,13 +961,70 @@ impl App {
 
     /// Writes `records` in one atomic, audited batch and flushes it to disk.
     pub(super) fn write_all(&mut self, records: Vec<Record>) -> anyhow::Result<()> {
+        self.write_unflushed(records)?;
+        self.flush_store()
+    }
+
+    /// Writes `records` in one atomic, audited batch, to be made durable by the next flush
+    /// ([`App::flush_store`]). After a failed flush, the records written since the last durable
+    /// one go again in the same batch (the newest copy of each).
+    pub(super) fn write_unflushed(&mut self, records: Vec<Record>) -> anyhow::Result<()> {
         let who = crate::store::audit::who(self.settings.clinician.as_deref());
         let actor = crate::store::Actor::new(who, self.now());
-        let changes: Vec<_> = records.into_iter().map(crate::store::Change::Put).collect();
-        self.store.apply_audited(&changes, &actor)?;
-        self.store.flush()?;
-        self.unflushed = false;
+        let mut batch: Vec<Record> = Vec::new();
+        if self.flush_failed {
+            batch.extend(
+                self.undurable
+                    .iter()
+                    .filter(|r| !records.iter().any(|n| n.id() == r.id()))
+                    .cloned(),
+            );
+        }
+        batch.extend(records.iter().cloned());
+        let changes: Vec<_> = batch.into_iter().map(crate::store::Change::Put).collect();
+        if let Err(e) = self.store.apply_audited(&changes, &actor) {
+            self.write_trouble = true;
+            return Err(e.into());
+        }
+        // Written again: what was lost is back in the store, to be flushed.
+        self.flush_failed = false;
+        for r in records {
+            self.undurable.retain(|u| u.id() != r.id());
+            self.undurable.push(r);
+        }
+        self.unflushed = true;
         Ok(())
+    }
+
+    /// Whether something written or typed is not on disk because the store refused it (a full
+    /// disk): the status bar says so for as long as it lasts, whatever else it shows.
+    pub fn saving_trouble(&self) -> bool {
+        self.write_trouble || self.unsaved.error.is_some()
+    }
+
+    /// Makes every write so far durable. When an earlier flush failed, what was written since
+    /// the last durable flush is written again first (the store may have reopened its database
+    /// in between, which forgets it).
+    pub(super) fn flush_store(&mut self) -> anyhow::Result<()> {
+        if self.flush_failed && !self.undurable.is_empty() {
+            self.write_unflushed(Vec::new())?;
+        }
+        match self.store.flush() {
+            Ok(()) => {
+                self.undurable.clear();
+                self.flush_failed = false;
+                self.unflushed = false;
+                if std::mem::take(&mut self.write_trouble) {
+                    self.say("Saved again: everything typed is on disk".into());
+                }
+                Ok(())
+            }
+            Err(e) => {
+                self.flush_failed = true;
+                self.write_trouble = true;
+                Err(e.into())
+            }
+        }
     }
 
     /// The selected patient as stored (not the roster's possibly stale copy).

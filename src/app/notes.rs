@@ -90,8 +90,8 @@ impl App {
         if !self.quit_armed {
             self.quit_armed = true;
             self.say_error(format!(
-                "Not quitting: what you typed is NOT saved ({why}); it is kept here and retried. \
-                 {quit} again seals it into a rescue file beside the store and quits"
+                "Not quitting, NOT saved: {quit} again seals it in a rescue file and quits. \
+                 Kept here, retrying ({why})"
             ));
             return;
         }
@@ -313,6 +313,10 @@ impl App {
         let Some(by) = self.clinician() else {
             return false;
         };
+        // Checked again here: the form may have lost a field since the question was asked.
+        if self.refuse_rems_signing(&note, false) {
+            return false;
+        }
         let now = self.now();
         if let Err(e) = self.settings.templates.sign(&mut note, &by, now) {
             self.say_error(match e {

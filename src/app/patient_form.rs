@@ -10,6 +10,7 @@ use jiff::civil::Date;
 pub enum FormField {
     Name,
     Born,
+    Sex,
     Pronouns,
     Weight,
     Tags,
@@ -17,9 +18,10 @@ pub enum FormField {
 }
 
 impl FormField {
-    pub const ALL: [FormField; 6] = [
+    pub const ALL: [FormField; 7] = [
         FormField::Name,
         FormField::Born,
+        FormField::Sex,
         FormField::Pronouns,
         FormField::Weight,
         FormField::Tags,
@@ -30,6 +32,7 @@ impl FormField {
         match self {
             FormField::Name => "Name",
             FormField::Born => "Date of birth",
+            FormField::Sex => "Sex",
             FormField::Pronouns => "Pronouns",
             FormField::Weight => "Weight (kg)",
             FormField::Tags => "Tags",
@@ -41,6 +44,7 @@ impl FormField {
         match self {
             FormField::Name => "required",
             FormField::Born => "YYYY-MM-DD",
+            FormField::Sex => "female, male or other (the REMS form asks)",
             FormField::Pronouns => "e.g. she/her",
             FormField::Weight => "for mg/kg doses",
             FormField::Tags => "comma-separated",
@@ -76,6 +80,7 @@ impl PatientForm {
         let values = vec![
             p.name.clone(),
             p.born.map(|d| d.to_string()).unwrap_or_default(),
+            p.sex.map(|x| x.label().to_owned()).unwrap_or_default(),
             p.pronouns.clone().unwrap_or_default(),
             p.weight_kg.map(|w| w.to_string()).unwrap_or_default(),
             p.tags.join(", "),
@@ -106,7 +111,29 @@ impl PatientForm {
     }
 
     pub fn value(&self, f: FormField) -> &str {
-        self.fields[f as usize].text()
+        self.fields.get(f as usize).map_or("", |t| t.text())
+    }
+
+    /// The form with the cursor on `f`.
+    pub fn focus(mut self, f: FormField) -> Self {
+        self.focused = f as usize;
+        self
+    }
+
+    /// A form kept by an older kitnotes, before the sex field, gets it empty in its place (so
+    /// no text lands in another field); any other count of fields is padded or cut to fit.
+    pub fn upgrade(&mut self) {
+        let n = FormField::ALL.len();
+        if self.fields.len() == n - 1 {
+            let at = FormField::Sex as usize;
+            self.fields.insert(at, TextField::default());
+            self.initial.insert(at, String::new());
+            self.errors.insert(at, None);
+        }
+        self.fields.resize_with(n, TextField::default);
+        self.initial.resize_with(n, String::new);
+        self.errors.resize(n, None);
+        self.focused = self.focused.min(n - 1);
     }
 
     /// Whether anything differs from what the form opened with.
@@ -137,6 +164,18 @@ impl PatientForm {
         match parse_born(self.value(FormField::Born), today) {
             Ok(d) => patient.born = d,
             Err(e) => self.errors[FormField::Born as usize] = Some(e),
+        }
+        let sex = self.value(FormField::Sex).trim();
+        if sex.is_empty() {
+            patient.sex = None;
+        } else {
+            match crate::model::Sex::parse(sex) {
+                Some(x) => patient.sex = Some(x),
+                None => {
+                    self.errors[FormField::Sex as usize] =
+                        Some(format!("{sex:?} is not female, male or other (f, m, o)"))
+                }
+            }
         }
         patient.pronouns = non_empty(self.value(FormField::Pronouns));
         match parse_weight(self.value(FormField::Weight)) {
@@ -222,25 +261,60 @@ mod tests {
 
     #[test]
     fn a_bad_date_is_named_and_nothing_typed_is_lost() {
+        const B: usize = FormField::Born as usize;
+        const W: usize = FormField::Weight as usize;
         let mut f = PatientForm::new_patient();
         f.fields[0] = TextField::new("Iris Vale");
-        f.fields[1] = TextField::new("1984-13-40");
-        f.fields[3] = TextField::new("heavy");
+        f.fields[B] = TextField::new("1984-13-40");
+        f.fields[W] = TextField::new("heavy");
         assert!(f.submit(id(), date(2026, 11, 21)).is_none());
         assert_eq!(f.focused, FormField::Born as usize);
-        assert!(f.errors[1].as_deref().unwrap().contains("YYYY-MM-DD"));
-        assert!(f.errors[3].as_deref().unwrap().contains("kilograms"));
+        assert!(f.errors[B].as_deref().unwrap().contains("YYYY-MM-DD"));
+        assert!(f.errors[W].as_deref().unwrap().contains("kilograms"));
         assert_eq!(f.value(FormField::Name), "Iris Vale");
         assert_eq!(f.value(FormField::Born), "1984-13-40");
-        f.fields[1] = TextField::new("2030-01-01");
-        f.fields[3] = TextField::new("61,5 kg");
+        f.fields[B] = TextField::new("2030-01-01");
+        f.fields[W] = TextField::new("61,5 kg");
         assert!(f.submit(id(), date(2026, 11, 21)).is_none());
-        assert!(f.errors[1].as_deref().unwrap().contains("after today"));
+        assert!(f.errors[B].as_deref().unwrap().contains("after today"));
         assert_eq!(f.error_count(), 1);
-        f.fields[1] = TextField::new("1984-07-09");
+        f.fields[B] = TextField::new("1984-07-09");
         let p = f.submit(id(), date(2026, 11, 21)).unwrap();
         assert_eq!(p.born, Some(date(1984, 7, 9)));
         assert_eq!(p.weight_kg, Some(61.5));
+    }
+
+    #[test]
+    fn sex_is_read_from_the_form_and_a_bad_one_is_named() {
+        const X: usize = FormField::Sex as usize;
+        let mut f = PatientForm::new_patient();
+        f.fields[0] = TextField::new("Iris Vale");
+        f.fields[X] = TextField::new("unknown");
+        assert!(f.submit(id(), date(2026, 11, 21)).is_none());
+        assert_eq!(f.focused, X);
+        assert!(
+            f.errors[X]
+                .as_deref()
+                .unwrap()
+                .contains("female, male or other")
+        );
+        f.fields[X] = TextField::new("F");
+        let p = f.submit(id(), date(2026, 11, 21)).unwrap();
+        assert_eq!(p.sex, Some(crate::model::Sex::Female));
+        assert_eq!(PatientForm::edit(&p).value(FormField::Sex), "female");
+    }
+
+    #[test]
+    fn a_form_kept_before_the_sex_field_comes_back_with_each_text_in_its_field() {
+        let mut f = PatientForm::new_patient();
+        f.fields.remove(FormField::Sex as usize);
+        f.errors.remove(FormField::Sex as usize);
+        f.initial.remove(FormField::Sex as usize);
+        f.fields[2] = TextField::new("they/them");
+        f.upgrade();
+        assert_eq!(f.value(FormField::Pronouns), "they/them");
+        assert_eq!(f.value(FormField::Sex), "");
+        assert_eq!(f.fields.len(), FormField::ALL.len());
     }
 
     #[test]

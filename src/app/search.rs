@@ -9,7 +9,7 @@ use super::list::ListCursor;
 use super::{Action, App, KeyContext, Pane, Popup};
 use crate::model::{EntryKind, Patient, PatientId, RecordId, TimelineEntry};
 use crate::search::text::words;
-use crate::search::{Clause, DocKind, Filter, Hit, Query, QueryError, Results};
+use crate::search::{Clause, DocKind, Filter, Hit, Order, Query, QueryError, Results};
 use jiff::tz::TimeZone;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use std::borrow::Cow;
@@ -66,6 +66,7 @@ pub struct Found {
 pub struct SearchPopup {
     pub field: TextField,
     pub scope: Scope,
+    pub order: Order,
     pub outcome: Outcome,
     /// The selected result.
     pub cursor: ListCursor,
@@ -92,6 +93,7 @@ impl SearchPopup {
             // The clinician's own screen: psychotherapy notes are searched (and drawn in the
             // private style), unlike exports and the command line's default.
             include_private: true,
+            order: self.order,
             ..Filter::default()
         };
         let query = match Query::parse(&as_typed(text), filter, tz) {
@@ -136,6 +138,7 @@ impl SearchPopup {
 pub(super) struct KeptSearch {
     text: String,
     scope: Scope,
+    order: Order,
     selected: usize,
 }
 
@@ -232,6 +235,7 @@ impl App {
         let mut p = SearchPopup {
             field: TextField::new(kept.as_ref().map_or("", |k| k.text.as_str())),
             scope,
+            order: kept.as_ref().map_or(Order::Best, |k| k.order),
             outcome: Outcome::Empty,
             cursor: ListCursor::default(),
         };
@@ -287,6 +291,10 @@ impl App {
         match action {
             _ if p.navigate(action, height) => {}
             Action::FieldNext | Action::FieldPrev => self.switch_search_scope(),
+            Action::SearchOrder => {
+                p.order = p.order.next();
+                self.run_search();
+            }
             Action::PopupClose => {
                 self.close_search();
             }
@@ -324,6 +332,7 @@ impl App {
         self.kept_search = Some(KeptSearch {
             text: p.field.text().to_string(),
             scope: p.scope.clone(),
+            order: p.order,
             selected: p.cursor.selected,
         });
         Some(p)

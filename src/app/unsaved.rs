@@ -19,7 +19,7 @@ use super::goals::GoalPopup;
 use super::measures::{ItemAnswers, MeasureForm, MeasureStep, TotalEntry};
 use super::patient_form::PatientForm;
 use super::popup::{AddendumForm, Popup};
-use crate::model::{Instrument, Note, PatientId, Record, RecordId};
+use crate::model::{DosingSession, Instrument, Note, PatientId, Record, RecordId};
 use jiff::{SignedDuration, Timestamp};
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +43,10 @@ pub struct Unsaved {
     pub kept_patients: Vec<PatientForm>,
     /// Only in a rescue file: the draft note the store could not take.
     pub note: Option<Note>,
+    /// Only in a rescue file: sessions written but never made durable (the console's session
+    /// with the entries made while the disk was full). Every other write that failed left its
+    /// text in its form or editor, which the rescue keeps already.
+    pub sessions: Vec<DosingSession>,
     /// The template of the last note started, offered first again after a restart.
     pub last_template: Option<String>,
 }
@@ -57,6 +61,7 @@ impl Unsaved {
             && self.kept_check_ins.is_empty()
             && self.kept_patients.is_empty()
             && self.note.is_none()
+            && self.sessions.is_empty()
             && self.last_template.is_none()
     }
 }
@@ -241,6 +246,7 @@ impl App {
             kept_check_ins: self.kept.check_ins.clone(),
             kept_patients: self.stashed_forms.clone(),
             note: None,
+            sessions: Vec::new(),
             last_template: self.last_template.clone(),
         }
     }
@@ -288,10 +294,10 @@ impl App {
         let put = self
             .store
             .put_unsaved((!bytes.is_empty()).then_some(bytes.as_slice()))
-            .and_then(|()| self.store.flush());
+            .map_err(anyhow::Error::from)
+            .and_then(|()| self.flush_store());
         match put {
             Ok(()) => {
-                self.unflushed = false;
                 self.unsaved.written = bytes;
                 self.unsaved.written_at = Some(now);
                 self.unsaved.written_shape = shape;
@@ -358,7 +364,11 @@ impl App {
         }
         self.kept.goals.extend(state.kept_goals);
         self.kept.check_ins.extend(state.kept_check_ins);
-        self.stashed_forms.extend(state.kept_patients);
+        self.stashed_forms
+            .extend(state.kept_patients.into_iter().map(|mut p| {
+                p.upgrade();
+                p
+            }));
         let kept = self.kept.len() + self.stashed_forms.len();
         if kept > 0 {
             said.push(format!(
@@ -411,7 +421,10 @@ impl App {
 
     fn reopen_form(&mut self, f: OpenForm) -> String {
         let (popup, what) = match f {
-            OpenForm::Patient(p) => (Popup::Patient(p), "the patient form".to_string()),
+            OpenForm::Patient(mut p) => {
+                p.upgrade();
+                (Popup::Patient(p), "the patient form".to_string())
+            }
             OpenForm::Measure(m) => {
                 let form = m.form();
                 let what = format!("the {}", form.progress());
@@ -476,6 +489,16 @@ impl App {
             .as_ref()
             .filter(|e| e.is_dirty())
             .map(|e| e.current_note());
+        if self.flush_failed {
+            state.sessions = self
+                .undurable
+                .iter()
+                .filter_map(|r| match r {
+                    Record::Session(s) => Some(s.clone()),
+                    _ => None,
+                })
+                .collect();
+        }
         let bytes = serde_json::to_vec(&state).map_err(|e| e.to_string())?;
         let sealed = self
             .store
@@ -527,6 +550,27 @@ impl App {
     }
 
     fn restore_rescue(&mut self, path: &std::path::Path, mut state: Unsaved) {
+        // Sessions written while the disk was full: the rescued copy has every entry the store
+        // had and the ones it lost, unless the session was signed since (then it is final).
+        let records: Vec<Record> = std::mem::take(&mut state.sessions)
+            .into_iter()
+            .filter(|r| {
+                !matches!(
+                    self.store.record(r.id.as_str()),
+                    Ok(Some(Record::Session(s))) if s.is_signed()
+                )
+            })
+            .map(Record::Session)
+            .collect();
+        if !records.is_empty()
+            && let Err(e) = self.write_all(records)
+        {
+            self.say_error(format!(
+                "The rescue file at {} could not be brought back yet: {e:#}",
+                path.display()
+            ));
+            return;
+        }
         if let Some(note) = state.note.take() {
             let id = note.id.clone();
             let signed = matches!(

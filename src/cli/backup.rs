@@ -8,6 +8,11 @@
 //! record passes through the socket, and the file holds the store's values as they are on disk
 //! (sealed), so a process of the same user learns nothing it could not read from the store's
 //! files. The open kitnotes records the backup in its audit log on its next tick.
+//!
+//! The same socket answers `kitnotes export --format rems --session ID`: the request goes to the
+//! app's own loop (a task run on its ticks with its store, through a channel), which reads the
+//! session, makes the summary, logs the export and hands the text back; the asking process
+//! writes it where it was told. Only that summary passes, the text the user asked for.
 
 use super::Env;
 use crate::app::App;
@@ -72,7 +77,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn is_locked(e: &anyhow::Error) -> bool {
+pub(super) fn is_locked(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         matches!(
             c.downcast_ref::<StoreError>(),
@@ -127,6 +132,37 @@ fn backed_up(actor: Actor, path: &Path, s: &BackupSummary, served_by: Option<u32
     actor.event(AuditAction::BackedUp).detail(detail)
 }
 
+/// What the open kitnotes needs from its config to answer `kitnotes export --format rems`.
+#[derive(Debug, Clone)]
+pub struct RemsSettings {
+    pub clinic: crate::model::Clinic,
+    pub time_zone: jiff::tz::TimeZone,
+}
+
+impl Default for RemsSettings {
+    fn default() -> Self {
+        Self {
+            clinic: Default::default(),
+            time_zone: jiff::tz::TimeZone::UTC,
+        }
+    }
+}
+
+#[cfg(not(unix))]
+pub(super) fn ask_open_kitnotes_for_rems(
+    dir: &Path,
+    _session: &str,
+    _patient: Option<&str>,
+    _destination: &str,
+    _who: String,
+) -> anyhow::Result<String> {
+    anyhow::bail!(
+        "the store at {} is open in another kitnotes process; on this system the summary needs \
+         kitnotes closed: quit it there and run the export again",
+        dir.display()
+    )
+}
+
 #[cfg(not(unix))]
 fn ask_open_kitnotes(
     dir: &Path,
@@ -145,8 +181,12 @@ fn ask_open_kitnotes(
 /// the audit log from the app's ticks. Returns what stops the server when dropped (drop it before
 /// the store closes). If the socket cannot be made, the app says so and runs without it.
 pub fn serve_while_open(app: &mut App, dir: &Path, source: BackupSource) -> Option<BackupServer> {
+    let rems = RemsSettings {
+        clinic: app.settings.clinic.clone(),
+        time_zone: app.settings.time_zone.clone(),
+    };
     #[cfg(unix)]
-    match serve(dir, source) {
+    match serve_answering(dir, source, rems) {
         Ok((server, task)) => {
             app.add_store_task(task);
             Some(server)
@@ -163,7 +203,7 @@ pub fn serve_while_open(app: &mut App, dir: &Path, source: BackupSource) -> Opti
     }
     #[cfg(not(unix))]
     {
-        let _ = (app, dir, source);
+        let _ = (app, dir, source, rems);
         None
     }
 }
@@ -175,7 +215,9 @@ pub struct BackupServer;
 #[cfg(unix)]
 use socket::ask_open_kitnotes;
 #[cfg(unix)]
-pub use socket::{BackupServer, serve};
+pub(super) use socket::ask_open_kitnotes_for_rems;
+#[cfg(unix)]
+pub use socket::{BackupServer, serve, serve_answering};
 
 #[cfg(unix)]
 mod socket {
@@ -186,10 +228,14 @@ mod socket {
     use crate::app::StoreTask;
     use serde::{Deserialize, Serialize};
 
-    pub use server::{BackupServer, serve};
+    pub use server::{BackupServer, serve, serve_answering};
 
-    /// The longest request or answer line.
+    /// The longest request line.
     const MAX_MESSAGE: u64 = 64 * 1024;
+    /// The longest answer line (a REMS summary with long adverse-event texts).
+    const MAX_REPLY: u64 = 4 * 1024 * 1024;
+    /// How long the server waits for the app's loop to make a REMS summary.
+    const SUMMARY_WAIT: Duration = Duration::from_secs(30);
     /// How long the server waits for the app to record the backup in the audit log before
     /// answering that it will.
     const AUDIT_WAIT: Duration = Duration::from_secs(3);
@@ -204,6 +250,15 @@ mod socket {
             path: PathBuf,
             force: bool,
             /// Who asked, for the audit log (the clinician from the asking side's config).
+            who: String,
+        },
+        /// The REMS monitoring summary of one session (`kitnotes export --format rems`).
+        Rems {
+            session: String,
+            /// `--patient`, which the session must belong to.
+            patient: Option<String>,
+            /// Where the asking process writes it, for the audit log.
+            destination: String,
             who: String,
         },
     }
@@ -223,6 +278,11 @@ mod socket {
         Failed {
             pid: u32,
             message: String,
+        },
+        /// The summary's text; the export is in the open kitnotes' audit log.
+        Rems {
+            pid: u32,
+            text: String,
         },
     }
 
@@ -304,6 +364,44 @@ mod socket {
                 "kitnotes is open on this store (pid {pid}) and could not write the backup: \
                  {message}"
             ),
+            Reply::Rems { .. } => anyhow::bail!(
+                "kitnotes is open on this store and answered with a REMS summary, not a backup"
+            ),
+        }
+    }
+
+    /// The store is open in another process: ask it for the REMS summary of `session`.
+    pub(in crate::cli) fn ask_open_kitnotes_for_rems(
+        dir: &Path,
+        session: &str,
+        patient: Option<&str>,
+        destination: &str,
+        who: String,
+    ) -> anyhow::Result<String> {
+        let socket = dir.join(SOCKET);
+        let request = Request::Rems {
+            session: session.to_owned(),
+            patient: patient.map(str::to_owned),
+            destination: destination.to_owned(),
+            who,
+        };
+        let reply = ask(&socket, &request).map_err(|e| {
+            anyhow::anyhow!(
+                "the store at {} is open in another kitnotes process, which did not answer the \
+                 request for the REMS summary ({}: {e}). If kitnotes is open on this store, \
+                 write the summary from there (R on the session) or quit it and export again",
+                dir.display(),
+                socket.display()
+            )
+        })?;
+        match reply {
+            // Made safe to print by the open kitnotes; made safe again here, whatever answered.
+            Reply::Rems { text, .. } => Ok(crate::text_safety::printable(&text).into_owned()),
+            Reply::Failed { message, .. } => anyhow::bail!("{message}"),
+            Reply::Written { pid, .. } => anyhow::bail!(
+                "kitnotes is open on this store (pid {pid}) and answered with a backup, not a \
+                 REMS summary"
+            ),
         }
     }
 
@@ -316,7 +414,7 @@ mod socket {
         let mut line = serde_json::to_vec(request)?;
         line.push(b'\n');
         stream.write_all(&line)?;
-        let answer = read_line(&stream)?;
+        let answer = read_line(&stream, MAX_REPLY)?;
         serde_json::from_slice(&answer).map_err(|e| {
             std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
@@ -325,13 +423,13 @@ mod socket {
         })
     }
 
-    /// One line of at most [`MAX_MESSAGE`] bytes, without its newline.
-    fn read_line(stream: &std::os::unix::net::UnixStream) -> std::io::Result<Vec<u8>> {
+    /// One line of at most `max` bytes, without its newline.
+    fn read_line(stream: &std::os::unix::net::UnixStream, max: u64) -> std::io::Result<Vec<u8>> {
         use std::io::{BufRead, Read};
         let mut line = Vec::new();
-        std::io::BufReader::new(stream.take(MAX_MESSAGE + 1)).read_until(b'\n', &mut line)?;
+        std::io::BufReader::new(stream.take(max + 1)).read_until(b'\n', &mut line)?;
         if line.pop() != Some(b'\n') {
-            let why = if line.len() as u64 >= MAX_MESSAGE {
+            let why = if line.len() as u64 >= max {
                 "the message is too long"
             } else {
                 "the connection closed before a whole message came"
@@ -353,6 +451,21 @@ mod socket {
             event: AuditEvent,
             path: PathBuf,
             done: SyncSender<Result<u64, String>>,
+        }
+
+        /// A REMS summary asked for, for the app's loop to make with its store.
+        struct ToSummarise {
+            session: String,
+            patient: Option<String>,
+            destination: String,
+            who: String,
+            done: SyncSender<Result<String, String>>,
+        }
+
+        /// The channels from the server's thread to the app's loop.
+        struct ToApp {
+            record: Sender<ToRecord>,
+            summarise: Sender<ToSummarise>,
         }
 
         /// Answers backup requests on `<dir>/kitnotes.sock` until dropped.
@@ -379,16 +492,31 @@ mod socket {
             dir: &Path,
             source: BackupSource,
         ) -> std::io::Result<(BackupServer, StoreTask)> {
+            serve_answering(dir, source, RemsSettings::default())
+        }
+
+        /// [`serve`], also answering REMS summary requests with the clinic and time zone of
+        /// `rems` (the open kitnotes' config).
+        pub fn serve_answering(
+            dir: &Path,
+            source: BackupSource,
+            rems: RemsSettings,
+        ) -> std::io::Result<(BackupServer, StoreTask)> {
             let socket = dir.join(SOCKET);
             let listener = bind_private(dir, &socket)?;
             let stop = Arc::new(AtomicBool::new(false));
             let source = Arc::new(Mutex::new(Some(source)));
             let (to_record, recorded) = mpsc::channel();
+            let (to_summarise, summarise) = mpsc::channel();
+            let to_app = ToApp {
+                record: to_record,
+                summarise: to_summarise,
+            };
             let thread = std::thread::Builder::new()
                 .name("kitnotes backups".into())
                 .spawn({
                     let (stop, source) = (stop.clone(), source.clone());
-                    move || accept(listener, &stop, &source, &to_record)
+                    move || accept(listener, &stop, &source, &to_app)
                 });
             let thread = match thread {
                 Ok(t) => t,
@@ -403,7 +531,14 @@ mod socket {
                 source,
                 thread: Some(thread),
             };
-            Ok((server, record_task(recorded)))
+            let mut record = record_task(recorded);
+            let mut summaries = summary_task(summarise, rems);
+            let task: StoreTask = Box::new(move |store: &dyn Store| {
+                let a = record(store);
+                let b = summaries(store);
+                b.or(a)
+            });
+            Ok((server, task))
         }
 
         /// Binds the socket in a directory only this user can enter, makes it this user's only,
@@ -430,7 +565,7 @@ mod socket {
             listener: UnixListener,
             stop: &AtomicBool,
             source: &Mutex<Option<BackupSource>>,
-            to_record: &Sender<ToRecord>,
+            to_app: &ToApp,
         ) {
             for conn in listener.incoming() {
                 if stop.load(Ordering::SeqCst) {
@@ -441,7 +576,7 @@ mod socket {
                         // Nothing here should panic; if something does, the request fails and the
                         // server goes on.
                         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                            answer(stream, source, to_record)
+                            answer(stream, source, to_app)
                         }));
                     }
                     // Out of file descriptors and the like: wait rather than spin.
@@ -450,16 +585,12 @@ mod socket {
             }
         }
 
-        fn answer(
-            mut stream: UnixStream,
-            source: &Mutex<Option<BackupSource>>,
-            to_record: &Sender<ToRecord>,
-        ) {
+        fn answer(mut stream: UnixStream, source: &Mutex<Option<BackupSource>>, to_app: &ToApp) {
             use std::io::Write;
             let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
             let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
             let pid = std::process::id();
-            let request = read_line(&stream).and_then(|line| {
+            let request = read_line(&stream, MAX_MESSAGE).and_then(|line| {
                 serde_json::from_slice::<Request>(&line)
                     .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
             });
@@ -469,8 +600,14 @@ mod socket {
                     message: format!("a request this kitnotes does not understand ({e})"),
                 },
                 Ok(Request::Backup { path, force, who }) => {
-                    back_up(&path, force, &who, source, to_record)
+                    back_up(&path, force, &who, source, &to_app.record)
                 }
+                Ok(Request::Rems {
+                    session,
+                    patient,
+                    destination,
+                    who,
+                }) => summarise(session, patient, destination, who, &to_app.summarise),
             };
             if let Ok(mut line) = serde_json::to_vec(&reply) {
                 line.push(b'\n');
@@ -536,6 +673,107 @@ mod socket {
                 sha256: summary.sha256_hex(),
                 audit,
             }
+        }
+
+        /// Hands a REMS summary request to the app's loop and waits for the text.
+        fn summarise(
+            session: String,
+            patient: Option<String>,
+            destination: String,
+            who: String,
+            to_app: &Sender<ToSummarise>,
+        ) -> Reply {
+            let pid = std::process::id();
+            let failed = |message: String| Reply::Failed { pid, message };
+            let (done, outcome) = mpsc::sync_channel(1);
+            let sent = to_app.send(ToSummarise {
+                session,
+                patient,
+                destination: destination.chars().take(4096).collect(),
+                who: who.chars().take(200).collect(),
+                done,
+            });
+            if sent.is_err() {
+                return failed("kitnotes is closing".into());
+            }
+            match outcome.recv_timeout(SUMMARY_WAIT) {
+                Ok(Ok(text)) => Reply::Rems { pid, text },
+                Ok(Err(message)) => failed(message),
+                Err(RecvTimeoutError::Timeout) => failed(format!(
+                    "kitnotes is open on this store (pid {pid}) but did not make the summary \
+                     within {} s",
+                    SUMMARY_WAIT.as_secs()
+                )),
+                Err(RecvTimeoutError::Disconnected) => {
+                    failed("kitnotes closed before it could make the summary".into())
+                }
+            }
+        }
+
+        /// Makes each REMS summary asked for with the app's store, on its ticks, and logs the
+        /// export in its audit log. A locked store answers at once that it is locked: the
+        /// summary holds the patient's name, so it waits for the passphrase like the screen.
+        fn summary_task(asked: Receiver<ToSummarise>, rems: RemsSettings) -> StoreTask {
+            Box::new(move |store: &dyn Store| {
+                let mut said = None;
+                for r in asked.try_iter() {
+                    let made = crate::cli::export::rems_text(
+                        store,
+                        &r.session,
+                        r.patient.as_deref(),
+                        &rems.clinic,
+                        &rems.time_zone,
+                    );
+                    let reply = match made {
+                        Err(e)
+                            if e.chain().any(|c| {
+                                matches!(c.downcast_ref::<StoreError>(), Some(StoreError::Sealed))
+                            }) =>
+                        {
+                            Err(format!(
+                                "kitnotes is open on this store (pid {}) and locked: unlock it \
+                                 there, then ask again",
+                                std::process::id()
+                            ))
+                        }
+                        Err(e) => Err(format!("{e:#}")),
+                        Ok((text, patient)) => {
+                            let who = match r.who.trim() {
+                                "" => "unknown".to_owned(),
+                                w => w.to_owned(),
+                            };
+                            let event = Actor::new(who, jiff::Timestamp::now())
+                                .event(AuditAction::Exported)
+                                .patient(&patient)
+                                .record(r.session.as_str())
+                                .detail(format!(
+                                    "REMS monitoring summary of dosing session {} to {}, made by \
+                                     the open kitnotes (pid {}) at the request of `kitnotes \
+                                     export`",
+                                    r.session,
+                                    r.destination,
+                                    std::process::id()
+                                ));
+                            match store.log_event(&event).and_then(|_| store.flush()) {
+                                Ok(()) => {
+                                    said = Some(format!(
+                                        "The REMS summary of session {} was exported to {} \
+                                         (kitnotes export)",
+                                        r.session, r.destination
+                                    ));
+                                    Ok(text)
+                                }
+                                Err(e) => Err(format!(
+                                    "the audit log could not record the export, so no summary \
+                                     was given: {e}"
+                                )),
+                            }
+                        }
+                    };
+                    let _ = r.done.send(reply);
+                }
+                said
+            })
         }
 
         /// Records each backup written on request in the audit log, with the app's store. A locked

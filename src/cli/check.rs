@@ -104,6 +104,23 @@ fn report(dir: &std::path::Path, report: &crate::store::CheckReport) -> anyhow::
             report.audit.entries
         )?;
     }
+    let u = &report.unbound;
+    if u.imported > 0 {
+        writeln!(
+            out,
+            "Not verifiable: {} records imported before imports were bound to the audit log (no \
+             entry names their values); each is bound from its next change",
+            u.imported
+        )?;
+    }
+    if u.other > 0 {
+        writeln!(
+            out,
+            "Not verifiable: {} records last written before records were bound to the audit \
+             log, or written without an entry; each is bound from its next change",
+            u.other
+        )?;
+    }
     if report.is_ok() {
         writeln!(
             out,

@@ -149,20 +149,17 @@ fn export_detail(args: &Args, summary: Option<&ExportSummary>, destination: &str
     detail
 }
 
-/// `--format rems --session ID`: the REMS monitoring summary of one esketamine session, to
-/// standard output or `-o`, logged as an export of that patient's record.
-fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
-    let Some(id) = &args.session else {
-        anyhow::bail!("--format rems needs --session ID: the esketamine session to summarise");
-    };
-    if args.include_psychotherapy_notes {
-        anyhow::bail!(
-            "--include-psychotherapy-notes does not apply to --format rems: the summary holds no notes"
-        );
-    }
+/// The REMS monitoring summary of session `id` in `store` (checked to belong to `patient` when
+/// given), made safe to print: control characters in a name or a lot number show as visible
+/// stand-ins, never act on the terminal. With the session's patient id.
+pub(crate) fn rems_text(
+    store: &dyn Store,
+    id: &str,
+    patient: Option<&str>,
+    clinic: &crate::model::Clinic,
+    tz: &jiff::tz::TimeZone,
+) -> anyhow::Result<(String, PatientId)> {
     let session_id = RecordId::parse(id).map_err(|e| anyhow::anyhow!("--session {id:?}: {e}"))?;
-    let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
-    let store = env.open_existing_store()?;
     let session = match store.record(session_id.as_str())? {
         Some(Record::Session(s)) => s,
         Some(other) => anyhow::bail!(
@@ -171,7 +168,7 @@ fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
         ),
         None => anyhow::bail!("no dosing session with id {session_id} in the store"),
     };
-    if let Some(p) = &args.patient
+    if let Some(p) = patient
         && p != session.patient.as_str()
     {
         anyhow::bail!(
@@ -185,15 +182,63 @@ fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
             session.patient
         )
     })?;
-    // A text for a form, read on a terminal or printed: control characters in a name or a lot
-    // number show as visible stand-ins, never act on the terminal.
-    let text = interchange::rems_summary(&patient, &session, &tz)?;
-    let text = crate::text_safety::printable(&text).into_owned();
+    let text = interchange::rems_summary(&patient, &session, clinic, tz)?;
+    Ok((
+        crate::text_safety::printable(&text).into_owned(),
+        session.patient,
+    ))
+}
+
+/// `--format rems --session ID`: the REMS monitoring summary of one esketamine session, to
+/// standard output or `-o`, logged as an export of that patient's record. With kitnotes open on
+/// the store, the open kitnotes makes the summary and logs the export (over its socket, as for
+/// `kitnotes backup`); this process writes it.
+fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
+    let Some(id) = &args.session else {
+        anyhow::bail!("--format rems needs --session ID: the esketamine session to summarise");
+    };
+    if args.include_psychotherapy_notes {
+        anyhow::bail!(
+            "--include-psychotherapy-notes does not apply to --format rems: the summary holds no notes"
+        );
+    }
+    RecordId::parse(id).map_err(|e| anyhow::anyhow!("--session {id:?}: {e}"))?;
+    let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
+    let destination = match &args.output {
+        None => "standard output".to_owned(),
+        Some(path) => std::path::absolute(path)
+            .unwrap_or_else(|_| path.clone())
+            .display()
+            .to_string(),
+    };
+    let store = match env.open_existing_store() {
+        Ok(store) => Some(store),
+        Err(e) if super::backup::is_locked(&e) => None,
+        Err(e) => return Err(e),
+    };
+    let (text, owner) = match &store {
+        Some(store) => {
+            let (text, owner) =
+                rems_text(store, id, args.patient.as_deref(), &env.config.clinic, &tz)?;
+            (text, Some(owner))
+        }
+        None => {
+            let who = crate::store::audit::who(env.config.clinician.as_deref());
+            super::backup::ask_open_kitnotes_for_rems(
+                &env.store_dir(),
+                id,
+                args.patient.as_deref(),
+                &destination,
+                who,
+            )
+            .map(|text| (text, None))?
+        }
+    };
     let destination = match &args.output {
         None => {
             let mut out = super::output::stdout();
             match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
-                Ok(()) => "standard output".to_owned(),
+                Ok(()) => destination,
                 Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {
                     "standard output (the reader stopped early)".to_owned()
                 }
@@ -206,19 +251,23 @@ fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
                     .with_context(|| format!("cannot write {}", path.display()))
             })?;
             eprintln!(
-                "Exported the REMS monitoring summary of dosing session {session_id} to {}",
+                "Exported the REMS monitoring summary of dosing session {id} to {}",
                 path.display()
             );
             path.display().to_string()
         }
     };
+    // Over the socket the open kitnotes has logged the export already.
+    let (Some(store), Some(patient)) = (store, owner) else {
+        return Ok(ExitCode::SUCCESS);
+    };
     let event = env
         .actor()
         .event(AuditAction::Exported)
-        .patient(&session.patient)
-        .record(session_id.as_str())
+        .patient(&patient)
+        .record(id.as_str())
         .detail(format!(
-            "REMS monitoring summary of dosing session {session_id} to {destination}"
+            "REMS monitoring summary of dosing session {id} to {destination}"
         ));
     store
         .log_event(&event)

@@ -269,10 +269,17 @@ pub fn build_app(
     };
     let settings = AppSettings {
         clinician: env.config.clinician.clone(),
+        clinic: env.config.clinic.clone(),
+        rems_dir: Some(
+            env.paths
+                .data_dir
+                .join(if env.demo { "demo-rems" } else { "rems" }),
+        ),
         time_zone: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
         theme,
         cadence: env.config.cadence(),
         reinduction_gap: env.config.reinduction_gap(),
+        stalled_weeks: env.config.stalled_weeks(),
         lock_after: env.config.lock_after(),
         lock_during_session: env.config.lock_during_session(),
         no_color,

@@ -5,7 +5,7 @@
 
 use super::Env;
 use crate::model::PatientId;
-use crate::search::{DocKind, DocStatus, Filter, Hit, Query};
+use crate::search::{DocKind, DocStatus, Filter, Hit, Order, Query};
 use crate::store::Store;
 use crate::text_safety::one_line;
 use anyhow::Context;
@@ -36,9 +36,13 @@ pub struct Args {
     /// Only entries on or before this day.
     #[arg(long, value_name = "DATE")]
     pub until: Option<jiff::civil::Date>,
-    /// How many hits to print, best first.
+    /// How many hits to print, in the order of --order.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub limit: usize,
+    /// best (the best match first), date (the oldest first: "when did she first mention…"),
+    /// or newest. The limit keeps the first hits in this order.
+    #[arg(long, default_value = "best", value_name = "ORDER", value_parser = parse_order)]
+    pub order: Order,
     /// Print the hits as one JSON document (with the total and the highlighted ranges).
     #[arg(long)]
     pub json: bool,
@@ -47,10 +51,15 @@ pub struct Args {
     pub include_private: bool,
 }
 
+fn parse_order(s: &str) -> Result<Order, String> {
+    Order::parse(s).ok_or_else(|| "orders are best, date (oldest first) and newest".to_owned())
+}
+
 /// The filter the flags ask for.
 fn filter(args: &Args, tz: &jiff::tz::TimeZone) -> anyhow::Result<Filter> {
     let mut f = Filter {
         include_private: args.include_private,
+        order: args.order,
         ..Filter::default()
     };
     if let Some(p) = &args.patient {

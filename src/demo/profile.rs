@@ -434,6 +434,12 @@ pub(super) fn draw(index: u32, seed: u64, anchor: Date, rng: &mut SeededRng) -> 
         id,
         name: format!("{first} {last}"),
         born,
+        // From the name's usual use and the pronouns, so no draw from the generator changes.
+        sex: Some(match (usual, pronouns) {
+            ('f', _) | (_, "she/her") => crate::model::Sex::Female,
+            ('m', _) | (_, "he/him") => crate::model::Sex::Male,
+            _ => crate::model::Sex::Other,
+        }),
         pronouns: Some(pronouns.to_owned()),
         weight_kg: Some(weight),
         contact_note: contact,

@@ -405,12 +405,24 @@ pub(super) fn dosing_session(
         observations: obs,
         sedation,
         dissociation,
-        discharge: Some(Discharge {
+        discharge: Some(Box::new(Discharge {
             at: discharge_at,
             transport_arranged: true,
+            collected_by: None,
+            transport_refused: None,
             ready_minutes,
-        }),
+        })),
         early_end_reason: None,
+        // The REMS form's answers: the first esketamine session is the first treatment, the
+        // patient enrolled before it; the demo's esketamine patients take none of the classes.
+        rems: (protocol == Protocol::Esketamine).then(|| {
+            let first = slot.course == 0 && slot.number == 1;
+            Box::new(crate::model::RemsAnswers {
+                first_treatment: Some(first),
+                enrolled: first.then_some(true),
+                concomitant: Some(Default::default()),
+            })
+        }),
         amendments: None,
         signed_by: None,
         signed_at: None,

@@ -483,6 +483,10 @@ struct Patient {
     name: Vec<HumanName>,
     #[serde(skip_serializing_if = "Option::is_none")]
     birth_date: Option<String>,
+    /// FHIR's administrative gender from the patient's sex (female, male, other); left out when
+    /// unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    gender: Option<&'static str>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -1002,6 +1006,7 @@ impl<'a> Builder<'a> {
                 text: strip_controls(&p.name),
             }],
             birth_date: p.born.map(|d| d.to_string()),
+            gender: p.sex.map(|x| x.label()),
         };
         self.summary.patients += 1;
         self.push(self.patient.clone(), Resource::Patient(resource));

@@ -124,6 +124,9 @@ impl<'a> Chart<'a> {
         if let Some(born) = p.born {
             self.line(&format!("- **Born:** {born}"));
         }
+        if let Some(sex) = p.sex {
+            self.line(&format!("- **Sex:** {}", sex.label()));
+        }
         if let Some(pronouns) = &p.pronouns {
             self.line(&format!("- **Pronouns:** {}", inline(pronouns)));
         }
@@ -501,11 +504,15 @@ impl<'a> Chart<'a> {
         if let Some(d) = &s.discharge {
             let line = format!("- **Discharged:** {}", self.stamp(s, d.at));
             self.line(&line);
-            self.line(if d.transport_arranged {
-                "- **Transport arranged:** yes"
-            } else {
-                "- **Transport arranged:** **no** (the patient must not drive today)"
-            });
+            match (d.transport_arranged, d.without_transport()) {
+                (true, _) => self.line("- **Transport arranged:** yes"),
+                (false, Some(how)) => self.line(&format!(
+                    "- **Transport arranged:** **no**; {how} (the patient must not drive today)"
+                )),
+                (false, None) => {
+                    self.line("- **Transport arranged:** **no** (the patient must not drive today)")
+                }
+            }
             if let Some(m) = d.ready_minutes {
                 self.line(&format!(
                     "- **Ready to leave without the 2-hour rule:** T+{m} min"

@@ -28,7 +28,7 @@ pub use export::{JsonlWriter, write_jsonl};
 pub use fhir::{Bundle, FhirOptions, FhirSummary, fhir_bundle, write_fhir};
 pub use import::{KnownIds, NothingStored, ParsedImport, parse};
 pub use markdown::{ChartOptions, write_chart, write_charts};
-pub use rems::{RemsError, rems_summary};
+pub use rems::{MissingField, RemsError, rems_missing, rems_summary};
 
 use crate::model::{PatientId, PatientRecords, Record, RecordKind};
 use crate::store::{Actor, AuditAction, Store, StoreError};
@@ -283,7 +283,7 @@ pub fn copy_lines(input: impl BufRead, out: &mut impl Write) -> Result<(), Impor
 }
 
 /// How many records are written at a time: about one chunk of the store's chunked write.
-const PART_RECORDS: usize = 2_048;
+pub const PART_RECORDS: usize = 2_048;
 
 /// Imports a whole file into `store`, all or nothing, in memory that does not grow with the
 /// file's records. First every line is read and checked (keeping a few bytes per record: its
@@ -295,12 +295,27 @@ const PART_RECORDS: usize = 2_048;
 /// is read twice more: its patients first.
 ///
 /// The audit log gets one `imported` entry per patient the file brings records for, by `actor`,
-/// naming `source` (the file) and what came in, committed with the records.
+/// naming `source` (the file) and what came in, committed with the records. A file of more
+/// than one part ([`PART_RECORDS`] records) also gets an `imported` entry per part, written
+/// with it, that binds its records to their sealed values (docs/SECURITY.md); a file of one part
+/// is bound by the entries per patient.
 pub fn import_into(
     store: &(impl Store + ?Sized),
     file: impl ImportSource,
     actor: &Actor,
     source: &str,
+) -> Result<ImportSummary, ImportError> {
+    import_in_parts_of(store, file, actor, source, PART_RECORDS)
+}
+
+/// [`import_into`], written `part_records` records at a time (at least 1): for tests that need
+/// an import of several parts without a file of thousands of records.
+pub fn import_in_parts_of(
+    store: &(impl Store + ?Sized),
+    file: impl ImportSource,
+    actor: &Actor,
+    source: &str,
+    part_records: usize,
 ) -> Result<ImportSummary, ImportError> {
     let unreadable =
         |e: std::io::Error| ImportError::at_line(1, format!("cannot read the file: {e}"));
@@ -330,9 +345,13 @@ pub fn import_into(
             readings,
             current: None,
             digest: checked.digest,
+            part_records: part_records.max(1),
             stopped: &mut stopped,
         };
-        store.add_in_parts(&mut parts, &mut events)
+        let part = actor
+            .event(AuditAction::Imported)
+            .detail(format!("from {source}"));
+        store.add_in_parts(&mut parts, &mut events, &part)
     };
     match (result, stopped) {
         (Ok(_), _) => {}
@@ -383,6 +402,7 @@ struct Rereading<'a, S> {
     readings: &'a [Taking],
     current: Option<Reading<'a>>,
     digest: [u8; 32],
+    part_records: usize,
     stopped: &'a mut Option<ImportError>,
 }
 
@@ -423,7 +443,7 @@ impl<'a, S: ImportSource> Rereading<'a, S> {
                 Some((_, record)) => {
                     if which.takes(&record) {
                         part.push(record);
-                        if part.len() == PART_RECORDS {
+                        if part.len() == self.part_records {
                             return Ok(Some(part));
                         }
                     }

@@ -12,8 +12,10 @@ pub mod monitoring;
 pub mod note;
 pub mod patient;
 pub mod record;
+pub mod rems;
 pub mod safety;
 pub mod session;
+pub mod summary;
 pub mod timeline;
 pub mod today;
 pub mod vitals_syntax;
@@ -24,8 +26,9 @@ pub use ids::{IdError, PatientId, RecordId};
 pub use lists::{ListEntry, ListKind, ListValues, MedicationClass};
 pub use measure::{Band, Instrument, Measure, Outcome, Score};
 pub use note::{Addendum, Note, NoteError, NoteKind, NoteStatus, Section};
-pub use patient::Patient;
+pub use patient::{Patient, Sex};
 pub use record::{Record, RecordKind, RecordRef};
+pub use rems::{Clinic, ConcomitantMedications, MedClass, RemsAnswers};
 pub use safety::{RiskLevel, SafetyFollowUp};
 pub use session::{
     AdverseResolved, Amendments, Correction, Discharge, DissociationRating, DoseOverride,

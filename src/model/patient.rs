@@ -13,6 +13,9 @@ pub struct Patient {
     /// Date of birth, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub born: Option<Date>,
+    /// Sex as the REMS monitoring form asks it; `None` is unknown (older stores and imports).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sex: Option<Sex>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pronouns: Option<String>,
     /// Body weight in kilograms, used for weight-based (mg/kg) dosing.
@@ -34,6 +37,7 @@ impl Patient {
             id,
             name: name.into(),
             born: None,
+            sex: None,
             pronouns: None,
             weight_kg: None,
             contact_note: String::new(),
@@ -73,6 +77,37 @@ impl Patient {
     }
 }
 
+/// A patient's sex, as forms such as the esketamine REMS monitoring form ask it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Sex {
+    Female,
+    Male,
+    Other,
+}
+
+impl Sex {
+    pub const ALL: [Sex; 3] = [Sex::Female, Sex::Male, Sex::Other];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Sex::Female => "female",
+            Sex::Male => "male",
+            Sex::Other => "other",
+        }
+    }
+
+    /// "f", "female", "M", "other"...; `None` for anything else.
+    pub fn parse(text: &str) -> Option<Sex> {
+        match text.trim().to_lowercase().as_str() {
+            "f" | "female" => Some(Sex::Female),
+            "m" | "male" => Some(Sex::Male),
+            "o" | "other" => Some(Sex::Other),
+            _ => None,
+        }
+    }
+}
+
 /// A body weight in kilograms that can be real: above 0 and below 700.
 pub fn is_plausible_weight(kg: f64) -> bool {
     kg.is_finite() && kg > 0.0 && kg < 700.0
@@ -102,6 +137,18 @@ mod tests {
         let p = born(date(2000, 2, 29));
         assert_eq!(p.age_on(date(2026, 2, 28)), Some(25));
         assert_eq!(p.age_on(date(2026, 3, 1)), Some(26));
+    }
+
+    #[test]
+    fn sex_is_read_and_written_and_older_records_read_it_as_unknown() {
+        let p: Patient = serde_json::from_str(r#"{"id":"p1","name":"A"}"#).unwrap();
+        assert_eq!(p.sex, None);
+        let mut p = p;
+        p.sex = Sex::parse(" F ");
+        assert_eq!(p.sex, Some(Sex::Female));
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(json, r#"{"id":"p1","name":"A","sex":"female"}"#);
+        assert_eq!(Sex::parse("x"), None);
     }
 
     #[test]

@@ -222,10 +222,32 @@ pub struct Discharge {
     pub at: Timestamp,
     /// The patient must not drive that day: was someone else taking them home?
     pub transport_arranged: bool,
+    /// Without transport arranged: who collects the patient instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collected_by: Option<String>,
+    /// Without transport arranged: the patient refused it, and what was said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport_refused: Option<String>,
     /// Minutes after dosing at which the patient would have been ready to leave without the
     /// 2-hour rule (asked by the esketamine REMS monitoring form).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ready_minutes: Option<u32>,
+}
+
+impl Discharge {
+    /// Who collects the patient, or their refusal, when transport was not arranged:
+    /// "collected by Sam (partner)", "REFUSED by the patient: will walk home". `None` when
+    /// transport was arranged or nothing more was recorded.
+    pub fn without_transport(&self) -> Option<String> {
+        if self.transport_arranged {
+            return None;
+        }
+        match (&self.transport_refused, &self.collected_by) {
+            (Some(why), _) => Some(format!("REFUSED by the patient: {why}")),
+            (None, Some(who)) => Some(format!("collected by {who}")),
+            (None, None) => None,
+        }
+    }
 }
 
 /// An adverse event marked resolved: the event (by its time), who and when.
@@ -326,6 +348,10 @@ pub struct Amendments {
     /// Adverse events marked resolved; an adverse event not here is open (a live flag).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub adverse_resolved: Vec<AdverseResolved>,
+    /// The time a booked session was booked for, when it started at another time (`at` then
+    /// holds the real start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub booked_at: Option<Timestamp>,
 }
 
 /// One dosing session.
@@ -334,7 +360,9 @@ pub struct Amendments {
 pub struct DosingSession {
     pub id: RecordId,
     pub patient: PatientId,
-    /// When the session starts (or is planned to).
+    /// When the session starts (or is planned to). A booked session that starts at another time
+    /// gets the time it really started here, and keeps the booking in its amendments
+    /// ([`DosingSession::booked_at`]).
     pub at: Timestamp,
     /// Which session of the course this is, from 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -365,11 +393,15 @@ pub struct DosingSession {
     pub sedation: Vec<SedationRating>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dissociation: Vec<DissociationRating>,
+    /// Boxed, so a session (and `Record`) stays small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub discharge: Option<Discharge>,
+    pub discharge: Option<Box<Discharge>>,
     /// Why the session ended before the minimum observation time, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub early_end_reason: Option<String>,
+    /// The REMS form's answers the readings do not give (esketamine sessions).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rems: Option<Box<super::rems::RemsAnswers>>,
     /// What was added to the record after the entries: corrections, confirmed doses, adverse
     /// events resolved. Boxed, and left out while empty, so a session (and `Record`, which
     /// holds one) stays small; read it through [`DosingSession::corrections`] and the like.
@@ -406,6 +438,23 @@ pub fn mg_from_mg_per_kg(mg_per_kg: f64, weight_kg: f64) -> f64 {
     (ten_thousandths / 1_000.0).round() / 10.0
 }
 
+/// Whole minutes from `t0` to `at`, counted toward T0: 3 min 14 s after is 3, and 3 min 14 s
+/// before is -3 (not -4). The one rule for every "+12 min" and "-3 min" kitnotes shows: the
+/// console, the session note, the REMS summary and the checklist.
+pub fn minutes_from_t0(t0: Timestamp, at: Timestamp) -> i64 {
+    at.duration_since(t0).as_secs() / 60
+}
+
+/// "+12 min", "-3 min" ("-0 min" under a minute before T0), by [`minutes_from_t0`].
+pub fn minutes_label(t0: Timestamp, at: Timestamp) -> String {
+    let m = minutes_from_t0(t0, at);
+    if at < t0 {
+        format!("-{} min", m.abs())
+    } else {
+        format!("+{m} min")
+    }
+}
+
 impl DosingSession {
     /// A session of `medication` by `route` for `patient`, starting at `at`, with nothing
     /// recorded yet: no dose, no T0, no readings, not ended, not signed.
@@ -435,6 +484,7 @@ impl DosingSession {
             dissociation: Vec::new(),
             discharge: None,
             early_end_reason: None,
+            rems: None,
             amendments: None,
             signed_by: None,
             signed_at: None,
@@ -475,10 +525,15 @@ impl DosingSession {
             .or_else(|| Some(mg_from_mg_per_kg(self.dose_mg_per_kg?, self.weight_kg?)))
     }
 
-    /// Minutes since T0 at `at` (negative before dosing), or `None` before T0 is marked.
+    /// Minutes since T0 at `at` (negative before dosing), or `None` before T0 is marked; counted
+    /// as [`minutes_from_t0`] counts them.
     pub fn minutes_since_dose(&self, at: Timestamp) -> Option<i64> {
-        let t0 = self.dose_time?;
-        Some(at.duration_since(t0).as_secs().div_euclid(60))
+        Some(minutes_from_t0(self.dose_time?, at))
+    }
+
+    /// The REMS answers, to add to.
+    pub fn rems_mut(&mut self) -> &mut super::rems::RemsAnswers {
+        self.rems.get_or_insert_with(Default::default)
     }
 
     /// The pre-dose MOAA/S rating: the last one at or before T0.
@@ -517,6 +572,11 @@ impl DosingSession {
         self.amendments
             .as_deref()
             .map_or(&[], |a| &a.adverse_resolved)
+    }
+
+    /// The time the session was booked for, when it started at another time.
+    pub fn booked_at(&self) -> Option<Timestamp> {
+        self.amendments.as_deref().and_then(|a| a.booked_at)
     }
 
     /// The amendments, to add to.
@@ -826,6 +886,18 @@ mod tests {
             s.minutes_since_dose("2026-03-05T09:50:00Z".parse().unwrap()),
             None
         );
+    }
+
+    #[test]
+    fn minutes_before_t0_count_toward_t0_like_those_after() {
+        let t0: Timestamp = "2026-03-05T09:10:00Z".parse().unwrap();
+        let at = |s: &str| s.parse::<Timestamp>().unwrap();
+        // 3 min 14 s before T0 is -3 min, as 3 min 14 s after is +3 min.
+        assert_eq!(minutes_from_t0(t0, at("2026-03-05T09:06:46Z")), -3);
+        assert_eq!(minutes_label(t0, at("2026-03-05T09:06:46Z")), "-3 min");
+        assert_eq!(minutes_label(t0, at("2026-03-05T09:13:14Z")), "+3 min");
+        assert_eq!(minutes_label(t0, at("2026-03-05T09:09:30Z")), "-0 min");
+        assert_eq!(minutes_label(t0, t0), "+0 min");
     }
 
     #[test]

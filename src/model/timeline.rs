@@ -141,20 +141,21 @@ pub struct TimelineEntry {
     /// For a check-in, its index in the goal's check-ins.
     pub check_in: Option<usize>,
     pub title: String,
-    /// Draft or signed, for notes.
+    /// Draft or signed, for notes; open or signed, for dosing sessions.
     pub status: Option<NoteStatus>,
     /// Needs attention: PHQ-9 item 9 above 0, or an adverse event in a session.
     pub flagged: bool,
 }
 
-/// The session's line with the kinds of flag its record holds: "... · flags: BP, SpO2".
+/// The session's line, led by the kinds of flag its record holds (first, so a narrow pane
+/// still shows what the `!` is): "BP, SpO2 · Session 3: ...".
 fn session_title(s: &DosingSession, kinds: &[super::monitoring::FlagKind]) -> String {
-    let mut title = session_line(s);
-    if !kinds.is_empty() {
-        let names: Vec<&str> = kinds.iter().map(|k| k.label()).collect();
-        title.push_str(&format!(" · flags: {}", names.join(", ")));
+    let line = session_line(s);
+    if kinds.is_empty() {
+        return line;
     }
-    title
+    let names: Vec<&str> = kinds.iter().map(|k| k.label()).collect();
+    format!("{} · {line}", names.join(", "))
 }
 
 /// A one-line summary of a measure: "PHQ-9 14 moderate, item 9 = 1".
@@ -233,7 +234,12 @@ pub fn timeline(r: &PatientRecords) -> Vec<TimelineEntry> {
             record: s.id.clone(),
             check_in: None,
             title: session_title(s, &kinds),
-            status: None,
+            // Open (✎) until signed (✓), like a note.
+            status: Some(if s.is_signed() {
+                NoteStatus::Signed
+            } else {
+                NoteStatus::Draft
+            }),
             flagged: !kinds.is_empty(),
         });
     }
@@ -388,11 +394,13 @@ mod tests {
             "Session 1: esketamine 56 mg intranasal · in progress"
         );
         let mut ended = records();
-        ended.sessions[0].discharge = Some(crate::model::Discharge {
+        ended.sessions[0].discharge = Some(Box::new(crate::model::Discharge {
             at: ts("2026-03-05T11:15:00Z"),
             transport_arranged: true,
+            collected_by: None,
+            transport_refused: None,
             ready_minutes: None,
-        });
+        }));
         assert_eq!(
             timeline(&ended)[0].title,
             "Session 1: esketamine 56 mg intranasal · 125 min"

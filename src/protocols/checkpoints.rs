@@ -56,9 +56,9 @@ fn plus_minutes(t: Timestamp, minutes: i64) -> Timestamp {
     })
 }
 
-/// Minutes from `t0` to `at`, whole minutes rounded down (as [`DosingSession::minutes_since_dose`]).
+/// Minutes from `t0` to `at`, by the one rule ([`crate::model::session::minutes_from_t0`]).
 fn minutes_after(t0: Timestamp, at: Timestamp) -> i64 {
-    at.duration_since(t0).as_secs().div_euclid(60)
+    crate::model::session::minutes_from_t0(t0, at)
 }
 
 /// The reading nearest `n` minutes after T0 among those from `n - 5` to `n + 30` minutes (and
@@ -514,11 +514,13 @@ mod tests {
     fn a_full_session_is_all_done_and_stays_so_after_discharge() {
         let mut s = session();
         s.vitals = vec![bp(t(-5)), bp(t(41)), bp(t(115))];
-        s.discharge = Some(Discharge {
+        s.discharge = Some(Box::new(Discharge {
             at: t(125),
             transport_arranged: true,
+            collected_by: None,
+            transport_refused: None,
             ready_minutes: Some(90),
-        });
+        }));
         let want = vec![
             Done { at: t(-5) },
             Done { at: t(41) },
@@ -538,11 +540,13 @@ mod tests {
     fn an_early_discharge_leaves_what_was_not_done_overdue() {
         let mut s = session();
         s.vitals = vec![bp(t(-5)), bp(t(75))];
-        s.discharge = Some(Discharge {
+        s.discharge = Some(Box::new(Discharge {
             at: t(90),
             transport_arranged: true,
+            collected_by: None,
+            transport_refused: None,
             ready_minutes: None,
-        });
+        }));
         s.early_end_reason = Some("Patient insisted on leaving; escorted by partner.".into());
         let p = esketamine();
         assert_eq!(

@@ -57,10 +57,7 @@ impl Times<'_> {
     /// "+12 min", "-5 min"; the clock time when T0 is not marked.
     pub fn rel(&self, at: Timestamp) -> String {
         match self.t0 {
-            Some(t0) => {
-                let m = at.duration_since(t0).as_secs().div_euclid(60);
-                format!("{}{m} min", if m >= 0 { "+" } else { "" })
-            }
+            Some(t0) => crate::model::session::minutes_label(t0, at),
             None => self.clock(at),
         }
     }
@@ -359,14 +356,18 @@ fn discharge(s: &DosingSession, t: &Thresholds, rems: bool, times: &Times<'_>) -
                 Some(t0) => format!(
                     "Discharged at {}, {} min after T0.",
                     times.clock(d.at),
-                    d.at.duration_since(t0).as_secs().div_euclid(60)
+                    crate::model::session::minutes_from_t0(t0, d.at)
                 ),
                 None => format!("Discharged at {} (no dose given).", times.clock(d.at)),
             });
-            lines.push(if d.transport_arranged {
-                "Transport home arranged: yes".to_owned()
-            } else {
-                "Transport home arranged: no (the patient must not drive today)".to_owned()
+            lines.push(match (d.transport_arranged, d.without_transport()) {
+                (true, _) => "Transport home arranged: yes".to_owned(),
+                (false, Some(how)) => {
+                    format!("Transport home arranged: no; {how} (the patient must not drive today)")
+                }
+                (false, None) => {
+                    "Transport home arranged: no (the patient must not drive today)".to_owned()
+                }
             });
             match d.ready_minutes {
                 Some(m) => lines.push(format!(
@@ -540,11 +541,13 @@ mod tests {
             scale: "CADSS".into(),
             total: 24.0,
         }];
-        s.discharge = Some(Discharge {
+        s.discharge = Some(Box::new(Discharge {
             at: ts("2026-03-05T11:15:00Z"),
             transport_arranged: true,
+            collected_by: None,
+            transport_refused: None,
             ready_minutes: Some(95),
-        });
+        }));
         s
     }
 
@@ -637,11 +640,13 @@ mod tests {
         );
         assert_eq!(s.dose_in_mg(), Some(36.2));
         s.dose_time = Some(ts("2026-03-05T09:10:00Z"));
-        s.discharge = Some(Discharge {
+        s.discharge = Some(Box::new(Discharge {
             at: ts("2026-03-05T10:40:00Z"),
             transport_arranged: false,
+            collected_by: None,
+            transport_refused: None,
             ready_minutes: None,
-        });
+        }));
         let got = bodies(&s, Some(p));
         assert_eq!(
             got[1].1,

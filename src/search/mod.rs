@@ -7,6 +7,6 @@ pub mod snippet;
 pub mod text;
 
 pub use crate::store::index::{Hit, Results};
-pub use query::{Clause, Filter, MAX_QUERY_CHARS, Query, QueryError};
+pub use query::{Clause, Filter, MAX_QUERY_CHARS, Order, Query, QueryError};
 pub use snippet::Snippet;
 pub use text::{DocKind, DocStatus};

@@ -52,6 +52,61 @@ pub struct Filter {
     /// Psychotherapy notes are searched only when asked for (the CLI leaves them out unless
     /// `--include-private`; the clinician's own terminal UI includes them).
     pub include_private: bool,
+    /// The order of the results (and so which ones a limit keeps).
+    pub order: Order,
+}
+
+/// The order of search results.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// The best match first (BM25); equal scores newest first.
+    #[default]
+    Best,
+    /// The oldest entry first: "when did she first mention her father?"
+    Oldest,
+    /// The newest entry first.
+    Newest,
+}
+
+impl Order {
+    pub const ALL: [Order; 3] = [Order::Best, Order::Oldest, Order::Newest];
+
+    /// The name on the command line (`--order`) and in a query (`order:`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Best => "best",
+            Order::Oldest => "date",
+            Order::Newest => "newest",
+        }
+    }
+
+    /// Reads a name: `best` (or `relevance`), `date` (or `oldest`), `newest`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "best" | "relevance" => Some(Order::Best),
+            "date" | "oldest" => Some(Order::Oldest),
+            "newest" => Some(Order::Newest),
+            _ => None,
+        }
+    }
+
+    /// What the UI says of it.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Order::Best => "best first",
+            Order::Oldest => "oldest first",
+            Order::Newest => "newest first",
+        }
+    }
+
+    /// The next order, for the key that switches.
+    pub fn next(self) -> Self {
+        match self {
+            Order::Best => Order::Oldest,
+            Order::Oldest => Order::Newest,
+            Order::Newest => Order::Best,
+        }
+    }
 }
 
 impl Filter {
@@ -217,6 +272,13 @@ impl Query {
             "patient" => PatientId::parse(value)
                 .map(|p| self.filter.patient = Some(p))
                 .map_err(|e| e.to_string()),
+            "order" => match Order::parse(value) {
+                Some(o) => {
+                    self.filter.order = o;
+                    Ok(())
+                }
+                None => Err("orders are best, date (oldest first) and newest".to_owned()),
+            },
             _ => return None,
         })
     }

@@ -22,7 +22,7 @@ use sha2::{Digest, Sha256};
 use std::fs::File;
 use std::io::{self, BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 /// The first bytes of every backup file.
 pub const MAGIC: [u8; 16] = *b"kitnotes backup\n";
@@ -145,11 +145,42 @@ impl From<sled::Error> for BackupError {
     }
 }
 
-/// What a backup reads: the store's database (a cheap clone of the handle) and the lock its
-/// writers hold. It may be moved to another thread (the backup server of an open kitnotes).
+/// The store's sled database, shared by the store and its backup server. sled 0.34 keeps the
+/// first write error (a full disk) for as long as a database is open, so the store reopens it
+/// in place once the disk has room again (`SledStore::mend`): everyone holding this slot then
+/// reads the new handle. Empty only while the database is closed for that.
+#[derive(Clone)]
+pub struct DbSlot(Arc<RwLock<Option<sled::Db>>>);
+
+impl DbSlot {
+    pub fn new(db: Option<sled::Db>) -> Self {
+        Self(Arc::new(RwLock::new(db)))
+    }
+
+    /// A handle to the database (cheap: sled's handles are shared), unless it is closed.
+    pub fn get(&self) -> Option<sled::Db> {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    pub fn is_set(&self) -> bool {
+        self.0.read().unwrap_or_else(|e| e.into_inner()).is_some()
+    }
+
+    pub fn set(&self, db: sled::Db) {
+        *self.0.write().unwrap_or_else(|e| e.into_inner()) = Some(db);
+    }
+
+    /// Takes the handle out: once every other handle is dropped, sled closes its files.
+    pub fn take(&self) -> Option<sled::Db> {
+        self.0.write().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// What a backup reads: the store's database and the lock its writers hold. It may be moved
+/// to another thread (the backup server of an open kitnotes).
 #[derive(Clone)]
 pub struct BackupSource {
-    db: sled::Db,
+    db: DbSlot,
     write_lock: Arc<Mutex<()>>,
 }
 
@@ -210,23 +241,28 @@ impl<W: Write> HashingWriter<W> {
 }
 
 impl BackupSource {
-    pub fn new(db: sled::Db, write_lock: Arc<Mutex<()>>) -> Self {
+    pub fn new(db: DbSlot, write_lock: Arc<Mutex<()>>) -> Self {
         Self { db, write_lock }
     }
 
-    /// The store's trees: the default one first, then the others by name.
+    /// The store's trees: the default one first, then the others by name. Read with the
+    /// writers' lock held, so the database is not being reopened meanwhile.
     fn trees(&self) -> Result<Vec<(Vec<u8>, sled::Tree)>, sled::Error> {
-        let mut names: Vec<Vec<u8>> = self
-            .db
+        let db = self.db.get().ok_or_else(|| {
+            sled::Error::Io(io::Error::other(
+                "the store is being reopened after a write error; try again in a moment",
+            ))
+        })?;
+        let mut names: Vec<Vec<u8>> = db
             .tree_names()
             .into_iter()
             .map(|n| n.to_vec())
             .filter(|n| n != DEFAULT_TREE)
             .collect();
         names.sort();
-        let mut trees = vec![(DEFAULT_TREE.to_vec(), (*self.db).clone())];
+        let mut trees = vec![(DEFAULT_TREE.to_vec(), (*db).clone())];
         for name in names {
-            let tree = self.db.open_tree(&name)?;
+            let tree = db.open_tree(&name)?;
             trees.push((name, tree));
         }
         Ok(trees)
@@ -859,7 +895,13 @@ mod tests {
 
     fn source(dir: &Path) -> BackupSource {
         let db = sled::Config::new().path(dir).open().unwrap();
-        BackupSource::new(db, Arc::new(Mutex::new(())))
+        BackupSource::new(DbSlot::new(Some(db)), Arc::new(Mutex::new(())))
+    }
+
+    impl BackupSource {
+        fn db(&self) -> sled::Db {
+            self.db.get().unwrap()
+        }
     }
 
     /// Each tree's name and pairs.
@@ -889,7 +931,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let src = source(&dir.path().join("db"));
         for i in 0..n {
-            src.db
+            src.db()
                 .insert(
                     format!("T\0k{i:05}"),
                     vec![(i % 251) as u8; (i * 7) as usize],
@@ -906,13 +948,13 @@ mod tests {
     fn every_tree_and_pair_comes_back_as_it_was() {
         let dir = tempfile::tempdir().unwrap();
         let src = source(&dir.path().join("db"));
-        src.db.insert(b"M\0schema", &2u32.to_be_bytes()).unwrap();
-        src.db.insert(b"P\0p1", vec![0u8; 70_000]).unwrap();
-        src.db.insert(b"", b"empty key").unwrap();
-        let extra = src.db.open_tree("extra").unwrap();
+        src.db().insert(b"M\0schema", &2u32.to_be_bytes()).unwrap();
+        src.db().insert(b"P\0p1", vec![0u8; 70_000]).unwrap();
+        src.db().insert(b"", b"empty key").unwrap();
+        let extra = src.db().open_tree("extra").unwrap();
         extra.insert(b"a", b"1").unwrap();
         extra.insert(b"b", b"").unwrap();
-        src.db.open_tree("empty").unwrap();
+        src.db().open_tree("empty").unwrap();
         let path = dir.path().join("b.kbak");
         let written = src.write_file(&path, false).unwrap();
         assert_eq!(written.entries, 5);
@@ -923,7 +965,7 @@ mod tests {
         let restored_dir = dir.path().join("restored");
         assert_eq!(restore(&path, &restored_dir).unwrap(), written);
         let restored = sled::Config::new().path(&restored_dir).open().unwrap();
-        assert_eq!(pairs(&restored), pairs(&src.db));
+        assert_eq!(pairs(&restored), pairs(&src.db()));
         assert!(restored.tree_names().len() == 3);
     }
 

@@ -33,7 +33,7 @@ use super::crypt::{NameOf, Vault};
 use super::keys;
 use super::{Result, StoreError};
 use crate::model::{PatientId, Record};
-use crate::search::query::{Clause, Query};
+use crate::search::query::{Clause, Order, Query};
 use crate::search::snippet::{Snippet, snippet};
 use crate::search::text::{DocKind, DocStatus, Part, has_text, parts, words};
 use jiff::Timestamp;
@@ -1481,8 +1481,11 @@ fn search_with(
             }
         }
     }
-    let by_rank = |a: &(f32, i64, u32), b: &(f32, i64, u32)| {
-        b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2))
+    let order = f.order;
+    let by_rank = |a: &(f32, i64, u32), b: &(f32, i64, u32)| match order {
+        Order::Best => b.0.total_cmp(&a.0).then(b.1.cmp(&a.1)).then(a.2.cmp(&b.2)),
+        Order::Oldest => a.1.cmp(&b.1).then(a.2.cmp(&b.2)),
+        Order::Newest => b.1.cmp(&a.1).then(b.2.cmp(&a.2)),
     };
     if scored.len() > limit && limit > 0 {
         scored.select_nth_unstable_by(limit - 1, by_rank);

@@ -94,6 +94,20 @@ pub struct CheckReport {
     pub problems: Vec<String>,
     /// The audit log's chain, walked entry by entry.
     pub audit: AuditVerdict,
+    /// Records no audit entry binds: what the log cannot vouch for (not a problem: kitnotes
+    /// wrote them so, and each is bound from its next change).
+    pub unbound: Unbound,
+}
+
+/// Records that no audit entry binds to a value, so `check` cannot tell whether they hold what
+/// kitnotes wrote (docs/SECURITY.md, "The limits").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Unbound {
+    /// Of patients whose `imported` entry binds nothing: brought in by an import written before
+    /// imports bound their records.
+    pub imported: u64,
+    /// The rest: last written before kitnotes bound records to the log, or without an entry.
+    pub other: u64,
 }
 
 impl CheckReport {
@@ -237,10 +251,27 @@ pub enum StoreError {
     TallyMissing { path: PathBuf, store: String },
     #[error("cannot make the store durable: {}", explain_io(.0))]
     Io(std::io::Error),
+    /// The database is closed between a write error and its reopening (`SledStore::mend`).
+    #[error(
+        "the store at {path} could not be opened again after a write error (is the disk still \
+         full?); nothing was written, and kitnotes tries again"
+    )]
+    Reopening { path: PathBuf },
     /// What supplied a change in parts stopped ([`Store::add_in_parts`]), saying why; what was
     /// written of the change is rolled back.
     #[error("{0}")]
     PartsStopped(String),
+}
+
+impl StoreError {
+    /// Whether writing failed on the disk itself (full, a size limit, an I/O error), as opposed
+    /// to a refusal or damage: the store then reopens its database before the next write.
+    pub fn is_disk(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Db(sled::Error::Io(_)) | StoreError::Io(_) | StoreError::Reopening { .. }
+        )
+    }
 }
 
 impl From<std::io::Error> for StoreError {
@@ -322,14 +353,22 @@ pub trait Store {
     /// ([`StoreError::PartsStopped`] says the supplier stopped) or a failed write rolls back
     /// everything written before it, now or, after a crash, on the next open.
     ///
+    /// Every record is bound to the audit entry that wrote it: when there is more than one
+    /// part, each part gets an entry of its own made from `part` (its detail after "part N:
+    /// K records"), written with that part and binding its records; a single part's records are
+    /// bound by `events` (each by its patient's), as [`Store::apply_with_events`] binds them.
+    ///
     /// Every record must be new (an id the store holds is refused), and its patient stored, in
     /// an earlier part, or earlier in the same part. Returns how many audit entries were written.
     fn add_in_parts(
         &self,
         parts: &mut dyn Iterator<Item = Result<Vec<Record>>>,
         events: &mut dyn Iterator<Item = AuditEvent>,
+        part: &AuditEvent,
     ) -> Result<u64> {
-        // For stores that hold everything in memory anyway: one atomic change.
+        // For stores that hold everything in memory anyway: one atomic change, whose `events`
+        // bind every record (by its patient), so no part needs an entry of its own.
+        let _ = part;
         let mut changes = Vec::new();
         for part in parts {
             changes.extend(part?.into_iter().map(Change::Put));

@@ -241,40 +241,87 @@ fn chart(
             Style::new().fg(c)
         }
     };
+    let dose_style = if mono {
+        Style::new().add_modifier(Modifier::DIM)
+    } else {
+        Style::new().fg(Color::DarkGray)
+    };
+    let (phq_style, gad_style) = (color(Color::LightYellow), color(Color::LightCyan));
+    let gad_marker = if mono { Marker::Dot } else { Marker::Braille };
     let mut datasets = vec![
         Dataset::default()
-            .name("dose")
             .marker(Marker::Braille)
             .graph_type(GraphType::Bar)
-            .style(if mono {
-                Style::new().add_modifier(Modifier::DIM)
-            } else {
-                Style::new().fg(Color::DarkGray)
-            })
+            .style(dose_style)
             .data(&dose_points),
-        Dataset::default()
-            .name("PHQ-9")
-            .marker(Marker::Braille)
-            .graph_type(GraphType::Line)
-            .style(color(Color::LightYellow))
-            .data(&phq_points),
-        Dataset::default()
-            .name("GAD-7")
-            .marker(if mono { Marker::Dot } else { Marker::Braille })
-            .graph_type(GraphType::Line)
-            .style(color(Color::LightCyan))
-            .data(&gad_points),
     ];
+    // A line only between scores close in time: months with no score are a gap, not a
+    // straight line that looks like measurements.
+    for part in unbroken(&phq_points) {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Line)
+                .style(phq_style)
+                .data(part),
+        );
+    }
+    for part in unbroken(&gad_points) {
+        datasets.push(
+            Dataset::default()
+                .marker(gad_marker)
+                .graph_type(GraphType::Line)
+                .style(gad_style)
+                .data(part),
+        );
+    }
+    // A score with no neighbour near it is a point: a line needs two.
+    for part in unbroken(&phq_points).into_iter().filter(|p| p.len() == 1) {
+        datasets.push(
+            Dataset::default()
+                .marker(Marker::Braille)
+                .graph_type(GraphType::Scatter)
+                .style(phq_style)
+                .data(part),
+        );
+    }
+    for part in unbroken(&gad_points).into_iter().filter(|p| p.len() == 1) {
+        datasets.push(
+            Dataset::default()
+                .marker(gad_marker)
+                .graph_type(GraphType::Scatter)
+                .style(gad_style)
+                .data(part),
+        );
+    }
     if !item9_points.is_empty() {
         datasets.push(
             Dataset::default()
-                .name("item 9 > 0")
                 .marker(Marker::Block)
                 .graph_type(GraphType::Scatter)
                 .style(theme.flag)
                 .data(&item9_points),
         );
     }
+    // The legend is the block's bottom line, so it is there at every size (ratatui's own
+    // legend hides itself in a small chart).
+    let mut legend = vec![
+        Span::raw(" "),
+        Span::styled("━ PHQ-9", phq_style),
+        Span::raw("  "),
+        Span::styled(if mono { "• GAD-7" } else { "━ GAD-7" }, gad_style),
+        Span::raw("  "),
+        Span::styled("│ dose", dose_style),
+    ];
+    if !item9_points.is_empty() {
+        legend.push(Span::raw("  "));
+        legend.push(Span::styled("█ item 9 > 0", theme.flag));
+    }
+    legend.push(Span::styled(
+        format!("  · a gap: no score for {} weeks ", GAP_DAYS as u32 / 7),
+        theme.dim,
+    ));
+    let block = block.title_bottom(Line::from(legend));
     let date = |d: f64| -> String {
         let t = start
             .checked_add(jiff::SignedDuration::from_secs_f64(d * 86_400.0))
@@ -301,9 +348,27 @@ fn chart(
                 .labels(["0", "9", "18", "27"].map(|s| Span::styled(s, theme.dim)))
                 .style(theme.dim),
         )
-        .legend_position(Some(ratatui::widgets::LegendPosition::TopRight))
-        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(2, 3)));
+        .legend_position(None);
     frame.render_widget(chart, area);
+}
+
+/// Scores further apart than this (in days) are not joined by a line.
+const GAP_DAYS: f64 = 42.0;
+
+/// `points` (in time order) cut where two in a row are more than [`GAP_DAYS`] apart.
+fn unbroken(points: &[(f64, f64)]) -> Vec<&[(f64, f64)]> {
+    let mut parts = Vec::new();
+    let mut from = 0;
+    for i in 1..points.len() {
+        if points[i].0 - points[i - 1].0 > GAP_DAYS {
+            parts.push(&points[from..i]);
+            from = i;
+        }
+    }
+    if from < points.len() {
+        parts.push(&points[from..]);
+    }
+    parts
 }
 
 fn status_mark(s: GoalStatus) -> &'static str {
@@ -468,4 +533,24 @@ fn check_ins(
         )));
     }
     frame.render_widget(Paragraph::new(lines), inner);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unbroken;
+
+    #[test]
+    fn scores_months_apart_are_not_joined() {
+        let points = [
+            (0.0, 20.0),
+            (7.0, 18.0),
+            (14.0, 15.0),
+            (120.0, 19.0),
+            (127.0, 17.0),
+            (300.0, 9.0),
+        ];
+        let parts: Vec<usize> = unbroken(&points).iter().map(|p| p.len()).collect();
+        assert_eq!(parts, vec![3, 2, 1]);
+        assert!(unbroken(&[]).is_empty());
+    }
 }

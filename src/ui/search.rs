@@ -8,7 +8,7 @@ use super::theme::Theme;
 use super::{fit, marked};
 use crate::app::search::{Outcome, Scope, SearchPopup, entry_kind};
 use crate::app::{Action, App, KeyContext};
-use crate::search::{DocStatus, Hit};
+use crate::search::{DocStatus, Hit, Order};
 use crate::text_safety::width as width_of;
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -75,7 +75,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &SearchPopup, theme: &T
         mark,
         theme,
     );
-    frame.render_widget(Paragraph::new(scope_line(app, &p.scope, theme)), row(1));
+    frame.render_widget(
+        Paragraph::new(scope_line(app, &p.scope, p.order, theme)),
+        row(1),
+    );
     frame.render_widget(Paragraph::new(summary(p, theme)), row(2));
     let list = Rect {
         y: inner.y + SEARCH_HEAD_LINES,
@@ -111,8 +114,9 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, p: &SearchPopup, theme: &T
     );
 }
 
-/// "This patient: Ana" or "All patients", with the key that switches.
-fn scope_line<'a>(app: &App, scope: &Scope, theme: &Theme) -> Line<'a> {
+/// "This patient: Ana" or "All patients", with the key that switches; then the order, with its
+/// key.
+fn scope_line<'a>(app: &App, scope: &Scope, order: Order, theme: &Theme) -> Line<'a> {
     let key = app.key_hint(KeyContext::Popup, Action::FieldNext);
     let open = app
         .patient
@@ -133,6 +137,10 @@ fn scope_line<'a>(app: &App, scope: &Scope, theme: &Theme) -> Line<'a> {
     if let Some(other) = other {
         spans.push(Span::styled(format!("   {key} {other}"), theme.dim));
     }
+    let key = app.key_hint(KeyContext::Popup, Action::SearchOrder);
+    spans.push(Span::styled(" · ", theme.dim));
+    spans.push(Span::styled(order.describe(), theme.label));
+    spans.push(Span::styled(format!(" ({key})"), theme.dim));
     Line::from(spans)
 }
 

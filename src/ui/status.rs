@@ -263,6 +263,10 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ));
         }
     }
+    if app.saving_trouble() && app.editor.as_ref().is_none_or(|e| e.save_error.is_none()) {
+        // The console's entries and lines, forms: the same warning, in view while it lasts.
+        spans.push(Span::styled("NOT SAVED, retrying  ", theme.error));
+    }
     match &app.status {
         Some(s) => spans.push(Span::styled(
             // Messages quote the user's text (a title, a name, a file's line).

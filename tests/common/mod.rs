@@ -3,6 +3,8 @@
 //! fixed clock, keys in keymap notation, and the screen as text).
 #![allow(dead_code)]
 
+pub mod console;
+
 use jiff::Timestamp;
 use jiff::civil::date;
 use kitnotes::app::lock::LockAfter;
@@ -199,6 +201,8 @@ fn writer_with(
         store_label: "demo".into(),
         clinician: Some("Dr. Rowan Vale".into()),
         resume_file: Some(dir.path().join("editing.json")),
+        clinic: clinic(),
+        rems_dir: Some(dir.path().join("rems")),
         lock_after: LockAfter::Never,
         lock_during_session: LockAfter::Never,
         ..AppSettings::default()
@@ -213,6 +217,20 @@ fn writer_with(
     .unwrap();
     app.resize(size.0, size.1);
     Writer { app, clock, dir }
+}
+
+/// An invented clinic for the REMS form's provider and setting (`[clinic]` in config.toml).
+pub fn clinic() -> Clinic {
+    Clinic {
+        provider_name: Some("Dr. Test Provider".into()),
+        phone: Some("555-0100".into()),
+        email: Some("provider@example.test".into()),
+        setting_name: Some("Example Ketamine Clinic".into()),
+        address: Some("1 Example Street".into()),
+        city: Some("Exampleton".into()),
+        state: Some("EX".into()),
+        zip: Some("00000".into()),
+    }
 }
 
 pub fn writer(size: (u16, u16)) -> Writer {
