@@ -125,6 +125,19 @@ impl MedicationClass {
         self != MedicationClass::Other
     }
 
+    /// The REMS form's class for it; `None` for "other", which the form does not ask about.
+    pub fn rems_class(self) -> Option<super::rems::MedClass> {
+        use super::rems::MedClass as R;
+        match self {
+            MedicationClass::Benzodiazepine => Some(R::Benzodiazepines),
+            MedicationClass::SedativeHypnotic => Some(R::SedativeHypnotics),
+            MedicationClass::Psychostimulant => Some(R::Psychostimulants),
+            MedicationClass::Maoi => Some(R::Maois),
+            MedicationClass::Opioid => Some(R::Opioids),
+            MedicationClass::Other => None,
+        }
+    }
+
     /// Reads a typed prefix or the label ("b", "MAOI", "sed").
     pub fn parse(s: &str) -> Option<Self> {
         let s = s.trim().to_lowercase();
@@ -506,6 +519,28 @@ pub fn current_medications(r: &PatientRecords, day: Date) -> Vec<(&ListEntry, Me
     out
 }
 
+/// The REMS form's concomitant medications on `day`, from the medication list: the classes of
+/// the medications current that day, and their names and doses as the detail ("lorazepam 0.5 mg
+/// as needed; tramadol 50 mg"). A medication of class "other" is not asked about and left out.
+pub fn rems_concomitant(r: &PatientRecords, day: Date) -> super::rems::ConcomitantMedications {
+    let current = current_medications(r, day);
+    let screened: Vec<(&ListEntry, super::rems::MedClass)> = current
+        .iter()
+        .filter_map(|(e, c)| c.rems_class().map(|k| (*e, k)))
+        .collect();
+    let detail: Vec<String> = screened
+        .iter()
+        .map(|(e, _)| match e.detail.trim() {
+            "" => e.name.trim().to_owned(),
+            d => format!("{} {d}", e.name.trim()),
+        })
+        .collect();
+    super::rems::ConcomitantMedications::from_classes(
+        screened.iter().map(|(_, k)| *k),
+        &detail.join("; "),
+    )
+}
+
 /// The entries of `list` current on `day`, in name order.
 pub fn current(r: &PatientRecords, list: ListKind, day: Date) -> Vec<&ListEntry> {
     let mut out: Vec<&ListEntry> = r
@@ -694,6 +729,36 @@ mod tests {
         );
         assert_eq!(on(date(2026, 3, 2)).len(), 2);
         assert!(on(date(2025, 12, 31)).is_empty());
+    }
+
+    #[test]
+    fn the_rems_form_reads_the_screened_classes_current_that_day() {
+        use crate::model::rems::MedClass;
+        let pid = PatientId::parse("p1").unwrap();
+        let mut r = PatientRecords::new(Patient::new(pid, "Test Person"));
+        let mut benzo = med("l1", "lorazepam", MedicationClass::Benzodiazepine);
+        benzo
+            .stop(date(2026, 3, 1), "Dr. Test", "", ts("2026-03-01T09:00:00Z"))
+            .unwrap();
+        r.lists.push(benzo);
+        r.lists.push(med("l2", "tramadol", MedicationClass::Opioid));
+        r.lists
+            .push(med("l3", "sertraline", MedicationClass::Other));
+        let on_stop_day = rems_concomitant(&r, date(2026, 3, 1));
+        assert_eq!(
+            on_stop_day.classes,
+            vec![MedClass::Benzodiazepines, MedClass::Opioids]
+        );
+        assert_eq!(
+            on_stop_day.detail,
+            "lorazepam 0.5 mg as needed; tramadol 0.5 mg as needed"
+        );
+        let later = rems_concomitant(&r, date(2026, 3, 2));
+        assert_eq!(later.classes, vec![MedClass::Opioids]);
+        assert!(
+            rems_concomitant(&r, date(2025, 1, 1)).classes.is_empty(),
+            "nothing started yet: none"
+        );
     }
 
     #[test]
