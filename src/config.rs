@@ -43,6 +43,9 @@ pub struct Config {
     /// Courses of treatment.
     #[serde(default)]
     pub courses: CourseConfig,
+    /// The FHIR export.
+    #[serde(default)]
+    pub fhir: FhirConfig,
     /// Integration goals.
     #[serde(default)]
     pub goals: GoalConfig,
@@ -85,6 +88,18 @@ pub struct CourseConfig {
     pub reinduction_gap: Option<toml::Spanned<String>>,
 }
 
+/// `[fhir]` in config.toml.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FhirConfig {
+    /// The system URI of the clinic's patient identifiers (`Patient.identifier.system`), e.g.
+    /// "https://clinic.example.org/fhir/sid/patient-id"; the value is the kitnotes patient id.
+    /// Default: the store's own id as a `urn:uuid:` (docs/FHIR.md). Kept with its place in the
+    /// file so a value that is not a URI is reported there.
+    #[serde(default)]
+    pub identifier_system: Option<toml::Spanned<String>>,
+}
+
 /// `[goals]` in config.toml.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -123,6 +138,17 @@ pub enum ConfigError {
         line: usize,
         column: usize,
         message: String,
+    },
+    #[error(
+        "{path}:{line}:{column}: fhir.identifier_system {value:?} is not a URI: write an \
+         absolute URI such as \"https://clinic.example.org/fhir/sid/patient-id\" or \
+         \"urn:oid:...\" (no spaces)"
+    )]
+    IdentifierSystem {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        value: String,
     },
     #[error("{path}:{line}:{column}: {key}: {message}")]
     LockAfter {
@@ -197,6 +223,17 @@ impl Config {
             })?;
             config.reinduction_gap = Some(gap);
         }
+        if let Some(value) = &config.fhir.identifier_system
+            && !is_uri(value.get_ref())
+        {
+            let (line, column) = line_column(text, value.span().start);
+            return Err(ConfigError::IdentifierSystem {
+                path,
+                line,
+                column,
+                value: value.get_ref().clone(),
+            });
+        }
         let lock = |key: &'static str, value: &toml::Spanned<String>| {
             LockAfter::parse(value.get_ref()).map_err(|message| {
                 let (line, column) = line_column(text, value.span().start);
@@ -240,6 +277,14 @@ impl Config {
     pub fn reinduction_gap(&self) -> CadenceStep {
         self.reinduction_gap
             .unwrap_or(crate::model::course::DEFAULT_REINDUCTION_GAP)
+    }
+
+    /// `[fhir] identifier_system` as written, if set.
+    pub fn fhir_identifier_system(&self) -> Option<&str> {
+        self.fhir
+            .identifier_system
+            .as_ref()
+            .map(|v| v.get_ref().as_str())
     }
 
     /// Weeks without a check-in or progress that stall a goal: `[goals] stalled_weeks`, else
@@ -301,6 +346,19 @@ pub fn parse_toml<T: serde::de::DeserializeOwned>(
     })
 }
 
+/// An absolute URI as FHIR's `uri` type takes it: a scheme (a letter, then letters, digits,
+/// `+`, `-`, `.`), a colon, something after it, and no whitespace or control characters.
+fn is_uri(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once(':') else {
+        return false;
+    };
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !rest.is_empty()
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -356,6 +414,25 @@ mod tests {
                 other => other,
             }
         })
+    }
+
+    #[test]
+    fn the_fhir_identifier_system_must_be_a_uri_and_a_bad_one_is_located() {
+        assert_eq!(Config::default().fhir_identifier_system(), None);
+        let c = load("[fhir]\nidentifier_system = \"https://clinic.example.org/sid/p\"\n").unwrap();
+        assert_eq!(
+            c.fhir_identifier_system(),
+            Some("https://clinic.example.org/sid/p")
+        );
+        assert!(load("[fhir]\nidentifier_system = \"urn:oid:1.2.3\"\n").is_ok());
+        for bad in ["our clinic", "clinic", ":x", "https://a b"] {
+            let e = load(&format!("[fhir]\nidentifier_system = {bad:?}\n")).unwrap_err();
+            let msg = e.to_string();
+            assert!(
+                msg.contains(":2:21: fhir.identifier_system") && msg.contains("not a URI"),
+                "{bad}: {msg}"
+            );
+        }
     }
 
     #[test]

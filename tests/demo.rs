@@ -131,6 +131,16 @@ fn check_spec(s: &DemoSpec) {
                     let d = x.discharge.as_ref().unwrap();
                     assert!(d.at < start, "{} discharged after the anchor", x.id);
                 }
+                Record::ListEntry(l) => {
+                    l.validate().unwrap();
+                    if let (Some(start), Some(born)) = (l.started, p.born) {
+                        let sixteen = born.checked_add(jiff::ToSpan::years(16)).unwrap();
+                        assert!(start >= sixteen, "{} started before 16", l.id);
+                    }
+                    for r in &l.revisions {
+                        assert!(r.at < start, "a stop of {} after the anchor", l.id);
+                    }
+                }
                 Record::SafetyFollowUp(_) | Record::Course(_) | Record::Patient(_) => {}
             }
         }
@@ -614,6 +624,7 @@ fn the_demo_builds_into_a_store_and_reads_back_the_same() {
         back.extend(stored.goals.into_iter().map(Record::Goal));
         back.extend(stored.follow_ups.into_iter().map(Record::SafetyFollowUp));
         back.extend(stored.courses.into_iter().map(Record::Course));
+        back.extend(stored.lists.into_iter().map(Record::ListEntry));
         assert_eq!(by_id(back), by_id(generated), "patient {i}");
     }
     drop(store);

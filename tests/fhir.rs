@@ -33,18 +33,6 @@ fn demo_patients() -> Vec<PatientRecords> {
     demo::generate(&spec()).map(group_one).collect()
 }
 
-fn group_one(records: Vec<Record>) -> PatientRecords {
-    let mut it = records.into_iter();
-    let Some(Record::Patient(p)) = it.next() else {
-        panic!("the patient comes first");
-    };
-    let mut pr = PatientRecords::new(p);
-    for r in it {
-        pr.push(r);
-    }
-    pr
-}
-
 /// The patients of the interchange fixture, by id.
 fn fixture_patients() -> BTreeMap<String, PatientRecords> {
     let parsed = parse(FIXTURE.as_bytes(), &NothingStored).unwrap();
@@ -122,6 +110,10 @@ fn check_r4(json: &Value) -> Result<(), String> {
             "CarePlan" => r4::<r4r::CarePlan>(resource),
             "EpisodeOfCare" => r4::<r4r::EpisodeOfCare>(resource),
             "DocumentReference" => r4::<r4r::DocumentReference>(resource),
+            "AdverseEvent" => r4::<r4r::AdverseEvent>(resource),
+            "Condition" => r4::<r4r::Condition>(resource),
+            "MedicationStatement" => r4::<r4r::MedicationStatement>(resource),
+            "AllergyIntolerance" => r4::<r4r::AllergyIntolerance>(resource),
             other => Err(format!(
                 "a resource type the export does not make: {other:?}"
             )),
@@ -141,6 +133,8 @@ fn check_r4(json: &Value) -> Result<(), String> {
 /// full instant, to the second, with a zone (FHIR's `instant`, which every `dateTime` accepts).
 fn bad_times(v: &Value) -> Vec<String> {
     const DATES: [&str; 3] = ["birthDate", "startDate", "dueDate"];
+    // A list entry's start and stop are calendar days (FHIR dateTime at day precision).
+    const DATES_OR_TIMES: [&str; 4] = ["onsetDateTime", "abatementDateTime", "start", "end"];
     const TIMES: [&str; 8] = [
         "effectiveDateTime",
         "authored",
@@ -200,6 +194,11 @@ fn bad_times(v: &Value) -> Vec<String> {
                 match v.as_str() {
                     Some(s) if DATES.contains(&k.as_str()) && !is_date(s) => {
                         bad.push(format!("{k}: {s}"))
+                    }
+                    Some(s) if DATES_OR_TIMES.contains(&k.as_str()) => {
+                        if !is_date(s) && !is_instant(s) {
+                            bad.push(format!("{k}: {s}"))
+                        }
                     }
                     Some(s) if TIMES.contains(&k.as_str()) && !is_instant(s) => {
                         bad.push(format!("{k}: {s}"))
@@ -993,6 +992,463 @@ fn each_course_is_an_episode_of_care_and_sessions_point_to_theirs() {
         };
         assert_eq!(urls[ep]["id"], episodes[expected]["id"], "{}", s.id);
     }
+}
+
+/// A patient's lists with one of each kind, a medication stopped and one corrected.
+fn with_lists(p: &PatientRecords) -> PatientRecords {
+    use kitnotes::model::lists::ListEntry;
+    let mut p = p.clone();
+    p.lists.clear();
+    let at = ts("2026-03-02T10:00:00Z");
+    let entry = |id: &str, list, name: &str, detail: &str, class| {
+        ListEntry::new(
+            rid(id),
+            p.patient.id.clone(),
+            at,
+            list,
+            "Dr. Test (invented)",
+            ListValues {
+                name: name.into(),
+                detail: detail.into(),
+                class,
+                started: Some(date(2024, 5, 1)),
+                stopped: None,
+            },
+        )
+    };
+    let mut benzo = entry(
+        "l-benzo",
+        ListKind::Medication,
+        "lorazepam",
+        "0.5 mg as needed",
+        Some(MedicationClass::Benzodiazepine),
+    );
+    benzo
+        .stop(
+            date(2026, 3, 9),
+            "Dr. Test (invented)",
+            "tapered off",
+            ts("2026-03-09T09:00:00Z"),
+        )
+        .unwrap();
+    let mut ssri = entry(
+        "l-ssri",
+        ListKind::Medication,
+        "sertralin",
+        "100 mg daily",
+        Some(MedicationClass::Other),
+    );
+    let mut v = ssri.values();
+    v.name = "sertraline".into();
+    ssri.correct(
+        v,
+        "Dr. Test (invented)",
+        "misspelt",
+        ts("2026-03-03T09:00:00Z"),
+    )
+    .unwrap();
+    p.lists.push(benzo);
+    p.lists.push(ssri);
+    p.lists.push(entry(
+        "l-mdd",
+        ListKind::Problem,
+        "Major depressive disorder, recurrent",
+        "",
+        None,
+    ));
+    let mut allergy = entry("l-pen", ListKind::Allergy, "penicillin", "hives", None);
+    allergy.started = None;
+    p.lists.push(allergy);
+    p
+}
+
+/// Problems are Conditions on the problem list, medications MedicationStatements (stopped with
+/// the end of their period), allergies AllergyIntolerances with their reaction; a correction
+/// keeps the original readable in a note; all validate as R4 and resolve.
+#[test]
+fn the_lists_are_conditions_medication_statements_and_allergy_intolerances() {
+    let all = demo_patients();
+    let p = with_lists(rich_patient(&all));
+    let (json, summary) = bundle_json(&p, false);
+    check_r4(&json).unwrap();
+    assert_eq!(unresolved(&json), Vec::<String>::new());
+    assert_eq!(entries(&json).len(), summary.resources());
+    assert_eq!(
+        (
+            summary.conditions,
+            summary.medication_statements,
+            summary.allergy_intolerances
+        ),
+        (1, 2, 1)
+    );
+    let c = of_type(&json, "Condition")[0];
+    assert_eq!(c["category"][0]["coding"][0]["code"], "problem-list-item");
+    assert_eq!(c["clinicalStatus"]["coding"][0]["code"], "active");
+    assert_eq!(c["code"]["text"], "Major depressive disorder, recurrent");
+    assert_eq!(c["onsetDateTime"], "2024-05-01");
+    let meds = of_type(&json, "MedicationStatement");
+    let benzo = meds
+        .iter()
+        .find(|m| m["medicationCodeableConcept"]["text"] == "lorazepam")
+        .unwrap();
+    assert_eq!(benzo["status"], "stopped");
+    assert_eq!(benzo["effectivePeriod"]["start"], "2024-05-01");
+    assert_eq!(benzo["effectivePeriod"]["end"], "2026-03-09");
+    assert_eq!(benzo["dosage"][0]["text"], "0.5 mg as needed");
+    let notes: Vec<&str> = benzo["note"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        notes,
+        vec![
+            "Medication class: benzodiazepine",
+            "stopped by Dr. Test (invented): tapered off"
+        ]
+    );
+    let ssri = meds
+        .iter()
+        .find(|m| m["medicationCodeableConcept"]["text"] == "sertraline")
+        .unwrap();
+    assert_eq!(ssri["status"], "active");
+    assert!(
+        ssri["note"][1]["text"]
+            .as_str()
+            .unwrap()
+            .contains("Before: sertralin 100 mg daily (other)"),
+        "{}",
+        ssri["note"]
+    );
+    let a = of_type(&json, "AllergyIntolerance")[0];
+    assert_eq!(a["clinicalStatus"]["coding"][0]["code"], "active");
+    assert_eq!(a["code"]["text"], "penicillin");
+    assert_eq!(a["reaction"][0]["manifestation"][0]["text"], "hives");
+    assert!(a.get("onsetDateTime").is_none(), "no onset when unknown");
+    assert_eq!(a["patient"]["reference"], entries(&json)[0]["fullUrl"]);
+}
+
+/// The Patient carries an identifier a receiving system can match on: the clinic's system URI
+/// and the kitnotes id.
+#[test]
+fn the_patient_has_an_identifier_of_the_clinic_and_the_kitnotes_id() {
+    let all = demo_patients();
+    let p = rich_patient(&all);
+    let opts = FhirOptions {
+        identifier_system: "https://clinic.example.org/sid/patient".into(),
+        ..FhirOptions::default()
+    };
+    let json = serde_json::to_value(fhir_bundle(p, &opts).0).unwrap();
+    check_r4(&json).unwrap();
+    let patient = of_type(&json, "Patient")[0];
+    assert_eq!(
+        patient["identifier"],
+        serde_json::json!([{
+            "use": "usual",
+            "system": "https://clinic.example.org/sid/patient",
+            "value": p.patient.id.as_str()
+        }])
+    );
+    // Without a configured system: the store's own id, else kitnotes' fallback.
+    assert_eq!(
+        kitnotes::interchange::fhir::store_identifier_system(Some(
+            "00112233445566778899aabbccddeeff"
+        )),
+        "urn:uuid:00112233-4455-6677-8899-aabbccddeeff"
+    );
+    assert_eq!(
+        kitnotes::interchange::fhir::store_identifier_system(None),
+        kitnotes::interchange::fhir::DEFAULT_IDENTIFIER_SYSTEM
+    );
+}
+
+/// An adverse event is an AdverseEvent whether or not its session is signed: actual, in the
+/// session's Encounter, the dose as suspect, ongoing until marked resolved; an unsigned
+/// session says so in the event's text.
+#[test]
+fn every_adverse_event_is_an_adverse_event_signed_or_not() {
+    let all = demo_patients();
+    let mut p = rich_patient(&all).clone();
+    let s = p
+        .sessions
+        .iter_mut()
+        .find(|s| s.dose_time.is_some() && !s.is_signed());
+    let s = match s {
+        Some(s) => s,
+        None => {
+            let s = p
+                .sessions
+                .iter_mut()
+                .find(|s| s.dose_time.is_some())
+                .unwrap();
+            s.signed_at = None;
+            s.signed_by = None;
+            s
+        }
+    };
+    let at = s
+        .dose_time
+        .unwrap()
+        .checked_add(jiff::SignedDuration::from_mins(25))
+        .unwrap();
+    s.observations.push(Observation {
+        at,
+        text: "Vomited once; settled".into(),
+        adverse: true,
+    });
+    let sid = s.id.clone();
+    let before = bundle_json(&p, false).1.adverse_events;
+    let (json, summary) = bundle_json(&p, false);
+    check_r4(&json).unwrap();
+    assert_eq!(unresolved(&json), Vec::<String>::new());
+    assert!(summary.adverse_events >= 1);
+    let events = of_type(&json, "AdverseEvent");
+    let e = events
+        .iter()
+        .find(|e| {
+            e["event"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Vomited once")
+        })
+        .unwrap();
+    assert_eq!(e["actuality"], "actual");
+    assert!(
+        e["event"]["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("[recorded in a dosing session not signed yet]")
+    );
+    assert_eq!(e["outcome"]["coding"][0]["code"], "ongoing");
+    assert_eq!(e["date"], at.to_string());
+    let urls = by_url(&json);
+    let enc = urls[e["encounter"]["reference"].as_str().unwrap()];
+    assert_eq!(enc["resourceType"], "Encounter");
+    let suspect = urls[e["suspectEntity"][0]["instance"]["reference"]
+        .as_str()
+        .unwrap()];
+    assert_eq!(suspect["resourceType"], "MedicationAdministration");
+    // Marked resolved: the outcome says so.
+    let s = p.sessions.iter_mut().find(|s| s.id == sid).unwrap();
+    s.amendments
+        .get_or_insert_with(Box::default)
+        .adverse_resolved
+        .push(AdverseResolved {
+            event_at: at,
+            by: "Dr. Test (invented)".into(),
+            at: at.checked_add(jiff::SignedDuration::from_mins(30)).unwrap(),
+        });
+    let (json, summary) = bundle_json(&p, false);
+    assert_eq!(summary.adverse_events, before);
+    let e = of_type(&json, "AdverseEvent")
+        .into_iter()
+        .find(|e| {
+            e["event"]["text"]
+                .as_str()
+                .unwrap()
+                .starts_with("Vomited once")
+        })
+        .unwrap();
+    assert_eq!(e["outcome"]["coding"][0]["code"], "resolved");
+}
+
+/// A flagged vital sign carries interpretation H or L (HL7 v3 ObservationInterpretation) with
+/// the flag in words; an unflagged one N.
+#[test]
+fn flagged_vitals_are_interpreted_high_or_low_and_the_rest_normal() {
+    let all = demo_patients();
+    let mut p = rich_patient(&all).clone();
+    let s = p
+        .sessions
+        .iter_mut()
+        .find(|s| s.dose_time.is_some() && !s.vitals.is_empty())
+        .unwrap();
+    let at = s
+        .dose_time
+        .unwrap()
+        .checked_add(jiff::SignedDuration::from_mins(50))
+        .unwrap();
+    s.vitals.push(Vitals {
+        at,
+        systolic: Some(186),
+        diastolic: Some(96),
+        heart_rate: Some(44),
+        spo2: Some(97),
+    });
+    let (json, _) = bundle_json(&p, false);
+    check_r4(&json).unwrap();
+    let at = at.to_string();
+    let mine: Vec<&Value> = of_type(&json, "Observation")
+        .into_iter()
+        .filter(|o| o["effectiveDateTime"] == at.as_str())
+        .collect();
+    let interp = |code: &str| {
+        let o = mine.iter().find(|o| has_loinc(o, code)).unwrap();
+        (
+            o["interpretation"][0]["coding"][0]["code"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            o["interpretation"][0]["coding"][0]["system"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+            o["interpretation"][0]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        )
+    };
+    let (bp, system, bp_text) = interp("85354-9");
+    assert_eq!(bp, "H");
+    assert_eq!(
+        system,
+        "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+    );
+    assert!(bp_text.contains("186/96 is high"), "{bp_text}");
+    assert_eq!(interp("8867-4").0, "L");
+    assert_eq!(interp("2708-6").0, "N");
+}
+
+/// Every coding names its display text, so a receiver that does not know a code can show it.
+#[test]
+fn every_coding_has_its_display() {
+    for p in demo_patients() {
+        let (json, _) = bundle_json(&with_lists(&p), true);
+        fn walk(v: &Value, missing: &mut Vec<String>) {
+            match v {
+                Value::Object(m) => {
+                    if let Some(Value::Array(codings)) = m.get("coding") {
+                        for c in codings {
+                            if c.get("display")
+                                .and_then(Value::as_str)
+                                .is_none_or(str::is_empty)
+                            {
+                                missing.push(c.to_string());
+                            }
+                        }
+                    }
+                    m.values().for_each(|v| walk(v, missing));
+                }
+                Value::Array(a) => a.iter().for_each(|v| walk(v, missing)),
+                _ => {}
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&json, &mut missing);
+        assert_eq!(missing, Vec::<String>::new(), "{}", p.patient.id);
+    }
+}
+
+/// `--bundle transaction`: every entry a PUT at `Type/id` with the stable id, so a server sent
+/// the same bundle twice updates rather than duplicates; it validates as R4 and resolves.
+#[test]
+fn a_transaction_bundle_puts_every_resource_at_its_stable_id() {
+    let all = demo_patients();
+    let p = with_lists(rich_patient(&all));
+    let opts = FhirOptions {
+        bundle: kitnotes::interchange::fhir::BundleKind::Transaction,
+        generated_at: Some(ts("2026-11-21T15:30:00Z")),
+        ..FhirOptions::default()
+    };
+    let json = serde_json::to_value(fhir_bundle(&p, &opts).0).unwrap();
+    assert_eq!(json["type"], "transaction");
+    check_r4(&json).unwrap();
+    assert_eq!(unresolved(&json), Vec::<String>::new());
+    let mut urls = HashSet::new();
+    for e in entries(&json) {
+        let r = &e["resource"];
+        assert_eq!(e["request"]["method"], "PUT");
+        let url = format!(
+            "{}/{}",
+            r["resourceType"].as_str().unwrap(),
+            r["id"].as_str().unwrap()
+        );
+        assert_eq!(e["request"]["url"], url.as_str());
+        assert!(urls.insert(url), "one PUT per resource");
+    }
+    // The same records give the same requests: sending it again only updates.
+    let again = serde_json::to_value(fhir_bundle(&p, &opts).0).unwrap();
+    assert_eq!(json, again);
+    // A collection has no requests.
+    let (collection, _) = bundle_json(&p, false);
+    assert!(
+        entries(&collection)
+            .iter()
+            .all(|e| e.get("request").is_none())
+    );
+}
+
+/// `--bundle transaction` from the command line: PUTs at stable ids, the same twice; the
+/// Patient's identifier system from config.toml, else the store's own id; `--bundle` is refused
+/// with another format.
+#[test]
+fn export_bundle_transaction_and_the_identifier_system_from_the_command_line() {
+    let dir = demo_dir();
+    let export = |extra: &[&str]| -> Value {
+        let mut args = vec!["--demo", "export", "--format", "fhir", "--patient", "p0001"];
+        args.extend_from_slice(extra);
+        let out = kitnotes(dir.path(), &args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let identifier = |json: &Value| of_type(json, "Patient")[0]["identifier"][0].clone();
+    let t1 = export(&["--bundle", "transaction"]);
+    assert_eq!(t1["type"], "transaction");
+    check_r4(&t1).unwrap();
+    assert!(entries(&t1).iter().all(|e| {
+        e["request"]["method"] == "PUT"
+            && e["request"]["url"]
+                == format!(
+                    "{}/{}",
+                    e["resource"]["resourceType"].as_str().unwrap(),
+                    e["resource"]["id"].as_str().unwrap()
+                )
+                .as_str()
+    }));
+    let t2 = export(&["--bundle", "transaction"]);
+    let requests =
+        |j: &Value| -> Vec<Value> { entries(j).iter().map(|e| e["request"].clone()).collect() };
+    assert_eq!(requests(&t1), requests(&t2), "sent twice: the same PUTs");
+    // No identifier system configured: the store's own id, as a urn:uuid.
+    let id = identifier(&t1);
+    assert_eq!(id["value"], "p0001");
+    let system = id["system"].as_str().unwrap();
+    assert!(
+        system.starts_with("urn:uuid:") && system.len() == "urn:uuid:".len() + 36,
+        "{system}"
+    );
+    assert_eq!(identifier(&export(&[]))["system"], system, "stable");
+    // The clinic's own, from config.toml.
+    let config = dir.path().join("config");
+    std::fs::create_dir_all(&config).unwrap();
+    std::fs::write(
+        config.join("config.toml"),
+        "[fhir]\nidentifier_system = \"https://clinic.example.org/fhir/sid/patient-id\"\n",
+    )
+    .unwrap();
+    assert_eq!(
+        identifier(&export(&[]))["system"],
+        "https://clinic.example.org/fhir/sid/patient-id"
+    );
+    let md = kitnotes(
+        dir.path(),
+        &[
+            "--demo",
+            "export",
+            "--format",
+            "md",
+            "--bundle",
+            "transaction",
+        ],
+    );
+    assert!(!md.status.success());
+    assert!(
+        text(&md.stderr).contains("--bundle is only used with --format fhir"),
+        "{}",
+        text(&md.stderr)
+    );
 }
 
 /// The patient's sex is FHIR's administrative gender; an unknown one is left out, not guessed.

@@ -620,6 +620,12 @@ fn check_config(bytes: Vec<u8>) -> Result<(), TestCaseError> {
                     detail,
                     ..
                 } => (path, *line, *column, detail.clone()),
+                ConfigError::IdentifierSystem {
+                    path,
+                    line,
+                    column,
+                    value,
+                } => (path, *line, *column, format!("{value:?} is not a URI")),
                 ConfigError::Read { .. } => {
                     return Err(TestCaseError::fail(format!("parsing reads no file: {e}")));
                 }

@@ -1511,3 +1511,78 @@ fn a_follow_up_without_a_plan_or_pointing_at_no_measure_is_refused() {
     let e = refusal(&file(&[PATIENT, &phq9("[1,1,1,1,1,1,1,1,1]"), &bad_risk]));
     assert!(e.to_string().contains("risk"), "{e}");
 }
+
+const MEDICATION: &str = r#"{"type":"list_entry","id":"l1","patient":"p1","at":"2026-03-02T10:00:00Z","list":"medication","name":"alprazolam","detail":"0.5 mg as needed","class":"benzodiazepine","started":"2025-01-10","stopped":"2026-03-09","by":"Dr. Test","revisions":[{"at":"2026-03-03T09:00:00Z","by":"Dr. Test","kind":"corrected","why":"wrong drug entered","before":{"name":"lorazepam","detail":"0.5 mg as needed","class":"benzodiazepine","started":"2025-01-10"}},{"at":"2026-03-09T09:00:00Z","by":"Dr. Test","kind":"stopped","why":"tapered off","before":{"name":"alprazolam","detail":"0.5 mg as needed","class":"benzodiazepine","started":"2025-01-10"}}]}"#;
+const PROBLEM: &str = r#"{"type":"list_entry","id":"l2","patient":"p1","at":"2026-03-02T10:00:00Z","list":"problem","name":"Major depressive disorder, recurrent","started":"2019-06-01","by":"Dr. Test"}"#;
+const ALLERGY: &str = r#"{"type":"list_entry","id":"l3","patient":"p1","at":"2026-03-02T10:00:00Z","list":"allergy","name":"penicillin","detail":"hives","by":"Dr. Test"}"#;
+
+#[test]
+fn the_lists_round_trip_through_json_lines_and_show_in_the_chart() {
+    let input = file(&[PATIENT, MEDICATION, PROBLEM, ALLERGY]);
+    let parsed = parse_str(&input).unwrap();
+    assert_eq!(parsed.summary.list_entries, 3);
+    assert!(
+        parsed.summary.to_string().ends_with(", 3 list entries"),
+        "{}",
+        parsed.summary
+    );
+    let records = group(parsed.records);
+    let med = &records[0]
+        .lists
+        .iter()
+        .find(|l| l.id.as_str() == "l1")
+        .unwrap();
+    assert_eq!(
+        med.revisions[0].before.name, "lorazepam",
+        "the original is kept"
+    );
+    let out = export(&records, false);
+    for line in [MEDICATION, PROBLEM, ALLERGY] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+    assert_eq!(export(&group(parse_str(&out).unwrap().records), false), out);
+
+    let (chart, summary) = markdown::render(&records[0], &ChartOptions::default());
+    assert_eq!(summary.list_entries, 3);
+    assert!(
+        chart.contains(
+            "- **Problems:** Major depressive disorder, recurrent (since 2019-06-01)\n\
+             - **Medications:** alprazolam 0.5 mg as needed (benzodiazepine) (since 2025-01-10, \
+             stopped 2026-03-09)\n- **Allergies:** penicillin: hives\n"
+        ),
+        "{chart}"
+    );
+    assert!(
+        chart.contains(
+            "· Medication list: alprazolam\n\n- **Dose:** 0.5 mg as needed\n- **Class:** \
+             benzodiazepine\n- **Started:** 2025-01-10\n- **Stopped:** 2026-03-09\n- **Recorded \
+             by:** Dr. Test\n- corrected: ~~lorazepam 0.5 mg as needed (benzodiazepine), since \
+             2025-01-10~~ → alprazolam 0.5 mg as needed (benzodiazepine), since 2025-01-10; by \
+             Dr. Test, 2026-03-03 09:00 UTC: wrong drug entered\n- stopped by Dr. Test, \
+             2026-03-09 09:00 UTC: tapered off\n"
+        ),
+        "{chart}"
+    );
+}
+
+#[test]
+fn a_list_entry_that_breaks_a_rule_is_refused_with_its_field() {
+    let no_class = MEDICATION.replace(
+        r#""class":"benzodiazepine","started":"2025-01-10","stopped""#,
+        r#""started":"2025-01-10","stopped""#,
+    );
+    let e = refusal(&file(&[PATIENT, &no_class]));
+    assert!(e.to_string().contains("class"), "{e}");
+    let backwards = PROBLEM.replace("2019-06-01", "2027-01-01").replace(
+        r#""by":"Dr. Test"}"#,
+        r#""stopped":"2026-01-01","by":"Dr. Test"}"#,
+    );
+    let e = refusal(&file(&[PATIENT, &backwards]));
+    assert!(e.to_string().contains("stopped"), "{e}");
+    let bad_class = MEDICATION.replace("benzodiazepine", "barbiturate");
+    let e = refusal(&file(&[PATIENT, &bad_class]));
+    assert!(e.to_string().contains("class"), "{e}");
+    let erased = MEDICATION.replace(r#""why":"wrong drug entered""#, r#""why":"""#);
+    let e = refusal(&file(&[PATIENT, &erased]));
+    assert!(e.to_string().contains("why"), "{e}");
+}

@@ -156,6 +156,9 @@ actions! {
     GoalCheckIn = "goal.check_in": "Check in on a goal: progress 0-10 and a short note",
     SafetyFollowUp = "safety.follow_up": "Record a safety follow-up of a PHQ-9 item 9 answer: risk assessed, plan, by whom",
     CourseStart = "course.start": "Start a course: induction, re-induction (own baseline and numbering) or maintenance",
+    ListAdd = "list.add": "Add a problem, a medication (with its class) or an allergy to the patient's lists",
+    ListStop = "list.stop": "Stop the selected problem, medication or allergy: a stop date, and it stays readable",
+    ListCorrect = "list.correct": "Correct the selected problem, medication or allergy (the original is kept)",
 
     SearchPatient = "search.patient": "Search this patient's notes, observations, goals and check-ins",
     SearchAll = "search.all": "Search the notes, observations, goals and check-ins of every patient",

@@ -102,7 +102,78 @@ pub fn document(
             .find(|c| c.id == e.record)
             .map(|c| course(c, tz))
             .unwrap_or_default(),
+        EntryKind::List(_) => r
+            .lists
+            .iter()
+            .find(|l| l.id == e.record)
+            .map(|l| list_entry(l, tz))
+            .unwrap_or_default(),
     }
+}
+
+/// A list entry with its dates, and every stop and correction, the replaced values struck.
+fn list_entry(l: &crate::model::ListEntry, tz: &TimeZone) -> Vec<DetailLine> {
+    use crate::model::lists::RevisionKind;
+    let mut out = vec![
+        text(Tone::Title, format!("{}: {}", l.list.label(), l.name)),
+        text(
+            Tone::Dim,
+            format!(
+                "{} list · recorded {} by {}",
+                l.list.label(),
+                when(l.at, tz),
+                l.by
+            ),
+        ),
+    ];
+    if !l.detail.trim().is_empty() {
+        let label = match l.list {
+            crate::model::ListKind::Medication => "Dose",
+            crate::model::ListKind::Allergy => "Reaction",
+            crate::model::ListKind::Problem => "Detail",
+        };
+        out.push(field(label, l.detail.clone()));
+    }
+    if let Some(c) = l.class {
+        out.push(field("Class", c.label()));
+    }
+    out.push(field(
+        "Started",
+        l.started.map_or("not known".to_string(), |d| d.to_string()),
+    ));
+    match l.stopped {
+        Some(d) => out.push(line([
+            (Tone::Label, format!("{}: ", l.list.stopped_label())),
+            (Tone::Draft, d.to_string()),
+        ])),
+        None => out.push(field("Status", "current")),
+    }
+    for r in &l.revisions {
+        let who = format!("{} by {}", when(r.at, tz), r.by);
+        match r.kind {
+            RevisionKind::Stopped => out.push(text(
+                Tone::Dim,
+                format!(
+                    "{} {who}{}",
+                    l.list.stopped_word(),
+                    if r.why.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", r.why)
+                    }
+                ),
+            )),
+            RevisionKind::Corrected => {
+                out.push(text(Tone::Dim, format!("Corrected {who}: {}", r.why)));
+                let was = r.before.describe(l.list);
+                out.push(line([
+                    (Tone::Label, "  was: ".to_string()),
+                    (Tone::Struck, was),
+                ]));
+            }
+        }
+    }
+    out
 }
 
 fn follow_up(r: &PatientRecords, f: &SafetyFollowUp, tz: &TimeZone) -> Vec<DetailLine> {

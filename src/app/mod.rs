@@ -17,6 +17,7 @@ pub mod goal_form;
 pub mod goals;
 mod kept;
 pub mod list;
+mod list_form;
 pub mod lock;
 pub mod measures;
 mod notes;
@@ -730,6 +731,7 @@ impl App {
             Action::MeasureNew => self.open_measure(),
             Action::GoalNew => self.open_intentions(),
             Action::GoalCheckIn => self.open_check_in(),
+            Action::ListAdd | Action::ListStop | Action::ListCorrect => self.open_list_form(action),
             Action::SearchPatient => self.open_search(false),
             Action::SearchAll => self.open_search(true),
             Action::Privacy => self.toggle_privacy(),

@@ -19,6 +19,12 @@ pub enum FormPurpose {
     SafetyFollowUp { measure: Option<RecordId> },
     /// A new course.
     Course,
+    /// A new problem, medication or allergy list entry (`list_form.rs`).
+    ListAdd,
+    /// A stop date for the list entry `entry`.
+    ListStop { entry: RecordId },
+    /// A correction of the list entry `entry` (the values replaced are kept).
+    ListCorrect { entry: RecordId },
 }
 
 /// One field: its label, the text, the choices it offers (if any) and the hint under it.
@@ -29,6 +35,8 @@ pub struct FormField {
     pub choices: &'static [&'static str],
     pub hint: &'static str,
     pub error: Option<String>,
+    /// What the field held when the form opened (a filled-in default is not typed text).
+    pub initial: String,
 }
 
 /// A small form that writes one record for `patient`.
@@ -118,6 +126,7 @@ impl RecordForm {
                 && f.label != "By"
                 && f.label != "Sessions"
                 && !f.value.text().trim().is_empty()
+                && f.value.text() != f.initial
         })
     }
 
@@ -155,11 +164,11 @@ impl RecordForm {
         true
     }
 
-    fn text(&self, i: usize) -> &str {
+    pub(super) fn text(&self, i: usize) -> &str {
         self.fields.get(i).map_or("", |f| f.value.text().trim())
     }
 
-    fn fail(&mut self, i: usize, message: String) {
+    pub(super) fn fail(&mut self, i: usize, message: String) {
         if let Some(f) = self.fields.get_mut(i) {
             f.error = Some(message);
         }
@@ -170,11 +179,20 @@ impl RecordForm {
     }
 
     /// The record to write, or the messages under the bad fields (focus on the first).
-    pub fn submit(&mut self, id: RecordId, now: Timestamp) -> Option<Record> {
+    /// `existing` is the list entry a stop or a correction changes.
+    pub fn submit(
+        &mut self,
+        id: RecordId,
+        now: Timestamp,
+        existing: Option<&crate::model::ListEntry>,
+    ) -> Option<Record> {
         for f in &mut self.fields {
             f.error = None;
         }
         let record = match self.purpose.clone() {
+            FormPurpose::ListAdd
+            | FormPurpose::ListStop { .. }
+            | FormPurpose::ListCorrect { .. } => self.submit_list(id, now, existing),
             FormPurpose::SafetyFollowUp { measure } => {
                 let risk = RiskLevel::parse(self.text(0));
                 if risk.is_none() {
@@ -241,7 +259,7 @@ impl RecordForm {
     }
 }
 
-fn field(
+pub(super) fn field(
     label: &'static str,
     value: &str,
     choices: &'static [&'static str],
@@ -253,6 +271,7 @@ fn field(
         choices,
         hint,
         error: None,
+        initial: value.to_owned(),
     }
 }
 
@@ -271,7 +290,7 @@ impl App {
     }
 
     /// The clinician named in config.toml, else empty (the form then asks).
-    fn clinician_name(&self) -> String {
+    pub(super) fn clinician_name(&self) -> String {
         self.settings.clinician.clone().unwrap_or_default()
     }
 
@@ -391,7 +410,17 @@ impl App {
         let Some(Popup::Record(f)) = self.popup.as_mut() else {
             return;
         };
-        let Some(record) = f.submit(id, now) else {
+        let existing = match &f.purpose {
+            FormPurpose::ListStop { entry } | FormPurpose::ListCorrect { entry } => self
+                .patient
+                .as_ref()
+                .and_then(|v| v.records.lists.iter().find(|l| &l.id == entry)),
+            _ => None,
+        };
+        let Some(Popup::Record(f)) = self.popup.as_mut() else {
+            return;
+        };
+        let Some(record) = f.submit(id, now, existing) else {
             let n = f.error_count();
             self.say_error(format!(
                 "{n} field{} to fix before saving",
@@ -406,6 +435,7 @@ impl App {
                 s.risk.as_str()
             ),
             Record::Course(c) => format!("{name}: {} started", c.kind.label()),
+            Record::ListEntry(l) => super::list_form::saved_words(l, &f.purpose, &name),
             _ => "Saved".to_string(),
         };
         // The form stays open with everything typed if the write fails.

@@ -185,5 +185,12 @@ pub fn print_counts(c: &crate::store::Counts, indent: &str) -> std::io::Result<(
     } else {
         writeln!(out, "{indent}Courses: {}", c.courses)?;
     }
+    if c.list_entries > 0 {
+        writeln!(
+            out,
+            "{indent}Problem, medication and allergy list entries: {}",
+            c.list_entries
+        )?;
+    }
     Ok(())
 }

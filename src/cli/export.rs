@@ -40,6 +40,17 @@ pub struct Args {
     /// The dosing session to summarise, with --format rems.
     #[arg(long, value_name = "ID")]
     pub session: Option<String>,
+    /// With --format fhir: a `collection` to hand over (the default), or a `transaction` of
+    /// PUT requests at the resources' stable ids, which a FHIR server can be sent twice.
+    #[arg(long, value_enum, value_name = "KIND")]
+    pub bundle: Option<BundleArg>,
+}
+
+/// `--bundle`: the kind of FHIR Bundle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BundleArg {
+    Collection,
+    Transaction,
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
@@ -48,6 +59,9 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     }
     if args.format == Format::Fhir {
         return fhir(env, &args);
+    }
+    if args.bundle.is_some() {
+        anyhow::bail!("--bundle is only used with --format fhir");
     }
     if args.session.is_some() {
         anyhow::bail!("--session is only used with --format rems");
@@ -281,14 +295,23 @@ fn fhir(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
     }
     let patient = PatientId::parse(id).map_err(|e| anyhow::anyhow!("--patient {id:?}: {e}"))?;
     let now = jiff::Timestamp::now();
+    let store = env.open_existing_store()?;
     let opts = FhirOptions {
         include_psychotherapy_notes: args.include_psychotherapy_notes,
         // Whole seconds: the bundle says when it was made, not to the nanosecond.
         generated_at: jiff::Timestamp::from_second(now.as_second()).ok(),
         tz: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
         reinduction_gap: env.config.reinduction_gap(),
+        identifier_system: match env.config.fhir_identifier_system() {
+            Some(system) => system.to_owned(),
+            None => interchange::fhir::store_identifier_system(store.store_id().as_deref()),
+        },
+        bundle: match args.bundle {
+            Some(BundleArg::Transaction) => interchange::fhir::BundleKind::Transaction,
+            Some(BundleArg::Collection) | None => interchange::fhir::BundleKind::Collection,
+        },
+        ..FhirOptions::default()
     };
-    let store = env.open_existing_store()?;
     let (summary, destination) = write_export(args.output.as_deref(), |out| {
         interchange::export_fhir(&store, out, &patient, &opts)
     })?;
@@ -347,6 +370,18 @@ fn fhir_detail(
             s.document_references,
             "DocumentReference",
             "DocumentReferences",
+        ),
+        (s.adverse_events, "AdverseEvent", "AdverseEvents"),
+        (s.conditions, "Condition", "Conditions"),
+        (
+            s.medication_statements,
+            "MedicationStatement",
+            "MedicationStatements",
+        ),
+        (
+            s.allergy_intolerances,
+            "AllergyIntolerance",
+            "AllergyIntolerances",
         ),
     ];
     let parts: Vec<String> = went_in

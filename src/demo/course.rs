@@ -951,7 +951,22 @@ pub(super) fn generate(spec: &DemoSpec, index: u32) -> Vec<Record> {
             .into_iter()
             .map(Record::Course),
     );
-    // Stable: records at the same instant keep kind order (note, session, measure, goal, course).
+    if let Some(first) = timeline.iter().filter_map(Record::at).min() {
+        timeline.extend(
+            super::lists::list_records(
+                &patient,
+                profile.patient.born,
+                first,
+                spec.anchor,
+                &spec.clinician,
+                &spec.tz,
+            )
+            .into_iter()
+            .map(Record::ListEntry),
+        );
+    }
+    // Stable: records at the same instant keep kind order (note, session, measure, goal, course,
+    // list entry).
     timeline.sort_by_key(|r| r.at());
     timeline.extend(planned.map(Record::Session));
     let mut out = Vec::with_capacity(timeline.len() + 1);

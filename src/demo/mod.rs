@@ -15,6 +15,7 @@
 //! fictional 555-01xx range, and lot numbers follow no manufacturer's scheme.
 
 mod course;
+mod lists;
 mod notes;
 mod profile;
 mod session;

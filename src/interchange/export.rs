@@ -63,6 +63,7 @@ impl<W: Write> JsonlWriter<W> {
                         RecordKind::Measure => self.summary.measures += 1,
                         RecordKind::SafetyFollowUp => self.summary.safety_follow_ups += 1,
                         RecordKind::Course => self.summary.courses += 1,
+                        RecordKind::ListEntry => self.summary.list_entries += 1,
                         RecordKind::Patient | RecordKind::Goal => {}
                     }
                     self.write_line(other)?;

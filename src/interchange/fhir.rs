@@ -49,6 +49,26 @@ const ACT_CODE: &str = "http://terminology.hl7.org/CodeSystem/v3-ActCode";
 const CONFIDENTIALITY: &str = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality";
 const DATA_ABSENT_REASON: &str = "http://terminology.hl7.org/CodeSystem/data-absent-reason";
 const GOAL_ACHIEVEMENT: &str = "http://terminology.hl7.org/CodeSystem/goal-achievement";
+const INTERPRETATION: &str = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation";
+const CONDITION_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/condition-clinical";
+const CONDITION_CATEGORY: &str = "http://terminology.hl7.org/CodeSystem/condition-category";
+const ALLERGY_CLINICAL: &str = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical";
+const ADVERSE_EVENT_OUTCOME: &str = "http://terminology.hl7.org/CodeSystem/adverse-event-outcome";
+
+/// The identifier system of patients when config.toml sets none and the store's id is not
+/// known: kitnotes ids are unique within one store only, so a clinic should set its own.
+pub const DEFAULT_IDENTIFIER_SYSTEM: &str = "urn:kitnotes:patient-id";
+
+/// The identifier system for a store's patients when config.toml sets none: the store's own
+/// id (`store::tally`, 32 hex digits) as a `urn:uuid:`, so two clinics' `p0001` never match.
+pub fn store_identifier_system(store_id: Option<&str>) -> String {
+    store_id
+        .and_then(|id| Uuid::try_parse(id).ok())
+        .map_or_else(
+            || DEFAULT_IDENTIFIER_SYSTEM.to_owned(),
+            |u| format!("urn:uuid:{}", u.hyphenated()),
+        )
+}
 
 /// LOINC codes beyond the instruments' (which live in [`crate::model::measure::loinc`]).
 pub mod codes {
@@ -82,6 +102,24 @@ pub struct FhirOptions {
     pub tz: TimeZone,
     /// Where courses are split when they are not recorded (config.toml's `[courses]`).
     pub reinduction_gap: crate::model::cadence::CadenceStep,
+    /// The system URI of `Patient.identifier` (config.toml's `[fhir] identifier_system`, else
+    /// [`store_identifier_system`]); its value is the kitnotes patient id.
+    pub identifier_system: String,
+    /// The lines vitals are flagged against (`interpretation` H or L).
+    pub thresholds: crate::model::monitoring::Thresholds,
+    /// A `collection` to hand over, or a `transaction` of PUTs for a FHIR server.
+    pub bundle: BundleKind,
+}
+
+/// What kind of Bundle to write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum BundleKind {
+    /// A set of resources to hand over (the default).
+    #[default]
+    Collection,
+    /// Every entry a `PUT Type/id` with its stable id: sent twice, it updates rather than
+    /// duplicates.
+    Transaction,
 }
 
 impl Default for FhirOptions {
@@ -91,6 +129,9 @@ impl Default for FhirOptions {
             generated_at: None,
             tz: TimeZone::UTC,
             reinduction_gap: crate::model::course::DEFAULT_REINDUCTION_GAP,
+            identifier_system: DEFAULT_IDENTIFIER_SYSTEM.to_owned(),
+            thresholds: crate::model::monitoring::Thresholds::default(),
+            bundle: BundleKind::Collection,
         }
     }
 }
@@ -118,6 +159,12 @@ pub struct FhirSummary {
     pub safety_follow_ups: usize,
     pub care_plans: usize,
     pub document_references: usize,
+    /// One per adverse event of a dosing session, signed or not.
+    pub adverse_events: usize,
+    /// Problem list entries.
+    pub conditions: usize,
+    pub medication_statements: usize,
+    pub allergy_intolerances: usize,
     /// Psychotherapy notes left out because they were not asked for.
     pub psychotherapy_notes_withheld: usize,
     /// Unsigned notes: not exported as documents (their sessions are still Encounters).
@@ -144,6 +191,10 @@ impl FhirSummary {
             + self.safety_follow_ups
             + self.care_plans
             + self.document_references
+            + self.adverse_events
+            + self.conditions
+            + self.medication_statements
+            + self.allergy_intolerances
     }
 }
 
@@ -199,6 +250,15 @@ pub struct Bundle {
 struct Entry {
     full_url: String,
     resource: Resource,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request: Option<Request>,
+}
+
+/// A transaction entry's request: PUT the resource at its own stable id.
+#[derive(Debug, Clone, Serialize)]
+struct Request {
+    method: &'static str,
+    url: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -214,12 +274,93 @@ enum Resource {
     CarePlan(CarePlan),
     EpisodeOfCare(EpisodeOfCare),
     DocumentReference(DocumentReference),
+    AdverseEvent(AdverseEvent),
+    Condition(Condition),
+    MedicationStatement(MedicationStatement),
+    AllergyIntolerance(AllergyIntolerance),
+}
+
+impl Resource {
+    fn type_name(&self) -> &'static str {
+        match self {
+            Resource::Patient(_) => "Patient",
+            Resource::Encounter(_) => "Encounter",
+            Resource::Medication(_) => "Medication",
+            Resource::MedicationAdministration(_) => "MedicationAdministration",
+            Resource::QuestionnaireResponse(_) => "QuestionnaireResponse",
+            Resource::Observation(_) => "Observation",
+            Resource::Goal(_) => "Goal",
+            Resource::CarePlan(_) => "CarePlan",
+            Resource::EpisodeOfCare(_) => "EpisodeOfCare",
+            Resource::DocumentReference(_) => "DocumentReference",
+            Resource::AdverseEvent(_) => "AdverseEvent",
+            Resource::Condition(_) => "Condition",
+            Resource::MedicationStatement(_) => "MedicationStatement",
+            Resource::AllergyIntolerance(_) => "AllergyIntolerance",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
 struct Coding {
     system: &'static str,
     code: &'static str,
+    /// The code system's own display text for the code ([`display`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    display: Option<&'static str>,
+}
+
+impl Coding {
+    /// A coding with its display from [`display`].
+    fn of(system: &'static str, code: &'static str) -> Self {
+        Self {
+            system,
+            code,
+            display: display(system, code),
+        }
+    }
+}
+
+/// The display text each code system gives the codes kitnotes writes (LOINC's long common
+/// names, SNOMED CT's preferred terms, the HL7 code systems' displays). A receiving EHR shows
+/// it where it does not know the code. Every code the export writes is here (tested).
+fn display(system: &str, code: &str) -> Option<&'static str> {
+    Some(match (system, code) {
+        (LOINC, "44261-6") => "Patient Health Questionnaire 9 item (PHQ-9) total score [Reported]",
+        (LOINC, "70274-6") => {
+            "Generalized anxiety disorder 7 item (GAD-7) total score [Reported.PHQ]"
+        }
+        (LOINC, codes::MENTAL_HEALTH_NOTE) => "Mental health Note",
+        (LOINC, codes::BP_PANEL) => "Blood pressure panel with all children optional",
+        (LOINC, codes::SYSTOLIC) => "Systolic blood pressure",
+        (LOINC, codes::DIASTOLIC) => "Diastolic blood pressure",
+        (LOINC, codes::HEART_RATE) => "Heart rate",
+        (LOINC, codes::OXYGEN_SATURATION) => "Oxygen saturation in Arterial blood",
+        (LOINC, codes::PULSE_OXIMETRY) => "Oxygen saturation in Arterial blood by Pulse oximetry",
+        (SNOMED, "47625008") => "Intravenous route",
+        (SNOMED, "78421000") => "Intramuscular route",
+        (SNOMED, "37839007") => "Sublingual route",
+        (SNOMED, "46713006") => "Nasal route",
+        (SNOMED, "26643006") => "Oral route",
+        (OBSERVATION_CATEGORY, "vital-signs") => "Vital Signs",
+        (OBSERVATION_CATEGORY, "survey") => "Survey",
+        (OBSERVATION_CATEGORY, "exam") => "Exam",
+        (ACT_CODE, "AMB") => "ambulatory",
+        (CONFIDENTIALITY, "R") => "restricted",
+        (DATA_ABSENT_REASON, "unknown") => "Unknown",
+        (GOAL_ACHIEVEMENT, "achieved") => "Achieved",
+        (INTERPRETATION, "H") => "High",
+        (INTERPRETATION, "L") => "Low",
+        (INTERPRETATION, "N") => "Normal",
+        (CONDITION_CLINICAL, "active") => "Active",
+        (CONDITION_CLINICAL, "resolved") => "Resolved",
+        (CONDITION_CATEGORY, "problem-list-item") => "Problem List Item",
+        (ALLERGY_CLINICAL, "active") => "Active",
+        (ALLERGY_CLINICAL, "resolved") => "Resolved",
+        (ADVERSE_EVENT_OUTCOME, "resolved") => "Resolved",
+        (ADVERSE_EVENT_OUTCOME, "ongoing") => "Ongoing",
+        _ => return None,
+    })
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -233,7 +374,7 @@ struct CodeableConcept {
 impl CodeableConcept {
     fn coded(system: &'static str, code: &'static str, text: impl Into<String>) -> Self {
         Self {
-            coding: vec![Coding { system, code }],
+            coding: vec![Coding::of(system, code)],
             text: Some(text.into()),
         }
     }
@@ -326,8 +467,18 @@ struct HumanName {
 
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
+struct Identifier {
+    #[serde(rename = "use")]
+    kind: &'static str,
+    system: String,
+    value: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Patient {
     id: String,
+    identifier: Vec<Identifier>,
     active: bool,
     name: Vec<HumanName>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -621,6 +772,96 @@ struct DocumentReference {
     context: DocumentContext,
 }
 
+/// An adverse event of a dosing session (an observation marked adverse).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AdverseEvent {
+    id: String,
+    actuality: &'static str,
+    event: CodeableConcept,
+    subject: Reference,
+    encounter: Reference,
+    date: String,
+    recorded_date: String,
+    outcome: CodeableConcept,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recorder: Option<Reference>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    suspect_entity: Vec<SuspectEntity>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reference_document: Vec<Reference>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct SuspectEntity {
+    instance: Reference,
+}
+
+/// A problem list entry.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Condition {
+    id: String,
+    clinical_status: CodeableConcept,
+    category: Vec<CodeableConcept>,
+    code: CodeableConcept,
+    subject: Reference,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    onset_date_time: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    abatement_date_time: Option<String>,
+    recorded_date: String,
+    recorder: Reference,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    note: Vec<Annotation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct DosageText {
+    text: String,
+}
+
+/// A medication list entry.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct MedicationStatement {
+    id: String,
+    status: &'static str,
+    medication_codeable_concept: CodeableConcept,
+    subject: Reference,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    effective_period: Option<Period>,
+    date_asserted: String,
+    information_source: Reference,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    note: Vec<Annotation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    dosage: Vec<DosageText>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+struct Reaction {
+    manifestation: Vec<CodeableConcept>,
+}
+
+/// An allergy list entry.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AllergyIntolerance {
+    id: String,
+    clinical_status: CodeableConcept,
+    code: CodeableConcept,
+    patient: Reference,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    onset_date_time: Option<String>,
+    recorded_date: String,
+    recorder: Reference,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    note: Vec<Annotation>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    reaction: Vec<Reaction>,
+}
+
 // ---------------------------------------------------------------------------------------------
 
 /// The entry's id: the UUID part of its `urn:uuid:` URL (FHIR ids allow it as it is).
@@ -676,14 +917,29 @@ pub fn fhir_bundle(records: &PatientRecords, opts: &FhirOptions) -> (Bundle, Fhi
             // Courses are not resources of their own yet (an EpisodeOfCare would be): the
             // sessions and scores they group are exported as they are.
             RecordRef::Course(_) | RecordRef::Patient(_) => {}
+            RecordRef::ListEntry(l) => b.list_entry(l),
         }
     }
     b.care_plan();
+    let mut entry = b.entries;
+    let kind = match opts.bundle {
+        BundleKind::Collection => "collection",
+        BundleKind::Transaction => {
+            // PUT at the stable id: the same bundle sent again updates what the first made.
+            for e in &mut entry {
+                e.request = Some(Request {
+                    method: "PUT",
+                    url: format!("{}/{}", e.resource.type_name(), id_of(&e.full_url)),
+                });
+            }
+            "transaction"
+        }
+    };
     let bundle = Bundle {
         resource_type: "Bundle",
-        kind: "collection",
+        kind,
         timestamp: opts.generated_at.map(instant),
-        entry: b.entries,
+        entry,
     };
     (bundle, b.summary)
 }
@@ -719,7 +975,11 @@ struct Builder<'a> {
 
 impl<'a> Builder<'a> {
     fn push(&mut self, full_url: String, resource: Resource) {
-        self.entries.push(Entry { full_url, resource });
+        self.entries.push(Entry {
+            full_url,
+            resource,
+            request: None,
+        });
     }
 
     fn subject(&self) -> Reference {
@@ -736,6 +996,11 @@ impl<'a> Builder<'a> {
         let p = &self.records.patient;
         let resource = Patient {
             id: id_of(&self.patient),
+            identifier: vec![Identifier {
+                kind: "usual",
+                system: self.opts.identifier_system.clone(),
+                value: p.id.as_str().to_owned(),
+            }],
             active: !p.archived,
             name: vec![HumanName {
                 text: strip_controls(&p.name),
@@ -795,10 +1060,7 @@ impl<'a> Builder<'a> {
         let resource = Encounter {
             id: id_of(&url),
             status,
-            class: Coding {
-                system: ACT_CODE,
-                code: "AMB",
-            },
+            class: Coding::of(ACT_CODE, "AMB"),
             kind: vec![CodeableConcept::text(kind)],
             subject: self.subject(),
             episode_of_care: Vec::new(),
@@ -940,6 +1202,7 @@ impl<'a> Builder<'a> {
             e.episode_of_care = vec![Reference::to(url)];
         }
         self.dose(s, &encounter_url, ended);
+        self.adverse_events(s, &encounter_url);
         for (i, v) in s.vitals.iter().enumerate() {
             self.vitals(s, i, v, &encounter_url);
         }
@@ -1075,6 +1338,29 @@ impl<'a> Builder<'a> {
     fn vitals(&mut self, s: &DosingSession, index: usize, v: &Vitals, encounter: &str) {
         let i = index.to_string();
         let sid = s.id.as_str();
+        let flags = crate::model::monitoring::reading_flags(s, v, &self.opts.thresholds);
+        let thresholds = &self.opts.thresholds;
+        // H or L with the flag's words where the reading is flagged, else N: every reading
+        // is checked against the clinic's lines.
+        let interpretation = |kind: crate::model::monitoring::FlagKind| -> Vec<CodeableConcept> {
+            use crate::model::monitoring::VitalsFlag as F;
+            let mine: Vec<&F> = flags.iter().filter(|f| f.kind() == kind).collect();
+            if mine.is_empty() {
+                return vec![CodeableConcept::coded(INTERPRETATION, "N", "Normal")];
+            }
+            let low = mine.iter().all(|f| {
+                matches!(
+                    f,
+                    F::BpLow { .. } | F::HeartRateLow { .. } | F::Spo2Low { .. }
+                )
+            });
+            let text: Vec<String> = mine.iter().map(|f| f.message(thresholds)).collect();
+            vec![CodeableConcept::coded(
+                INTERPRETATION,
+                if low { "L" } else { "H" },
+                text.join("; "),
+            )]
+        };
         let mut found: Vec<Observation> = Vec::new();
         let vital = |part: &str, code: CodeableConcept| {
             let mut o = Observation::new(
@@ -1096,6 +1382,7 @@ impl<'a> Builder<'a> {
                 "bp",
                 CodeableConcept::coded(LOINC, codes::BP_PANEL, "Blood pressure"),
             );
+            o.interpretation = interpretation(crate::model::monitoring::FlagKind::BloodPressure);
             for (code, text, value) in [
                 (codes::SYSTOLIC, "Systolic blood pressure", v.systolic),
                 (codes::DIASTOLIC, "Diastolic blood pressure", v.diastolic),
@@ -1117,6 +1404,7 @@ impl<'a> Builder<'a> {
                 CodeableConcept::coded(LOINC, codes::HEART_RATE, "Heart rate"),
             );
             o.value_quantity = Some(Quantity::ucum(f64::from(hr), "/min"));
+            o.interpretation = interpretation(crate::model::monitoring::FlagKind::HeartRate);
             found.push(o);
         }
         if let Some(spo2) = v.spo2 {
@@ -1124,19 +1412,14 @@ impl<'a> Builder<'a> {
                 "spo2",
                 CodeableConcept {
                     coding: vec![
-                        Coding {
-                            system: LOINC,
-                            code: codes::OXYGEN_SATURATION,
-                        },
-                        Coding {
-                            system: LOINC,
-                            code: codes::PULSE_OXIMETRY,
-                        },
+                        Coding::of(LOINC, codes::OXYGEN_SATURATION),
+                        Coding::of(LOINC, codes::PULSE_OXIMETRY),
                     ],
                     text: Some("Oxygen saturation (pulse oximetry)".to_owned()),
                 },
             );
             o.value_quantity = Some(Quantity::ucum(f64::from(spo2), "%"));
+            o.interpretation = interpretation(crate::model::monitoring::FlagKind::Spo2);
             found.push(o);
         }
         for o in found {
@@ -1258,6 +1541,216 @@ impl<'a> Builder<'a> {
         }
         self.summary.safety_follow_ups += 1;
         self.push(url, Resource::Observation(o));
+    }
+
+    /// Every observation marked adverse is an AdverseEvent (`actuality` actual), whether or not
+    /// the session and its note are signed: a receiving system must see it either way. The
+    /// event's text says when the session is not signed yet (its entries may still be
+    /// corrected); a signed session note is its `referenceDocument`. `outcome` is resolved once
+    /// the clinician marked it so, else ongoing; the dose given is the suspect.
+    fn adverse_events(&mut self, s: &DosingSession, encounter: &str) {
+        let given = s.dose_time.is_some();
+        let session_note = self
+            .records
+            .notes
+            .iter()
+            .filter(|n| n.session.as_ref() == Some(&s.id))
+            .find_map(|n| self.documents.get(&n.id).cloned());
+        for (i, o) in s.observations.iter().enumerate() {
+            if !o.adverse {
+                continue;
+            }
+            let url = urn("AdverseEvent", &[s.id.as_str(), "adverse", &i.to_string()]);
+            let resolved = s.adverse_resolved().iter().find(|r| r.event_at == o.at);
+            let mut text = strip_controls(&o.text);
+            if !s.is_signed() {
+                text.push_str(" [recorded in a dosing session not signed yet]");
+            }
+            for k in s.corrections_of(crate::model::EntryField::Observation, i) {
+                text.push_str(&format!(
+                    " [corrected {}: originally \"{}\"; by {}: {}]",
+                    instant(k.at),
+                    strip_controls(&k.old),
+                    strip_controls(&k.by),
+                    strip_controls(&k.why)
+                ));
+            }
+            let resource = AdverseEvent {
+                id: id_of(&url),
+                actuality: "actual",
+                event: CodeableConcept::text(text),
+                subject: self.subject(),
+                encounter: Reference::to(encounter),
+                date: instant(o.at),
+                recorded_date: instant(o.at),
+                outcome: match resolved {
+                    Some(_) => {
+                        CodeableConcept::coded(ADVERSE_EVENT_OUTCOME, "resolved", "Resolved")
+                    }
+                    None => CodeableConcept::coded(ADVERSE_EVENT_OUTCOME, "ongoing", "Ongoing"),
+                },
+                recorder: s
+                    .signed_by
+                    .as_deref()
+                    .map(|by| Reference::named(&strip_controls(by))),
+                suspect_entity: if given {
+                    vec![SuspectEntity {
+                        instance: Reference::to(&urn("MedicationAdministration", &[s.id.as_str()])),
+                    }]
+                } else {
+                    Vec::new()
+                },
+                reference_document: session_note.iter().map(|u| Reference::to(u)).collect(),
+            };
+            self.summary.adverse_events += 1;
+            self.push(url, Resource::AdverseEvent(resource));
+        }
+    }
+
+    /// A problem, medication or allergy list entry: Condition (category problem-list-item),
+    /// MedicationStatement or AllergyIntolerance. A stop date is the abatement, the end of the
+    /// period, or the allergy resolved; each stop and correction is a note with the values it
+    /// replaced, so the original stays readable.
+    fn list_entry(&mut self, l: &crate::model::ListEntry) {
+        use crate::model::ListKind;
+        use crate::model::lists::RevisionKind;
+        let mut after = l.values();
+        let mut note: Vec<Annotation> = l
+            .revisions
+            .iter()
+            .rev()
+            .map(|r| {
+                let text = match r.kind {
+                    RevisionKind::Stopped => format!(
+                        "{} by {}{}",
+                        l.list.stopped_word(),
+                        r.by,
+                        if r.why.trim().is_empty() {
+                            String::new()
+                        } else {
+                            format!(": {}", r.why)
+                        }
+                    ),
+                    RevisionKind::Corrected => format!(
+                        "Corrected by {}: {}. Before: {}; after: {}",
+                        r.by,
+                        r.why,
+                        r.before.describe(l.list),
+                        after.describe(l.list)
+                    ),
+                };
+                after = r.before.clone();
+                Annotation {
+                    time: instant(r.at),
+                    text: strip_controls(&text),
+                }
+            })
+            .collect();
+        note.reverse();
+        let name = strip_controls(&l.name);
+        let detail = strip_controls(l.detail.trim());
+        let recorder = Reference::named(&strip_controls(&l.by));
+        match l.list {
+            ListKind::Problem => {
+                let url = urn("Condition", &[l.id.as_str()]);
+                if !detail.is_empty() {
+                    note.insert(
+                        0,
+                        Annotation {
+                            time: instant(l.at),
+                            text: detail.clone(),
+                        },
+                    );
+                }
+                let resource = Condition {
+                    id: id_of(&url),
+                    clinical_status: match l.stopped {
+                        None => CodeableConcept::coded(CONDITION_CLINICAL, "active", "Active"),
+                        Some(_) => {
+                            CodeableConcept::coded(CONDITION_CLINICAL, "resolved", "Resolved")
+                        }
+                    },
+                    category: vec![CodeableConcept::coded(
+                        CONDITION_CATEGORY,
+                        "problem-list-item",
+                        "Problem list item",
+                    )],
+                    code: CodeableConcept::text(name),
+                    subject: self.subject(),
+                    onset_date_time: l.started.map(|d| d.to_string()),
+                    abatement_date_time: l.stopped.map(|d| d.to_string()),
+                    recorded_date: instant(l.at),
+                    recorder,
+                    note,
+                };
+                self.summary.conditions += 1;
+                self.push(url, Resource::Condition(resource));
+            }
+            ListKind::Medication => {
+                let url = urn("MedicationStatement", &[l.id.as_str()]);
+                if let Some(c) = l.class {
+                    // No code system carries these classes as the REMS form asks them: text.
+                    note.insert(
+                        0,
+                        Annotation {
+                            time: instant(l.at),
+                            text: format!("Medication class: {}", c.label()),
+                        },
+                    );
+                }
+                let resource = MedicationStatement {
+                    id: id_of(&url),
+                    status: if l.stopped.is_some() {
+                        "stopped"
+                    } else {
+                        "active"
+                    },
+                    medication_codeable_concept: CodeableConcept::text(name),
+                    subject: self.subject(),
+                    effective_period: (l.started.is_some() || l.stopped.is_some()).then(|| {
+                        Period {
+                            start: l.started.map(|d| d.to_string()),
+                            end: l.stopped.map(|d| d.to_string()),
+                        }
+                    }),
+                    date_asserted: instant(l.at),
+                    information_source: recorder,
+                    note,
+                    dosage: if detail.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![DosageText { text: detail }]
+                    },
+                };
+                self.summary.medication_statements += 1;
+                self.push(url, Resource::MedicationStatement(resource));
+            }
+            ListKind::Allergy => {
+                let url = urn("AllergyIntolerance", &[l.id.as_str()]);
+                let resource = AllergyIntolerance {
+                    id: id_of(&url),
+                    clinical_status: match l.stopped {
+                        None => CodeableConcept::coded(ALLERGY_CLINICAL, "active", "Active"),
+                        Some(_) => CodeableConcept::coded(ALLERGY_CLINICAL, "resolved", "Resolved"),
+                    },
+                    code: CodeableConcept::text(name),
+                    patient: self.subject(),
+                    onset_date_time: l.started.map(|d| d.to_string()),
+                    recorded_date: instant(l.at),
+                    recorder,
+                    note,
+                    reaction: if detail.is_empty() {
+                        Vec::new()
+                    } else {
+                        vec![Reaction {
+                            manifestation: vec![CodeableConcept::text(detail)],
+                        }]
+                    },
+                };
+                self.summary.allergy_intolerances += 1;
+                self.push(url, Resource::AllergyIntolerance(resource));
+            }
+        }
     }
 
     fn goal(&mut self, g: &IntegrationGoal) {

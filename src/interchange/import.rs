@@ -370,6 +370,7 @@ fn noun(kind: RecordKind) -> &'static str {
         RecordKind::Goal => "goal",
         RecordKind::SafetyFollowUp => "safety follow-up",
         RecordKind::Course => "course",
+        RecordKind::ListEntry => "list entry",
     }
 }
 

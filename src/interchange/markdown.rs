@@ -205,6 +205,38 @@ impl<'a> Chart<'a> {
             .collect();
             self.line(&format!("- **Integration goals:** {}", parts.join(", ")));
         }
+        self.lists();
+    }
+
+    /// The problem, medication and allergy lists: entries not stopped, then those stopped (with
+    /// their dates), so the chart's first page answers "what is she on, what is she allergic to".
+    fn lists(&mut self) {
+        use crate::model::ListKind;
+        let r = self.records;
+        for (kind, heading) in [
+            (ListKind::Problem, "Problems"),
+            (ListKind::Medication, "Medications"),
+            (ListKind::Allergy, "Allergies"),
+        ] {
+            let mut entries: Vec<&crate::model::ListEntry> =
+                r.lists.iter().filter(|e| e.list == kind).collect();
+            if entries.is_empty() {
+                continue;
+            }
+            entries.sort_by_key(|e| (e.stopped.is_some(), e.name.to_lowercase(), e.id.clone()));
+            let items: Vec<String> = entries
+                .iter()
+                .map(|e| {
+                    let dates = e.dates();
+                    if dates.is_empty() {
+                        inline(&e.what())
+                    } else {
+                        format!("{} ({})", inline(&e.what()), dates)
+                    }
+                })
+                .collect();
+            self.line(&format!("- **{heading}:** {}", items.join("; ")));
+        }
     }
 
     /// The one-page summary (`model::summary`), as tables: what the next provider reads first.
@@ -313,6 +345,7 @@ impl<'a> Chart<'a> {
                 RecordRef::Goal(g) => self.goal(g),
                 RecordRef::SafetyFollowUp(f) => self.follow_up(f),
                 RecordRef::Course(c) => self.course(c),
+                RecordRef::ListEntry(l) => self.list_entry(l),
                 RecordRef::Patient(_) => {}
             }
         }
@@ -769,6 +802,68 @@ impl<'a> Chart<'a> {
         }
         if !c.reason.trim().is_empty() {
             self.line(&format!("- **Reason:** {}", inline(&c.reason)));
+        }
+    }
+
+    /// A list entry where it was recorded, with its stop and each correction, the values it
+    /// replaced struck through and still readable.
+    fn list_entry(&mut self, l: &crate::model::ListEntry) {
+        use crate::model::lists::RevisionKind;
+        self.summary.list_entries += 1;
+        self.line(&format!(
+            "## {} · {} list: {}",
+            self.when(l.at),
+            l.list.label(),
+            inline(&l.name)
+        ));
+        self.blank();
+        if !l.detail.trim().is_empty() {
+            let label = match l.list {
+                crate::model::ListKind::Medication => "Dose",
+                crate::model::ListKind::Allergy => "Reaction",
+                crate::model::ListKind::Problem => "Detail",
+            };
+            self.line(&format!("- **{label}:** {}", inline(&l.detail)));
+        }
+        if let Some(c) = l.class {
+            self.line(&format!("- **Class:** {}", c.label()));
+        }
+        if let Some(d) = l.started {
+            self.line(&format!("- **Started:** {d}"));
+        }
+        if let Some(d) = l.stopped {
+            self.line(&format!("- **{}:** {d}", l.list.stopped_label()));
+        }
+        self.line(&format!("- **Recorded by:** {}", inline(&l.by)));
+        let mut after = l.values();
+        let mut lines = Vec::new();
+        for r in l.revisions.iter().rev() {
+            let line = match r.kind {
+                RevisionKind::Stopped => format!(
+                    "- {} by {}, {}{}",
+                    l.list.stopped_word(),
+                    inline(&r.by),
+                    self.when(r.at),
+                    if r.why.trim().is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", inline(&r.why))
+                    }
+                ),
+                RevisionKind::Corrected => format!(
+                    "- corrected: ~~{}~~ → {}; by {}, {}: {}",
+                    inline(&r.before.describe(l.list)),
+                    inline(&after.describe(l.list)),
+                    inline(&r.by),
+                    self.when(r.at),
+                    inline(&r.why)
+                ),
+            };
+            lines.push(line);
+            after = r.before.clone();
+        }
+        for line in lines.into_iter().rev() {
+            self.line(&line);
         }
     }
 

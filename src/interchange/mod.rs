@@ -110,6 +110,7 @@ pub struct ImportSummary {
     pub goals: usize,
     pub safety_follow_ups: usize,
     pub courses: usize,
+    pub list_entries: usize,
 }
 
 impl ImportSummary {
@@ -122,6 +123,7 @@ impl ImportSummary {
             RecordKind::Goal => self.goals += 1,
             RecordKind::SafetyFollowUp => self.safety_follow_ups += 1,
             RecordKind::Course => self.courses += 1,
+            RecordKind::ListEntry => self.list_entries += 1,
         }
     }
 
@@ -133,6 +135,7 @@ impl ImportSummary {
             + self.goals
             + self.safety_follow_ups
             + self.courses
+            + self.list_entries
     }
 }
 
@@ -149,6 +152,9 @@ impl fmt::Display for ImportSummary {
         }
         if self.courses > 0 {
             write!(f, ", {} courses", self.courses)?;
+        }
+        if self.list_entries > 0 {
+            write!(f, ", {} list entries", self.list_entries)?;
         }
         Ok(())
     }
@@ -178,6 +184,8 @@ pub struct ExportSummary {
     pub links_withheld: usize,
     pub safety_follow_ups: usize,
     pub courses: usize,
+    /// Problem, medication and allergy list entries.
+    pub list_entries: usize,
 }
 
 impl ExportSummary {
@@ -191,6 +199,7 @@ impl ExportSummary {
         self.links_withheld += other.links_withheld;
         self.safety_follow_ups += other.safety_follow_ups;
         self.courses += other.courses;
+        self.list_entries += other.list_entries;
     }
 }
 
@@ -570,6 +579,7 @@ pub(crate) fn kind_with_article(kind: RecordKind) -> &'static str {
         RecordKind::Goal => "a goal",
         RecordKind::SafetyFollowUp => "a safety follow-up",
         RecordKind::Course => "a course",
+        RecordKind::ListEntry => "a list entry",
     }
 }
 

@@ -8,8 +8,8 @@
 
 use super::FORMAT_VERSION;
 use crate::model::{
-    Band, Course, DosingSession, Instrument, IntegrationGoal, Measure, Note, Patient, PatientId,
-    Record, RecordId, RecordKind, RecordRef, SafetyFollowUp, Score,
+    Band, Course, DosingSession, Instrument, IntegrationGoal, ListEntry, Measure, Note, Patient,
+    PatientId, Record, RecordId, RecordKind, RecordRef, SafetyFollowUp, Score,
 };
 use jiff::Timestamp;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, Visitor};
@@ -121,6 +121,7 @@ pub(crate) fn record_from_line(kind: RecordKind, line: &str) -> Result<Record, L
             Record::SafetyFollowUp(from_record_line::<SafetyFollowUp>(line)?)
         }
         RecordKind::Course => Record::Course(from_record_line::<Course>(line)?),
+        RecordKind::ListEntry => Record::ListEntry(from_record_line::<ListEntry>(line)?),
         RecordKind::Measure => {
             Record::Measure(from_record_line::<MeasureLine>(line)?.into_measure()?)
         }
@@ -382,6 +383,7 @@ pub(crate) fn write_record(out: &mut Vec<u8>, record: RecordRef<'_>) -> serde_js
         RecordRef::Goal(g) => tagged(out, RecordKind::Goal, g),
         RecordRef::SafetyFollowUp(f) => tagged(out, RecordKind::SafetyFollowUp, f),
         RecordRef::Course(c) => tagged(out, RecordKind::Course, c),
+        RecordRef::ListEntry(l) => tagged(out, RecordKind::ListEntry, l),
         RecordRef::Measure(m) => tagged(out, RecordKind::Measure, &MeasureOut::new(m)),
     }
 }

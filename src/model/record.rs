@@ -4,6 +4,7 @@ use super::ValidationError;
 use super::course::Course;
 use super::goal::IntegrationGoal;
 use super::ids::{PatientId, RecordId};
+use super::lists::ListEntry;
 use super::measure::Measure;
 use super::note::Note;
 use super::patient::Patient;
@@ -23,10 +24,12 @@ pub enum RecordKind {
     SafetyFollowUp,
     /// The start of a course: induction, maintenance, re-induction.
     Course,
+    /// An entry on the problem, medication or allergy list.
+    ListEntry,
 }
 
 impl RecordKind {
-    pub const ALL: [RecordKind; 7] = [
+    pub const ALL: [RecordKind; 8] = [
         RecordKind::Patient,
         RecordKind::Note,
         RecordKind::Session,
@@ -34,6 +37,7 @@ impl RecordKind {
         RecordKind::Goal,
         RecordKind::SafetyFollowUp,
         RecordKind::Course,
+        RecordKind::ListEntry,
     ];
 
     /// The `type` of the record's line in the interchange format.
@@ -46,6 +50,7 @@ impl RecordKind {
             RecordKind::Goal => "goal",
             RecordKind::SafetyFollowUp => "safety_follow_up",
             RecordKind::Course => "course",
+            RecordKind::ListEntry => "list_entry",
         }
     }
 
@@ -64,6 +69,7 @@ pub enum Record {
     Goal(IntegrationGoal),
     SafetyFollowUp(SafetyFollowUp),
     Course(Course),
+    ListEntry(ListEntry),
 }
 
 impl Record {
@@ -76,6 +82,7 @@ impl Record {
             Record::Goal(_) => RecordKind::Goal,
             Record::SafetyFollowUp(_) => RecordKind::SafetyFollowUp,
             Record::Course(_) => RecordKind::Course,
+            Record::ListEntry(_) => RecordKind::ListEntry,
         }
     }
 
@@ -89,6 +96,7 @@ impl Record {
             Record::Goal(g) => g.id.as_str(),
             Record::SafetyFollowUp(f) => f.id.as_str(),
             Record::Course(c) => c.id.as_str(),
+            Record::ListEntry(l) => l.id.as_str(),
         }
     }
 
@@ -102,6 +110,7 @@ impl Record {
             Record::Goal(g) => &g.patient,
             Record::SafetyFollowUp(f) => &f.patient,
             Record::Course(c) => &c.patient,
+            Record::ListEntry(l) => &l.patient,
         }
     }
 
@@ -115,6 +124,7 @@ impl Record {
             Record::Goal(g) => Some(g.at),
             Record::SafetyFollowUp(f) => Some(f.at),
             Record::Course(c) => Some(c.at),
+            Record::ListEntry(l) => Some(l.at),
         }
     }
 
@@ -128,6 +138,7 @@ impl Record {
             Record::Goal(g) => g.validate(),
             Record::SafetyFollowUp(f) => f.validate(),
             Record::Course(c) => c.validate(),
+            Record::ListEntry(l) => l.validate(),
         }
     }
 }
@@ -142,6 +153,7 @@ pub enum RecordRef<'a> {
     Goal(&'a IntegrationGoal),
     SafetyFollowUp(&'a SafetyFollowUp),
     Course(&'a Course),
+    ListEntry(&'a ListEntry),
 }
 
 impl<'a> RecordRef<'a> {
@@ -154,6 +166,7 @@ impl<'a> RecordRef<'a> {
             RecordRef::Goal(_) => RecordKind::Goal,
             RecordRef::SafetyFollowUp(_) => RecordKind::SafetyFollowUp,
             RecordRef::Course(_) => RecordKind::Course,
+            RecordRef::ListEntry(_) => RecordKind::ListEntry,
         }
     }
 
@@ -166,6 +179,7 @@ impl<'a> RecordRef<'a> {
             RecordRef::Goal(g) => g.id.as_str(),
             RecordRef::SafetyFollowUp(f) => f.id.as_str(),
             RecordRef::Course(c) => c.id.as_str(),
+            RecordRef::ListEntry(l) => l.id.as_str(),
         }
     }
 
@@ -179,6 +193,7 @@ impl<'a> RecordRef<'a> {
             RecordRef::Goal(g) => Some(g.at),
             RecordRef::SafetyFollowUp(f) => Some(f.at),
             RecordRef::Course(c) => Some(c.at),
+            RecordRef::ListEntry(l) => Some(l.at),
         }
     }
 
@@ -189,7 +204,10 @@ impl<'a> RecordRef<'a> {
         mut f: impl FnMut(&dyn Fn() -> String, &'a RecordId, RecordKind),
     ) {
         match self {
-            RecordRef::Patient(_) | RecordRef::Session(_) | RecordRef::Course(_) => {}
+            RecordRef::Patient(_)
+            | RecordRef::Session(_)
+            | RecordRef::Course(_)
+            | RecordRef::ListEntry(_) => {}
             RecordRef::SafetyFollowUp(s) => {
                 if let Some(m) = &s.measure {
                     f(&|| "measure".into(), m, RecordKind::Measure);
@@ -236,6 +254,7 @@ impl Record {
             Record::Goal(g) => RecordRef::Goal(g),
             Record::SafetyFollowUp(f) => RecordRef::SafetyFollowUp(f),
             Record::Course(c) => RecordRef::Course(c),
+            Record::ListEntry(l) => RecordRef::ListEntry(l),
         }
     }
 }

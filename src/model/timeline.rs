@@ -4,6 +4,7 @@
 use super::course::Course;
 use super::goal::IntegrationGoal;
 use super::ids::RecordId;
+use super::lists::ListEntry;
 use super::measure::{Instrument, Measure, Score};
 use super::note::{Note, NoteKind, NoteStatus};
 use super::patient::Patient;
@@ -22,6 +23,8 @@ pub struct PatientRecords {
     pub goals: Vec<IntegrationGoal>,
     pub follow_ups: Vec<SafetyFollowUp>,
     pub courses: Vec<Course>,
+    /// The problem, medication and allergy lists' entries.
+    pub lists: Vec<ListEntry>,
 }
 
 impl PatientRecords {
@@ -34,6 +37,7 @@ impl PatientRecords {
             goals: vec![],
             follow_ups: vec![],
             courses: vec![],
+            lists: vec![],
         }
     }
 
@@ -47,11 +51,12 @@ impl PatientRecords {
             Record::Goal(g) => self.goals.push(g),
             Record::SafetyFollowUp(f) => self.follow_ups.push(f),
             Record::Course(c) => self.courses.push(c),
+            Record::ListEntry(l) => self.lists.push(l),
         }
     }
 
     /// The patient's timeline records oldest first, the order exports and charts use; records
-    /// at the same moment go by kind (note, session, measure, goal, follow-up, course), then id, so the order is
+    /// at the same moment go by kind (note, session, measure, goal, follow-up, course, list entry), then id, so the order is
     /// total. Psychotherapy notes are left out unless `include_private`.
     pub fn chronological(&self, include_private: bool) -> Vec<RecordRef<'_>> {
         let mut out: Vec<RecordRef<'_>> = Vec::with_capacity(
@@ -60,7 +65,8 @@ impl PatientRecords {
                 + self.measures.len()
                 + self.goals.len()
                 + self.follow_ups.len()
-                + self.courses.len(),
+                + self.courses.len()
+                + self.lists.len(),
         );
         out.extend(
             self.notes
@@ -73,6 +79,7 @@ impl PatientRecords {
         out.extend(self.goals.iter().map(RecordRef::Goal));
         out.extend(self.follow_ups.iter().map(RecordRef::SafetyFollowUp));
         out.extend(self.courses.iter().map(RecordRef::Course));
+        out.extend(self.lists.iter().map(RecordRef::ListEntry));
         out.sort_unstable_by(|a, b| (a.at(), a.kind(), a.id()).cmp(&(b.at(), b.kind(), b.id())));
         out
     }
@@ -97,6 +104,8 @@ pub enum EntryKind {
     CheckIn,
     SafetyFollowUp,
     Course,
+    /// A problem, medication or allergy list entry.
+    List(super::lists::ListKind),
 }
 
 impl EntryKind {
@@ -115,6 +124,9 @@ impl EntryKind {
             EntryKind::CheckIn => "CHK",
             EntryKind::SafetyFollowUp => "SAFE",
             EntryKind::Course => "CRSE",
+            EntryKind::List(super::lists::ListKind::Problem) => "PROB",
+            EntryKind::List(super::lists::ListKind::Medication) => "MED",
+            EntryKind::List(super::lists::ListKind::Allergy) => "ALLG",
         }
     }
 }
@@ -288,6 +300,18 @@ pub fn timeline(r: &PatientRecords) -> Vec<TimelineEntry> {
             title,
             status: None,
             flagged: false,
+        });
+    }
+    for l in &r.lists {
+        out.push(TimelineEntry {
+            at: l.at,
+            kind: EntryKind::List(l.list),
+            record: l.id.clone(),
+            check_in: None,
+            title: l.summary(),
+            status: None,
+            // An allergy is what a clinician must not miss.
+            flagged: l.list == super::lists::ListKind::Allergy && l.stopped.is_none(),
         });
     }
     out.sort_by(|a, b| {

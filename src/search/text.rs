@@ -216,9 +216,11 @@ pub fn parts(record: &Record) -> Vec<Option<Part<'_>>> {
     }
     match record {
         // A follow-up's plan and a course's reason are short and not searched (yet).
-        Record::Patient(_) | Record::Measure(_) | Record::SafetyFollowUp(_) | Record::Course(_) => {
-            Vec::new()
-        }
+        Record::Patient(_)
+        | Record::Measure(_)
+        | Record::SafetyFollowUp(_)
+        | Record::Course(_)
+        | Record::ListEntry(_) => Vec::new(),
         Record::Note(n) => {
             let mut fields = vec![n.title.as_str()];
             for s in &n.sections {

@@ -647,6 +647,7 @@ fn record_noun(kind: RecordKind) -> &'static str {
         RecordKind::Goal => "integration goal",
         RecordKind::SafetyFollowUp => "safety follow-up",
         RecordKind::Course => "course",
+        RecordKind::ListEntry => "list entry",
     }
 }
 
@@ -664,6 +665,7 @@ fn fields(r: &Record) -> serde_json::Map<String, serde_json::Value> {
         Record::Goal(x) => serde_json::to_value(x),
         Record::SafetyFollowUp(x) => serde_json::to_value(x),
         Record::Course(x) => serde_json::to_value(x),
+        Record::ListEntry(x) => serde_json::to_value(x),
     };
     match v {
         Ok(serde_json::Value::Object(m)) => m,

@@ -156,6 +156,7 @@ pub fn encode(c: &Crypt, key: &[u8], record: &Record) -> Vec<u8> {
             Record::Goal(r) => serde_json::to_vec(r),
             Record::SafetyFollowUp(r) => serde_json::to_vec(r),
             Record::Course(r) => serde_json::to_vec(r),
+            Record::ListEntry(r) => serde_json::to_vec(r),
         }
         .unwrap_or_default(),
     );
@@ -178,6 +179,7 @@ pub fn decode(c: &Crypt, key: &[u8], value: &[u8]) -> Result<Record, CodecError>
             Record::SafetyFollowUp(serde_json::from_slice(&body.0).map_err(e)?)
         }
         RecordKind::Course => Record::Course(serde_json::from_slice(&body.0).map_err(e)?),
+        RecordKind::ListEntry => Record::ListEntry(serde_json::from_slice(&body.0).map_err(e)?),
     })
 }
 

@@ -82,6 +82,7 @@ pub fn kind_byte(kind: RecordKind) -> u8 {
         RecordKind::Goal => b'g',
         RecordKind::SafetyFollowUp => b'f',
         RecordKind::Course => b'c',
+        RecordKind::ListEntry => b'l',
     }
 }
 

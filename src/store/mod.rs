@@ -52,6 +52,7 @@ pub struct Counts {
     pub check_ins: u64,
     pub safety_follow_ups: u64,
     pub courses: u64,
+    pub list_entries: u64,
 }
 
 impl Counts {
@@ -80,6 +81,7 @@ impl Counts {
             }
             Record::SafetyFollowUp(_) => self.safety_follow_ups += 1,
             Record::Course(_) => self.courses += 1,
+            Record::ListEntry(_) => self.list_entries += 1,
         }
     }
 }

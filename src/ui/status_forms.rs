@@ -16,6 +16,9 @@ pub(super) fn mode(app: &App) -> Option<&'static str> {
         Some(Popup::Record(f)) => Some(match f.purpose {
             crate::app::record_form::FormPurpose::SafetyFollowUp { .. } => "SAFETY",
             crate::app::record_form::FormPurpose::Course => "COURSE",
+            crate::app::record_form::FormPurpose::ListAdd
+            | crate::app::record_form::FormPurpose::ListStop { .. }
+            | crate::app::record_form::FormPurpose::ListCorrect { .. } => "LIST",
         }),
         _ => None,
     }
@@ -29,6 +32,14 @@ fn on_goal(app: &App) -> bool {
         .is_some_and(|e| matches!(e.kind, EntryKind::GoalSet | EntryKind::CheckIn))
 }
 
+/// Whether the timeline's selected entry is a problem, medication or allergy.
+fn on_list_entry(app: &App) -> bool {
+    app.patient
+        .as_ref()
+        .and_then(|v| v.selected())
+        .is_some_and(|e| matches!(e.kind, EntryKind::List(_)))
+}
+
 fn measure_step(app: &App) -> Option<&MeasureStep> {
     match &app.popup {
         Some(Popup::Measure(f)) => Some(&f.step),
@@ -36,9 +47,29 @@ fn measure_step(app: &App) -> Option<&MeasureStep> {
     }
 }
 
-/// The actions hinted on a selected goal and in the measure and goal popups; `None` elsewhere.
+/// The actions hinted on a selected goal or list entry and in the measure and goal popups;
+/// `None` elsewhere.
 pub(super) fn hinted(ctx: KeyContext, app: &App) -> Option<&'static [Action]> {
     Some(match (ctx, &app.popup) {
+        (KeyContext::Timeline, None) if on_list_entry(app) => &[
+            Action::Help,
+            Action::Palette,
+            Action::Open,
+            Action::ListStop,
+            Action::ListCorrect,
+            Action::ListAdd,
+            Action::Back,
+            Action::Quit,
+        ],
+        (KeyContext::Detail, None) if on_list_entry(app) => &[
+            Action::Help,
+            Action::Palette,
+            Action::ListStop,
+            Action::ListCorrect,
+            Action::ListAdd,
+            Action::Back,
+            Action::Quit,
+        ],
         (KeyContext::Timeline, None) if on_goal(app) => &[
             Action::Help,
             Action::Palette,
@@ -105,6 +136,9 @@ pub(super) fn hint_word(a: Action, app: &App) -> Option<&'static str> {
         Action::GoalCheckIn => "check in",
         Action::GoalNew => "goal",
         Action::MeasureNew => "measure",
+        Action::ListStop => "stop",
+        Action::ListCorrect => "correct",
+        Action::ListAdd => "add to a list",
         Action::NoteEdit if app.popup.is_none() && on_goal(app) => "edit goal",
         Action::MoveUp if matches!(measure_step(app), Some(MeasureStep::Items(_))) => "back",
         Action::PopupConfirm if choosing => "choose",

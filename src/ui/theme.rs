@@ -133,6 +133,8 @@ impl Theme {
             EntryKind::CheckIn => Color::Green,
             EntryKind::SafetyFollowUp => Color::LightRed,
             EntryKind::Course => Color::White,
+            EntryKind::List(crate::model::ListKind::Allergy) => Color::LightRed,
+            EntryKind::List(_) => Color::LightBlue,
         };
         Style::new().fg(color).add_modifier(Modifier::BOLD)
     }

@@ -259,3 +259,17 @@ pub fn open_note_id(app: &App) -> RecordId {
         .id
         .clone()
 }
+
+/// One generated demo patient's records (the patient first) as the store hands them to an
+/// export.
+pub fn group_one(records: Vec<Record>) -> PatientRecords {
+    let mut it = records.into_iter();
+    let Some(Record::Patient(p)) = it.next() else {
+        panic!("the patient comes first");
+    };
+    let mut pr = PatientRecords::new(p);
+    for r in it {
+        pr.push(r);
+    }
+    pr
+}
