@@ -574,7 +574,13 @@ impl<'a> Chart<'a> {
             self.line(&format!("*Cannot score: {}*", inline(&e.to_string())));
         }
         let mut facts = Vec::new();
-        if !m.items.is_empty() {
+        // Answers read with their questions (PHQ-9, GAD-7); bare numbers only where the items
+        // are not the instrument's (a measure that cannot be scored).
+        let texts = m
+            .instrument
+            .items()
+            .filter(|texts| texts.len() == m.items.len());
+        if !m.items.is_empty() && texts.is_none() {
             let items: Vec<String> = m.items.iter().map(u8::to_string).collect();
             facts.push(format!("- **Items:** {}", items.join(", ")));
         }
@@ -588,6 +594,20 @@ impl<'a> Chart<'a> {
             self.blank();
             for f in facts {
                 self.line(&f);
+            }
+        }
+        if let Some(texts) = texts {
+            self.blank();
+            self.line("### Answers");
+            self.blank();
+            self.line(&format!("*{}*", crate::model::measure::STEM));
+            self.blank();
+            for (n, (text, &answer)) in texts.iter().zip(&m.items).enumerate() {
+                let label = ANSWER_LABELS
+                    .get(usize::from(answer))
+                    .map(|l| format!(" ({l})"))
+                    .unwrap_or_default();
+                self.line(&format!("- Item {}, {text}: **{answer}**{label}", n + 1));
             }
         }
     }
