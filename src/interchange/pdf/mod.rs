@@ -36,8 +36,16 @@ const LEADING: f32 = 1.3;
 const LIST_INDENT: f32 = 14.0;
 const CELL_GAP: f32 = 8.0;
 
-/// One patient's chart as PDF bytes, with what it contains.
-pub fn render(records: &PatientRecords, opts: &ChartOptions) -> (Vec<u8>, ExportSummary) {
+/// A patient's chart as a PDF, with its page count and what it contains.
+#[derive(Debug, Clone)]
+pub struct PdfChart {
+    pub bytes: Vec<u8>,
+    pub pages: usize,
+    pub summary: ExportSummary,
+}
+
+/// One patient's chart as a PDF.
+pub fn render(records: &PatientRecords, opts: &ChartOptions) -> PdfChart {
     let (text, summary) = markdown::render(records, opts);
     let p = &records.patient;
     let name = one_line(&p.name);
@@ -49,7 +57,11 @@ pub fn render(records: &PatientRecords, opts: &ChartOptions) -> (Vec<u8>, Export
     rest.push_str(&format!(" · patient {}", one_line(p.id.as_str())));
     running.push(Run::new(Face::Regular, &rest));
     let pages = Layout::chart(&text);
-    (write(&pages, &running, &name), summary)
+    PdfChart {
+        bytes: write(&pages, &running, &name),
+        pages: pages.len(),
+        summary,
+    }
 }
 
 /// Writes one patient's chart as a PDF.
@@ -58,10 +70,10 @@ pub fn write_pdf(
     records: &PatientRecords,
     opts: &ChartOptions,
 ) -> io::Result<ExportSummary> {
-    let (bytes, summary) = render(records, opts);
-    out.write_all(&bytes)?;
+    let chart = render(records, opts);
+    out.write_all(&chart.bytes)?;
     out.flush()?;
-    Ok(summary)
+    Ok(chart.summary)
 }
 
 fn one_line(s: &str) -> String {
