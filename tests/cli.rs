@@ -627,3 +627,36 @@ fn a_pdf_chart_needs_a_patient() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn the_pdf_chart_shows_western_letters_as_typed_and_others_as_a_stand_in() {
+    if !pdftotext_or_skip("the_pdf_chart_shows_western_letters_as_typed_and_others_as_a_stand_in") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/interchange/varied.jsonl"
+    );
+    let import = kitnotes(dir.path(), &["import", fixture]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    for (id, header) in [
+        ("p1", "Zoë Ångström-Test, born 1980-04-02 · patient p1"),
+        ("p10", "Test Person ? · patient p10"),
+        ("p2", "Rowan \"Ro\" Example \\ Test · patient p2"),
+    ] {
+        let export = kitnotes(dir.path(), &["export", "--format", "pdf", "--patient", id]);
+        assert!(export.status.success(), "{}", text(&export.stderr));
+        assert!(export.stdout.starts_with(b"%PDF-"));
+        let pdf = dir.path().join(format!("{id}.pdf"));
+        std::fs::write(&pdf, &export.stdout).unwrap();
+        let out = Command::new("pdftotext")
+            .args(["-layout", "-enc", "UTF-8"])
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .unwrap();
+        let chart = text(&out.stdout);
+        assert!(chart.starts_with(header), "{id}:\n{chart}");
+    }
+}

@@ -560,30 +560,36 @@ impl Layout {
     }
 
     /// Places a table row below the current line, its cells side by side, a rule under a
-    /// header row.
+    /// header row. A row taller than a page goes on over the next one.
     fn table_row(&mut self, cells: &[Vec<Run>], widths: &[f32], size: f32, header: bool) {
         let lines = self.row_lines(cells, widths, size);
-        let height = lines.len_lines() as f32 * size * LEADING;
-        let top = self.room(height, size) + size * LEADING;
-        let mut x = MARGIN;
-        let mut bottom = top - size * LEADING;
-        for (cell, &w) in lines.0.into_iter().zip(widths) {
-            let mut y = top;
-            for l in cell {
+        let count = lines.len_lines();
+        let height = (count as f32 * size * LEADING).min(CONTENT_TOP - CONTENT_BOTTOM);
+        let mut y = self.room(height, size);
+        for k in 0..count {
+            if k > 0 {
                 y -= size * LEADING;
-                self.place(x, y, size, l);
+                if y < CONTENT_BOTTOM {
+                    self.new_page();
+                    y = CONTENT_TOP;
+                }
             }
-            bottom = bottom.min(y);
-            x += w + CELL_GAP;
+            let mut x = MARGIN;
+            for (cell, &w) in lines.0.iter().zip(widths) {
+                if let Some(l) = cell.get(k) {
+                    self.place(x, y, size, l.clone());
+                }
+                x += w + CELL_GAP;
+            }
         }
         if header && let Some(page) = self.pages.last_mut() {
             page.marks.push(Mark::Rule {
                 x1: MARGIN,
                 x2: PAGE_WIDTH - MARGIN,
-                y: bottom - size * 0.35,
+                y: y - size * 0.35,
             });
         }
-        self.y = bottom;
+        self.y = y;
     }
 }
 
@@ -814,5 +820,34 @@ mod tests {
         let w = fit_columns(&[50.0, 400.0, 300.0], 500.0);
         assert!((w.iter().sum::<f32>() - 500.0).abs() < 1e-3, "{w:?}");
         assert_eq!(w[0], 50.0);
+    }
+
+    #[test]
+    fn odd_markdown_stays_on_its_pages() {
+        let long = "x".repeat(6000);
+        let wide = format!(
+            "| {} |\n| {} |\n| {long} | {long} |\n",
+            vec!["a"; 60].join(" | "),
+            vec!["---"; 60].join(" | ")
+        );
+        let text = format!(
+            "# {long}\n\n## {long}\n{wide}\\\n**open *emph ~~strike\n- \n|\n---\n- {long}\n"
+        );
+        let pages = Layout::chart(&text);
+        assert!(pages.len() > 3);
+        for (i, page) in pages.iter().enumerate() {
+            assert!(!page.marks.is_empty(), "page {} is empty", i + 1);
+            for mark in &page.marks {
+                if let Mark::Text { y, .. } = mark {
+                    assert!(
+                        (CONTENT_BOTTOM - 0.01..=CONTENT_TOP + 0.01).contains(y),
+                        "a line at {y} on page {} is off the page",
+                        i + 1
+                    );
+                }
+            }
+        }
+        let pdf = write(&pages, &[Run::new(Face::Bold, "A")], "A");
+        assert!(pdf.starts_with(b"%PDF-"));
     }
 }
