@@ -161,47 +161,66 @@ fn runs_width(runs: &[Run], size: f32) -> f32 {
 }
 
 /// A line of the Markdown chart as runs: `\x` is a literal x, `**` toggles bold, `*` italic and
-/// `~~` strike-through.
+/// `~~` strike-through. As in Markdown, a marker opens only before a non-space and closes only
+/// after one, so "5 * 3" in a note stays as typed.
 fn spans(line: &str) -> Vec<Run> {
+    let chars: Vec<char> = line.chars().collect();
     let mut runs: Vec<Run> = Vec::new();
     let (mut bold, mut italic, mut strike) = (false, false, false);
     let mut current = String::new();
-    let flush = |runs: &mut Vec<Run>, current: &mut String, face: Face, strike: bool| {
-        if !current.is_empty() {
-            runs.push(Run {
-                face,
-                strike,
-                text: metrics::encode(current),
-            });
-            current.clear();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' {
+            current.push(chars.get(i + 1).copied().unwrap_or('\\'));
+            i += 2;
+            continue;
         }
-    };
-    let mut chars = line.chars().peekable();
-    while let Some(c) = chars.next() {
-        let face = Face::with(bold, italic);
-        match c {
-            '\\' => match chars.next() {
-                Some(next) => current.push(next),
-                None => current.push('\\'),
-            },
-            '*' if chars.peek() == Some(&'*') => {
-                chars.next();
-                flush(&mut runs, &mut current, face, strike);
-                bold = !bold;
+        let double = chars.get(i + 1) == Some(&c);
+        let marker = match c {
+            '*' if double => Some((2, 0)),
+            '*' => Some((1, 1)),
+            '~' if double => Some((2, 2)),
+            _ => None,
+        };
+        if let Some((len, which)) = marker {
+            let on = [bold, italic, strike][which];
+            let solid = |ch: Option<&char>| ch.is_some_and(|ch| !ch.is_whitespace());
+            let toggles = if on {
+                i > 0 && solid(chars.get(i - 1))
+            } else {
+                solid(chars.get(i + len))
+            };
+            if toggles {
+                if !current.is_empty() {
+                    runs.push(Run {
+                        face: Face::with(bold, italic),
+                        strike,
+                        text: metrics::encode(&current),
+                    });
+                    current.clear();
+                }
+                match which {
+                    0 => bold = !bold,
+                    1 => italic = !italic,
+                    _ => strike = !strike,
+                }
+            } else {
+                current.extend(&chars[i..i + len]);
             }
-            '*' => {
-                flush(&mut runs, &mut current, face, strike);
-                italic = !italic;
-            }
-            '~' if chars.peek() == Some(&'~') => {
-                chars.next();
-                flush(&mut runs, &mut current, face, strike);
-                strike = !strike;
-            }
-            c => current.push(c),
+            i += len;
+            continue;
         }
+        current.push(c);
+        i += 1;
     }
-    flush(&mut runs, &mut current, Face::with(bold, italic), strike);
+    if !current.is_empty() {
+        runs.push(Run {
+            face: Face::with(bold, italic),
+            strike,
+            text: metrics::encode(&current),
+        });
+    }
     runs
 }
 
@@ -779,7 +798,7 @@ mod tests {
 
     #[test]
     fn markdown_emphasis_and_escapes_become_faces() {
-        let runs = spans("**Signed** by a\\*b *now* ~~128/84~~ → 130/84");
+        let runs = spans("**Signed** by a\\*b *now* ~~128/84~~ → 130/84, 5 * 3 ** 2");
         let faces: Vec<(Face, bool, String)> = runs
             .iter()
             .map(|r| {
@@ -798,7 +817,7 @@ mod tests {
                 (Face::Italic, false, "now".into()),
                 (Face::Regular, false, " ".into()),
                 (Face::Regular, true, "128/84".into()),
-                (Face::Regular, false, " -> 130/84".into()),
+                (Face::Regular, false, " -> 130/84, 5 * 3 ** 2".into()),
             ]
         );
     }
