@@ -401,3 +401,262 @@ fn search_order_date_prints_the_oldest_matches_first() {
         text(&bad.stderr)
     );
 }
+
+/// pdftotext (poppler-utils) reads the PDF back. `.ci/run` installs it and sets
+/// KITNOTES_REQUIRE_PDFTOTEXT=1, so CI fails without it; elsewhere its absence only skips.
+fn pdftotext_or_skip(test: &str) -> bool {
+    let found = Command::new("pdftotext").arg("-v").output().is_ok();
+    if !found {
+        assert!(
+            std::env::var_os("KITNOTES_REQUIRE_PDFTOTEXT").is_none(),
+            "KITNOTES_REQUIRE_PDFTOTEXT is set but pdftotext is not installed (apt-get install poppler-utils)"
+        );
+        eprintln!("NOTICE: {test} skipped: pdftotext is not installed (poppler-utils)");
+    }
+    found
+}
+
+/// Whitespace (line ends from wrapping, layout spaces) as single spaces.
+fn squeezed(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn the_pdf_chart_names_the_patient_and_numbers_every_page_and_holds_the_records() {
+    if !pdftotext_or_skip(
+        "the_pdf_chart_names_the_patient_and_numbers_every_page_and_holds_the_records",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("config")).unwrap();
+    std::fs::write(
+        dir.path().join("config/config.toml"),
+        "timezone = \"America/New_York\"\n",
+    )
+    .unwrap();
+    let demo = kitnotes(
+        dir.path(),
+        &[
+            "demo",
+            "--no-ui",
+            "--patients",
+            "3",
+            "--anchor",
+            "2026-11-01",
+        ],
+    );
+    assert!(demo.status.success(), "{}", text(&demo.stderr));
+    // The records as the store has them, psychotherapy notes included, to compare with.
+    let jsonl = kitnotes(
+        dir.path(),
+        &[
+            "--demo",
+            "export",
+            "--patient",
+            "p0003",
+            "--include-psychotherapy-notes",
+        ],
+    );
+    assert!(jsonl.status.success(), "{}", text(&jsonl.stderr));
+    let records =
+        kitnotes::interchange::parse(&jsonl.stdout[..], &kitnotes::interchange::NothingStored)
+            .unwrap()
+            .records;
+    let tz = jiff::tz::TimeZone::get("America/New_York").unwrap();
+
+    let pdf = dir.path().join("chart.pdf");
+    let export = kitnotes(
+        dir.path(),
+        &[
+            "--demo",
+            "export",
+            "--format",
+            "pdf",
+            "--patient",
+            "p0003",
+            "-o",
+            pdf.to_str().unwrap(),
+        ],
+    );
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    assert!(
+        text(&export.stderr).contains("psychotherapy notes left out"),
+        "{}",
+        text(&export.stderr)
+    );
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&pdf).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the chart is readable by this user only");
+    }
+    let read = |path: &std::path::Path| {
+        let out = Command::new("pdftotext")
+            .args(["-layout", "-enc", "UTF-8"])
+            .arg(path)
+            .arg("-")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "pdftotext: {}", text(&out.stderr));
+        text(&out.stdout)
+    };
+    let chart = read(&pdf);
+
+    let mut name = String::new();
+    let mut born = String::new();
+    for r in &records {
+        if let kitnotes::model::Record::Patient(p) = r {
+            name = p.name.clone();
+            born = p.born.unwrap().to_string();
+        }
+    }
+    assert_eq!(name, "Maite Kowalczyk");
+    // pdftotext ends every page with a form feed.
+    let pages: Vec<&str> = chart
+        .split('\u{c}')
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    assert!(
+        pages.len() >= 3,
+        "a chart of several pages, got {}",
+        pages.len()
+    );
+    for (i, page) in pages.iter().enumerate() {
+        assert!(
+            page.contains(&format!("{name}, born {born}")),
+            "page {} does not name the patient:\n{page}",
+            i + 1
+        );
+        assert!(
+            page.contains(&format!("page {} of {}", i + 1, pages.len())),
+            "page {} has no page number:\n{page}",
+            i + 1
+        );
+    }
+    let flat = squeezed(&chart);
+    assert!(flat.contains("Times shown in: America/New_York"), "{flat}");
+    // Every PHQ-9 as the store has it: its time in the clinic's zone and its total.
+    let mut phq9 = 0;
+    for r in &records {
+        if let kitnotes::model::Record::Measure(m) = r
+            && m.instrument == kitnotes::model::Instrument::Phq9
+        {
+            let Ok(kitnotes::model::Score::Scored { total, .. }) = m.score() else {
+                continue;
+            };
+            let when =
+                m.at.to_zoned(tz.clone())
+                    .strftime("%Y-%m-%d %H:%M %Z")
+                    .to_string();
+            let heading = format!("{when} · PHQ-9: {total},");
+            assert!(flat.contains(&heading), "no {heading:?} in the chart");
+            // Its answers with their questions.
+            assert!(flat.contains(&format!(
+                "Item 9, Thoughts that you would be better off dead, or of hurting yourself in some way: {}",
+                m.items[8]
+            )));
+            phq9 += 1;
+        }
+    }
+    assert!(phq9 >= 2, "the demo patient has PHQ-9 scores ({phq9})");
+    // A signed note's text, and no psychotherapy note's without the flag.
+    let note_text = |private: bool| {
+        records
+            .iter()
+            .find_map(|r| match r {
+                kitnotes::model::Record::Note(n)
+                    if n.kind.is_private() == private && !n.sections.is_empty() =>
+                {
+                    let body = &n.sections.iter().find(|s| !s.body.trim().is_empty())?.body;
+                    Some(
+                        squeezed(body)
+                            .split(' ')
+                            .take(8)
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                    )
+                }
+                _ => None,
+            })
+            .unwrap()
+    };
+    let note = note_text(false);
+    assert!(flat.contains(&note), "no {note:?} in the chart");
+    let private = note_text(true);
+    assert!(
+        !flat.contains(&private),
+        "a psychotherapy note went out without the flag"
+    );
+    assert!(!flat.contains("PRIVATE psychotherapy note"));
+
+    let with_private = dir.path().join("private.pdf");
+    let export = kitnotes(
+        dir.path(),
+        &[
+            "--demo",
+            "export",
+            "--format",
+            "pdf",
+            "--patient",
+            "p0003",
+            "--include-psychotherapy-notes",
+            "-o",
+            with_private.to_str().unwrap(),
+        ],
+    );
+    assert!(export.status.success(), "{}", text(&export.stderr));
+    let flat = squeezed(&read(&with_private));
+    assert!(flat.contains("PRIVATE psychotherapy note"));
+    assert!(
+        flat.contains(&private),
+        "no {private:?} in the chart with the flag"
+    );
+}
+
+#[test]
+fn a_pdf_chart_needs_a_patient() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = kitnotes(dir.path(), &["export", "--format", "pdf"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--format pdf needs --patient ID"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn the_pdf_chart_shows_western_letters_as_typed_and_others_as_a_stand_in() {
+    if !pdftotext_or_skip("the_pdf_chart_shows_western_letters_as_typed_and_others_as_a_stand_in") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/interchange/varied.jsonl"
+    );
+    let import = kitnotes(dir.path(), &["import", fixture]);
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    for (id, header) in [
+        ("p1", "Zoë Ångström-Test, born 1980-04-02 · patient p1"),
+        ("p10", "Test Person ? · patient p10"),
+        ("p2", "Rowan \"Ro\" Example \\ Test · patient p2"),
+    ] {
+        let export = kitnotes(dir.path(), &["export", "--format", "pdf", "--patient", id]);
+        assert!(export.status.success(), "{}", text(&export.stderr));
+        assert!(export.stdout.starts_with(b"%PDF-"));
+        let pdf = dir.path().join(format!("{id}.pdf"));
+        std::fs::write(&pdf, &export.stdout).unwrap();
+        let out = Command::new("pdftotext")
+            .args(["-layout", "-enc", "UTF-8"])
+            .arg(&pdf)
+            .arg("-")
+            .output()
+            .unwrap();
+        let chart = text(&out.stdout);
+        assert!(chart.starts_with(header), "{id}:\n{chart}");
+    }
+}

@@ -969,6 +969,8 @@ fn check_import(bytes: &[u8]) -> Result<bool, TestCaseError> {
                 };
                 let mut md = Vec::new();
                 prop_assert!(markdown::write_chart(&mut md, p, &chart).is_ok());
+                let pdf = kitnotes::interchange::pdf::render(p, &chart);
+                prop_assert!(pdf.bytes.starts_with(b"%PDF-") && pdf.pages >= 1);
                 let fhir = FhirOptions {
                     include_psychotherapy_notes: true,
                     generated_at: Some(ts("2026-03-10T12:00:00Z")),

@@ -761,7 +761,12 @@ fn a_session_stopped_before_dosing_reads_as_such() {
          consider delaying treatment** |"
     ));
     assert!(md.contains("- **Ended early because:** Pre-dose BP 162/98; treatment delayed."));
-    assert!(md.contains("## 2026-02-01 09:00 UTC · PHQ-9: 0, minimal\n\n- **Items:**"));
+    // Each answer with its question and its words, item 9 among them.
+    assert!(md.contains("## 2026-02-01 09:00 UTC · PHQ-9: 0, minimal\n\n### Answers\n"));
+    assert!(md.contains(
+        "- Item 9, Thoughts that you would be better off dead, or of hurting yourself in some \
+         way: **0** (Not at all)\n"
+    ));
     assert!(!md.contains("ITEM 9"));
 }
 

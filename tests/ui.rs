@@ -1166,3 +1166,71 @@ fn with_no_color_the_theme_key_stays_monochrome_and_the_selection_stays_marked()
     });
     assert!(marked, "the selection has a mark without colour");
 }
+
+#[test]
+fn the_timeline_key_writes_the_patients_chart_as_a_pdf_never_over_an_earlier_one_and_logs_it() {
+    let mut f = demo_app((120, 40));
+    let out = TempDir::new().unwrap();
+    let exports = out.path().join("exports");
+    f.app.settings.export_dir = Some(exports.clone());
+    // The palette lists it too.
+    press(&mut f.app, ":");
+    type_text(&mut f.app, "chart pdf");
+    assert!(
+        screen(&f.app).contains("chart as a PDF"),
+        "{}",
+        screen(&f.app)
+    );
+    press(&mut f.app, "<Esc>");
+
+    press(&mut f.app, "<Enter>");
+    let p = f.app.roster.selected().unwrap().clone();
+    press(&mut f.app, "E");
+    let first = exports.join(format!("chart-{}-2026-11-21.pdf", p.id));
+    let status = f.app.status.clone().unwrap();
+    assert!(!status.error, "{}", status.text);
+    assert!(
+        status.text.starts_with(&format!(
+            "Chart of {} written to {} (",
+            p.name,
+            first.display()
+        )),
+        "{}",
+        status.text
+    );
+    let bytes = std::fs::read(&first).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&first).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "the chart is readable by this user only");
+    }
+    // Again the same day: a second file; the first is kept as it was.
+    press(&mut f.app, "E");
+    let second = exports.join(format!("chart-{}-2026-11-21-2.pdf", p.id));
+    assert!(second.exists(), "{:?}", f.app.status);
+    assert_eq!(std::fs::read(&first).unwrap(), bytes);
+    // The same records give the same bytes (no creation time in the file).
+    assert_eq!(std::fs::read(&second).unwrap(), bytes);
+    let files: Vec<_> = std::fs::read_dir(&exports).unwrap().collect();
+    assert_eq!(files.len(), 2, "no temporary file is left behind");
+
+    let filter = kitnotes::store::AuditFilter {
+        patient: Some(p.id.clone()),
+        ..Default::default()
+    };
+    let log = f.app.store().audit_log(&filter).unwrap();
+    let exported: Vec<_> = log
+        .iter()
+        .filter(|e| e.action == kitnotes::store::AuditAction::Exported)
+        .collect();
+    assert_eq!(exported.len(), 2, "{log:?}");
+    assert!(
+        exported[0]
+            .detail
+            .starts_with(&format!("PDF chart to {}: ", first.display())),
+        "{}",
+        exported[0].detail
+    );
+}

@@ -155,6 +155,7 @@ actions! {
     GoalNew = "goal.new": "Promote an intention to an integration goal, or set a new one",
     GoalCheckIn = "goal.check_in": "Check in on a goal: progress 0-10 and a short note",
     SafetyFollowUp = "safety.follow_up": "Record a safety follow-up of a PHQ-9 item 9 answer: risk assessed, plan, by whom",
+    ChartPdf = "chart.pdf": "Write the patient's chart as a PDF to hand over (psychotherapy notes left out) into the exports folder",
     CourseStart = "course.start": "Start a course: induction, re-induction (own baseline and numbering) or maintenance",
     ListAdd = "list.add": "Add a problem, a medication (with its class) or an allergy to the patient's lists",
     ListStop = "list.stop": "Stop the selected problem, medication or allergy: a stop date, and it stays readable",

@@ -6,6 +6,7 @@
 //! to the store where the action saves something -> the next frame draws from state.
 
 pub mod action;
+mod chart;
 pub mod confirm;
 pub mod console;
 pub mod detail;
@@ -203,6 +204,9 @@ pub struct AppSettings {
     pub lock_during_session: lock::LockAfter,
     /// `NO_COLOR` is set: the theme stays monochrome.
     pub no_color: bool,
+    /// Where `chart.pdf` writes a patient's chart (`<data dir>/exports`); None: nowhere, and the
+    /// action says so.
+    pub export_dir: Option<std::path::PathBuf>,
     /// Whether what is typed but not yet a record is kept in the store and brought back at the
     /// next start (`app::unsaved`). Off for pictures, which must not change what a real start
     /// brings back.
@@ -234,6 +238,7 @@ impl Default for AppSettings {
             lock_after: lock::LockAfter::default(),
             lock_during_session: lock::LockAfter::DURING_SESSION,
             no_color: false,
+            export_dir: None,
             keep_unsaved: true,
             clinic: crate::model::Clinic::default(),
             rems_dir: None,
@@ -732,6 +737,7 @@ impl App {
             Action::GoalNew => self.open_intentions(),
             Action::GoalCheckIn => self.open_check_in(),
             Action::ListAdd | Action::ListStop | Action::ListCorrect => self.open_list_form(action),
+            Action::ChartPdf => self.export_chart_pdf(),
             Action::SearchPatient => self.open_search(false),
             Action::SearchAll => self.open_search(true),
             Action::Privacy => self.toggle_privacy(),

@@ -22,6 +22,9 @@ pub enum Format {
     Rems,
     /// A FHIR R4 Bundle (JSON) of one patient's records (needs --patient ID); docs/FHIR.md.
     Fhir,
+    /// One patient's chart as a PDF to hand over (needs --patient ID): the Markdown chart's
+    /// content, each page naming the patient and numbered "page N of M".
+    Pdf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -63,6 +66,9 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     if args.bundle.is_some() {
         anyhow::bail!("--bundle is only used with --format fhir");
     }
+    if args.format == Format::Pdf {
+        return pdf(env, &args);
+    }
     if args.session.is_some() {
         anyhow::bail!("--session is only used with --format rems");
     }
@@ -81,8 +87,8 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let write = |out: &mut dyn Write| -> Result<interchange::ExportSummary, ExportError> {
         match args.format {
             Format::Jsonl => interchange::export_jsonl(&store, out, &opts),
-            // `Rems` and `Fhir` went their own ways at the top.
-            Format::Md | Format::Rems | Format::Fhir => {
+            // `Rems`, `Fhir` and `Pdf` went their own ways at the top.
+            Format::Md | Format::Rems | Format::Fhir | Format::Pdf => {
                 let chart = interchange::markdown::ChartOptions {
                     tz: tz.clone(),
                     reinduction_gap: env.config.reinduction_gap(),
@@ -131,6 +137,7 @@ fn export_detail(args: &Args, summary: Option<&ExportSummary>, destination: &str
         Format::Md => "Markdown chart",
         Format::Rems => "REMS monitoring summary",
         Format::Fhir => "FHIR R4 bundle",
+        Format::Pdf => "PDF chart",
     };
     let mut detail = format!("{format} to {destination}");
     if let Some(s) = summary {
@@ -427,6 +434,44 @@ fn fhir_detail(
         detail.push_str("; psychotherapy notes included (--include-psychotherapy-notes)");
     }
     detail
+}
+
+/// `--format pdf --patient ID`: one patient's chart as a PDF, to `-o` or standard output;
+/// says on standard error what went in and logs the export.
+fn pdf(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
+    let Some(id) = &args.patient else {
+        anyhow::bail!("--format pdf needs --patient ID: a PDF chart holds one patient's records");
+    };
+    if args.session.is_some() {
+        anyhow::bail!("--session is only used with --format rems");
+    }
+    let patient = PatientId::parse(id).map_err(|e| anyhow::anyhow!("--patient {id:?}: {e}"))?;
+    let chart = interchange::markdown::ChartOptions {
+        tz: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
+        reinduction_gap: env.config.reinduction_gap(),
+        include_psychotherapy_notes: args.include_psychotherapy_notes,
+        now: Some(jiff::Timestamp::now()),
+        stalled_weeks: env.config.stalled_weeks(),
+        ..Default::default()
+    };
+    let store = env.open_existing_store()?;
+    let (summary, destination) = write_export(args.output.as_deref(), |out| {
+        interchange::export_pdf(&store, out, &patient, &chart)
+    })?;
+    let detail = export_detail(args, summary.as_ref(), &destination);
+    if let Some(s) = &summary {
+        let mut line = format!("Exported patient {patient}'s {detail}");
+        if s.psychotherapy_notes_withheld > 0 {
+            line.push_str(" (--include-psychotherapy-notes adds them)");
+        }
+        eprintln!("{line}");
+    }
+    let event = env
+        .actor()
+        .event(AuditAction::Exported)
+        .patient(&patient)
+        .detail(detail);
+    log_export(&store, &event, &destination)
 }
 
 /// Writes to a temporary file beside `path`, syncs it, then renames it over `path`, so a crash

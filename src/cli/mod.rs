@@ -303,6 +303,12 @@ pub fn build_app(
                 "store.editing.json"
             })
         }),
+        // Charts written from the UI (`chart.pdf`), kept apart for the demo store too.
+        export_dir: Some(env.paths.data_dir.join(if env.demo {
+            "demo-exports"
+        } else {
+            "exports"
+        })),
         ..AppSettings::default()
     };
     // Ids only need to differ between runs; their time part comes from the clock.

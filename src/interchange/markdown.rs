@@ -264,6 +264,18 @@ impl<'a> Chart<'a> {
         let day = |t: jiff::Timestamp| format_time(t, &self.opts.tz, "%Y-%m-%d");
         self.blank();
         self.line("## Summary");
+        for (kind, entries) in s.lists.iter().filter(|l| !l.1.is_empty()) {
+            self.blank();
+            self.line(&format!(
+                "**{}:** {}",
+                kind.label(),
+                entries
+                    .iter()
+                    .map(|(e, _)| inline(e))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            ));
+        }
         if !s.scores.is_empty() {
             self.blank();
             self.line(
@@ -324,7 +336,11 @@ impl<'a> Chart<'a> {
                 ));
             }
         }
-        if s.scores.is_empty() && s.sessions.is_empty() && s.goals.is_empty() {
+        if s.scores.is_empty()
+            && s.sessions.is_empty()
+            && s.goals.is_empty()
+            && s.lists.iter().all(|l| l.1.is_empty())
+        {
             self.blank();
             self.line("No scores, sessions or goals yet.");
         }
@@ -713,7 +729,13 @@ impl<'a> Chart<'a> {
             self.line(&format!("*Cannot score: {}*", inline(&e.to_string())));
         }
         let mut facts = Vec::new();
-        if !m.items.is_empty() {
+        // Answers read with their questions (PHQ-9, GAD-7); bare numbers only where the items
+        // are not the instrument's (a measure that cannot be scored).
+        let texts = m
+            .instrument
+            .items()
+            .filter(|texts| texts.len() == m.items.len());
+        if !m.items.is_empty() && texts.is_none() {
             let items: Vec<String> = m.items.iter().map(u8::to_string).collect();
             facts.push(format!("- **Items:** {}", items.join(", ")));
         }
@@ -727,6 +749,20 @@ impl<'a> Chart<'a> {
             self.blank();
             for f in facts {
                 self.line(&f);
+            }
+        }
+        if let Some(texts) = texts {
+            self.blank();
+            self.line("### Answers");
+            self.blank();
+            self.line(&format!("*{}*", crate::model::measure::STEM));
+            self.blank();
+            for (n, (text, &answer)) in texts.iter().zip(&m.items).enumerate() {
+                let label = ANSWER_LABELS
+                    .get(usize::from(answer))
+                    .map(|l| format!(" ({l})"))
+                    .unwrap_or_default();
+                self.line(&format!("- Item {}, {text}: **{answer}**{label}", n + 1));
             }
         }
     }

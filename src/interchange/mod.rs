@@ -10,7 +10,8 @@
 //!   already in use.
 //! - [`JsonlWriter`] writes patients and their records canonically, so that exporting, importing
 //!   into an empty store and exporting again gives the same bytes.
-//! - [`markdown`] renders a chart a clinician can print.
+//! - [`markdown`] renders a chart a clinician can print; [`pdf`] lays the same chart out as a PDF
+//!   to hand over.
 //! - [`rems`] writes the esketamine REMS monitoring summary of one session.
 //! - [`fhir`] builds a FHIR R4 Bundle of one patient's records (docs/FHIR.md).
 //!
@@ -21,6 +22,7 @@ pub mod fhir;
 mod import;
 mod lines;
 pub mod markdown;
+pub mod pdf;
 pub mod rems;
 mod wire;
 
@@ -556,6 +558,18 @@ pub fn export_markdown_with(
     }
     out.flush()?;
     Ok(summary)
+}
+
+/// Exports one patient's chart as a PDF (the Markdown chart's content, paged, each page naming
+/// the patient); an unknown patient is an error. Psychotherapy notes only if `chart` asks.
+pub fn export_pdf(
+    store: &(impl Store + ?Sized),
+    mut out: impl Write,
+    patient: &PatientId,
+    chart: &ChartOptions,
+) -> Result<ExportSummary, ExportError> {
+    let records = patient_records(store, patient.clone())?;
+    Ok(pdf::write_pdf(&mut out, &records, chart)?)
 }
 
 /// Exports one patient as a FHIR R4 Bundle (indented JSON); an unknown patient is an error.

@@ -1,8 +1,9 @@
 //! The one-page course summary (issue 20): what a reviewing clinician, or the next provider,
 //! reads first. A dated score table with the session each score followed and the course's
 //! response and remission; each dosing session with its dose, adverse events and vitals flags;
-//! the goals with their target date, last check-in and a "stalled" mark. The course view shows
-//! it (`s`), and the chart (Markdown and PDF) starts with it.
+//! the goals with their target date, last check-in and a "stalled" mark; the problem,
+//! medication and allergy lists. The course view shows it (`s`), and the chart (Markdown and
+//! PDF) starts with it.
 
 use super::cadence::CadenceStep;
 use super::course::{self, CoursePeriod};
@@ -66,6 +67,10 @@ pub struct Summary {
     pub scores: Vec<ScoreRow>,
     pub sessions: Vec<SessionRow>,
     pub goals: Vec<GoalRow>,
+    /// Problems, medications, allergies: each list's entries, current first, each described
+    /// in one line ("sertraline 100 mg daily (other), since 2024-05-01") with whether it is
+    /// current.
+    pub lists: Vec<(super::lists::ListKind, Vec<(String, bool)>)>,
 }
 
 impl Summary {
@@ -143,11 +148,28 @@ impl Summary {
             })
             .collect();
         goals.sort_by_key(|g| (g.status != GoalStatus::Active, g.title.to_lowercase()));
+        let today = now.to_zoned(tz.clone()).date();
+        let lists = super::lists::ListKind::ALL
+            .into_iter()
+            .map(|kind| {
+                let mut entries: Vec<&super::lists::ListEntry> =
+                    r.lists.iter().filter(|l| l.list == kind).collect();
+                entries.sort_by_key(|l| (!l.is_current_on(today), l.name.to_lowercase()));
+                (
+                    kind,
+                    entries
+                        .iter()
+                        .map(|l| (l.values().describe(kind), l.is_current_on(today)))
+                        .collect(),
+                )
+            })
+            .collect();
         Summary {
             courses: course::course_lines(&all, tz),
             scores,
             sessions,
             goals,
+            lists,
         }
     }
 }
@@ -169,7 +191,7 @@ fn score_rows(r: &PatientRecords, c: &CoursePeriod) -> Vec<ScoreRow> {
                 "baseline".to_owned()
             } else {
                 o.change_percent
-                    .map(|c| percent(c))
+                    .map(percent)
                     .unwrap_or_else(|| "no change measurable".to_owned())
             };
             if i > 0 && o.response {

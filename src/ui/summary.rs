@@ -1,5 +1,5 @@
-//! The course view's one-page summary (`s` in the course view): the patient's courses, a dated
-//! score table, every dosing session with its dose, adverse events and flags, and the goals
+//! The course view's one-page summary (`s` in the course view): the patient's courses, the
+//! problem, medication and allergy lists, a dated score table, every dosing session with its dose, adverse events and flags, and the goals
 //! with their last check-in and a stalled mark. Read top to bottom; it scrolls when it is
 //! longer than the screen. Below 100 columns, "course 2 session 3" is written "c2 s3".
 
@@ -33,6 +33,32 @@ pub fn lines(s: &Summary, tz: &TimeZone, width: u16) -> Vec<(Tone, String)> {
     }
     out.extend(s.courses.iter().map(|c| (Tone::Text, format!("  {c}"))));
     out.push((Tone::Text, String::new()));
+    for (kind, entries) in &s.lists {
+        let heading = match kind {
+            crate::model::lists::ListKind::Problem => "Problems",
+            crate::model::lists::ListKind::Medication => "Medications",
+            crate::model::lists::ListKind::Allergy => "Allergies",
+        };
+        if entries.is_empty() {
+            out.push((Tone::Dim, format!("{heading}: none recorded")));
+            continue;
+        }
+        out.push((Tone::Heading, heading.to_owned()));
+        let alert = *kind == crate::model::lists::ListKind::Allergy;
+        for (e, current) in entries {
+            let tone = if !current {
+                Tone::Dim
+            } else if alert {
+                Tone::Alert
+            } else {
+                Tone::Text
+            };
+            out.push((tone, format!("  {e}")));
+        }
+    }
+    if out.last().is_some_and(|l| !l.1.is_empty()) {
+        out.push((Tone::Text, String::new()));
+    }
     out.push((Tone::Heading, "Scores".to_owned()));
     if s.scores.is_empty() {
         out.push((Tone::Dim, "  no PHQ-9 or GAD-7 yet".to_owned()));
