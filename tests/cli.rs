@@ -562,6 +562,25 @@ fn the_pdf_chart_names_the_patient_and_numbers_every_page_and_holds_the_records(
         }
     }
     assert!(phq9 >= 2, "the demo patient has PHQ-9 scores ({phq9})");
+    // The summary comes first, and its score table matches the records: each scored PHQ-9 and
+    // GAD-7 as a row with its day in the clinic's zone, the scale and the total, on page 1 or 2.
+    let summary_pages = squeezed(&pages[..2.min(pages.len())].join(" "));
+    assert!(summary_pages.contains("Summary"), "{summary_pages}");
+    let mut rows = 0;
+    for r in &records {
+        if let kitnotes::model::Record::Measure(m) = r
+            && let Ok(kitnotes::model::Score::Scored { total, .. }) = m.score()
+        {
+            let day = m.at.to_zoned(tz.clone()).strftime("%Y-%m-%d").to_string();
+            let row = format!("{day} {} {total} ", m.instrument.label());
+            assert!(
+                summary_pages.contains(&row),
+                "no summary row {row:?} in:\n{summary_pages}"
+            );
+            rows += 1;
+        }
+    }
+    assert!(rows >= 4, "summary rows checked: {rows}");
     // A signed note's text, and no psychotherapy note's without the flag.
     let note_text = |private: bool| {
         records

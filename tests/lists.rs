@@ -150,3 +150,53 @@ fn stop_and_correct_need_a_list_entry_selected() {
     press(&mut w.app, "C");
     assert!(w.app.popup.is_none());
 }
+
+/// The REMS form reads the medication list: a benzodiazepine on Xiomara's list is offered as
+/// the answer to the medications question when her esketamine session starts.
+#[test]
+fn the_medication_list_fills_in_the_rems_medications_question() {
+    let mut w = writer((120, 40));
+    open_patient(&mut w.app, "Xiomara");
+    press(&mut w.app, "2a");
+    type_text(&mut w.app, "lorazepam");
+    press(&mut w.app, "<Tab>");
+    type_text(&mut w.app, "0.5 mg at night");
+    press(&mut w.app, "<Tab>b<Enter>");
+    assert!(w.app.popup.is_none(), "{}", screen(&w.app));
+    press(&mut w.app, "s");
+    type_text(&mut w.app, "esketamine");
+    press(&mut w.app, "<Enter>");
+    let line = |w: &Writer| {
+        let i = w.app.console.as_ref()?.input.as_ref()?;
+        Some((i.kind, i.field.text().to_string()))
+    };
+    // Enrolment first (a first treatment), then the medications, filled in.
+    for _ in 0..3 {
+        match line(&w) {
+            Some((kitnotes::app::console::InputKind::Concomitant, text)) => {
+                assert!(
+                    text.starts_with("benzo: ") && text.contains("lorazepam 0.5 mg at night"),
+                    "{text:?}"
+                );
+                press(&mut w.app, "<Enter>");
+                let s = w.app.console.as_ref().unwrap();
+                let answered = s
+                    .session
+                    .rems
+                    .as_ref()
+                    .unwrap()
+                    .concomitant
+                    .clone()
+                    .unwrap();
+                assert!(answered.takes(kitnotes::model::MedClass::Benzodiazepines));
+                return;
+            }
+            Some(_) => {
+                type_text(&mut w.app, "y");
+                press(&mut w.app, "<Enter>");
+            }
+            None => panic!("no REMS question: {}", screen(&w.app)),
+        }
+    }
+    panic!("the medications question never came: {}", screen(&w.app));
+}

@@ -103,6 +103,27 @@ fn a_rems_session_is_not_signed_while_a_field_is_missing_and_each_refusal_goes_t
     type_text(&mut w.app, "y");
     press(&mut w.app, "<Enter>");
     assert_eq!(line_kind(&w), Some(InputKind::Concomitant));
+    // The line comes filled in from the patient's medication list, as the form reads it.
+    let offered = w
+        .app
+        .console
+        .as_ref()
+        .and_then(|c| c.input.as_ref())
+        .map(|i| i.field.text().to_string())
+        .unwrap_or_default();
+    let records = &w.app.patient.as_ref().unwrap().records;
+    let meds = records
+        .lists
+        .iter()
+        .any(|l| l.list == kitnotes::model::lists::ListKind::Medication);
+    if meds {
+        let read = kitnotes::model::ConcomitantMedications::parse(&offered).unwrap();
+        assert!(!offered.is_empty(), "the medication list fills the line");
+        assert_eq!(read.as_typed(), offered);
+    } else {
+        assert_eq!(offered, "", "no medication list: nothing offered");
+    }
+    press(&mut w.app, "<C-u>");
     type_text(&mut w.app, "benzo: lorazepam 0.5 mg at night");
     press(&mut w.app, "<Enter>");
     assert_eq!(line_kind(&w), None);

@@ -1281,7 +1281,7 @@ impl App {
     /// concomitant medications, whether it is the first treatment, enrolment), if any.
     pub(super) fn ask_next_rems_question(&mut self) {
         let now = self.now();
-        let Some(c) = self.console.as_mut() else {
+        let Some(c) = self.console.as_ref() else {
             return;
         };
         if !c.is_rems() || c.session.is_signed() || c.input.is_some() {
@@ -1298,13 +1298,30 @@ impl App {
         } else {
             return;
         };
-        c.input = Some(ConsoleInput {
-            kind,
-            field: TextField::default(),
-            at: now,
-            error: None,
-            editing: None,
-        });
+        // The medication list answers the medications question: its answer is offered in the
+        // line, for the clinician to check and store with Enter (or change).
+        let offered = match (kind, &self.patient) {
+            (InputKind::Concomitant, Some(v))
+                if v.records.patient.id == c.session.patient
+                    && v.records
+                        .lists
+                        .iter()
+                        .any(|l| l.list == crate::model::lists::ListKind::Medication) =>
+            {
+                let day = now.to_zoned(self.settings.time_zone.clone()).date();
+                crate::model::lists::rems_concomitant(&v.records, day).as_typed()
+            }
+            _ => String::new(),
+        };
+        if let Some(c) = self.console.as_mut() {
+            c.input = Some(ConsoleInput {
+                kind,
+                field: TextField::new(&offered),
+                at: now,
+                error: None,
+                editing: None,
+            });
+        }
     }
 
     fn input_error(&mut self, e: String) {

@@ -135,6 +135,25 @@ impl ConcomitantMedications {
             .join(", ")
     }
 
+    /// The answer as it is typed in the console ("none", "benzo, opioid: lorazepam"), which
+    /// [`ConcomitantMedications::parse`] reads back.
+    pub fn as_typed(&self) -> String {
+        let mut out = if self.classes.is_empty() {
+            "none".to_owned()
+        } else {
+            self.classes
+                .iter()
+                .map(|c| c.word())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        if !self.detail.is_empty() {
+            out.push_str(": ");
+            out.push_str(&self.detail);
+        }
+        out
+    }
+
     pub fn takes(&self, class: MedClass) -> bool {
         self.classes.contains(&class)
     }

@@ -42,7 +42,11 @@ pub fn answer_rems_questions(w: &mut Writer) {
             .and_then(|c| c.input.as_ref())
             .map(|i| i.kind);
         match kind {
-            Some(InputKind::Concomitant) => type_text(&mut w.app, "none"),
+            // The line may come filled in from the medication list: cleared first.
+            Some(InputKind::Concomitant) => {
+                press(&mut w.app, "<C-u>");
+                type_text(&mut w.app, "none")
+            }
             Some(InputKind::Enrolled | InputKind::FirstTreatment) => type_text(&mut w.app, "y"),
             _ => return,
         }
