@@ -336,10 +336,11 @@ fn into_console(s: &mut Session) {
     loop {
         let screen = s.screen();
         if screen.contains("┏ REMS:") {
+            // The medications line may come filled in from the list: Ctrl+U clears it first.
             s.send(if screen.contains("y/n") {
                 "y\r"
             } else {
-                "none\r"
+                "\x15none\r"
             });
         } else if screen.contains("Observations (") {
             return;
