@@ -32,7 +32,7 @@ shot course-80x24 "<Down>c" 80x24
 shot summary "/Maite<Enter>cs"
 shot search "Ffather"
 shot search-opened "Ffather<Down><Enter>"
-console="/Xio<Enter><Enter>s<Enter>v146/92<Space>78<Space>98<Enter>lLOT-4471B<Enter>s5<Enter>oArrived<Space>with<Space>partner;<Space>fasting<Space>since<Space>07:00<Enter>"
+console="/Xio<Enter><Enter>s<Enter>y<Enter><Enter>v146/92<Space>78<Space>98<Enter>lLOT-4471B<Enter>s5<Enter>oArrived<Space>with<Space>partner;<Space>fasting<Space>since<Space>07:00<Enter>"
 shot console-predose "$console"
 shot console-80x24 "$console" 80x24
 shot console-vitals-error "${console}v12x/84<Enter>"
