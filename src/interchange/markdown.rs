@@ -264,18 +264,7 @@ impl<'a> Chart<'a> {
         let day = |t: jiff::Timestamp| format_time(t, &self.opts.tz, "%Y-%m-%d");
         self.blank();
         self.line("## Summary");
-        for (kind, entries) in s.lists.iter().filter(|l| !l.1.is_empty()) {
-            self.blank();
-            self.line(&format!(
-                "**{}:** {}",
-                kind.label(),
-                entries
-                    .iter()
-                    .map(|(e, _)| inline(e))
-                    .collect::<Vec<_>>()
-                    .join("; ")
-            ));
-        }
+        // The lists are in the header above; the tables follow.
         if !s.scores.is_empty() {
             self.blank();
             self.line(
