@@ -8,6 +8,7 @@ use common::*;
 use jiff::civil::date;
 use kitnotes::model::lists::{RevisionKind, current_medications};
 use kitnotes::model::{ListKind, MedicationClass};
+use kitnotes::store::Store;
 
 #[test]
 fn a_medication_is_added_stopped_and_corrected_from_the_timeline_in_a_few_keys() {
@@ -199,4 +200,55 @@ fn the_medication_list_fills_in_the_rems_medications_question() {
         }
     }
     panic!("the medications question never came: {}", screen(&w.app));
+}
+
+/// Nothing on a list is erased, whoever writes: the store refuses a list entry rewritten
+/// without a stop or correction that keeps the values it replaces, and takes a stop.
+#[test]
+fn the_store_refuses_a_list_entry_rewritten_without_a_revision() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let store = demo_store(&dir);
+    let patient = store.patients().unwrap()[0].id.clone();
+    let values = kitnotes::model::lists::ListValues {
+        name: "penicillin".into(),
+        detail: "rash".into(),
+        class: None,
+        started: None,
+        stopped: None,
+    };
+    let entry = kitnotes::model::lists::ListEntry::new(
+        kitnotes::model::RecordId::parse("allergy-test-1").unwrap(),
+        patient,
+        "2026-11-01T10:00:00Z".parse().unwrap(),
+        ListKind::Allergy,
+        "Dr. Rowan Vale",
+        values,
+    );
+    let put = |e: &kitnotes::model::lists::ListEntry| {
+        store.apply(&[kitnotes::store::Change::Put(
+            kitnotes::model::Record::ListEntry(e.clone()),
+        )])
+    };
+    put(&entry).unwrap();
+    let mut erased = entry.clone();
+    erased.name = "nothing".into();
+    let e = put(&erased).unwrap_err().to_string();
+    assert!(e.contains("allergy-test-1") && e.contains("changed"), "{e}");
+    let mut stopped = entry.clone();
+    stopped
+        .stop(
+            date(2026, 11, 20),
+            "Dr. Rowan Vale",
+            "tolerated amoxicillin",
+            "2026-11-20T10:00:00Z".parse().unwrap(),
+        )
+        .unwrap();
+    put(&stopped).unwrap();
+    match store.record("allergy-test-1").unwrap() {
+        Some(kitnotes::model::Record::ListEntry(l)) => {
+            assert_eq!(l.name, "penicillin");
+            assert_eq!(l.stopped, Some(date(2026, 11, 20)));
+        }
+        other => panic!("{other:?}"),
+    }
 }

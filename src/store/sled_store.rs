@@ -1117,12 +1117,23 @@ impl SledStore {
                         // only gain addenda), a session's (signed sessions never change), any
                         // record with text (its old words leave the search index), and any
                         // record's when the log must say what changed.
-                        if describe || has_text(record.kind()) {
+                        if describe
+                            || has_text(record.kind())
+                            || record.kind() == RecordKind::ListEntry
+                        {
                             let old = self.current_record(c, &overlay, id, old_key)?;
                             match (&old, record) {
                                 (Record::Note(old), Record::Note(new)) => old.may_become(new)?,
                                 (Record::Session(old), Record::Session(new)) => {
                                     old.may_become(new)?
+                                }
+                                // A list entry only gains stops and corrections, each keeping
+                                // the values it replaced: nothing on a list is erased.
+                                (Record::ListEntry(old), Record::ListEntry(new)) => {
+                                    old.may_become(new).map_err(|e| StoreError::Invalid {
+                                        id: id.to_owned(),
+                                        detail: e.to_string(),
+                                    })?
                                 }
                                 _ => {}
                             }
