@@ -1234,3 +1234,137 @@ fn the_timeline_key_writes_the_patients_chart_as_a_pdf_never_over_an_earlier_one
         exported[0].detail
     );
 }
+
+/// Issue 22: Home and End go to the first and last row of every picker (help, the palette,
+/// the drafts list, the template and protocol pickers), in every preset; the filter keeps its
+/// text.
+#[test]
+fn home_and_end_move_to_the_first_and_last_row_of_every_picker() {
+    for preset in [
+        KeymapPreset::Default,
+        KeymapPreset::Vim,
+        KeymapPreset::Emacs,
+    ] {
+        let dir = TempDir::new().unwrap();
+        let mut app = app_on(demo_store(&dir), preset, (120, 40));
+        for (open, name) in [("<F1>", "help"), ("D", "drafts"), ("<Enter>w", "templates")] {
+            press(&mut app, open);
+            let rows = |app: &App| -> (usize, usize) {
+                match &app.popup {
+                    Some(Popup::Help(p)) | Some(Popup::Palette(p)) => {
+                        (p.cursor.selected, p.hits.len())
+                    }
+                    Some(Popup::Drafts(p)) => (p.cursor.selected, p.hits.len()),
+                    Some(Popup::NewNote(p)) => (p.list.cursor.selected, p.list.hits.len()),
+                    _ => panic!("{preset:?} {name}: not the picker: {}", screen(app)),
+                }
+            };
+            let (_, len) = rows(&app);
+            assert!(len > 2, "{preset:?} {name}: {len} rows");
+            press(&mut app, "<End>");
+            assert_eq!(rows(&app), (len - 1, len), "{preset:?} {name}: End");
+            press(&mut app, "<Home>");
+            assert_eq!(rows(&app), (0, len), "{preset:?} {name}: Home");
+            press(&mut app, "<Esc>");
+            if app.patient.is_some() && name == "templates" {
+                press(&mut app, "<Esc>");
+            }
+        }
+    }
+}
+
+/// Issue 22: `<End>` in the detail scrolls until the entry's last line is at the bottom of the
+/// pane, never further: the pane stays full, in every preset, at 80x24 and 120x40.
+#[test]
+fn end_in_the_detail_stops_with_the_last_line_at_the_bottom_of_the_pane() {
+    for size in [(80u16, 24u16), (120, 40)] {
+        let dir = TempDir::new().unwrap();
+        let mut app = app_on(demo_store(&dir), KeymapPreset::Default, size);
+        // An entry with a long detail: Priya's latest dosing session.
+        open_patient(&mut app, "Priya");
+        let dose = app
+            .patient
+            .as_ref()
+            .unwrap()
+            .entries
+            .iter()
+            .position(|e| e.kind == kitnotes::model::EntryKind::Session);
+        let Some(dose) = dose else {
+            panic!("no session")
+        };
+        for _ in 0..dose {
+            press(&mut app, "<Down>");
+        }
+        press(&mut app, "<Right>");
+        press(&mut app, "<End>");
+        let layout = kitnotes::ui::layout::Screen::new(
+            ratatui::layout::Rect::new(0, 0, size.0, size.1),
+            app.focus,
+        );
+        let pane = layout.pane(Pane::Detail).unwrap();
+        let s = screen(&app);
+        let lines: Vec<&str> = s.lines().collect();
+        let inside = |y: u16| -> String {
+            lines[usize::from(y)]
+                .chars()
+                .skip(usize::from(pane.x) + 1)
+                .take(usize::from(pane.width.saturating_sub(2)))
+                .collect()
+        };
+        // The entry's last line is on the pane's last row (not at the top over empty rows).
+        let doc = app.detail_document();
+        let last: String = doc
+            .last()
+            .unwrap()
+            .iter()
+            .map(|(_, t)| t.as_str())
+            .collect();
+        let bottom = inside(pane.bottom() - 2);
+        let tail: String = last
+            .chars()
+            .rev()
+            .take(12)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        assert!(
+            bottom.trim_end().ends_with(tail.trim_end()),
+            "{size:?}: the last line {last:?} is not on the bottom row after <End>:\n{s}"
+        );
+        // And <End> again does not move it.
+        let scroll = app.patient.as_ref().unwrap().detail_scroll;
+        assert!(
+            scroll > 0,
+            "{size:?}: the session's detail is longer than the pane"
+        );
+        press(&mut app, "<End>");
+        assert_eq!(app.patient.as_ref().unwrap().detail_scroll, scroll);
+    }
+}
+
+/// Issue 22: one draft, one age. The drafts list and Today say how old each unsigned draft is
+/// the same way (calendar days in the clinic's zone), where they used to say "9 days" and "8 d".
+#[test]
+fn a_draft_has_the_same_age_in_the_drafts_list_and_in_today() {
+    let mut w = writer((120, 40));
+    let drafts = kitnotes::app::unsigned_drafts(w.app.store()).unwrap();
+    let oldest = drafts.iter().min_by_key(|d| d.at).unwrap().clone();
+    let now = w.app.now();
+    let (days, age) = kitnotes::model::today::draft_age(oldest.at, now, &w.app.settings.time_zone);
+    assert!(days > 1, "an old draft in the demo: {days}");
+    press(&mut w.app, "D");
+    let list = screen(&w.app);
+    let row = list
+        .lines()
+        .find(|l| l.contains(&oldest.title[..oldest.title.len().min(20)]))
+        .unwrap_or_else(|| panic!("{list}"));
+    assert!(row.contains(&age), "{age:?} in the drafts list: {row}");
+    press(&mut w.app, "<Esc>t");
+    let today = screen(&w.app);
+    assert!(
+        today.contains(&format!("({age})")),
+        "{age:?} in Today:\n{today}"
+    );
+    assert!(!today.contains(&format!("({days} d)")), "{today}");
+}

@@ -565,6 +565,7 @@ impl App {
         if self.measure_key(key)
             || self.goal_key(key)
             || self.search_key(key)
+            || self.picker_key(key)
             || self.record_form_key(key)
         {
             return;
@@ -573,6 +574,25 @@ impl App {
             && f.key(key)
         {
             self.after_typing();
+        }
+    }
+
+    /// Keys a picker's list takes before its filter: Home and End go to the first and last row
+    /// (the filter's own start and end stay on Ctrl+A and Ctrl+E), as in the search popup.
+    fn picker_key(&mut self, key: KeyEvent) -> bool {
+        use ratatui::crossterm::event::KeyCode;
+        let action = match key.code {
+            KeyCode::Home if key.modifiers.is_empty() => Action::MoveTop,
+            KeyCode::End if key.modifiers.is_empty() => Action::MoveBottom,
+            _ => return false,
+        };
+        match &mut self.popup {
+            Some(Popup::Help(p)) | Some(Popup::Palette(p)) => p.navigate(action),
+            Some(Popup::NewNote(p)) => p.list.navigate(action),
+            Some(Popup::Drafts(p)) => p.navigate(action),
+            Some(Popup::Protocols(p)) => p.list.navigate(action),
+            Some(Popup::Correct(p)) => p.navigate(action),
+            _ => false,
         }
     }
 
@@ -1183,13 +1203,43 @@ impl App {
                 }
             }
             Pane::Detail => {
-                let lines = self.detail_document().len();
+                let last = self.detail_max_scroll();
                 if let Some(v) = self.patient.as_mut() {
                     let target = v.detail_scroll as isize + delta;
-                    v.detail_scroll = target.clamp(0, lines.saturating_sub(1) as isize) as usize;
+                    v.detail_scroll = target.clamp(0, last as isize) as usize;
                 }
             }
         }
+    }
+
+    /// How far the detail scrolls: until its last line is at the bottom of the pane, never
+    /// past (the pane is never left holding one line over empty rows). Counted in the lines
+    /// the pane draws from (one per line break), each as many rows as it wraps to.
+    fn detail_max_scroll(&self) -> usize {
+        let layout = crate::ui::layout::Screen::new(
+            ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
+            self.focus,
+        );
+        let Some(pane) = layout.pane(Pane::Detail) else {
+            return 0;
+        };
+        let (width, height) = (
+            usize::from(pane.width.saturating_sub(2)).max(1),
+            usize::from(pane.height.saturating_sub(2)).max(1),
+        );
+        let mut rows = Vec::new();
+        for line in self.detail_document() {
+            let text: String = line.iter().map(|(_, s)| s.as_str()).collect();
+            for piece in text.replace("\r\n", "\n").split('\n') {
+                rows.push(crate::text_safety::width(piece).div_ceil(width).max(1));
+            }
+        }
+        let (mut first, mut used) = (rows.len(), 0);
+        while first > 0 && used + rows[first - 1] <= height {
+            used += rows[first - 1];
+            first -= 1;
+        }
+        first
     }
 
     /// Rows a pane's list can show at the current size.

@@ -114,6 +114,18 @@ fn day(at: Timestamp, now: Timestamp, tz: &TimeZone, short: bool) -> String {
     }
 }
 
+/// How old a draft is, in calendar days in `tz`: "today", "1 day", "9 days". One wording for
+/// the drafts list and Today, so one draft has one age.
+pub fn draft_age(at: Timestamp, now: Timestamp, tz: &TimeZone) -> (i32, String) {
+    let days = (now.to_zoned(tz.clone()).date() - at.to_zoned(tz.clone()).date()).get_days();
+    let text = match days {
+        i32::MIN..=0 => "today".to_string(),
+        1 => "1 day".to_string(),
+        d => format!("{d} days"),
+    };
+    (days, text)
+}
+
 /// "3 d", "5 h", "40 min" between two moments, whichever comes first.
 pub fn span_text(from: Timestamp, to: Timestamp) -> String {
     let mins = to.duration_since(from).as_mins().abs();
@@ -151,7 +163,11 @@ impl TodayItem {
             TodayItem::Draft {
                 at, kind, title, ..
             } => (
-                format!("{} ({})", day(*at, now, tz, true), span_text(*at, now)),
+                format!(
+                    "{} ({})",
+                    day(*at, now, tz, true),
+                    draft_age(*at, now, tz).1
+                ),
                 format!("{} · {title}", kind.label()),
                 String::new(),
             ),

@@ -207,7 +207,7 @@ fn drafts(
 ) {
     let rect = list_popup_area(area);
     let tz = &app.settings.time_zone;
-    let today = app.today();
+    let now = app.now();
     filtered_list(
         frame,
         rect,
@@ -217,12 +217,7 @@ fn drafts(
         theme,
         |row, _| {
             let date = row.at.to_zoned(tz.clone()).date();
-            let days = (today - date).get_days();
-            let age = match days {
-                i32::MIN..=0 => "today".to_string(),
-                1 => "1 day".to_string(),
-                d => format!("{d} days"),
-            };
+            let (days, age) = crate::model::today::draft_age(row.at, now, &tz);
             let kind = EntryKind::Note(row.kind);
             let mut name = row.patient_name.clone();
             if row.archived {
