@@ -217,7 +217,7 @@ fn drafts(
         theme,
         |row, _| {
             let date = row.at.to_zoned(tz.clone()).date();
-            let (days, age) = crate::model::today::draft_age(row.at, now, &tz);
+            let (days, age) = crate::model::today::draft_age(row.at, now, tz);
             let kind = EntryKind::Note(row.kind);
             let mut name = row.patient_name.clone();
             if row.archived {
