@@ -426,3 +426,58 @@ fn ctrl_o_orders_the_results_oldest_first_then_newest_first() {
     press(&mut f.app, "<C-o>");
     assert!(screen(&f.app).contains("best first"), "{}", screen(&f.app));
 }
+
+/// Issue 22: after a search, `n` and `N` open the next and previous result without the popup,
+/// as vim's n and N do; past either end they go round and say so. In every preset.
+#[test]
+fn n_and_shift_n_step_through_the_results_of_the_last_search() {
+    for preset in [
+        kitnotes::keymap::Preset::Default,
+        kitnotes::keymap::Preset::Vim,
+        kitnotes::keymap::Preset::Emacs,
+    ] {
+        let dir = tempfile::TempDir::new().unwrap();
+        let mut app = app_on(demo_store(&dir), preset, (120, 40));
+        open_patient(&mut app, "Maite");
+        press(&mut app, "n");
+        assert!(
+            status(&app).starts_with("No search yet"),
+            "{preset:?}: nothing before a search: {}",
+            status(&app)
+        );
+        search_everyone(&mut app, "father");
+        let total = count(&app);
+        assert!(total >= 3, "{preset:?}: {total}");
+        press(&mut app, "<Enter>");
+        assert!(status(&app).starts_with("Result 1 of"), "{}", status(&app));
+        let first = app
+            .patient
+            .as_ref()
+            .unwrap()
+            .selected()
+            .unwrap()
+            .record
+            .clone();
+        press(&mut app, "n");
+        assert!(
+            status(&app).starts_with("Result 2 of"),
+            "{preset:?}: {}",
+            status(&app)
+        );
+        assert!(app.popup.is_none(), "no popup: the entry is open");
+        assert_eq!(app.focus, Pane::Detail);
+        press(&mut app, "N");
+        assert!(status(&app).starts_with("Result 1 of"), "{}", status(&app));
+        assert_eq!(
+            app.patient.as_ref().unwrap().selected().unwrap().record,
+            first
+        );
+        press(&mut app, "N");
+        assert!(
+            status(&app).starts_with(&format!("Result {total} of {total}"))
+                && status(&app).contains("went round to the last"),
+            "{preset:?}: {}",
+            status(&app)
+        );
+    }
+}

@@ -759,6 +759,8 @@ impl App {
             Action::ListAdd | Action::ListStop | Action::ListCorrect => self.open_list_form(action),
             Action::ChartPdf => self.export_chart_pdf(),
             Action::SearchPatient => self.open_search(false),
+            Action::SearchNext => self.search_step(1),
+            Action::SearchPrev => self.search_step(-1),
             Action::SearchAll => self.open_search(true),
             Action::Privacy => self.toggle_privacy(),
             a if a.is_editor_only() => {

@@ -324,6 +324,50 @@ impl App {
         self.run_search();
     }
 
+    /// `n` and `N`: the next or previous result of the last search, opened as Enter on it
+    /// would, without the popup; past the last it goes round to the first, and says so.
+    pub(super) fn search_step(&mut self, delta: isize) {
+        let Some(k) = self.kept_search.take() else {
+            self.say_error(format!(
+                "No search yet: {} searches this patient's records, {} everyone's",
+                self.key_hint(KeyContext::Timeline, Action::SearchPatient),
+                self.key_hint(KeyContext::Roster, Action::SearchAll)
+            ));
+            return;
+        };
+        let mut p = SearchPopup {
+            field: TextField::new(&k.text),
+            scope: k.scope.clone(),
+            order: k.order,
+            outcome: Outcome::Empty,
+            cursor: ListCursor::default(),
+        };
+        p.run(
+            self.store.as_ref(),
+            &self.settings.time_zone,
+            &self.roster.patients,
+        );
+        let len = p.hits().len();
+        if len == 0 {
+            self.kept_search = Some(k);
+            self.say_error("The last search finds nothing now".into());
+            return;
+        }
+        let target = k.selected as isize + delta;
+        let wrapped = target < 0 || target >= len as isize;
+        let next = target.rem_euclid(len as isize) as usize;
+        p.cursor.select(next, len, self.search_rows());
+        self.popup = Some(Popup::Search(p));
+        self.open_search_hit();
+        if wrapped && let Some(s) = self.status.as_mut() {
+            s.text = format!(
+                "{} (went round to the {})",
+                s.text,
+                if delta > 0 { "first" } else { "last" }
+            );
+        }
+    }
+
     /// Closes the popup, keeping the query, scope and selection for next time.
     fn close_search(&mut self) -> Option<SearchPopup> {
         let Some(Popup::Search(p)) = self.popup.take() else {
