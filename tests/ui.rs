@@ -1368,3 +1368,40 @@ fn a_draft_has_the_same_age_in_the_drafts_list_and_in_today() {
     );
     assert!(!today.contains(&format!("({days} d)")), "{today}");
 }
+
+/// Issue 22: the palette lists what can run where it opens: the console's entries only in
+/// the console, the search popup's order key nowhere else.
+#[test]
+fn the_palette_offers_console_actions_in_the_console_only() {
+    let mut w = writer((120, 40));
+    let listed = |app: &App| -> Vec<kitnotes::app::Action> {
+        match &app.popup {
+            Some(Popup::Palette(p)) => p.rows.iter().map(|r| r.action).collect(),
+            _ => panic!("no palette: {}", screen(app)),
+        }
+    };
+    press(&mut w.app, ":");
+    let roster = listed(&w.app);
+    assert!(!roster.contains(&kitnotes::app::Action::SessionVitals));
+    assert!(!roster.contains(&kitnotes::app::Action::SearchOrder));
+    assert!(roster.contains(&kitnotes::app::Action::SessionStart));
+    press(&mut w.app, "<Esc>");
+    open_patient(&mut w.app, "Priya");
+    press(&mut w.app, "s");
+    type_text(&mut w.app, "IV ketamine");
+    press(&mut w.app, "<Enter>");
+    assert!(w.app.console.is_some(), "{}", screen(&w.app));
+    press(&mut w.app, ":");
+    let console = listed(&w.app);
+    assert!(console.contains(&kitnotes::app::Action::SessionVitals));
+    // And running it from there opens the vitals line.
+    type_text(&mut w.app, "record vitals");
+    press(&mut w.app, "<Enter>");
+    let kind = w
+        .app
+        .console
+        .as_ref()
+        .and_then(|c| c.input.as_ref())
+        .map(|i| i.kind);
+    assert_eq!(kind, Some(kitnotes::app::console::InputKind::Vitals));
+}

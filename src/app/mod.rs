@@ -1301,9 +1301,15 @@ impl App {
     fn open_palette(&mut self) {
         let ctx = self.pane_context();
         let in_editor = self.editor.is_some();
+        let in_console = self.console.is_some();
+        // What can run here: an editor's actions in the editor, a console's in the console.
         let rows = Action::ALL
             .iter()
-            .filter(|a| !a.is_popup_only() && (in_editor || !a.is_editor_only()))
+            .filter(|a| {
+                !a.is_popup_only()
+                    && (in_editor || !a.is_editor_only())
+                    && (in_console || !a.is_console_only())
+            })
             .map(|&action| PopupRow {
                 keys: self
                     .keymap

@@ -143,7 +143,32 @@ impl Action {
     pub fn is_popup_only(self) -> bool {
         matches!(
             self,
-            Action::PopupClose | Action::PopupConfirm | Action::FieldNext | Action::FieldPrev
+            Action::PopupClose
+                | Action::PopupConfirm
+                | Action::FieldNext
+                | Action::FieldPrev
+                | Action::SearchOrder
+        )
+    }
+
+    /// Actions that only mean something in the session console (an entry of the open
+    /// session); the palette offers them there only.
+    pub fn is_console_only(self) -> bool {
+        matches!(
+            self,
+            Action::SessionObserve
+                | Action::SessionAdverse
+                | Action::SessionVitals
+                | Action::SessionSedation
+                | Action::SessionDissociation
+                | Action::SessionDose
+                | Action::SessionLot
+                | Action::SessionMarkDose
+                | Action::SessionEditObservation
+                | Action::SessionCorrect
+                | Action::SessionResolveAdverse
+                | Action::SessionEnd
+                | Action::SessionLeave
         )
     }
 }
