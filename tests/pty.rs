@@ -56,13 +56,13 @@ fn demo_opens_help_works_and_quit_restores_the_terminal() {
     s.send("\r");
     s.wait_for("TIMELINE");
     s.send("?");
-    s.wait_for("Keys: timeline");
+    s.wait_for("Keys in the timeline");
     s.send("back");
     s.wait_for("Back to the patient list");
     s.send("\x1b");
     // Esc alone must reach the app as Esc, not wait for more bytes forever.
     let start = Instant::now();
-    while s.screen().contains("Keys: timeline") {
+    while s.screen().contains("Keys in the timeline") {
         assert!(start.elapsed() < Duration::from_secs(10), "{}", s.screen());
         std::thread::sleep(Duration::from_millis(30));
     }

@@ -255,7 +255,7 @@ fn help_lists_the_live_keymap_and_filters_as_you_type() {
     press(&mut f.app, "?");
     let s = screen(&f.app);
     assert!(
-        s.contains("Keys: roster") && s.contains("Add a patient"),
+        s.contains("Keys in the patient list") && s.contains("Add a patient"),
         "{s}"
     );
     insta::assert_snapshot!(s);
@@ -1404,4 +1404,45 @@ fn the_palette_offers_console_actions_in_the_console_only() {
         .and_then(|c| c.input.as_ref())
         .map(|i| i.kind);
     assert_eq!(kind, Some(kitnotes::app::console::InputKind::Vitals));
+}
+
+/// Issue 22: help and the palette fit their width: a description or action name too long is
+/// cut with `…`, and every row still ends with its action's name (or the start of it and `…`),
+/// at 120x40 and 80x24; help's title names where it is in words.
+#[test]
+fn help_and_palette_rows_fit_their_width_with_an_ellipsis() {
+    for size in [(120u16, 40u16), (80, 24)] {
+        let mut f = demo_app(size);
+        for open in [":", "<Enter>?"] {
+            press(&mut f.app, open);
+            let names: Vec<String> = match &f.app.popup {
+                Some(Popup::Help(p)) | Some(Popup::Palette(p)) => {
+                    p.rows.iter().map(|r| r.action.name().to_string()).collect()
+                }
+                _ => panic!("no popup: {}", screen(&f.app)),
+            };
+            let s = screen(&f.app);
+            let rows: Vec<&str> = s
+                .lines()
+                .filter_map(|l| l.split('┃').nth(1))
+                .filter(|r| r.contains('.') && !r.contains(" of ") && !r.starts_with('›'))
+                .collect();
+            assert!(rows.len() > 5, "{size:?} {open}: {s}");
+            for row in rows {
+                let last = row.split_whitespace().last().unwrap();
+                assert!(
+                    names.iter().any(|n| n == last)
+                        || (last.ends_with('…')
+                            && names
+                                .iter()
+                                .any(|n| n.starts_with(last.trim_end_matches('…')))),
+                    "{size:?} {open}: a row cut at the border: {row:?}\n{s}"
+                );
+            }
+            if open.ends_with('?') {
+                assert!(s.contains("Keys in the timeline"), "{s}");
+            }
+            press(&mut f.app, "<Esc>");
+        }
+    }
 }

@@ -51,6 +51,22 @@ impl KeyContext {
         }
     }
 
+    /// Where it is, in words, for help's title.
+    pub fn words(self) -> &'static str {
+        match self {
+            KeyContext::Global => "everywhere",
+            KeyContext::Roster => "the patient list",
+            KeyContext::Timeline => "the timeline",
+            KeyContext::Detail => "the detail",
+            KeyContext::EditorNormal => "the note editor, normal mode",
+            KeyContext::EditorInsert => "the note editor",
+            KeyContext::Popup => "this form or list",
+            KeyContext::Console => "the session console",
+            KeyContext::Today => "Today",
+            KeyContext::Course => "the course view",
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|c| c.name() == name)
     }

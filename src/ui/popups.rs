@@ -21,7 +21,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     match &app.popup {
         None => {}
         Some(Popup::Help(p)) => {
-            let title = format!(" Keys: {} (type to filter) ", app.pane_context());
+            let title = format!(" Keys in {} (type to filter) ", app.pane_context().words());
             list_popup(frame, area, p, title, &footer(app, LIST_KEYS), theme);
         }
         Some(Popup::Palette(p)) => {
@@ -386,30 +386,51 @@ fn list_popup(
         .max()
         .unwrap_or(0)
         .clamp(3, 14);
+    let name_width = p
+        .rows
+        .iter()
+        .map(|r| r.action.name().len())
+        .max()
+        .unwrap_or(0)
+        .min(24)
+        .min(list_width / 4);
+    // Every column fits: a description or name too long for the width is cut with `…`.
     let desc_width = p
         .rows
         .iter()
-        .map(|r| r.desc.chars().count())
+        .map(|r| crate::text_safety::width(&r.desc))
         .max()
         .unwrap_or(0)
-        .min(list_width.saturating_sub(key_width + 26));
+        .min(list_width.saturating_sub(1 + key_width + 2 + 2 + name_width));
     filtered_list(frame, rect, title, p, footer, theme, |row, hit| {
         let mut spans = vec![Span::styled(
-            format!(" {:<key_width$}  ", row.keys),
+            format!(" {}  ", fit(&row.keys, key_width)),
             theme.key,
         )];
-        // Highlight the matched letters of the description (the start of the haystack).
-        let desc_len = row.desc.chars().count() as u32;
+        // Highlight the matched letters of the description (the start of the haystack), of
+        // what is shown of it.
+        let shown = fit(&row.desc, desc_width).trim_end().to_owned();
+        let shown = shown.as_str();
+        let cut = shown.ends_with('…') && !row.desc.ends_with('…');
+        let visible = (shown.chars().count() - usize::from(cut)) as u32;
         let in_desc: Vec<u32> = hit
             .positions
             .iter()
             .copied()
-            .filter(|&c| c < desc_len)
+            .filter(|&c| c < visible)
             .collect();
-        spans.extend(highlighted(&row.desc, &in_desc, theme.text, theme.matched));
-        let pad = desc_width.saturating_sub(desc_len as usize);
+        spans.extend(
+            highlighted(shown, &in_desc, theme.text, theme.matched)
+                .into_iter()
+                .map(|s| Span::styled(s.content.into_owned(), s.style)),
+        );
+        let pad = desc_width.saturating_sub(crate::text_safety::width(shown));
         spans.push(Span::styled(
-            format!("{:pad$}  {}", "", row.action.name()),
+            format!(
+                "{:pad$}  {}",
+                "",
+                fit(row.action.name(), name_width).trim_end()
+            ),
             theme.dim,
         ));
         spans
