@@ -881,7 +881,8 @@ impl Crash {
                 }
                 let screen = self.wait(&ui, "the PHQ-9", |s| s.contains("Answers "));
                 let kept = answered(&screen);
-                let k = self.rng.range(1, 9 - kept.min(7));
+                // An earlier round may have kept all nine: then nothing is left to type.
+                let k = self.rng.range(1, 9 - kept.min(7)).min(9 - kept.min(9));
                 let answers: String = (0..k)
                     .map(|_| char::from(b'0' + self.rng.range(0, 4) as u8))
                     .collect();

@@ -224,7 +224,7 @@ const SCREENS: &[(&str, &str, &str)] = &[
         "Draft Calm",
     ),
     ("palette", ":", "Commands"),
-    ("help", "?", "Keys:"),
+    ("help", "?", "Keys in"),
     ("lock screen", "L", "kitnotes is locked"),
 ];
 
