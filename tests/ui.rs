@@ -1446,3 +1446,67 @@ fn help_and_palette_rows_fit_their_width_with_an_ellipsis() {
         }
     }
 }
+
+/// Issue 22: any draft can be discarded from the timeline, after one question; `<Esc>` keeps
+/// it; a signed note never is.
+#[test]
+fn delete_discards_the_selected_draft_after_one_question() {
+    let mut w = writer((120, 40));
+    open_patient(&mut w.app, "Anouk");
+    let draft = {
+        let v = w.app.patient.as_ref().unwrap();
+        let i = v
+            .entries
+            .iter()
+            .position(|e| {
+                e.status == Some(NoteStatus::Draft) && matches!(e.kind, EntryKind::Note(_))
+            })
+            .expect("Anouk has a draft");
+        (i, v.entries[i].record.clone())
+    };
+    let signed = {
+        let v = w.app.patient.as_ref().unwrap();
+        v.entries
+            .iter()
+            .position(|e| {
+                e.status == Some(NoteStatus::Signed) && matches!(e.kind, EntryKind::Note(_))
+            })
+            .expect("Anouk has a signed note")
+    };
+    let select = |w: &mut Writer, i: usize| {
+        press(&mut w.app, "<Home>");
+        for _ in 0..i {
+            press(&mut w.app, "<Down>");
+        }
+    };
+    select(&mut w, signed);
+    press(&mut w.app, "<Delete>");
+    assert!(w.app.popup.is_none());
+    assert!(
+        status(&w.app).contains("never discarded"),
+        "{}",
+        status(&w.app)
+    );
+    select(&mut w, draft.0);
+    press(&mut w.app, "<Delete>");
+    assert!(
+        screen(&w.app).contains("Discard the draft"),
+        "{}",
+        screen(&w.app)
+    );
+    press(&mut w.app, "<Esc>");
+    assert!(w.app.store().record(draft.1.as_str()).unwrap().is_some());
+    press(&mut w.app, "<Delete><Enter>");
+    assert_eq!(status(&w.app), "Draft discarded");
+    assert!(w.app.store().record(draft.1.as_str()).unwrap().is_none());
+    let log = w
+        .app
+        .store()
+        .audit_log(&kitnotes::store::AuditFilter::default())
+        .unwrap();
+    assert!(
+        log.iter().any(|e| e.detail.contains(draft.1.as_str())
+            || e.record.as_deref() == Some(draft.1.as_str())),
+        "the audit log keeps the discard"
+    );
+}

@@ -156,6 +156,7 @@ actions! {
     PopupConfirm = "popup.confirm": "Run the chosen item or save the form",
     FieldNext = "form.next_field": "Go to the next field",
     SearchOrder = "search.order": "Search results: best match, oldest or newest first",
+    NoteDiscard = "note.discard": "Discard the selected draft note (asks once; never a signed note)",
     SearchNext = "search.next": "Open the next result of the last search",
     SearchPrev = "search.prev": "Open the previous result of the last search",
     FieldPrev = "form.prev_field": "Go to the previous field",

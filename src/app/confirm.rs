@@ -15,6 +15,8 @@ pub enum ConfirmAction {
     SignNote(RecordId),
     /// Archive the patient.
     Archive(PatientId),
+    /// Discard the draft note selected on the timeline.
+    DiscardDraft(RecordId),
 }
 
 /// A confirmation popup: a title, what becomes final, and what Enter does.
@@ -117,6 +119,62 @@ impl App {
         }));
     }
 
+    /// `note.discard` on the timeline or the detail: the selected draft, after one question.
+    /// Signed notes never; a session's note neither (the session is signed with it).
+    pub(super) fn ask_discard_selected_draft(&mut self) {
+        let Some(note) = self.selected_note() else {
+            self.no_note_selected();
+            return;
+        };
+        if note.is_signed() {
+            self.say_error("A signed note is never discarded: an addendum corrects it".into());
+            return;
+        }
+        if note.session.is_some() {
+            self.say_error(
+                "A session's note is not discarded: the session is signed with it; edit it instead"
+                    .into(),
+            );
+            return;
+        }
+        let words: usize = note
+            .sections
+            .iter()
+            .map(|s| s.body.split_whitespace().count())
+            .sum();
+        self.popup = Some(Popup::Confirm(Confirm {
+            title: format!("Discard the draft \"{}\"?", note.title),
+            lines: vec![
+                format!("Its {words} words leave the timeline and the store for good."),
+                "The audit log keeps that the draft existed and who discarded it, when.".into(),
+            ],
+            yes: "discard".into(),
+            action: ConfirmAction::DiscardDraft(note.id),
+        }));
+    }
+
+    /// Discards the draft `id` (confirmed), if it is still the selected, unsigned draft.
+    fn discard_draft(&mut self, id: &RecordId) {
+        match self.selected_note() {
+            Some(n) if &n.id == id && !n.is_signed() => {}
+            _ => {
+                self.say_error("The selection moved: nothing was discarded".into());
+                return;
+            }
+        }
+        let who = crate::store::audit::who(self.settings.clinician.as_deref());
+        let actor = crate::store::Actor::new(who, self.now());
+        let removed = self
+            .store
+            .apply_audited(&[crate::store::Change::Delete(id.to_string())], &actor)
+            .and_then(|_| self.store.flush());
+        self.refresh_patient();
+        match removed {
+            Ok(()) => self.say("Draft discarded".into()),
+            Err(e) => self.say_error(format!("The draft could not be discarded: {e:#}")),
+        }
+    }
+
     /// `patient.archive`: archiving asks first; bringing a patient back does not.
     pub(super) fn ask_archive(&mut self) {
         let Some(p) = self.current_patient() else {
@@ -156,6 +214,7 @@ impl App {
                             self.toggle_archive();
                         }
                     }
+                    ConfirmAction::DiscardDraft(id) => self.discard_draft(&id),
                 }
             }
             Action::PopupClose => {

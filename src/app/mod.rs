@@ -747,6 +747,7 @@ impl App {
             Action::NoteNew => self.open_template_picker(),
             Action::NoteEdit => self.edit_selected_note(),
             Action::NoteSign => self.ask_sign_selected_note(),
+            Action::NoteDiscard => self.ask_discard_selected_draft(),
             Action::NoteAddendum => self.open_addendum(),
             Action::DraftsList => self.open_drafts(),
             Action::ViewToday => self.toggle_today(),

@@ -202,7 +202,7 @@ impl App {
     }
 
     /// The note selected in the timeline, as loaded.
-    fn selected_note(&self) -> Option<Note> {
+    pub(super) fn selected_note(&self) -> Option<Note> {
         let v = self.patient.as_ref()?;
         let e = v.selected()?;
         if !matches!(e.kind, EntryKind::Note(_)) {
@@ -211,7 +211,7 @@ impl App {
         v.records.notes.iter().find(|n| n.id == e.record).cloned()
     }
 
-    fn no_note_selected(&mut self) {
+    pub(super) fn no_note_selected(&mut self) {
         let hint = self.key_hint(KeyContext::Timeline, Action::NoteNew);
         self.say_error(format!(
             "Select a note in the timeline first; {hint} writes a new one"
