@@ -52,15 +52,12 @@ impl App {
             .event(AuditAction::Exported)
             .patient(id)
             .detail(detail);
-        self.store
-            .log_event(&event)
-            .and_then(|_| self.store.flush())
-            .with_context(|| {
-                format!(
-                    "it is at {}, but the audit log could not record the export",
-                    path.display()
-                )
-            })?;
+        self.log_disclosure(&event).with_context(|| {
+            format!(
+                "it is at {}, but the audit log could not record the export",
+                path.display()
+            )
+        })?;
         let mut said = format!(
             "Chart of {} written to {} ({} pages)",
             records.patient.name,
@@ -81,27 +78,7 @@ impl App {
 /// earlier chart is never replaced. Written whole to a temporary file (0600) and synced first,
 /// so the name never holds half a chart. Makes `dir` (0700) when it is missing.
 fn write_new_private(dir: &Path, stem: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder
-        .create(dir)
-        .with_context(|| format!("cannot make the folder {}", dir.display()))?;
-    let tmp = dir.join(format!(".{stem}.pdf.kitnotes-tmp"));
-    let _ = std::fs::remove_file(&tmp);
-    let written = (|| -> std::io::Result<()> {
-        let mut file = crate::store::backup::create_private(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()
-    })();
-    if let Err(e) = written {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(anyhow::Error::from(e).context(format!("cannot write {}", tmp.display())));
-    }
+    let tmp = private_temp(dir, &format!(".{stem}.pdf.kitnotes-tmp"), bytes)?;
     for n in 1..10_000 {
         let path = match n {
             1 => dir.join(format!("{stem}.pdf")),
@@ -126,4 +103,43 @@ fn write_new_private(dir: &Path, stem: &str, bytes: &[u8]) -> anyhow::Result<Pat
     }
     let _ = std::fs::remove_file(&tmp);
     anyhow::bail!("{} holds too many charts named {stem}", dir.display())
+}
+
+/// Makes `dir` (0700, with its parents) and writes `bytes` into a synced temporary file
+/// `tmp_name` in it, readable by this user only (0600), for the caller to move into place; a
+/// file that could not be written whole is removed.
+impl App {
+    /// Records an export that has happened in the audit log, durably.
+    pub(super) fn log_disclosure(
+        &mut self,
+        event: &crate::store::AuditEvent,
+    ) -> anyhow::Result<()> {
+        self.store.log_event(event)?;
+        self.flush_store()
+    }
+}
+
+pub(super) fn private_temp(dir: &Path, tmp_name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("cannot make the folder {}", dir.display()))?;
+    let tmp = dir.join(tmp_name);
+    let _ = std::fs::remove_file(&tmp);
+    let written = (|| -> std::io::Result<()> {
+        let mut file = crate::store::backup::create_private(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(anyhow::Error::from(e).context(format!("cannot write {}", tmp.display())));
+    }
+    Ok(tmp)
 }

@@ -162,12 +162,7 @@ impl App {
                 return;
             }
         }
-        let who = crate::store::audit::who(self.settings.clinician.as_deref());
-        let actor = crate::store::Actor::new(who, self.now());
-        let removed = self
-            .store
-            .apply_audited(&[crate::store::Change::Delete(id.to_string())], &actor)
-            .and_then(|_| self.store.flush());
+        let removed = self.delete_draft(id);
         self.refresh_patient();
         match removed {
             Ok(()) => self.say("Draft discarded".into()),

@@ -494,12 +494,7 @@ impl App {
         };
         let empty = untouched && !note.is_signed() && note.addenda.is_empty();
         if empty {
-            let who = crate::store::audit::who(self.settings.clinician.as_deref());
-            let actor = crate::store::Actor::new(who, self.now());
-            let removed = self
-                .store
-                .apply_audited(&[crate::store::Change::Delete(id.to_string())], &actor)
-                .and_then(|_| self.store.flush());
+            let removed = self.delete_draft(&id);
             self.refresh_patient();
             match removed {
                 Ok(()) => self.say("The draft was empty: not kept".into()),
@@ -512,6 +507,15 @@ impl App {
         self.refresh_patient();
         self.select_entry(&id);
         true
+    }
+
+    /// Removes the unsigned draft `id` with its audit entry, and makes it durable.
+    pub(super) fn delete_draft(&mut self, id: &crate::model::RecordId) -> anyhow::Result<()> {
+        let who = crate::store::audit::who(self.settings.clinician.as_deref());
+        let actor = crate::store::Actor::new(who, self.now());
+        self.store
+            .apply_audited(&[crate::store::Change::Delete(id.to_string())], &actor)?;
+        self.flush_store()
     }
 
     pub(super) fn update_editor(&mut self, action: Action) {

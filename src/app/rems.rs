@@ -9,8 +9,7 @@ use super::{Action, App, KeyContext};
 use crate::interchange::{MissingField, rems_missing, rems_summary};
 use crate::model::{DosingSession, EntryKind, Note, NoteKind, Patient, Record};
 use crate::store::AuditAction;
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 impl App {
     /// The dosing session a session note belongs to, when it is an unsigned REMS session, with
@@ -170,10 +169,7 @@ impl App {
                 session.id,
                 path.display()
             ));
-        let logged = self
-            .store
-            .log_event(&event)
-            .and_then(|_| self.store.flush());
+        let logged = self.log_disclosure(&event);
         let missing = rems_missing(&patient, &session, &self.settings.clinic);
         let gaps = if missing.is_empty() {
             String::new()
@@ -194,32 +190,13 @@ impl App {
 /// Writes `bytes` to `path` through a private temporary file moved into place: the file is
 /// readable by this user only (0600) and never half-written. `dir` is made (0700) if missing.
 fn write_private(dir: &Path, path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use anyhow::Context;
-    if !dir.exists() {
-        let mut b = std::fs::DirBuilder::new();
-        b.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
-        b.create(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
-    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let tmp: PathBuf = dir.join(format!(".{name}.kitnotes-tmp"));
-    let _ = std::fs::remove_file(&tmp);
-    let result = (|| {
-        let mut file = crate::store::backup::create_private(&tmp)
-            .with_context(|| format!("cannot create {}", tmp.display()))?;
-        file.write_all(bytes)
-            .and_then(|()| file.sync_all())
-            .with_context(|| format!("cannot write {}", tmp.display()))?;
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot move it into place at {}", path.display()))
-    })();
-    if result.is_err() {
+    let tmp = super::chart::private_temp(dir, &format!(".{name}.kitnotes-tmp"), bytes)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
-    }
-    result
+        anyhow::Error::from(e).context(format!("cannot move it into place at {}", path.display()))
+    })
 }

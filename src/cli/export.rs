@@ -82,20 +82,13 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         patient,
         include_psychotherapy_notes: args.include_psychotherapy_notes,
     };
-    let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
     let store = env.open_existing_store()?;
     let write = |out: &mut dyn Write| -> Result<interchange::ExportSummary, ExportError> {
         match args.format {
             Format::Jsonl => interchange::export_jsonl(&store, out, &opts),
             // `Rems`, `Fhir` and `Pdf` went their own ways at the top.
             Format::Md | Format::Rems | Format::Fhir | Format::Pdf => {
-                let chart = interchange::markdown::ChartOptions {
-                    tz: tz.clone(),
-                    reinduction_gap: env.config.reinduction_gap(),
-                    now: Some(jiff::Timestamp::now()),
-                    stalled_weeks: env.config.stalled_weeks(),
-                    ..Default::default()
-                };
+                let chart = chart_options(env, false);
                 interchange::export_markdown_with(&store, out, &opts, &chart)
             }
         }
@@ -446,14 +439,7 @@ fn pdf(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("--session is only used with --format rems");
     }
     let patient = PatientId::parse(id).map_err(|e| anyhow::anyhow!("--patient {id:?}: {e}"))?;
-    let chart = interchange::markdown::ChartOptions {
-        tz: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
-        reinduction_gap: env.config.reinduction_gap(),
-        include_psychotherapy_notes: args.include_psychotherapy_notes,
-        now: Some(jiff::Timestamp::now()),
-        stalled_weeks: env.config.stalled_weeks(),
-        ..Default::default()
-    };
+    let chart = chart_options(env, args.include_psychotherapy_notes);
     let store = env.open_existing_store()?;
     let (summary, destination) = write_export(args.output.as_deref(), |out| {
         interchange::export_pdf(&store, out, &patient, &chart)
@@ -472,6 +458,22 @@ fn pdf(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
         .patient(&patient)
         .detail(detail);
     log_export(&store, &event, &destination)
+}
+
+/// The chart as config.toml sets it (time zone, courses, stalled goals), judged now: for the
+/// Markdown and the PDF alike.
+fn chart_options(
+    env: &Env,
+    include_psychotherapy_notes: bool,
+) -> interchange::markdown::ChartOptions {
+    interchange::markdown::ChartOptions {
+        tz: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
+        reinduction_gap: env.config.reinduction_gap(),
+        include_psychotherapy_notes,
+        now: Some(jiff::Timestamp::now()),
+        stalled_weeks: env.config.stalled_weeks(),
+        ..Default::default()
+    }
 }
 
 /// Writes to a temporary file beside `path`, syncs it, then renames it over `path`, so a crash

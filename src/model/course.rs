@@ -545,7 +545,7 @@ impl Progress {
 }
 
 /// "−67%", "+20%", "0%": a minus sign that reads as one, rounded to whole percent.
-fn signed_percent(p: f64) -> String {
+pub(crate) fn signed_percent(p: f64) -> String {
     let r = p.round();
     if r < 0.0 {
         format!("\u{2212}{}%", -r)

@@ -191,7 +191,7 @@ fn score_rows(r: &PatientRecords, c: &CoursePeriod) -> Vec<ScoreRow> {
                 "baseline".to_owned()
             } else {
                 o.change_percent
-                    .map(percent)
+                    .map(course::signed_percent)
                     .unwrap_or_else(|| "no change measurable".to_owned())
             };
             if i > 0 && o.response {
@@ -218,18 +218,6 @@ fn score_rows(r: &PatientRecords, c: &CoursePeriod) -> Vec<ScoreRow> {
         }
     }
     out
-}
-
-/// "−45%", "+10%", "0%".
-fn percent(p: f64) -> String {
-    let r = p.round();
-    if r < 0.0 {
-        format!("\u{2212}{}%", -r)
-    } else if r > 0.0 {
-        format!("+{r}%")
-    } else {
-        "0%".to_owned()
-    }
 }
 
 /// "ketamine 0.5 mg/kg (36 mg) IV", "esketamine 84 mg intranasal", "no dose".
