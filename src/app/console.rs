@@ -1793,14 +1793,14 @@ impl App {
             Action::Palette => self.open_palette(),
             Action::Quit => self.request_quit(),
             Action::ToggleTheme => self.cycle_theme(),
-            Action::MoveUp | Action::MoveDown | Action::MoveTop | Action::MoveBottom => {
+            Action::MoveUp
+            | Action::MoveDown
+            | Action::PageUp
+            | Action::PageDown
+            | Action::MoveTop
+            | Action::MoveBottom => {
                 if let Some(c) = self.console.as_mut() {
-                    match action {
-                        Action::MoveUp => c.observations.step(-1, n, h),
-                        Action::MoveDown => c.observations.step(1, n, h),
-                        Action::MoveTop => c.observations.top(n, h),
-                        _ => c.observations.bottom(n, h),
-                    }
+                    c.observations.navigate(action, n, h);
                 }
             }
             other => self.say_error(format!(
