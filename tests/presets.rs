@@ -280,3 +280,91 @@ fn the_session_consoles_observations_move_with_each_presets_keys() {
         );
     }
 }
+
+/// Each preset's way out of kitnotes from the note editor: the default's `<C-c>` quits from the
+/// editor; vim leaves the note with `:wq` then quits with `q`; emacs quits with `<C-x><C-c>`.
+#[test]
+fn after_a_quit_from_the_editor_the_next_start_shows_the_patient_list_not_the_note() {
+    let quits: [(KeymapPreset, &str); 3] = [
+        (KeymapPreset::Default, "<C-c>"),
+        (KeymapPreset::Vim, "<Esc>:wq<Enter>q"),
+        (KeymapPreset::Emacs, "<C-x><C-c>"),
+    ];
+    for (preset, quit) in quits {
+        let dir = TempDir::new().unwrap();
+        let store = demo_store(&dir);
+        let mut w = writer_on(dir, store, (120, 40), preset);
+        press(&mut w.app, "<Enter>w<Enter>");
+        assert!(w.app.editor.is_some(), "{preset:?}: w<Enter> opens a note");
+        let id = open_note_id(&w.app);
+        type_text(&mut w.app, "typed before quitting");
+        press(&mut w.app, quit);
+        assert!(w.app.quit, "{preset:?}: {quit} quits\n{}", screen(&w.app));
+        let mut w = restart(w);
+        assert!(
+            w.app.editor.is_none(),
+            "{preset:?}: a quit the user asked for does not reopen the note\n{}",
+            screen(&w.app)
+        );
+        assert_eq!(
+            stored_note(&w.app, &id).sections[0].body,
+            "typed before quitting"
+        );
+        // The keys typed at the next start move through the patient list, not into a note.
+        let before = w.app.roster.cursor.selected;
+        press(
+            &mut w.app,
+            if preset == KeymapPreset::Vim {
+                "j"
+            } else {
+                "<Down>"
+            },
+        );
+        assert_eq!(w.app.roster.cursor.selected, before + 1, "{preset:?}");
+    }
+}
+
+/// Help in the editor lists the keys the text area takes itself, and they do what it says.
+#[test]
+fn editor_help_lists_the_text_keys_and_they_work() {
+    for m in &PRESETS {
+        let dir = TempDir::new().unwrap();
+        let store = demo_store(&dir);
+        let mut w = writer_on(dir, store, (120, 40), m.preset);
+        press(&mut w.app, "<Enter>w<Enter>");
+        type_text(&mut w.app, "calm and settled");
+        press(&mut w.app, "<C-w>");
+        let text = |w: &Writer| w.app.editor.as_ref().unwrap().sections[0].text();
+        assert_eq!(
+            text(&w),
+            "calm and ",
+            "{:?}: <C-w> deletes a word",
+            m.preset
+        );
+        press(&mut w.app, "<Home>");
+        type_text(&mut w.app, "Very ");
+        assert_eq!(text(&w), "Very calm and ", "{:?}: <Home>", m.preset);
+        press(&mut w.app, "<C-k>");
+        assert_eq!(text(&w), "Very ", "{:?}: <C-k>", m.preset);
+        press(&mut w.app, "<F1>");
+        let Some(Popup::Help(help)) = &w.app.popup else {
+            panic!("{:?}: <F1> opens help in the editor", m.preset)
+        };
+        let keys: Vec<&str> = help.rows.iter().flat_map(|r| r.keys.split(' ')).collect();
+        for key in ["<C-w>", "<C-k>", "<Home>", "<Backspace>"] {
+            assert!(
+                keys.contains(&key),
+                "{:?}: help in the editor lists {key}",
+                m.preset
+            );
+        }
+        type_text(&mut w.app, "word before");
+        let s = screen(&w.app);
+        assert!(
+            s.contains("<C-w>") && s.contains("Delete the word before the cursor"),
+            "{s}"
+        );
+        press(&mut w.app, "<Esc>");
+        assert!(w.app.editor.is_some(), "{:?}", m.preset);
+    }
+}

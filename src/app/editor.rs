@@ -11,6 +11,44 @@ use crate::templates::Template;
 use jiff::{SignedDuration, Timestamp};
 use ratatui::crossterm::event::KeyEvent;
 use ratatui_textarea::{CursorMove, TextArea, WrapMode};
+
+/// The keys the note's text area (ratatui-textarea) handles itself when the keymap does not
+/// bind them, for help in the editor: the keys in keymap notation and what they do. Kept to what
+/// `TextArea::input` does in the version in Cargo.toml.
+pub const TEXT_KEYS: &[(&[&str], &str)] = &[
+    (&["<Enter>"], "Start a new line"),
+    (
+        &["<Backspace>", "<C-h>"],
+        "Delete the character before the cursor",
+    ),
+    (
+        &["<Delete>", "<C-d>"],
+        "Delete the character under the cursor",
+    ),
+    (
+        &["<C-w>", "<A-Backspace>"],
+        "Delete the word before the cursor",
+    ),
+    (&["<A-d>", "<A-Delete>"], "Delete the word after the cursor"),
+    (&["<C-k>"], "Delete to the end of the line"),
+    (&["<C-j>"], "Delete to the start of the line"),
+    (&["<C-u>"], "Undo"),
+    (&["<C-r>"], "Redo"),
+    (&["<Left>", "<C-b>"], "Move the cursor left"),
+    (&["<Right>", "<C-f>"], "Move the cursor right"),
+    (&["<Up>", "<C-p>"], "Move the cursor up a line"),
+    (&["<Down>", "<C-n>"], "Move the cursor down a line"),
+    (&["<C-Left>", "<A-b>"], "Move to the previous word"),
+    (&["<C-Right>", "<A-f>"], "Move to the next word"),
+    (&["<Home>", "<C-a>"], "Move to the start of the line"),
+    (&["<End>", "<C-e>"], "Move to the end of the line"),
+    (&["<C-Up>", "<A-p>"], "Move to the previous paragraph"),
+    (&["<C-Down>", "<A-n>"], "Move to the next paragraph"),
+    (&["<A-lt>"], "Move to the start of the section"),
+    (&["<A->>"], "Move to the end of the section"),
+    (&["<PageUp>", "<A-v>"], "Scroll up a page"),
+    (&["<PageDown>", "<C-v>"], "Scroll down a page"),
+];
 use std::path::Path;
 
 /// Typing paused this long: save.
@@ -361,5 +399,17 @@ mod tests {
         let c = e.sections[2].area.cursor();
         let (row, col) = (c.0, c.1);
         assert_eq!((row, col), (0, "+5 min: eyes closed, calm".chars().count()));
+    }
+}
+
+#[cfg(test)]
+mod text_key_tests {
+    #[test]
+    fn every_text_key_is_written_in_keymap_notation() {
+        for (keys, desc) in super::TEXT_KEYS {
+            for k in *keys {
+                assert!(k.parse::<crate::keymap::KeySeq>().is_ok(), "{k} ({desc})");
+            }
+        }
     }
 }

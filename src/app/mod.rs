@@ -840,14 +840,17 @@ impl App {
                 _ if p.navigate(action) => {}
                 Action::PopupClose => self.popup = None,
                 Action::PopupConfirm => {
-                    let chosen = p.selected().map(|r| r.action);
+                    let chosen = p.selected().map(|r| (r.action, r.keys.clone()));
                     let is_palette = matches!(popup, Popup::Palette(_));
                     self.popup = None;
                     match chosen {
                         // From help, Enter runs the chosen binding too: finding a key and
                         // using it are one step.
-                        Some(a) if is_palette || !a.is_popup_only() => self.update(a),
-                        Some(_) => {}
+                        Some((Some(a), _)) if is_palette || !a.is_popup_only() => self.update(a),
+                        Some((Some(_), _)) => {}
+                        Some((None, keys)) => self.say(format!(
+                            "{keys}: a key of the text itself; press it in the note"
+                        )),
                         None => self.say_error("Nothing matches".into()),
                     }
                 }
@@ -1287,15 +1290,33 @@ impl App {
 
     fn open_help(&mut self) {
         let ctx = self.pane_context();
-        let rows = self
+        let mut rows: Vec<PopupRow> = self
             .keymap
             .bindings(ctx)
             .map(|b| PopupRow {
                 keys: b.keys.to_string(),
-                action: b.action,
+                action: Some(b.action),
                 desc: b.desc.clone(),
             })
             .collect();
+        // In insert mode the keys the keymap leaves alone go to the note's text area, which
+        // has its own: listed after the keymap's, without the ones the keymap took.
+        if ctx == KeyContext::EditorInsert {
+            let bound: std::collections::HashSet<String> =
+                rows.iter().map(|r| r.keys.clone()).collect();
+            rows.extend(editor::TEXT_KEYS.iter().filter_map(|&(keys, desc)| {
+                let free: Vec<&str> = keys
+                    .iter()
+                    .copied()
+                    .filter(|k| !bound.contains(*k))
+                    .collect();
+                (!free.is_empty()).then(|| PopupRow {
+                    keys: free.join(" "),
+                    action: None,
+                    desc: desc.to_string(),
+                })
+            }));
+        }
         self.popup = Some(Popup::Help(ListPopup::new(rows, self.size)));
     }
 
@@ -1318,7 +1339,7 @@ impl App {
                     .first()
                     .map(|k| k.to_string())
                     .unwrap_or_default(),
-                action,
+                action: Some(action),
                 desc: action.description().to_string(),
             })
             .collect();

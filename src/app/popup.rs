@@ -71,8 +71,17 @@ pub struct AddendumForm {
 pub struct PopupRow {
     /// The key or sequence in keymap notation; empty when the action has no key here.
     pub keys: String,
-    pub action: Action,
+    /// The action the key runs; none for a key the note's text area takes itself (help in the
+    /// editor lists those too: `<C-w>` deletes a word whatever the keymap says).
+    pub action: Option<Action>,
     pub desc: String,
+}
+
+impl PopupRow {
+    /// What the row's last column shows: the action's name, or `text` for a text key.
+    pub fn name(&self) -> &'static str {
+        self.action.map_or("text", Action::name)
+    }
 }
 
 /// A row of a filterable popup list: what the typed filter is matched against.
@@ -83,7 +92,7 @@ pub trait Filterable {
 impl Filterable for PopupRow {
     /// Description, action name and key.
     fn haystack(&self) -> String {
-        format!("{} {} {}", self.desc, self.action.name(), self.keys)
+        format!("{} {} {}", self.desc, self.name(), self.keys)
     }
 }
 

@@ -389,7 +389,7 @@ fn list_popup(
     let name_width = p
         .rows
         .iter()
-        .map(|r| r.action.name().len())
+        .map(|r| r.name().len())
         .max()
         .unwrap_or(0)
         .min(24)
@@ -426,11 +426,7 @@ fn list_popup(
         );
         let pad = desc_width.saturating_sub(crate::text_safety::width(shown));
         spans.push(Span::styled(
-            format!(
-                "{:pad$}  {}",
-                "",
-                fit(row.action.name(), name_width).trim_end()
-            ),
+            format!("{:pad$}  {}", "", fit(row.name(), name_width).trim_end()),
             theme.dim,
         ));
         spans
