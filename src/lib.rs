@@ -26,6 +26,7 @@
 //!
 //! Nothing here reaches the network.
 
+pub mod action;
 pub mod app;
 pub mod cli;
 pub mod clock;
@@ -34,6 +35,7 @@ pub mod demo;
 pub mod interchange;
 pub mod keymap;
 mod layered;
+pub mod layout;
 pub mod limits;
 pub mod model;
 pub mod protocols;

@@ -1813,6 +1813,6 @@ impl App {
 
     /// Rows of the observation list on screen, for scrolling.
     pub fn console_list_height(&self) -> usize {
-        crate::ui::console::observation_rows(self.size)
+        crate::layout::console::observation_rows(self.size)
     }
 }

@@ -5,7 +5,6 @@
 //! [`Action`] (or hands it to the focused text field) -> `App::update` changes state, writing
 //! to the store where the action saves something -> the next frame draws from state.
 
-pub mod action;
 mod chart;
 pub mod confirm;
 pub mod console;
@@ -30,7 +29,8 @@ pub mod search;
 mod unsaved;
 pub mod views;
 
-pub use action::{Action, KeyContext};
+pub use crate::action::{Action, KeyContext};
+pub use crate::layout::Pane;
 pub use drafts::{DraftRow, unsigned_drafts};
 pub use popup::{
     AddendumForm, Filterable, FilteredList, ListPopup, Popup, PopupRow, TemplatePicker, TemplateRow,
@@ -49,26 +49,6 @@ use jiff::tz::TimeZone;
 use list::ListCursor;
 use patient_form::{FormTarget, PatientForm};
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
-
-/// The three panes. Narrow terminals show two of them at a time, wide ones all three.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Pane {
-    Roster,
-    Timeline,
-    Detail,
-}
-
-impl Pane {
-    pub const ALL: [Pane; 3] = [Pane::Roster, Pane::Timeline, Pane::Detail];
-
-    pub fn context(self) -> KeyContext {
-        match self {
-            Pane::Roster => KeyContext::Roster,
-            Pane::Timeline => KeyContext::Timeline,
-            Pane::Detail => KeyContext::Detail,
-        }
-    }
-}
 
 /// Colours: the standard theme, one with stronger contrast, and monochrome (also what
 /// `NO_COLOR` gives), where focus and selection are shown by reverse video and bold.
@@ -1222,7 +1202,7 @@ impl App {
     /// past (the pane is never left holding one line over empty rows). Counted in the lines
     /// the pane draws from (one per line break), each as many rows as it wraps to.
     fn detail_max_scroll(&self) -> usize {
-        let layout = crate::ui::layout::Screen::new(
+        let layout = crate::layout::Screen::new(
             ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
             self.focus,
         );
@@ -1250,7 +1230,7 @@ impl App {
 
     /// Rows a pane's list can show at the current size.
     pub fn list_height(&self, pane: Pane) -> usize {
-        let layout = crate::ui::layout::Screen::new(
+        let layout = crate::layout::Screen::new(
             ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
             self.focus,
         );
@@ -1502,7 +1482,7 @@ impl App {
         if self.popup.is_some() || self.roster.input.is_some() || self.editor.is_some() {
             return;
         }
-        let screen = crate::ui::layout::Screen::new(
+        let screen = crate::layout::Screen::new(
             ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
             self.focus,
         );

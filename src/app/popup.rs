@@ -118,7 +118,7 @@ impl<R: Filterable> FilteredList<R> {
             rows,
             hits: Vec::new(),
             cursor: ListCursor::default(),
-            visible_rows: crate::ui::layout::popup_list_rows(size),
+            visible_rows: crate::layout::popup_list_rows(size),
         };
         p.refilter();
         p

@@ -254,7 +254,7 @@ impl App {
 
     /// Results the popup shows at the current size.
     pub fn search_rows(&self) -> usize {
-        crate::ui::layout::search_result_rows(self.size)
+        crate::layout::search_result_rows(self.size)
     }
 
     /// After the query changed: search again.
@@ -490,7 +490,7 @@ impl App {
         let Some(target) = target else {
             return;
         };
-        let screen = crate::ui::layout::Screen::new(
+        let screen = crate::layout::Screen::new(
             ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
             Pane::Detail,
         );

@@ -254,7 +254,7 @@ impl App {
     fn summary_lines(&self) -> u16 {
         self.course_summary().map_or(0, |s| {
             u16::try_from(
-                crate::ui::summary::lines(&s, &self.settings.time_zone, self.size.0).len(),
+                crate::layout::summary::lines(&s, &self.settings.time_zone, self.size.0).len(),
             )
             .unwrap_or(u16::MAX)
         })
@@ -262,7 +262,7 @@ impl App {
 
     /// Goal rows the Course view shows at the current size.
     pub fn course_goal_rows(&self) -> usize {
-        crate::ui::course::goal_rows((self.size.0, self.size.1))
+        crate::layout::course::goal_rows((self.size.0, self.size.1))
     }
 
     fn open_from_view(&mut self) {

@@ -2,7 +2,7 @@
 //! keymap.toml is a message the user can act on rather than a key that silently does nothing.
 
 use super::notation::{KeySeq, NotationError};
-use crate::app::KeyContext;
+use crate::action::KeyContext;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -14,7 +14,7 @@
 
 use super::error::{Location, Problem, ProblemKind, Source};
 use super::notation::{Key, KeySeq};
-use crate::app::{Action, KeyContext};
+use crate::action::{Action, KeyContext};
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, SeqAccess, Visitor};
 use std::collections::{BTreeMap, HashMap};

@@ -26,7 +26,7 @@ use file::Run;
 pub use notation::{Key, KeyCode, KeySeq, MAX_FUNCTION_KEY, Modifiers, NotationError};
 pub use resolve::{Lookup, NextKey, NextStep, Resolved};
 
-use crate::app::{Action, KeyContext};
+use crate::action::{Action, KeyContext};
 use file::Entry;
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashSet};

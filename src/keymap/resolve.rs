@@ -8,7 +8,7 @@
 
 use super::notation::{Key, KeySeq};
 use super::{Binding, ContextMap, Keymap};
-use crate::app::{Action, KeyContext};
+use crate::action::{Action, KeyContext};
 use ratatui::crossterm::event::{KeyEvent, KeyEventKind};
 
 /// What a key press means, given the keys pressed before it.

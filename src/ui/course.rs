@@ -13,54 +13,13 @@ use crate::model::{GoalStatus, Instrument, IntegrationGoal, PatientRecords};
 use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Borders, Chart, Dataset, GraphType, Paragraph};
 
-const HEADER_LINES: u16 = 4;
-
-/// The areas of the view in `body` (the screen less the status bar).
-struct Areas {
-    header: Rect,
-    chart: Rect,
-    goals: Rect,
-    check_ins: Rect,
-}
-
-fn areas(body: Rect) -> Areas {
-    let header = Rect {
-        height: HEADER_LINES.min(body.height),
-        ..body
-    };
-    let rest = body.height.saturating_sub(header.height);
-    let chart_h = (rest / 2).max(rest.min(8));
-    let chart = Rect {
-        y: header.bottom(),
-        height: chart_h,
-        ..body
-    };
-    let bottom = Rect {
-        y: chart.bottom(),
-        height: rest.saturating_sub(chart_h),
-        ..body
-    };
-    let [goals, check_ins] =
-        Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
-    Areas {
-        header,
-        chart,
-        goals,
-        check_ins,
-    }
-}
-
-/// Goal rows shown at a terminal of `size` (the status bar takes the last line).
-pub fn goal_rows(size: (u16, u16)) -> usize {
-    let body = Rect::new(0, 0, size.0, size.1.saturating_sub(1));
-    usize::from(areas(body).goals.height.saturating_sub(2)).max(1)
-}
+use crate::layout::course::areas;
 
 pub fn draw(frame: &mut Frame, body: Rect, app: &App, view: &CourseView, theme: &Theme) {
     let Some(p) = &app.patient else {

@@ -5,7 +5,7 @@ pub mod console;
 pub mod course;
 mod editor;
 mod forms;
-pub mod layout;
+pub use crate::layout;
 mod lock;
 mod panes;
 mod popups;

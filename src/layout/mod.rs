@@ -1,8 +1,33 @@
 //! Where things go on the screen, as a pure function of the terminal size and focus, so the
-//! app can page by exactly one screen and tests can check the layout without drawing.
+//! app can page by exactly one screen and tests can check the layout without drawing. Below
+//! both `app` and `ui`: the app asks it how many rows a list shows, the ui where to draw.
 
-use crate::app::Pane;
+use crate::action::KeyContext;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
+
+pub mod console;
+pub mod course;
+pub mod summary;
+
+/// The three panes. Narrow terminals show two of them at a time, wide ones all three.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    Roster,
+    Timeline,
+    Detail,
+}
+
+impl Pane {
+    pub const ALL: [Pane; 3] = [Pane::Roster, Pane::Timeline, Pane::Detail];
+
+    pub fn context(self) -> KeyContext {
+        match self {
+            Pane::Roster => KeyContext::Roster,
+            Pane::Timeline => KeyContext::Timeline,
+            Pane::Detail => KeyContext::Detail,
+        }
+    }
+}
 
 /// Below this the app draws only a "terminal too small" message.
 pub const MIN_WIDTH: u16 = 40;
