@@ -19,8 +19,13 @@
 //! - [`demo`]: the invented demo caseload, deterministic for a seed.
 //! - [`keymap`]: key notation (`<C-s>`, `gg`), the layered keymap files (keymaps/default.toml,
 //!   a vim or emacs preset, the user's keymap.toml) and resolving key presses to app actions.
-//! - [`app`]: the terminal UI's state and every action that changes it; [`ui`] draws that state
-//!   (never changing it) and [`tui`] runs the terminal and the event loop.
+//! - [`action`]: the list of actions (`note.sign`, ...) and key contexts, below `app` and
+//!   `keymap`; [`layout`]: where things go on screen, below `app` and `ui`.
+//! - [`app`]: the terminal UI's state and every action that changes it. [`app::layer`] decides
+//!   who has the keyboard (lock, popup, editor, console, filter, view, panes) and dispatches
+//!   each action to that layer's `update_*`; popups are components ([`app::component`]).
+//!   [`ui`] draws that state (never changing it) and [`tui`] runs the terminal and the event
+//!   loop.
 //! - [`cli`]: one file per subcommand; `main.rs` only parses the command line and reports errors.
 //! - [`clock`]: injected time and ids, so tests are exact.
 //!

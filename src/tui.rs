@@ -173,8 +173,9 @@ fn event_loop(
     let size = terminal.size().map_err(LoopError)?;
     app.resize(size.width, size.height);
     let events = spawn_reader();
-    // Frames are drawn when something happened, and once a second for the clocks on screen
-    // (time since dose, "saved 2 s ago"); an idle kitnotes draws nothing more.
+    // Frames are drawn when something happened, and as often as the clocks on screen need
+    // (`App::redraw_every`: each second for the console's time since dose, each minute
+    // elsewhere); an idle kitnotes draws nothing more.
     let mut changed = true;
     let mut drawn = Instant::now();
     loop {
@@ -186,7 +187,7 @@ fn event_loop(
         }
         // Drawing also asks the terminal its size: a terminal that is gone (its window
         // closed) fails here within a second, whatever the reader thread is doing.
-        if changed || drawn.elapsed() >= Duration::from_secs(1) {
+        if changed || drawn.elapsed() >= app.redraw_every() {
             terminal
                 .draw(|f| crate::ui::draw(f, app))
                 .map_err(LoopError)?;

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{PASSPHRASE, text};
+use common::{PASSPHRASE, copy_dir, text};
 use kitnotes::demo::{self, DemoSpec};
 use kitnotes::store::SledStore;
 use kitnotes::store::crypt::KdfParams;
@@ -74,18 +74,6 @@ fn copy_of(p: &Pristine) -> tempfile::TempDir {
     let to = tempfile::tempdir().unwrap();
     copy_dir(p.data.path(), to.path());
     to
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
-    }
 }
 
 /// Every file under `dir` with its bytes (the lock file aside: it is empty and only locked).

@@ -368,3 +368,29 @@ fn editor_help_lists_the_text_keys_and_they_work() {
         assert!(w.app.editor.is_some(), "{:?}", m.preset);
     }
 }
+
+/// A name longer than the patient list is wide is cut with `…`, and the age stays in view.
+#[test]
+fn a_long_name_is_cut_with_an_ellipsis_and_keeps_the_age_in_view() {
+    use kitnotes::model::{Patient, Record};
+    use kitnotes::store::Store;
+    let dir = TempDir::new().unwrap();
+    let store = demo_store(&dir);
+    let mut p = Patient::new(
+        pid("p-long-name"),
+        "Aurelia Konstantinopoulou-Vanderberghe Fitzwilliam",
+    );
+    p.born = Some(jiff::civil::date(1980, 1, 2));
+    store.put(Record::Patient(p)).unwrap();
+    let mut app = app_on(store, KeymapPreset::Default, (120, 40));
+    press(&mut app, "/Aurelia<Enter>");
+    let s = screen(&app);
+    // Below the header, which names the selected patient in full.
+    let row = s
+        .lines()
+        .skip(2)
+        .find(|l| l.contains("Aurelia") && !l.contains("/Aurelia"))
+        .unwrap_or_else(|| panic!("the patient is listed\n{s}"));
+    assert!(row.contains('…'), "the name is cut with …: {row:?}");
+    assert!(row.contains(" 46 "), "the age stays in view: {row:?}");
+}

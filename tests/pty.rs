@@ -179,3 +179,23 @@ fn the_first_start_asks_for_a_passphrase_twice_and_the_next_start_needs_it() {
     s.send("q");
     assert!(s.wait_exit().success());
 }
+
+/// An idle kitnotes writes nothing to the terminal: no frame is drawn when nothing changed
+/// (the patient list has no clock on it; the console's clock is drawn every second).
+#[test]
+fn an_idle_patient_list_writes_nothing_to_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = start(dir.path(), &["demo", "--anchor", "2026-11-21"], 100, 30);
+    s.wait_for("Patients (");
+    s.wait_idle(Duration::from_millis(300));
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(
+        s.quiet_for() >= Duration::from_millis(2500),
+        "kitnotes wrote to the terminal {:?} ago with nothing happening",
+        s.quiet_for()
+    );
+    // A key still draws at once.
+    s.send("t");
+    s.wait_for("TODAY");
+    s.quit();
+}

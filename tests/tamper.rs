@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{PASSPHRASE, pid, rid, ts};
+use common::{PASSPHRASE, copy_dir, pid, rid, ts};
 use kitnotes::model::{Note, NoteKind, Patient, Record, Section};
 use kitnotes::store::crypt::KdfParams;
 use kitnotes::store::{Actor, Change, SledStore, Store, StoreError};
@@ -66,19 +66,6 @@ fn new_store(data: &Path) -> SledStore {
     }
     s.flush().unwrap();
     s
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let target = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).unwrap();
-        }
-    }
 }
 
 /// The attacker: copies every value of `older`'s database that differs into `store`'s

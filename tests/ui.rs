@@ -267,7 +267,7 @@ fn help_lists_the_live_keymap_and_filters_as_you_type() {
     // Rows that say "archive" come first; a loose match scattered over other words may follow.
     let says = |h: &kitnotes::app::fuzzy::Hit| {
         p.rows[h.index].desc.to_lowercase().contains("archive")
-            || p.rows[h.index].action.name().contains("archive")
+            || p.rows[h.index].name().contains("archive")
     };
     let first_other = p.hits.iter().position(|h| !says(h)).unwrap_or(p.hits.len());
     assert!(first_other >= 2, "archive rows first");
@@ -1376,7 +1376,7 @@ fn the_palette_offers_console_actions_in_the_console_only() {
     let mut w = writer((120, 40));
     let listed = |app: &App| -> Vec<kitnotes::app::Action> {
         match &app.popup {
-            Some(Popup::Palette(p)) => p.rows.iter().map(|r| r.action).collect(),
+            Some(Popup::Palette(p)) => p.rows.iter().filter_map(|r| r.action).collect(),
             _ => panic!("no palette: {}", screen(app)),
         }
     };
@@ -1417,7 +1417,7 @@ fn help_and_palette_rows_fit_their_width_with_an_ellipsis() {
             press(&mut f.app, open);
             let names: Vec<String> = match &f.app.popup {
                 Some(Popup::Help(p)) | Some(Popup::Palette(p)) => {
-                    p.rows.iter().map(|r| r.action.name().to_string()).collect()
+                    p.rows.iter().map(|r| r.name().to_string()).collect()
                 }
                 _ => panic!("no popup: {}", screen(&f.app)),
             };

@@ -11,15 +11,15 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 impl App {
-    pub(super) fn export_chart_pdf(&mut self) {
+    pub(super) fn export_chart_pdf(&mut self) -> anyhow::Result<()> {
         let Some(patient) = self.current_patient() else {
-            self.say_error("No patient selected: open a patient to write their chart".into());
-            return;
+            anyhow::bail!("No patient selected: open a patient to write their chart");
         };
         match self.write_chart_pdf(&patient.id) {
             Ok(said) => self.say(said),
-            Err(e) => self.say_error(format!("The chart was not written: {e:#}")),
+            Err(e) => return Err(e.context("The chart was not written")),
         }
+        Ok(())
     }
 
     fn write_chart_pdf(&mut self, id: &crate::model::PatientId) -> anyhow::Result<String> {

@@ -171,14 +171,12 @@ impl App {
     }
 
     /// `patient.archive`: archiving asks first; bringing a patient back does not.
-    pub(super) fn ask_archive(&mut self) {
+    pub(super) fn ask_archive(&mut self) -> anyhow::Result<()> {
         let Some(p) = self.current_patient() else {
-            self.say_error("No patient selected".into());
-            return;
+            anyhow::bail!("No patient selected");
         };
         if p.archived {
-            self.toggle_archive();
-            return;
+            return self.toggle_archive();
         }
         let back = self.key_hint(KeyContext::Roster, Action::PatientArchive);
         let shows = self.key_hint(KeyContext::Roster, Action::ToggleArchived);
@@ -192,21 +190,22 @@ impl App {
             yes: "archive".into(),
             action: ConfirmAction::Archive(p.id),
         }));
+        Ok(())
     }
 
     /// Enter or Esc in the confirmation.
-    pub(super) fn update_confirm(&mut self, action: Action) {
+    pub(super) fn update_confirm(&mut self, action: Action) -> anyhow::Result<()> {
         match action {
             Action::PopupConfirm => {
                 let Some(Popup::Confirm(c)) = self.popup.take() else {
-                    return;
+                    return Ok(());
                 };
                 match c.action {
                     ConfirmAction::SignEditorNote => self.sign_editor_note(),
                     ConfirmAction::SignNote(id) => self.sign_note_by_id(&id),
                     ConfirmAction::Archive(id) => {
                         if self.current_patient().is_some_and(|p| p.id == id) {
-                            self.toggle_archive();
+                            self.toggle_archive()?;
                         }
                     }
                     ConfirmAction::DiscardDraft(id) => self.discard_draft(&id),
@@ -217,12 +216,36 @@ impl App {
                 self.say("Nothing changed".into());
             }
             Action::Quit => self.request_quit(),
-            other => self.say_error(format!(
+            other => anyhow::bail!(
                 "{} does nothing here: {} confirms, {} cancels",
                 other.name(),
                 self.key_hint(KeyContext::Popup, Action::PopupConfirm),
                 self.key_hint(KeyContext::Popup, Action::PopupClose)
-            )),
+            ),
         }
+        Ok(())
+    }
+}
+
+/// A question asked once: every key goes to `App::update_confirm`.
+impl super::component::Component for Confirm {
+    fn mode(&self) -> &'static str {
+        "CONFIRM"
+    }
+    fn hint_word(&self, action: Action) -> Option<&'static str> {
+        match action {
+            Action::PopupConfirm => Some("yes"),
+            Action::PopupClose => Some("cancel"),
+            _ => None,
+        }
+    }
+    fn hints(&self) -> &'static [Action] {
+        &[Action::PopupConfirm, Action::PopupClose]
+    }
+    fn key(&mut self, _key: ratatui::crossterm::event::KeyEvent) -> bool {
+        false
+    }
+    fn update(&mut self, _action: Action) -> super::component::Outcome {
+        super::component::Outcome::App
     }
 }

@@ -60,7 +60,7 @@ fn row(p: &Patient, n: &Note) -> DraftRow {
 }
 
 impl App {
-    pub(super) fn open_drafts(&mut self) {
+    pub(super) fn open_drafts(&mut self) -> anyhow::Result<()> {
         match unsigned_drafts(self.store.as_ref()) {
             Ok(rows) if rows.is_empty() => {
                 self.say("No unsigned drafts: everything is signed".into())
@@ -73,21 +73,22 @@ impl App {
                     if n == 1 { "" } else { "s" }
                 ));
             }
-            Err(e) => self.say_error(format!("Cannot read the drafts: {e:#}")),
+            Err(e) => return Err(e.context("Cannot read the drafts")),
         }
+        Ok(())
     }
 
     /// Opens the draft chosen in the list: its patient, its timeline entry, then the editor.
-    pub(super) fn open_chosen_draft(&mut self) {
+    pub(super) fn open_chosen_draft(&mut self) -> anyhow::Result<()> {
         let Some(Popup::Drafts(list)) = self.popup.as_ref() else {
-            return;
+            return Ok(());
         };
         let Some(row) = list.selected().cloned() else {
-            self.say_error("No draft matches".into());
-            return;
+            anyhow::bail!("No draft matches");
         };
         self.popup = None;
         self.continue_draft(&row.patient, &row.note, &row.title, &row.patient_name);
+        Ok(())
     }
 
     /// Shows the draft on its patient's timeline and opens it in the editor, unless it has been
@@ -148,3 +149,5 @@ impl App {
         self.select_entry(record);
     }
 }
+
+super::component::list_component!(super::FilteredList<DraftRow>, |p| p, "DRAFTS", "open");

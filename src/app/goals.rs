@@ -524,6 +524,44 @@ impl App {
     }
 }
 
+/// Goals: choosing an intention or a goal, the goal form, a check-in. Every action goes to
+/// `App::update_goal_popup`; the arrows choose in a form (`App::goal_key`).
+impl super::component::Component for GoalPopup {
+    fn mode(&self) -> &'static str {
+        match self {
+            GoalPopup::CheckIn(_) | GoalPopup::Pick { .. } => "CHECK-IN",
+            _ => "GOAL",
+        }
+    }
+    fn hints(&self) -> &'static [Action] {
+        match self {
+            GoalPopup::Form(_) | GoalPopup::CheckIn(_) => super::component::FORM_HINTS,
+            _ => super::component::LIST_HINTS,
+        }
+    }
+    fn hint_word(&self, action: Action) -> Option<&'static str> {
+        let in_form = matches!(self, GoalPopup::Form(_) | GoalPopup::CheckIn(_));
+        match action {
+            Action::PopupConfirm if in_form => Some("save"),
+            Action::PopupConfirm => Some("choose"),
+            Action::PopupClose if in_form => Some("close, kept"),
+            _ => None,
+        }
+    }
+    fn field(&mut self) -> Option<&mut TextField> {
+        GoalPopup::field(self)
+    }
+    fn after_typing(&mut self) {
+        GoalPopup::after_typing(self)
+    }
+    fn key(&mut self, _key: KeyEvent) -> bool {
+        false
+    }
+    fn update(&mut self, _action: Action) -> super::component::Outcome {
+        super::component::Outcome::App
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -584,6 +584,43 @@ impl App {
     }
 }
 
+/// Recording a measure: the instrument, then its items (digits answer, `App::measure_key`) or
+/// total. Every action goes to `App::update_measure_popup`.
+impl super::component::Component for MeasureForm {
+    fn mode(&self) -> &'static str {
+        "MEASURE"
+    }
+    fn hints(&self) -> &'static [Action] {
+        match self.step {
+            MeasureStep::Pick(_) => super::component::LIST_HINTS,
+            MeasureStep::Items(_) => &[Action::PopupConfirm, Action::MoveUp, Action::PopupClose],
+            MeasureStep::Total(_) => &[Action::PopupConfirm, Action::PopupClose],
+        }
+    }
+    fn hint_word(&self, action: Action) -> Option<&'static str> {
+        let choosing = matches!(self.step, MeasureStep::Pick(_));
+        match action {
+            Action::MoveUp if matches!(self.step, MeasureStep::Items(_)) => Some("back"),
+            Action::PopupConfirm if choosing => Some("choose"),
+            Action::PopupConfirm => Some("save"),
+            Action::PopupClose if !choosing => Some("close, kept"),
+            _ => None,
+        }
+    }
+    fn field(&mut self) -> Option<&mut TextField> {
+        MeasureForm::field(self)
+    }
+    fn after_typing(&mut self) {
+        MeasureForm::after_typing(self)
+    }
+    fn key(&mut self, _key: KeyEvent) -> bool {
+        false
+    }
+    fn update(&mut self, _action: Action) -> super::component::Outcome {
+        super::component::Outcome::App
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@ use super::popup::{AddendumForm, FilteredList, Popup, TemplatePicker, TemplateRo
 use super::{Action, App, KeyContext, Pane};
 use crate::model::timeline::EntryKind;
 use crate::model::{Note, NoteError, Record, RecordId};
+use anyhow::Context;
 use ratatui::crossterm::event::KeyEvent;
 use ratatui_textarea::CursorMove;
 
@@ -250,50 +251,48 @@ impl App {
     }
 
     /// Creates the draft from the chosen template, writes it, and opens it in the editor.
-    pub(super) fn start_note(&mut self) {
+    pub(super) fn start_note(&mut self) -> anyhow::Result<()> {
         let Some(Popup::NewNote(p)) = self.popup.as_ref() else {
-            return;
+            return Ok(());
         };
         let Some(row) = p.list.selected().cloned() else {
-            self.say_error("No template matches".into());
-            return;
+            anyhow::bail!("No template matches");
         };
         let patient = p.patient.clone();
         let Some(template) = self.settings.templates.get(&row.id).cloned() else {
-            self.say_error(format!("Template {} is no longer loaded", row.id));
-            return;
+            anyhow::bail!("Template {} is no longer loaded", row.id);
         };
         let now = self.now();
         let id = RecordId::from_uuid(self.ids.next(now));
         let note = template.new_note(id.clone(), patient, now);
-        if let Err(e) = self.write(Record::Note(note.clone())) {
-            self.say_error(format!("The note could not be created: {e:#}"));
-            return;
-        }
+        self.write(Record::Note(note.clone()))
+            .context("The note could not be created")?;
         self.popup = None;
         self.last_template = Some(row.id);
         self.refresh_patient();
         self.select_entry(&id);
         self.open_editor(note, None);
         self.say(format!("New {}: type away, it saves itself", row.name));
+        Ok(())
     }
 
-    pub(super) fn edit_selected_note(&mut self) {
+    pub(super) fn edit_selected_note(&mut self) -> anyhow::Result<()> {
         if self.edit_selected_goal() {
-            return;
+            return Ok(());
         }
         let Some(note) = self.selected_note() else {
             self.no_note_selected();
-            return;
+            return Ok(());
         };
         if note.is_signed() {
             let hint = self.key_hint(self.focus.context(), Action::NoteAddendum);
             self.say_error(format!(
                 "This note is signed and final; {hint} adds an addendum"
             ));
-            return;
+            return Ok(());
         }
         self.open_editor(note, None);
+        Ok(())
     }
 
     fn clinician(&mut self) -> Option<String> {
@@ -440,39 +439,34 @@ impl App {
         }));
     }
 
-    pub(super) fn save_addendum(&mut self) {
+    pub(super) fn save_addendum(&mut self) -> anyhow::Result<()> {
         let Some(Popup::Addendum(form)) = self.popup.as_ref() else {
-            return;
+            return Ok(());
         };
         let (id, text) = (form.note.clone(), form.field.text().to_string());
         let Some(by) = self.clinician() else {
-            return;
+            return Ok(());
         };
         let mut note = match self.store.record(id.as_str()) {
             Ok(Some(Record::Note(n))) => n,
             Ok(_) => {
-                self.say_error("That note is no longer in the store".into());
-                return;
+                anyhow::bail!("That note is no longer in the store");
             }
             Err(e) => {
-                self.say_error(format!("Cannot read the note: {e:#}"));
-                return;
+                return Err(anyhow::Error::from(e).context("Cannot read the note"));
             }
         };
         let now = self.now();
         // The popup stays open with the text on any refusal, so nothing typed is lost.
         if let Err(e) = note.add_addendum(&text, &by, now) {
-            self.say_error(format!("Not added: {e}"));
-            return;
+            anyhow::bail!("Not added: {e}");
         }
-        if let Err(e) = self.write(Record::Note(note)) {
-            self.say_error(format!("Not added: {e:#}"));
-            return;
-        }
+        self.write(Record::Note(note)).context("Not added")?;
         self.popup = None;
         self.refresh_patient();
         self.select_entry(&id);
         self.say(format!("Addendum added, signed by {by}"));
+        Ok(())
     }
 
     /// Leaves the editor once the store has everything typed.

@@ -250,6 +250,39 @@ fn parse_weight(text: &str) -> Result<Option<f64>, String> {
     }
 }
 
+impl super::component::Component for PatientForm {
+    fn mode(&self) -> &'static str {
+        "FORM"
+    }
+    fn hints(&self) -> &'static [super::Action] {
+        super::component::FORM_HINTS
+    }
+    fn hint_word(&self, action: super::Action) -> Option<&'static str> {
+        (action == super::Action::PopupConfirm).then_some("save")
+    }
+    fn field(&mut self) -> Option<&mut TextField> {
+        Some(PatientForm::field(self))
+    }
+    fn key(&mut self, _key: ratatui::crossterm::event::KeyEvent) -> bool {
+        false
+    }
+    fn update(&mut self, action: super::Action) -> super::component::Outcome {
+        use super::Action;
+        use super::component::Outcome;
+        match action {
+            Action::FieldNext | Action::MoveDown => self.move_focus(1),
+            Action::FieldPrev | Action::MoveUp => self.move_focus(-1),
+            Action::PopupConfirm => return Outcome::Confirm,
+            // Closing keeps what was typed (App::close_popup).
+            Action::PopupClose => return Outcome::Close,
+            // A form open at a quit is kept in the store and comes back at the next start.
+            Action::Quit => return Outcome::Quit,
+            _ => return Outcome::NotHere,
+        }
+        Outcome::Done
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

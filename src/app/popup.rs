@@ -3,6 +3,7 @@
 //! every key first.
 
 use super::Action;
+use super::component::Component;
 use super::field::TextField;
 use super::fuzzy::{self, Hit};
 use super::list::ListCursor;
@@ -10,8 +11,8 @@ use super::patient_form::PatientForm;
 use crate::model::{NoteKind, PatientId, RecordId};
 
 pub enum Popup {
-    Help(ListPopup),
-    Palette(ListPopup),
+    Help(CommandList),
+    Palette(CommandList),
     Patient(PatientForm),
     NewNote(TemplatePicker),
     Addendum(AddendumForm),
@@ -108,8 +109,70 @@ pub struct FilteredList<R> {
     visible_rows: usize,
 }
 
-/// Help and the command palette.
+/// The rows of help and the command palette.
 pub type ListPopup = FilteredList<PopupRow>;
+
+/// Help (the keys of the pane underneath) or the command palette (every action that can run
+/// there): one list of commands, read as the list it holds.
+#[derive(Debug)]
+pub struct CommandList {
+    /// The palette (Enter runs any row) rather than help (Enter runs a key's action).
+    pub palette: bool,
+    list: ListPopup,
+}
+
+impl CommandList {
+    pub fn help(rows: Vec<PopupRow>, size: (u16, u16)) -> Self {
+        Self {
+            palette: false,
+            list: ListPopup::new(rows, size),
+        }
+    }
+
+    pub fn palette(rows: Vec<PopupRow>, size: (u16, u16)) -> Self {
+        Self {
+            palette: true,
+            list: ListPopup::new(rows, size),
+        }
+    }
+}
+
+impl std::ops::Deref for CommandList {
+    type Target = ListPopup;
+    fn deref(&self) -> &ListPopup {
+        &self.list
+    }
+}
+
+impl std::ops::DerefMut for CommandList {
+    fn deref_mut(&mut self) -> &mut ListPopup {
+        &mut self.list
+    }
+}
+
+super::component::list_component!(
+    CommandList,
+    |p| p.list,
+    if p.palette { "COMMAND" } else { "HELP" },
+    "run"
+);
+
+super::component::list_component!(TemplatePicker, |p| p.list, "NEW NOTE", "start");
+
+impl Component for AddendumForm {
+    fn mode(&self) -> &'static str {
+        "ADDENDUM"
+    }
+    fn hints(&self) -> &'static [Action] {
+        &[Action::PopupConfirm, Action::PopupClose]
+    }
+    fn hint_word(&self, action: Action) -> Option<&'static str> {
+        (action == Action::PopupConfirm).then_some("add")
+    }
+    fn field(&mut self) -> Option<&mut TextField> {
+        Some(&mut self.field)
+    }
+}
 
 impl<R: Filterable> FilteredList<R> {
     pub fn new(rows: Vec<R>, size: (u16, u16)) -> Self {

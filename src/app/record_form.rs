@@ -455,3 +455,35 @@ impl App {
         self.say(what);
     }
 }
+
+/// A small form that writes one record. Every action goes to `App::update_record_form`; the
+/// arrows choose in a choice field (`App::record_form_key`).
+impl super::component::Component for RecordForm {
+    fn mode(&self) -> &'static str {
+        match self.purpose {
+            FormPurpose::SafetyFollowUp { .. } => "SAFETY",
+            FormPurpose::Course => "COURSE",
+            FormPurpose::ListAdd
+            | FormPurpose::ListStop { .. }
+            | FormPurpose::ListCorrect { .. } => "LIST",
+        }
+    }
+    fn hints(&self) -> &'static [Action] {
+        super::component::FORM_HINTS
+    }
+    fn hint_word(&self, action: Action) -> Option<&'static str> {
+        (action == Action::PopupConfirm).then_some("save")
+    }
+    fn field(&mut self) -> Option<&mut TextField> {
+        RecordForm::field(self)
+    }
+    fn after_typing(&mut self) {
+        RecordForm::after_typing(self)
+    }
+    fn key(&mut self, _key: KeyEvent) -> bool {
+        false
+    }
+    fn update(&mut self, _action: Action) -> super::component::Outcome {
+        super::component::Outcome::App
+    }
+}

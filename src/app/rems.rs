@@ -9,6 +9,7 @@ use super::{Action, App, KeyContext};
 use crate::interchange::{MissingField, rems_missing, rems_summary};
 use crate::model::{DosingSession, EntryKind, Note, NoteKind, Patient, Record};
 use crate::store::AuditAction;
+use anyhow::Context;
 use std::path::Path;
 
 impl App {
@@ -116,30 +117,26 @@ impl App {
 
     /// `session.rems_summary`: writes the REMS monitoring summary of the session to
     /// `<folder>/rems-<session>.txt` (this user's only), logs the export and names the file.
-    pub(super) fn write_rems_summary(&mut self) {
+    pub(super) fn write_rems_summary(&mut self) -> anyhow::Result<()> {
         let Some(session) = self.rems_target() else {
-            self.say_error(
+            anyhow::bail!(
                 "Select an esketamine dosing session (or its note) first, or open its console"
-                    .into(),
             );
-            return;
         };
         let Some(dir) = self.settings.rems_dir.clone() else {
-            self.say_error("No folder to write the REMS summary in".into());
-            return;
+            anyhow::bail!("No folder to write the REMS summary in");
         };
         let patient = match self.store.patient(&session.patient) {
             Ok(Some(p)) => p,
             Ok(None) => {
-                self.say_error(format!(
+                anyhow::bail!(
                     "Dosing session {} names patient {}, who is not in the store",
-                    session.id, session.patient
-                ));
-                return;
+                    session.id,
+                    session.patient
+                );
             }
             Err(e) => {
-                self.say_error(format!("Cannot read the patient: {e:#}"));
-                return;
+                return Err(anyhow::Error::from(e).context("Cannot read the patient"));
             }
         };
         let text = match rems_summary(
@@ -150,15 +147,11 @@ impl App {
         ) {
             Ok(t) => crate::text_safety::printable(&t).into_owned(),
             Err(e) => {
-                self.say_error(format!("No REMS summary: {e}"));
-                return;
+                anyhow::bail!("No REMS summary: {e}");
             }
         };
         let path = dir.join(format!("rems-{}.txt", session.id));
-        if let Err(e) = write_private(&dir, &path, text.as_bytes()) {
-            self.say_error(format!("The REMS summary was not written: {e:#}"));
-            return;
-        }
+        write_private(&dir, &path, text.as_bytes()).context("The REMS summary was not written")?;
         let who = crate::store::audit::who(self.settings.clinician.as_deref());
         let event = crate::store::Actor::new(who, self.now())
             .event(AuditAction::Exported)
@@ -179,11 +172,12 @@ impl App {
         };
         match logged {
             Ok(()) => self.say(format!("REMS summary written to {}{gaps}", path.display())),
-            Err(e) => self.say_error(format!(
+            Err(e) => anyhow::bail!(
                 "REMS summary written to {}, but the audit log could not record it: {e:#}",
                 path.display()
-            )),
+            ),
         }
+        Ok(())
     }
 }
 

@@ -526,6 +526,39 @@ impl App {
     }
 }
 
+/// Search: typing searches at once (`App::after_typing` runs it); every action goes to
+/// `App::update_search_popup`, which knows the list's height and the store.
+impl super::component::Component for SearchPopup {
+    fn mode(&self) -> &'static str {
+        "SEARCH"
+    }
+    fn hints(&self) -> &'static [Action] {
+        &[
+            Action::PopupConfirm,
+            Action::PopupClose,
+            Action::FieldNext,
+            Action::MoveDown,
+            Action::MoveUp,
+        ]
+    }
+    fn hint_word(&self, action: Action) -> Option<&'static str> {
+        match action {
+            Action::PopupConfirm => Some("open"),
+            Action::FieldNext => Some("this patient / all"),
+            _ => None,
+        }
+    }
+    fn field(&mut self) -> Option<&mut TextField> {
+        Some(&mut self.field)
+    }
+    fn key(&mut self, _key: KeyEvent) -> bool {
+        false
+    }
+    fn update(&mut self, _action: Action) -> super::component::Outcome {
+        super::component::Outcome::App
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

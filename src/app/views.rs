@@ -139,7 +139,7 @@ impl App {
         usize::from(self.size.1).saturating_sub(10).max(1)
     }
 
-    pub(super) fn update_view(&mut self, action: Action) {
+    pub(super) fn update_view(&mut self, action: Action) -> anyhow::Result<()> {
         match action {
             Action::Back => self.view = None,
             Action::ViewToday => self.toggle_today(),
@@ -171,7 +171,7 @@ impl App {
             Action::Palette => self.open_palette(),
             Action::ToggleTheme => self.cycle_theme(),
             Action::Privacy => self.toggle_privacy(),
-            Action::DraftsList => self.open_drafts(),
+            Action::DraftsList => self.open_drafts()?,
             Action::SearchAll => self.open_search(true),
             // The course view is one patient's: `/` searches their records.
             Action::SearchPatient if matches!(self.view, Some(View::Course(_))) => {
@@ -200,6 +200,7 @@ impl App {
                 self.key_hint(self.pane_context(), Action::Back)
             )),
         }
+        Ok(())
     }
 
     fn move_in_view(&mut self, action: Action) {

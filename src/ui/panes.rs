@@ -1,7 +1,7 @@
 //! The header and the three panes: roster, timeline, detail.
 
 use super::theme::Theme;
-use super::{highlighted, marked, pane_block, safe};
+use super::{fit, highlighted, marked, pane_block, safe};
 use crate::app::detail::{Tone, when};
 use crate::app::search::found_in;
 use crate::app::{Action, App, KeyContext, Pane};
@@ -178,13 +178,32 @@ pub fn roster(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let p = &r.patients[hit.index];
             let selected = i == r.cursor.selected;
             let base = if p.archived { theme.dim } else { theme.text };
-            let mut spans = vec![Span::raw(" ")];
-            spans.extend(highlighted(&p.name, &hit.positions, base, theme.matched));
             let right = match (p.archived, p.age_on(today)) {
                 (true, _) => "archived".to_string(),
                 (false, Some(a)) => a.to_string(),
                 (false, None) => String::new(),
             };
+            // A name too long for the pane gives way to the age, cut with `…`.
+            let room = width.saturating_sub(right.len() + 3);
+            let cut = crate::text_safety::width(&safe(&p.name)) > room;
+            let name = if cut {
+                fit(&p.name, room).trim_end().to_owned()
+            } else {
+                p.name.clone()
+            };
+            let kept = name.chars().count().saturating_sub(usize::from(cut));
+            let positions: Vec<u32> = hit
+                .positions
+                .iter()
+                .copied()
+                .filter(|&c| (c as usize) < kept)
+                .collect();
+            let mut spans = vec![Span::raw(" ")];
+            spans.extend(
+                highlighted(&name, &positions, base, theme.matched)
+                    .into_iter()
+                    .map(|s| Span::styled(s.content.into_owned(), s.style)),
+            );
             let used: usize = spans
                 .iter()
                 .map(|s| crate::text_safety::width(&s.content))

@@ -2,7 +2,7 @@
 //! hints built from the live keymap, so a remapped key shows as the user set it.
 
 use super::theme::Theme;
-use crate::app::{Action, App, KeyContext, Popup};
+use crate::app::{Action, App, KeyContext};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -10,10 +10,12 @@ use ratatui::widgets::Paragraph;
 
 /// The actions hinted in each context, most useful first.
 fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
+    if let Some(p) = &app.popup {
+        return p.component().hints();
+    }
     if let Some(actions) = super::status_forms::hinted(ctx, app) {
         return actions;
     }
-    let in_form = matches!(app.popup, Some(Popup::Patient(_)));
     match ctx {
         KeyContext::Roster => &[
             Action::Help,
@@ -83,19 +85,6 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
         KeyContext::Popup if app.popup.is_none() && app.console.is_some() => {
             &[Action::PopupConfirm, Action::PopupClose, Action::Privacy]
         }
-        KeyContext::Popup if matches!(app.popup, Some(Popup::Search(_))) => &[
-            Action::PopupConfirm,
-            Action::PopupClose,
-            Action::FieldNext,
-            Action::MoveDown,
-            Action::MoveUp,
-        ],
-        KeyContext::Popup if in_form => &[
-            Action::FieldNext,
-            Action::FieldPrev,
-            Action::PopupConfirm,
-            Action::PopupClose,
-        ],
         KeyContext::Popup => &[
             Action::PopupConfirm,
             Action::PopupClose,
@@ -125,6 +114,9 @@ fn hinted(ctx: KeyContext, app: &App) -> &'static [Action] {
 
 /// A short word for a hint: "help", "new", "archive".
 fn hint_word(a: Action, app: &App) -> &'static str {
+    if let Some(word) = app.popup.as_ref().and_then(|p| p.component().hint_word(a)) {
+        return word;
+    }
     if let Some(word) = super::status_forms::hint_word(a, app) {
         return word;
     }
@@ -141,8 +133,6 @@ fn hint_word(a: Action, app: &App) -> &'static str {
         Action::ViewSummary => "summary",
         Action::SearchPatient => "search",
         Action::SearchAll => "search all",
-        Action::PopupConfirm if matches!(app.popup, Some(Popup::Search(_))) => "open",
-        Action::FieldNext if matches!(app.popup, Some(Popup::Search(_))) => "this patient / all",
         Action::Back => "back",
         Action::PatientNew => "new",
         Action::PatientEdit => "edit",
@@ -159,12 +149,6 @@ fn hint_word(a: Action, app: &App) -> &'static str {
         Action::EditorClose => "close",
         Action::EditorInsert => "type",
         Action::Undo => "undo",
-        Action::PopupConfirm if matches!(app.popup, Some(Popup::NewNote(_))) => "start",
-        Action::PopupConfirm if matches!(app.popup, Some(Popup::Drafts(_))) => "open",
-        Action::PopupConfirm if matches!(app.popup, Some(Popup::Protocols(_))) => "start",
-        Action::PopupConfirm if matches!(app.popup, Some(Popup::Correct(_))) => "correct",
-        Action::PopupConfirm if matches!(app.popup, Some(Popup::Confirm(_))) => "yes",
-        Action::PopupClose if matches!(app.popup, Some(Popup::Confirm(_))) => "cancel",
         Action::PopupConfirm if app.console.is_some() => "store",
         Action::PopupClose
             if app
@@ -200,8 +184,6 @@ fn hint_word(a: Action, app: &App) -> &'static str {
         Action::SessionLeave => "leave",
         Action::Privacy => "blank",
         Action::SessionStart => "session",
-        Action::PopupConfirm if matches!(app.popup, Some(Popup::Addendum(_))) => "add",
-        Action::PopupConfirm if matches!(app.popup, Some(Popup::Patient(_))) => "save",
         Action::PopupConfirm if app.popup.is_none() => "keep filter",
         Action::PopupConfirm => "run",
         Action::FieldPrev => "previous field",
@@ -217,19 +199,7 @@ fn hint_word(a: Action, app: &App) -> &'static str {
 pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let ctx = app.key_context();
     let mode = match &app.popup {
-        Some(Popup::Help(_)) => "HELP",
-        Some(Popup::Palette(_)) => "COMMAND",
-        Some(Popup::Patient(_)) => "FORM",
-        Some(Popup::NewNote(_)) => "NEW NOTE",
-        Some(Popup::Addendum(_)) => "ADDENDUM",
-        Some(Popup::Drafts(_)) => "DRAFTS",
-        Some(Popup::Protocols(_)) => "NEW SESSION",
-        Some(Popup::Correct(_)) => "CORRECT",
-        Some(Popup::Confirm(_)) => "CONFIRM",
-        Some(Popup::Search(_)) => "SEARCH",
-        Some(Popup::Measure(_) | Popup::Goal(_) | Popup::Record(_)) => {
-            super::status_forms::mode(app).unwrap_or("")
-        }
+        Some(p) => p.component().mode(),
         None if app.console.as_ref().is_some_and(|c| c.input.is_some()) => "ENTRY",
         None if app.roster.input.is_some() => "FILTER",
         None => match ctx {

@@ -128,6 +128,9 @@ pub fn demo_app(size: (u16, u16)) -> Fixture {
 
 /// Presses keys written as in a keymap file, e.g. `"<Down><Down><Enter>"`.
 pub fn press(app: &mut App, keys: &str) {
+    if keys.is_empty() {
+        return;
+    }
     let seq: KeySeq = keys.parse().unwrap();
     for &k in seq.keys() {
         app.key(k.into());
@@ -272,4 +275,18 @@ pub fn group_one(records: Vec<Record>) -> PatientRecords {
         pr.push(r);
     }
     pr
+}
+
+/// Copies the folder `from` (a store, a data folder) into `to`, file by file.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
 }

@@ -119,6 +119,11 @@ impl Session {
     }
 
     /// Waits until kitnotes has written nothing for `quiet`; fails after 30 s.
+    /// How long since kitnotes last wrote anything to the terminal.
+    pub fn quiet_for(&self) -> Duration {
+        self.last_output.lock().unwrap().elapsed()
+    }
+
     pub fn wait_idle(&self, quiet: Duration) {
         let start = Instant::now();
         while self.last_output.lock().unwrap().elapsed() < quiet {

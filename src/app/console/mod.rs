@@ -18,10 +18,16 @@ use crate::model::session::{
     AdverseResolved, Correction, Discharge, DissociationRating, DoseOverride, DosingSession,
     EntryField, Observation, SedationRating,
 };
-use crate::model::{Instrument, Patient, PatientId, Record, RecordId};
+use crate::model::{Patient, PatientId, Record, RecordId};
 use crate::protocols::session_note::dose_text;
-use crate::protocols::{DoseCheck, Protocol, UsualDose};
+use crate::protocols::{DoseCheck, Protocol};
 use jiff::Timestamp;
+
+mod correct;
+mod ending;
+mod parse;
+pub use correct::*;
+pub use parse::*;
 
 /// What the console's input line is asking for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -307,283 +313,6 @@ impl Console {
                     .into()
             }
         }
-    }
-}
-
-/// Lower-case words of `s`, split at anything not a letter or digit.
-fn words(s: &str) -> Vec<String> {
-    s.split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect()
-}
-
-/// Parses "56", "56 mg", "0.5 mg/kg", "0.5mg/kg" into a dose.
-pub fn parse_dose(text: &str) -> Result<UsualDose, String> {
-    let t = text.trim().to_lowercase();
-    if t.is_empty() {
-        return Err("type the dose, e.g. 56 or 0.5 mg/kg".into());
-    }
-    let (number, per_kg) = if let Some(n) = t.strip_suffix("mg/kg") {
-        (n.trim(), true)
-    } else if let Some(n) = t.strip_suffix("mg") {
-        (n.trim(), false)
-    } else {
-        (t.as_str(), false)
-    };
-    let value: f64 = number
-        .parse()
-        .map_err(|_| format!("\"{}\" is not a number of mg or mg/kg", text.trim()))?;
-    if !value.is_finite() || value <= 0.0 {
-        return Err(format!("the dose must be above 0, not {value}"));
-    }
-    if per_kg {
-        if value > 10.0 {
-            return Err(format!("{value} mg/kg is above 10 mg/kg: check the dose"));
-        }
-        Ok(UsualDose::MgPerKg(value))
-    } else {
-        if value > 2000.0 {
-            return Err(format!("{value} mg is above 2000 mg: check the dose"));
-        }
-        Ok(UsualDose::Mg(value))
-    }
-}
-
-const NO_WEIGHT: &str =
-    "no weight on file for a mg/kg dose: give the dose in mg, or add the weight to the patient";
-
-/// Sets `s`'s dose; a mg/kg dose needs the patient's weight. Returns what to say.
-fn set_dose(s: &mut DosingSession, dose: UsualDose, weight: Option<f64>) -> Result<String, String> {
-    if dose.apply_to(s, weight) {
-        Ok(format!("Dose {}", dose_text(s)))
-    } else {
-        Err(NO_WEIGHT.into())
-    }
-}
-
-/// "CADSS 12", "12" (the scale defaults to CADSS), "MEQ30 96". A known scale's total is checked
-/// against its range ([`Instrument::total_range`]).
-fn parse_dissociation(text: &str) -> Result<(String, f64), String> {
-    let t = text.trim();
-    let mut parts = t.split_whitespace();
-    let (scale, number) = match (parts.next(), parts.next(), parts.next()) {
-        (Some(n), None, None) => ("CADSS", n),
-        (Some(s), Some(n), None) => (s, n),
-        _ => return Err("type a score, e.g. 12 or CADSS 12".into()),
-    };
-    let total: f64 = number
-        .parse()
-        .map_err(|_| format!("\"{number}\" is not a number"))?;
-    if let Some(why) = Instrument::from_label(scale).and_then(|i| i.total_error(total)) {
-        return Err(why);
-    }
-    if !total.is_finite() || !(0.0..=10_000.0).contains(&total) {
-        return Err(format!("{total} is outside 0-10000"));
-    }
-    Ok((scale.to_uppercase(), total))
-}
-
-fn parse_moaas(text: &str) -> Result<u8, String> {
-    match text.trim().parse::<u8>() {
-        Ok(n) if n <= 5 => Ok(n),
-        _ => Err(format!(
-            "MOAA/S is a whole number 0-5 (5 = responds readily to name), not \"{}\"",
-            text.trim()
-        )),
-    }
-}
-
-fn parse_yes_no(text: &str) -> Result<bool, String> {
-    match text.trim().to_lowercase().as_str() {
-        "y" | "yes" => Ok(true),
-        "n" | "no" => Ok(false),
-        other => Err(format!("answer y or n, not \"{other}\"")),
-    }
-}
-
-fn yes_no(b: bool) -> &'static str {
-    if b { "yes" } else { "no" }
-}
-
-/// Who collects a patient without transport arranged, or their refusal.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Collector {
-    By(String),
-    Refused(String),
-}
-
-/// "Sam (partner)" or "refused: will walk home, declined a taxi".
-fn parse_collector(text: &str) -> Result<Collector, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Err("type who collects the patient, or refused: and what the patient said".into());
-    }
-    let lower = t.to_lowercase();
-    for word in ["refused", "refuses", "refusal"] {
-        if let Some(rest) = lower.strip_prefix(word) {
-            let why = t[t.len() - rest.len()..]
-                .trim_start_matches([':', ' ', '-', ','])
-                .trim();
-            if why.is_empty() {
-                return Err(
-                    "refused: say what the patient said or plans, e.g. refused: will walk home"
-                        .into(),
-                );
-            }
-            return Ok(Collector::Refused(why.to_owned()));
-        }
-    }
-    Ok(Collector::By(t.to_owned()))
-}
-
-fn parse_ready_minutes(text: &str) -> Result<Option<u32>, String> {
-    let t = text.trim();
-    if t.is_empty() {
-        return Ok(None);
-    }
-    match t.parse::<u32>() {
-        Ok(m) if m <= 24 * 60 => Ok(Some(m)),
-        _ => Err(format!("a number of minutes after the dose, not \"{t}\"")),
-    }
-}
-
-/// A clock time on T0's day, in `tz`: "14:09", "14:09:30".
-fn parse_clock_time(
-    text: &str,
-    t0: jiff::Timestamp,
-    tz: &jiff::tz::TimeZone,
-) -> Result<Timestamp, String> {
-    let t = text.trim();
-    let bad = || format!("a clock time such as 14:09 or 14:09:30, not \"{t}\"");
-    let parts: Vec<&str> = t.split(':').collect();
-    let num = |p: &str, max: i8| p.parse::<i8>().ok().filter(|n| (0..=max).contains(n));
-    let (h, m, sec) = match parts.as_slice() {
-        [h, m] => (num(h, 23), num(m, 59), Some(0)),
-        [h, m, sec] => (num(h, 23), num(m, 59), num(sec, 59)),
-        _ => return Err(bad()),
-    };
-    let (Some(h), Some(m), Some(sec)) = (h, m, sec) else {
-        return Err(bad());
-    };
-    let day = t0.to_zoned(tz.clone()).date();
-    day.at(h, m, sec, 0)
-        .to_zoned(tz.clone())
-        .map(|z| z.timestamp())
-        .map_err(|e| format!("{t} is not a time on {day}: {e}"))
-}
-
-/// The entry `t` of `s` as it reads in the record: "145/92 80 98%", "CADSS 18", "56 mg (2
-/// devices of 28 mg)", a lot, T0's clock time. `None` when there is no such entry.
-pub fn entry_text(s: &DosingSession, t: CorrectTarget, tz: &jiff::tz::TimeZone) -> Option<String> {
-    Some(match t.field {
-        EntryField::Observation => s.observations.get(t.index)?.text.clone(),
-        EntryField::Vitals => crate::model::format_vitals(s.vitals.get(t.index)?),
-        EntryField::Sedation => s.sedation.get(t.index)?.moaas.to_string(),
-        EntryField::Dissociation => {
-            let d = s.dissociation.get(t.index)?;
-            format!("{} {}", d.scale, d.total)
-        }
-        EntryField::Dose => {
-            s.dose_in_mg()?;
-            dose_text(s)
-        }
-        EntryField::Lot => s.lot.clone()?,
-        EntryField::DoseTime => s
-            .dose_time?
-            .to_zoned(tz.clone())
-            .strftime("%H:%M:%S")
-            .to_string(),
-    })
-}
-
-/// The entry as it is typed, to start a correction from.
-fn entry_input_text(
-    s: &DosingSession,
-    t: CorrectTarget,
-    tz: &jiff::tz::TimeZone,
-) -> Option<String> {
-    match t.field {
-        EntryField::Dose => Some(match s.dose_mg_per_kg {
-            Some(k) => format!("{k} mg/kg"),
-            None => format!("{}", s.dose_in_mg()?),
-        }),
-        _ => entry_text(s, t, tz),
-    }
-}
-
-/// When the entry was taken, for entries of a list.
-fn entry_at(s: &DosingSession, t: CorrectTarget) -> Option<Timestamp> {
-    match t.field {
-        EntryField::Observation => s.observations.get(t.index).map(|o| o.at),
-        EntryField::Vitals => s.vitals.get(t.index).map(|v| v.at),
-        EntryField::Sedation => s.sedation.get(t.index).map(|r| r.at),
-        EntryField::Dissociation => s.dissociation.get(t.index).map(|r| r.at),
-        EntryField::Dose | EntryField::Lot | EntryField::DoseTime => None,
-    }
-}
-
-/// Puts the corrected value `text` into entry `t` of `s`, read as a new entry of its kind is.
-fn apply_entry(
-    s: &mut DosingSession,
-    t: CorrectTarget,
-    text: &str,
-    weight: Option<f64>,
-    tz: &jiff::tz::TimeZone,
-) -> Result<(), String> {
-    let gone = || "that entry is no longer there".to_string();
-    match t.field {
-        EntryField::Observation => {
-            if text.is_empty() {
-                return Err("type the corrected observation, or Esc".into());
-            }
-            s.observations.get_mut(t.index).ok_or_else(gone)?.text = text.to_owned();
-        }
-        EntryField::Vitals => {
-            let v = s.vitals.get_mut(t.index).ok_or_else(gone)?;
-            *v =
-                crate::model::vitals_syntax::parse_vitals(text, v.at).map_err(|e| e.to_string())?;
-        }
-        EntryField::Sedation => {
-            let moaas = parse_moaas(text)?;
-            s.sedation.get_mut(t.index).ok_or_else(gone)?.moaas = moaas;
-        }
-        EntryField::Dissociation => {
-            let (scale, total) = parse_dissociation(text)?;
-            let d = s.dissociation.get_mut(t.index).ok_or_else(gone)?;
-            d.scale = scale;
-            d.total = total;
-        }
-        EntryField::Dose => {
-            parse_dose(text).and_then(|d| set_dose(s, d, weight))?;
-        }
-        EntryField::Lot => {
-            if text.is_empty() {
-                return Err("type the corrected lot number, or Esc".into());
-            }
-            s.lot = Some(text.to_owned());
-        }
-        EntryField::DoseTime => {
-            let t0 = s.dose_time.ok_or("T0 is not marked yet")?;
-            s.dose_time = Some(parse_clock_time(text, t0, tz)?);
-        }
-    }
-    Ok(())
-}
-
-/// The input line that reads entry `t`'s kind.
-fn input_kind_for(s: &DosingSession, t: CorrectTarget) -> InputKind {
-    match t.field {
-        EntryField::Observation => match s.observations.get(t.index) {
-            Some(o) if o.adverse => InputKind::Adverse,
-            _ => InputKind::Observation,
-        },
-        EntryField::Vitals => InputKind::Vitals,
-        EntryField::Sedation => InputKind::Sedation,
-        EntryField::Dissociation => InputKind::Dissociation,
-        EntryField::Dose => InputKind::Dose,
-        EntryField::Lot => InputKind::Lot,
-        EntryField::DoseTime => InputKind::DoseTime,
     }
 }
 
@@ -902,117 +631,6 @@ impl App {
             error: None,
             editing: None,
         });
-    }
-
-    fn edit_observation(&mut self) {
-        let Some(c) = self.console.as_ref() else {
-            return;
-        };
-        if c.session
-            .observations
-            .get(c.observations.selected)
-            .is_none()
-        {
-            self.say_error("No observation to correct yet".into());
-            return;
-        }
-        let index = c.observations.selected;
-        self.open_correction(CorrectTarget {
-            field: EntryField::Observation,
-            index,
-        });
-    }
-
-    /// Opens the input line on entry `t`, holding its value to correct.
-    fn open_correction(&mut self, t: CorrectTarget) {
-        let now = self.now();
-        let tz = self.settings.time_zone.clone();
-        let Some(c) = self.console.as_mut() else {
-            return;
-        };
-        if c.session.is_signed() {
-            return self.say_signed();
-        }
-        let Some(text) = entry_input_text(&c.session, t, &tz) else {
-            self.say_error(format!("No {} recorded to correct", t.field.label()));
-            return;
-        };
-        c.input = Some(ConsoleInput {
-            kind: input_kind_for(&c.session, t),
-            field: TextField::new(&text),
-            at: entry_at(&c.session, t).unwrap_or(now),
-            error: None,
-            editing: Some(t),
-        });
-    }
-
-    /// `C`: every entry of the session, newest first, then the dose, lot and T0, to pick one to
-    /// correct.
-    fn open_correct_picker(&mut self) {
-        let tz = self.settings.time_zone.clone();
-        let Some(c) = self.console.as_ref() else {
-            return;
-        };
-        if c.session.is_signed() {
-            return self.say_signed();
-        }
-        let s = &c.session;
-        let mut timed: Vec<(Timestamp, CorrectRow)> = Vec::new();
-        let lists = [
-            (EntryField::Observation, s.observations.len()),
-            (EntryField::Vitals, s.vitals.len()),
-            (EntryField::Sedation, s.sedation.len()),
-            (EntryField::Dissociation, s.dissociation.len()),
-        ];
-        for (field, n) in lists {
-            for index in 0..n {
-                let target = CorrectTarget { field, index };
-                let (Some(at), Some(text)) = (entry_at(s, target), entry_text(s, target, &tz))
-                else {
-                    continue;
-                };
-                let text: String = crate::text_safety::one_line(&text)
-                    .chars()
-                    .take(70)
-                    .collect();
-                timed.push((
-                    at,
-                    CorrectRow {
-                        target,
-                        label: format!("{:<9} {:<13} {text}", c.stamp(at, &tz), field.label()),
-                    },
-                ));
-            }
-        }
-        timed.sort_by_key(|(at, _)| std::cmp::Reverse(*at));
-        let mut rows: Vec<CorrectRow> = timed.into_iter().map(|(_, r)| r).collect();
-        for field in [EntryField::Dose, EntryField::Lot, EntryField::DoseTime] {
-            let target = CorrectTarget { field, index: 0 };
-            if let Some(text) = entry_text(s, target, &tz) {
-                rows.push(CorrectRow {
-                    target,
-                    label: format!("{:<9} {:<13} {text}", "", field.label()),
-                });
-            }
-        }
-        if rows.is_empty() {
-            self.say_error("Nothing recorded yet to correct".into());
-            return;
-        }
-        self.popup = Some(Popup::Correct(FilteredList::new(rows, self.size)));
-    }
-
-    /// Enter in the correction picker: the chosen entry opens in the input line.
-    pub(super) fn choose_correct_entry(&mut self) {
-        let Some(Popup::Correct(list)) = self.popup.as_ref() else {
-            return;
-        };
-        let Some(row) = list.selected().cloned() else {
-            self.say_error("No entry matches".into());
-            return;
-        };
-        self.popup = None;
-        self.open_correction(row.target);
     }
 
     /// `r`: the selected observation, an adverse event, is marked resolved; its live flag
@@ -1359,58 +977,6 @@ impl App {
         c.pending = Some(pending);
     }
 
-    /// Enter on a correction's line: the new value is read and checked, then the reason asked.
-    fn read_correction(&mut self, input: ConsoleInput, target: CorrectTarget, text: &str) {
-        let now = self.now();
-        let who = crate::store::audit::who(self.settings.clinician.as_deref());
-        let tz = self.settings.time_zone.clone();
-        let Some(c) = self.console.as_ref() else {
-            return;
-        };
-        let Some(old) = entry_text(&c.session, target, &tz) else {
-            self.input_error(format!("the {} is no longer there", target.field.label()));
-            return;
-        };
-        let mut s = c.session.clone();
-        if let Err(e) = apply_entry(&mut s, target, text, c.patient.weight_kg, &tz) {
-            self.input_error(e);
-            return;
-        }
-        let new = entry_text(&s, target, &tz).unwrap_or_default();
-        if new == old {
-            self.input_error("That is what the record says now: type the corrected value".into());
-            return;
-        }
-        let dose_check = match target.field {
-            EntryField::Dose => match self.dose_check(&s) {
-                DoseCheck::Usual => None,
-                DoseCheck::Refuse(why) => {
-                    self.input_error(why);
-                    return;
-                }
-                DoseCheck::Confirm(why) => Some(why),
-            },
-            _ => None,
-        };
-        let (entry_at, entry_n) = c.session.entry_place(target.field, target.index);
-        let correction = Correction {
-            field: target.field,
-            entry_at,
-            entry_n,
-            old,
-            new,
-            by: who,
-            at: now,
-            why: String::new(),
-        };
-        self.ask_why(Pending::Correction {
-            session: s,
-            correction,
-            dose_check,
-            back: input,
-        });
-    }
-
     /// Enter on "why?": the held change is stored with who, when and why.
     fn confirm_reason(&mut self, why: String) {
         let now = self.now();
@@ -1534,114 +1100,6 @@ impl App {
         }
     }
 
-    /// `x`: the questions of ending, one line at a time.
-    fn begin_ending(&mut self) {
-        let now = self.now();
-        let Some(c) = self.console.as_mut() else {
-            return;
-        };
-        if c.session.is_signed() || c.session.discharge.is_some() {
-            self.say_error("This session has ended already".into());
-            return;
-        }
-        c.ending = Some(Ending {
-            at: Some(now),
-            ..Ending::default()
-        });
-        self.next_ending_step(|_| {});
-    }
-
-    /// Records one answer and asks the next question, or finishes.
-    fn next_ending_step(&mut self, answer: impl FnOnce(&mut Ending)) {
-        let Some(c) = self.console.as_mut() else {
-            return;
-        };
-        let thresholds = c.thresholds();
-        let Some(ending) = c.ending.as_mut() else {
-            return;
-        };
-        answer(ending);
-        let end = ending.at.unwrap_or(c.session.at);
-        // Never dosed (e.g. BP too high to proceed): also say why it stopped.
-        let early = c.session.dose_time.is_none()
-            || !monitoring::observation_time_met(&c.session, end, &thresholds);
-        let next = if early && ending.reason.is_none() {
-            Some(InputKind::EarlyEndReason)
-        } else if ending.transport.is_none() {
-            Some(InputKind::Transport)
-        } else if ending.transport == Some(false)
-            && ending.collected_by.is_none()
-            && ending.refused.is_none()
-        {
-            Some(InputKind::Collector)
-        } else if c.is_rems() && c.session.dose_time.is_some() {
-            Some(InputKind::ReadyMinutes)
-        } else {
-            None
-        };
-        match next {
-            Some(kind) => {
-                c.input = Some(ConsoleInput {
-                    kind,
-                    field: TextField::default(),
-                    at: end,
-                    error: None,
-                    editing: None,
-                });
-            }
-            None => self.finish_ending(None),
-        }
-    }
-
-    /// Writes the discharge and the session's note (a draft), and opens the note.
-    fn finish_ending(&mut self, ready_minutes: Option<u32>) {
-        let Some(c) = self.console.as_ref() else {
-            return;
-        };
-        let Some(ending) = c.ending.clone() else {
-            return;
-        };
-        let at = ending.at.unwrap_or_else(|| self.now());
-        let mut s = c.session.clone();
-        s.discharge = Some(Box::new(Discharge {
-            at,
-            transport_arranged: ending.transport.unwrap_or(false),
-            collected_by: ending.collected_by.clone(),
-            transport_refused: ending.refused.clone(),
-            ready_minutes,
-        }));
-        s.early_end_reason = ending.reason.clone();
-        let protocol = c.protocol.clone();
-        let Some(template) = self.settings.templates.get("dosing-session").cloned() else {
-            self.say_error("The dosing-session note template is not installed".into());
-            return;
-        };
-        let now = self.now();
-        let id = RecordId::from_uuid(self.ids.next(now));
-        let tz = self.settings.time_zone.clone();
-        let note =
-            crate::protocols::session_note_draft(&s, Some(&protocol), &template, id.clone(), &tz);
-        if let Err(e) = self.write_all(vec![Record::Session(s), Record::Note(note.clone())]) {
-            if let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut()) {
-                i.error = Some(format!("NOT saved: {e:#}"));
-            }
-            return;
-        }
-        self.console = None;
-        self.refresh_patient();
-        self.focus = Pane::Timeline;
-        self.select_entry(&id);
-        self.open_editor(note, None);
-        // Read from the top: the whole note is new.
-        if let Some(e) = self.editor.as_mut() {
-            e.current = 0;
-        }
-        self.say(format!(
-            "Discharged. The session note is written from what you recorded: read it, complete it, {} signs it",
-            self.key_hint(KeyContext::EditorInsert, Action::NoteSign)
-        ));
-    }
-
     /// Lines typed but not entered (the open one and Esc drafts) are stored as observations
     /// marked as drafts, so that leaving or quitting never drops them; they can be corrected
     /// until the session is signed. False if they could not be written.
@@ -1750,7 +1208,7 @@ impl App {
         }
     }
 
-    pub(super) fn update_console(&mut self, action: Action) {
+    pub(super) fn update_console(&mut self, action: Action) -> anyhow::Result<()> {
         let typing = self.console.as_ref().is_some_and(|c| c.input.is_some());
         if typing {
             match action {
@@ -1758,9 +1216,9 @@ impl App {
                 Action::PopupClose => self.close_input(),
                 Action::Quit => self.request_quit(),
                 Action::Privacy => self.toggle_privacy(),
-                other => self.say_error(format!("{} does nothing while typing", other.name())),
+                other => anyhow::bail!("{} does nothing while typing", other.name()),
             }
-            return;
+            return Ok(());
         }
         let n = self
             .console
@@ -1781,7 +1239,7 @@ impl App {
             Action::SessionResolveAdverse => self.resolve_adverse(),
             Action::SessionEnd => self.begin_ending(),
             Action::SessionLeave => self.leave_console(),
-            Action::SessionRemsSummary => self.write_rems_summary(),
+            Action::SessionRemsSummary => self.write_rems_summary()?,
             // Esc with no line open: a second Esc after closing a line must not take the
             // therapist out of the session.
             Action::Back => self.say(format!(
@@ -1809,6 +1267,7 @@ impl App {
                 self.key_hint(KeyContext::Console, Action::SessionLeave)
             )),
         }
+        Ok(())
     }
 
     /// Rows of the observation list on screen, for scrolling.
@@ -1816,3 +1275,5 @@ impl App {
         crate::layout::console::observation_rows(self.size)
     }
 }
+
+super::component::list_component!(ProtocolPicker, |p| p.list, "NEW SESSION", "start");
