@@ -42,7 +42,9 @@ const ROWS: u16 = 40;
 /// (`ui/console.rs`: 50 columns on the left from 110 columns up); the input line's text starts
 /// at column 3.
 const CONSOLE_RIGHT: usize = 50;
-const DEFAULT_ROUNDS: usize = 40;
+/// Rounds of a developer's `cargo test`: every kind at least once. `.ci/run` runs many more
+/// (`KITNOTES_CRASH_ROUNDS`).
+const DEFAULT_ROUNDS: usize = 12;
 /// How long any one thing may take to appear on a loaded machine.
 const PATIENCE: Duration = Duration::from_secs(30);
 
