@@ -3,9 +3,8 @@
 //! none; and `verify` (and `check`) fail after one entry is changed, removed or reordered, and
 //! pass on an untouched log.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use kitnotes::model::*;
 use kitnotes::store::audit::{AuditProblem, ChainHash};
 use kitnotes::store::crypt::Crypt;

@@ -2,11 +2,9 @@
 //! records, also when the backup is taken while kitnotes is open on the store (the open
 //! kitnotes writes it), and damaged files, occupied stores and failures never cost anything.
 
-mod common;
-#[path = "support/pty.rs"]
-mod support;
+use crate::term as support;
 
-use common::*;
+use crate::common::*;
 use kitnotes::model::*;
 use kitnotes::store::backup;
 use kitnotes::store::sled_store::{SledStore, raw_db};
@@ -268,7 +266,7 @@ fn a_backup_of_a_damaged_store_is_not_restored_and_leaves_nothing() {
     nothing_restored(&b);
 }
 
-/// The invented demo caseload `common::demo_store` builds, in `dir`.
+/// The invented demo caseload `crate::common::demo_store` builds, in `dir`.
 fn demo_store_at(dir: &Path) -> SledStore {
     let store = SledStore::open(dir).unwrap();
     let spec = kitnotes::demo::DemoSpec {

@@ -1,9 +1,8 @@
 //! The check-in cadence after each dose, read at different moments (the clock is a parameter):
 //! upcoming, overdue, done, missed, and what the next dose does to the old cadence.
 
-mod common;
 
-use common::{pid, rid, ts};
+use crate::common::{pid, rid, ts};
 use jiff::tz::TimeZone;
 use kitnotes::model::cadence::{Cadence, CadenceStep, CheckInState, open_check_ins, schedule};
 use kitnotes::model::*;

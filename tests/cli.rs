@@ -1,8 +1,7 @@
 //! The `kitnotes` binary as a user runs it: help on every subcommand, clear errors, exit codes.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use std::process::{Command, Output};
 
 /// The binary with its data and config kept inside `data`.

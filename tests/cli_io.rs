@@ -5,9 +5,8 @@
 //!
 //! Every run has a time limit, so a hang fails the test instead of hanging it.
 
-mod common;
 
-use common::{passphrase_file, text};
+use crate::common::{passphrase_file, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

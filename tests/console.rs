@@ -2,10 +2,9 @@
 //! from protocol to signed note and REMS summary, ending early, bad input, the privacy key, and
 //! the screen at 120x40 and 80x24.
 
-mod common;
 
-use common::console::*;
-use common::*;
+use crate::common::console::*;
+use crate::common::*;
 use jiff::SignedDuration;
 use kitnotes::app::Popup;
 use kitnotes::app::console::InputKind;

@@ -4,9 +4,8 @@
 //! light grey text on black, which the themes are made for. Monochrome has no colours: there
 //! the selection must still be marked (reverse video, underline).
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use kitnotes::app::{App, ThemeKind};
 use kitnotes::cli::screenshot::render;
 use kitnotes::ui::theme::{MIN_CONTRAST, contrast};

@@ -3,9 +3,8 @@
 //! were, never panic, and `kitnotes check` must say where the damage is. Run through the real
 //! binary, as a clinician would meet it.
 
-mod common;
 
-use common::{PASSPHRASE, copy_dir, text};
+use crate::common::{PASSPHRASE, copy_dir, text};
 use kitnotes::demo::{self, DemoSpec};
 use kitnotes::store::SledStore;
 use kitnotes::store::crypt::KdfParams;
@@ -36,7 +35,7 @@ fn pristine() -> Pristine {
         seed: 9,
         ..DemoSpec::new(jiff::civil::date(2026, 11, 21))
     };
-    let actor = kitnotes::store::Actor::new("Dr. Invented", common::ts(common::NOW));
+    let actor = kitnotes::store::Actor::new("Dr. Invented", crate::common::ts(crate::common::NOW));
     demo::build(&store, &spec, &actor, &mut |_| {}).unwrap();
     drop(store);
     // A later session: a day's notes, each saved on its own, as the editor does.
@@ -44,14 +43,14 @@ fn pristine() -> Pristine {
     {
         use kitnotes::model::{Note, NoteKind, PatientId, Record, RecordId, Section};
         use kitnotes::store::Store;
-        let store = common::open_unlocked(&data.path().join("store"));
+        let store = crate::common::open_unlocked(&data.path().join("store"));
         let patient = store.patients().unwrap()[0].id.clone();
         for i in 0..30 {
             let note = Note::draft(
                 RecordId::parse(&format!("later-{i}")).unwrap(),
                 PatientId::parse(patient.as_str()).unwrap(),
                 NoteKind::Integration,
-                common::ts(common::NOW),
+                crate::common::ts(crate::common::NOW),
                 format!("Integration {i}"),
                 vec![Section::new("Reflection", "Invented text. ".repeat(40))],
             );
@@ -345,7 +344,7 @@ fn a_store_from_a_newer_kitnotes_is_refused_with_how_to_restore() {
     let p = pristine();
     let data = copy_of(&p);
     {
-        let store = common::open_unlocked(&data.path().join("store"));
+        let store = crate::common::open_unlocked(&data.path().join("store"));
         kitnotes::store::sled_store::raw_db(&store)
             .insert(b"M\0schema", &9u32.to_be_bytes())
             .unwrap();
@@ -410,7 +409,7 @@ fn kitnotes_within(data: &Path, args: &[&str], limit: Duration) -> Option<Output
         .args(args)
         .env("KITNOTES_DATA_DIR", data)
         .env("KITNOTES_CONFIG_DIR", data.join("config"))
-        .env("KITNOTES_PASSPHRASE_FILE", common::passphrase_file())
+        .env("KITNOTES_PASSPHRASE_FILE", crate::common::passphrase_file())
         .stdout(std::fs::File::create(&out).unwrap())
         .stderr(std::fs::File::create(&err).unwrap())
         .spawn()

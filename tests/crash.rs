@@ -22,11 +22,9 @@
 //! number of kills; `KITNOTES_CRASH_KINDS=import,backup` runs only those kinds of round. Timing still varies from run to run: the seed fixes the plan, not the
 //! scheduler.
 
-mod common;
-#[path = "support/pty.rs"]
-mod pty;
+use crate::term as pty;
 
-use common::{PASSPHRASE, kitnotes_with, passphrase_file, text};
+use crate::common::{PASSPHRASE, kitnotes_with, passphrase_file, text};
 use kitnotes::store::sled_store::SledStore;
 use kitnotes::store::{AuditAction, AuditEntry, AuditFilter, Store};
 use pty::{Session, kitnotes_command};

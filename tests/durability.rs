@@ -84,7 +84,10 @@ fn records_confirmed_saved_survive_sigkill() {
         let mut child = Command::new(&exe)
             .args([
                 "--exact",
-                "records_confirmed_saved_survive_sigkill",
+                // The test's name in the test binary: its module path without the crate.
+                concat!(module_path!(), "::records_confirmed_saved_survive_sigkill")
+                    .split_once("::")
+                    .map_or("records_confirmed_saved_survive_sigkill", |(_, name)| name),
                 "--nocapture",
                 "--test-threads=1",
             ])

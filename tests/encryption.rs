@@ -2,9 +2,8 @@
 //! patient said, their name or their date of birth can be read from the files of an encrypted
 //! store.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use kitnotes::demo::{self, DemoSpec};
 use kitnotes::interchange::{self, ExportOptions};
 use kitnotes::search::query::{Filter, Query};

@@ -4,9 +4,8 @@
 //! must resolve to an entry of the bundle. Collections and transactions, with and without the
 //! psychotherapy notes. All data is invented.
 
-mod common;
 
-use common::group_one;
+use crate::common::group_one;
 use flate2::read::GzDecoder;
 use jiff::civil::date;
 use kitnotes::demo::{self, DemoSpec};

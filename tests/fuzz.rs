@@ -14,9 +14,8 @@
 //! `PROPTEST_CASES=20000 cargo test --release --test fuzz`.
 //! All data is invented.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use kitnotes::config::{Config, ConfigError};
 use kitnotes::interchange::markdown::{self, ChartOptions};
 use kitnotes::interchange::{

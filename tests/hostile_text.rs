@@ -6,12 +6,10 @@
 //! sits in the same column. The real binary is also run in a pseudo-terminal (through vt100) and
 //! `kitnotes search`'s output is read as bytes. All names and notes are invented.
 
-mod common;
 
-#[path = "support/pty.rs"]
-mod pty;
+use crate::term as pty;
 
-use common::*;
+use crate::common::*;
 use kitnotes::app::App;
 use kitnotes::cli::screenshot::render;
 use kitnotes::keymap::Preset as KeymapPreset;
@@ -466,11 +464,15 @@ fn run_binary(dir: &Path, typed: &str, name_shows: &str) -> [Seen; 2] {
     // The draft, second on the timeline, in the detail pane.
     s.send("\x1b[B\r");
     s.wait_for("Experience");
+    // The frame's last bytes (the cursor hidden or placed) may come in a later read than its
+    // text: the screen is read once kitnotes has written nothing for a moment.
+    s.wait_idle(std::time::Duration::from_millis(300));
     let first = s.screen().lines().next().unwrap_or_default().to_string();
     assert!(first.contains(name_shows), "{first:?}\n{}", s.screen());
     let detail = seen(&s);
     s.send("e");
     s.wait_for("section 2 of 2");
+    s.wait_idle(std::time::Duration::from_millis(300));
     let editor = seen(&s);
     // Leave the editor unchanged, then quit.
     s.send("\x1b");

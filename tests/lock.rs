@@ -6,9 +6,8 @@
 //! encrypted store: while it is locked every read and write fails and is counted, so the tests
 //! prove that nothing touches the store while the screen is locked.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use jiff::{SignedDuration, Timestamp};
 use kitnotes::app::lock::LockAfter;
 use kitnotes::app::{App, AppSettings, Pane, Popup};

@@ -1,9 +1,8 @@
 //! Recording measures in the app, in-process: the instrument list, PHQ-9 and GAD-7 item by item
 //! on the keyboard, clinician-entered totals, and nothing lost on Esc.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use kitnotes::app::goals::GoalPopup;
 use kitnotes::app::measures::MeasureStep;
 use kitnotes::app::{App, Popup};

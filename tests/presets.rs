@@ -2,9 +2,8 @@
 //! through the patient list, the timeline, Today, the course view, the session console and the
 //! pickers, and close what they opened.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use kitnotes::app::Popup;
 use kitnotes::app::views::View;
 use kitnotes::keymap::Preset as KeymapPreset;
@@ -245,9 +244,9 @@ fn the_session_consoles_observations_move_with_each_presets_keys() {
         let dir = TempDir::new().unwrap();
         let store = demo_store(&dir);
         let mut w = writer_on(dir, store, (120, 24), m.preset);
-        common::console::start(&mut w, "esketamine");
+        crate::common::console::start(&mut w, "esketamine");
         for i in 0..30 {
-            common::console::enter(&mut w, "o", &format!("observation number {i}"));
+            crate::common::console::enter(&mut w, "o", &format!("observation number {i}"));
         }
         let len = w
             .app

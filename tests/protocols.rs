@@ -3,9 +3,8 @@
 //! file is reported with its place while the others load, `kitnotes protocols` lists and shows
 //! them, and the example in docs/PROTOCOLS.md parses.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use kitnotes::model::monitoring::Thresholds;
 use kitnotes::model::*;
 use kitnotes::protocols::{

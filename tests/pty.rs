@@ -1,8 +1,7 @@
 //! End to end: the real `kitnotes` binary in a pseudo-terminal of a fixed size, keys typed as
 //! a user would, and the screen read back through a terminal emulator (vt100).
 
-#[path = "support/pty.rs"]
-mod support;
+use crate::term as support;
 
 use std::time::{Duration, Instant};
 use support::{Session, kitnotes_command};

@@ -2,9 +2,8 @@
 //! "not recorded" where the session lacks it, and `kitnotes export --format rems --session ID`
 //! with its errors and its audit entry.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use jiff::civil::date;
 use jiff::tz::TimeZone;
 use kitnotes::interchange::{RemsError, rems_summary};

@@ -4,10 +4,9 @@
 //! the summary written from the app, and `kitnotes export --format rems` answered by the
 //! kitnotes that holds the store.
 
-mod common;
 
-use common::console::*;
-use common::*;
+use crate::common::console::*;
+use crate::common::*;
 use kitnotes::app::Popup;
 use kitnotes::app::console::InputKind;
 use kitnotes::app::patient_form::FormField;

@@ -1,9 +1,8 @@
 //! Resource limits, through the real binary: a missing config directory, a read-only data
 //! directory and a full disk each give a clear message and lose nothing already saved.
 
-mod common;
 
-use common::{kitnotes_with, passphrase_file, text};
+use crate::common::{kitnotes_with, passphrase_file, text};
 use std::path::Path;
 use std::process::{Command, Output};
 
@@ -171,13 +170,13 @@ fn a_full_disk_stops_an_import_with_a_message_and_keeps_what_was_saved() {
         "{err}"
     );
     // With room again, the store opens, checks clean and holds exactly what it held.
-    let check = common::kitnotes(data.path(), &["check"]);
+    let check = crate::common::kitnotes(data.path(), &["check"]);
     assert!(
         check.status.success(),
         "{}{}",
         text(&check.stdout),
         text(&check.stderr)
     );
-    let after = common::kitnotes(data.path(), &["export"]);
+    let after = crate::common::kitnotes(data.path(), &["export"]);
     assert_eq!(after.stdout, export);
 }

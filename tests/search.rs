@@ -3,9 +3,8 @@
 //! that stay right after notes, sessions and goals are edited or deleted; `check` proving index
 //! and records agree, and `check --reindex` repairing it.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use kitnotes::model::*;
 use kitnotes::search::{DocKind, DocStatus, Filter, Query, Results};
 use kitnotes::store::sled_store::{SledStore, raw_db};

@@ -2,9 +2,8 @@
 //! what the popup shows as a query is typed, the scope, bad queries, coming back to a search,
 //! and the jump to an entry whose found words the detail pane marks.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use kitnotes::app::search::Outcome;
 use kitnotes::app::{App, Pane, Popup, ThemeKind};
 use kitnotes::cli::screenshot::render;

@@ -4,8 +4,7 @@
 //! After each: the terminal modes were restored (where the terminal is still there to look
 //! at), the exit status is the conventional one, and the next start brings the text back.
 
-#[path = "support/pty.rs"]
-mod support;
+use crate::term as support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

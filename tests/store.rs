@@ -3,9 +3,8 @@
 //! are all or nothing, a second process is turned away with the path, and a newer schema is
 //! refused.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use kitnotes::model::*;
 use kitnotes::store::sled_store::{Migration, SledStore, raw_db};
 use kitnotes::store::{Change, Store, StoreError};

@@ -5,9 +5,8 @@
 //! swapped for another store's, or for an older copy of the same store. Every attack runs
 //! several times on fresh stores, and the counts go to stderr past the harness's capture.
 
-mod common;
 
-use common::{PASSPHRASE, copy_dir, pid, rid, ts};
+use crate::common::{PASSPHRASE, copy_dir, pid, rid, ts};
 use kitnotes::model::{Note, NoteKind, Patient, Record, Section};
 use kitnotes::store::crypt::KdfParams;
 use kitnotes::store::{Actor, Change, SledStore, Store, StoreError};
@@ -166,11 +165,11 @@ fn a_signed_note_rolled_back_to_its_draft_is_refused_and_named() {
         assert!(s.patient_records(&pid("p2")).unwrap().is_some());
         drop(s);
         // Through the binary: check names it, export refuses.
-        let out = common::kitnotes(data, &["check"]);
-        let said = common::text(&out.stdout);
+        let out = crate::common::kitnotes(data, &["check"]);
+        let said = crate::common::text(&out.stdout);
         assert!(!out.status.success() && said.contains("note n1"), "{said}");
-        let out = common::kitnotes(data, &["export"]);
-        let err = common::text(&out.stderr);
+        let out = crate::common::kitnotes(data, &["export"]);
+        let err = crate::common::text(&out.stderr);
         assert!(
             !out.status.success(),
             "export of a rolled-back note must fail"
@@ -353,8 +352,8 @@ fn the_audit_tail_cut_with_its_old_head_put_back_is_refused() {
             );
         }
         // check says so too, and what a copy holds, and the cut again in the copy's log.
-        let out = common::kitnotes(data, &["check"]);
-        let said = common::text(&out.stdout);
+        let out = crate::common::kitnotes(data, &["check"]);
+        let said = crate::common::text(&out.stdout);
         assert!(!out.status.success() && said.contains("Refused"), "{said}");
         if refused
             .as_ref()
@@ -383,8 +382,8 @@ fn another_stores_database_is_refused_and_named() {
         std::fs::remove_dir_all(dir.join("db")).unwrap();
         copy_dir(&store_dir(other.path()).join("db"), &dir.join("db"));
         let refused = refusal(&dir);
-        let out = common::kitnotes(data, &["today"]);
-        let err = common::text(&out.stderr);
+        let out = crate::common::kitnotes(data, &["today"]);
+        let err = crate::common::text(&out.stderr);
         assert!(
             !out.status.success() && err.contains("belongs to another store"),
             "{err}"
@@ -426,9 +425,9 @@ fn a_store_rolled_back_with_its_counter_opens_but_the_kept_anchor_catches_it() {
     let older = data.path().join("older");
     copy_dir(&dir, &older);
     more_saves(&dir, 2);
-    let out = common::kitnotes(data.path(), &["audit", "anchor"]);
-    let said = common::text(&out.stdout);
-    assert!(out.status.success(), "{said}{}", common::text(&out.stderr));
+    let out = crate::common::kitnotes(data.path(), &["audit", "anchor"]);
+    let said = crate::common::text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", crate::common::text(&out.stderr));
     let anchor = said
         .lines()
         .find_map(|l| l.strip_prefix("Anchor: "))
@@ -438,15 +437,15 @@ fn a_store_rolled_back_with_its_counter_opens_but_the_kept_anchor_catches_it() {
         anchor.starts_with("kn1:") && anchor.contains(":6:"),
         "{anchor}"
     );
-    let out = common::kitnotes(data.path(), &["audit", "verify", "--kept-head", &anchor]);
-    assert!(out.status.success(), "{}", common::text(&out.stdout));
+    let out = crate::common::kitnotes(data.path(), &["audit", "verify", "--kept-head", &anchor]);
+    assert!(out.status.success(), "{}", crate::common::text(&out.stdout));
 
     // Database and counter rolled back together: one machine cannot tell (the limit).
     std::fs::remove_dir_all(&dir).unwrap();
     copy_dir(&older, &dir);
     assert!(unlocked(&dir).is_ok());
-    let out = common::kitnotes(data.path(), &["audit", "verify", "--kept-head", &anchor]);
-    let said = common::text(&out.stdout);
+    let out = crate::common::kitnotes(data.path(), &["audit", "verify", "--kept-head", &anchor]);
+    let said = crate::common::text(&out.stdout);
     assert!(!out.status.success(), "{said}");
     assert!(
         said.contains("NOT in this log") && said.contains("ends at entry 4"),
@@ -455,8 +454,8 @@ fn a_store_rolled_back_with_its_counter_opens_but_the_kept_anchor_catches_it() {
     // Another store's anchor is named as such.
     let other = tempfile::tempdir().unwrap();
     drop(new_store(other.path()));
-    let out = common::kitnotes(other.path(), &["audit", "verify", "--kept-head", &anchor]);
-    let said = common::text(&out.stdout);
+    let out = crate::common::kitnotes(other.path(), &["audit", "verify", "--kept-head", &anchor]);
+    let said = crate::common::text(&out.stdout);
     assert!(
         !out.status.success() && said.contains("NOT this store's"),
         "{said}"
@@ -471,7 +470,7 @@ fn passphrase_tries_at_the_lock_screen_wait_longer_after_three_wrong_ones() {
     use kitnotes::keymap::{Keymap, Preset};
     use std::sync::Arc;
     let data = tempfile::tempdir().unwrap();
-    let clock = Arc::new(FixedClock::new(ts(common::NOW)));
+    let clock = Arc::new(FixedClock::new(ts(crate::common::NOW)));
     let mut app = App::new(
         Box::new(new_store(data.path())),
         Box::new(clock.clone()),
@@ -487,9 +486,9 @@ fn passphrase_tries_at_the_lock_screen_wait_longer_after_three_wrong_ones() {
     app.resize(100, 30);
     app.lock_now(LockCause::Key);
     for n in 1..=3 {
-        common::type_text(&mut app, "an invented wrong guess");
-        common::press(&mut app, "<Enter>");
-        let s = common::screen(&app);
+        crate::common::type_text(&mut app, "an invented wrong guess");
+        crate::common::press(&mut app, "<Enter>");
+        let s = crate::common::screen(&app);
         if n < 3 {
             assert!(s.contains("Wrong passphrase. Type it again."), "{s}");
         } else {
@@ -500,15 +499,15 @@ fn passphrase_tries_at_the_lock_screen_wait_longer_after_three_wrong_ones() {
         }
     }
     // The right passphrase, too soon: not tried, and kept for when the wait is over.
-    common::type_text(&mut app, PASSPHRASE);
+    crate::common::type_text(&mut app, PASSPHRASE);
     clock.advance(jiff::SignedDuration::from_secs(3));
-    common::press(&mut app, "<Enter>");
+    crate::common::press(&mut app, "<Enter>");
     assert!(app.is_locked());
-    let s = common::screen(&app);
+    let s = crate::common::screen(&app);
     assert!(s.contains("the next try is taken in 2 s"), "{s}");
     clock.advance(jiff::SignedDuration::from_secs(2));
-    common::press(&mut app, "<Enter>");
-    assert!(!app.is_locked(), "{}", common::screen(&app));
+    crate::common::press(&mut app, "<Enter>");
+    assert!(!app.is_locked(), "{}", crate::common::screen(&app));
 }
 
 #[cfg(unix)]
@@ -530,8 +529,8 @@ fn the_store_its_files_and_exports_are_readable_by_this_user_only() {
         assert_eq!(mode(&path) & 0o077, 0, "{}", path.display());
     }
     let out_file = data.path().join("export.jsonl");
-    let out = common::kitnotes(data.path(), &["export", "-o", out_file.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", common::text(&out.stderr));
+    let out = crate::common::kitnotes(data.path(), &["export", "-o", out_file.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", crate::common::text(&out.stderr));
     assert_eq!(mode(&out_file), 0o600);
 }
 
@@ -685,13 +684,13 @@ fn a_swapped_database_with_the_tally_deleted_is_refused_until_check_adopts_it() 
         err.contains("tally file (kitnotes.tally) is gone") && err.contains("--new-tally"),
         "{err}"
     );
-    let out = common::kitnotes(data.path(), &["check"]);
+    let out = crate::common::kitnotes(data.path(), &["check"]);
     assert!(!out.status.success());
-    assert!(common::text(&out.stdout).contains("What a copy of it still holds"));
+    assert!(crate::common::text(&out.stdout).contains("What a copy of it still holds"));
     // Whoever runs `check --new-tally` takes the database as this store's from then on.
-    let out = common::kitnotes(data.path(), &["check", "--new-tally"]);
-    let said = common::text(&out.stdout);
-    assert!(out.status.success(), "{said}{}", common::text(&out.stderr));
+    let out = crate::common::kitnotes(data.path(), &["check", "--new-tally"]);
+    let said = crate::common::text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", crate::common::text(&out.stderr));
     assert!(unlocked(&dir).is_ok());
 }
 
@@ -825,8 +824,8 @@ fn a_record_from_a_streamed_import_put_back_or_removed_is_named_by_check() {
         let named = problems
             .iter()
             .any(|p| p.contains(&format!(" {id} ")) && p.contains(&named_entry));
-        let out = common::kitnotes(data, &["check"]);
-        let said = common::text(&out.stdout);
+        let out = crate::common::kitnotes(data, &["check"]);
+        let said = crate::common::text(&out.stdout);
         let by_binary = !out.status.success() && said.contains(&named_entry);
         // Reading the note: refused when put back, gone when removed.
         let read_right = match attack {
@@ -980,9 +979,9 @@ fn records_imported_before_imports_were_bound_are_counted_as_not_verifiable_not_
     );
     assert!(s.record("m2").unwrap().is_some());
     drop(s);
-    let out = common::kitnotes(data.path(), &["check"]);
-    let said = common::text(&out.stdout);
-    assert!(out.status.success(), "{said}{}", common::text(&out.stderr));
+    let out = crate::common::kitnotes(data.path(), &["check"]);
+    let said = crate::common::text(&out.stdout);
+    assert!(out.status.success(), "{said}{}", crate::common::text(&out.stderr));
     assert!(
         said.contains("Not verifiable: 9 records imported before imports were bound")
             && said.contains("Not verifiable: 2 records last written before records were bound")

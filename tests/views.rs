@@ -1,8 +1,7 @@
 //! The Today view and the Course view, driven with keys on the demo store at a fixed clock.
 
-mod common;
 
-use common::*;
+use crate::common::*;
 use kitnotes::model::{CheckIn, GoalStatus, Record};
 
 #[test]
