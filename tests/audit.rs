@@ -3,7 +3,6 @@
 //! none; and `verify` (and `check`) fail after one entry is changed, removed or reordered, and
 //! pass on an untouched log.
 
-
 use crate::common::*;
 use kitnotes::model::*;
 use kitnotes::store::audit::{AuditProblem, ChainHash};

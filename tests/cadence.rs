@@ -1,7 +1,6 @@
 //! The check-in cadence after each dose, read at different moments (the clock is a parameter):
 //! upcoming, overdue, done, missed, and what the next dose does to the old cadence.
 
-
 use crate::common::{pid, rid, ts};
 use jiff::tz::TimeZone;
 use kitnotes::model::cadence::{Cadence, CadenceStep, CheckInState, open_check_ins, schedule};

@@ -1,6 +1,5 @@
 //! The `kitnotes` binary as a user runs it: help on every subcommand, clear errors, exit codes.
 
-
 use crate::common::*;
 use std::process::{Command, Output};
 

@@ -5,7 +5,6 @@
 //!
 //! Every run has a time limit, so a hang fails the test instead of hanging it.
 
-
 use crate::common::{passphrase_file, text};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};

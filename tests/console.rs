@@ -2,7 +2,6 @@
 //! from protocol to signed note and REMS summary, ending early, bad input, the privacy key, and
 //! the screen at 120x40 and 80x24.
 
-
 use crate::common::console::*;
 use crate::common::*;
 use jiff::SignedDuration;

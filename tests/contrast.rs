@@ -4,7 +4,6 @@
 //! light grey text on black, which the themes are made for. Monochrome has no colours: there
 //! the selection must still be marked (reverse video, underline).
 
-
 use crate::common::*;
 use kitnotes::app::{App, ThemeKind};
 use kitnotes::cli::screenshot::render;

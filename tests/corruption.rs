@@ -3,7 +3,6 @@
 //! were, never panic, and `kitnotes check` must say where the damage is. Run through the real
 //! binary, as a clinician would meet it.
 
-
 use crate::common::{PASSPHRASE, copy_dir, text};
 use kitnotes::demo::{self, DemoSpec};
 use kitnotes::store::SledStore;

@@ -652,7 +652,7 @@ fn build_refuses_a_bad_spec_before_writing() {
     assert_eq!(store.counts().unwrap().patients, 0);
 }
 
-/// `cargo test --release --test demo -- --ignored --nocapture` prints the time to generate the
+/// `cargo test --release --test all demo:: -- --ignored --nocapture` prints the time to generate the
 /// largest demo size the brief asks for, and to write it into a store.
 #[test]
 #[ignore]

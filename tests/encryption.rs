@@ -2,7 +2,6 @@
 //! patient said, their name or their date of birth can be read from the files of an encrypted
 //! store.
 
-
 use crate::common::*;
 use kitnotes::demo::{self, DemoSpec};
 use kitnotes::interchange::{self, ExportOptions};

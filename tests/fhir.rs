@@ -4,7 +4,6 @@
 //! bundle, the resources match the patient's records one for one, scores carry their LOINC
 //! codes, and psychotherapy notes stay out unless asked for. All data is invented.
 
-
 use crate::common::*;
 use fhir::r4::resources::{self as r4r, Bundle as R4Bundle};
 use fhir::validate::Validate;

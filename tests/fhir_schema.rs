@@ -4,7 +4,6 @@
 //! must resolve to an entry of the bundle. Collections and transactions, with and without the
 //! psychotherapy notes. All data is invented.
 
-
 use crate::common::group_one;
 use flate2::read::GzDecoder;
 use jiff::civil::date;

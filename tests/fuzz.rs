@@ -11,9 +11,8 @@
 //! Case counts: each property runs the count given to [`cases`], chosen so that the whole file
 //! takes well under a minute in a debug build. `PROPTEST_CASES=N` runs N cases of every property
 //! instead, for a long run:
-//! `PROPTEST_CASES=20000 cargo test --release --test fuzz`.
+//! `PROPTEST_CASES=20000 cargo test --release --test all fuzz::`.
 //! All data is invented.
-
 
 use crate::common::*;
 use kitnotes::config::{Config, ConfigError};

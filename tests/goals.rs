@@ -1,7 +1,6 @@
 //! Integration goals in the app, in-process: promoting an intention from a preparation note,
 //! the goal form and its messages, editing a goal, and check-ins down to the export.
 
-
 use crate::common::*;
 use kitnotes::app::goals::{GoalPopup, IntentionRow};
 use kitnotes::app::{App, Popup};

@@ -6,7 +6,6 @@
 //! sits in the same column. The real binary is also run in a pseudo-terminal (through vt100) and
 //! `kitnotes search`'s output is read as bytes. All names and notes are invented.
 
-
 use crate::term as pty;
 
 use crate::common::*;

@@ -1199,7 +1199,7 @@ mod through_the_store {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Throughput (run with `cargo test --release --test interchange -- --ignored --nocapture --test-threads 1`)
+// Throughput (run with `cargo test --release --test all interchange:: -- --ignored --nocapture --test-threads 1`)
 
 /// 1,000 patients with 99 signed integration notes each: 100,000 lines, about 39 MB.
 fn generated_file() -> String {

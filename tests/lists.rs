@@ -2,7 +2,6 @@
 //! store at a fixed clock: a medication added with its class, stopped (it stays, readable, with
 //! its stop date) and corrected (the original kept). All data is invented.
 
-
 use crate::common::*;
 use jiff::civil::date;
 use kitnotes::model::lists::{RevisionKind, current_medications};

@@ -6,7 +6,6 @@
 //! encrypted store: while it is locked every read and write fails and is counted, so the tests
 //! prove that nothing touches the store while the screen is locked.
 
-
 use crate::common::*;
 use jiff::{SignedDuration, Timestamp};
 use kitnotes::app::lock::LockAfter;

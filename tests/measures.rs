@@ -1,7 +1,6 @@
 //! Recording measures in the app, in-process: the instrument list, PHQ-9 and GAD-7 item by item
 //! on the keyboard, clinician-entered totals, and nothing lost on Esc.
 
-
 use crate::common::*;
 use kitnotes::app::goals::GoalPopup;
 use kitnotes::app::measures::MeasureStep;

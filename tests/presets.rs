@@ -2,7 +2,6 @@
 //! through the patient list, the timeline, Today, the course view, the session console and the
 //! pickers, and close what they opened.
 
-
 use crate::common::*;
 use kitnotes::app::Popup;
 use kitnotes::app::views::View;

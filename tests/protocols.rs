@@ -3,7 +3,6 @@
 //! file is reported with its place while the others load, `kitnotes protocols` lists and shows
 //! them, and the example in docs/PROTOCOLS.md parses.
 
-
 use crate::common::*;
 use kitnotes::model::monitoring::Thresholds;
 use kitnotes::model::*;

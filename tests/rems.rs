@@ -2,7 +2,6 @@
 //! "not recorded" where the session lacks it, and `kitnotes export --format rems --session ID`
 //! with its errors and its audit entry.
 
-
 use crate::common::*;
 use jiff::civil::date;
 use jiff::tz::TimeZone;

@@ -4,7 +4,6 @@
 //! the summary written from the app, and `kitnotes export --format rems` answered by the
 //! kitnotes that holds the store.
 
-
 use crate::common::console::*;
 use crate::common::*;
 use kitnotes::app::Popup;

@@ -1,7 +1,6 @@
 //! Resource limits, through the real binary: a missing config directory, a read-only data
 //! directory and a full disk each give a clear message and lose nothing already saved.
 
-
 use crate::common::{kitnotes_with, passphrase_file, text};
 use std::path::Path;
 use std::process::{Command, Output};

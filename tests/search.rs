@@ -3,7 +3,6 @@
 //! that stay right after notes, sessions and goals are edited or deleted; `check` proving index
 //! and records agree, and `check --reindex` repairing it.
 
-
 use crate::common::*;
 use kitnotes::model::*;
 use kitnotes::search::{DocKind, DocStatus, Filter, Query, Results};

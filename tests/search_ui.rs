@@ -2,7 +2,6 @@
 //! what the popup shows as a query is typed, the scope, bad queries, coming back to a search,
 //! and the jump to an entry whose found words the detail pane marks.
 
-
 use crate::common::*;
 use kitnotes::app::search::Outcome;
 use kitnotes::app::{App, Pane, Popup, ThemeKind};

@@ -3,7 +3,6 @@
 //! are all or nothing, a second process is turned away with the path, and a newer schema is
 //! refused.
 
-
 use crate::common::*;
 use kitnotes::model::*;
 use kitnotes::store::sled_store::{Migration, SledStore, raw_db};

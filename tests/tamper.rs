@@ -5,7 +5,6 @@
 //! swapped for another store's, or for an older copy of the same store. Every attack runs
 //! several times on fresh stores, and the counts go to stderr past the harness's capture.
 
-
 use crate::common::{PASSPHRASE, copy_dir, pid, rid, ts};
 use kitnotes::model::{Note, NoteKind, Patient, Record, Section};
 use kitnotes::store::crypt::KdfParams;
@@ -427,7 +426,11 @@ fn a_store_rolled_back_with_its_counter_opens_but_the_kept_anchor_catches_it() {
     more_saves(&dir, 2);
     let out = crate::common::kitnotes(data.path(), &["audit", "anchor"]);
     let said = crate::common::text(&out.stdout);
-    assert!(out.status.success(), "{said}{}", crate::common::text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        crate::common::text(&out.stderr)
+    );
     let anchor = said
         .lines()
         .find_map(|l| l.strip_prefix("Anchor: "))
@@ -690,7 +693,11 @@ fn a_swapped_database_with_the_tally_deleted_is_refused_until_check_adopts_it() 
     // Whoever runs `check --new-tally` takes the database as this store's from then on.
     let out = crate::common::kitnotes(data.path(), &["check", "--new-tally"]);
     let said = crate::common::text(&out.stdout);
-    assert!(out.status.success(), "{said}{}", crate::common::text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        crate::common::text(&out.stderr)
+    );
     assert!(unlocked(&dir).is_ok());
 }
 
@@ -981,7 +988,11 @@ fn records_imported_before_imports_were_bound_are_counted_as_not_verifiable_not_
     drop(s);
     let out = crate::common::kitnotes(data.path(), &["check"]);
     let said = crate::common::text(&out.stdout);
-    assert!(out.status.success(), "{said}{}", crate::common::text(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{said}{}",
+        crate::common::text(&out.stderr)
+    );
     assert!(
         said.contains("Not verifiable: 9 records imported before imports were bound")
             && said.contains("Not verifiable: 2 records last written before records were bound")

@@ -3,7 +3,6 @@
 //! load, required sections block signing, a signed note is final in the store, and an addendum
 //! reaches both exports while psychotherapy notes stay out of them by default.
 
-
 use crate::common::*;
 use kitnotes::interchange::{ExportOptions, export_jsonl, export_markdown};
 use kitnotes::model::*;

@@ -1,7 +1,6 @@
 //! The terminal UI in-process: keys in keymap notation go in, the screen and the app's state
 //! come out. Screens are compared with insta snapshots at fixed sizes and a fixed clock.
 
-
 use crate::common::*;
 use jiff::Timestamp;
 use jiff::civil::date;

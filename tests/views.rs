@@ -1,6 +1,5 @@
 //! The Today view and the Course view, driven with keys on the demo store at a fixed clock.
 
-
 use crate::common::*;
 use kitnotes::model::{CheckIn, GoalStatus, Record};
 
