@@ -70,26 +70,39 @@ pub trait Component {
         false
     }
 
-    /// A key the popup takes before its field does. Lists take `<Home>` and `<End>` (the
-    /// field's own start and end stay on `<C-a>` and `<C-e>`).
-    fn key(&mut self, key: KeyEvent) -> bool {
-        let action = match key.code {
-            KeyCode::Home if key.modifiers.is_empty() => Action::MoveTop,
-            KeyCode::End if key.modifiers.is_empty() => Action::MoveBottom,
-            _ => return false,
-        };
-        self.navigate(action)
+    /// A key the popup takes before its field does. By default none: the forms whose keys need
+    /// the app have them in `App::popup_key`; lists take `<Home>` and `<End>` ([`list_key`]).
+    fn key(&mut self, _key: KeyEvent) -> bool {
+        false
     }
 
-    /// What `action` does here. The default is a list's: moves, close, confirm, quit.
-    fn update(&mut self, action: Action) -> Outcome {
-        match action {
-            _ if self.navigate(action) => Outcome::Done,
-            Action::PopupClose => Outcome::Close,
-            Action::PopupConfirm => Outcome::Confirm,
-            Action::Quit => Outcome::Quit,
-            _ => Outcome::NotHere,
-        }
+    /// What `action` does here. By default the popup's app-side handler takes it
+    /// (`App::popup_app_update`: forms that read or write the store); lists answer themselves
+    /// ([`list_update`]).
+    fn update(&mut self, _action: Action) -> Outcome {
+        Outcome::App
+    }
+}
+
+/// A list's own keys: `<Home>` and `<End>` go to the first and last row (the filter's start and
+/// end stay on `<C-a>` and `<C-e>`).
+pub fn list_key<C: Component + ?Sized>(c: &mut C, key: KeyEvent) -> bool {
+    let action = match key.code {
+        KeyCode::Home if key.modifiers.is_empty() => Action::MoveTop,
+        KeyCode::End if key.modifiers.is_empty() => Action::MoveBottom,
+        _ => return false,
+    };
+    c.navigate(action)
+}
+
+/// What an action does to a list (or a one-field) popup: moves, close, confirm, quit.
+pub fn list_update<C: Component + ?Sized>(c: &mut C, action: Action) -> Outcome {
+    match action {
+        _ if c.navigate(action) => Outcome::Done,
+        Action::PopupClose => Outcome::Close,
+        Action::PopupConfirm => Outcome::Confirm,
+        Action::Quit => Outcome::Quit,
+        _ => Outcome::NotHere,
     }
 }
 
@@ -117,6 +130,15 @@ macro_rules! list_component {
             fn navigate(&mut self, action: $crate::action::Action) -> bool {
                 let $s = self;
                 $list.navigate(action)
+            }
+            fn key(&mut self, key: ratatui::crossterm::event::KeyEvent) -> bool {
+                $crate::app::component::list_key(self, key)
+            }
+            fn update(
+                &mut self,
+                action: $crate::action::Action,
+            ) -> $crate::app::component::Outcome {
+                $crate::app::component::list_update(self, action)
             }
         }
     };

@@ -242,10 +242,4 @@ impl super::component::Component for Confirm {
     fn hints(&self) -> &'static [Action] {
         &[Action::PopupConfirm, Action::PopupClose]
     }
-    fn key(&mut self, _key: ratatui::crossterm::event::KeyEvent) -> bool {
-        false
-    }
-    fn update(&mut self, _action: Action) -> super::component::Outcome {
-        super::component::Outcome::App
-    }
 }

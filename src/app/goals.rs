@@ -554,12 +554,6 @@ impl super::component::Component for GoalPopup {
     fn after_typing(&mut self) {
         GoalPopup::after_typing(self)
     }
-    fn key(&mut self, _key: KeyEvent) -> bool {
-        false
-    }
-    fn update(&mut self, _action: Action) -> super::component::Outcome {
-        super::component::Outcome::App
-    }
 }
 
 #[cfg(test)]

@@ -613,12 +613,6 @@ impl super::component::Component for MeasureForm {
     fn after_typing(&mut self) {
         MeasureForm::after_typing(self)
     }
-    fn key(&mut self, _key: KeyEvent) -> bool {
-        false
-    }
-    fn update(&mut self, _action: Action) -> super::component::Outcome {
-        super::component::Outcome::App
-    }
 }
 
 #[cfg(test)]

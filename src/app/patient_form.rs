@@ -263,9 +263,6 @@ impl super::component::Component for PatientForm {
     fn field(&mut self) -> Option<&mut TextField> {
         Some(PatientForm::field(self))
     }
-    fn key(&mut self, _key: ratatui::crossterm::event::KeyEvent) -> bool {
-        false
-    }
     fn update(&mut self, action: super::Action) -> super::component::Outcome {
         use super::Action;
         use super::component::Outcome;

@@ -172,6 +172,9 @@ impl Component for AddendumForm {
     fn field(&mut self) -> Option<&mut TextField> {
         Some(&mut self.field)
     }
+    fn update(&mut self, action: Action) -> super::component::Outcome {
+        super::component::list_update(self, action)
+    }
 }
 
 impl<R: Filterable> FilteredList<R> {

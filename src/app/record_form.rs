@@ -480,10 +480,4 @@ impl super::component::Component for RecordForm {
     fn after_typing(&mut self) {
         RecordForm::after_typing(self)
     }
-    fn key(&mut self, _key: KeyEvent) -> bool {
-        false
-    }
-    fn update(&mut self, _action: Action) -> super::component::Outcome {
-        super::component::Outcome::App
-    }
 }

@@ -551,12 +551,6 @@ impl super::component::Component for SearchPopup {
     fn field(&mut self) -> Option<&mut TextField> {
         Some(&mut self.field)
     }
-    fn key(&mut self, _key: KeyEvent) -> bool {
-        false
-    }
-    fn update(&mut self, _action: Action) -> super::component::Outcome {
-        super::component::Outcome::App
-    }
 }
 
 #[cfg(test)]
