@@ -432,6 +432,11 @@ pub trait Store {
         Ok(())
     }
 
+    /// The store's id (named in FHIR identifiers and audit anchors), if it has one.
+    fn store_id(&self) -> Option<String> {
+        None
+    }
+
     /// Whether the store is encrypted at rest (opened with a passphrase). A plain store (the
     /// demo) has no passphrase: [`Store::unlock`] accepts anything.
     fn is_encrypted(&self) -> bool {
