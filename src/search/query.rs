@@ -54,7 +54,15 @@ pub struct Filter {
     pub include_private: bool,
     /// The order of the results (and so which ones a limit keeps).
     pub order: Order,
+    /// Searching as the query is typed, over every patient: a prefix stands for its shortest
+    /// words only, as many as [`PREFIX_BUDGET`] bytes of postings hold (the exact word first),
+    /// so a one-letter prefix answers as fast as a word; the total counts what was read.
+    /// A search scoped to one patient, and a prefix left out (`-wor*`), read every word.
+    pub typing: bool,
 }
+
+/// The postings a prefix reads at most while typing ([`Filter::typing`]).
+pub const PREFIX_BUDGET: usize = 48 * 1024;
 
 /// The order of search results.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
