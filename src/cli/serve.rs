@@ -63,11 +63,21 @@ impl<'a> Access<'a> {
     pub fn store(self, env: &Env) -> anyhow::Result<Got<'a>> {
         match self {
             Access::Served(s) => Ok(Got::Store(Held::Served(s))),
-            Access::Open => match env.open_existing_store() {
-                Ok(s) => Ok(Got::Store(Held::Own(Box::new(s)))),
-                Err(e) if super::backup::is_locked(&e) => ask(env, e).map(Got::Answered),
-                Err(e) => Err(e),
-            },
+            Access::Open => {
+                // A kitnotes answering on the store's socket holds it: ask it at once, rather
+                // than wait for the store's lock first.
+                #[cfg(unix)]
+                if let Ok(stream) = std::os::unix::net::UnixStream::connect(
+                    env.store_dir().join(super::backup::SOCKET),
+                ) {
+                    return ask_on(env, stream).map(Got::Answered);
+                }
+                match env.open_existing_store() {
+                    Ok(s) => Ok(Got::Store(Held::Own(Box::new(s)))),
+                    Err(e) if super::backup::is_locked(&e) => ask(env, e).map(Got::Answered),
+                    Err(e) => Err(e),
+                }
+            }
         }
     }
 }
@@ -104,13 +114,31 @@ fn ask(_env: &Env, locked: anyhow::Error) -> anyhow::Result<ExitCode> {
 /// writes what it answers where this process would have, and returns its exit status.
 #[cfg(unix)]
 fn ask(env: &Env, locked: anyhow::Error) -> anyhow::Result<ExitCode> {
+    let socket = env.store_dir().join(super::backup::SOCKET);
+    match std::os::unix::net::UnixStream::connect(&socket) {
+        Ok(stream) => ask_on(env, stream),
+        Err(e) => Err(locked.context(format!(
+            "and it does not answer on {} ({e}): if kitnotes is open on this store, quit it \
+             there and run the command again; if another command (an import, a check) holds \
+             it, wait for it to finish",
+            socket.display()
+        ))),
+    }
+}
+
+/// Sends this process's command over `stream` to the running kitnotes, writes what it answers
+/// where this process would have, and returns its exit status.
+#[cfg(unix)]
+fn ask_on(env: &Env, mut stream: std::os::unix::net::UnixStream) -> anyhow::Result<ExitCode> {
     let dir = env.store_dir();
     let socket = dir.join(super::backup::SOCKET);
     let argv: Option<Vec<String>> = std::env::args_os().map(|a| a.into_string().ok()).collect();
     let Some(argv) = argv else {
-        return Err(locked.context(
-            "the command line is not valid UTF-8, so it cannot be sent to the open kitnotes",
-        ));
+        anyhow::bail!(
+            "the store at {} is open in another kitnotes process, and this command line is not \
+             valid UTF-8, so it cannot be sent there",
+            dir.display()
+        );
     };
     let request = RunRequest {
         argv,
@@ -119,15 +147,6 @@ fn ask(env: &Env, locked: anyhow::Error) -> anyhow::Result<ExitCode> {
         demo: env.demo,
         cwd: std::env::current_dir().context("cannot tell the working directory")?,
         colour: super::output::colour(),
-    };
-    let mut stream = match std::os::unix::net::UnixStream::connect(&socket) {
-        Ok(s) => s,
-        Err(e) => {
-            return Err(locked.context(format!(
-                "and it does not answer on {} ({e}): if kitnotes is open on this store, quit it                  there and run the command again; if another command (an import, a check) holds                  it, wait for it to finish",
-                socket.display()
-            )));
-        }
     };
     stream.set_write_timeout(Some(Duration::from_secs(10)))?;
     stream.set_read_timeout(Some(FRAME_WAIT))?;
@@ -145,14 +164,14 @@ fn ask(env: &Env, locked: anyhow::Error) -> anyhow::Result<ExitCode> {
         let (kind, body) = read_frame(&mut input).map_err(|e| {
             let why = if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) {
                 format!(
-                    "it did not answer within {} s; if its screen is locked, unlock it there                      and run the command again",
+                    "it did not answer within {} s; if its screen is locked, unlock it there and run the command again",
                     FRAME_WAIT.as_secs()
                 )
             } else {
                 e.to_string()
             };
             anyhow::anyhow!(
-                "the store at {} is open in another kitnotes process, which did not finish the                  command ({why})",
+                "the store at {} is open in another kitnotes process, which did not finish the command ({why})",
                 dir.display()
             )
         })?;
@@ -167,7 +186,7 @@ fn ask(env: &Env, locked: anyhow::Error) -> anyhow::Result<ExitCode> {
                     Ok(End::Code(code)) => Ok(ExitCode::from(code)),
                     Ok(End::Error(message)) => Err(anyhow::anyhow!("{message}")),
                     Err(e) => anyhow::bail!(
-                        "the open kitnotes ended its answer with something this kitnotes does                          not understand ({e})"
+                        "the open kitnotes ended its answer with something this kitnotes does not understand ({e})"
                     ),
                 };
             }
