@@ -303,8 +303,16 @@ pub fn answer<W: Write + 'static>(
         kind: b'o',
         held: Vec::new(),
     }));
+    // The command runs on the UI's thread: whatever goes wrong in it ends the command, never
+    // the UI.
     let (ran, said) = super::output::serving(frames.clone(), request.colour, || {
-        run_served(store, dir, request)
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run_served(store, dir, request)
+        }))
+        .unwrap_or_else(|_| {
+            let failed = anyhow::anyhow!("the open kitnotes failed while running the command");
+            (Err(failed), None)
+        })
     });
     let end = match ran {
         Ok(code) => End::Code(exit_status(code)),

@@ -55,8 +55,9 @@ pub struct Filter {
     /// The order of the results (and so which ones a limit keeps).
     pub order: Order,
     /// Searching as the query is typed, over every patient: a prefix stands for its shortest
-    /// words only, as many as [`PREFIX_BUDGET`] bytes of postings hold (the exact word first),
-    /// so a one-letter prefix answers as fast as a word; the total counts what was read.
+    /// words only (the exact word first), and for their newest entries, as many as
+    /// [`PREFIX_BUDGET`] bytes of postings hold, so a one-letter prefix answers as fast as a
+    /// word; the total counts what was read.
     /// A search scoped to one patient, and a prefix left out (`-wor*`), read every word.
     pub typing: bool,
 }

@@ -1170,21 +1170,49 @@ struct WordPostings {
 
 impl WordPostings {
     fn read(tree: Vault<'_>, word: &str) -> Result<Self> {
-        let mut blocks = Vec::new();
         let prefix = postings_prefix(tree, word);
+        let mut blocks = Vec::new();
         for kv in tree.scan_prefix(&prefix) {
-            let (k, v) = kv?;
-            match parse_postings_key(&k) {
-                Some((w, block)) if w.len() + 3 == prefix.len() => {
-                    let body = codec::decode_index(tree.crypt, &k, &v)
-                        .map_err(|e| corrupt(&k, e.to_string()))?
-                        .into_owned();
-                    blocks.push((block, k, body));
-                }
-                _ => {}
-            }
+            blocks.extend(Self::segment(tree, &prefix, kv?)?);
         }
         Ok(Self { blocks })
+    }
+
+    /// The newest segments of `word` (those of the highest doc numbers), until `budget` bytes
+    /// are read; with how many were.
+    fn read_newest(tree: Vault<'_>, word: &str, budget: usize) -> Result<(Self, usize)> {
+        let prefix = postings_prefix(tree, word);
+        let mut blocks = Vec::new();
+        let mut read = 0;
+        for kv in tree.scan_prefix(&prefix).rev() {
+            if read >= budget {
+                break;
+            }
+            if let Some(segment) = Self::segment(tree, &prefix, kv?)? {
+                read += segment.2.len();
+                blocks.push(segment);
+            }
+        }
+        blocks.reverse();
+        Ok((Self { blocks }, read))
+    }
+
+    /// One segment of the word whose keys start with `prefix`, opened; `None` for a key of
+    /// another shape.
+    fn segment(
+        tree: Vault<'_>,
+        prefix: &[u8],
+        (k, v): (sled::IVec, sled::IVec),
+    ) -> Result<Option<(u32, sled::IVec, Vec<u8>)>> {
+        match parse_postings_key(&k) {
+            Some((w, block)) if w.len() + 3 == prefix.len() => {
+                let body = codec::decode_index(tree.crypt, &k, &v)
+                    .map_err(|e| corrupt(&k, e.to_string()))?
+                    .into_owned();
+                Ok(Some((block, k, body)))
+            }
+            _ => Ok(None),
+        }
     }
 
     /// Every doc with its tf and its positions' bytes, in doc order.
@@ -1238,11 +1266,16 @@ fn clause_docs(tree: Vault<'_>, clause: &Clause, budget: Option<usize>) -> Resul
             }
             let mut read = 0;
             for w in words {
-                if budget.is_some_and(|b| read >= b) {
-                    break;
-                }
-                let postings = WordPostings::read(tree, &w)?;
-                read += postings.blocks.iter().map(|b| b.2.len()).sum::<usize>();
+                let postings = match budget {
+                    // A word's newest entries first: what the clinician most likely looks for.
+                    Some(b) if read >= b => break,
+                    Some(b) => {
+                        let (postings, n) = WordPostings::read_newest(tree, &w, b - read)?;
+                        read += n;
+                        postings
+                    }
+                    None => WordPostings::read(tree, &w)?,
+                };
                 out.extend(postings.all()?.into_iter().map(|(d, tf, _)| (d, tf)));
             }
             out.sort_unstable_by_key(|d| d.0);
