@@ -1278,7 +1278,8 @@ fn clause_docs(tree: Vault<'_>, clause: &Clause, budget: Option<usize>) -> Resul
                 };
                 out.extend(postings.all()?.into_iter().map(|(d, tf, _)| (d, tf)));
             }
-            out.sort_unstable_by_key(|d| d.0);
+            // Each word's docs are in order already: the stable sort merges those runs.
+            out.sort_by_key(|d| d.0);
             let mut merged: DocSet = Vec::with_capacity(out.len());
             for (d, tf) in out {
                 match merged.last_mut() {
