@@ -1247,9 +1247,16 @@ fn expand(tree: Vault<'_>, prefix: &str) -> Result<Vec<String>> {
         .collect())
 }
 
-/// `budget`: read a prefix's shortest words only, until this many bytes of postings are read
-/// ([`crate::search::query::Filter::typing`]).
-fn clause_docs(tree: Vault<'_>, clause: &Clause, budget: Option<usize>) -> Result<DocSet> {
+/// How much of a prefix a search reads while the query is typed
+/// ([`crate::search::query::Filter::typing`]): its shortest words only, at most `words` of them,
+/// and of their postings, the newest first, at most `bytes`.
+#[derive(Clone, Copy)]
+struct Typing {
+    words: usize,
+    bytes: usize,
+}
+
+fn clause_docs(tree: Vault<'_>, clause: &Clause, typing: Option<Typing>) -> Result<DocSet> {
     match clause {
         Clause::Word(w) => {
             let mut out = Vec::new();
@@ -1260,21 +1267,22 @@ fn clause_docs(tree: Vault<'_>, clause: &Clause, budget: Option<usize>) -> Resul
         Clause::Prefix(p) => {
             let mut out: DocSet = Vec::new();
             let mut words = expand(tree, p)?;
-            if budget.is_some() {
+            if let Some(t) = typing {
                 // The exact word, then the words nearest to it in length.
                 words.sort_by(|a, b| a.len().cmp(&b.len()).then_with(|| a.cmp(b)));
+                words.truncate(t.words);
             }
             let mut read = 0;
             for w in words {
-                let postings = match budget {
+                let postings = match typing {
                     // A word's newest entries first: what the clinician most likely looks for.
-                    Some(b) if read >= b => break,
-                    Some(b) => {
-                        let (postings, n) = WordPostings::read_newest(tree, &w, b - read)?;
+                    Some(t) if read >= t.bytes => break,
+                    Some(t) if t.bytes < usize::MAX => {
+                        let (postings, n) = WordPostings::read_newest(tree, &w, t.bytes - read)?;
                         read += n;
                         postings
                     }
-                    None => WordPostings::read(tree, &w)?,
+                    _ => WordPostings::read(tree, &w)?,
                 };
                 out.extend(postings.all()?.into_iter().map(|(d, tf, _)| (d, tf)));
             }
@@ -1490,9 +1498,20 @@ fn search_with(
     };
     // Each clause's docs; the candidates are those in all of them.
     let mut sets: Vec<DocSet> = Vec::with_capacity(query.must.len());
-    let budget = (f.typing && patient.is_none()).then_some(crate::search::query::PREFIX_BUDGET);
+    // Over every patient, a budget of postings; for one patient, whose entries may be anywhere
+    // in a word's postings, every posting of fewer words.
+    let typing = f.typing.then_some(match patient {
+        None => Typing {
+            words: MAX_PREFIX_WORDS,
+            bytes: crate::search::query::PREFIX_BUDGET,
+        },
+        Some(_) => Typing {
+            words: crate::search::query::PATIENT_PREFIX_WORDS,
+            bytes: usize::MAX,
+        },
+    });
     for c in &query.must {
-        let set = clause_docs(tree, c, budget)?;
+        let set = clause_docs(tree, c, typing)?;
         if set.is_empty() {
             return Ok(Results::default());
         }
