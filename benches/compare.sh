@@ -13,7 +13,10 @@
 # patient (benches/notes_to_markdown.py), the way nb, zk or Obsidian keep notes; then times
 # `kitnotes search` against `rg -i -w` and `rg -l -i -w` with hyperfine for a lot number, a rare
 # word, a common word and a phrase; the in-process search time of many separate runs (p50, p95);
-# the peak memory of a search; the first frame of the real terminal UI in a pseudo-terminal;
+# jrnl over the same notes as one journal (installed with pip when it can be; left out if not);
+# `kitnotes search` again while the terminal UI holds the store, so that the UI answers it over
+# its socket (benches/hold_ui.py); the peak memory of a search; the first frame of the real
+# terminal UI in a pseudo-terminal;
 # importing the whole export into an empty store; and the store's size. Then `cargo bench
 # --bench search` and the frame benchmark of benches/ui.rs.
 #
@@ -146,12 +149,53 @@ for k in "${ORDER[@]}"; do
     grep -E '^(Benchmark|  Time)'
 done
 
+# jrnl (one plain-text journal, searched by `jrnl -contains`), where it can be installed: it
+# reads and parses the whole journal on every run, so it gets 3 runs, not $RUNS.
+if ! command -v jrnl >/dev/null; then
+  pip install -q jrnl >/dev/null 2>&1 || true
+fi
+if command -v jrnl >/dev/null; then
+  JRNL=$WORK/jrnl
+  if [ ! -s "$JRNL/journal.txt" ] || [ "$EXPORT" -nt "$JRNL/journal.txt" ]; then
+    python3 benches/notes_to_jrnl.py "$EXPORT" "$JRNL" >"$WORK/jrnl.count"
+  fi
+  echo "jrnl: $(jrnl --version 2>&1 | sed -n 1p), $(cat "$WORK/jrnl.count") notes in one journal, $(du -sh "$JRNL/journal.txt" | cut -f1)"
+  for k in rare common; do
+    hyperfine --style basic --warmup 1 --runs 3 --export-json "$WORK/results/jrnl-$k.json" \
+      -n "jrnl -contains $k" "jrnl --config-file $JRNL/jrnl.yaml -contains '${WHAT[$k]}' --short" 2>&1 |
+      grep -E '^(Benchmark|  Time)'
+  done
+else
+  echo "jrnl: not installed and could not be installed (pip install jrnl); left out"
+fi
+
 # What a whole `kitnotes search` process costs besides searching: starting, and opening and
 # closing the store (a word in no entry: the search itself is one missed key).
 hyperfine --style basic --warmup 3 --runs "$RUNS" --export-json "$WORK/results/overhead.json" \
   -n "kitnotes --version (process start only)" "$KITNOTES --version" \
   -n "kitnotes search of a word in no entry (start, open, close)" \
   "$KITNOTES --demo search --limit 20 -- zzqxj" 2>&1 | grep -E '^(Benchmark|  Time)'
+
+# --- served by a running kitnotes --------------------------------------------------------------
+# The terminal UI holds the store in a pseudo-terminal (benches/hold_ui.py) while `kitnotes
+# search` runs beside it: the search is answered by the open kitnotes over its socket
+# (src/cli/serve.rs), no second open of the store.
+section "kitnotes search served by a running kitnotes (the UI open on the store; hyperfine)"
+rm -f "$WORK/ui.ready" "$WORK/ui.stop"
+python3 benches/hold_ui.py "$KITNOTES" "$WORK/ui.ready" "$WORK/ui.stop" &
+HOLDER=$!
+for _ in $(seq 600); do [ -e "$WORK/ui.ready" ] && break; sleep 0.1; done
+[ -e "$WORK/ui.ready" ] || { echo "the UI did not start"; exit 1; }
+for k in "${ORDER[@]}"; do
+  w=${WHAT[$k]}
+  q=$w
+  [ "$k" = phrase ] && q="'\"$w\"'"
+  hyperfine --style basic --warmup 3 --runs "$RUNS" --export-json "$WORK/results/served-$k.json" \
+    -n "kitnotes search $k (served)" "$KITNOTES --demo search --limit 20 -- $q" 2>&1 |
+    grep -E '^(Benchmark|  Time)'
+done
+touch "$WORK/ui.stop"
+wait "$HOLDER"
 
 # --- in-process time, many runs ---------------------------------------------------------------
 section "In-process search time of separate runs (the summary line's figure; 50 runs each)"
@@ -190,6 +234,8 @@ section "First frame of the real terminal UI (120x40 pseudo-terminal, 10 starts)
 # `q`. Includes process start, config, keymap and templates, opening the store, the roster.
 python3 - "$KITNOTES" <<'EOF' | tee "$WORK/results/first-frame.txt"
 import fcntl, os, pty, select, struct, sys, termios, time
+sys.path.insert(0, "benches")
+from hold_ui import quit_ui
 times = []
 for _ in range(10):
     start = time.perf_counter()
@@ -210,24 +256,7 @@ for _ in range(10):
                 break
             if b"Patients (" in seen:
                 shown = time.perf_counter() - start
-    os.write(fd, b"q")
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        r, _, _ = select.select([fd], [], [], 0.05)
-        if r:
-            try:
-                if not os.read(fd, 65536):
-                    break
-            except OSError:
-                break
-        if os.waitpid(pid, os.WNOHANG)[0]:
-            break
-    else:
-        os.kill(pid, 9)
-    try:
-        os.waitpid(pid, 0)
-    except ChildProcessError:
-        pass
+    quit_ui(pid, fd, 10)
     os.close(fd)
     if shown is None:
         sys.exit("the first frame never showed 'Patients ('")
@@ -245,7 +274,10 @@ hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/results/s
 section "Import of the whole export into an empty store"
 NOTES_IN_EXPORT=$(grep -c '^{"type":"note"' "$EXPORT")
 IMPORT_DIR=$(mktemp -d "$WORK/import.XXXXXX")
-KITNOTES_DATA_DIR=$IMPORT_DIR /usr/bin/time -f 'import: %e s wall, %M KB peak' \
+# A new store is encrypted (the clinic's kind): its passphrase from a file, as a script gives it.
+echo "bench passphrase" >"$IMPORT_DIR/passphrase"
+KITNOTES_DATA_DIR=$IMPORT_DIR KITNOTES_PASSPHRASE_FILE=$IMPORT_DIR/passphrase \
+  /usr/bin/time -f 'import: %e s wall, %M KB peak' \
   "$KITNOTES" import "$EXPORT" 2>&1 | tee "$WORK/results/import.txt"
 IMPORT_S=$(sed -nE 's/^import: ([0-9.]+) s wall.*/\1/p' "$WORK/results/import.txt")
 echo "$NOTES_IN_EXPORT notes: $(python3 -c "print(f'{$NOTES_IN_EXPORT / $IMPORT_S:,.0f}')") notes/s (whole process)"
@@ -270,6 +302,20 @@ for k in ["lot", "rare", "common", "phrase"]:
     print(f"{k:<8} {kit:>7.1f} ms {rg:>7.1f} ms {rgl:>7.1f} ms {rg / kit:>13.1f}x {rgl / kit:>16.1f}x")
 start, nothing = (x["mean"] * 1000 for x in json.load(open(os.path.join(d, "overhead.json")))["results"])
 print(f"of which: process start {start:.1f} ms; start, open and close the store {nothing:.1f} ms (a search finding nothing)")
+for k in ["rare", "common"]:
+    f = os.path.join(d, f"jrnl-{k}.json")
+    if os.path.exists(f):
+        j = json.load(open(f))["results"][0]["mean"] * 1000
+        kit = json.load(open(os.path.join(d, f"{k}.json")))["results"][0]["mean"] * 1000
+        print(f"jrnl -contains {k}: {j:.0f} ms, {j / kit:.0f}x kitnotes")
+print()
+print("Served by a running kitnotes (the UI holds the store; target: 30x ripgrep):")
+print(f"{'query':<8} {'served':>10} {'rg -i -w':>10} {'rg -l':>10} {'rg / served':>12} {'rg -l / served':>15}")
+for k in ["lot", "rare", "common", "phrase"]:
+    served = json.load(open(os.path.join(d, f"served-{k}.json")))["results"][0]["mean"] * 1000
+    r = json.load(open(os.path.join(d, f"{k}.json")))["results"]
+    rg, rgl = (x["mean"] * 1000 for x in r[1:])
+    print(f"{k:<8} {served:>7.1f} ms {rg:>7.1f} ms {rgl:>7.1f} ms {rg / served:>11.1f}x {rgl / served:>14.1f}x")
 EOF
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 

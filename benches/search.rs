@@ -43,6 +43,7 @@ fn main() {
     let listing = args.iter().any(|a| a == "--list" || a == "--test");
     if !listing && std::env::var("KITNOTES_BENCH_P95").as_deref() != Ok("0") {
         report_words_and_percentiles();
+        report_typing();
         report_key_sizes();
     }
     divan::main();
@@ -322,6 +323,96 @@ fn report_words_and_percentiles() {
                 ms(times[199])
             );
         });
+    }
+    println!();
+}
+
+/// Words typed into search-all a letter at a time, as the clinician types them, and one
+/// patient's search the same way.
+const TYPED: &[&str] = &[
+    "sleep",
+    "session",
+    "father",
+    "anxiety",
+    "integration",
+    "breathing",
+    "nausea",
+    "dissociation",
+    "mother",
+    "work",
+    "sleep father",
+    "grief",
+];
+
+/// The search the UI runs after one key: the query as typed (the last word a prefix), the
+/// popup's filter and limit.
+fn typed_query(text: &str, patient: Option<&PatientId>) -> Query {
+    let filter = Filter {
+        patient: patient.cloned(),
+        include_private: true,
+        typing: true,
+        ..Filter::default()
+    };
+    let typed = kitnotes::app::search::as_typed(text);
+    Query::parse(&typed, filter, &jiff::tz::TimeZone::UTC).expect("query")
+}
+
+/// p50 / p95 / max of every keystroke of [`TYPED`] in search-all (limit 200, as the popup), and
+/// of one-letter prefixes apart; then the same scoped to one patient. Each word is typed 10
+/// times after one unmeasured time.
+fn report_typing() {
+    let ms = |d: Duration| format!("{:.2} ms", d.as_secs_f64() * 1000.0);
+    let p500 = PatientId::parse("p0500").expect("id");
+    println!(
+        "{:<40} {:>6} {:>9} {:>9} {:>9}",
+        "search as you type (limit 200)", "keys", "p50", "p95", "max"
+    );
+    for (scope, patient) in [
+        ("every patient", None),
+        ("one patient (p0500)", Some(&p500)),
+    ] {
+        let mut all = Vec::new();
+        let mut first = Vec::new();
+        with_store(|store| {
+            for word in TYPED {
+                let prefixes: Vec<&str> = word
+                    .char_indices()
+                    .map(|(i, c)| &word[..i + c.len_utf8()])
+                    .filter(|p| !p.ends_with(' '))
+                    .collect();
+                for round in 0..11 {
+                    for p in &prefixes {
+                        let q = typed_query(p, patient);
+                        let started = Instant::now();
+                        divan::black_box(
+                            store
+                                .search(&q, kitnotes::app::search::LIMIT)
+                                .expect("search"),
+                        );
+                        let took = started.elapsed();
+                        if round > 0 {
+                            all.push(took);
+                            if p.len() == 1 {
+                                first.push(took);
+                            }
+                        }
+                    }
+                }
+            }
+        });
+        for (what, times) in [("every key", &mut all), ("the first letter", &mut first)] {
+            times.sort();
+            let at =
+                |p: f64| times[((times.len() as f64 * p).ceil() as usize - 1).min(times.len() - 1)];
+            println!(
+                "{:<40} {:>6} {:>9} {:>9} {:>9}",
+                format!("{scope}: {what}"),
+                times.len(),
+                ms(at(0.50)),
+                ms(at(0.95)),
+                ms(times[times.len() - 1])
+            );
+        }
     }
     println!();
 }

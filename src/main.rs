@@ -47,7 +47,7 @@ fn fail(e: &anyhow::Error) -> ExitCode {
         return ExitCode::from(CLOSED_PIPE_STATUS);
     }
     // Errors quote file contents and names: nothing in them may act on the terminal.
-    let message = readable(e);
+    let message = output::readable(e);
     // Standard error itself may be closed or full: then there is nowhere left to say it.
     let _ = writeln!(
         std::io::stderr(),
@@ -55,18 +55,4 @@ fn fail(e: &anyhow::Error) -> ExitCode {
         kitnotes::text_safety::printable(&message)
     );
     ExitCode::FAILURE
-}
-
-/// The error and its causes, each cause left out when the message already says it (errors that
-/// quote their source, "cannot read X: Not a directory", would otherwise say it twice).
-fn readable(e: &anyhow::Error) -> String {
-    let mut message = e.to_string();
-    for cause in e.chain().skip(1) {
-        let cause = cause.to_string();
-        if !message.contains(&cause) {
-            message.push_str(": ");
-            message.push_str(&cause);
-        }
-    }
-    message
 }

@@ -202,7 +202,9 @@ fn event_loop(
         let before = app.visible_state();
         loop {
             let event = match next {
-                Ok(event) => event.map_err(LoopError)?,
+                Ok(Input::Terminal(event)) => event.map_err(LoopError)?,
+                // Work for the app's store arrived (`wake`): tick now.
+                Ok(Input::Wake) => break,
                 Err(std::sync::mpsc::RecvTimeoutError::Timeout) => break,
                 Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
                     return Err(LoopError(std::io::Error::other(
@@ -237,8 +239,9 @@ fn event_loop(
 /// Reads the terminal's events on a thread of their own and hands them over, so that the loop
 /// goes on ticking and reading the signal flag whatever a read does (crossterm's read spins
 /// without returning on a terminal that has hung up). The thread ends with the process.
-fn spawn_reader() -> std::sync::mpsc::Receiver<std::io::Result<Event>> {
+fn spawn_reader() -> std::sync::mpsc::Receiver<Input> {
     let (tx, rx) = std::sync::mpsc::channel();
+    *WAKE.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx.clone());
     std::thread::spawn(move || {
         loop {
             let event = match event::read() {
@@ -246,10 +249,28 @@ fn spawn_reader() -> std::sync::mpsc::Receiver<std::io::Result<Event>> {
                 other => other,
             };
             let failed = event.is_err();
-            if tx.send(event).is_err() || failed {
+            if tx.send(Input::Terminal(event)).is_err() || failed {
                 return;
             }
         }
     });
     rx
+}
+
+/// What wakes the event loop: the terminal's events, and [`wake`].
+enum Input {
+    Terminal(std::io::Result<Event>),
+    Wake,
+}
+
+/// The running event loop's input, for [`wake`].
+static WAKE: std::sync::Mutex<Option<std::sync::mpsc::Sender<Input>>> = std::sync::Mutex::new(None);
+
+/// Makes the running UI tick now rather than at its next [`POLL`]: another thread handed the
+/// app work for its store (a command asked over the socket, `cli::serve`), and the asking
+/// process is waiting. Does nothing when no UI runs.
+pub fn wake() {
+    if let Some(tx) = WAKE.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        let _ = tx.send(Input::Wake);
+    }
 }

@@ -36,6 +36,7 @@ mod rems_flow;
 mod resources;
 mod search;
 mod search_ui;
+mod serve;
 mod signals;
 mod store;
 mod tamper;

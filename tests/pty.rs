@@ -198,3 +198,78 @@ fn an_idle_patient_list_writes_nothing_to_the_terminal() {
     s.wait_for("TODAY");
     s.quit();
 }
+
+/// Search-all, typed a letter at a time on a store of a few thousand entries: every letter
+/// shows in the query line with its results under it, from the first letter on (a one-letter
+/// prefix answers as fast as a word: `Filter::typing`), and the popup keeps taking keys.
+#[test]
+fn typing_into_search_all_answers_every_letter_from_the_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let built = std::process::Command::new(env!("CARGO_BIN_EXE_kitnotes"))
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .arg("--config-dir")
+        .arg(dir.path().join("config"))
+        .args([
+            "demo",
+            "--no-ui",
+            "--patients",
+            "40",
+            "--notes-per-patient",
+            "30",
+        ])
+        .args(["--seed", "5", "--anchor", "2026-11-01"])
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let mut s = start(dir.path(), &["--demo"], 120, 40);
+    s.wait_for("Patients (");
+    s.send("F");
+    s.wait_for("All patients");
+    let word = "session";
+    let mut counts = Vec::new();
+    for (i, c) in word.char_indices() {
+        s.send(&c.to_string());
+        let typed = &word[..=i];
+        // The letter is in the query line and the count under it is the new query's.
+        s.wait_for(&format!("› {typed} "));
+        let start = Instant::now();
+        let count = loop {
+            let screen = s.screen();
+            let found = screen.lines().find_map(|l| {
+                let l = l
+                    .trim_start_matches(|c: char| c != '┃')
+                    .trim_start_matches('┃');
+                let (n, rest) = l.trim_start().split_once(' ')?;
+                (rest.starts_with("match"))
+                    .then(|| n.parse::<usize>().ok())
+                    .flatten()
+            });
+            if let Some(n) = found {
+                break n;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "{screen}");
+            std::thread::sleep(Duration::from_millis(30));
+        };
+        counts.push(count);
+    }
+    // Found from the first letter ("s" finds "session", "sleep", ...), and the last letter
+    // still finds the word.
+    assert!(counts[0] > 0 && counts[word.len() - 1] > 0, "{counts:?}");
+    assert!(counts[0] >= counts[word.len() - 1], "{counts:?}");
+    s.send("\x1b");
+    let closing = Instant::now();
+    while s.screen().contains("All patients") {
+        assert!(
+            closing.elapsed() < Duration::from_secs(10),
+            "{}",
+            s.screen()
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    s.quit();
+}

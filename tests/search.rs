@@ -678,3 +678,47 @@ fn a_large_import_is_indexed_in_the_same_write_a_group_at_a_time() {
     assert_eq!(find(&s, "river").total, 498);
     assert_agrees(&s);
 }
+
+/// While the query is typed (`Filter::typing`), a prefix in one patient's records stands for
+/// its shortest words only, so a first letter answers at once; the search run when the word is
+/// complete, and the command line's, find every word.
+#[test]
+fn a_prefix_typed_in_one_patient_stands_for_its_shortest_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = SledStore::open(dir.path()).unwrap();
+    let mut changes = vec![patient("p1"), patient("p2")];
+    // Note i holds one word: "s" and i + 1 letters "x" (30 words, each longer than the last).
+    for i in 0..30u32 {
+        let word = format!("s{}", "x".repeat(i as usize + 1));
+        changes.push(put(&note(
+            &format!("n{i}"),
+            "p1",
+            1 + i % 28,
+            NoteKind::Integration,
+            &word,
+        )));
+    }
+    s.apply(&changes).unwrap();
+    let one_patient = |typing| Filter {
+        patient: Some(pid("p1")),
+        include_private: true,
+        typing,
+        ..Filter::default()
+    };
+    let typed = find_in(&s, "s*", one_patient(true));
+    let words = kitnotes::search::query::PATIENT_PREFIX_WORDS;
+    assert_eq!(typed.total, words);
+    let expected: std::collections::BTreeSet<String> =
+        (0..words).map(|i| format!("n{i}")).collect();
+    assert_eq!(
+        ids(&typed)
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>(),
+        expected
+    );
+    assert_eq!(find_in(&s, "s*", one_patient(false)).total, 30);
+    // The longest word, typed whole, is found while typing too.
+    let whole = format!("s{}", "x".repeat(30));
+    assert_eq!(ids(&find_in(&s, &whole, one_patient(true))), vec!["n29"]);
+    assert_agrees(&s);
+}

@@ -94,6 +94,7 @@ impl SearchPopup {
             // private style), unlike exports and the command line's default.
             include_private: true,
             order: self.order,
+            typing: true,
             ..Filter::default()
         };
         let query = match Query::parse(&as_typed(text), filter, tz) {
@@ -142,15 +143,14 @@ pub(super) struct KeptSearch {
     selected: usize,
 }
 
-/// The last word counts as a prefix while it is typed only from this many letters: a
-/// one-letter prefix stands for hundreds of words (a quarter of a second on a 100,000-note
-/// store, on every key).
-pub const MIN_TYPED_PREFIX: usize = 2;
+/// The last word counts as a prefix while it is typed from this many letters: from the first,
+/// since a search over every patient reads a prefix's shortest words only (`Filter::typing`).
+pub const MIN_TYPED_PREFIX: usize = 1;
 
 /// The query as searched while it is typed: the last word, until a space follows it, is a
 /// prefix too (`fath` finds "father"), so each key narrows the results instead of showing
 /// none until a word is complete. Quoted phrases, exclusions, filters, words already ending
-/// in `*` and single letters are left as typed.
+/// in `*` are left as typed.
 pub fn as_typed(text: &str) -> Cow<'_, str> {
     const FILTERS: [&str; 5] = ["kind", "status", "since", "until", "patient"];
     if text.ends_with(char::is_whitespace) || text.matches('"').count() % 2 == 1 {
@@ -570,7 +570,7 @@ mod tests {
         assert_eq!(as_typed("sleep kind:goal"), "sleep kind:goal");
         assert_eq!(as_typed("sleep Since:2026"), "sleep Since:2026");
         assert_eq!(as_typed("sleep ..."), "sleep ...");
-        assert_eq!(as_typed("sleep f"), "sleep f");
+        assert_eq!(as_typed("sleep f"), "sleep f*");
         assert_eq!(as_typed(""), "");
         // A time is words, not a filter.
         assert_eq!(as_typed("10:30"), "10:30*");

@@ -3,10 +3,11 @@
 //! reordered, and `kitnotes audit anchor`: a short line to keep apart from the store, which
 //! `verify --kept-head` later holds the log against.
 
+use super::serve::{Access, Got};
 use super::{Env, print_table};
 use crate::model::PatientId;
+use crate::store::AuditFilter;
 use crate::store::audit::ChainHash;
-use crate::store::{AuditFilter, Store};
 use jiff::ToSpan;
 use jiff::civil::Date;
 use std::io::Write;
@@ -77,14 +78,19 @@ impl Anchor {
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
+    run_with(env, args, Access::Open)
+}
+
+/// The command, with the store `access` gives (a running kitnotes' own, when it holds it).
+pub fn run_with(env: &Env, args: Args, access: Access<'_>) -> anyhow::Result<ExitCode> {
     match args.command {
-        Some(AuditCommand::Verify { kept_head }) => verify(env, kept_head.as_deref()),
-        Some(AuditCommand::Anchor) => anchor(env),
-        None => list(env, &args),
+        Some(AuditCommand::Verify { kept_head }) => verify(env, kept_head.as_deref(), access),
+        Some(AuditCommand::Anchor) => anchor(env, access),
+        None => list(env, &args, access),
     }
 }
 
-fn list(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
+fn list(env: &Env, args: &Args, access: Access<'_>) -> anyhow::Result<ExitCode> {
     let mut out = super::output::stdout();
     let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
     let start_of = |d: Date, flag: &str| {
@@ -116,7 +122,10 @@ fn list(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
             })
             .transpose()?,
     };
-    let store = env.open_existing_store()?;
+    let store = match access.store(env)? {
+        Got::Store(s) => s,
+        Got::Answered(code) => return Ok(code),
+    };
     let entries = store.audit_log(&filter).map_err(|e| {
         anyhow::anyhow!("{e}\nRun `kitnotes audit verify` to see where the log is damaged.")
     })?;
@@ -162,9 +171,12 @@ enum Kept {
     Anchor(Anchor),
 }
 
-fn anchor(env: &Env) -> anyhow::Result<ExitCode> {
+fn anchor(env: &Env, access: Access<'_>) -> anyhow::Result<ExitCode> {
     let mut out = super::output::stdout();
-    let store = env.open_existing_store()?;
+    let store = match access.store(env)? {
+        Got::Store(s) => s,
+        Got::Answered(code) => return Ok(code),
+    };
     let verdict = store.verify_audit()?;
     writeln!(out, "Store: {}", env.store_dir().display())?;
     if let Some(problem) = &verdict.problem {
@@ -198,7 +210,7 @@ fn anchor(env: &Env) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn verify(env: &Env, kept_head: Option<&str>) -> anyhow::Result<ExitCode> {
+fn verify(env: &Env, kept_head: Option<&str>, access: Access<'_>) -> anyhow::Result<ExitCode> {
     let mut out = super::output::stdout();
     let kept = match kept_head {
         Some(h) => Some(
@@ -214,7 +226,10 @@ fn verify(env: &Env, kept_head: Option<&str>) -> anyhow::Result<ExitCode> {
         ),
         None => None,
     };
-    let store = env.open_existing_store()?;
+    let store = match access.store(env)? {
+        Got::Store(s) => s,
+        Got::Answered(code) => return Ok(code),
+    };
     let verdict = store.verify_audit()?;
     writeln!(out, "Store: {}", env.store_dir().display())?;
     if let Some(problem) = &verdict.problem {

@@ -217,6 +217,8 @@ use socket::ask_open_kitnotes;
 #[cfg(unix)]
 pub(super) use socket::ask_open_kitnotes_for_rems;
 #[cfg(unix)]
+pub(super) use socket::run_request;
+#[cfg(unix)]
 pub use socket::{BackupServer, serve, serve_answering};
 
 #[cfg(unix)]
@@ -252,6 +254,8 @@ mod socket {
             /// Who asked, for the audit log (the clinician from the asking side's config).
             who: String,
         },
+        /// A command run with the open kitnotes' store (`cli::serve`); answered in frames.
+        Run { run: crate::cli::serve::RunRequest },
         /// The REMS monitoring summary of one session (`kitnotes export --format rems`).
         Rems {
             session: String,
@@ -405,6 +409,11 @@ mod socket {
         }
     }
 
+    /// The request line that asks the open kitnotes to run a command (`cli::serve`).
+    pub(in crate::cli) fn run_request(run: crate::cli::serve::RunRequest) -> impl Serialize {
+        Request::Run { run }
+    }
+
     /// Sends one request and reads the answer.
     fn ask(socket: &Path, request: &Request) -> std::io::Result<Reply> {
         use std::io::Write;
@@ -462,10 +471,17 @@ mod socket {
             done: SyncSender<Result<String, String>>,
         }
 
+        /// A command another process asked to run with the app's store, and where to answer.
+        struct ToRun {
+            request: crate::cli::serve::RunRequest,
+            stream: UnixStream,
+        }
+
         /// The channels from the server's thread to the app's loop.
         struct ToApp {
             record: Sender<ToRecord>,
             summarise: Sender<ToSummarise>,
+            run: Sender<ToRun>,
         }
 
         /// Answers backup requests on `<dir>/kitnotes.sock` until dropped.
@@ -508,9 +524,11 @@ mod socket {
             let source = Arc::new(Mutex::new(Some(source)));
             let (to_record, recorded) = mpsc::channel();
             let (to_summarise, summarise) = mpsc::channel();
+            let (to_run, runs) = mpsc::channel();
             let to_app = ToApp {
                 record: to_record,
                 summarise: to_summarise,
+                run: to_run,
             };
             let thread = std::thread::Builder::new()
                 .name("kitnotes backups".into())
@@ -533,10 +551,12 @@ mod socket {
             };
             let mut record = record_task(recorded);
             let mut summaries = summary_task(summarise, rems);
+            let mut commands = run_task(runs, dir.to_owned());
             let task: StoreTask = Box::new(move |store: &dyn Store| {
                 let a = record(store);
                 let b = summaries(store);
-                b.or(a)
+                let c = commands(store);
+                c.or(b).or(a)
             });
             Ok((server, task))
         }
@@ -595,6 +615,18 @@ mod socket {
                     .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
             });
             let reply = match request {
+                Ok(Request::Run { run }) => {
+                    // Answered by the app's loop, in frames, when it has run the command.
+                    let _ = stream.set_read_timeout(None);
+                    if let Err(mpsc::SendError(r)) = to_app.run.send(ToRun {
+                        request: run,
+                        stream,
+                    }) {
+                        crate::cli::serve::refuse(r.stream, "kitnotes is closing");
+                    }
+                    crate::tui::wake();
+                    return;
+                }
                 Err(e) => Reply::Failed {
                     pid,
                     message: format!("a request this kitnotes does not understand ({e})"),
@@ -771,6 +803,17 @@ mod socket {
                         }
                     };
                     let _ = r.done.send(reply);
+                }
+                said
+            })
+        }
+
+        /// Runs each command asked for with the app's store, on its ticks (`cli::serve`).
+        fn run_task(asked: Receiver<ToRun>, dir: PathBuf) -> StoreTask {
+            Box::new(move |store: &dyn Store| {
+                let mut said = None;
+                for r in asked.try_iter() {
+                    said = crate::cli::serve::answer(store, &dir, &r.request, r.stream).or(said);
                 }
                 said
             })

@@ -2,6 +2,7 @@
 //! patient as a FHIR R4 bundle, or one esketamine session as the REMS monitoring summary.
 
 use super::Env;
+use super::serve::{Access, Got};
 use crate::interchange::{
     self, ExportError, ExportOptions, ExportSummary, FhirOptions, FhirSummary,
 };
@@ -57,17 +58,22 @@ pub enum BundleArg {
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
+    run_with(env, args, Access::Open)
+}
+
+/// The export, with the store `access` gives (a running kitnotes' own, when it holds it).
+pub fn run_with(env: &Env, args: Args, access: Access<'_>) -> anyhow::Result<ExitCode> {
     if args.format == Format::Rems {
-        return rems(env, &args);
+        return rems(env, &args, access);
     }
     if args.format == Format::Fhir {
-        return fhir(env, &args);
+        return fhir(env, &args, access);
     }
     if args.bundle.is_some() {
         anyhow::bail!("--bundle is only used with --format fhir");
     }
     if args.format == Format::Pdf {
-        return pdf(env, &args);
+        return pdf(env, &args, access);
     }
     if args.session.is_some() {
         anyhow::bail!("--session is only used with --format rems");
@@ -82,14 +88,17 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         patient,
         include_psychotherapy_notes: args.include_psychotherapy_notes,
     };
-    let store = env.open_existing_store()?;
+    let store = match access.store(env)? {
+        Got::Store(s) => s,
+        Got::Answered(code) => return Ok(code),
+    };
     let write = |out: &mut dyn Write| -> Result<interchange::ExportSummary, ExportError> {
         match args.format {
-            Format::Jsonl => interchange::export_jsonl(&store, out, &opts),
+            Format::Jsonl => interchange::export_jsonl(&*store, out, &opts),
             // `Rems`, `Fhir` and `Pdf` went their own ways at the top.
             Format::Md | Format::Rems | Format::Fhir | Format::Pdf => {
                 let chart = chart_options(env, false);
-                interchange::export_markdown_with(&store, out, &opts, &chart)
+                interchange::export_markdown_with(&*store, out, &opts, &chart)
             }
         }
     };
@@ -110,7 +119,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
                 summary.psychotherapy_notes_withheld
             ));
         }
-        eprintln!("{line}");
+        super::output::note(&line);
     }
     // A disclosure is logged once it has happened, with what went out.
     let mut event = env
@@ -120,7 +129,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     if let Some(p) = &opts.patient {
         event = event.patient(p);
     }
-    log_export(&store, &event, &destination)
+    log_export(&*store, &event, &destination)
 }
 
 /// "JSON Lines to out.jsonl: 12 patients, 230 notes, ...; psychotherapy notes left out (58)".
@@ -195,7 +204,7 @@ pub(crate) fn rems_text(
 /// standard output or `-o`, logged as an export of that patient's record. With kitnotes open on
 /// the store, the open kitnotes makes the summary and logs the export (over its socket, as for
 /// `kitnotes backup`); this process writes it.
-fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
+fn rems(env: &Env, args: &Args, access: Access<'_>) -> anyhow::Result<ExitCode> {
     let Some(id) = &args.session else {
         anyhow::bail!("--format rems needs --session ID: the esketamine session to summarise");
     };
@@ -213,15 +222,23 @@ fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
             .display()
             .to_string(),
     };
-    let store = match env.open_existing_store() {
-        Ok(store) => Some(store),
-        Err(e) if super::backup::is_locked(&e) => None,
-        Err(e) => return Err(e),
+    let store = match access {
+        Access::Served(store) => Some(super::serve::Held::Served(store)),
+        Access::Open => match env.open_existing_store() {
+            Ok(store) => Some(super::serve::Held::Own(Box::new(store))),
+            Err(e) if super::backup::is_locked(&e) => None,
+            Err(e) => return Err(e),
+        },
     };
     let (text, owner) = match &store {
         Some(store) => {
-            let (text, owner) =
-                rems_text(store, id, args.patient.as_deref(), &env.config.clinic, &tz)?;
+            let (text, owner) = rems_text(
+                &**store,
+                id,
+                args.patient.as_deref(),
+                &env.config.clinic,
+                &tz,
+            )?;
             (text, Some(owner))
         }
         None => {
@@ -252,10 +269,10 @@ fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
                 out.write_all(text.as_bytes())
                     .with_context(|| format!("cannot write {}", path.display()))
             })?;
-            eprintln!(
+            super::output::note(&format!(
                 "Exported the REMS monitoring summary of dosing session {id} to {}",
                 path.display()
-            );
+            ));
             path.display().to_string()
         }
     };
@@ -284,7 +301,7 @@ fn rems(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
 
 /// `--format fhir --patient ID`: one patient's records as a FHIR R4 Bundle, to standard output
 /// or `-o`; says on standard error what went in and what was left out, and logs the export.
-fn fhir(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
+fn fhir(env: &Env, args: &Args, access: Access<'_>) -> anyhow::Result<ExitCode> {
     let Some(id) = &args.patient else {
         anyhow::bail!(
             "--format fhir needs --patient ID: a FHIR bundle holds one patient's records"
@@ -295,7 +312,10 @@ fn fhir(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
     }
     let patient = PatientId::parse(id).map_err(|e| anyhow::anyhow!("--patient {id:?}: {e}"))?;
     let now = jiff::Timestamp::now();
-    let store = env.open_existing_store()?;
+    let store = match access.store(env)? {
+        Got::Store(s) => s,
+        Got::Answered(code) => return Ok(code),
+    };
     let opts = FhirOptions {
         include_psychotherapy_notes: args.include_psychotherapy_notes,
         // Whole seconds: the bundle says when it was made, not to the nanosecond.
@@ -313,18 +333,18 @@ fn fhir(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
         ..FhirOptions::default()
     };
     let (summary, destination) = write_export(args.output.as_deref(), |out| {
-        interchange::export_fhir(&store, out, &patient, &opts)
+        interchange::export_fhir(&*store, out, &patient, &opts)
     })?;
     let detail = fhir_detail(&patient, summary.as_ref(), &destination, args);
     if summary.is_some() {
-        eprintln!("Exported {detail}");
+        super::output::note(&format!("Exported {detail}"));
     }
     let event = env
         .actor()
         .event(AuditAction::Exported)
         .patient(&patient)
         .detail(detail);
-    log_export(&store, &event, &destination)
+    log_export(&*store, &event, &destination)
 }
 
 /// "patient p1 to out.json: 1 Patient, 4 Encounters, ...; left out: 2 psychotherapy notes
@@ -431,7 +451,7 @@ fn fhir_detail(
 
 /// `--format pdf --patient ID`: one patient's chart as a PDF, to `-o` or standard output;
 /// says on standard error what went in and logs the export.
-fn pdf(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
+fn pdf(env: &Env, args: &Args, access: Access<'_>) -> anyhow::Result<ExitCode> {
     let Some(id) = &args.patient else {
         anyhow::bail!("--format pdf needs --patient ID: a PDF chart holds one patient's records");
     };
@@ -440,9 +460,12 @@ fn pdf(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
     }
     let patient = PatientId::parse(id).map_err(|e| anyhow::anyhow!("--patient {id:?}: {e}"))?;
     let chart = chart_options(env, args.include_psychotherapy_notes);
-    let store = env.open_existing_store()?;
+    let store = match access.store(env)? {
+        Got::Store(s) => s,
+        Got::Answered(code) => return Ok(code),
+    };
     let (summary, destination) = write_export(args.output.as_deref(), |out| {
-        interchange::export_pdf(&store, out, &patient, &chart)
+        interchange::export_pdf(&*store, out, &patient, &chart)
     })?;
     let detail = export_detail(args, summary.as_ref(), &destination);
     if let Some(s) = &summary {
@@ -450,14 +473,14 @@ fn pdf(env: &Env, args: &Args) -> anyhow::Result<ExitCode> {
         if s.psychotherapy_notes_withheld > 0 {
             line.push_str(" (--include-psychotherapy-notes adds them)");
         }
-        eprintln!("{line}");
+        super::output::note(&line);
     }
     let event = env
         .actor()
         .event(AuditAction::Exported)
         .patient(&patient)
         .detail(detail);
-    log_export(&store, &event, &destination)
+    log_export(&*store, &event, &destination)
 }
 
 /// The chart as config.toml sets it (time zone, courses, stalled goals), judged now: for the
@@ -480,7 +503,7 @@ fn chart_options(
 /// or an error never leaves half an export under the real name.
 /// Records a disclosure that has happened (an export written, or cut short by its reader).
 fn log_export(
-    store: &impl Store,
+    store: &dyn Store,
     event: &crate::store::AuditEvent,
     destination: &str,
 ) -> anyhow::Result<ExitCode> {

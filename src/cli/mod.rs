@@ -13,6 +13,7 @@ pub mod protocols;
 pub mod restore;
 pub mod screenshot;
 pub mod search;
+pub mod serve;
 pub mod templates;
 pub mod today;
 

@@ -4,13 +4,13 @@
 //! `"a phrase"`, `-left-out`, and `kind:` `status:` `since:` `until:` `patient:` filters.
 
 use super::Env;
+use super::serve::{Access, Got};
 use crate::model::PatientId;
 use crate::search::{DocKind, DocStatus, Filter, Hit, Order, Query};
-use crate::store::Store;
 use crate::text_safety::one_line;
 use anyhow::Context;
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
@@ -93,11 +93,19 @@ fn filter(args: &Args, tz: &jiff::tz::TimeZone) -> anyhow::Result<Filter> {
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
+    run_with(env, args, Access::Open)
+}
+
+/// The search, with the store `access` gives (a running kitnotes' own, when it holds it).
+pub fn run_with(env: &Env, args: Args, access: Access<'_>) -> anyhow::Result<ExitCode> {
     let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
     let text = args.query.join(" ");
     let query = Query::parse(&text, filter(&args, &tz)?, &tz)
         .map_err(|e| anyhow::anyhow!("the query {text:?}, {e}"))?;
-    let store = env.open_existing_store()?;
+    let store = match access.store(env)? {
+        Got::Store(s) => s,
+        Got::Answered(code) => return Ok(code),
+    };
     let started = std::time::Instant::now();
     let results = store.search(&query, args.limit)?;
     let took = started.elapsed();
@@ -126,7 +134,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         });
         writeln!(out, "{doc}")
     } else {
-        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let colour = super::output::colour();
         results
             .hits
             .iter()
@@ -145,12 +153,12 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             t => format!("{t} match{}", if t == 1 { "" } else { "es" }),
         };
         summary.push_str(&format!(", {:.1} ms", took.as_secs_f64() * 1000.0));
-        eprintln!("{summary}");
+        super::output::note(&summary);
         if results.private_hidden > 0 {
-            eprintln!(
+            super::output::note(&format!(
                 "{} more in psychotherapy notes, left out (--include-private searches them)",
                 results.private_hidden
-            );
+            ));
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -2,6 +2,7 @@
 //! same rules as the Today view (`t` in the app): item-9 answers not followed up, the day's
 //! dosing sessions, check-ins overdue or due today, unsigned drafts.
 
+use super::serve::{Access, Got};
 use super::{Env, print_table};
 use std::io::Write;
 use std::process::ExitCode;
@@ -14,12 +15,20 @@ pub struct Args {
 }
 
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
+    run_with(env, args, Access::Open)
+}
+
+/// The list, with the store `access` gives (a running kitnotes' own, when it holds it).
+pub fn run_with(env: &Env, args: Args, access: Access<'_>) -> anyhow::Result<ExitCode> {
+    let store = match access.store(env)? {
+        Got::Store(s) => s,
+        Got::Answered(code) => return Ok(code),
+    };
     let mut out = super::output::stdout();
-    let store = env.open_existing_store()?;
     let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
     let now = args.at.unwrap_or_else(jiff::Timestamp::now);
     let t = crate::app::views::read_today(
-        &store,
+        &*store,
         &env.config.cadence(),
         env.config.reinduction_gap(),
         now,

@@ -54,7 +54,19 @@ pub struct Filter {
     pub include_private: bool,
     /// The order of the results (and so which ones a limit keeps).
     pub order: Order,
+    /// Searching as the query is typed: a prefix stands for its shortest words only (the
+    /// exact word first). Over every patient, for their newest entries, as many as
+    /// [`PREFIX_BUDGET`] bytes of postings hold, so a one-letter prefix answers as fast as a
+    /// word; for one patient, for at most [`PATIENT_PREFIX_WORDS`] words. The total counts
+    /// what was read. A prefix left out (`-wor*`) reads every word.
+    pub typing: bool,
 }
+
+/// The postings a prefix reads at most while typing over every patient ([`Filter::typing`]).
+pub const PREFIX_BUDGET: usize = 48 * 1024;
+/// The words a prefix stands for at most while typing in one patient's records
+/// ([`Filter::typing`]): the shortest.
+pub const PATIENT_PREFIX_WORDS: usize = 24;
 
 /// The order of search results.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

@@ -121,7 +121,7 @@ impl CheckReport {
 pub enum StoreError {
     #[error(
         "the store at {path} is already open in another kitnotes process; close it there first \
-         (lock file {lock}). `kitnotes backup` works while it is open"
+         (lock file {lock}). `kitnotes backup`, `search`, `export`, `today` and `audit` work while it is open"
     )]
     Locked { path: PathBuf, lock: PathBuf },
     #[error(
@@ -430,6 +430,11 @@ pub trait Store {
     /// updating it with each write.
     fn suspend_index(&self) -> Result<()> {
         Ok(())
+    }
+
+    /// The store's id (named in FHIR identifiers and audit anchors), if it has one.
+    fn store_id(&self) -> Option<String> {
+        None
     }
 
     /// Whether the store is encrypted at rest (opened with a passphrase). A plain store (the

@@ -2221,6 +2221,10 @@ impl Store for SledStore {
         read(&self.header).is_some()
     }
 
+    fn store_id(&self) -> Option<String> {
+        SledStore::store_id(self)
+    }
+
     fn lock(&self) {
         if self.is_encrypted() {
             // The last handle on the keys zeroizes them when it is dropped.
