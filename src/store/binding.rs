@@ -70,14 +70,129 @@ pub fn bind(out: &mut Bindings, e: &AuditEntry) {
 /// entry `saved`.
 #[derive(Debug, Clone)]
 pub struct Known {
-    pub map: Bindings,
+    pub map: KnownMap,
     pub upto: AuditHead,
     pub saved: u64,
 }
 
+/// The bindings of every record: the snapshot as read, looked up where it lies (a process that
+/// reads a few notes never decodes the snapshot's 100,000 others), and what the entries after it
+/// said, which comes first.
+#[derive(Debug, Clone, Default)]
+pub struct KnownMap {
+    base: Option<Snapshot>,
+    newer: Bindings,
+}
+
+/// A snapshot's body with, sorted, a hash of each record id and where its entry starts.
+#[derive(Debug, Clone)]
+struct Snapshot {
+    body: Vec<u8>,
+    index: Vec<(u64, u32)>,
+}
+
+/// FNV-1a, 64 bits: a record id's place in the snapshot's index (not a security boundary: the
+/// id at the place is compared whole).
+fn id_hash(id: &[u8]) -> u64 {
+    id.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}
+
+/// Reads one entry of a snapshot at the front of `b`: its id and binding; `b` moves past it.
+fn read_entry<'a>(b: &mut &'a [u8]) -> Option<(&'a [u8], Binding)> {
+    fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
+        if b.len() < n {
+            return None;
+        }
+        let (head, tail) = b.split_at(n);
+        *b = tail;
+        Some(head)
+    }
+    let n = u16::from_be_bytes(take(b, 2)?.try_into().ok()?) as usize;
+    let id = take(b, n)?;
+    std::str::from_utf8(id).ok()?;
+    let seq = u64::from_be_bytes(take(b, 8)?.try_into().ok()?);
+    let action = *AuditAction::ALL.get(take(b, 1)?[0] as usize)?;
+    let digest = match take(b, 1)?[0] {
+        0 => None,
+        1 => Some(ChainHash(take(b, 32)?.try_into().ok()?)),
+        _ => return None,
+    };
+    Some((
+        id,
+        Binding {
+            seq,
+            action,
+            digest,
+        },
+    ))
+}
+
+impl Snapshot {
+    /// The binding of record `id` in the snapshot.
+    fn get(&self, id: &str) -> Option<Binding> {
+        let h = id_hash(id.as_bytes());
+        let first = self.index.partition_point(|&(k, _)| k < h);
+        self.index[first..]
+            .iter()
+            .take_while(|&&(k, _)| k == h)
+            .find_map(|&(_, at)| {
+                let mut b = self.body.get(at as usize..)?;
+                let (found, binding) = read_entry(&mut b)?;
+                (found == id.as_bytes()).then_some(binding)
+            })
+    }
+
+    /// Every entry, in the order written.
+    fn entries(&self) -> impl Iterator<Item = (&str, Binding)> {
+        self.index.iter().filter_map(|&(_, at)| {
+            let mut b = self.body.get(at as usize..)?;
+            let (id, binding) = read_entry(&mut b)?;
+            Some((std::str::from_utf8(id).ok()?, binding))
+        })
+    }
+}
+
+impl KnownMap {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The newest binding of record `id`.
+    pub fn get(&self, id: &str) -> Option<Binding> {
+        self.newer
+            .get(id)
+            .cloned()
+            .or_else(|| self.base.as_ref()?.get(id))
+    }
+
+    pub fn insert(&mut self, id: String, binding: Binding) {
+        self.newer.insert(id, binding);
+    }
+
+    /// Every record's binding, each once (the newer over the snapshot's).
+    pub fn entries(&self) -> impl Iterator<Item = (&str, Binding)> {
+        let base = self
+            .base
+            .iter()
+            .flat_map(Snapshot::entries)
+            .filter(|(id, _)| !self.newer.contains_key(*id));
+        base.chain(self.newer.iter().map(|(id, b)| (id.as_str(), b.clone())))
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries().count()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 impl Known {
     pub fn take(&mut self, e: &AuditEntry) {
-        bind(&mut self.map, e);
+        bind(&mut self.map.newer, e);
         self.upto = AuditHead {
             seq: e.seq,
             hash: e.hash,
@@ -93,10 +208,11 @@ impl Known {
     /// record its id (u16 length, UTF-8), the entry's number, the action's index in
     /// [`AuditAction::ALL`], and 0 (removed) or 1 and the digest.
     pub fn encode(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(44 + self.map.len() * 64);
+        let entries: Vec<(&str, Binding)> = self.map.entries().collect();
+        let mut out = Vec::with_capacity(44 + entries.len() * 64);
         out.extend_from_slice(&self.upto.to_bytes());
-        out.extend_from_slice(&(self.map.len() as u32).to_be_bytes());
-        for (id, b) in &self.map {
+        out.extend_from_slice(&(entries.len() as u32).to_be_bytes());
+        for (id, b) in entries {
             out.extend_from_slice(&(id.len().min(u16::MAX as usize) as u16).to_be_bytes());
             out.extend_from_slice(&id.as_bytes()[..id.len().min(u16::MAX as usize)]);
             out.extend_from_slice(&b.seq.to_be_bytes());
@@ -114,39 +230,29 @@ impl Known {
     }
 
     /// Reads a snapshot's body back; `None` if it does not read (then the whole log is read).
-    pub fn decode(mut b: &[u8]) -> Option<Self> {
-        fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-            if b.len() < n {
-                return None;
-            }
-            let (head, tail) = b.split_at(n);
-            *b = tail;
-            Some(head)
-        }
-        let upto = AuditHead::from_bytes(take(&mut b, 40)?)?;
-        let count = u32::from_be_bytes(take(&mut b, 4)?.try_into().ok()?);
-        let mut map = Bindings::with_capacity((count as usize).min(1 << 20));
+    /// Every entry is checked, but none is decoded into memory: only each id's hash and place.
+    pub fn decode(body: &[u8]) -> Option<Self> {
+        let upto = AuditHead::from_bytes(body.get(..40)?)?;
+        let count = u32::from_be_bytes(body.get(40..44)?.try_into().ok()?);
+        let mut index = Vec::with_capacity((count as usize).min(1 << 20));
+        let mut b = body.get(44..)?;
         for _ in 0..count {
-            let n = u16::from_be_bytes(take(&mut b, 2)?.try_into().ok()?) as usize;
-            let id = std::str::from_utf8(take(&mut b, n)?).ok()?.to_owned();
-            let seq = u64::from_be_bytes(take(&mut b, 8)?.try_into().ok()?);
-            let action = *AuditAction::ALL.get(take(&mut b, 1)?[0] as usize)?;
-            let digest = match take(&mut b, 1)?[0] {
-                0 => None,
-                1 => Some(ChainHash(take(&mut b, 32)?.try_into().ok()?)),
-                _ => return None,
-            };
-            map.insert(
-                id,
-                Binding {
-                    seq,
-                    action,
-                    digest,
-                },
-            );
+            let at = u32::try_from(body.len() - b.len()).ok()?;
+            let (id, _) = read_entry(&mut b)?;
+            index.push((id_hash(id), at));
         }
-        b.is_empty().then_some(Self {
-            map,
+        if !b.is_empty() {
+            return None;
+        }
+        index.sort_unstable();
+        Some(Self {
+            map: KnownMap {
+                base: Some(Snapshot {
+                    body: body.to_vec(),
+                    index,
+                }),
+                newer: Bindings::new(),
+            },
             upto,
             saved: upto.seq,
         })
@@ -160,7 +266,7 @@ mod tests {
     #[test]
     fn a_snapshot_reads_back_and_a_damaged_one_does_not() {
         let mut k = Known {
-            map: Bindings::new(),
+            map: KnownMap::new(),
             upto: AuditHead {
                 seq: 0,
                 hash: ChainHash::GENESIS,
@@ -183,7 +289,26 @@ mod tests {
         };
         let bytes = k.encode();
         let back = Known::decode(&bytes).unwrap();
-        assert_eq!((back.map, back.upto, back.saved), (k.map, k.upto, 5));
+        assert_eq!((back.upto, back.saved), (k.upto, 5));
+        assert_eq!(back.map.len(), 2);
+        for id in ["n1", "n2"] {
+            assert_eq!(back.map.get(id), k.map.get(id), "{id}");
+        }
+        assert_eq!(back.map.get("n3"), None);
+        // A newer binding wins over the snapshot's, and a new snapshot holds each record once.
+        let mut newer = back.clone();
+        newer.map.insert(
+            "n1".into(),
+            Binding {
+                seq: 9,
+                action: AuditAction::NoteSigned,
+                digest: None,
+            },
+        );
+        assert_eq!(newer.map.get("n1").map(|b| b.seq), Some(9));
+        let again = Known::decode(&newer.encode()).unwrap();
+        assert_eq!(again.map.len(), 2);
+        assert_eq!(again.map.get("n1").map(|b| b.seq), Some(9));
         assert!(Known::decode(&bytes[..bytes.len() - 1]).is_none());
         assert!(Known::decode(&[bytes.as_slice(), b"x"].concat()).is_none());
     }

@@ -871,7 +871,7 @@ impl SledStore {
             })
             .filter(|k| self.entry_hash(c, k.upto.seq) == Some(k.upto.hash));
         let mut known = snapshot.unwrap_or(Known {
-            map: Bindings::new(),
+            map: binding::KnownMap::new(),
             upto: AuditHead {
                 seq: 0,
                 hash: ChainHash::GENESIS,
