@@ -13,6 +13,7 @@ pub mod protocols;
 pub mod restore;
 pub mod screenshot;
 pub mod search;
+pub mod sync;
 pub mod templates;
 pub mod today;
 
@@ -90,6 +91,11 @@ pub enum Command {
     /// The whole file is checked first; the store is written beside the target, checked like
     /// `kitnotes check`, and only then moved into place. An existing store is never written to.
     Restore(restore::Args),
+    /// Exchange records with the practice's FHIR R4 server ([sync] in config.toml).
+    ///
+    /// Pulls what the other clinicians sent, then pushes what was signed or recorded here.
+    /// Drafts, psychotherapy notes and patients tagged `local` never leave this laptop.
+    Sync(sync::Args),
 }
 
 /// The directories kitnotes uses.
@@ -379,6 +385,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Passwd(args)) => passwd::run(&env, args),
         Some(Command::Backup(args)) => backup::run(&env, args),
         Some(Command::Restore(args)) => restore::run(&env, args),
+        Some(Command::Sync(args)) => sync::run(&env, args),
         None => {
             // A bad keymap is said at once, before a passphrase is asked or the store opened.
             crate::keymap::Keymap::from_config_dir(env.config.keymap, &env.paths.config_dir)?;
