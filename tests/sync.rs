@@ -209,7 +209,9 @@ impl Laptop {
             .env("KITNOTES_DATA_DIR", self.dir.path())
             .env("KITNOTES_CONFIG_DIR", self.dir.path().join("config"))
             .env("KITNOTES_PASSPHRASE_FILE", passphrase_file())
-            .env_remove("KITNOTES_SYNC_ABORT_AFTER");
+            .env_remove("KITNOTES_SYNC_ABORT_AFTER")
+            // Where anything a killed run leaves behind goes.
+            .current_dir(self.dir.path());
         cmd
     }
 
@@ -276,6 +278,11 @@ const B_RECORDS: &str = r#"{"type":"patient","id":"pb1","name":"Bo Synctest (inv
 {"type":"note","id":"nb1","patient":"pb1","kind":"integration","at":"2026-04-02T10:00:00Z","title":"Integration SHARED-B","sections":[{"heading":"Themes","body":"Sleeping better."}],"status":"signed","signed_by":"Dr. Blake (invented)","signed_at":"2026-04-02T11:00:00Z"}
 {"type":"note","id":"nb2","patient":"pb1","kind":"psychotherapy","at":"2026-04-03T11:00:00Z","title":"Process PSYCHOTHERAPY-SECRET-B","sections":[{"heading":"Process","body":"PSYCHOTHERAPY-SECRET-B."}],"status":"draft"}
 {"type":"note","id":"nb3","patient":"pb1","kind":"preparation","at":"2026-04-04T10:00:00Z","title":"Preparation DRAFT-SECRET-B","sections":[{"heading":"Intentions","body":"DRAFT-SECRET-B"}],"status":"draft"}
+"#;
+
+/// A second patient of B's: one more transaction in B's sync.
+const B_SECOND_PATIENT: &str = r#"{"type":"patient","id":"pb2","name":"Cy Synctest (invented)"}
+{"type":"measure","id":"mb2","patient":"pb2","instrument":"phq9","at":"2026-04-05T09:00:00Z","items":[1,1,1,1,1,1,1,1,0],"total":8,"band":"mild","item9_flag":false}
 "#;
 
 /// B's integration note for A's patient, written after B pulled that patient.
@@ -368,6 +375,30 @@ fn two_clinicians_share_through_the_server_and_a_third_holds_both() {
     assert!(store.put(kitnotes::model::Record::Note(note)).is_err());
     drop(store);
 
+    // Read in the app as a user would: the other clinicians' records are marked with their
+    // names, and the header says when the last sync was.
+    let screen = c.ok(&[
+        "screenshot",
+        "--keys",
+        "/Ada<Enter>",
+        "--size",
+        "160x40",
+        "--at",
+        "2026-11-21T15:30:00Z",
+    ]);
+    assert!(screen.contains("[synced "), "{screen}");
+    assert!(
+        screen.contains("SHARED-B-ON-A ⇣ Dr. Blake (invented)"),
+        "{screen}"
+    );
+    assert!(screen.contains("⇣ Dr. Avery (invented)"), "{screen}");
+    let screen = a.ok(&["screenshot", "--keys", "/Ada<Enter>", "--size", "160x40"]);
+    assert!(
+        screen.contains("SHARED-B-ON-A ⇣ Dr. Blake (invented)"),
+        "{screen}"
+    );
+    assert!(!screen.contains("⇣ Dr. Avery"), "{screen}");
+
     // What never leaves: not one version on the server holds their text.
     let history = hfs.history_text();
     assert!(history.contains("SHARED-B-ON-A"));
@@ -389,6 +420,7 @@ fn a_sync_killed_at_any_point_ends_as_an_uninterrupted_one_after_a_rerun() {
         let b = Laptop::new("Dr. Blake (invented)", "blake", &hfs.url());
         a.import(A_RECORDS);
         b.import(B_RECORDS);
+        b.import(B_SECOND_PATIENT);
         a.sync();
         let killed = abort_after.map(|n| {
             let out = b
@@ -416,8 +448,8 @@ fn a_sync_killed_at_any_point_ends_as_an_uninterrupted_one_after_a_rerun() {
             break;
         }
     }
-    // B's sync makes 3 requests (history, its patient's transaction, A's patient's): each
-    // was a place to be killed.
+    // B's sync makes 3 requests (the history, a transaction for each of B's two patients):
+    // it was killed after each.
     assert!(killed_runs >= 3, "killed {killed_runs} times");
 }
 
@@ -454,11 +486,12 @@ fn a_stale_write_is_refused_and_kept_as_a_conflict() {
     assert!(out.contains("Ada Synctest-Avery (invented)"), "{out}");
     // Nothing was overwritten: each keeps its own, the server A's.
     assert!(b.export().contains("Ada Synctest-Blake"));
-    let history = hfs.history_text();
-    assert!(!history.contains("Ada Synctest-Blake"));
-    // A full sync still holds it open, and the rest goes on.
+    assert!(!hfs.history_text().contains("Ada Synctest-Blake"));
+    // A full sync still holds it open, reported once, and nothing of B's side is sent.
     let out = b.sync();
     assert!(out.contains("1 conflict(s) open"), "{out}");
+    assert!(!out.contains("new conflict"), "{out}");
+    assert!(!hfs.history_text().contains("Ada Synctest-Blake"));
     let out = b.ok(&["sync", "--conflicts"]);
     assert!(out.contains("name"), "{out}");
     // B chooses A's version.

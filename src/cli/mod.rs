@@ -315,6 +315,17 @@ pub fn build_app(
         } else {
             "exports"
         })),
+        synced_from: crate::sync::state::read(&store)
+            .map(|s| s.authors.into_iter().map(|(id, a)| (id, a.name)).collect())
+            .unwrap_or_default(),
+        sync_label: if env.config.sync.is_some() {
+            sync::label(
+                &store,
+                &env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
+            )
+        } else {
+            String::new()
+        },
         ..AppSettings::default()
     };
     // Ids only need to differ between runs; their time part comes from the clock.

@@ -132,6 +132,28 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// How the last sync ended, in a few words for the app's header.
+pub fn label(store: &dyn crate::store::Store, tz: &jiff::tz::TimeZone) -> String {
+    let Some(state) = crate::sync::state::read(store) else {
+        return "not synced yet".into();
+    };
+    let mut words = match (&state.last_error, &state.last_success) {
+        (Some(_), _) => "sync: queued, the last try stopped".to_owned(),
+        (None, Some(t)) => format!(
+            "synced {}",
+            t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M")
+        ),
+        (None, None) => "not synced yet".to_owned(),
+    };
+    if !state.conflicts.is_empty() {
+        words.push_str(&format!(
+            " · {} conflict(s): kitnotes sync --conflicts",
+            state.conflicts.len()
+        ));
+    }
+    words
+}
+
 fn status(out: &mut impl Write, state: &SyncState) -> anyhow::Result<()> {
     match &state.last_success {
         Some(t) => writeln!(out, "Last sync: {t}")?,

@@ -14,6 +14,9 @@ const PAGE: usize = 100;
 /// Pages followed at most in one pull (a server whose next link never ends).
 const MAX_PAGES: usize = 100_000;
 
+/// A resource's key, the version to note once its record is written, and who wrote it.
+type Adopt = (String, Seen, Option<(String, Author)>);
+
 /// The newest version of one resource in the history read.
 struct Latest {
     version: String,
@@ -74,7 +77,8 @@ pub(super) fn pull(
 
     let mut local = LocalView::default();
     let mut changes: Vec<(Record, Option<Author>)> = Vec::new();
-    let mut adopt: Vec<(String, Seen, Option<(String, Author)>)> = Vec::new();
+    // Each resource's key, its version to note once written, and who wrote the record.
+    let mut adopt: Vec<Adopt> = Vec::new();
     for (key, l) in latest {
         if state.seen.get(&key).is_some_and(|s| s.version == l.version) {
             continue;
@@ -145,9 +149,17 @@ pub(super) fn pull(
                     their_author: author,
                     found: "changed here and on the server".into(),
                 };
+                // Known already (found by an earlier sync, or the server's version again):
+                // kept with the newest version, reported once.
+                let known = state
+                    .conflicts
+                    .iter()
+                    .any(|c| c.key == key && c.theirs == conflict.theirs);
                 state.conflicts.retain(|c| c.key != key);
                 state.conflicts.push(conflict.clone());
-                report.new_conflicts.push(conflict);
+                if !known {
+                    report.new_conflicts.push(conflict);
+                }
             }
             _ => {
                 let id = record.id().to_owned();

@@ -26,6 +26,12 @@ fn pending(
         let Some(records) = shareable(records, kept) else {
             continue;
         };
+        // While one of the patient's records is in conflict, the resources made from their
+        // records wait too: they would carry this laptop's side over the server's.
+        let in_conflict = state
+            .conflicts
+            .iter()
+            .any(|c| c.patient == records.patient.id.as_str());
         let waiting: Vec<Outgoing> = resources::outgoing(&records, &opts.fhir, me, &|id| {
             state.authors.get(id).cloned()
         })
@@ -33,6 +39,7 @@ fn pending(
         .filter(|o| {
             state.seen.get(&o.key).is_none_or(|s| s.hash != o.hash)
                 && state.conflict(&o.key).is_none()
+                && (o.record.is_some() || !in_conflict)
         })
         .collect();
         if !waiting.is_empty() {
