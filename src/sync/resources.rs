@@ -299,3 +299,107 @@ pub fn key_of(resource: &Map<String, Value>) -> Option<String> {
     let id = resource.get("id")?.as_str()?;
     Some(format!("{kind}/{id}"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::interchange::{NothingStored, parse};
+    use crate::model::{PatientId, Record};
+
+    /// The interchange fixture's first patient: a signed and a draft note, a psychotherapy
+    /// draft, an unsigned dosing session, measures and a goal linking to them.
+    fn fixture() -> PatientRecords {
+        let text = include_str!("../../tests/fixtures/interchange/varied.jsonl");
+        let parsed = parse(text.as_bytes(), &NothingStored).unwrap();
+        let p1 = PatientId::parse("p1").unwrap();
+        let mut records: Option<PatientRecords> = None;
+        for r in parsed.records {
+            if r.patient() != &p1 {
+                continue;
+            }
+            match (&mut records, r) {
+                (None, Record::Patient(p)) => records = Some(PatientRecords::new(p)),
+                (Some(rs), r) => rs.push(r),
+                (None, _) => panic!("the patient comes first"),
+            }
+        }
+        records.unwrap()
+    }
+
+    #[test]
+    fn drafts_psychotherapy_notes_and_unsigned_sessions_stay() {
+        let mut kept = KeptHere::default();
+        let r = shareable(fixture(), &mut kept).unwrap();
+        assert_eq!(kept.drafts, 1);
+        assert_eq!(kept.psychotherapy_notes, 1);
+        assert_eq!(kept.unsigned_sessions, 1);
+        assert!(
+            r.notes
+                .iter()
+                .all(|n| n.is_signed() && !n.kind.is_private())
+        );
+        assert!(r.sessions.is_empty());
+        // The goal's check-in pointed at a signed note (kept); nothing points at a draft.
+        let kept_ids: HashSet<&str> = r.notes.iter().map(|n| n.id.as_str()).collect();
+        for g in &r.goals {
+            for link in g
+                .check_ins
+                .iter()
+                .filter_map(|c| c.integration_note.as_ref())
+            {
+                assert!(kept_ids.contains(link.as_str()));
+            }
+        }
+        let mut local = fixture();
+        local.patient.tags.push("Local".into());
+        assert!(shareable(local, &mut kept).is_none());
+        assert_eq!(kept.local_patients, 1);
+    }
+
+    #[test]
+    fn resources_refer_literally_and_carriers_give_the_record_back() {
+        let mut kept = KeptHere::default();
+        let r = shareable(fixture(), &mut kept).unwrap();
+        let me = super::super::state::Author {
+            practitioner: "ana".into(),
+            name: "Dr. Ana (invented)".into(),
+        };
+        let out = outgoing(&r, &FhirOptions::default(), &me, &|_| None);
+        let all =
+            serde_json::to_string(&out.iter().map(|o| &o.resource).collect::<Vec<_>>()).unwrap();
+        assert!(!all.contains("urn:uuid:"), "{all}");
+        assert!(
+            !all.contains("Transference"),
+            "a psychotherapy note went out"
+        );
+        let carriers: Vec<&Outgoing> = out.iter().filter(|o| o.record.is_some()).collect();
+        // The patient, the signed notes, the measures and the goal.
+        assert_eq!(
+            carriers.len(),
+            1 + r.notes.len() + r.measures.len() + r.goals.len()
+        );
+        for c in carriers {
+            let (line, author) = carried(&c.resource).unwrap();
+            assert_eq!(author.unwrap(), me);
+            let record = record_line::from_line(&line).unwrap();
+            assert_eq!(carrier_key(record.id()), c.key);
+            assert_eq!(record_line::to_line(record.as_ref()), line);
+        }
+        // Same records, same resources: nothing would be sent twice.
+        let again = outgoing(&r, &FhirOptions::default(), &me, &|_| None);
+        let hashes = |o: &[Outgoing]| o.iter().map(|o| o.hash.clone()).collect::<Vec<_>>();
+        assert_eq!(hashes(&out), hashes(&again));
+    }
+
+    #[test]
+    fn the_content_hash_ignores_meta_and_key_order() {
+        let a = serde_json::json!({"resourceType": "Goal", "id": "x", "note": [{"text": "a"}],
+            "meta": {"versionId": "1"}, "x": 13});
+        let b = serde_json::json!({"x": 13.0, "id": "x", "resourceType": "Goal",
+            "note": [{"text": "a"}]});
+        assert_eq!(hash_resource(&a), hash_resource(&b));
+        let c = serde_json::json!({"x": 13.0, "id": "x", "resourceType": "Goal",
+            "note": [{"text": "b"}]});
+        assert_ne!(hash_resource(&a), hash_resource(&c));
+    }
+}
