@@ -56,6 +56,8 @@ impl Hfs {
             .arg("127.0.0.1")
             .arg("--database-url")
             .arg(dir.path().join("fhir.db"))
+            .arg("--base-url")
+            .arg(format!("http://127.0.0.1:{port}"))
             .arg("--data-dir")
             .arg(dir.path().join("data"))
             .arg("--log-level")

@@ -69,8 +69,8 @@ pub(super) fn pull(
             })
             .and_then(|l| l.get("url"))
             .and_then(Value::as_str);
-        match next {
-            Some(n) if !n.is_empty() && n != url => url = n.to_owned(),
+        match next.map(|n| on_this_server(server.base(), n)) {
+            Some(n) if !n.is_empty() && n != url => url = n,
             _ => break,
         }
     }
@@ -369,6 +369,19 @@ impl LocalView {
             self.lines.insert(p.clone(), lines);
         }
         Ok(self.lines.get(p).and_then(|l| l.get(id)).cloned())
+    }
+}
+
+/// A next-page link as a request to the configured server: a server behind a proxy may name
+/// itself by another address (its own idea of its base URL), and the token goes nowhere else,
+/// so the link's `_history...` part is asked of the configured base.
+fn on_this_server(base: &str, link: &str) -> String {
+    if link.starts_with(base) {
+        return link.to_owned();
+    }
+    match link.find("_history") {
+        Some(at) => link[at..].to_owned(),
+        None => String::new(),
     }
 }
 

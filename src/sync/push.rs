@@ -32,16 +32,23 @@ fn pending(
             .conflicts
             .iter()
             .any(|c| c.patient == records.patient.id.as_str());
-        let waiting: Vec<Outgoing> = resources::outgoing(&records, &opts.fhir, me, &|id| {
-            state.authors.get(id).cloned()
-        })
-        .into_iter()
-        .filter(|o| {
-            state.seen.get(&o.key).is_none_or(|s| s.hash != o.hash)
-                && state.conflict(&o.key).is_none()
-                && (o.record.is_some() || !in_conflict)
-        })
-        .collect();
+        // A record from another clinician goes again under their name only to a server that
+        // never had it (a new server); once seen there, what this laptop sends is its own change.
+        let author_of = |id: &str| {
+            if state.seen.contains_key(&resources::carrier_key(id)) {
+                None
+            } else {
+                state.authors.get(id).cloned()
+            }
+        };
+        let waiting: Vec<Outgoing> = resources::outgoing(&records, &opts.fhir, me, &author_of)
+            .into_iter()
+            .filter(|o| {
+                state.seen.get(&o.key).is_none_or(|s| s.hash != o.hash)
+                    && state.conflict(&o.key).is_none()
+                    && (o.record.is_some() || !in_conflict)
+            })
+            .collect();
         if !waiting.is_empty() {
             out.push(waiting);
         }
@@ -147,6 +154,13 @@ fn count(o: &Outgoing, report: &mut SyncReport) {
 
 fn sent(o: &Outgoing, version: String, state: &mut SyncState, report: &mut SyncReport) {
     count(o, report);
+    // Changed and sent from here: this clinician is its author now, here too.
+    if let Some((id, _)) = &o.record {
+        let sent_as = resources::carried(&o.resource).and_then(|(_, a)| a);
+        if state.authors.get(id) != sent_as.as_ref() {
+            state.authors.remove(id);
+        }
+    }
     state.seen.insert(
         o.key.clone(),
         Seen {
