@@ -384,7 +384,7 @@ fn two_clinicians_share_through_the_server_and_a_third_holds_both() {
         "--keys",
         "/Ada<Enter>",
         "--size",
-        "160x40",
+        "240x40",
         "--at",
         "2026-11-21T15:30:00Z",
     ]);
@@ -394,7 +394,7 @@ fn two_clinicians_share_through_the_server_and_a_third_holds_both() {
         "{screen}"
     );
     assert!(screen.contains("⇣ Dr. Avery (invented)"), "{screen}");
-    let screen = a.ok(&["screenshot", "--keys", "/Ada<Enter>", "--size", "160x40"]);
+    let screen = a.ok(&["screenshot", "--keys", "/Ada<Enter>", "--size", "240x40"]);
     assert!(
         screen.contains("SHARED-B-ON-A ⇣ Dr. Blake (invented)"),
         "{screen}"
