@@ -194,3 +194,28 @@ pub fn outcome_text(body: &str) -> String {
     let text = from_outcome.unwrap_or_else(|| body.trim().chars().take(300).collect());
     crate::text_safety::one_line(&text).into_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_servers_operation_outcome_is_said_in_its_words() {
+        let body = r#"{"resourceType":"OperationOutcome","issue":[{"severity":"error",
+            "code":"exception","details":{"text":"Database unavailable"},
+            "diagnostics":"connection pool exhausted"},{"severity":"error","code":"x",
+            "diagnostics":"retry later"}]}"#;
+        assert_eq!(
+            outcome_text(body),
+            "Database unavailable: connection pool exhausted; retry later"
+        );
+        assert_eq!(
+            outcome_text("<html>Bad Gateway</html>"),
+            "<html>Bad Gateway</html>"
+        );
+        // Control characters from a server never reach the terminal as they are.
+        assert!(
+            !outcome_text("{\"issue\":[{\"diagnostics\":\"a\\u001b[31mb\"}]}").contains('\u{1b}')
+        );
+    }
+}

@@ -348,3 +348,32 @@ pub fn resolve(
     state.save(store)?;
     Ok(conflict)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refused_token_and_a_server_error_say_what_happened() {
+        let server = Server::new(config::SyncSettings {
+            server: "https://fhir.example.org".into(),
+            practitioner: "ana".into(),
+            display_name: "Dr. Ana".into(),
+            token: None,
+        });
+        let reply = |status, body: &str| http::Reply {
+            status,
+            body: body.into(),
+        };
+        let e = SyncError::from_status(&server, "a transaction", &reply(401, "")).to_string();
+        assert!(
+            e.contains("refused the token (401)") && e.contains("token_file"),
+            "{e}"
+        );
+        let outcome =
+            r#"{"resourceType":"OperationOutcome","issue":[{"diagnostics":"disk full"}]}"#;
+        let e = SyncError::from_status(&server, "a transaction", &reply(503, outcome)).to_string();
+        assert!(e.contains("failed a transaction (503): disk full"), "{e}");
+        assert!(e.contains("kept here and go at the next sync"), "{e}");
+    }
+}
