@@ -407,6 +407,9 @@ fn two_clinicians_share_through_the_server_and_a_third_holds_both() {
     for secret in ["PSYCHOTHERAPY-SECRET", "DRAFT-SECRET"] {
         assert!(!history.contains(secret), "{secret} reached the server");
     }
+    // The sync state kept in the store is part of a store that checks clean.
+    let check = c.run(&["check"]);
+    assert!(check.status.success(), "{}{}", text(&check.stdout), text(&check.stderr));
     // Each sync is an audit entry.
     let audit = a.ok(&["audit"]);
     assert!(audit.matches("synced").count() >= 4, "{audit}");
