@@ -409,7 +409,12 @@ fn two_clinicians_share_through_the_server_and_a_third_holds_both() {
     }
     // The sync state kept in the store is part of a store that checks clean.
     let check = c.run(&["check"]);
-    assert!(check.status.success(), "{}{}", text(&check.stdout), text(&check.stderr));
+    assert!(
+        check.status.success(),
+        "{}{}",
+        text(&check.stdout),
+        text(&check.stderr)
+    );
     // Each sync is an audit entry.
     let audit = a.ok(&["audit"]);
     assert!(audit.matches("synced").count() >= 4, "{audit}");
@@ -545,6 +550,7 @@ fn the_server_down_queues_and_a_later_sync_sends() {
     assert!(err.contains("unreachable"), "{err}");
     assert!(err.contains("kept here and go at the next sync"), "{err}");
     let stdout = text(&out.stdout);
+    assert!(stdout.contains("Sync stopped with"), "{stdout}");
     assert!(stdout.contains("resources queued"), "{stdout}");
     let status = a.ok(&["sync", "--status"]);
     assert!(status.contains("The last try stopped"), "{status}");

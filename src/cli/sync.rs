@@ -108,7 +108,12 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
     let (report, result) = sync::sync(&store, &server, &opts);
     writeln!(
         out,
-        "Synced with {}: {}",
+        "{} {}: {}",
+        if result.is_ok() {
+            "Synced with"
+        } else {
+            "Sync stopped with"
+        },
         server.base(),
         one_line(&report.summary())
     )?;
