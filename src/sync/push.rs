@@ -140,8 +140,13 @@ fn send(
             }
             Ok(())
         }
-        // A stale If-Match refuses the whole bundle: each resource alone finds which.
+        // A stale If-Match refuses the whole bundle (412, or 409; helios-hfs answers 400 "Entry
+        // failed with status 412"): each resource alone finds which. A bundle refused for
+        // another reason is refused again entry by entry, with that entry's own answer.
         409 | 412 => one_by_one(server, chunk, state, report),
+        400 if chunk.iter().any(|o| state.seen.contains_key(&o.key)) => {
+            one_by_one(server, chunk, state, report)
+        }
         _ => Err(SyncError::from_status(server, "a transaction", &reply)),
     }
 }
