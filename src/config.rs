@@ -53,6 +53,9 @@ pub struct Config {
     /// asks for: provider_name, phone, email, setting_name, address, city, state, zip.
     #[serde(default)]
     pub clinic: crate::model::Clinic,
+    /// `kitnotes sync` with the practice's FHIR server (`sync::config`).
+    #[serde(default)]
+    pub sync: Option<crate::sync::config::SyncConfig>,
     /// `check_ins.cadence` parsed, once, by `load`.
     #[serde(skip)]
     cadence: Cadence,

@@ -29,7 +29,10 @@
 //! - [`cli`]: one file per subcommand; `main.rs` only parses the command line and reports errors.
 //! - [`clock`]: injected time and ids, so tests are exact.
 //!
-//! Nothing here reaches the network.
+//! - [`sync`]: `kitnotes sync` with the practice's FHIR R4 server (push, pull, conflicts, the
+//!   queue kept in the store).
+//!
+//! Nothing here reaches the network except [`sync`], and only to the server config.toml names.
 
 pub mod action;
 pub mod app;
@@ -46,6 +49,7 @@ pub mod model;
 pub mod protocols;
 pub mod search;
 pub mod store;
+pub mod sync;
 pub mod templates;
 pub mod text_safety;
 pub mod tui;

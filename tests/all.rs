@@ -39,6 +39,7 @@ mod search_ui;
 mod serve;
 mod signals;
 mod store;
+mod sync;
 mod tamper;
 mod templates;
 mod ui;

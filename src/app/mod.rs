@@ -163,6 +163,12 @@ pub struct AppSettings {
     /// Where `session.rems_summary` writes the REMS summaries (`<data dir>/rems`). None: it
     /// says there is no folder.
     pub rems_dir: Option<std::path::PathBuf>,
+    /// Records that came from another clinician through `kitnotes sync`: record id to the
+    /// author's name, shown beside them in the timeline.
+    pub synced_from: std::collections::HashMap<String, String>,
+    /// How the last `kitnotes sync` ended ("synced 2026-11-21 15:30", "sync: 1 conflict"),
+    /// shown in the header; empty when no server is configured.
+    pub sync_label: String,
 }
 
 impl Default for AppSettings {
@@ -189,6 +195,8 @@ impl Default for AppSettings {
             keep_unsaved: true,
             clinic: crate::model::Clinic::default(),
             rems_dir: None,
+            synced_from: Default::default(),
+            sync_label: String::new(),
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod restore;
 pub mod screenshot;
 pub mod search;
 pub mod serve;
+pub mod sync;
 pub mod templates;
 pub mod today;
 
@@ -91,6 +92,11 @@ pub enum Command {
     /// The whole file is checked first; the store is written beside the target, checked like
     /// `kitnotes check`, and only then moved into place. An existing store is never written to.
     Restore(restore::Args),
+    /// Exchange records with the practice's FHIR R4 server ([sync] in config.toml).
+    ///
+    /// Pulls what the other clinicians sent, then pushes what was signed or recorded here.
+    /// Drafts, psychotherapy notes and patients tagged `local` never leave this laptop.
+    Sync(sync::Args),
 }
 
 /// The directories kitnotes uses.
@@ -310,6 +316,17 @@ pub fn build_app(
         } else {
             "exports"
         })),
+        synced_from: crate::sync::state::read(&store)
+            .map(|s| s.authors.into_iter().map(|(id, a)| (id, a.name)).collect())
+            .unwrap_or_default(),
+        sync_label: if env.config.sync.is_some() {
+            sync::label(
+                &store,
+                &env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
+            )
+        } else {
+            String::new()
+        },
         ..AppSettings::default()
     };
     // Ids only need to differ between runs; their time part comes from the clock.
@@ -380,6 +397,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Passwd(args)) => passwd::run(&env, args),
         Some(Command::Backup(args)) => backup::run(&env, args),
         Some(Command::Restore(args)) => restore::run(&env, args),
+        Some(Command::Sync(args)) => sync::run(&env, args),
         None => {
             // A bad keymap is said at once, before a passphrase is asked or the store opened.
             crate::keymap::Keymap::from_config_dir(env.config.keymap, &env.paths.config_dir)?;

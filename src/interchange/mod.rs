@@ -23,6 +23,7 @@ mod import;
 mod lines;
 pub mod markdown;
 pub mod pdf;
+pub mod record_line;
 pub mod rems;
 mod wire;
 

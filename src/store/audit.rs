@@ -106,10 +106,13 @@ pub enum AuditAction {
     /// The store was restored from a backup (`kitnotes restore`): written into the restored
     /// store, after the entries the backup brought.
     Restored,
+    /// `kitnotes sync` exchanged records with the practice's FHIR server (or tried to): what
+    /// was sent, what came back, conflicts, or why it failed.
+    Synced,
 }
 
 impl AuditAction {
-    pub const ALL: [AuditAction; 19] = [
+    pub const ALL: [AuditAction; 20] = [
         AuditAction::PatientCreated,
         AuditAction::PatientEdited,
         AuditAction::PatientArchived,
@@ -129,6 +132,7 @@ impl AuditAction {
         AuditAction::PassphraseChanged,
         AuditAction::BackedUp,
         AuditAction::Restored,
+        AuditAction::Synced,
     ];
 
     /// The stored name, also what the hash covers.
@@ -153,6 +157,7 @@ impl AuditAction {
             AuditAction::PassphraseChanged => "passphrase-changed",
             AuditAction::BackedUp => "backed-up",
             AuditAction::Restored => "restored",
+            AuditAction::Synced => "synced",
         }
     }
 }

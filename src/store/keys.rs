@@ -48,6 +48,10 @@ pub const SEARCH_STATS_KEY: &[u8] = b"M\0search";
 /// the editor is. Sealed like every value, not a record and not audited (it is not the record
 /// yet), replaced whole.
 pub const UNSAVED_KEY: &[u8] = b"U\0input";
+/// What `kitnotes sync` knows of the practice's FHIR server (`sync::state`): the versions last
+/// seen, the last pull, open conflicts. Sealed like every value, replaced whole, not audited
+/// (each sync writes its own audit entry).
+pub const SYNC_STATE_KEY: &[u8] = b"S\0sync";
 /// Every prefix of the search index (the stats key is on its own).
 pub const SEARCH_PREFIXES: [&[u8]; 6] = [
     POSTINGS_PREFIX,

@@ -451,6 +451,22 @@ pub trait Store {
     /// What [`Store::put_unsaved`] last stored.
     fn unsaved(&self) -> Result<Option<Vec<u8>>>;
 
+    /// Replaces what `kitnotes sync` keeps of the practice's server (`sync::state`), sealed
+    /// like every value; not a record and not audited (each sync logs its own entry). Made
+    /// durable by the next [`Store::flush`]. A store that cannot keep it refuses.
+    fn put_sync_state(&self, body: &[u8]) -> Result<()> {
+        let _ = body;
+        Err(StoreError::Invalid {
+            id: "sync state".into(),
+            detail: "this store cannot keep the state of `kitnotes sync`".into(),
+        })
+    }
+
+    /// What [`Store::put_sync_state`] last stored.
+    fn sync_state(&self) -> Result<Option<Vec<u8>>> {
+        Ok(None)
+    }
+
     /// Seals `body` for a rescue file kept beside the store (what could not be written to the
     /// store itself); [`Store::open_rescue`] opens it again, in this store only.
     fn seal_rescue(&self, body: &[u8]) -> Result<Vec<u8>>;

@@ -1947,15 +1947,20 @@ impl SledStore {
     }
 
     fn put_unsaved_now(&self, body: Option<&[u8]>) -> Result<()> {
+        self.put_sealed_now(keys::UNSAVED_KEY, body)
+    }
+
+    /// Replaces (or with `None` removes) one sealed value that is not a record.
+    fn put_sealed_now(&self, key: &[u8], body: Option<&[u8]>) -> Result<()> {
         let c = &self.crypt()?;
         let _w = lock_or_poisoned(&self.write_lock);
         match body {
             Some(body) => {
-                let value = codec::encode_unsaved(c, keys::UNSAVED_KEY, body);
-                self.db()?.insert(keys::UNSAVED_KEY, value)?;
+                let value = codec::encode_unsaved(c, key, body);
+                self.db()?.insert(key, value)?;
             }
             None => {
-                self.db()?.remove(keys::UNSAVED_KEY)?;
+                self.db()?.remove(key)?;
             }
         }
         Ok(())
@@ -2141,6 +2146,23 @@ impl Store for SledStore {
             .map(Some)
             .map_err(|e| StoreError::Corrupt {
                 key: "what was being typed (U\\0input)".into(),
+                detail: e.to_string(),
+            })
+    }
+
+    fn put_sync_state(&self, body: &[u8]) -> Result<()> {
+        self.guarded(|| self.put_sealed_now(keys::SYNC_STATE_KEY, Some(body)))
+    }
+
+    fn sync_state(&self) -> Result<Option<Vec<u8>>> {
+        let c = &self.crypt()?;
+        let Some(value) = self.db()?.get(keys::SYNC_STATE_KEY)? else {
+            return Ok(None);
+        };
+        codec::decode_unsaved(c, keys::SYNC_STATE_KEY, &value)
+            .map(Some)
+            .map_err(|e| StoreError::Corrupt {
+                key: "the sync state (S\\0sync)".into(),
                 detail: e.to_string(),
             })
     }
@@ -2460,6 +2482,15 @@ fn check(store: &SledStore) -> Result<CheckReport> {
                 report.problems.push(format!(
                     "what was being typed (U\\0input) does not open: {e}"
                 ));
+            }
+            continue;
+        }
+        // What `kitnotes sync` knows of the server: it must open, nothing more.
+        if &*k == keys::SYNC_STATE_KEY {
+            if let Err(e) = codec::decode_unsaved(c, keys::SYNC_STATE_KEY, &v) {
+                report
+                    .problems
+                    .push(format!("the sync state (S\\0sync) does not open: {e}"));
             }
             continue;
         }

@@ -14,11 +14,14 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
 pub fn header(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let store = if app.settings.store_label.is_empty() {
+    let mut store = if app.settings.store_label.is_empty() {
         String::new()
     } else {
         format!("  [{}]", safe(&app.settings.store_label))
     };
+    if !app.settings.sync_label.is_empty() {
+        store.push_str(&format!("  [{}]", safe(&app.settings.sync_label)));
+    }
     let lines = match &app.patient {
         None => vec![
             Line::from(vec![
@@ -277,6 +280,10 @@ pub fn timeline(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 _ => theme.text,
             };
             spans.push(Span::styled(safe(&e.title), title_style));
+            // Written by another clinician of the practice (`kitnotes sync`).
+            if let Some(author) = app.settings.synced_from.get(e.record.as_str()) {
+                spans.push(Span::styled(format!(" ⇣ {}", safe(author)), theme.dim));
+            }
             row_line(spans, i == v.cursor.selected, focused, theme)
         })
         .collect();

@@ -1,0 +1,245 @@
+//! `kitnotes sync`: exchange records with the practice's FHIR server (`[sync]` in config.toml),
+//! list the conflicts, and settle one.
+
+use super::Env;
+use crate::interchange::fhir::{DEFAULT_IDENTIFIER_SYSTEM, FhirOptions};
+use crate::sync::config::SyncSettings;
+use crate::sync::state::{Conflict, SyncState};
+use crate::sync::{self, Direction, Keep, SyncOptions};
+use crate::text_safety::one_line;
+use std::io::Write;
+use std::process::ExitCode;
+
+#[derive(Debug, clap::Args)]
+#[command(group(clap::ArgGroup::new("what").args(["conflicts", "keep_mine", "keep_theirs", "status"])))]
+pub struct Args {
+    /// List the open conflicts: this laptop's version and the server's, side by side.
+    #[arg(long)]
+    pub conflicts: bool,
+    /// Settle the conflict on record ID by keeping this laptop's version (sent at the next
+    /// sync, replacing the server's knowingly).
+    #[arg(long, value_name = "ID")]
+    pub keep_mine: Option<String>,
+    /// Settle the conflict on record ID by keeping the server's version (written here now).
+    #[arg(long, value_name = "ID")]
+    pub keep_theirs: Option<String>,
+    /// Say how the last sync ended and what waits, without reaching the server.
+    #[arg(long)]
+    pub status: bool,
+    /// Only read what others sent.
+    #[arg(long, conflicts_with = "push_only")]
+    pub pull_only: bool,
+    /// Only send what changed here.
+    #[arg(long)]
+    pub push_only: bool,
+}
+
+/// The FHIR mapping's settings for sync: every laptop of the practice must make the same
+/// resources from the same records, so the identifier system is config.toml's `[fhir]
+/// identifier_system` or the shared default, never a store's own id.
+pub fn fhir_options(env: &Env) -> FhirOptions {
+    FhirOptions {
+        tz: env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
+        reinduction_gap: env.config.reinduction_gap(),
+        identifier_system: env
+            .config
+            .fhir_identifier_system()
+            .unwrap_or(DEFAULT_IDENTIFIER_SYSTEM)
+            .to_owned(),
+        ..FhirOptions::default()
+    }
+}
+
+pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
+    let settings = SyncSettings::from_config(
+        env.config.sync.as_ref(),
+        &env.paths.config_dir,
+        env.config.clinician.as_deref(),
+    )?;
+    // A laptop joining the practice starts with an empty store and fills it from the server.
+    let store = if env.demo {
+        env.open_existing_store()?
+    } else {
+        env.open_store(&env.store_dir())?
+    };
+    let mut out = super::output::stdout();
+    let actor = env.actor();
+    if args.conflicts || args.status {
+        let state = SyncState::load(&store, &settings.server)?;
+        if args.status {
+            status(&mut out, &state)?;
+        }
+        if args.conflicts || !state.conflicts.is_empty() {
+            list_conflicts(&mut out, &store, &state)?;
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some((id, keep)) = args
+        .keep_mine
+        .as_ref()
+        .map(|id| (id, Keep::Mine))
+        .or(args.keep_theirs.as_ref().map(|id| (id, Keep::Theirs)))
+    {
+        let c = sync::resolve(&store, &settings.server, id, keep, actor.at, &actor.who)?;
+        writeln!(
+            out,
+            "Conflict on {} settled: {}",
+            one_line(&c.record),
+            match keep {
+                Keep::Mine => "this laptop's version is kept and goes at the next sync",
+                Keep::Theirs => "the server's version is written here",
+            }
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let server = sync::http::Server::new(settings);
+    let opts = SyncOptions {
+        fhir: fhir_options(env),
+        at: actor.at,
+        who: actor.who,
+        direction: if args.pull_only {
+            Direction::PullOnly
+        } else if args.push_only {
+            Direction::PushOnly
+        } else {
+            Direction::Both
+        },
+    };
+    let (report, result) = sync::sync(&store, &server, &opts);
+    writeln!(
+        out,
+        "{} {}: {}",
+        if result.is_ok() {
+            "Synced with"
+        } else {
+            "Sync stopped with"
+        },
+        server.base(),
+        one_line(&report.summary())
+    )?;
+    let k = report.kept_here;
+    if k.drafts + k.psychotherapy_notes + k.unsigned_sessions + k.local_patients > 0 {
+        writeln!(
+            out,
+            "Kept on this laptop: {} draft(s), {} psychotherapy note(s), {} unsigned dosing \
+             session(s), {} patient(s) marked local",
+            k.drafts, k.psychotherapy_notes, k.unsigned_sessions, k.local_patients
+        )?;
+    }
+    for p in &report.problems {
+        writeln!(out, "  not written here: {}", one_line(p))?;
+    }
+    if report.open_conflicts > 0 {
+        let state = SyncState::load(&store, server.base())?;
+        list_conflicts(&mut out, &store, &state)?;
+    }
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// How the last sync ended, in a few words for the app's header.
+pub fn label(store: &dyn crate::store::Store, tz: &jiff::tz::TimeZone) -> String {
+    let Some(state) = crate::sync::state::read(store) else {
+        return "not synced yet".into();
+    };
+    let mut words = match (&state.last_error, &state.last_success) {
+        (Some(_), _) => "sync: queued, the last try stopped".to_owned(),
+        (None, Some(t)) => format!(
+            "synced {}",
+            t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M")
+        ),
+        (None, None) => "not synced yet".to_owned(),
+    };
+    if !state.conflicts.is_empty() {
+        words.push_str(&format!(
+            " · {} conflict(s): kitnotes sync --conflicts",
+            state.conflicts.len()
+        ));
+    }
+    words
+}
+
+fn status(out: &mut impl Write, state: &SyncState) -> anyhow::Result<()> {
+    match &state.last_success {
+        Some(t) => writeln!(out, "Last sync: {t}")?,
+        None => writeln!(out, "Last sync: never")?,
+    }
+    if let Some(e) = &state.last_error {
+        writeln!(out, "The last try stopped: {}", one_line(e))?;
+    }
+    writeln!(
+        out,
+        "Records from others: {}; conflicts open: {}",
+        state.authors.len(),
+        state.conflicts.len()
+    )?;
+    Ok(())
+}
+
+/// Each open conflict with the fields that differ, this laptop's value beside the server's.
+fn list_conflicts(
+    out: &mut impl Write,
+    store: &dyn crate::store::Store,
+    state: &SyncState,
+) -> anyhow::Result<()> {
+    if state.conflicts.is_empty() {
+        writeln!(out, "No conflicts.")?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{} conflict(s): the same record changed here and on the server; nothing was \
+         overwritten. Keep one with --keep-mine ID or --keep-theirs ID.",
+        state.conflicts.len()
+    )?;
+    for c in &state.conflicts {
+        conflict(out, store, c)?;
+    }
+    Ok(())
+}
+
+fn conflict(
+    out: &mut impl Write,
+    store: &dyn crate::store::Store,
+    c: &Conflict,
+) -> anyhow::Result<()> {
+    let by = c
+        .their_author
+        .as_ref()
+        .map_or("another clinician".to_owned(), |a| a.name.clone());
+    writeln!(
+        out,
+        "\n{} (patient {}): {}; server version {} by {}",
+        one_line(&c.record),
+        one_line(&c.patient),
+        one_line(&c.found),
+        one_line(&c.their_version),
+        one_line(&by)
+    )?;
+    let mine = store
+        .record(&c.record)?
+        .map(|r| crate::interchange::record_line::to_line(r.as_ref()));
+    let fields = |line: &str| -> serde_json::Map<String, serde_json::Value> {
+        serde_json::from_str(line).unwrap_or_default()
+    };
+    let theirs = fields(&c.theirs);
+    let mine = mine.as_deref().map(fields).unwrap_or_default();
+    let mut keys: Vec<&String> = theirs.keys().chain(mine.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let mut rows = Vec::new();
+    for k in keys {
+        let (a, b) = (mine.get(k), theirs.get(k));
+        if a != b {
+            let show = |v: Option<&serde_json::Value>| {
+                v.map_or("(none)".to_owned(), |v| match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+            };
+            rows.push(vec![k.clone(), show(a), show(b)]);
+        }
+    }
+    super::print_table(&["field", "here", &format!("server ({by})")], &rows)?;
+    Ok(())
+}
