@@ -17,9 +17,11 @@ if [ ! -x "$bin" ]; then
     mkdir -p "$tools"
     echo "install-hfs: building helios-hfs $version into $root (once; takes a while)" >&2
     # Only R4 and SQLite: the tests need nothing else. The lock file the crate was released
-    # with (--locked), so the build is the one that was tried.
+    # with (--locked), so the build is the one that was tried. Unoptimised (--debug): the tests
+    # send it a few thousand resources, and its optimised build took 85 minutes on a loaded
+    # 2-core machine (2026-12-07), most of it optimising code the tests never run.
     cargo install helios-hfs --version "$version" --no-default-features --features R4,sqlite \
-        --root "$root" --locked >&2
+        --root "$root" --locked --debug >&2
 fi
 if [ ! -x "$bin" ]; then
     echo "install-hfs: $bin is missing after the install" >&2
