@@ -151,6 +151,20 @@ impl Stores {
         setup(d, &["import", import.to_str().unwrap()]);
         let backup = d.join("demo.kbak");
         setup(d, &["--demo", "backup", backup.to_str().unwrap()]);
+        // A practice's server for `sync --status`, which reads only what is stored here.
+        let token = d.join("sync-token");
+        std::fs::write(&token, "invented-test-token\n").unwrap();
+        std::fs::set_permissions(&token, std::os::unix::fs::PermissionsExt::from_mode(0o600))
+            .unwrap();
+        std::fs::create_dir_all(d.join("config")).unwrap();
+        std::fs::write(
+            d.join("config").join("config.toml"),
+            format!(
+                "[sync]\nserver = \"http://127.0.0.1:9/fhir\"\npractitioner = \"p1\"\ntoken_file = {:?}\n",
+                token.to_str().unwrap()
+            ),
+        )
+        .unwrap();
         Self {
             dir,
             import,
@@ -211,6 +225,7 @@ impl Stores {
             case(&["--demo", "backup", &fresh("backup.kbak")]),
             case(&["--data-dir", &fresh("restored"), "restore", &backup]),
             case(&["restore", "--verify-only", &backup]),
+            case(&["--demo", "sync", "--status"]),
             case(&["--help"]),
             case(&["--version"]),
         ]
