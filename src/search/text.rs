@@ -34,14 +34,25 @@ pub fn words(text: &str) -> Vec<Word> {
     let mut out = Vec::new();
     let mut current: Option<Word> = None;
     for (i, c) in text.char_indices() {
-        if c.is_alphanumeric() || (is_combining(c) && current.is_some()) {
+        // ASCII, most of any text, without the Unicode tables: the same answers.
+        let word_char = if c.is_ascii() {
+            c.is_ascii_alphanumeric()
+        } else {
+            c.is_alphanumeric() || (is_combining(c) && current.is_some())
+        };
+        if word_char {
+            // Room for most words at once, rather than growing a character at a time.
             let w = current.get_or_insert_with(|| Word {
-                text: String::new(),
+                text: String::with_capacity(16),
                 start: i,
                 end: i,
             });
             if !is_combining(c) {
-                let f = fold(c);
+                let f = if c.is_ascii() {
+                    c.to_ascii_lowercase()
+                } else {
+                    fold(c)
+                };
                 if w.text.len() + f.len_utf8() <= MAX_WORD_BYTES {
                     w.text.push(f);
                 }

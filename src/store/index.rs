@@ -30,7 +30,7 @@
 
 mod verify;
 
-pub use verify::verify;
+pub use verify::{Verifier, verify};
 
 use super::codec;
 use super::crypt::{NameOf, Vault};
@@ -442,10 +442,37 @@ fn positions(bytes: &[u8]) -> Vec<u32> {
 // ---------------------------------------------------------------------------------------------
 // Writing
 
+/// FNV-1a, for maps keyed by words while indexing and checking: several times faster than the
+/// standard SipHash on short words, which was a tenth of an import's and a `check`'s time. Its
+/// keys are the store's own words, so there is no one to choose colliding ones.
+#[derive(Default)]
+pub(crate) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h ^= u64::from(*b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+}
+
+/// A map keyed by words, hashed with [`Fnv`].
+pub(crate) type WordMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<Fnv>>;
+
 /// The words of a part with their positions; a field boundary leaves a gap, so a phrase never
 /// spans two fields.
-fn part_words(part: &Part<'_>) -> (HashMap<String, Vec<u32>>, u32) {
-    let mut out: HashMap<String, Vec<u32>> = HashMap::new();
+fn part_words(part: &Part<'_>) -> (WordMap<Vec<u32>>, u32) {
+    let mut out: WordMap<Vec<u32>> = WordMap::with_capacity_and_hasher(64, Default::default());
     let mut pos = 0u32;
     let mut count = 0u32;
     for field in &part.fields {
@@ -527,7 +554,7 @@ struct Planner<'t> {
     names: HashMap<u32, Names>,
     /// Appending (all docs new, numbered after every doc in the index): each word's last
     /// segment is kept open and written once full, so every segment is written once.
-    append: Option<HashMap<String, OpenSegment>>,
+    append: Option<WordMap<OpenSegment>>,
     patients: HashMap<PatientId, u32>,
     ops: IndexOps,
 }
@@ -718,7 +745,7 @@ impl<'t> Planner<'t> {
                 self.put(key, &body);
             }
         }
-        self.append = Some(HashMap::new());
+        self.append = Some(WordMap::default());
     }
 
     fn entry_for(&mut self, patient: &PatientId, part: &Part<'_>, count: u32) -> Result<DocEntry> {
@@ -1082,7 +1109,7 @@ impl<'t> Appender<'t> {
     pub fn new(tree: Vault<'t>) -> Result<Self> {
         let stats = stats(tree)?.unwrap_or_else(Stats::new);
         let mut planner = Planner::new(tree, stats);
-        planner.append = Some(HashMap::new());
+        planner.append = Some(WordMap::default());
         Ok(Self { planner, added: 0 })
     }
 

@@ -11,6 +11,7 @@
 //! does not make them durable (no metadata, no drive cache flush). [`SledStore::flush`] therefore
 //! calls `fsync` on every file of the database and on its directories after sled's flush.
 
+use super::agenda;
 use super::audit::{
     self, Audit, AuditAction, AuditEntry, AuditEvent, AuditFilter, AuditHead, AuditProblem,
     AuditVerdict, ChainCheck, ChainHash, Described, HeadState,
@@ -45,19 +46,26 @@ pub use write::CHUNK_OPS;
 use write::*;
 
 /// The schema version this kitnotes writes. Bump it with a migration in [`MIGRATIONS`].
-/// 2: the search index (`store::index`).
-pub const SCHEMA_VERSION: u32 = 2;
+/// 2: the search index (`store::index`). 3: the agenda index (`store::agenda`).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// A migration moves a store from schema `n` to `n + 1`, in place, atomically.
 pub type Migration = fn(Vault<'_>) -> Result<()>;
 
 /// `MIGRATIONS[i]` migrates schema `i + 1` to `i + 2`.
-pub const MIGRATIONS: &[Migration] = &[add_search_index];
+pub const MIGRATIONS: &[Migration] = &[add_search_index, add_agenda_index];
 
 /// Schema 1 to 2: build the search index from the records. A kitnotes without search would
 /// leave it out of date, so it must not open the store afterwards (it refuses schema 2).
 fn add_search_index(tree: Vault<'_>) -> Result<()> {
     index::rebuild(tree).map(drop)
+}
+
+/// Schema 2 to 3: build each patient's agenda (Today and the drafts list) from the records. A
+/// kitnotes without agendas would leave them out of date, so it must not open the store
+/// afterwards (it refuses schema 3).
+fn add_agenda_index(tree: Vault<'_>) -> Result<()> {
+    agenda::rebuild(tree).map(drop)
 }
 
 /// sled's page cache. Small: kitnotes reads one patient at a time, and the 150 MB memory
@@ -385,6 +393,7 @@ pub fn printable_key(key: &[u8]) -> String {
         Some(KeyParts::Audit { seq }) => format!("audit entry {seq}"),
         Some(KeyParts::AuditHead) => "audit log head".into(),
         Some(KeyParts::Search) => format!("search index entry {:?}", String::from_utf8_lossy(key)),
+        Some(KeyParts::Agenda) => format!("agenda index entry {:?}", String::from_utf8_lossy(key)),
         None => format!("{:?}", String::from_utf8_lossy(key)),
     }
 }
@@ -426,7 +435,7 @@ impl Store for SledStore {
                 }
                 part_no += 1;
                 let changes: Vec<Change> = records.into_iter().map(Change::Put).collect();
-                let (ops, _, _) = self.plan(c, &changes, false)?;
+                let (ops, _, _, agendas) = self.plan(c, &changes, false)?;
                 // A record op is fresh only for an id new to the store and to this part.
                 if let Some(op) = ops.iter().find(|op| !op.fresh) {
                     let id = match &op.value {
@@ -441,6 +450,9 @@ impl Store for SledStore {
                 }
                 let mut binder = Binder::new(c);
                 self.write_chunks(&mut binder, &ops, chunks)?;
+                // The part's patients' agendas, read after the parts before it were written.
+                let agendas = index_ops(agenda::plan(vault, &agendas)?);
+                self.write_chunks(&mut binder, &agendas, chunks)?;
                 pending = changes
                     .iter()
                     .filter_map(|change| match change {
@@ -632,9 +644,23 @@ impl Store for SledStore {
         index::clear(Self::vault(&self.db()?, &self.crypt()?))
     }
 
+    fn agendas(&self) -> Result<Vec<crate::model::agenda::Agenda>> {
+        let c = &self.crypt()?;
+        let db = self.db()?;
+        let vault = Self::vault(&db, c);
+        if !agenda::built(vault)? {
+            // A store kept at schema 2 or below (tests' own migrations): from the records.
+            return super::scan_agendas(self);
+        }
+        agenda::all(vault)
+    }
+
     fn reindex(&self) -> Result<u64> {
         let _guard = lock_or_poisoned(&self.write_lock);
         let _bump = WriteCount(&self.writes);
+        if self.schema_version()? >= Some(3) {
+            agenda::rebuild(Self::vault(&self.db()?, &self.crypt()?))?;
+        }
         let stats = index::rebuild(Self::vault(&self.db()?, &self.crypt()?))?;
         self.flush()?;
         Ok(stats.live)

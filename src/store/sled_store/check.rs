@@ -17,6 +17,12 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
     let mut references: Vec<Reference> = Vec::new();
     let key_id = |id: &str| c.key_id(id);
     let mut unreadable = false;
+    let mut agendas = agenda::Scan::default();
+    // The search index is verified from the records this reading decodes (not read twice).
+    let db = store.db()?;
+    let vault = SledStore::vault(&db, c);
+    let mut search = index::Verifier::new(vault).map_err(|e| e.to_string());
+    let mut unreadable_agendas: HashSet<Vec<u8>> = HashSet::new();
     // The log first: what each record should hold. One pass of SHA-256 over the log: cheap
     // next to decoding every record.
     let mut bindings = Bindings::new();
@@ -72,7 +78,11 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
         match parts {
             // The audit log is walked on its own below, the search index by `index::verify`.
             Some(
-                KeyParts::Schema | KeyParts::Audit { .. } | KeyParts::AuditHead | KeyParts::Search,
+                KeyParts::Schema
+                | KeyParts::Audit { .. }
+                | KeyParts::AuditHead
+                | KeyParts::Search
+                | KeyParts::Agenda,
             ) => continue,
             Some(KeyParts::Index { id }) => {
                 index.push((id, k.to_vec(), v.to_vec()));
@@ -90,6 +100,11 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
             Ok(r) => r,
             Err(e) => {
                 report.problems.push(format!("{}: {e}", printable_key(&k)));
+                if let Some(KeyParts::Timeline { .. }) = &parts {
+                    search_record(&mut search, &k, None);
+                }
+                unreadable_agendas
+                    .extend(agenda::agenda_key_of(SledStore::vault(&store.db()?, c), &k));
                 // Still known by its key, so the index and references are not reported as broken
                 // on top of the one damaged value.
                 match parts {
@@ -105,6 +120,9 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
                 continue;
             }
         };
+        if let Some(KeyParts::Timeline { .. }) = &parts {
+            search_record(&mut search, &k, Some(&record));
+        }
         if let Err(e) = record.validate() {
             report.problems.push(format!("{}: {e}", printable_key(&k)));
         }
@@ -118,6 +136,8 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
         if let Record::Patient(p) = &record {
             patients.insert(key_id(p.id.as_str()));
         }
+        // What the agenda index must say: built from the records as they are read.
+        agendas.put(&record);
         match bindings.get(&key_id(record.id())) {
             Some((_, b)) => {
                 if let Some(why) = b.mismatch(&k, &v) {
@@ -213,7 +233,28 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
             ));
         }
     }
-    match index::verify(SledStore::vault(&store.db()?, c)) {
+    // Only over a whole reading: a scan stopped by damage has its own problem.
+    if !unreadable {
+        match agenda::verify(
+            SledStore::vault(&store.db()?, c),
+            agendas.finish(),
+            &unreadable_agendas,
+        ) {
+            Ok(problems) => report.problems.extend(problems),
+            Err(e) => report
+                .problems
+                .push(format!("the agenda index cannot be read: {e}")),
+        }
+    }
+    let search = match search {
+        // A reading stopped by damage gave the verifier part of the records: it reads them
+        // itself, as far as they can be read.
+        _ if unreadable => index::verify(vault).map_err(|e| e.to_string()),
+        Ok(Ok(v)) => v.finish().map_err(|e| e.to_string()),
+        Ok(Err(problems)) => Ok(problems),
+        Err(e) => Err(e),
+    };
+    match search {
         Ok(problems) => report.problems.extend(problems),
         Err(e) => report
             .problems
@@ -303,4 +344,18 @@ pub(super) fn references_of(r: &Record) -> Vec<Reference> {
     r.as_ref()
         .for_each_reference(|field, target, kind| link(field(), kind, target.as_str()));
     out
+}
+
+/// Gives the search index's verifier one timeline record; a read error stops it, to be
+/// reported as the index not being readable.
+fn search_record(
+    search: &mut std::result::Result<std::result::Result<index::Verifier<'_>, Vec<String>>, String>,
+    k: &[u8],
+    r: Option<&Record>,
+) {
+    if let Ok(Ok(v)) = search
+        && let Err(e) = v.record(k, r)
+    {
+        *search = Err(e.to_string());
+    }
 }

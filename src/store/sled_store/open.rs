@@ -549,6 +549,11 @@ impl SledStore {
             index::rebuild(vault)?;
             self.flush()?;
         }
+        // The same for the agendas.
+        if self.schema_version()? >= Some(3) && !agenda::built(vault)? {
+            agenda::rebuild(vault)?;
+            self.flush()?;
+        }
         Ok(())
     }
 }

@@ -81,6 +81,15 @@ pub(super) enum OpValue<'a> {
 /// with text), and after it (`None`: deleted).
 pub(super) type IndexChange<'a> = (&'a str, Option<Record>, Option<&'a Record>);
 
+/// What [`SledStore::plan`] gives: the record keys to write, what each change does (for the
+/// log), the records' versions for the search index, and the changes to the patients' agendas.
+pub(super) type Planned<'a> = (
+    Vec<KeyOp<'a>>,
+    Vec<Described>,
+    Vec<IndexChange<'a>>,
+    Vec<agenda::AgendaChange<'a>>,
+);
+
 /// Changes larger than this are written in chunks, each with its undo entry in the same atomic
 /// batch. sled 0.34 handles one batch of hundreds of thousands of entries badly (4 GB of memory
 /// for a 100,000-note import); chunks keep it near the demo build's 80 MB.
@@ -99,8 +108,9 @@ impl SledStore {
         c: &Crypt,
         changes: &'a [Change],
         describe: bool,
-    ) -> Result<(Vec<KeyOp<'a>>, Vec<Described>, Vec<IndexChange<'a>>)> {
+    ) -> Result<Planned<'a>> {
         let mut described = Vec::new();
+        let mut agendas: Vec<agenda::AgendaChange<'a>> = Vec::new();
         let mut indexed: Vec<IndexChange<'a>> = Vec::new();
         let mut indexed_at: HashMap<&'a str, usize> = HashMap::new();
         let mut overlay: Overlay<'a> = HashMap::with_capacity(changes.len());
@@ -193,8 +203,19 @@ impl SledStore {
                     if let Some((old_key, _)) = &existing
                         && *old_key != key
                     {
+                        // Moved to another patient: it leaves the first one's agenda.
+                        if !matches!(record, Record::Patient(_))
+                            && !old_key.starts_with(&keys::timeline_prefix(c, record.patient()))
+                        {
+                            let old = self.current_record(c, &overlay, id, old_key)?;
+                            agendas.push(agenda::AgendaChange::Remove {
+                                patient: old.patient().clone(),
+                                id,
+                            });
+                        }
                         push(&mut ops, old_key.clone(), OpValue::Remove, false);
                     }
+                    agendas.push(agenda::AgendaChange::Put(record));
                     // A new id's keys cannot exist yet (the index would have named them).
                     push(&mut ops, key.clone(), OpValue::Record(record), new_id);
                     let index_key = keys::index_key(c, id);
@@ -220,23 +241,26 @@ impl SledStore {
                         });
                     }
                     let mut stored: Option<Record> = None;
-                    if has_text(kind) || describe {
-                        let old = self.current_record(c, &overlay, id, &key)?;
-                        match &old {
-                            Record::Note(n) if n.is_signed() => {
-                                return Err(StoreError::DeleteSigned(id.clone()));
-                            }
-                            Record::Session(s) if s.is_signed() => {
-                                return Err(StoreError::DeleteSignedSession(id.clone()));
-                            }
-                            _ => {}
+                    // Read for its patient's agenda too (a delete is rare: a discarded draft).
+                    let old = self.current_record(c, &overlay, id, &key)?;
+                    agendas.push(agenda::AgendaChange::Remove {
+                        patient: old.patient().clone(),
+                        id,
+                    });
+                    match &old {
+                        Record::Note(n) if n.is_signed() => {
+                            return Err(StoreError::DeleteSigned(id.clone()));
                         }
-                        if describe {
-                            described.push(audit::describe_delete(&old));
+                        Record::Session(s) if s.is_signed() => {
+                            return Err(StoreError::DeleteSignedSession(id.clone()));
                         }
-                        if !overlay.contains_key(id.as_str()) {
-                            stored = Some(old);
-                        }
+                        _ => {}
+                    }
+                    if describe {
+                        described.push(audit::describe_delete(&old));
+                    }
+                    if (has_text(kind) || describe) && !overlay.contains_key(id.as_str()) {
+                        stored = Some(old);
                     }
                     push(&mut ops, key, OpValue::Remove, false);
                     push(&mut ops, keys::index_key(c, id), OpValue::Remove, false);
@@ -251,7 +275,7 @@ impl SledStore {
                 }
             }
         }
-        Ok((ops, described, indexed))
+        Ok((ops, described, indexed, agendas))
     }
 }
 
@@ -556,8 +580,10 @@ impl SledStore {
         let db = self.db()?;
         let vault = Self::vault(&db, c);
         let _bump = WriteCount(&self.writes);
-        let (mut ops, described, indexed) =
+        let (mut ops, described, indexed, agendas) =
             self.plan(c, changes, matches!(audit, Audit::EachRecord(_)))?;
+        // The patients' agendas change with their records, in the same write.
+        ops.extend(index_ops(agenda::plan(vault, &agendas)?));
         // The search index changes in the same write as the records: with them in one batch,
         // or for a large change (an import) a group of records at a time after them, in the
         // same chunked write, so its memory stays bounded.
