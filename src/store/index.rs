@@ -39,7 +39,7 @@ use super::{Result, StoreError};
 use crate::model::{PatientId, Record};
 use crate::search::query::{Clause, Order, Query};
 use crate::search::snippet::{Snippet, snippet};
-use crate::search::text::{DocKind, DocStatus, Part, has_text, parts, words};
+use crate::search::text::{DocKind, DocStatus, Part, each_word, has_text, parts};
 use jiff::Timestamp;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -470,17 +470,22 @@ impl std::hash::Hasher for Fnv {
 pub(crate) type WordMap<V> = HashMap<String, V, std::hash::BuildHasherDefault<Fnv>>;
 
 /// The words of a part with their positions; a field boundary leaves a gap, so a phrase never
-/// spans two fields.
+/// spans two fields (`verify` walks them the same way).
 fn part_words(part: &Part<'_>) -> (WordMap<Vec<u32>>, u32) {
     let mut out: WordMap<Vec<u32>> = WordMap::with_capacity_and_hasher(64, Default::default());
     let mut pos = 0u32;
     let mut count = 0u32;
     for field in &part.fields {
-        for w in words(field) {
-            out.entry(w.text).or_default().push(pos);
+        each_word(field, |w, _, _| {
+            match out.get_mut(w) {
+                Some(at) => at.push(pos),
+                None => {
+                    out.insert(w.to_owned(), vec![pos]);
+                }
+            }
             pos = pos.saturating_add(1);
             count += 1;
-        }
+        });
         pos = pos.saturating_add(1);
     }
     (out, count)

@@ -175,21 +175,25 @@ impl<'t> Verifier<'t> {
                     .push(format!("search index: {} is not indexed", name()));
                 continue;
             };
-            let (ws, count) = part_words(p);
-            let mut fp = 0u64;
-            for (w, pos) in &ws {
-                // Each word's name is hashed once (an encrypted store's is a keyed BLAKE3).
-                let h = match self.listed.get(w) {
-                    Some(h) => *h,
-                    None => {
-                        let h = word_hash(&tree.crypt.name(NameOf::Word, w.as_bytes()));
-                        self.listed.insert(w.clone(), h);
-                        h
-                    }
-                };
-                for p in pos {
-                    fp = fp.wrapping_add(at_position(h, *p));
-                }
+            // The doc's words and positions as `part_words` gives them, summed as they come:
+            // no map, and no string but for a word seen for the first time.
+            let (mut fp, mut pos, mut count) = (0u64, 0u32, 0u32);
+            for field in &p.fields {
+                each_word(field, |w, _, _| {
+                    // Each word's name is hashed once (an encrypted store's is a keyed BLAKE3).
+                    let h = match self.listed.get(w) {
+                        Some(h) => *h,
+                        None => {
+                            let h = word_hash(&tree.crypt.name(NameOf::Word, w.as_bytes()));
+                            self.listed.insert(w.to_owned(), h);
+                            h
+                        }
+                    };
+                    fp = fp.wrapping_add(at_position(h, pos));
+                    pos = pos.saturating_add(1);
+                    count += 1;
+                });
+                pos = pos.saturating_add(1);
             }
             if self.expected.insert(d, fp).is_some() {
                 self.problems

@@ -133,12 +133,14 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
                 record.id()
             ));
         }
-        if let Record::Patient(p) = &record {
-            patients.insert(key_id(p.id.as_str()));
+        // The record's id as keys have it (a keyed hash in an encrypted store): once.
+        let kid = key_id(record.id());
+        if let Record::Patient(_) = &record {
+            patients.insert(kid.clone());
         }
         // What the agenda index must say: built from the records as they are read.
         agendas.put(&record);
-        match bindings.get(&key_id(record.id())) {
+        match bindings.get(&kid) {
             Some((_, b)) => {
                 if let Some(why) = b.mismatch(&k, &v) {
                     report.problems.push(format!(
@@ -155,10 +157,7 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
             None => report.unbound.other += 1,
         }
         report.counts.add(&record);
-        if ids
-            .insert(key_id(record.id()), (k.to_vec(), record.kind()))
-            .is_some()
-        {
+        if ids.insert(kid, (k.to_vec(), record.kind())).is_some() {
             report.problems.push(format!(
                 "id {} is used by more than one record",
                 record.id()
