@@ -153,7 +153,7 @@ impl<'t> Verifier<'t> {
             }
             return Ok(());
         };
-        let ps = parts(&r);
+        let ps = parts(r);
         if ps.iter().all(Option::is_none) {
             return Ok(());
         }
