@@ -347,7 +347,8 @@ impl Today {
             return;
         }
         // The current course's schedule: its doses, numbered within it.
-        let (_, course) = super::course::latest(&a.schedule_records(), gap, tz);
+        let (_, mut course) = super::course::latest(&a.schedule_records(), gap, tz);
+        keep_doses_still_open(&mut course, now);
         for c in cadence::schedule(&course, cadence, now, tz) {
             let due_today = c.state == CheckInState::Upcoming && c.due < end_of_day;
             if c.state == CheckInState::Overdue || due_today {
@@ -355,4 +356,22 @@ impl Today {
             }
         }
     }
+}
+
+/// Leaves out of a course's records the doses whose cadence is over by `now`: a dose followed
+/// by another at or before `now` has no check-in left to do (each of its steps closes by the
+/// next dose, and none is due after it), so only the last dose before `now` and any after it
+/// can put a check-in on Today. The doses kept keep their numbers and their next dose, and the
+/// check-ins stay, so the schedule of what is kept is what the whole course gives for them;
+/// most of a long course's schedule is not worked out at every opening of Today.
+fn keep_doses_still_open(course: &mut PatientRecords, now: Timestamp) {
+    let mut times: Vec<Timestamp> = course.sessions.iter().filter_map(|s| s.dose_time).collect();
+    times.sort();
+    let Some(first) = (0..times.len()).find(|&k| times.get(k + 1).is_none_or(|n| *n > now)) else {
+        return;
+    };
+    let from = times[first];
+    course
+        .sessions
+        .retain(|s| s.dose_time.is_some_and(|t| t >= from));
 }
