@@ -29,10 +29,10 @@ impl Filterable for DraftRow {
 
 /// Every unsigned note in the store with its patient, oldest first (ties by id, so the order
 /// is the same every time).
-/// Read from the patients' agendas (`store::agenda`), not their records.
+/// Read from the start of the patients' agendas (`store::agenda`), not their records.
 pub fn unsigned_drafts(store: &dyn Store) -> anyhow::Result<Vec<DraftRow>> {
     let mut rows = Vec::new();
-    for a in store.agendas()? {
+    for a in store.patient_drafts()? {
         rows.extend(a.drafts.iter().map(|n| DraftRow {
             patient: a.patient.clone(),
             patient_name: a.name.clone(),

@@ -60,6 +60,26 @@ pub struct GoalEntry {
     pub check_ins: Vec<Timestamp>,
 }
 
+/// The part of a patient's agenda the drafts list reads: who, and their unsigned notes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PatientDrafts {
+    pub patient: PatientId,
+    pub name: String,
+    pub archived: bool,
+    pub drafts: Vec<DraftEntry>,
+}
+
+impl From<Agenda> for PatientDrafts {
+    fn from(a: Agenda) -> Self {
+        Self {
+            patient: a.patient,
+            name: a.name,
+            archived: a.archived,
+            drafts: a.drafts,
+        }
+    }
+}
+
 /// What Today and the drafts list need of one patient. Every list is sorted by id, so two
 /// agendas of the same records are equal whatever order the records came in.
 #[derive(Debug, Clone, PartialEq)]

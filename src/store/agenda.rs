@@ -20,7 +20,9 @@ use super::codec;
 use super::crypt::{NameOf, Vault};
 use super::keys;
 use super::{Result, StoreError};
-use crate::model::agenda::{Agenda, DraftEntry, GoalEntry, Item9Entry, SessionEntry};
+use crate::model::agenda::{
+    Agenda, DraftEntry, GoalEntry, Item9Entry, PatientDrafts, SessionEntry,
+};
 use crate::model::today::SessionStage;
 use crate::model::{GoalStatus, NoteKind, PatientId, Record, RecordId};
 use jiff::Timestamp;
@@ -195,9 +197,8 @@ pub fn encode(a: &Agenda) -> Vec<u8> {
     w.0
 }
 
-/// Reads an agenda back; `None` if the bytes are not one.
-pub fn decode(b: &[u8]) -> Option<Agenda> {
-    let mut r = Reader(b);
+/// The start of an agenda's bytes: the patient and their drafts, all the drafts list reads.
+fn decode_head(r: &mut Reader<'_>) -> Option<PatientDrafts> {
     let patient = PatientId::parse(r.str()?).ok()?;
     let name = r.str()?.to_owned();
     let archived = r.u8()? != 0;
@@ -211,6 +212,23 @@ pub fn decode(b: &[u8]) -> Option<Agenda> {
             title: r.str()?.to_owned(),
         });
     }
+    Some(PatientDrafts {
+        patient,
+        name,
+        archived,
+        drafts,
+    })
+}
+
+/// Reads an agenda back; `None` if the bytes are not one.
+pub fn decode(b: &[u8]) -> Option<Agenda> {
+    let mut r = Reader(b);
+    let PatientDrafts {
+        patient,
+        name,
+        archived,
+        drafts,
+    } = decode_head(&mut r)?;
     let last_signed = r.opt_time()?;
     let n = r.count(16)?;
     let mut follow_ups = Vec::with_capacity(n);
@@ -286,6 +304,14 @@ fn decode_value(tree: Vault<'_>, key: &[u8], value: &[u8]) -> Result<Agenda> {
     decode(&body).ok_or_else(|| corrupt(key, "not an agenda"))
 }
 
+/// The patient and drafts of an agenda's value, the rest left unread.
+fn decode_drafts_value(tree: Vault<'_>, key: &[u8], value: &[u8]) -> Result<PatientDrafts> {
+    let body =
+        codec::decode_index(tree.crypt, key, value).map_err(|e| corrupt(key, e.to_string()))?;
+    let body = Zeroizing::new(body.into_owned());
+    decode_head(&mut Reader(&body)).ok_or_else(|| corrupt(key, "not an agenda"))
+}
+
 fn encode_value(tree: Vault<'_>, key: &[u8], a: &Agenda) -> Vec<u8> {
     let body = Zeroizing::new(encode(a));
     codec::encode_index(tree.crypt, key, &body)
@@ -308,6 +334,16 @@ pub fn all(tree: Vault<'_>) -> Result<Vec<Agenda>> {
     for kv in tree.scan_prefix(keys::AGENDA_PREFIX) {
         let (k, v) = kv?;
         out.push(decode_value(tree, &k, &v)?);
+    }
+    Ok(out)
+}
+
+/// Every patient's drafts, from their agendas (read no further than the drafts).
+pub fn all_drafts(tree: Vault<'_>) -> Result<Vec<PatientDrafts>> {
+    let mut out = Vec::new();
+    for kv in tree.scan_prefix(keys::AGENDA_PREFIX) {
+        let (k, v) = kv?;
+        out.push(decode_drafts_value(tree, &k, &v)?);
     }
     Ok(out)
 }

@@ -434,6 +434,12 @@ pub trait Store {
         scan_agendas(self)
     }
 
+    /// Every patient's unsigned drafts (the drafts list), in no set order: the start of their
+    /// agendas ([`Store::agendas`]).
+    fn patient_drafts(&self) -> Result<Vec<crate::model::agenda::PatientDrafts>> {
+        Ok(self.agendas()?.into_iter().map(Into::into).collect())
+    }
+
     /// Stops keeping the search index until [`Store::reindex`] (or the next open) builds it,
     /// for loading many records at once: building it once at the end writes far less than
     /// updating it with each write.

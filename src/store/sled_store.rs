@@ -655,6 +655,19 @@ impl Store for SledStore {
         agenda::all(vault)
     }
 
+    fn patient_drafts(&self) -> Result<Vec<crate::model::agenda::PatientDrafts>> {
+        let c = &self.crypt()?;
+        let db = self.db()?;
+        let vault = Self::vault(&db, c);
+        if !agenda::built(vault)? {
+            return Ok(super::scan_agendas(self)?
+                .into_iter()
+                .map(Into::into)
+                .collect());
+        }
+        agenda::all_drafts(vault)
+    }
+
     fn reindex(&self) -> Result<u64> {
         let _guard = lock_or_poisoned(&self.write_lock);
         let _bump = WriteCount(&self.writes);
