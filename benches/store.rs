@@ -72,3 +72,93 @@ fn write_one_patient(bencher: divan::Bencher) {
         store.apply(&changes).expect("a new patient is written")
     });
 }
+
+/// The 1,000 x 100 demo store that issue 23 measured Today and the drafts list on, built once
+/// per run (about half a minute) in a temporary directory, or the store in
+/// `$KITNOTES_BENCH_TODAY_STORE` when set (a store `kitnotes demo --no-ui --patients 1000
+/// --notes-per-patient 100 --seed 42 --anchor 2026-11-01` made).
+fn caseload() -> &'static SledStore {
+    static STORE: std::sync::OnceLock<(Option<tempfile::TempDir>, SledStore)> =
+        std::sync::OnceLock::new();
+    &STORE
+        .get_or_init(|| {
+            if let Some(dir) = std::env::var_os("KITNOTES_BENCH_TODAY_STORE") {
+                let store = SledStore::open(std::path::Path::new(&dir)).expect("store");
+                return (None, store);
+            }
+            let dir = tempfile::tempdir().expect("temp dir");
+            let store = SledStore::open(dir.path()).expect("store");
+            let actor = kitnotes::store::Actor::new("bench", jiff::Timestamp::UNIX_EPOCH);
+            let mut s = spec(1000, 100);
+            s.seed = 42;
+            build(&store, &s, &actor, &mut |_| {}).expect("demo");
+            (Some(dir), store)
+        })
+        .1
+}
+
+/// The morning of the demo's anchor day, when its sessions and check-ins fall due.
+fn morning() -> jiff::Timestamp {
+    "2026-11-01T08:00:00Z".parse().expect("time")
+}
+
+/// Today (`t`, `kitnotes today`) from the agenda index: one small value per patient.
+#[divan::bench(sample_count = 20)]
+fn today_from_the_index(bencher: divan::Bencher) {
+    let store = caseload();
+    let cadence = kitnotes::model::cadence::Cadence::default();
+    let gap = kitnotes::model::cadence::CadenceStep::Weeks(8);
+    bencher.bench(|| {
+        kitnotes::app::views::read_today(store, &cadence, gap, morning(), &jiff::tz::TimeZone::UTC)
+            .expect("today")
+            .len()
+    });
+}
+
+/// Today as it was read before the agenda index: every patient's every record.
+#[divan::bench(sample_count = 5)]
+fn today_from_every_record(bencher: divan::Bencher) {
+    let store = caseload();
+    let cadence = kitnotes::model::cadence::Cadence::default();
+    let gap = kitnotes::model::cadence::CadenceStep::Weeks(8);
+    bencher.bench(|| {
+        let mut t = kitnotes::model::today::Today::default();
+        for p in store.patients().expect("patients") {
+            let r = store
+                .patient_records(&p.id)
+                .expect("read")
+                .expect("patient");
+            t.add_scanned(&r, &cadence, gap, morning(), &jiff::tz::TimeZone::UTC);
+        }
+        t.sort();
+        t.len()
+    });
+}
+
+/// The drafts list (`D`) from the agenda index.
+#[divan::bench(sample_count = 20)]
+fn drafts_from_the_index(bencher: divan::Bencher) {
+    let store = caseload();
+    bencher.bench(|| {
+        kitnotes::app::drafts::unsigned_drafts(store)
+            .expect("drafts")
+            .len()
+    });
+}
+
+/// The drafts list as it was read before the agenda index: every patient's every record.
+#[divan::bench(sample_count = 5)]
+fn drafts_from_every_record(bencher: divan::Bencher) {
+    let store = caseload();
+    bencher.bench(|| {
+        let mut n = 0;
+        for p in store.patients().expect("patients") {
+            let r = store
+                .patient_records(&p.id)
+                .expect("read")
+                .expect("patient");
+            n += r.notes.iter().filter(|n| !n.is_signed()).count();
+        }
+        n
+    });
+}

@@ -476,9 +476,15 @@ fn a_store_from_before_search_is_indexed_when_opened() {
         assert!(raw_db(&old).get(b"M\0search").unwrap().is_none());
     }
     let s = SledStore::open(dir.path()).unwrap();
-    assert_eq!(s.schema_version().unwrap(), Some(2));
+    // Both migrations ran: the search index (schema 2), then the agenda index (schema 3).
+    assert_eq!(s.schema_version().unwrap(), Some(3));
     assert_eq!(count(&s, "harbour"), 1);
     assert_agrees(&s);
+    assert!(
+        raw_db(&s).get(b"G\0p1").unwrap().is_some(),
+        "p1's agenda is built"
+    );
+    assert!(s.check().unwrap().is_ok());
 }
 
 const VOCAB: [&str; 6] = ["calm", "father", "sleep", "water", "anger", "light"];

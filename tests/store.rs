@@ -328,7 +328,7 @@ fn a_store_from_a_newer_schema_is_refused_and_left_alone() {
     assert_eq!(
         err.to_string(),
         format!(
-            "the store at {} was written by a newer kitnotes (schema 7, this one reads up to 2); \
+            "the store at {} was written by a newer kitnotes (schema 7, this one reads up to 3); \
              nothing was changed. Upgrade kitnotes, or move the store aside and restore a backup \
              made by this version with `kitnotes restore` (docs/BACKUP.md)",
             dir.path().display()
@@ -514,4 +514,359 @@ fn an_interrupted_large_change_is_rolled_back_when_the_store_opens() {
         0,
         "rolled back once, not again"
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The agenda index: Today and the drafts list read it instead of every patient's records.
+
+/// A small seeded generator (xorshift64*), so a failing round can be run again by its seed.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    /// A moment within `days` of `around`, to the minute.
+    fn near(&mut self, around: jiff::Timestamp, days: i64) -> jiff::Timestamp {
+        let mins = (self.next() % (2 * days as u64 * 1440)) as i64 - days * 1440;
+        around + jiff::SignedDuration::from_mins(mins)
+    }
+    fn pick<'a, T>(&mut self, list: &'a [T]) -> Option<&'a T> {
+        (!list.is_empty()).then(|| &list[self.below(list.len())])
+    }
+}
+
+/// Today as every patient's records give it, with the rules applied to the records directly.
+fn today_scanned(
+    store: &SledStore,
+    cadence: &kitnotes::model::cadence::Cadence,
+    gap: kitnotes::model::cadence::CadenceStep,
+    now: jiff::Timestamp,
+    tz: &jiff::tz::TimeZone,
+) -> kitnotes::model::today::Today {
+    let mut t = kitnotes::model::today::Today::default();
+    for p in store.patients().unwrap() {
+        let r = store.patient_records(&p.id).unwrap().unwrap();
+        t.add_scanned(&r, cadence, gap, now, tz);
+    }
+    t.sort();
+    t
+}
+
+/// The drafts list as every patient's records give it: each unsigned note, oldest first.
+fn drafts_scanned(store: &SledStore) -> Vec<(RecordId, String, bool, jiff::Timestamp, String)> {
+    let mut rows = Vec::new();
+    for p in store.patients().unwrap() {
+        let r = store.patient_records(&p.id).unwrap().unwrap();
+        for n in r.notes.iter().filter(|n| !n.is_signed()) {
+            rows.push((
+                n.id.clone(),
+                p.name.clone(),
+                p.archived,
+                n.at,
+                n.title.clone(),
+            ));
+        }
+    }
+    rows.sort_by(|a, b| a.3.cmp(&b.3).then_with(|| a.0.cmp(&b.0)));
+    rows
+}
+
+/// Today and the drafts list from the index equal the full scan, at several moments and in two
+/// zones, and the index equals the agendas made from the records.
+fn assert_index_matches(store: &SledStore, now: jiff::Timestamp, context: &str) {
+    let mut indexed = store.agendas().unwrap();
+    let mut scanned = kitnotes::store::scan_agendas(store).unwrap();
+    indexed.sort_by(|a, b| a.patient.cmp(&b.patient));
+    scanned.sort_by(|a, b| a.patient.cmp(&b.patient));
+    assert_eq!(indexed, scanned, "{context}: the agendas");
+    let cadence = kitnotes::model::cadence::Cadence::default();
+    let gap = kitnotes::model::cadence::CadenceStep::Weeks(8);
+    let zones = [
+        jiff::tz::TimeZone::UTC,
+        jiff::tz::TimeZone::fixed(jiff::tz::offset(-5)),
+    ];
+    for tz in &zones {
+        for hours in [-80, -3, 0, 20, 24 * 6, 24 * 40] {
+            let at = now + jiff::SignedDuration::from_hours(hours);
+            let from_index =
+                kitnotes::app::views::read_today(store, &cadence, gap, at, tz).unwrap();
+            let full = today_scanned(store, &cadence, gap, at, tz);
+            assert_eq!(from_index, full, "{context}: Today at {at} in {tz:?}");
+        }
+    }
+    let drafts: Vec<_> = kitnotes::app::drafts::unsigned_drafts(store)
+        .unwrap()
+        .into_iter()
+        .map(|d| (d.note, d.patient_name, d.archived, d.at, d.title))
+        .collect();
+    assert_eq!(drafts, drafts_scanned(store), "{context}: the drafts list");
+}
+
+/// One random write of the kinds Today and the drafts list read; `None` if it was refused
+/// (a random change may break a rule, and the store must refuse it whole).
+fn random_write(
+    store: &SledStore,
+    dice: &mut Dice,
+    now: jiff::Timestamp,
+    n: usize,
+) -> &'static str {
+    let patients: Vec<Patient> = store.patients().unwrap();
+    let id = |what: &str| rid(&format!("{what}{n}"));
+    let Some(p) = dice.pick(&patients).cloned() else {
+        store
+            .put(patient(&format!("p{n}"), &format!("Invented Person {n}")))
+            .unwrap();
+        return "patient";
+    };
+    let r = store.patient_records(&p.id).unwrap().unwrap();
+    let drafts: Vec<&Note> = r.notes.iter().filter(|n| !n.is_signed()).collect();
+    let kind = dice.below(15);
+    let (what, result) = match kind {
+        0 => (
+            "patient",
+            store.put(patient(&format!("p{n}"), &format!("Invented Person {n}"))),
+        ),
+        1 | 2 => {
+            let mut note = note(&format!("n{n}"), p.id.as_str(), "2026-01-01T00:00:00Z");
+            note.at = dice.near(now, 20);
+            note.kind = NoteKind::ALL[dice.below(4)];
+            ("draft", store.put(Record::Note(note)))
+        }
+        3 | 4 => match dice.pick(&drafts) {
+            Some(d) => {
+                let mut d = (*d).clone();
+                let at = dice.near(d.at, 3).max(d.at);
+                d.sign("Dr. Invented", at, &[]).unwrap();
+                ("sign", store.put(Record::Note(d)))
+            }
+            None => ("sign", Ok(())),
+        },
+        5 => match dice.pick(&drafts) {
+            Some(d) => ("discard", store.apply(&[Change::Delete(d.id.to_string())])),
+            None => ("discard", Ok(())),
+        },
+        6 | 7 => {
+            let mut items: Vec<u8> = (0..9).map(|_| dice.below(4) as u8).collect();
+            if dice.chance(70) {
+                items[8] = 1 + dice.below(3) as u8;
+            }
+            let mut m = phq9(
+                &format!("m{n}"),
+                p.id.as_str(),
+                "2026-01-01T00:00:00Z",
+                items,
+            );
+            if let Record::Measure(m) = &mut m {
+                m.at = dice.near(now, 20);
+            }
+            ("phq9", store.put(m))
+        }
+        8 => (
+            "follow-up",
+            store.put(Record::SafetyFollowUp(SafetyFollowUp {
+                id: id("f"),
+                patient: p.id.clone(),
+                at: dice.near(now, 20),
+                risk: RiskLevel::Low,
+                plan: "Invented plan: call tomorrow".into(),
+                by: "Dr. Invented".into(),
+                measure: None,
+            })),
+        ),
+        9 => {
+            let status = [
+                GoalStatus::Active,
+                GoalStatus::Active,
+                GoalStatus::Paused,
+                GoalStatus::Achieved,
+                GoalStatus::Dropped,
+            ][dice.below(5)];
+            (
+                "goal",
+                store.put(Record::Goal(IntegrationGoal {
+                    id: id("g"),
+                    patient: p.id.clone(),
+                    // Set before the doses around now, mostly, so their check-ins are expected.
+                    at: dice.near(now - jiff::SignedDuration::from_hours(24 * 40), 40),
+                    title: "Walk by the water".into(),
+                    domain: LifeDomain::Health,
+                    status,
+                    target_date: None,
+                    source_note: None,
+                    sessions: Vec::new(),
+                    check_ins: Vec::new(),
+                })),
+            )
+        }
+        10 => match dice.pick(&r.goals).cloned() {
+            Some(mut g) => {
+                g.check_ins.push(CheckIn {
+                    at: dice.near(now, 20),
+                    progress: dice.below(11) as u8,
+                    note: String::new(),
+                    integration_note: None,
+                });
+                ("check-in", store.put(Record::Goal(g)))
+            }
+            None => ("check-in", Ok(())),
+        },
+        11 | 12 => {
+            // Half of them about today, so the day's sessions and fresh cadences are tested.
+            let days = if dice.chance(50) { 2 } else { 30 };
+            let at = dice.near(now, days);
+            let mut s = DosingSession::new(id("s"), p.id.clone(), at, "ketamine", Route::Im);
+            s.dose_mg = Some(35.0);
+            if dice.chance(75) {
+                s.dose_time = Some(at + jiff::SignedDuration::from_mins(10));
+                if dice.chance(50) {
+                    s.discharge = Some(Box::new(Discharge {
+                        at: at + jiff::SignedDuration::from_mins(130),
+                        transport_arranged: true,
+                        collected_by: None,
+                        transport_refused: None,
+                        ready_minutes: None,
+                    }));
+                }
+            }
+            ("session", store.put(Record::Session(s)))
+        }
+        13 => {
+            let mut p = p.clone();
+            if dice.chance(50) {
+                p.archived = !p.archived;
+            } else {
+                p.name = format!("Invented Renamed {n}");
+            }
+            ("archive or rename", store.put(Record::Patient(p)))
+        }
+        _ => (
+            "course",
+            store.put(Record::Course(Course {
+                id: id("c"),
+                patient: p.id.clone(),
+                // Mostly before the doses around now, so the current course has doses.
+                at: dice.near(now - jiff::SignedDuration::from_hours(24 * 45), 30),
+                kind: CourseKind::ALL[dice.below(3)],
+                by: "Dr. Invented".into(),
+                planned_sessions: None,
+                reason: String::new(),
+            })),
+        ),
+    };
+    match result {
+        Ok(()) => what,
+        Err(_) => "refused",
+    }
+}
+
+#[test]
+fn today_and_the_drafts_list_from_the_index_equal_the_full_scan_after_random_writes() {
+    let now = ts("2026-11-01T15:00:00Z");
+    for seed in [1u64, 7, 42, 2026] {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
+        let mut dice = Dice(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+        let mut done: std::collections::HashMap<&str, usize> = Default::default();
+        for n in 0..160 {
+            let what = random_write(&store, &mut dice, now, n);
+            *done.entry(what).or_default() += 1;
+            if n % 20 == 19 {
+                assert_index_matches(&store, now, &format!("seed {seed}, after write {n}"));
+            }
+        }
+        // An import: a new patient's records added in two parts.
+        let actor = kitnotes::store::Actor::new("import", now);
+        let mut parts = vec![
+            Ok(vec![
+                patient("imported", "Invented Imported"),
+                Record::Note(note("in1", "imported", "2026-10-31T09:00:00Z")),
+            ]),
+            Ok(vec![
+                phq9(
+                    "im1",
+                    "imported",
+                    "2026-10-31T10:00:00Z",
+                    vec![1, 1, 1, 1, 1, 1, 1, 1, 2],
+                ),
+                Record::Note(note("in2", "imported", "2026-10-30T09:00:00Z")),
+            ]),
+        ]
+        .into_iter();
+        store
+            .add_in_parts(
+                &mut parts,
+                &mut std::iter::empty(),
+                &actor.event(kitnotes::store::AuditAction::Imported),
+            )
+            .unwrap();
+        assert_index_matches(&store, now, &format!("seed {seed}, after an import"));
+        // Every kind of write happened, so the comparison covered each.
+        for what in [
+            "draft",
+            "sign",
+            "discard",
+            "phq9",
+            "follow-up",
+            "goal",
+            "check-in",
+            "session",
+            "archive or rename",
+            "course",
+        ] {
+            assert!(
+                done.get(what).is_some_and(|n| *n > 0),
+                "seed {seed}: no {what} in {done:?}"
+            );
+        }
+        let report = store.check().unwrap();
+        assert!(report.is_ok(), "seed {seed}: {:?}", report.problems);
+        drop(store);
+        let store = SledStore::open(dir.path()).unwrap();
+        assert_index_matches(&store, now, &format!("seed {seed}, reopened"));
+    }
+}
+
+#[test]
+fn check_reports_an_agenda_out_of_step_and_reindex_mends_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    store.put(patient("p1", "Invented One")).unwrap();
+    store
+        .put(Record::Note(note("n1", "p1", "2026-10-31T09:00:00Z")))
+        .unwrap();
+    // The draft's agenda entry goes behind the store's back: the list would miss it.
+    let db = raw_db(&store);
+    let key: Vec<u8> = [&b"G\0"[..], b"p1"].concat();
+    let before = db.get(&key).unwrap().unwrap();
+    db.remove(&key).unwrap();
+    let report = store.check().unwrap();
+    assert!(
+        report
+            .problems
+            .iter()
+            .any(|p| p.contains("agenda index: patient p1 has no agenda")),
+        "{:?}",
+        report.problems
+    );
+    assert!(
+        kitnotes::app::drafts::unsigned_drafts(&store)
+            .unwrap()
+            .is_empty()
+    );
+    store.reindex().unwrap();
+    assert_eq!(db.get(&key).unwrap().unwrap(), before);
+    assert!(store.check().unwrap().is_ok());
+    let drafts = kitnotes::app::drafts::unsigned_drafts(&store).unwrap();
+    assert_eq!(drafts.len(), 1);
+    assert_eq!(drafts[0].title, "Note n1");
 }

@@ -3,7 +3,7 @@
 
 use super::popup::{Filterable, FilteredList, Popup};
 use super::{App, Pane};
-use crate::model::{Note, NoteKind, Patient, PatientId, RecordId};
+use crate::model::{NoteKind, PatientId, RecordId};
 use crate::store::Store;
 use jiff::Timestamp;
 
@@ -29,34 +29,22 @@ impl Filterable for DraftRow {
 
 /// Every unsigned note in the store with its patient, oldest first (ties by id, so the order
 /// is the same every time).
+/// Read from the start of the patients' agendas (`store::agenda`), not their records.
 pub fn unsigned_drafts(store: &dyn Store) -> anyhow::Result<Vec<DraftRow>> {
     let mut rows = Vec::new();
-    for p in store.patients()? {
-        let Some(records) = store.patient_records(&p.id)? else {
-            continue;
-        };
-        rows.extend(
-            records
-                .notes
-                .iter()
-                .filter(|n| !n.is_signed())
-                .map(|n| row(&p, n)),
-        );
+    for a in store.patient_drafts()? {
+        rows.extend(a.drafts.iter().map(|n| DraftRow {
+            patient: a.patient.clone(),
+            patient_name: a.name.clone(),
+            archived: a.archived,
+            note: n.id.clone(),
+            kind: n.kind,
+            title: n.title.clone(),
+            at: n.at,
+        }));
     }
     rows.sort_by(|a, b| a.at.cmp(&b.at).then_with(|| a.note.cmp(&b.note)));
     Ok(rows)
-}
-
-fn row(p: &Patient, n: &Note) -> DraftRow {
-    DraftRow {
-        patient: p.id.clone(),
-        patient_name: p.name.clone(),
-        archived: p.archived,
-        note: n.id.clone(),
-        kind: n.kind,
-        title: n.title.clone(),
-        at: n.at,
-    }
 }
 
 impl App {

@@ -10,7 +10,7 @@ pub mod component;
 pub mod confirm;
 pub mod console;
 pub mod detail;
-mod drafts;
+pub mod drafts;
 pub mod editor;
 pub mod field;
 pub mod fuzzy;

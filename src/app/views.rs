@@ -63,9 +63,8 @@ pub fn goals_in_order(r: &PatientRecords) -> Vec<&IntegrationGoal> {
     goals
 }
 
-/// Reads every patient from the store and makes the Today list at `now`. It reads the whole
-/// caseload: 2 ms for the 12-patient demo, 1.5 s for 1,000 patients x 100 notes (docs/ARCHITECTURE.md);
-/// an index of what is due belongs with the search index (issue 7).
+/// Makes the Today list at `now` from every patient's agenda (`store::agenda`): one small
+/// value per patient, not their records (docs/PERFORMANCE.md, "Today and the drafts list").
 pub fn read_today(
     store: &dyn crate::store::Store,
     cadence: &crate::model::cadence::Cadence,
@@ -73,12 +72,9 @@ pub fn read_today(
     now: jiff::Timestamp,
     tz: &jiff::tz::TimeZone,
 ) -> anyhow::Result<Today> {
-    // One patient at a time, so memory stays that of the largest patient, not the caseload.
     let mut t = Today::default();
-    for p in store.patients()? {
-        if let Some(r) = store.patient_records(&p.id)? {
-            t.add(&r, cadence, gap, now, tz);
-        }
+    for a in store.agendas()? {
+        t.add_agenda(&a, cadence, gap, now, tz);
     }
     t.sort();
     Ok(t)

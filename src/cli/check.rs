@@ -7,7 +7,8 @@ use std::process::ExitCode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Build the search index again from the records first (then check as usual).
+    /// Build the search index and the agenda index (Today, the drafts list) again from the
+    /// records first (then check as usual).
     #[arg(long)]
     pub reindex: bool,
     /// The tally file (kitnotes.tally) is damaged or gone and the database is the one to keep:
@@ -31,7 +32,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         let docs = store.reindex()?;
         writeln!(
             out,
-            "Search index rebuilt: {docs} entries in {:.1} s",
+            "Search index rebuilt: {docs} entries, and the agenda index, in {:.1} s",
             started.elapsed().as_secs_f64()
         )?;
     }
@@ -124,8 +125,8 @@ fn report(dir: &std::path::Path, report: &crate::store::CheckReport) -> anyhow::
     if report.is_ok() {
         writeln!(
             out,
-            "Integrity: OK (every record decoded and checked; the id index, the search index and \
-             references agree)"
+            "Integrity: OK (every record decoded and checked; the id index, the search index, the \
+             agenda index and references agree)"
         )?;
         Ok(ExitCode::SUCCESS)
     } else {
@@ -137,11 +138,12 @@ fn report(dir: &std::path::Path, report: &crate::store::CheckReport) -> anyhow::
         if report
             .problems
             .iter()
-            .all(|p| p.starts_with("search index"))
+            .all(|p| p.starts_with("search index") || p.starts_with("agenda index"))
         {
             writeln!(
                 out,
-                "Only the search index is out of step: `kitnotes check --reindex` rebuilds it."
+                "Only the search or agenda index is out of step: `kitnotes check --reindex` \
+                 rebuilds them."
             )?;
         } else {
             writeln!(

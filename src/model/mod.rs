@@ -1,6 +1,7 @@
 //! The clinical domain, pure: patients, notes, dosing sessions, goals, measures and their scoring,
 //! monitoring rules and timeline assembly. No terminal, no disk, no clock: time is passed in.
 
+pub mod agenda;
 pub mod cadence;
 pub mod course;
 pub mod goal;

@@ -245,8 +245,23 @@ pub fn today(
 
 impl Today {
     /// Adds one patient's rows (unsorted), so a caller can read patients one at a time and keep
-    /// none of them; [`Today::sort`] puts the rows in order at the end.
+    /// none of them; [`Today::sort`] puts the rows in order at the end. The rules are
+    /// [`Today::add_agenda`]'s, on the patient's agenda.
     pub fn add(
+        &mut self,
+        r: &PatientRecords,
+        cadence: &Cadence,
+        gap: CadenceStep,
+        now: Timestamp,
+        tz: &TimeZone,
+    ) {
+        self.add_agenda(&super::agenda::Agenda::of(r), cadence, gap, now, tz);
+    }
+
+    /// [`Today::add`] from the whole records, the rules applied to them directly rather than
+    /// through the patient's agenda: the full scan, kept to prove that Today from the agenda
+    /// index is the same list (the tests after random writes, `store::agenda`).
+    pub fn add_scanned(
         &mut self,
         r: &PatientRecords,
         cadence: &Cadence,

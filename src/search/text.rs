@@ -32,27 +32,50 @@ pub struct Word {
 /// The words of `text`, in order.
 pub fn words(text: &str) -> Vec<Word> {
     let mut out = Vec::new();
-    let mut current: Option<Word> = None;
+    each_word(text, |w, start, end| {
+        out.push(Word {
+            text: w.to_owned(),
+            start,
+            end,
+        })
+    });
+    out
+}
+
+/// Each word of `text` in order, folded, with where it sits (byte offsets), given to `each`
+/// from one buffer: no allocation per word, for the index's writing and checking.
+pub fn each_word(text: &str, mut each: impl FnMut(&str, usize, usize)) {
+    let mut folded = String::with_capacity(MAX_WORD_BYTES);
+    // The current word's start and end, while in one.
+    let mut current: Option<(usize, usize)> = None;
     for (i, c) in text.char_indices() {
-        if c.is_alphanumeric() || (is_combining(c) && current.is_some()) {
-            let w = current.get_or_insert_with(|| Word {
-                text: String::new(),
-                start: i,
-                end: i,
-            });
+        // ASCII, most of any text, without the Unicode tables: the same answers.
+        let word_char = if c.is_ascii() {
+            c.is_ascii_alphanumeric()
+        } else {
+            c.is_alphanumeric() || (is_combining(c) && current.is_some())
+        };
+        if word_char {
+            let span = current.get_or_insert((i, i));
             if !is_combining(c) {
-                let f = fold(c);
-                if w.text.len() + f.len_utf8() <= MAX_WORD_BYTES {
-                    w.text.push(f);
+                let f = if c.is_ascii() {
+                    c.to_ascii_lowercase()
+                } else {
+                    fold(c)
+                };
+                if folded.len() + f.len_utf8() <= MAX_WORD_BYTES {
+                    folded.push(f);
                 }
             }
-            w.end = i + c.len_utf8();
-        } else if let Some(w) = current.take() {
-            out.push(w);
+            span.1 = i + c.len_utf8();
+        } else if let Some((start, end)) = current.take() {
+            each(&folded, start, end);
+            folded.clear();
         }
     }
-    out.extend(current);
-    out
+    if let Some((start, end)) = current {
+        each(&folded, start, end);
+    }
 }
 
 /// Folds a word as typed in a query.

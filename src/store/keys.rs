@@ -14,6 +14,8 @@
 //! Q\0<patient id>                              search index: the patient's number in the doc table
 //! W\0<bucket>                                  search index: the words, by first letter
 //! M\0search                                   search index: counts and the next numbers
+//! G\0<patient id>                             agenda index: what Today and the drafts list read
+//! M\0agenda                                   agenda index: its format, written once built
 //! M\0crypt                                    an encrypted store's header (store::crypt)
 //! M\0tally, M\0stamp                          the save number and the save stamp (store::tally)
 //! M\0binds                                    the records' bindings to the log (store::binding)
@@ -44,6 +46,9 @@ pub const RECORD_DOCS_PREFIX: &[u8] = b"R\0";
 pub const PATIENT_NO_PREFIX: &[u8] = b"Q\0";
 pub const WORDS_PREFIX: &[u8] = b"W\0";
 pub const SEARCH_STATS_KEY: &[u8] = b"M\0search";
+/// The agenda index (`store::agenda`): one value per patient, and its version.
+pub const AGENDA_PREFIX: &[u8] = b"G\0";
+pub const AGENDA_VERSION_KEY: &[u8] = b"M\0agenda";
 /// What is typed but not yet a record: the console's entry line, open and kept forms, where
 /// the editor is. Sealed like every value, not a record and not audited (it is not the record
 /// yet), replaced whole.
@@ -158,6 +163,8 @@ pub enum KeyParts {
     AuditHead,
     /// Any entry of the search index.
     Search,
+    /// Any entry of the agenda index.
+    Agenda,
 }
 
 /// The id part of a timeline key as stored: the record id in a plain store, its name in an
@@ -193,6 +200,9 @@ pub fn parse_key_named(name_len: Option<usize>, key: &[u8]) -> Option<KeyParts> 
     }
     if key == SEARCH_STATS_KEY || SEARCH_PREFIXES.iter().any(|p| key.starts_with(p)) {
         return Some(KeyParts::Search);
+    }
+    if key == AGENDA_VERSION_KEY || key.starts_with(AGENDA_PREFIX) {
+        return Some(KeyParts::Agenda);
     }
     if let Some(rest) = key.strip_prefix(AUDIT_PREFIX) {
         let seq = <[u8; 8]>::try_from(rest).ok()?;

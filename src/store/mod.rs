@@ -5,6 +5,7 @@
 //! prefix scan. Every multi-record change is one atomic sled batch, and [`Store::flush`] makes it
 //! durable on disk. The [`audit`] log is written in the same batch as the change it records.
 
+pub mod agenda;
 pub mod audit;
 pub mod backup;
 pub mod binding;
@@ -422,8 +423,22 @@ pub trait Store {
     /// match in all.
     fn search(&self, query: &crate::search::Query, limit: usize) -> Result<crate::search::Results>;
 
-    /// Builds the search index again from the records; returns how many entries it holds.
+    /// Builds the search index and the agenda index again from the records; returns how many
+    /// entries the search index holds.
     fn reindex(&self) -> Result<u64>;
+
+    /// Every patient's agenda (what Today and the drafts list read), in no set order. The sled
+    /// store reads its agenda index; the default reads every patient's records
+    /// ([`scan_agendas`]).
+    fn agendas(&self) -> Result<Vec<crate::model::agenda::Agenda>> {
+        scan_agendas(self)
+    }
+
+    /// Every patient's unsigned drafts (the drafts list), in no set order: the start of their
+    /// agendas ([`Store::agendas`]).
+    fn patient_drafts(&self) -> Result<Vec<crate::model::agenda::PatientDrafts>> {
+        Ok(self.agendas()?.into_iter().map(Into::into).collect())
+    }
 
     /// Stops keeping the search index until [`Store::reindex`] (or the next open) builds it,
     /// for loading many records at once: building it once at the end writes far less than
@@ -495,4 +510,16 @@ pub trait Store {
     fn unlock(&self, _passphrase: &[u8]) -> Result<()> {
         Ok(())
     }
+}
+
+/// Every patient's agenda made from their records: what the agenda index must hold, read the
+/// slow way (a store without the index, and the tests that prove the index).
+pub fn scan_agendas<S: Store + ?Sized>(store: &S) -> Result<Vec<crate::model::agenda::Agenda>> {
+    let mut out = Vec::new();
+    for p in store.patients()? {
+        if let Some(r) = store.patient_records(&p.id)? {
+            out.push(crate::model::agenda::Agenda::of(&r));
+        }
+    }
+    Ok(out)
 }
