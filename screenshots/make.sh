@@ -39,6 +39,8 @@ shot console-vitals-error "${console}v12x/84<Enter>"
 shot narrow-80x24 "<Down><Enter><Enter>" 80x24
 shot locked "<Down><Enter>w<Enter>Arrived<Space>on<Space>time<A-l>"
 NO_COLOR=1 shot monochrome "<Down><Enter>"
+# Last: it leaves a draft, which the pictures above must not show.
+shot editor-help "<Down><Down><Enter>w<Enter><F1>delete"
 # The first page of a patient's PDF chart, as a picture (pdftoppm is in poppler-utils).
 "$k" --demo export --format pdf --patient p0003 -o "$tmp/chart.pdf" 2>/dev/null
 pdftoppm -png -r 60 -f 1 -l 1 -singlefile "$tmp/chart.pdf" screenshots/chart-page
