@@ -392,3 +392,37 @@ fn a_long_name_is_cut_with_an_ellipsis_and_keeps_the_age_in_view() {
     assert!(row.contains('…'), "the name is cut with …: {row:?}");
     assert!(row.contains(" 46 "), "the age stays in view: {row:?}");
 }
+
+/// The mouse reaches the panes only when they are on top: a click or the wheel over Today
+/// (or the session console) does not change the patient selected under it.
+#[test]
+fn the_mouse_does_nothing_to_the_panes_hidden_under_a_view() {
+    use ratatui::crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let dir = TempDir::new().unwrap();
+    let mut app = app_on(demo_store(&dir), KeymapPreset::Default, (120, 40));
+    let at = |kind, column, row| MouseEvent {
+        kind,
+        column,
+        row,
+        modifiers: KeyModifiers::NONE,
+    };
+    press(&mut app, "t");
+    let before = app.roster.cursor.selected;
+    app.mouse(at(MouseEventKind::Down(MouseButton::Left), 5, 8));
+    app.mouse(at(MouseEventKind::ScrollDown, 5, 8));
+    assert_eq!(
+        app.roster.cursor.selected, before,
+        "the hidden patient list did not move"
+    );
+    assert!(
+        matches!(app.view, Some(View::Today(_))),
+        "Today is still open"
+    );
+    // With Today closed, the same click selects a patient.
+    press(&mut app, "<Esc>");
+    app.mouse(at(MouseEventKind::Down(MouseButton::Left), 5, 8));
+    assert_ne!(
+        app.roster.cursor.selected, before,
+        "a click on the list selects"
+    );
+}
