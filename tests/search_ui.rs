@@ -144,14 +144,26 @@ fn typing_a_query_character_by_character_narrows_the_count_on_screen() {
         counts[0] > counts[1] && counts[1] > counts[4] && counts[4] > 0,
         "{counts:?}"
     );
-    // Many matches: the best are listed and the popup says so.
-    let many = {
-        let mut g = demo_app((120, 40));
-        press(&mut g.app, "F");
-        type_text(&mut g.app, "th");
-        count_line(&g.app)
+    // Many matches: while typing, the best 60 are read (what a key must make); the popup says
+    // so, and going to the end of them reads the best 200.
+    let mut g = demo_app((120, 40));
+    press(&mut g.app, "F");
+    type_text(&mut g.app, "th");
+    let many = count_line(&g.app);
+    assert!(
+        many.contains("showing the best 60: more as you go down"),
+        "{many}"
+    );
+    press(&mut g.app, "<End>");
+    let all = count_line(&g.app);
+    assert!(all.contains("showing the best 200"), "{all}");
+    let Some(Popup::Search(p)) = &g.app.popup else {
+        panic!("the search is open")
     };
-    assert!(many.contains("showing the best 200"), "{many}");
+    assert_eq!(
+        p.cursor.selected, 199,
+        "<End> goes on to the last result read"
+    );
     // A second word narrows further; its first letter already does.
     let before = count(&f.app);
     type_text(&mut f.app, " father");

@@ -19,6 +19,11 @@ use std::ops::Range;
 /// Results kept and shown at most; the popup says how many more match.
 pub const LIMIT: usize = 200;
 
+/// Results read for each key while the query is typed: two screens of rows. Most of a key's
+/// time is making each result (its record read and checked, its snippet cut), so a key makes
+/// only what can be seen; moving the selection near the last of them reads up to [`LIMIT`].
+pub const FIRST: usize = 60;
+
 /// Whose records a search looks at.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
@@ -70,6 +75,9 @@ pub struct SearchPopup {
     pub outcome: Outcome,
     /// The selected result.
     pub cursor: ListCursor,
+    /// How many results the last run read: [`FIRST`] for a query as typed, [`LIMIT`] once
+    /// the selection went near the end of them.
+    pub limit: usize,
 }
 
 impl SearchPopup {
@@ -104,7 +112,7 @@ impl SearchPopup {
                 return;
             }
         };
-        self.outcome = match store.search(&query, LIMIT) {
+        self.outcome = match store.search(&query, self.limit) {
             Ok(results) => {
                 let by_id: HashMap<&PatientId, &Patient> =
                     patients.iter().map(|p| (&p.id, p)).collect();
@@ -131,6 +139,16 @@ impl SearchPopup {
     fn navigate(&mut self, action: Action, height: usize) -> bool {
         let len = self.hits().len();
         self.cursor.navigate(action, len, height)
+    }
+
+    /// Whether the selection is near the end of what was read while more match: a screen
+    /// from the last result read, or `<End>` on them.
+    fn wants_more(&self, height: usize) -> bool {
+        let Outcome::Found(f) = &self.outcome else {
+            return false;
+        };
+        let read = f.results.hits.len();
+        self.limit < LIMIT && read < f.results.total && self.cursor.selected + height >= read
     }
 }
 
@@ -238,6 +256,15 @@ impl App {
             order: kept.as_ref().map_or(Order::Best, |k| k.order),
             outcome: Outcome::Empty,
             cursor: ListCursor::default(),
+            // Back on a result further down than a typed query reads: all of them.
+            limit: if kept
+                .as_ref()
+                .is_some_and(|k| k.selected + self.search_rows() >= FIRST)
+            {
+                LIMIT
+            } else {
+                FIRST
+            },
         };
         p.run(
             self.store.as_ref(),
@@ -258,8 +285,11 @@ impl App {
     }
 
     /// After the query changed: search again.
+    /// Runs the query again as it now is (typed, another scope or order): from its first
+    /// results.
     pub(super) fn run_search(&mut self) {
         if let Some(Popup::Search(p)) = self.popup.as_mut() {
+            p.limit = FIRST;
             p.run(
                 self.store.as_ref(),
                 &self.settings.time_zone,
@@ -277,9 +307,37 @@ impl App {
             _ => return false,
         };
         let height = self.search_rows();
-        match self.popup.as_mut() {
+        let moved = match self.popup.as_mut() {
             Some(Popup::Search(p)) => p.navigate(action, height),
             _ => false,
+        };
+        if moved {
+            self.read_more_results(action);
+        }
+        moved
+    }
+
+    /// After a move near the end of the results read while typing: reads up to [`LIMIT`],
+    /// keeping the selection (`<End>` goes on to the new last result).
+    fn read_more_results(&mut self, action: Action) {
+        let height = self.search_rows();
+        let Some(Popup::Search(p)) = self.popup.as_mut() else {
+            return;
+        };
+        if !p.wants_more(height) {
+            return;
+        }
+        let cursor = p.cursor;
+        p.limit = LIMIT;
+        p.run(
+            self.store.as_ref(),
+            &self.settings.time_zone,
+            &self.roster.patients,
+        );
+        p.cursor = cursor;
+        if action == Action::MoveBottom {
+            let len = p.hits().len();
+            p.cursor.bottom(len, height);
         }
     }
 
@@ -289,7 +347,7 @@ impl App {
             return;
         };
         match action {
-            _ if p.navigate(action, height) => {}
+            _ if p.navigate(action, height) => self.read_more_results(action),
             Action::FieldNext | Action::FieldPrev => self.switch_search_scope(),
             Action::SearchOrder => {
                 p.order = p.order.next();
@@ -341,6 +399,8 @@ impl App {
             order: k.order,
             outcome: Outcome::Empty,
             cursor: ListCursor::default(),
+            // n and N go through every result kept, as the popup shows them.
+            limit: LIMIT,
         };
         p.run(
             self.store.as_ref(),

@@ -158,6 +158,9 @@ fn summary<'a>(p: &SearchPopup, theme: &Theme) -> Line<'a> {
             let text = match total {
                 0 => "No matches".to_string(),
                 1 => "1 match".to_string(),
+                t if shown < t && shown < crate::app::search::LIMIT => {
+                    format!("{t} matches, showing the best {shown}: more as you go down")
+                }
                 t if shown < t => format!("{t} matches, showing the best {shown}"),
                 t => format!("{t} matches"),
             };
