@@ -16,6 +16,9 @@ shot() { # name keys [size]
     -o "screenshots/$1.svg"
 }
 shot roster-timeline "<Down><Enter>"
+# Before any picture that writes a draft: two drafts made at the same fixed time would come in
+# either order.
+NO_COLOR=1 shot monochrome "<Down><Enter>"
 shot signed-note "<Down><Enter><Down><Down><Enter>"
 shot dosing-session "<Down><Enter><Down><Down><Down><Down><Down><Down><Down><Enter>"
 shot help "<Down><Enter>?"
@@ -38,7 +41,6 @@ shot console-80x24 "$console" 80x24
 shot console-vitals-error "${console}v12x/84<Enter>"
 shot narrow-80x24 "<Down><Enter><Enter>" 80x24
 shot locked "<Down><Enter>w<Enter>Arrived<Space>on<Space>time<A-l>"
-NO_COLOR=1 shot monochrome "<Down><Enter>"
 # Last: it leaves a draft, which the pictures above must not show.
 shot editor-help "<Down><Down><Enter>w<Enter><F1>delete"
 # The first page of a patient's PDF chart, as a picture (pdftoppm is in poppler-utils).
