@@ -1395,13 +1395,10 @@ fn the_palette_offers_console_actions_in_the_console_only() {
     // And running it from there opens the vitals line.
     type_text(&mut w.app, "record vitals");
     press(&mut w.app, "<Enter>");
-    let kind = w
-        .app
-        .console
-        .as_ref()
-        .and_then(|c| c.input.as_ref())
-        .map(|i| i.kind);
-    assert_eq!(kind, Some(kitnotes::app::console::InputKind::Vitals));
+    assert_eq!(
+        crate::common::console::line_kind(&w),
+        Some(kitnotes::app::console::InputKind::Vitals)
+    );
 }
 
 /// Issue 22: help and the palette fit their width: a description or action name too long is

@@ -87,12 +87,16 @@ pub trait Component {
 /// A list's own keys: `<Home>` and `<End>` go to the first and last row (the filter's start and
 /// end stay on `<C-a>` and `<C-e>`).
 pub fn list_key<C: Component + ?Sized>(c: &mut C, key: KeyEvent) -> bool {
-    let action = match key.code {
-        KeyCode::Home if key.modifiers.is_empty() => Action::MoveTop,
-        KeyCode::End if key.modifiers.is_empty() => Action::MoveBottom,
-        _ => return false,
-    };
-    c.navigate(action)
+    list_move(key).is_some_and(|action| c.navigate(action))
+}
+
+/// The move a list's own key makes: `<Home>` the first row, `<End>` the last.
+pub fn list_move(key: KeyEvent) -> Option<Action> {
+    match key.code {
+        KeyCode::Home if key.modifiers.is_empty() => Some(Action::MoveTop),
+        KeyCode::End if key.modifiers.is_empty() => Some(Action::MoveBottom),
+        _ => None,
+    }
 }
 
 /// What an action does to a list (or a one-field) popup: moves, close, confirm, quit.

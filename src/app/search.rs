@@ -11,7 +11,7 @@ use crate::model::{EntryKind, Patient, PatientId, RecordId, TimelineEntry};
 use crate::search::text::words;
 use crate::search::{Clause, DocKind, Filter, Hit, Order, Query, QueryError, Results};
 use jiff::tz::TimeZone;
-use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::crossterm::event::KeyEvent;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::ops::Range;
@@ -301,10 +301,8 @@ impl App {
     /// Keys the results take before the query field: Home and End go to the first and last
     /// result (the field's own start and end stay on Ctrl+A and Ctrl+E).
     pub(super) fn search_key(&mut self, key: KeyEvent) -> bool {
-        let action = match key.code {
-            KeyCode::Home if key.modifiers.is_empty() => Action::MoveTop,
-            KeyCode::End if key.modifiers.is_empty() => Action::MoveBottom,
-            _ => return false,
+        let Some(action) = super::component::list_move(key) else {
+            return false;
         };
         let height = self.search_rows();
         let moved = match self.popup.as_mut() {
