@@ -376,7 +376,8 @@ fn run_served(
                 Ok(code)
             }
             _ => anyhow::bail!(
-                "the open kitnotes runs search, export, today and audit for other processes;                  quit it to run this command"
+                "the open kitnotes runs search, export, today and audit for other processes; \
+                 quit it to run this command"
             ),
         }
     })();
