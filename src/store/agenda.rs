@@ -40,12 +40,7 @@ pub fn agenda_key(tree: Vault<'_>, patient: &PatientId) -> Vec<u8> {
     .concat()
 }
 
-fn corrupt(key: &[u8], detail: impl Into<String>) -> StoreError {
-    StoreError::Corrupt {
-        key: super::sled_store::printable_key(key),
-        detail: detail.into(),
-    }
-}
+use super::index::corrupt;
 
 // ---------------------------------------------------------------------------------------------
 // The value

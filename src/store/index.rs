@@ -61,7 +61,7 @@ pub const MAX_PREFIX_WORDS: usize = 512;
 /// Keys to write, each with its new value (`None`: remove the key).
 pub type IndexOps = Vec<(Vec<u8>, Option<Vec<u8>>)>;
 
-fn corrupt(key: &[u8], detail: impl Into<String>) -> StoreError {
+pub(super) fn corrupt(key: &[u8], detail: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         key: super::sled_store::printable_key(key),
         detail: detail.into(),
