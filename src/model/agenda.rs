@@ -301,10 +301,9 @@ impl Agenda {
     /// note signed and no follow-up entry made after the score.
     pub fn unanswered_item9(&self) -> impl Iterator<Item = &Item9Entry> {
         let last_follow_up = self.follow_ups.iter().map(|f| f.1).max();
-        let last = self.last_signed.max(last_follow_up);
         self.item9
             .iter()
-            .filter(move |m| last.is_none_or(|t| t <= m.at))
+            .filter(move |m| super::safety::item9_open(self.last_signed, last_follow_up, m.at))
     }
 }
 

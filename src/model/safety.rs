@@ -115,6 +115,17 @@ pub fn answered_after(r: &PatientRecords, at: Timestamp) -> Option<Answered<'_>>
     }
 }
 
+/// Whether an item-9 answer given at `at` is still open: neither the latest signed note nor the
+/// latest follow-up came after it (a note signed before the score answers nothing). The one
+/// rule for the record ([`unanswered_item9`]) and the agenda index (`Agenda::unanswered_item9`).
+pub fn item9_open(
+    last_signed: Option<jiff::Timestamp>,
+    last_follow_up: Option<jiff::Timestamp>,
+    at: jiff::Timestamp,
+) -> bool {
+    last_signed.max(last_follow_up).is_none_or(|t| t <= at)
+}
+
 /// PHQ-9 measures with item 9 above 0 that nothing after them has answered, oldest first.
 pub fn unanswered_item9(r: &PatientRecords) -> Vec<&Measure> {
     // The latest signing or follow-up answers every answer before it: one pass, not one per
@@ -126,13 +137,12 @@ pub fn unanswered_item9(r: &PatientRecords) -> Vec<&Measure> {
         .filter_map(|n| n.signed_at)
         .max();
     let last_follow_up = r.follow_ups.iter().map(|f| f.at).max();
-    let last = last_note.max(last_follow_up);
     let mut out: Vec<&Measure> = r
         .measures
         .iter()
         .filter(|m| m.instrument == Instrument::Phq9)
         .filter(|m| m.score().is_ok_and(|s| s.item9_flag()))
-        .filter(|m| last.is_none_or(|t| t <= m.at))
+        .filter(|m| item9_open(last_note, last_follow_up, m.at))
         .collect();
     out.sort_by(|a, b| (a.at, &a.id).cmp(&(b.at, &b.id)));
     out
