@@ -14,8 +14,9 @@ const PAGE: usize = 100;
 /// Pages followed at most in one pull (a server whose next link never ends).
 const MAX_PAGES: usize = 100_000;
 
-/// A resource's key, the version to note once its record is written, and who wrote it.
-type Adopt = (String, Seen, Option<(String, Author)>);
+/// A resource's key, the version to note, the record that must be written here first (none when
+/// this laptop already holds the same), and who wrote it.
+type Adopt = (String, Seen, Option<String>, Option<Author>);
 
 /// The newest version of one resource in the history read.
 struct Latest {
@@ -136,7 +137,7 @@ pub(super) fn pull(
         };
         match mine {
             Some(mine) if hash_line(&mine) == hash => {
-                adopt.push((key, seen_now, None));
+                adopt.push((key, seen_now, None, None));
             }
             Some(mine) if seen.as_deref() != Some(hash_line(&mine).as_str()) => {
                 // Changed here since the server was last seen, and changed there: both stay.
@@ -164,17 +165,22 @@ pub(super) fn pull(
             _ => {
                 let id = record.id().to_owned();
                 changes.push((record, author.clone()));
-                adopt.push((key, seen_now, record_author.map(|a| (id, a))));
+                adopt.push((key, seen_now, Some(id), record_author));
             }
         }
     }
     let written = write(store, opts, changes, report)?;
-    for (key, seen, author) in adopt {
-        if let Some((id, a)) = &author {
+    for (key, seen, record, author) in adopt {
+        // A record the store refused here (a signed note changed, say) is not taken as seen,
+        // whoever wrote it: else the next push would send this laptop's version over the
+        // server's without a conflict.
+        if let Some(id) = &record {
             if !written.contains_key(id.as_str()) {
                 continue;
             }
-            state.authors.insert(id.clone(), a.clone());
+            if let Some(a) = author {
+                state.authors.insert(id.clone(), a);
+            }
         }
         state.conflicts.retain(|c| c.key != key);
         state.seen.insert(key, seen);
