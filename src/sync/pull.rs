@@ -42,6 +42,10 @@ pub(super) fn pull(
         .pulled_to
         .as_ref()
         .and_then(|t| Some((t.parse().ok()?, t.clone())));
+    // Whether the history was read to its last page. A read that stops before it writes
+    // nothing and keeps `pulled_to`: the pages not read are never skipped, and a push never
+    // sends a record without the version the server holds.
+    let mut whole = false;
     for _ in 0..MAX_PAGES {
         let reply = server.get(&url)?;
         if reply.status != 200 {
@@ -71,9 +75,23 @@ pub(super) fn pull(
             .and_then(|l| l.get("url"))
             .and_then(Value::as_str);
         match next.map(|n| on_this_server(server.base(), n)) {
+            None => {
+                whole = true;
+                break;
+            }
             Some(n) if !n.is_empty() && n != url => url = n,
-            _ => break,
+            Some(_) => break,
         }
+    }
+    if !whole {
+        return Err(SyncError::Malformed {
+            server: server.base().to_owned(),
+            what: "the history read".into(),
+            detail: format!(
+                "its next page could not be read (a link to another server, the same page \
+                 again, or more than {MAX_PAGES} pages); nothing of it was written here"
+            ),
+        });
     }
 
     let mut local = LocalView::default();
