@@ -849,3 +849,27 @@ impl Store for Shared {
         self.0.unlock(passphrase)
     }
 }
+
+/// A therapist who types vitals onto the session's lock screen of a store with no passphrase
+/// loses none of it: the keys come back in an observation line once unlocked, not entered.
+#[test]
+fn keys_typed_on_a_sessions_lock_screen_without_a_passphrase_come_back_in_a_line() {
+    let mut w = writer((120, 40));
+    crate::common::console::start(&mut w, "esketamine");
+    press(&mut w.app, "L");
+    assert!(w.app.lock.is_some(), "L locks the console");
+    type_text(&mut w.app, "BP 150/90");
+    press(&mut w.app, "<Enter>");
+    assert!(
+        w.app.lock.is_none(),
+        "Enter unlocks a store with no passphrase"
+    );
+    let c = w.app.console.as_ref().expect("the console is back");
+    let line = c.input.as_ref().expect("an observation line is open");
+    assert_eq!(line.field.text(), "BP 150/90");
+    assert!(
+        status(&w.app).contains("while the screen was locked"),
+        "{}",
+        status(&w.app)
+    );
+}

@@ -293,6 +293,9 @@ impl App {
             {
                 l.push(c.encode_utf8(&mut [0; 4]));
             }
+            // No passphrase to type: in a session, what is typed blind (vitals, a word) is
+            // held and comes back in an observation line once unlocked, never dropped.
+            KeyCode::Char(c) if !ctrl && self.console.is_some() => self.hidden.held.push(c),
             _ => {}
         }
     }
@@ -377,6 +380,9 @@ impl App {
             .collect::<Vec<_>>()
             .join(". ");
         self.status = Some(Status { text, error });
+        if !error {
+            self.give_back_held_keys("the screen was locked");
+        }
     }
 
     /// The patient list, the open patient, Today and the console's session, read again.

@@ -627,24 +627,30 @@ impl App {
         if self.privacy {
             return;
         }
-        let held = std::mem::take(&mut self.hidden.held);
+        self.give_back_held_keys("the screen was hidden");
         let ignored = std::mem::take(&mut self.hidden.ignored);
-        if !held.is_empty() && self.console.as_ref().is_some_and(|c| c.input.is_none()) {
-            self.update(Action::SessionObserve);
-            if let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut()) {
-                i.field.paste(&held);
-                self.say(
-                    "What you typed while the screen was hidden is in this observation line: \
-                     Enter stores it, Esc keeps it as a draft"
-                        .into(),
-                );
-            }
-        }
         if ignored > 0 {
             let keys = if ignored == 1 { "key" } else { "keys" };
             self.say_error(format!(
                 "{ignored} {keys} typed while the screen was hidden did nothing (kitnotes does not run commands it cannot show)"
             ));
+        }
+    }
+
+    /// Printable keys typed in the console while it could not be seen (hidden, or locked on a
+    /// store with no passphrase) are put in an observation line, not entered: a word typed
+    /// blind is kept, never run as commands nor dropped.
+    fn give_back_held_keys(&mut self, while_: &str) {
+        let held = std::mem::take(&mut self.hidden.held);
+        if !held.is_empty() && self.console.as_ref().is_some_and(|c| c.input.is_none()) {
+            self.update(Action::SessionObserve);
+            if let Some(i) = self.console.as_mut().and_then(|c| c.input.as_mut()) {
+                i.field.paste(&held);
+                self.say(format!(
+                    "What you typed while {while_} is in this observation line: \
+                     Enter stores it, Esc keeps it as a draft"
+                ));
+            }
         }
     }
 
