@@ -208,7 +208,8 @@ pub type StoreTask = Box<dyn FnMut(&dyn Store) -> Option<String>>;
 
 /// All state of a running kitnotes.
 pub struct App {
-    store: Box<dyn Store>,
+    /// Shared with work done off the UI thread (commands answered over the socket, a sync).
+    store: std::sync::Arc<dyn Store + Send + Sync>,
     clock: Box<dyn Clock>,
     ids: IdSource,
     pub settings: AppSettings,
@@ -272,7 +273,7 @@ pub struct App {
 
 impl App {
     pub fn new(
-        store: Box<dyn Store>,
+        store: Box<dyn Store + Send + Sync>,
         clock: Box<dyn Clock>,
         ids: IdSource,
         keymap: Keymap,
@@ -280,7 +281,7 @@ impl App {
     ) -> anyhow::Result<Self> {
         let last_input = clock.now();
         let mut app = Self {
-            store,
+            store: store.into(),
             clock,
             ids,
             theme: settings.theme,
@@ -345,6 +346,11 @@ impl App {
     /// The store, for reading (tests check what a save wrote).
     pub fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// The store, shared, for work done off the UI thread.
+    pub fn shared_store(&self) -> std::sync::Arc<dyn Store + Send + Sync> {
+        self.store.clone()
     }
 
     /// Runs `task` with the store on every tick from now on.
