@@ -355,7 +355,8 @@ pub enum AgendaChange<'a> {
 /// The agendas a write changes, read once and written once however many records it touches.
 pub struct Planner<'t> {
     tree: Vault<'t>,
-    open: HashMap<PatientId, Agenda>,
+    /// Each agenda this write touches, with it as stored before (`None`: not stored yet).
+    open: HashMap<PatientId, (Agenda, Option<Agenda>)>,
 }
 
 impl<'t> Planner<'t> {
@@ -370,26 +371,33 @@ impl<'t> Planner<'t> {
     fn agenda(&mut self, patient: &PatientId) -> Result<&mut Agenda> {
         if !self.open.contains_key(patient) {
             let key = agenda_key(self.tree, patient);
-            let agenda = match self.tree.get(&key)? {
-                Some(v) => decode_value(self.tree, &key, &v)?,
+            let (agenda, stored) = match self.tree.get(&key)? {
+                Some(v) => {
+                    let a = decode_value(self.tree, &key, &v)?;
+                    (a.clone(), Some(a))
+                }
                 // Not yet indexed (the patient is new to this write, or the agendas are being
                 // built): from the patient's record.
                 None => {
                     let pkey = keys::patient_key(self.tree.crypt, patient);
                     match self.tree.get(&pkey)? {
                         Some(v) => match codec::decode(self.tree.crypt, &pkey, &v) {
-                            Ok(Record::Patient(p)) => Agenda::new(&p),
+                            Ok(Record::Patient(p)) => (Agenda::new(&p), None),
                             Ok(_) => return Err(corrupt(&pkey, "not a patient")),
                             Err(e) => return Err(corrupt(&pkey, e.to_string())),
                         },
-                        None => Agenda::new(&crate::model::Patient::new(patient.clone(), "")),
+                        None => (
+                            Agenda::new(&crate::model::Patient::new(patient.clone(), "")),
+                            None,
+                        ),
                     }
                 }
             };
-            self.open.insert(patient.clone(), agenda);
+            self.open.insert(patient.clone(), (agenda, stored));
         }
         self.open
             .get_mut(patient)
+            .map(|(a, _)| a)
             .ok_or_else(|| StoreError::NotFound(patient.to_string()))
     }
 
@@ -401,13 +409,15 @@ impl<'t> Planner<'t> {
         Ok(())
     }
 
-    /// The keys to write: every agenda the changes touched.
+    /// The keys to write: every agenda the changes touched and changed (a draft saved again
+    /// with the same title leaves its patient's agenda as it was, and unwritten).
     pub fn finish(self) -> super::index::IndexOps {
         let tree = self.tree;
         let mut ops: Vec<_> = self
             .open
             .into_values()
-            .map(|a| {
+            .filter(|(a, stored)| stored.as_ref() != Some(a))
+            .map(|(a, _)| {
                 let key = agenda_key(tree, &a.patient);
                 let value = encode_value(tree, &key, &a);
                 (key, Some(value))
@@ -572,4 +582,67 @@ pub fn verify(
         problems.push(format!("agenda index: and {more} more problems"));
     }
     Ok(problems)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Note, NoteKind, Patient, Section};
+    use crate::store::crypt::Crypt;
+
+    fn apply(tree: &sled::Tree, ops: &super::super::index::IndexOps) {
+        for (k, v) in ops {
+            match v {
+                Some(v) => tree.insert(k, v.as_slice()).unwrap(),
+                None => tree.remove(k).unwrap(),
+            };
+        }
+    }
+
+    /// A draft saved again as it was (an autosave with nothing new in its title) leaves its
+    /// patient's agenda unwritten; a new title writes it.
+    #[test]
+    fn an_unchanged_agenda_is_not_written_again() {
+        let db = sled::Config::new().temporary(true).open().unwrap();
+        let crypt = Crypt::Plain;
+        let vault = Vault {
+            tree: &db,
+            crypt: &crypt,
+        };
+        db.insert(keys::AGENDA_VERSION_KEY, &AGENDA_VERSION.to_be_bytes())
+            .unwrap();
+        let p = PatientId::parse("p1").unwrap();
+        let patient = Record::Patient(Patient::new(p.clone(), "Ada Example"));
+        let at = "2026-11-02T10:00:00Z".parse().unwrap();
+        let draft = |title: &str| {
+            Record::Note(Note::draft(
+                crate::model::RecordId::parse("n1").unwrap(),
+                p.clone(),
+                NoteKind::Preparation,
+                at,
+                title,
+                vec![Section::new("Notes", "typed")],
+            ))
+        };
+        let first = plan(
+            vault,
+            &[
+                AgendaChange::Put(&patient),
+                AgendaChange::Put(&draft("Prep")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(first.len(), 1, "a new patient's agenda is written");
+        apply(&db, &first);
+        let again = plan(vault, &[AgendaChange::Put(&draft("Prep"))]).unwrap();
+        assert!(
+            again.is_empty(),
+            "nothing changed, nothing written: {again:?}"
+        );
+        let renamed = plan(vault, &[AgendaChange::Put(&draft("Prep, second visit"))]).unwrap();
+        assert_eq!(renamed.len(), 1);
+        apply(&db, &renamed);
+        let drafts = all_drafts(vault).unwrap();
+        assert_eq!(drafts[0].drafts[0].title, "Prep, second visit");
+    }
 }
