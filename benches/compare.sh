@@ -17,8 +17,11 @@
 # `kitnotes search` again while the terminal UI holds the store, so that the UI answers it over
 # its socket (benches/hold_ui.py); the peak memory of a search; the first frame of the real
 # terminal UI in a pseudo-terminal;
-# importing the whole export into an empty store; and the store's size. Then `cargo bench
-# --bench search` and the frame benchmark of benches/ui.rs.
+# `today` and a whole-store export served the same way, and the export run directly; importing
+# the whole export into an empty plain store and an empty encrypted one; on the encrypted one,
+# `search` and `today`; `check` on both; the stores' sizes; and a summary of issue 23's targets,
+# met or not. Then `cargo bench --bench search` (search as you type), `--bench store -- today
+# drafts` (Today and the drafts list in process) and the frame benchmark of benches/ui.rs.
 #
 # Environment: CARGO_TARGET_DIR (default ./target), JOBS (cargo -j, default 1), RUNS.
 
@@ -194,8 +197,18 @@ for k in "${ORDER[@]}"; do
     -n "kitnotes search $k (served)" "$KITNOTES --demo search --limit 20 -- $q" 2>&1 |
     grep -E '^(Benchmark|  Time)'
 done
+# today and a whole-store export (JSON Lines) beside the UI, then the same export run directly
+# once it has quit (the export is the longest thing a served command does).
+hyperfine --style basic --warmup 1 --runs 3 --export-json "$WORK/results/served-other.json" \
+  -n "kitnotes today (served)" "$KITNOTES --demo today" \
+  -n "kitnotes export, whole store (served)" "$KITNOTES --demo export -o $WORK/served-export.jsonl" 2>&1 |
+  grep -E '^(Benchmark|  Time)'
 touch "$WORK/ui.stop"
 wait "$HOLDER"
+hyperfine --style basic --warmup 1 --runs 3 --export-json "$WORK/results/direct-export.json" \
+  -n "kitnotes export, whole store (direct)" "$KITNOTES --demo export -o $WORK/direct-export.jsonl" 2>&1 |
+  grep -E '^(Benchmark|  Time)'
+rm -f "$WORK/served-export.jsonl" "$WORK/direct-export.jsonl"
 
 # --- in-process time, many runs ---------------------------------------------------------------
 section "In-process search time of separate runs (the summary line's figure; 50 runs each)"
@@ -270,24 +283,51 @@ hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/results/s
   -n "kitnotes screenshot (start, open, one 120x40 frame, exit)" \
   "$KITNOTES --demo screenshot --size 120x40 --at 2026-11-01T12:00:00Z" 2>&1 | grep -E '^(Benchmark|  Time)'
 
-# --- import -------------------------------------------------------------------------------------
-section "Import of the whole export into an empty store"
+# --- import, and the encrypted store ----------------------------------------------------------
+# The same export into an empty plain store (`--demo` in a fresh data directory) and an empty
+# encrypted one (a new store is encrypted: its passphrase from a file, as a script gives it).
+# The encrypted one is kept for the measurements after this, then removed.
+section "Import of the whole export into an empty store, plain and encrypted"
 NOTES_IN_EXPORT=$(grep -c '^{"type":"note"' "$EXPORT")
-IMPORT_DIR=$(mktemp -d "$WORK/import.XXXXXX")
-# A new store is encrypted (the clinic's kind): its passphrase from a file, as a script gives it.
-echo "bench passphrase" >"$IMPORT_DIR/passphrase"
-KITNOTES_DATA_DIR=$IMPORT_DIR KITNOTES_PASSPHRASE_FILE=$IMPORT_DIR/passphrase \
-  /usr/bin/time -f 'import: %e s wall, %M KB peak' \
-  "$KITNOTES" import "$EXPORT" 2>&1 | tee "$WORK/results/import.txt"
-IMPORT_S=$(sed -nE 's/^import: ([0-9.]+) s wall.*/\1/p' "$WORK/results/import.txt")
-echo "$NOTES_IN_EXPORT notes: $(python3 -c "print(f'{$NOTES_IN_EXPORT / $IMPORT_S:,.0f}')") notes/s (whole process)"
-IMPORTED_SIZE=$(du -sh "$IMPORT_DIR/store" | cut -f1)
-rm -rf "$IMPORT_DIR"
+PLAIN_IMPORT=$(mktemp -d "$WORK/import.XXXXXX")
+ENC=$(mktemp -d "$WORK/encrypted.XXXXXX")
+echo "bench passphrase" >"$ENC/passphrase"
+trap 'rm -rf "$PLAIN_IMPORT" "$ENC"' EXIT
+KITNOTES_DATA_DIR=$PLAIN_IMPORT /usr/bin/time -f 'import plain: %e s wall, %U s user, %S s system, %M KB peak' \
+  "$KITNOTES" --demo import "$EXPORT" 2>&1 | tail -1 | tee "$WORK/results/import-plain.txt"
+KITNOTES_DATA_DIR=$ENC KITNOTES_PASSPHRASE_FILE=$ENC/passphrase \
+  /usr/bin/time -f 'import encrypted: %e s wall, %U s user, %S s system, %M KB peak' \
+  "$KITNOTES" import "$EXPORT" 2>&1 | tail -1 | tee "$WORK/results/import-encrypted.txt"
+for kind in plain encrypted; do
+  s=$(sed -nE 's/^import [a-z]+: ([0-9.]+) s wall.*/\1/p' "$WORK/results/import-$kind.txt")
+  echo "$NOTES_IN_EXPORT notes $kind: $(python3 -c "print(f'{$NOTES_IN_EXPORT / $s:,.0f}')") notes/s (whole process)"
+done
+IMPORTED_SIZE=$(du -sh "$PLAIN_IMPORT/demo" | cut -f1)
+ENCRYPTED_SIZE=$(du -sh "$ENC/store" | cut -f1)
+rm -rf "$PLAIN_IMPORT"
+ENV_ENC="KITNOTES_DATA_DIR=$ENC KITNOTES_PASSPHRASE_FILE=$ENC/passphrase"
+
+section "The encrypted store: search and today, beside the plain store's today (hyperfine, $RUNS runs after 2 warm-up runs)"
+# Each run on the encrypted store derives its key from the passphrase (Argon2id, the store's
+# parameters) before it reads anything: that is in every encrypted figure, in no plain one.
+hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/results/encrypted.json" \
+  -n "kitnotes search rare (encrypted)" "env $ENV_ENC $KITNOTES search --limit 20 -- ${WHAT[rare]}" \
+  -n "kitnotes search common (encrypted)" "env $ENV_ENC $KITNOTES search --limit 20 -- ${WHAT[common]}" \
+  -n "kitnotes today (encrypted)" "env $ENV_ENC $KITNOTES today" \
+  -n "kitnotes today (plain)" "$KITNOTES --demo today" 2>&1 |
+  grep -E '^(Benchmark|  Time)'
+
+section "check, plain and encrypted (GNU time; target: under 5 s)"
+/usr/bin/time -f 'check plain: %e s wall, %U s user, %S s system, %M KB peak' \
+  "$KITNOTES" --demo check 2>&1 | tail -1 | tee "$WORK/results/check-plain.txt"
+env KITNOTES_DATA_DIR="$ENC" KITNOTES_PASSPHRASE_FILE="$ENC/passphrase" \
+  /usr/bin/time -f 'check encrypted: %e s wall, %U s user, %S s system, %M KB peak' \
+  "$KITNOTES" check 2>&1 | tail -1 | tee "$WORK/results/check-encrypted.txt"
 
 # --- sizes --------------------------------------------------------------------------------------
 section "Sizes on disk"
 echo "demo store (records, audit log and search index): $(du -sh "$STORE" | cut -f1)"
-echo "the same records imported into a fresh store: $IMPORTED_SIZE"
+echo "the same records imported into a fresh store: $IMPORTED_SIZE plain, $ENCRYPTED_SIZE encrypted"
 echo "the JSON Lines export: $(du -sh "$EXPORT" | cut -f1); the Markdown notes: $MD_SIZE"
 
 # --- summary ------------------------------------------------------------------------------------
@@ -317,12 +357,43 @@ for k in ["lot", "rare", "common", "phrase"]:
     rg, rgl = (x["mean"] * 1000 for x in r[1:])
     print(f"{k:<8} {served:>7.1f} ms {rg:>7.1f} ms {rgl:>7.1f} ms {rg / served:>11.1f}x {rgl / served:>14.1f}x")
 EOF
+
+section "Summary: issue 23's targets in this run"
+python3 - "$WORK/results" "$NOTES_IN_EXPORT" <<'EOF'
+import json, os, re, sys
+d, notes = sys.argv[1], int(sys.argv[2])
+mean = lambda f, i=0: json.load(open(os.path.join(d, f)))["results"][i]["mean"] * 1000
+def timed(f):
+    m = re.search(r"([0-9.]+) s wall, ([0-9.]+) s user, ([0-9.]+) s system, ([0-9]+) KB", open(os.path.join(d, f)).read())
+    return float(m[1]), float(m[2]) + float(m[3]), int(m[4]) // 1024
+rows = []
+worst = min(mean(f"{k}.json", 1) / mean(f"{k}.json") for k in ["lot", "rare", "common", "phrase"])
+rows.append(("whole-process search, plain, >= 10x rg -i -w", f"{worst:.1f}x at worst", worst >= 10))
+worst = min(mean(f"{k}.json", 1) / mean(f"served-{k}.json") for k in ["lot", "rare", "common", "phrase"])
+rows.append(("search served by a running kitnotes, >= 30x rg -i -w", f"{worst:.0f}x at worst", worst >= 30))
+enc = [mean("rare.json", 1) / mean("encrypted.json", i) for i in (0, 1)]
+rows.append(("whole-process search, encrypted, against rg (no target)", f"{min(enc):.1f}x at worst", None))
+for kind in ["plain", "encrypted"]:
+    wall, cpu, mb = timed(f"import-{kind}.txt")
+    rows.append((f"import, {kind}, >= 20,000 notes/s", f"{notes / wall:,.0f} notes/s ({cpu:.1f} s CPU, {mb} MB)", notes / wall >= 20000))
+for kind in ["plain", "encrypted"]:
+    wall, cpu, mb = timed(f"check-{kind}.txt")
+    rows.append((f"check, {kind}, < 5 s", f"{wall:.1f} s wall ({cpu:.1f} s CPU)", wall < 5))
+rows.append(("kitnotes today, plain / encrypted (no target)", f"{mean('encrypted.json', 3):.0f} / {mean('encrypted.json', 2):.0f} ms", None))
+rows.append(("today served / export served / export direct",
+             f"{mean('served-other.json'):.0f} / {mean('served-other.json', 1):.0f} / {mean('direct-export.json'):.0f} ms", None))
+for name, got, met in rows:
+    print(f"{name:<58} {got:<42} {'-' if met is None else ('met' if met else 'NOT met')}")
+print("(search as you type: cargo bench --bench search below; Today and drafts in process: --bench store)")
+EOF
 echo "load at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- cargo bench --------------------------------------------------------------------------------
 if [ -z "${SKIP_CARGO_BENCH:-}" ]; then
   section "cargo bench --bench search"
   KITNOTES_BENCH_DATA_DIR=$WORK cargo bench -j "$JOBS" --bench search 2>&1 | grep -v '^\s*Compiling'
+  section "cargo bench --bench store -- today drafts (Today and the drafts list in process)"
+  KITNOTES_BENCH_TODAY_STORE=$STORE cargo bench -j "$JOBS" --bench store -- today drafts 2>&1 | grep -v '^\s*Compiling'
   section "cargo bench --bench ui -- draw_frame_10k_timeline"
   cargo bench -j "$JOBS" --bench ui -- draw_frame_10k_timeline 2>&1 | grep -v '^\s*Compiling'
 fi
