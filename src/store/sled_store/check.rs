@@ -16,12 +16,12 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
     // within a small memory budget.
     let mut references: Vec<Reference> = Vec::new();
     let key_id = |id: &str| c.key_id(id);
-    let mut unreadable = false;
-    let mut agendas = agenda::Scan::default();
-    // The search index is verified from the records this reading decodes (not read twice).
+    // The search index and the agendas are proved from the records this reading decodes (not
+    // read twice), on a second thread fed in the reading's order: a check takes the longer of
+    // the two halves, not their sum.
     let db = store.db()?;
     let vault = SledStore::vault(&db, c);
-    let mut search = index::Verifier::new(vault).map_err(|e| e.to_string());
+    let search = index::Verifier::new(vault).map_err(|e| e.to_string());
     let mut unreadable_agendas: HashSet<Vec<u8>> = HashSet::new();
     // The log first: what each record should hold. One pass of SHA-256 over the log: cheap
     // next to decoding every record.
@@ -43,204 +43,233 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
         .into_iter()
         .map(|(id, b)| (key_id(&id), (id, b)))
         .collect();
-    for kv in store.db()?.iter() {
-        let (k, v) = match kv {
-            Ok(kv) => kv,
-            Err(e) => {
-                report.problems.push(format!(
-                    "reading the database stopped: {}",
-                    describe_sled(&e)
-                ));
-                unreadable = true;
-                break;
-            }
-        };
-        if [
-            crypt::HEADER_KEY,
-            tally::KEY,
-            tally::STAMP_KEY,
-            binding::SNAPSHOT_KEY,
-        ]
-        .contains(&&*k)
-        {
-            continue;
-        }
-        // What is typed but not a record yet (`app::unsaved`): it must open, nothing more.
-        if &*k == keys::UNSAVED_KEY {
-            if let Err(e) = codec::decode_unsaved(c, keys::UNSAVED_KEY, &v) {
-                report.problems.push(format!(
-                    "what was being typed (U\\0input) does not open: {e}"
-                ));
-            }
-            continue;
-        }
-        // What `kitnotes sync` knows of the server: it must open, nothing more.
-        if &*k == keys::SYNC_STATE_KEY {
-            if let Err(e) = codec::decode_unsaved(c, keys::SYNC_STATE_KEY, &v) {
-                report
-                    .problems
-                    .push(format!("the sync state (S\\0sync) does not open: {e}"));
-            }
-            continue;
-        }
-        let parts = keys::parse_key(c, &k);
-        match parts {
-            // The audit log is walked on its own below, the search index by `index::verify`.
-            Some(
-                KeyParts::Schema
-                | KeyParts::Audit { .. }
-                | KeyParts::AuditHead
-                | KeyParts::Search
-                | KeyParts::Agenda,
-            ) => continue,
-            Some(KeyParts::Index { id }) => {
-                index.push((id, k.to_vec(), v.to_vec()));
-                continue;
-            }
-            None => {
-                report
-                    .problems
-                    .push(format!("unknown key {}", printable_key(&k)));
-                continue;
-            }
-            _ => {}
-        }
-        let record = match codec::decode(c, &k, &v) {
-            Ok(r) => r,
-            Err(e) => {
-                report.problems.push(format!("{}: {e}", printable_key(&k)));
-                if let Some(KeyParts::Timeline { .. }) = &parts {
-                    search_record(&mut search, &k, None);
-                }
-                unreadable_agendas
-                    .extend(agenda::agenda_key_of(SledStore::vault(&store.db()?, c), &k));
-                // Still known by its key, so the index and references are not reported as broken
-                // on top of the one damaged value.
-                match parts {
-                    Some(KeyParts::Patient { id }) => {
-                        patients.insert(id.clone());
-                        ids.insert(id, (k.to_vec(), RecordKind::Patient));
+    let (unreadable, search, agendas) = std::thread::scope(|scope| -> Result<_> {
+        let (to_prover, from_reader) = std::sync::mpsc::sync_channel::<Proof>(1024);
+        let prover = scope.spawn(move || {
+            let mut search = search;
+            // What the agenda index must say: built from the records as they are read.
+            let mut agendas = agenda::Scan::default();
+            for proof in from_reader {
+                match proof {
+                    Proof::Unreadable(k) => search_record(&mut search, &k, None),
+                    Proof::Record(k, timeline, record) => {
+                        if timeline {
+                            search_record(&mut search, &k, Some(&record));
+                        }
+                        agendas.put(&record);
                     }
-                    Some(KeyParts::Timeline { id, kind, .. }) => {
-                        ids.insert(id, (k.to_vec(), kind));
-                    }
-                    _ => {}
                 }
-                continue;
             }
-        };
-        if let Some(KeyParts::Timeline { .. }) = &parts {
-            search_record(&mut search, &k, Some(&record));
-        }
-        if let Err(e) = record.validate() {
-            report.problems.push(format!("{}: {e}", printable_key(&k)));
-        }
-        if SledStore::primary_key(c, &record) != *k {
-            report.problems.push(format!(
-                "{} {}: the key does not match the record it holds",
-                record.kind().as_str(),
-                record.id()
-            ));
-        }
-        // The record's id as keys have it (a keyed hash in an encrypted store): once.
-        let kid = key_id(record.id());
-        if let Record::Patient(_) = &record {
-            patients.insert(kid.clone());
-        }
-        // What the agenda index must say: built from the records as they are read.
-        agendas.put(&record);
-        match bindings.get(&kid) {
-            Some((_, b)) => {
-                if let Some(why) = b.mismatch(&k, &v) {
+            let search = match search {
+                Ok(Ok(v)) => v.finish().map_err(|e| e.to_string()),
+                Ok(Err(problems)) => Ok(problems),
+                Err(e) => Err(e),
+            };
+            (search, agendas)
+        });
+        let mut unreadable = false;
+        for kv in store.db()?.iter() {
+            let (k, v) = match kv {
+                Ok(kv) => kv,
+                Err(e) => {
                     report.problems.push(format!(
-                        "{} {} (patient {}) {why}",
-                        record.kind().as_str(),
-                        record.id(),
-                        record.patient()
+                        "reading the database stopped: {}",
+                        describe_sled(&e)
+                    ));
+                    unreadable = true;
+                    break;
+                }
+            };
+            if [
+                crypt::HEADER_KEY,
+                tally::KEY,
+                tally::STAMP_KEY,
+                binding::SNAPSHOT_KEY,
+            ]
+            .contains(&&*k)
+            {
+                continue;
+            }
+            // What is typed but not a record yet (`app::unsaved`): it must open, nothing more.
+            if &*k == keys::UNSAVED_KEY {
+                if let Err(e) = codec::decode_unsaved(c, keys::UNSAVED_KEY, &v) {
+                    report.problems.push(format!(
+                        "what was being typed (U\\0input) does not open: {e}"
                     ));
                 }
-            }
-            None if imported_unbound.contains(record.patient().as_str()) => {
-                report.unbound.imported += 1
-            }
-            None => report.unbound.other += 1,
-        }
-        report.counts.add(&record);
-        if ids.insert(kid, (k.to_vec(), record.kind())).is_some() {
-            report.problems.push(format!(
-                "id {} is used by more than one record",
-                record.id()
-            ));
-        }
-        references.extend(references_of(&record));
-    }
-    if unreadable {
-        // The scan stopped at a damaged page, so comparing the index and references with what
-        // it saw would only list everything after it. Name the records that cannot be read.
-        report.problems.extend(unreadable_records(store, c));
-        index.clear();
-        ids.clear();
-        references.clear();
-    }
-    let mut indexed: HashSet<&str> = HashSet::new();
-    for (id, key, value) in &index {
-        indexed.insert(id);
-        let target = match codec::decode_ref(c, key, value) {
-            Ok(t) => t,
-            Err(e) => {
-                report.problems.push(format!("index entry {id}: {e}"));
                 continue;
             }
-        };
-        match ids.get(id) {
-            Some((key, _)) if *key == target => {}
-            Some(_) => report
-                .problems
-                .push(format!("index entry {id} points to the wrong record")),
-            None => report.problems.push(format!(
-                "index entry {id} points to a record that is missing"
-            )),
+            // What `kitnotes sync` knows of the server: it must open, nothing more.
+            if &*k == keys::SYNC_STATE_KEY {
+                if let Err(e) = codec::decode_unsaved(c, keys::SYNC_STATE_KEY, &v) {
+                    report
+                        .problems
+                        .push(format!("the sync state (S\\0sync) does not open: {e}"));
+                }
+                continue;
+            }
+            let parts = keys::parse_key(c, &k);
+            match parts {
+                // The audit log is walked on its own below, the search index by `index::verify`.
+                Some(
+                    KeyParts::Schema
+                    | KeyParts::Audit { .. }
+                    | KeyParts::AuditHead
+                    | KeyParts::Search
+                    | KeyParts::Agenda,
+                ) => continue,
+                Some(KeyParts::Index { id }) => {
+                    index.push((id, k.to_vec(), v.to_vec()));
+                    continue;
+                }
+                None => {
+                    report
+                        .problems
+                        .push(format!("unknown key {}", printable_key(&k)));
+                    continue;
+                }
+                _ => {}
+            }
+            let record = match codec::decode(c, &k, &v) {
+                Ok(r) => r,
+                Err(e) => {
+                    report.problems.push(format!("{}: {e}", printable_key(&k)));
+                    if let Some(KeyParts::Timeline { .. }) = &parts {
+                        prove(&to_prover, Proof::Unreadable(k.clone()));
+                    }
+                    unreadable_agendas
+                        .extend(agenda::agenda_key_of(SledStore::vault(&store.db()?, c), &k));
+                    // Still known by its key, so the index and references are not reported as broken
+                    // on top of the one damaged value.
+                    match parts {
+                        Some(KeyParts::Patient { id }) => {
+                            patients.insert(id.clone());
+                            ids.insert(id, (k.to_vec(), RecordKind::Patient));
+                        }
+                        Some(KeyParts::Timeline { id, kind, .. }) => {
+                            ids.insert(id, (k.to_vec(), kind));
+                        }
+                        _ => {}
+                    }
+                    continue;
+                }
+            };
+            if let Err(e) = record.validate() {
+                report.problems.push(format!("{}: {e}", printable_key(&k)));
+            }
+            if SledStore::primary_key(c, &record) != *k {
+                report.problems.push(format!(
+                    "{} {}: the key does not match the record it holds",
+                    record.kind().as_str(),
+                    record.id()
+                ));
+            }
+            // The record's id as keys have it (a keyed hash in an encrypted store): once.
+            let kid = key_id(record.id());
+            if let Record::Patient(_) = &record {
+                patients.insert(kid.clone());
+            }
+            match bindings.get(&kid) {
+                Some((_, b)) => {
+                    if let Some(why) = b.mismatch(&k, &v) {
+                        report.problems.push(format!(
+                            "{} {} (patient {}) {why}",
+                            record.kind().as_str(),
+                            record.id(),
+                            record.patient()
+                        ));
+                    }
+                }
+                None if imported_unbound.contains(record.patient().as_str()) => {
+                    report.unbound.imported += 1
+                }
+                None => report.unbound.other += 1,
+            }
+            report.counts.add(&record);
+            if ids.insert(kid, (k.to_vec(), record.kind())).is_some() {
+                report.problems.push(format!(
+                    "id {} is used by more than one record",
+                    record.id()
+                ));
+            }
+            references.extend(references_of(&record));
+            let timeline = matches!(parts, Some(KeyParts::Timeline { .. }));
+            prove(&to_prover, Proof::Record(k, timeline, Box::new(record)));
         }
-    }
-    for (id, (key, _)) in &ids {
-        if !indexed.contains(id.as_str()) {
-            report.problems.push(format!(
-                "record {id} ({}) is missing from the id index",
-                printable_key(key)
-            ));
+        drop(to_prover);
+        // What follows runs while the second thread finishes the search index's proof.
+        if unreadable {
+            // The scan stopped at a damaged page, so comparing the index and references with what
+            // it saw would only list everything after it. Name the records that cannot be read.
+            report.problems.extend(unreadable_records(store, c));
+            index.clear();
+            ids.clear();
+            references.clear();
         }
-    }
-    for r in &references {
-        let found = match r.kind {
-            // The owning patient must be a patient record.
-            RecordKind::Patient => patients.contains(&key_id(&r.target)),
-            kind => ids.get(&key_id(&r.target)).is_some_and(|(_, k)| *k == kind),
-        };
-        if !found {
-            report.problems.push(format!(
-                "{} {}: {} points to {} {}, which is missing",
-                r.from_kind.as_str(),
-                r.from_id,
-                r.field,
-                r.kind.as_str(),
-                r.target
-            ));
+        let mut indexed: HashSet<&str> = HashSet::new();
+        for (id, key, value) in &index {
+            indexed.insert(id);
+            let target = match codec::decode_ref(c, key, value) {
+                Ok(t) => t,
+                Err(e) => {
+                    report.problems.push(format!("index entry {id}: {e}"));
+                    continue;
+                }
+            };
+            match ids.get(id) {
+                Some((key, _)) if *key == target => {}
+                Some(_) => report
+                    .problems
+                    .push(format!("index entry {id} points to the wrong record")),
+                None => report.problems.push(format!(
+                    "index entry {id} points to a record that is missing"
+                )),
+            }
         }
-    }
-    if !unreadable {
-        let mut gone: Vec<_> = bindings
-            .iter()
-            .filter(|(key_id, (_, b))| b.digest.is_some() && !ids.contains_key(*key_id))
-            .map(|(_, (id, b))| (b.seq, id, b.action))
-            .collect();
-        gone.sort_by_key(|(seq, id, _)| (*seq, id.as_str()));
-        for (seq, id, action) in gone {
-            report.problems.push(format!(
-                "record {id} is missing: audit entry {seq} ({action}) wrote it and no later \
-                 entry removed it"
-            ));
+        for (id, (key, _)) in &ids {
+            if !indexed.contains(id.as_str()) {
+                report.problems.push(format!(
+                    "record {id} ({}) is missing from the id index",
+                    printable_key(key)
+                ));
+            }
         }
-    }
+        for r in &references {
+            let found = match r.kind {
+                // The owning patient must be a patient record.
+                RecordKind::Patient => patients.contains(&key_id(&r.target)),
+                kind => ids.get(&key_id(&r.target)).is_some_and(|(_, k)| *k == kind),
+            };
+            if !found {
+                report.problems.push(format!(
+                    "{} {}: {} points to {} {}, which is missing",
+                    r.from_kind.as_str(),
+                    r.from_id,
+                    r.field,
+                    r.kind.as_str(),
+                    r.target
+                ));
+            }
+        }
+        if !unreadable {
+            let mut gone: Vec<_> = bindings
+                .iter()
+                .filter(|(key_id, (_, b))| b.digest.is_some() && !ids.contains_key(*key_id))
+                .map(|(_, (id, b))| (b.seq, id, b.action))
+                .collect();
+            gone.sort_by_key(|(seq, id, _)| (*seq, id.as_str()));
+            for (seq, id, action) in gone {
+                report.problems.push(format!(
+                    "record {id} is missing: audit entry {seq} ({action}) wrote it and no later \
+                     entry removed it"
+                ));
+            }
+        }
+        let (search, agendas) = prover
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        Ok((unreadable, search, agendas))
+    })?;
     // Only over a whole reading: a scan stopped by damage has its own problem.
     if !unreadable {
         match agenda::verify(
@@ -254,13 +283,11 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
                 .push(format!("the agenda index cannot be read: {e}")),
         }
     }
+    // A reading stopped by damage gave the verifier part of the records: it reads them itself,
+    // as far as they can be read.
     let search = match search {
-        // A reading stopped by damage gave the verifier part of the records: it reads them
-        // itself, as far as they can be read.
         _ if unreadable => index::verify(vault).map_err(|e| e.to_string()),
-        Ok(Ok(v)) => v.finish().map_err(|e| e.to_string()),
-        Ok(Err(problems)) => Ok(problems),
-        Err(e) => Err(e),
+        proved => proved,
     };
     match search {
         Ok(problems) => report.problems.extend(problems),
@@ -352,6 +379,20 @@ pub(super) fn references_of(r: &Record) -> Vec<Reference> {
     r.as_ref()
         .for_each_reference(|field, target, kind| link(field(), kind, target.as_str()));
     out
+}
+
+/// What the reading gives the second thread, in order: a timeline record that does not decode
+/// (the search index's verifier is told), or a record (the verifier, if it is a timeline
+/// record, and the agendas).
+enum Proof {
+    Unreadable(sled::IVec),
+    Record(sled::IVec, bool, Box<Record>),
+}
+
+/// Hands the second thread its next record. It stops taking them only by panicking, which
+/// joining it passes on.
+fn prove(to: &std::sync::mpsc::SyncSender<Proof>, proof: Proof) {
+    let _ = to.send(proof);
 }
 
 /// Gives the search index's verifier one timeline record; a read error stops it, to be
