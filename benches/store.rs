@@ -102,6 +102,13 @@ fn morning() -> jiff::Timestamp {
     "2026-11-01T08:00:00Z".parse().expect("time")
 }
 
+/// Reading and decoding every patient's agenda: the part of Today that is the store's.
+#[divan::bench(sample_count = 20, sample_size = 1)]
+fn today_agendas_read(bencher: divan::Bencher) {
+    let store = caseload();
+    bencher.bench(|| store.agendas().expect("agendas").len());
+}
+
 /// Today (`t`, `kitnotes today`) from the agenda index: one small value per patient.
 #[divan::bench(sample_count = 20)]
 fn today_from_the_index(bencher: divan::Bencher) {

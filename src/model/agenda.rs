@@ -319,6 +319,11 @@ impl Today {
         tz: &TimeZone,
     ) {
         let date = now.to_zoned(tz.clone()).date();
+        // The day's first instant and the next day's: a session is today when it falls between
+        // them (compared as instants, not turned into a date in the zone each time).
+        let start_of_day = date
+            .to_zoned(tz.clone())
+            .map_or(Timestamp::MIN, |z| z.timestamp());
         let end_of_day = date
             .tomorrow()
             .ok()
@@ -350,7 +355,7 @@ impl Today {
             return;
         }
         for s in &a.sessions {
-            if s.at.to_zoned(tz.clone()).date() == date {
+            if start_of_day <= s.at && s.at < end_of_day {
                 self.sessions.push(row(TodayItem::Session {
                     session: s.id.clone(),
                     at: s.at,
