@@ -14,19 +14,23 @@ fn dirs(dir: &Path) -> (PathBuf, PathBuf) {
     (dir.join("data"), dir.join("config"))
 }
 
-/// `kitnotes --demo ARGS` as a plain process; its exit status, standard output and error.
-fn kitnotes(dir: &Path, args: &[&str]) -> (i32, Vec<u8>, String) {
+/// `kitnotes --demo ARGS` in `dir`, on its demo store.
+fn command(dir: &Path, args: &[&str]) -> Command {
     let (data, config) = dirs(dir);
-    let out = Command::new(env!("CARGO_BIN_EXE_kitnotes"))
-        .arg("--demo")
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kitnotes"));
+    c.arg("--demo")
         .args(args)
         .env("KITNOTES_DATA_DIR", &data)
         .env("KITNOTES_CONFIG_DIR", &config)
         .env("TZ", "UTC")
         .env_remove("NO_COLOR")
-        .current_dir(dir)
-        .output()
-        .unwrap();
+        .current_dir(dir);
+    c
+}
+
+/// `kitnotes --demo ARGS` as a plain process; its exit status, standard output and error.
+fn kitnotes(dir: &Path, args: &[&str]) -> (i32, Vec<u8>, String) {
+    let out = command(dir, args).output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         out.stdout,
@@ -182,5 +186,114 @@ fn search_export_today_and_audit_answer_the_same_while_the_ui_holds_the_store() 
         assert!(closing.elapsed().as_secs() < 10, "{}", ui.screen());
         std::thread::sleep(std::time::Duration::from_millis(30));
     }
+    ui.quit();
+}
+
+/// A demo store of `patients` x `notes` (invented), built directly.
+fn demo_store(dir: &Path, patients: &str, notes: &str) {
+    std::fs::create_dir_all(dirs(dir).1).unwrap();
+    let (code, _, err) = kitnotes(
+        dir,
+        &[
+            "demo",
+            "--no-ui",
+            "--patients",
+            patients,
+            "--notes-per-patient",
+            notes,
+            "--seed",
+            "7",
+            "--anchor",
+            ANCHOR,
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+}
+
+/// `kitnotes --demo ARGS` started as a plain process, its standard output and error piped (and
+/// not read until the caller reads them).
+fn start_kitnotes(dir: &Path, args: &[&str]) -> std::process::Child {
+    command(dir, args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// How many exports the audit log holds (asked of the open kitnotes).
+fn exports_logged(dir: &Path) -> usize {
+    let (code, out, err) = kitnotes(dir, &["audit"]);
+    assert_eq!(code, 0, "{err}");
+    String::from_utf8_lossy(&out).matches("exported").count()
+}
+
+/// While the open kitnotes answers a whole-store export for another terminal (held open here:
+/// its reader takes nothing until the keys are checked), the UI says so and how far it got, and
+/// its patient list still moves with the keys; the export, once read, is byte for byte the
+/// direct run's, and the UI says it was answered.
+#[test]
+fn the_ui_keeps_taking_keys_while_it_answers_an_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    demo_store(d, "40", "30");
+    let (code, want, err) = kitnotes(d, &["export"]);
+    assert_eq!(code, 0, "{err}");
+    // More than the pipes between the two processes hold, so the export waits for its reader.
+    assert!(want.len() > 1 << 20, "{}", want.len());
+
+    let mut ui = open_ui(d);
+    // The first patient in the list is selected; the header names them.
+    ui.wait_for(" Dagny Juszczak · 35 y");
+    let mut export = start_kitnotes(d, &["export"]);
+    ui.wait_for("answering `kitnotes export` for another terminal…");
+    ui.wait_for(" of 40 patients");
+    // Three patients down the list, while the export waits for its reader.
+    ui.send("\x1b[B\x1b[B\x1b[B");
+    ui.wait_for(" Ezra Iwu · 42 y");
+    assert!(
+        ui.screen()
+            .contains("answering `kitnotes export` for another terminal…"),
+        "the export cannot have ended: nothing read it yet\n{}",
+        ui.screen()
+    );
+    let mut got = Vec::new();
+    std::io::Read::read_to_end(export.stdout.as_mut().unwrap(), &mut got).unwrap();
+    let status = export.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert_eq!(got.len(), want.len());
+    assert!(
+        got == want,
+        "the served export differs from the direct run's"
+    );
+    ui.wait_for("Answered `kitnotes export` for another terminal");
+    assert!(!ui.screen().contains("answering `kitnotes export`"));
+    ui.quit();
+}
+
+/// A command sent while the screen is locked waits for the unlock; if its asker has gone by
+/// then (it gave up, or was ended), it is not run: no file written, no export in the audit
+/// log, and the UI says it was not run.
+#[test]
+fn a_request_whose_asker_went_away_while_locked_is_not_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    demo_store(d, "4", "5");
+    let mut ui = open_ui(d);
+    let before = exports_logged(d);
+    ui.send("L");
+    ui.wait_for("kitnotes is locked");
+    let mut export = start_kitnotes(d, &["export", "-o", "all.jsonl"]);
+    ui.wait_for("A command from another terminal waits for the unlock.");
+    export.kill().unwrap();
+    export.wait().unwrap();
+    ui.send("\r");
+    ui.wait_for("`kitnotes export -o all.jsonl`, asked from another terminal, was not run");
+    assert!(!d.join("all.jsonl").exists());
+    assert_eq!(exports_logged(d), before, "no export was logged");
+    // One asked now is run.
+    let (code, _, err) = kitnotes(d, &["export", "-o", "all.jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(d.join("all.jsonl").exists());
+    assert_eq!(exports_logged(d), before + 1);
     ui.quit();
 }
