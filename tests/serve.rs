@@ -297,3 +297,35 @@ fn a_request_whose_asker_went_away_while_locked_is_not_run() {
     assert_eq!(exports_logged(d), before + 1);
     ui.quit();
 }
+
+/// In process: work running for another terminal stays in the status bar (its seconds, when it
+/// says no count) whatever the keys do, the screen is drawn each second meanwhile, and its end
+/// is said once, with the exit status when it failed.
+#[test]
+fn work_for_another_terminal_is_in_the_status_bar_until_it_ends() {
+    use crate::common::{later, press, screen, status, writer};
+    use kitnotes::app::background::Outcome;
+    use std::time::Duration;
+    let mut w = writer((120, 40));
+    let bg = w.app.background();
+    assert_eq!(w.app.redraw_every(), Duration::from_secs(60));
+    let job = bg.start("`kitnotes audit`".into());
+    w.app.tick();
+    later(&w, 3_000);
+    w.app.tick();
+    let shown = "answering `kitnotes audit` for another terminal… 3 s";
+    assert!(screen(&w.app).contains(shown), "{}", screen(&w.app));
+    assert_eq!(w.app.redraw_every(), Duration::from_secs(1));
+    let before = w.app.roster.cursor.selected;
+    press(&mut w.app, "<Down>");
+    assert_eq!(w.app.roster.cursor.selected, before + 1);
+    assert!(screen(&w.app).contains(shown), "{}", screen(&w.app));
+    job.end(Outcome::Status(1));
+    w.app.tick();
+    assert!(!screen(&w.app).contains("answering"), "{}", screen(&w.app));
+    assert_eq!(
+        status(&w.app),
+        "`kitnotes audit`, asked from another terminal, ended with exit status 1"
+    );
+    assert_eq!(w.app.redraw_every(), Duration::from_secs(60));
+}
