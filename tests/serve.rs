@@ -329,3 +329,30 @@ fn work_for_another_terminal_is_in_the_status_bar_until_it_ends() {
     );
     assert_eq!(w.app.redraw_every(), Duration::from_secs(60));
 }
+
+/// Quitting while an export is answered for another terminal (whose reader has not read it
+/// yet) does not hang: the answer is cut short, the asker says the command did not finish, and
+/// the part that went out is in the audit log, as when a reader stops early.
+#[test]
+fn quitting_while_an_export_is_answered_cuts_it_short_and_logs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    demo_store(d, "40", "30");
+    let mut ui = open_ui(d);
+    let export = start_kitnotes(d, &["export"]);
+    ui.wait_for(" of 40 patients");
+    ui.quit();
+    let out = export.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did not finish the command"), "{err}");
+    // The UI has let go of the store: this runs directly.
+    let (code, log, err) = kitnotes(d, &["audit"]);
+    assert_eq!(code, 0, "{err}");
+    let log = String::from_utf8_lossy(&log);
+    assert!(
+        log.lines()
+            .any(|l| l.contains("exported") && l.contains("the reader stopped early")),
+        "{log}"
+    );
+}
