@@ -19,9 +19,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// The threads that answer other terminals beside the UI: the socket's, and each command's.
-/// They catch their own panics.
-pub const SERVING_THREADS: [&str; 2] = ["kitnotes backups", "kitnotes command"];
+/// The name of the thread that answers on the store's socket (`cli::backup`).
+pub const SOCKET_THREAD: &str = "kitnotes backups";
+/// The name of each thread that runs a command for another terminal (`cli::serve`).
+pub const COMMAND_THREAD: &str = "kitnotes command";
+/// The threads that answer other terminals beside the UI. They catch their own panics.
+const SERVING_THREADS: [&str; 2] = [SOCKET_THREAD, COMMAND_THREAD];
 
 /// How long the loop waits for an event before it looks at the signal flag and ticks.
 const POLL: Duration = Duration::from_millis(100);

@@ -517,7 +517,8 @@ mod socket {
                     return crate::cli::serve::refuse(
                         stream,
                         &format!(
-                            "the open kitnotes is already running {MAX_COMMANDS} commands for                              other terminals; run this one again when one of them ends"
+                            "the open kitnotes is already running {MAX_COMMANDS} commands for \
+                             other terminals; run this one again when one of them ends"
                         ),
                     );
                 }
@@ -529,7 +530,7 @@ mod socket {
                 let _ = stream.set_write_timeout(None);
                 let me = self.clone();
                 let thread = std::thread::Builder::new()
-                    .name(crate::tui::SERVING_THREADS[1].into())
+                    .name(crate::tui::COMMAND_THREAD.into())
                     .spawn(move || me.work(request, stream));
                 match thread {
                     Ok(thread) => running.push(Worker {
@@ -680,7 +681,7 @@ mod socket {
                 commands: commands.clone(),
             };
             let thread = std::thread::Builder::new()
-                .name(crate::tui::SERVING_THREADS[0].into())
+                .name(crate::tui::SOCKET_THREAD.into())
                 .spawn({
                     let (stop, source) = (stop.clone(), source.clone());
                     move || accept(listener, &stop, &source, &to_app)
