@@ -356,3 +356,60 @@ fn quitting_while_an_export_is_answered_cuts_it_short_and_logs_it() {
         "{log}"
     );
 }
+
+/// On an encrypted store whose screen is locked (its keys forgotten), a search from another
+/// terminal waits; once the passphrase is typed on the lock screen it is answered, and prints
+/// what a direct run prints.
+#[test]
+fn on_a_locked_encrypted_store_a_search_waits_for_the_passphrase() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    demo_store(d, "4", "5");
+    let (code, _, err) = kitnotes(d, &["export", "-o", "demo.jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let passphrase = d.join("passphrase");
+    std::fs::write(&passphrase, "invented serve passphrase\n").unwrap();
+    // The same records in an encrypted store (not the demo's).
+    let encrypted = |args: &[&str]| {
+        let (data, config) = dirs(d);
+        let mut c = Command::new(env!("CARGO_BIN_EXE_kitnotes"));
+        c.args(args)
+            .env("KITNOTES_DATA_DIR", &data)
+            .env("KITNOTES_CONFIG_DIR", &config)
+            .env("KITNOTES_PASSPHRASE_FILE", &passphrase)
+            .env("TZ", "UTC")
+            .env_remove("NO_COLOR")
+            .current_dir(d);
+        c
+    };
+    let imported = encrypted(&["import", "demo.jsonl"]).output().unwrap();
+    assert!(imported.status.success(), "{imported:?}");
+    let want = encrypted(&["search", "sleep"]).output().unwrap();
+    assert!(want.status.success() && !want.stdout.is_empty(), "{want:?}");
+
+    let (data, config) = dirs(d);
+    let mut cmd = kitnotes_command(&[]);
+    cmd.env("KITNOTES_DATA_DIR", &data);
+    cmd.env("KITNOTES_CONFIG_DIR", &config);
+    cmd.env("KITNOTES_PASSPHRASE_FILE", &passphrase);
+    cmd.env("TZ", "UTC");
+    let mut ui = Session::spawn(cmd, 120, 40);
+    ui.wait_for("Patients (");
+    ui.send("L");
+    ui.wait_for("kitnotes is locked");
+    let search = encrypted(&["search", "sleep"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    ui.wait_for("A command from another terminal waits for the unlock.");
+    ui.send("invented serve passphrase\r");
+    let got = search.wait_with_output().unwrap();
+    assert!(got.status.success(), "{got:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&got.stdout),
+        String::from_utf8_lossy(&want.stdout)
+    );
+    ui.wait_for("Answered `kitnotes search sleep` for another terminal");
+    ui.quit();
+}
