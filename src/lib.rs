@@ -28,6 +28,7 @@
 //!   loop.
 //! - [`cli`]: one file per subcommand; `main.rs` only parses the command line and reports errors.
 //! - [`clock`]: injected time and ids, so tests are exact.
+//! - [`progress`]: how far long work has got (an export's patients), for the UI to show.
 //!
 //! - [`sync`]: `kitnotes sync` with the practice's FHIR R4 server (push, pull, conflicts, the
 //!   queue kept in the store).
@@ -46,6 +47,7 @@ mod layered;
 pub mod layout;
 pub mod limits;
 pub mod model;
+pub mod progress;
 pub mod protocols;
 pub mod search;
 pub mod store;

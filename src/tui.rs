@@ -19,6 +19,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// The name of the thread that answers on the store's socket (`cli::backup`).
+pub const SOCKET_THREAD: &str = "kitnotes backups";
+/// The name of each thread that runs a command for another terminal (`cli::serve`).
+pub const COMMAND_THREAD: &str = "kitnotes command";
+/// The threads that answer other terminals beside the UI. They catch their own panics.
+const SERVING_THREADS: [&str; 2] = [SOCKET_THREAD, COMMAND_THREAD];
+
 /// How long the loop waits for an event before it looks at the signal flag and ticks.
 const POLL: Duration = Duration::from_millis(100);
 
@@ -126,6 +133,16 @@ pub fn run(app: &mut App, mouse: bool) -> anyhow::Result<Ending> {
             return Err(e.into());
         }
     };
+    // A panic on a thread that answers another terminal (`cli::backup`, `cli::serve`) is caught
+    // there and ends that request, its asker told; the UI goes on, so its terminal is left as
+    // it is and nothing is printed over the screen.
+    let ui_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let name = std::thread::current().name().map(str::to_owned);
+        if !name.is_some_and(|n| SERVING_THREADS.contains(&n.as_str())) {
+            ui_hook(info);
+        }
+    }));
     // Focus reports let the editor save when the user switches to another window.
     let setup = execute!(stdout(), EnableBracketedPaste, EnableFocusChange).and_then(|()| {
         if mouse {
@@ -266,9 +283,9 @@ enum Input {
 /// The running event loop's input, for [`wake`].
 static WAKE: std::sync::Mutex<Option<std::sync::mpsc::Sender<Input>>> = std::sync::Mutex::new(None);
 
-/// Makes the running UI tick now rather than at its next [`POLL`]: another thread handed the
-/// app work for its store (a command asked over the socket, `cli::serve`), and the asking
-/// process is waiting. Does nothing when no UI runs.
+/// Makes the running UI tick now rather than at its next [`POLL`]: another thread has something
+/// for it to show (a command run for another terminal ended, `cli::serve`). Does nothing when
+/// no UI runs.
 pub fn wake() {
     if let Some(tx) = WAKE.lock().unwrap_or_else(|e| e.into_inner()).as_ref() {
         let _ = tx.send(Input::Wake);

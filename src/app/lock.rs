@@ -254,6 +254,8 @@ impl App {
         if let Err(e) = self.flush_store() {
             not_saved.push(format!("the last changes were not flushed to disk ({e:#})"));
         }
+        // No command asked from another terminal starts until the passphrase is typed again.
+        self.background.set_locked(true);
         self.store.lock();
         self.privacy = false;
         self.pending = Default::default();
@@ -360,6 +362,7 @@ impl App {
         let Some(lock) = self.lock.take() else {
             return;
         };
+        self.background.set_locked(false);
         self.last_input = self.now();
         let mut said = Vec::new();
         let mut error = false;

@@ -5,6 +5,7 @@
 //! [`Action`] (or hands it to the focused text field) -> `App::update` changes state, writing
 //! to the store where the action saves something -> the next frame draws from state.
 
+pub mod background;
 mod chart;
 pub mod component;
 pub mod confirm;
@@ -77,7 +78,22 @@ impl ThemeKind {
 
 /// What a tick can change on screen (`App::visible_state`).
 #[derive(Debug, PartialEq, Eq)]
-pub struct VisibleState(Option<Status>, bool, Option<(bool, bool)>, bool);
+pub struct VisibleState(
+    Option<Status>,
+    bool,
+    Option<(bool, bool)>,
+    bool,
+    Vec<u64>,
+    usize,
+);
+
+/// Work running off the UI thread (`app::background`), as the status bar shows it: since when
+/// (by the app's clock, when it first saw it).
+#[derive(Debug, Clone)]
+pub struct JobShown {
+    pub line: background::JobLine,
+    pub since: jiff::Timestamp,
+}
 
 /// Keys typed while the screen was hidden that had no text input to go to.
 #[derive(Debug, Default)]
@@ -265,6 +281,13 @@ pub struct App {
     /// The terminal's size, for paging and for which panes are shown.
     pub size: (u16, u16),
     store_tasks: Vec<StoreTask>,
+    /// Shared with the threads that answer commands for other terminals: the lock's gate, what
+    /// runs and how it ended.
+    background: std::sync::Arc<background::Background>,
+    /// The work running off the UI thread, as last seen on a tick (the status bar draws it).
+    pub jobs: Vec<JobShown>,
+    /// Requests from other terminals held until the screen is unlocked (the lock screen says so).
+    pub jobs_waiting: usize,
     /// What is typed but not a record yet, as last kept in the store.
     unsaved: unsaved::UnsavedState,
     /// Said on standard error once the terminal is restored (where a rescue file went).
@@ -313,6 +336,9 @@ impl App {
             quit_dosed_asked: false,
             size: (120, 40),
             store_tasks: Vec::new(),
+            background: Default::default(),
+            jobs: Vec::new(),
+            jobs_waiting: 0,
             unsaved: Default::default(),
             exit_message: None,
         };
@@ -351,6 +377,12 @@ impl App {
     /// The store, shared, for work done off the UI thread.
     pub fn shared_store(&self) -> std::sync::Arc<dyn Store + Send + Sync> {
         self.store.clone()
+    }
+
+    /// What the app shares with work done off the UI thread: the lock's gate, the status bar's
+    /// view of what runs.
+    pub fn background(&self) -> std::sync::Arc<background::Background> {
+        self.background.clone()
     }
 
     /// Runs `task` with the store on every tick from now on.
@@ -581,14 +613,17 @@ impl App {
                 .as_ref()
                 .map(|e| (e.is_dirty(), e.save_error.is_some())),
             self.unsaved.error.is_some(),
+            self.jobs.iter().map(|j| j.line.id).collect(),
+            self.jobs_waiting,
         )
     }
 
     /// How often the screen is drawn again with nothing happening: every second while the
     /// session console is open (its time since dose, shown under the lock and the privacy
-    /// screen too), else every minute (ages and what is due turn over by the day).
+    /// screen too) or work runs off the UI thread (its progress and time in the status bar),
+    /// else every minute (ages and what is due turn over by the day).
     pub fn redraw_every(&self) -> std::time::Duration {
-        if self.console.is_some() {
+        if self.console.is_some() || !self.jobs.is_empty() {
             std::time::Duration::from_secs(1)
         } else {
             std::time::Duration::from_secs(60)
@@ -598,6 +633,8 @@ impl App {
     /// Called by the event loop at least every quarter second: autosave and the idle lock
     /// hang off this. While locked it does nothing at all (the store cannot be read).
     pub fn tick(&mut self) {
+        // Reads no store: what runs off the UI thread is watched while locked too.
+        self.watch_background();
         if self.lock.is_some() {
             return;
         }
@@ -622,6 +659,31 @@ impl App {
         if let Some(text) = said.into_iter().last() {
             self.say(text);
         }
+        for ended in self.background.take_ended() {
+            match ended.words() {
+                (text, false) => self.say(text),
+                (text, true) => self.say_error(text),
+            }
+        }
+    }
+
+    /// The work running off the UI thread, for the status bar: each piece with when the app
+    /// first saw it, by its clock.
+    fn watch_background(&mut self) {
+        let now = self.now();
+        let running = self.background.running();
+        let before = std::mem::take(&mut self.jobs);
+        self.jobs = running
+            .into_iter()
+            .map(|line| {
+                let since = before
+                    .iter()
+                    .find(|j| j.line.id == line.id)
+                    .map_or(now, |j| j.since);
+                JobShown { line, since }
+            })
+            .collect();
+        self.jobs_waiting = self.background.waiting();
     }
 
     /// Blanks the screen, or brings it back. Keys typed while it was blank that went nowhere

@@ -186,7 +186,12 @@ pub fn serve_while_open(app: &mut App, dir: &Path, source: BackupSource) -> Opti
         time_zone: app.settings.time_zone.clone(),
     };
     #[cfg(unix)]
-    match serve_answering(dir, source, rems) {
+    let commands = Commands {
+        store: app.shared_store(),
+        background: app.background(),
+    };
+    #[cfg(unix)]
+    match serve_with_commands(dir, source, rems, commands) {
         Ok((server, task)) => {
             app.add_store_task(task);
             Some(server)
@@ -219,7 +224,7 @@ pub(super) use socket::ask_open_kitnotes_for_rems;
 #[cfg(unix)]
 pub(super) use socket::run_request;
 #[cfg(unix)]
-pub use socket::{BackupServer, serve, serve_answering};
+pub use socket::{BackupServer, Commands, serve, serve_answering, serve_with_commands};
 
 #[cfg(unix)]
 mod socket {
@@ -230,7 +235,7 @@ mod socket {
     use crate::app::StoreTask;
     use serde::{Deserialize, Serialize};
 
-    pub use server::{BackupServer, serve, serve_answering};
+    pub use server::{BackupServer, Commands, serve, serve_answering, serve_with_commands};
 
     /// The longest request line.
     const MAX_MESSAGE: u64 = 64 * 1024;
@@ -471,17 +476,135 @@ mod socket {
             done: SyncSender<Result<String, String>>,
         }
 
-        /// A command another process asked to run with the app's store, and where to answer.
-        struct ToRun {
-            request: crate::cli::serve::RunRequest,
+        /// What runs the commands other terminals ask the open kitnotes for (`cli::serve`): the
+        /// app's store, shared, and what the app shows of the work (`app::background`).
+        pub struct Commands {
+            pub store: Arc<dyn Store + Send + Sync>,
+            pub background: Arc<crate::app::background::Background>,
+        }
+
+        /// The most commands run at once; more are refused until one ends.
+        const MAX_COMMANDS: usize = 8;
+
+        /// The threads running commands for other terminals, one per request: the UI's thread
+        /// never runs them, and a slow reader (`kitnotes export | less`) holds only its own.
+        struct Workers {
+            commands: Commands,
+            dir: PathBuf,
+            running: Mutex<Vec<Worker>>,
+        }
+
+        struct Worker {
+            thread: std::thread::JoinHandle<()>,
+            /// The asker's connection, to cut the answer short when kitnotes closes.
             stream: UnixStream,
         }
 
-        /// The channels from the server's thread to the app's loop.
+        impl Workers {
+            /// Runs `request` on a thread of its own, answering on `stream`.
+            fn run(self: &Arc<Self>, request: crate::cli::serve::RunRequest, stream: UnixStream) {
+                let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
+                let (done, going): (Vec<Worker>, Vec<Worker>) =
+                    running.drain(..).partition(|w| w.thread.is_finished());
+                *running = going;
+                for w in done {
+                    let _ = w.thread.join();
+                }
+                if self.commands.background.is_closing() {
+                    return crate::cli::serve::refuse(stream, "kitnotes is closing");
+                }
+                if running.len() >= MAX_COMMANDS {
+                    return crate::cli::serve::refuse(
+                        stream,
+                        &format!(
+                            "the open kitnotes is already running {MAX_COMMANDS} commands for \
+                             other terminals; run this one again when one of them ends"
+                        ),
+                    );
+                }
+                let Ok(kept) = stream.try_clone() else {
+                    return crate::cli::serve::refuse(stream, "kitnotes cannot take it now");
+                };
+                // The answer waits for its reader as a direct run would (a pager that reads
+                // one page); the thread blocks, never the UI.
+                let _ = stream.set_write_timeout(None);
+                let me = self.clone();
+                let thread = std::thread::Builder::new()
+                    .name(crate::tui::COMMAND_THREAD.into())
+                    .spawn(move || me.work(request, stream));
+                match thread {
+                    Ok(thread) => running.push(Worker {
+                        thread,
+                        stream: kept,
+                    }),
+                    Err(e) => crate::cli::serve::refuse(
+                        kept,
+                        &format!("kitnotes cannot start the command ({e})"),
+                    ),
+                }
+            }
+
+            /// One command: held while the screen is locked and dropped if its asker went away
+            /// meanwhile, then run with the shared store, shown in the status bar while it runs.
+            fn work(&self, request: crate::cli::serve::RunRequest, stream: UnixStream) {
+                use crate::app::background::Outcome;
+                use crate::cli::serve::asker_waits;
+                let background = &self.commands.background;
+                let what = request.words();
+                if !background.wait_unlocked(|| !asker_waits(&stream)) {
+                    if background.is_closing() {
+                        crate::cli::serve::refuse(stream, "kitnotes is closing");
+                    } else {
+                        background.not_run(
+                            what,
+                            "the asking process stopped waiting while kitnotes was locked".into(),
+                        );
+                    }
+                    return;
+                }
+                // A request that waited for the unlock may have outlived its asker, which gives
+                // up after a while: it is not run (an export nobody receives is no disclosure to
+                // log).
+                if !asker_waits(&stream) {
+                    background.not_run(what, "the asking process had stopped waiting".into());
+                    return;
+                }
+                let job = background.start(what);
+                let answered = crate::progress::watching(job.progress(), || {
+                    crate::cli::serve::answer(
+                        self.commands.store.as_ref(),
+                        &self.dir,
+                        &request,
+                        stream,
+                    )
+                });
+                job.end(match answered.status {
+                    Ok(0) => Outcome::Done(answered.said),
+                    Ok(code) => Outcome::Status(code),
+                    Err(e) => Outcome::Failed(e),
+                });
+                crate::tui::wake();
+            }
+
+            /// kitnotes closes: nothing new starts, held requests are refused, running answers
+            /// are cut short (each command then ends as it does when its reader goes away: an
+            /// export still logs what went out) and waited for.
+            fn close(&self) {
+                self.commands.background.close();
+                let running =
+                    std::mem::take(&mut *self.running.lock().unwrap_or_else(|e| e.into_inner()));
+                for w in running {
+                    let _ = w.stream.shutdown(std::net::Shutdown::Both);
+                    let _ = w.thread.join();
+                }
+            }
+        }
+
+        /// The channels from the server's thread to the app's loop, and the commands' workers.
         struct ToApp {
             record: Sender<ToRecord>,
             summarise: Sender<ToSummarise>,
-            run: Sender<ToRun>,
+            commands: Option<Arc<Workers>>,
         }
 
         /// Answers backup requests on `<dir>/kitnotes.sock` until dropped.
@@ -491,6 +614,7 @@ mod socket {
             /// Taken on drop, so the database is let go even if the thread cannot be woken.
             source: Arc<Mutex<Option<BackupSource>>>,
             thread: Option<std::thread::JoinHandle<()>>,
+            commands: Option<Arc<Workers>>,
         }
 
         impl std::fmt::Debug for BackupServer {
@@ -518,20 +642,46 @@ mod socket {
             source: BackupSource,
             rems: RemsSettings,
         ) -> std::io::Result<(BackupServer, StoreTask)> {
+            start(dir, source, rems, None)
+        }
+
+        /// [`serve_answering`], also running `search`, `export`, `today` and `audit` for other
+        /// terminals (`cli::serve`) with `commands`' store, each on a thread of its own.
+        pub fn serve_with_commands(
+            dir: &Path,
+            source: BackupSource,
+            rems: RemsSettings,
+            commands: Commands,
+        ) -> std::io::Result<(BackupServer, StoreTask)> {
+            start(dir, source, rems, Some(commands))
+        }
+
+        fn start(
+            dir: &Path,
+            source: BackupSource,
+            rems: RemsSettings,
+            commands: Option<Commands>,
+        ) -> std::io::Result<(BackupServer, StoreTask)> {
             let socket = dir.join(SOCKET);
             let listener = bind_private(dir, &socket)?;
             let stop = Arc::new(AtomicBool::new(false));
             let source = Arc::new(Mutex::new(Some(source)));
             let (to_record, recorded) = mpsc::channel();
             let (to_summarise, summarise) = mpsc::channel();
-            let (to_run, runs) = mpsc::channel();
+            let commands = commands.map(|commands| {
+                Arc::new(Workers {
+                    commands,
+                    dir: dir.to_owned(),
+                    running: Mutex::new(Vec::new()),
+                })
+            });
             let to_app = ToApp {
                 record: to_record,
                 summarise: to_summarise,
-                run: to_run,
+                commands: commands.clone(),
             };
             let thread = std::thread::Builder::new()
-                .name("kitnotes backups".into())
+                .name(crate::tui::SOCKET_THREAD.into())
                 .spawn({
                     let (stop, source) = (stop.clone(), source.clone());
                     move || accept(listener, &stop, &source, &to_app)
@@ -548,15 +698,14 @@ mod socket {
                 stop,
                 source,
                 thread: Some(thread),
+                commands,
             };
             let mut record = record_task(recorded);
             let mut summaries = summary_task(summarise, rems);
-            let mut commands = run_task(runs, dir.to_owned());
             let task: StoreTask = Box::new(move |store: &dyn Store| {
                 let a = record(store);
                 let b = summaries(store);
-                let c = commands(store);
-                c.or(b).or(a)
+                b.or(a)
             });
             Ok((server, task))
         }
@@ -616,15 +765,15 @@ mod socket {
             });
             let reply = match request {
                 Ok(Request::Run { run }) => {
-                    // Answered by the app's loop, in frames, when it has run the command.
+                    // Answered in frames by a thread of its own, when it has run the command.
                     let _ = stream.set_read_timeout(None);
-                    if let Err(mpsc::SendError(r)) = to_app.run.send(ToRun {
-                        request: run,
-                        stream,
-                    }) {
-                        crate::cli::serve::refuse(r.stream, "kitnotes is closing");
+                    match &to_app.commands {
+                        Some(workers) => workers.run(run, stream),
+                        None => crate::cli::serve::refuse(
+                            stream,
+                            "this kitnotes does not run commands for other processes",
+                        ),
                     }
-                    crate::tui::wake();
                     return;
                 }
                 Err(e) => Reply::Failed {
@@ -808,17 +957,6 @@ mod socket {
             })
         }
 
-        /// Runs each command asked for with the app's store, on its ticks (`cli::serve`).
-        fn run_task(asked: Receiver<ToRun>, dir: PathBuf) -> StoreTask {
-            Box::new(move |store: &dyn Store| {
-                let mut said = None;
-                for r in asked.try_iter() {
-                    said = crate::cli::serve::answer(store, &dir, &r.request, r.stream).or(said);
-                }
-                said
-            })
-        }
-
         /// Records each backup written on request in the audit log, with the app's store. A locked
         /// store keeps it waiting until it is unlocked.
         fn record_task(recorded: Receiver<ToRecord>) -> StoreTask {
@@ -863,6 +1001,9 @@ mod socket {
                 let _ = std::fs::remove_file(&self.socket);
                 if woken && let Some(thread) = self.thread.take() {
                     let _ = thread.join();
+                }
+                if let Some(commands) = self.commands.take() {
+                    commands.close();
                 }
             }
         }

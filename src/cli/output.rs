@@ -64,6 +64,9 @@ pub trait Sink {
 type Served = (Rc<RefCell<dyn Sink>>, bool);
 
 thread_local! {
+    /// Per thread: each command asked from another terminal runs on a thread of its own
+    /// (`cli::backup`), so several answers never mix, and nothing of theirs reaches the UI's
+    /// terminal, whose thread never sets this.
     static SERVED: RefCell<Option<Served>> = const { RefCell::new(None) };
 }
 

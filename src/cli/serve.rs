@@ -4,10 +4,12 @@
 //!
 //! The asking process sends its command line, its data and config directories, its working
 //! directory and whether its standard output takes colour. The socket's thread hands the
-//! request to the app's loop (a task run on its ticks, which it wakes), and the app runs the
-//! very code a direct run would, with the asking process's settings (its `config.toml`), on its
-//! store; what the command writes is sent back as it is written, standard output and standard
-//! error apart, then its exit status or its error. The asking process writes it all where it
+//! request to a thread of its own (`cli::backup`), never to the UI's: it waits while the screen
+//! is locked (and is dropped if its asker went away meanwhile), then runs the very code a
+//! direct run would, with the asking process's settings (its `config.toml`), on the app's
+//! shared store, while the UI goes on and shows it running (`app::background`). What the
+//! command writes is sent back as it is written, standard output and standard error apart, then
+//! its exit status or its error. The asking process writes it all where it
 //! would have itself, so the bytes are those of a direct run. An export's `-o FILE` is written by
 //! the open kitnotes (a relative path is taken from the asking process's working directory), and
 //! the export is recorded in its audit log, as a direct run records it.
@@ -240,10 +242,33 @@ struct Frames<W: Write> {
     to: W,
     kind: u8,
     held: Vec<u8>,
+    /// A write to the asker failed (kind kept): a frame may be cut in the middle, so nothing
+    /// more is sent, not even the end, whose bytes the asker would take for the cut frame's.
+    broken: Option<std::io::ErrorKind>,
 }
 
 impl<W: Write> Frames<W> {
+    fn new(to: W) -> Self {
+        Self {
+            to,
+            kind: b'o',
+            held: Vec::new(),
+            broken: None,
+        }
+    }
+
+    fn check(&self) -> std::io::Result<()> {
+        match self.broken {
+            Some(kind) => Err(std::io::Error::new(
+                kind,
+                "the asking process stopped taking the answer",
+            )),
+            None => Ok(()),
+        }
+    }
+
     fn push(&mut self, kind: u8, bytes: &[u8]) -> std::io::Result<()> {
+        self.check()?;
         if kind != self.kind {
             self.send()?;
             self.kind = kind;
@@ -264,18 +289,29 @@ impl<W: Write> Frames<W> {
     }
 
     fn frame(&mut self, kind: u8, body: &[u8]) -> std::io::Result<()> {
+        self.check()?;
         let len = u32::try_from(body.len()).map_err(std::io::Error::other)?;
-        self.to.write_all(&[kind])?;
-        self.to.write_all(&len.to_be_bytes())?;
-        self.to.write_all(body)
+        let written = (|| {
+            self.to.write_all(&[kind])?;
+            self.to.write_all(&len.to_be_bytes())?;
+            self.to.write_all(body)
+        })();
+        if let Err(e) = &written {
+            self.broken = Some(e.kind());
+        }
+        written
     }
 
-    /// Sends what is held, then the end.
+    /// Sends what is held, then the end; nothing once a write failed.
     fn end(&mut self, end: &End) -> std::io::Result<()> {
         self.send()?;
         let body = serde_json::to_vec(end).map_err(std::io::Error::other)?;
         self.frame(b'x', &body)?;
-        self.to.flush()
+        let flushed = self.to.flush();
+        if let Err(e) = &flushed {
+            self.broken = Some(e.kind());
+        }
+        flushed
     }
 }
 
@@ -289,22 +325,66 @@ impl<W: Write> super::output::Sink for Frames<W> {
     }
 }
 
+/// How a command run for another process ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answered {
+    /// Its exit status, or its error as `kitnotes: error:` says it.
+    pub status: Result<u8, String>,
+    /// What the status bar says about it (an export written to a file: a disclosure), if
+    /// anything.
+    pub said: Option<String>,
+}
+
+impl RunRequest {
+    /// The command as the asker typed it, for the status bar: "`kitnotes export -o all.jsonl`",
+    /// one line, cut at 60 characters.
+    pub fn words(&self) -> String {
+        let mut words: Vec<&str> = vec!["kitnotes"];
+        words.extend(
+            self.argv
+                .iter()
+                .skip(1)
+                .map(String::as_str)
+                .filter(|w| *w != "--demo"),
+        );
+        let line = crate::text_safety::one_line(&words.join(" ")).into_owned();
+        let cut: String = line.chars().take(60).collect();
+        if cut.len() < line.len() {
+            format!("`{cut}…`")
+        } else {
+            format!("`{cut}`")
+        }
+    }
+}
+
+/// Whether the process at the other end of `stream` still waits for its answer: it sends
+/// nothing after its request, so a read that finds the end of the stream (or an error) means it
+/// is gone (it gave up, or was ended).
+#[cfg(unix)]
+pub fn asker_waits(stream: &std::os::unix::net::UnixStream) -> bool {
+    if stream.set_nonblocking(true).is_err() {
+        return false;
+    }
+    let mut byte = [0u8; 1];
+    let waits = match (&*stream).read(&mut byte) {
+        Ok(0) => false,
+        Ok(_) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::WouldBlock,
+    };
+    waits && stream.set_nonblocking(false).is_ok()
+}
+
 /// Runs `request` with `store` (the running kitnotes', whose store is in `dir`), its output
-/// going to `to` as frames, and ends the answer. Returns what the status bar says about it (an
-/// export: a disclosure), if anything.
+/// going to `to` as frames, and ends the answer (on this thread, not the UI's: its output is
+/// routed by `cli::output` per thread).
 pub fn answer<W: Write + 'static>(
     store: &dyn Store,
     dir: &std::path::Path,
     request: &RunRequest,
     to: W,
-) -> Option<String> {
-    let frames = std::rc::Rc::new(std::cell::RefCell::new(Frames {
-        to,
-        kind: b'o',
-        held: Vec::new(),
-    }));
-    // The command runs on the UI's thread: whatever goes wrong in it ends the command, never
-    // the UI.
+) -> Answered {
+    let frames = std::rc::Rc::new(std::cell::RefCell::new(Frames::new(to)));
+    // Whatever goes wrong in the command ends the command, never the open kitnotes.
     let (ran, said) = super::output::serving(frames.clone(), request.colour, || {
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             run_served(store, dir, request)
@@ -314,12 +394,16 @@ pub fn answer<W: Write + 'static>(
             (Err(failed), None)
         })
     });
-    let end = match ran {
-        Ok(code) => End::Code(exit_status(code)),
-        Err(e) => End::Error(super::output::readable(&e)),
+    let status = match ran {
+        Ok(code) => Ok(exit_status(code)),
+        Err(e) => Err(super::output::readable(&e)),
+    };
+    let end = match &status {
+        Ok(code) => End::Code(*code),
+        Err(e) => End::Error(e.clone()),
     };
     let _ = frames.borrow_mut().end(&end);
-    said
+    Answered { status, said }
 }
 
 /// The number behind an `ExitCode` (which does not give it back).
@@ -386,10 +470,75 @@ fn run_served(
 
 /// Ends an answer at once with `message` as its error (the command was not run).
 pub fn refuse<W: Write>(to: W, message: &str) {
-    let mut frames = Frames {
-        to,
-        kind: b'o',
-        held: Vec::new(),
-    };
-    let _ = frames.end(&End::Error(message.to_owned()));
+    let _ = Frames::new(to).end(&End::Error(message.to_owned()));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Takes `room` bytes, then fails as a reader that went away does.
+    struct GoesAway {
+        taken: Vec<u8>,
+        room: usize,
+    }
+
+    impl Write for GoesAway {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.room == 0 {
+                return Err(std::io::ErrorKind::BrokenPipe.into());
+            }
+            let n = buf.len().min(self.room);
+            self.taken.extend_from_slice(&buf[..n]);
+            self.room -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn nothing_is_sent_after_a_frame_was_cut() {
+        let mut frames = Frames::new(GoesAway {
+            taken: Vec::new(),
+            room: 100,
+        });
+        let cut = frames.frame(b'o', &[b'a'; 200]).unwrap_err();
+        assert_eq!(cut.kind(), std::io::ErrorKind::BrokenPipe);
+        frames.to.room = usize::MAX;
+        // The command's next write and the end fail, kind kept, and send nothing.
+        let next = super::super::output::Sink::out(&mut frames, b"more").unwrap_err();
+        assert_eq!(next.kind(), std::io::ErrorKind::BrokenPipe);
+        assert!(frames.end(&End::Code(0)).is_err());
+        assert_eq!(
+            frames.to.taken.len(),
+            100,
+            "only the cut frame's first bytes"
+        );
+    }
+
+    #[test]
+    fn the_status_bar_shows_the_command_as_typed_in_one_short_line() {
+        let request = |argv: &[&str]| RunRequest {
+            argv: argv.iter().map(|a| a.to_string()).collect(),
+            data_dir: PathBuf::new(),
+            config_dir: PathBuf::new(),
+            demo: true,
+            cwd: PathBuf::new(),
+            colour: false,
+        };
+        assert_eq!(
+            request(&["/usr/bin/kitnotes", "--demo", "export", "-o", "a.jsonl"]).words(),
+            "`kitnotes export -o a.jsonl`"
+        );
+        let long = "x".repeat(100);
+        let words = request(&["kitnotes", "search", &long, "\u{1b}[2J"]).words();
+        assert!(
+            words.ends_with("…`") && words.chars().count() == 63,
+            "{words}"
+        );
+        assert!(!words.contains('\u{1b}'));
+    }
 }

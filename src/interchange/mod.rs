@@ -515,9 +515,12 @@ pub fn export_jsonl(
 ) -> Result<ExportSummary, ExportError> {
     let ids = selected_patients(store, opts)?;
     let mut writer = JsonlWriter::new(out, opts.include_psychotherapy_notes)?;
-    for id in ids {
+    let total = ids.len() as u64;
+    for (i, id) in ids.into_iter().enumerate() {
+        crate::progress::step(i as u64, total, "patients");
         writer.write_patient(&patient_records(store, id)?)?;
     }
+    crate::progress::step(total, total, "patients");
     Ok(writer.finish()?.1)
 }
 
@@ -550,7 +553,9 @@ pub fn export_markdown_with(
         ..chart.clone()
     };
     let mut summary = ExportSummary::default();
+    let total = ids.len() as u64;
     for (i, id) in ids.into_iter().enumerate() {
+        crate::progress::step(i as u64, total, "patients");
         let records = patient_records(store, id)?;
         if i > 0 {
             out.write_all(markdown::CHART_SEPARATOR.as_bytes())?;

@@ -83,6 +83,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, lock: &LockScreen, theme: 
             theme.error,
         ));
     }
+    // How many, never which: a command line can name a patient.
+    match app.jobs_waiting {
+        0 => {}
+        n => {
+            lines.push(Line::default());
+            lines.push(Line::styled(
+                match n {
+                    1 => "A command from another terminal waits for the unlock.".to_string(),
+                    n => format!("{n} commands from other terminals wait for the unlock."),
+                },
+                theme.text,
+            ));
+        }
+    }
     if let Some(c) = app.console.as_ref() {
         lines.extend(session_lines(app, c, theme));
     }

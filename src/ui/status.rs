@@ -239,6 +239,13 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         // The console's entries and lines, forms: the same warning, in view while it lasts.
         spans.push(Span::styled("NOT SAVED, retrying  ", theme.error));
     }
+    // Work running for another terminal stays in view, over messages and hints, until it ends.
+    for job in &app.jobs {
+        spans.push(Span::styled(
+            format!("{}  ", job_words(app, job)),
+            theme.key,
+        ));
+    }
     match &app.status {
         Some(s) => spans.push(Span::styled(
             // Messages quote the user's text (a title, a name, a file's line).
@@ -259,4 +266,30 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Paragraph::new(Line::from(spans)).style(theme.status_bar),
         area,
     );
+}
+
+/// "answering `kitnotes export` for another terminal… 312 of 1,000 patients", or its seconds
+/// when it says no count.
+fn job_words(app: &App, job: &crate::app::JobShown) -> String {
+    let how_far = match job.line.count {
+        Some(c) => format!("{} of {} {}", thousands(c.done), thousands(c.total), c.unit),
+        None => format!("{} s", app.now().duration_since(job.since).as_secs().max(0)),
+    };
+    format!(
+        "answering {} for another terminal… {how_far}",
+        job.line.what
+    )
+}
+
+/// 78961 as "78,961".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(d);
+    }
+    out
 }
