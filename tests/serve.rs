@@ -313,7 +313,7 @@ fn work_for_another_terminal_is_in_the_status_bar_until_it_ends() {
     w.app.tick();
     later(&w, 3_000);
     w.app.tick();
-    let shown = "answering `kitnotes audit` for another terminal… 3 s";
+    let shown = "3 s: answering `kitnotes audit` for another terminal…";
     assert!(screen(&w.app).contains(shown), "{}", screen(&w.app));
     assert_eq!(w.app.redraw_every(), Duration::from_secs(1));
     let before = w.app.roster.cursor.selected;

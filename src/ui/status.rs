@@ -268,15 +268,15 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     );
 }
 
-/// "answering `kitnotes export` for another terminal… 312 of 1,000 patients", or its seconds
-/// when it says no count.
+/// "312 of 1,000 patients: answering `kitnotes export` for another terminal…", or its seconds
+/// when it says no count: how far first, so a long command line cut at the edge leaves it.
 fn job_words(app: &App, job: &crate::app::JobShown) -> String {
     let how_far = match job.line.count {
         Some(c) => format!("{} of {} {}", thousands(c.done), thousands(c.total), c.unit),
         None => format!("{} s", app.now().duration_since(job.since).as_secs().max(0)),
     };
     format!(
-        "answering {} for another terminal… {how_far}",
+        "{how_far}: answering {} for another terminal…",
         job.line.what
     )
 }
