@@ -109,6 +109,22 @@ fn today_agendas_read(bencher: divan::Bencher) {
     bencher.bench(|| store.agendas().expect("agendas").len());
 }
 
+/// Working out Today from agendas already read: the part of Today that is not the store's.
+#[divan::bench(sample_count = 20)]
+fn today_from_read_agendas(bencher: divan::Bencher) {
+    let agendas = caseload().agendas().expect("agendas");
+    let cadence = kitnotes::model::cadence::Cadence::default();
+    let gap = kitnotes::model::cadence::CadenceStep::Weeks(8);
+    bencher.bench(|| {
+        let mut t = kitnotes::model::today::Today::default();
+        for a in &agendas {
+            t.add_agenda(a, &cadence, gap, morning(), &jiff::tz::TimeZone::UTC);
+        }
+        t.sort();
+        t.len()
+    });
+}
+
 /// Today (`t`, `kitnotes today`) from the agenda index: one small value per patient.
 #[divan::bench(sample_count = 20)]
 fn today_from_the_index(bencher: divan::Bencher) {
