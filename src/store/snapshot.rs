@@ -5,9 +5,10 @@
 //! three fsyncs; docs/PERFORMANCE.md) for a search that takes a few. The snapshot holds what
 //! a search reads, each value exactly as the store holds it (in the codec's envelope, with the
 //! checksum that binds it to its key): the search index's keys (postings, word lists, doc
-//! table, doc names, patient numbers, counts), and the records and patients a hit shows, with
-//! their id-index entries. The search itself is the store's own code (`store::index::search`)
-//! reading through [`IndexSource`], so the answer is the store's, byte for byte.
+//! table, doc names, patient numbers, counts), every patient, and the records a hit can show,
+//! each under its id-index key with its primary key in front. The search itself is the
+//! store's own code (`store::index::search`) reading through [`IndexSource`], so the answer
+//! is the store's, byte for byte.
 //!
 //! Left out: psychotherapy notes (a search that includes them opens the store), scores and
 //! other records without searchable text, and every value of an encrypted store: an encrypted
@@ -290,23 +291,28 @@ impl Snapshot {
     /// A record with text, by id, as the store would give it (none for a psychotherapy note:
     /// the snapshot does not hold them).
     pub fn record(&self, id: &str) -> Result<Option<Record>> {
-        let c = &Crypt::Plain;
-        let key = super::keys::index_key(c, id);
-        let Some(v) = self.get(&key)? else {
+        let Some(v) = self.get(&super::keys::index_key(&Crypt::Plain, id))? else {
             return Ok(None);
         };
-        let primary = super::codec::decode_ref(c, &key, &v)
-            .map_err(|e| self.damaged(&format!("id {id}: {e}")))?;
-        self.record_at(&primary)
+        // The record's primary key, then its value as stored under it (`Writer::add_record`).
+        let len = v
+            .get(..2)
+            .map(|b| u16::from_be_bytes([b[0], b[1]]) as usize);
+        let Some((key, value)) = len.and_then(|l| Some((v.get(2..2 + l)?, v.get(2 + l..)?))) else {
+            return Err(self.damaged(&format!("record {id} is cut short")));
+        };
+        self.decode(key, value).map(Some)
     }
 
     fn record_at(&self, key: &[u8]) -> Result<Option<Record>> {
         match self.get(key)? {
             None => Ok(None),
-            Some(v) => super::codec::decode(&Crypt::Plain, key, &v)
-                .map(Some)
-                .map_err(|e| self.damaged(&e.to_string())),
+            Some(v) => self.decode(key, &v).map(Some),
         }
+    }
+
+    fn decode(&self, key: &[u8], value: &[u8]) -> Result<Record> {
+        super::codec::decode(&Crypt::Plain, key, value).map_err(|e| self.damaged(&e.to_string()))
     }
 
     /// The best `limit` entries for `query`, by the store's own search over the snapshot.
@@ -399,12 +405,28 @@ impl Writer {
 
     /// Adds one key and its value as stored.
     pub fn add(&mut self, key: &[u8], value: &[u8]) -> std::io::Result<()> {
-        let (Ok(_), Ok(len)) = (u16::try_from(key.len()), u32::try_from(value.len())) else {
+        self.add_parts(key, &[value])
+    }
+
+    /// Adds a record under its id-index key (`by_id`): its primary key (length u16, the key)
+    /// and its value as stored under that key. One key a record keeps the table small: the
+    /// table is read whole by every search.
+    pub fn add_record(&mut self, by_id: &[u8], key: &[u8], value: &[u8]) -> std::io::Result<()> {
+        let len = u16::try_from(key.len())
+            .map_err(|_| std::io::Error::other("a key too long for a snapshot"))?;
+        self.add_parts(by_id, &[&len.to_be_bytes(), key, value])
+    }
+
+    fn add_parts(&mut self, key: &[u8], parts: &[&[u8]]) -> std::io::Result<()> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let (Ok(_), Ok(len)) = (u16::try_from(key.len()), u32::try_from(total)) else {
             return Err(std::io::Error::other(
                 "a key or value too long for a snapshot",
             ));
         };
-        self.out.write_all(value)?;
+        for p in parts {
+            self.out.write_all(p)?;
+        }
         self.entries.push((key.to_vec(), self.at, len));
         self.at += u64::from(len);
         Ok(())
@@ -415,8 +437,6 @@ impl Writer {
     /// process left it (another process opened it since, or it did not close cleanly).
     pub fn finish(mut self) -> std::io::Result<bool> {
         self.out.flush()?;
-        // The values are made durable before the store is looked at: the slow part.
-        self.out.get_ref().sync_data()?;
         let Some((stamp, tally)) = Stamp::now(&self.dir) else {
             return Ok(false);
         };
@@ -459,9 +479,10 @@ impl Writer {
         tail.extend_from_slice(MAGIC);
         self.out.write_all(&tail)?;
         self.out.flush()?;
-        self.out.get_ref().sync_all()?;
+        // Not synced: a snapshot cut short or zeroed by a crash fails its checksums and is
+        // ignored (the next search opens the store and writes it again), and syncing 250 MB
+        // would cost a search seconds.
         std::fs::rename(&self.new, path(&self.dir))?;
-        File::open(&self.dir)?.sync_all()?;
         Ok(true)
     }
 }

@@ -7,7 +7,7 @@ use crate::store::snapshot::Writer;
 impl SledStore {
     /// Copies into `out` what `kitnotes search` reads, for a snapshot of this store: the
     /// index, every patient, and the records a search that leaves out psychotherapy notes can
-    /// show (those the index holds a doc of another kind for), each with its id-index entry.
+    /// show (those the index holds a doc of another kind for), each under its id.
     /// Each note and dosing session is checked against the audit log as a search checks the
     /// ones it shows, so the snapshot holds nothing the store would refuse to show. An
     /// encrypted store is refused: it keeps no snapshot.
@@ -64,14 +64,8 @@ impl SledStore {
                     what: format!("{} {id} (patient {patient}) {why}", kind.as_str()),
                 });
             }
-            out.add(&k, &v).map_err(io)?;
-        }
-        for kv in db.scan_prefix(keys::INDEX_PREFIX) {
-            let (k, v) = kv?;
-            let id = std::str::from_utf8(&k[keys::INDEX_PREFIX.len()..]).unwrap_or_default();
-            if shown.contains(id) {
-                out.add(&k, &v).map_err(io)?;
-            }
+            out.add_record(&keys::index_key(c, &id), &k, &v)
+                .map_err(io)?;
         }
         Ok(())
     }
