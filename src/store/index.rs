@@ -76,13 +76,11 @@ pub trait IndexSource: Copy {
     fn crypt(&self) -> &Crypt;
     fn value(&self, key: &[u8]) -> Result<Option<Self::Bytes>>;
     /// Every key under `prefix` with its value, in key order, or the last first.
-    #[allow(clippy::type_complexity)]
-    fn scan(
-        &self,
-        prefix: &[u8],
-        last_first: bool,
-    ) -> Box<dyn Iterator<Item = Result<(Self::Bytes, Self::Bytes)>> + '_>;
+    fn scan(&self, prefix: &[u8], last_first: bool) -> Pairs<'_, Self::Bytes>;
 }
+
+/// Keys with their values, as [`IndexSource::scan`] gives them.
+pub type Pairs<'a, B> = Box<dyn Iterator<Item = Result<(B, B)>> + 'a>;
 
 impl IndexSource for Vault<'_> {
     type Bytes = sled::IVec;
@@ -92,11 +90,7 @@ impl IndexSource for Vault<'_> {
     fn value(&self, key: &[u8]) -> Result<Option<sled::IVec>> {
         Ok(self.tree.get(key)?)
     }
-    fn scan(
-        &self,
-        prefix: &[u8],
-        last_first: bool,
-    ) -> Box<dyn Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_> {
+    fn scan(&self, prefix: &[u8], last_first: bool) -> Pairs<'_, sled::IVec> {
         let all = self.tree.scan_prefix(prefix);
         if last_first {
             Box::new(all.rev().map(|kv| kv.map_err(Into::into)))
@@ -1245,8 +1239,11 @@ pub struct Results {
 
 /// The postings of one word: its blocks, opened, with their keys.
 struct WordPostings {
-    blocks: Vec<(u32, Vec<u8>, Vec<u8>)>,
+    blocks: Vec<Segment>,
 }
+
+/// A postings segment: its first doc, its key, and its body, opened.
+type Segment = (u32, Vec<u8>, Vec<u8>);
 
 impl WordPostings {
     fn read(tree: impl IndexSource, word: &str) -> Result<Self> {
@@ -1283,7 +1280,7 @@ impl WordPostings {
         tree: S,
         prefix: &[u8],
         (k, v): (S::Bytes, S::Bytes),
-    ) -> Result<Option<(u32, Vec<u8>, Vec<u8>)>> {
+    ) -> Result<Option<Segment>> {
         let (k, v) = (k.as_ref(), v.as_ref());
         match parse_postings_key(k) {
             Some((w, block)) if w.len() + 3 == prefix.len() => {

@@ -39,7 +39,7 @@
 //! ```
 
 use super::crypt::Crypt;
-use super::index::IndexSource;
+use super::index::{IndexSource, Pairs};
 use super::tally::{self, Tally};
 use super::{Result, StoreError};
 use crate::model::{Patient, PatientId, Record};
@@ -166,7 +166,8 @@ impl Snapshot {
     /// The snapshot of the store in `dir`, if there is one, it reads whole, and the store is
     /// still exactly as it was when the snapshot was taken. `None` means: ask the store.
     pub fn open(dir: &Path) -> Option<Self> {
-        let file = File::open(path(dir)).ok()?;
+        // Never a FIFO or a device put in its place: opening one could wait forever.
+        let file = crate::limits::open_regular(&path(dir), "a search snapshot").ok()?;
         let len = file.metadata().ok().filter(|m| m.is_file())?.len();
         if len < (MAGIC.len() + FOOTER) as u64 {
             return None;
@@ -337,11 +338,7 @@ impl<'s> IndexSource for &'s Snapshot {
         self.get(key)
     }
 
-    fn scan(
-        &self,
-        prefix: &[u8],
-        last_first: bool,
-    ) -> Box<dyn Iterator<Item = Result<(Vec<u8>, Vec<u8>)>> + '_> {
+    fn scan(&self, prefix: &[u8], last_first: bool) -> Pairs<'_, Vec<u8>> {
         let snap: &'s Snapshot = self;
         let range = snap.lower_bound(prefix).and_then(|start| {
             let mut end = start;
