@@ -291,6 +291,14 @@ fn any_write_or_open_after_the_snapshot_makes_the_next_search_ask_the_store() {
     let out = opens_the_store(data, &["bilbyroot"]);
     assert!(text(&out.stdout).contains("Renamed Invented"), "{out:?}");
 
+    // Held open by another kitnotes (with no socket to ask): never answered from the snapshot,
+    // which may be older than what that kitnotes holds.
+    let held = SledStore::open(&store_dir(data)).unwrap();
+    let out = kitnotes(data, &["--demo", "search", "bilbyroot"]);
+    assert!(!out.status.success(), "{out:?}");
+    assert!(text(&out.stderr).contains("already open"), "{out:?}");
+    drop(held);
+
     // Only opened and closed, as the terminal UI does when nothing is typed.
     change(data, |_| {});
     let _ = opens_the_store(data, &["bilbyroot"]);
