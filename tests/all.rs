@@ -35,6 +35,7 @@ mod rems;
 mod rems_flow;
 mod resources;
 mod search;
+mod search_snapshot;
 mod search_ui;
 mod serve;
 mod signals;

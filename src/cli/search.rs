@@ -4,9 +4,11 @@
 //! `"a phrase"`, `-left-out`, and `kind:` `status:` `since:` `until:` `patient:` filters.
 
 use super::Env;
-use super::serve::{Access, Got};
+use super::serve::{Access, Got, Held};
 use crate::model::PatientId;
-use crate::search::{DocKind, DocStatus, Filter, Hit, Order, Query};
+use crate::search::{DocKind, DocStatus, Filter, Hit, Order, Query, Results};
+use crate::store::snapshot::{self, Snapshot};
+use crate::store::{SledStore, Store};
 use crate::text_safety::one_line;
 use anyhow::Context;
 use std::collections::HashMap;
@@ -102,6 +104,20 @@ pub fn run_with(env: &Env, args: Args, access: Access<'_>) -> anyhow::Result<Exi
     let text = args.query.join(" ");
     let query = Query::parse(&text, filter(&args, &tz)?, &tz)
         .map_err(|e| anyhow::anyhow!("the query {text:?}, {e}"))?;
+    // A plain store closed cleanly answers from its snapshot, without being opened
+    // (`store::snapshot`); anything the snapshot cannot answer asks the store.
+    if matches!(access, Access::Open)
+        && !args.include_private
+        && let Some(snap) = Snapshot::open(&env.store_dir())
+    {
+        let started = std::time::Instant::now();
+        if let Ok(results) = snap.search(&query, args.limit) {
+            let took = started.elapsed();
+            if let Ok(names) = names_of(&results, |p| snap.patient(p)) {
+                return print(&args, &text, &tz, &results, &names, took);
+            }
+        }
+    }
     let store = match access.store(env)? {
         Got::Store(s) => s,
         Got::Answered(code) => return Ok(code),
@@ -109,22 +125,67 @@ pub fn run_with(env: &Env, args: Args, access: Access<'_>) -> anyhow::Result<Exi
     let started = std::time::Instant::now();
     let results = store.search(&query, args.limit)?;
     let took = started.elapsed();
+    let names = names_of(&results, |p| store.patient(p))?;
+    let code = print(&args, &text, &tz, &results, &names, took)?;
+    if let Held::Own(store) = store {
+        leave_snapshot(*store);
+    }
+    Ok(code)
+}
+
+/// After a search that opened the store itself: a plain store leaves a snapshot for the next
+/// search to answer from, written once the answer is out and the store closed; an encrypted
+/// store must have none. A snapshot that cannot be written is simply not there (the next
+/// search opens the store).
+fn leave_snapshot(store: SledStore) {
+    let dir = store.dir().to_owned();
+    if store.is_encrypted() {
+        drop(store);
+        snapshot::remove(&dir);
+        return;
+    }
+    // The answer is out before the snapshot is written.
+    let _ = std::io::stdout().flush();
+    let Ok(mut out) = snapshot::Writer::create(&dir) else {
+        return;
+    };
+    if store.copy_for_search(&mut out).is_err() {
+        return;
+    }
+    drop(store);
+    let _ = out.finish();
+}
+
+/// Each hit's patient's name.
+fn names_of(
+    results: &Results,
+    patient: impl Fn(&PatientId) -> crate::store::Result<Option<crate::model::Patient>>,
+) -> crate::store::Result<HashMap<PatientId, String>> {
     let mut names: HashMap<PatientId, String> = HashMap::new();
     for h in &results.hits {
         if !names.contains_key(&h.patient) {
-            let name = store
-                .patient(&h.patient)?
-                .map(|p| p.name)
-                .unwrap_or_default();
+            let name = patient(&h.patient)?.map(|p| p.name).unwrap_or_default();
             names.insert(h.patient.clone(), name);
         }
     }
+    Ok(names)
+}
+
+/// Writes the hits (one a line, or JSON) and the summary.
+fn print(
+    args: &Args,
+    text: &str,
+    tz: &jiff::tz::TimeZone,
+    results: &Results,
+    names: &HashMap<PatientId, String>,
+    took: std::time::Duration,
+) -> anyhow::Result<ExitCode> {
     let mut out = super::output::stdout();
     let written = if args.json {
         let hits: Vec<serde_json::Value> = results
             .hits
             .iter()
-            .map(|h| json_hit(h, &names, &tz))
+            .map(|h| json_hit(h, names, tz))
             .collect();
         let doc = serde_json::json!({
             "query": text,
@@ -138,7 +199,7 @@ pub fn run_with(env: &Env, args: Args, access: Access<'_>) -> anyhow::Result<Exi
         results
             .hits
             .iter()
-            .try_for_each(|h| writeln!(out, "{}", line(h, names.get(&h.patient), &tz, colour)))
+            .try_for_each(|h| writeln!(out, "{}", line(h, names.get(&h.patient), tz, colour)))
     };
     match written {
         // A reader that stopped early (`| head`) is not an error.

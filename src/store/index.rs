@@ -33,7 +33,7 @@ mod verify;
 pub use verify::{Verifier, verify};
 
 use super::codec;
-use super::crypt::{NameOf, Vault};
+use super::crypt::{Crypt, NameOf, Vault};
 use super::keys;
 use super::{Result, StoreError};
 use crate::model::{PatientId, Record};
@@ -68,10 +68,42 @@ pub(super) fn corrupt(key: &[u8], detail: impl Into<String>) -> StoreError {
     }
 }
 
-fn get(tree: Vault<'_>, key: &[u8]) -> Result<Option<Vec<u8>>> {
-    match tree.get(key)? {
+/// Where a search reads the index from: the store's own tree ([`Vault`]), or the snapshot of
+/// it beside the database that `kitnotes search` answers from without opening the store
+/// (`store::snapshot`). Values come as they are stored, in the codec's envelope.
+pub trait IndexSource: Copy {
+    type Bytes: AsRef<[u8]>;
+    fn crypt(&self) -> &Crypt;
+    fn value(&self, key: &[u8]) -> Result<Option<Self::Bytes>>;
+    /// Every key under `prefix` with its value, in key order, or the last first.
+    fn scan(&self, prefix: &[u8], last_first: bool) -> Pairs<'_, Self::Bytes>;
+}
+
+/// Keys with their values, as [`IndexSource::scan`] gives them.
+pub type Pairs<'a, B> = Box<dyn Iterator<Item = Result<(B, B)>> + 'a>;
+
+impl IndexSource for Vault<'_> {
+    type Bytes = sled::IVec;
+    fn crypt(&self) -> &Crypt {
+        self.crypt
+    }
+    fn value(&self, key: &[u8]) -> Result<Option<sled::IVec>> {
+        Ok(self.tree.get(key)?)
+    }
+    fn scan(&self, prefix: &[u8], last_first: bool) -> Pairs<'_, sled::IVec> {
+        let all = self.tree.scan_prefix(prefix);
+        if last_first {
+            Box::new(all.rev().map(|kv| kv.map_err(Into::into)))
+        } else {
+            Box::new(all.map(|kv| kv.map_err(Into::into)))
+        }
+    }
+}
+
+fn get(tree: impl IndexSource, key: &[u8]) -> Result<Option<Vec<u8>>> {
+    match tree.value(key)? {
         None => Ok(None),
-        Some(v) => codec::decode_index(tree.crypt, key, &v)
+        Some(v) => codec::decode_index(tree.crypt(), key, v.as_ref())
             .map(|b| Some(b.into_owned()))
             .map_err(|e| corrupt(key, e.to_string())),
     }
@@ -98,10 +130,10 @@ pub fn postings_key(tree: Vault<'_>, word: &str, first: u32) -> Vec<u8> {
     .concat()
 }
 
-fn postings_prefix(tree: Vault<'_>, word: &str) -> Vec<u8> {
+fn postings_prefix(tree: impl IndexSource, word: &str) -> Vec<u8> {
     [
         keys::POSTINGS_PREFIX,
-        &tree.crypt.name(NameOf::Word, word.as_bytes()),
+        &tree.crypt().name(NameOf::Word, word.as_bytes()),
         b"\0",
     ]
     .concat()
@@ -164,13 +196,13 @@ fn encode_names(names: &Names) -> Vec<u8> {
 }
 
 /// Reads doc names a block at a time, each block once.
-struct NameTable<'t> {
-    tree: Vault<'t>,
+struct NameTable<S> {
+    tree: S,
     blocks: HashMap<u32, Names>,
 }
 
-impl<'t> NameTable<'t> {
-    fn new(tree: Vault<'t>) -> Self {
+impl<S: IndexSource> NameTable<S> {
+    fn new(tree: S) -> Self {
         Self {
             tree,
             blocks: HashMap::new(),
@@ -220,10 +252,10 @@ fn docs_of_name(tree: Vault<'_>, name: &[u8]) -> Result<Vec<u32>> {
         .collect())
 }
 
-fn patient_no_key(tree: Vault<'_>, id: &PatientId) -> Vec<u8> {
+fn patient_no_key(tree: impl IndexSource, id: &PatientId) -> Vec<u8> {
     [
         keys::PATIENT_NO_PREFIX,
-        &tree.crypt.name(NameOf::Id, id.as_str().as_bytes()),
+        &tree.crypt().name(NameOf::Id, id.as_str().as_bytes()),
     ]
     .concat()
 }
@@ -240,15 +272,21 @@ fn parse_postings_key(key: &[u8]) -> Option<(&[u8], u32)> {
 
 /// The key of the word list holding the words that start like `word` (by its first letter);
 /// `None` for an empty word.
-fn words_key(tree: Vault<'_>, word: &str) -> Option<Vec<u8>> {
+fn words_key(tree: impl IndexSource, word: &str) -> Option<Vec<u8>> {
     let first = word.chars().next()?;
     let mut buf = [0u8; 4];
     let letter = first.encode_utf8(&mut buf).as_bytes();
-    Some([keys::WORDS_PREFIX, &tree.crypt.name(NameOf::Bucket, letter)].concat())
+    Some(
+        [
+            keys::WORDS_PREFIX,
+            &tree.crypt().name(NameOf::Bucket, letter),
+        ]
+        .concat(),
+    )
 }
 
 /// The words of one word list, in order.
-fn word_list(tree: Vault<'_>, key: &[u8]) -> Result<Vec<String>> {
+fn word_list(tree: impl IndexSource, key: &[u8]) -> Result<Vec<String>> {
     let Some(b) = get(tree, key)? else {
         return Ok(Vec::new());
     };
@@ -306,7 +344,7 @@ impl Stats {
 }
 
 /// The index's stats; `None` when the store has no index yet.
-pub fn stats(tree: Vault<'_>) -> Result<Option<Stats>> {
+pub fn stats(tree: impl IndexSource) -> Result<Option<Stats>> {
     match get(tree, keys::SEARCH_STATS_KEY)? {
         None => Ok(None),
         Some(b) => Stats::decode(&b).map(Some).ok_or_else(|| {
@@ -1201,14 +1239,17 @@ pub struct Results {
 
 /// The postings of one word: its blocks, opened, with their keys.
 struct WordPostings {
-    blocks: Vec<(u32, sled::IVec, Vec<u8>)>,
+    blocks: Vec<Segment>,
 }
 
+/// A postings segment: its first doc, its key, and its body, opened.
+type Segment = (u32, Vec<u8>, Vec<u8>);
+
 impl WordPostings {
-    fn read(tree: Vault<'_>, word: &str) -> Result<Self> {
+    fn read(tree: impl IndexSource, word: &str) -> Result<Self> {
         let prefix = postings_prefix(tree, word);
         let mut blocks = Vec::new();
-        for kv in tree.scan_prefix(&prefix) {
+        for kv in tree.scan(&prefix, false) {
             blocks.extend(Self::segment(tree, &prefix, kv?)?);
         }
         Ok(Self { blocks })
@@ -1216,11 +1257,11 @@ impl WordPostings {
 
     /// The newest segments of `word` (those of the highest doc numbers), until `budget` bytes
     /// are read; with how many were.
-    fn read_newest(tree: Vault<'_>, word: &str, budget: usize) -> Result<(Self, usize)> {
+    fn read_newest(tree: impl IndexSource, word: &str, budget: usize) -> Result<(Self, usize)> {
         let prefix = postings_prefix(tree, word);
         let mut blocks = Vec::new();
         let mut read = 0;
-        for kv in tree.scan_prefix(&prefix).rev() {
+        for kv in tree.scan(&prefix, true) {
             if read >= budget {
                 break;
             }
@@ -1235,17 +1276,18 @@ impl WordPostings {
 
     /// One segment of the word whose keys start with `prefix`, opened; `None` for a key of
     /// another shape.
-    fn segment(
-        tree: Vault<'_>,
+    fn segment<S: IndexSource>(
+        tree: S,
         prefix: &[u8],
-        (k, v): (sled::IVec, sled::IVec),
-    ) -> Result<Option<(u32, sled::IVec, Vec<u8>)>> {
-        match parse_postings_key(&k) {
+        (k, v): (S::Bytes, S::Bytes),
+    ) -> Result<Option<Segment>> {
+        let (k, v) = (k.as_ref(), v.as_ref());
+        match parse_postings_key(k) {
             Some((w, block)) if w.len() + 3 == prefix.len() => {
-                let body = codec::decode_index(tree.crypt, &k, &v)
-                    .map_err(|e| corrupt(&k, e.to_string()))?
+                let body = codec::decode_index(tree.crypt(), k, v)
+                    .map_err(|e| corrupt(k, e.to_string()))?
                     .into_owned();
-                Ok(Some((block, k, body)))
+                Ok(Some((block, k.to_vec(), body)))
             }
             _ => Ok(None),
         }
@@ -1267,12 +1309,40 @@ impl WordPostings {
     }
 }
 
+/// The ids of the records a search that leaves out psychotherapy notes can show: those with a
+/// doc of another kind. What the search snapshot copies (`store::snapshot`).
+pub fn shown_records(tree: Vault<'_>) -> Result<HashSet<String>> {
+    let mut out = HashSet::new();
+    let mut table = DocTable::new(tree);
+    for kv in tree.scan_prefix(keys::DOC_REF_PREFIX) {
+        let (k, v) = kv?;
+        let Some(block) = u32_at(&k, keys::DOC_REF_PREFIX.len()) else {
+            return Err(corrupt(&k, "not a doc names key"));
+        };
+        let body =
+            codec::decode_index(tree.crypt, &k, &v).map_err(|e| corrupt(&k, e.to_string()))?;
+        let names =
+            decode_names(&body).ok_or_else(|| corrupt(&k, "the doc names cannot be read"))?;
+        for (i, name) in names.into_iter().enumerate() {
+            let Some((_, id)) = name else { continue };
+            let doc = block * NAME_BLOCK + i as u32;
+            let shown = table
+                .get(doc)?
+                .is_some_and(|e| !DocKind::from_byte(e.kind).is_some_and(DocKind::is_private));
+            if shown {
+                out.insert(id);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Docs with how often the clause is in each, in doc order.
 type DocSet = Vec<(u32, u32)>;
 
 /// The words a prefix stands for, in alphabetical order, at most [`MAX_PREFIX_WORDS`]: from
 /// the word list of its first letter.
-fn expand(tree: Vault<'_>, prefix: &str) -> Result<Vec<String>> {
+fn expand(tree: impl IndexSource, prefix: &str) -> Result<Vec<String>> {
     let Some(key) = words_key(tree, prefix) else {
         return Ok(Vec::new());
     };
@@ -1292,7 +1362,7 @@ struct Typing {
     bytes: usize,
 }
 
-fn clause_docs(tree: Vault<'_>, clause: &Clause, typing: Option<Typing>) -> Result<DocSet> {
+fn clause_docs(tree: impl IndexSource, clause: &Clause, typing: Option<Typing>) -> Result<DocSet> {
     match clause {
         Clause::Word(w) => {
             let mut out = Vec::new();
@@ -1339,7 +1409,7 @@ fn clause_docs(tree: Vault<'_>, clause: &Clause, typing: Option<Typing>) -> Resu
 
 /// Docs where the words stand next to each other in order, with how often. The docs with every
 /// word are found first; positions are read only for them.
-fn phrase_docs(tree: Vault<'_>, ws: &[String]) -> Result<DocSet> {
+fn phrase_docs(tree: impl IndexSource, ws: &[String]) -> Result<DocSet> {
     let mut distinct: Vec<&str> = ws.iter().map(String::as_str).collect();
     distinct.sort_unstable();
     distinct.dedup();
@@ -1431,13 +1501,13 @@ impl std::hash::Hasher for BlockNo {
 type Blocks = HashMap<u32, Option<Vec<u8>>, std::hash::BuildHasherDefault<BlockNo>>;
 
 /// Reads the doc table a block at a time, each block once per search.
-struct DocTable<'t> {
-    tree: Vault<'t>,
+struct DocTable<S> {
+    tree: S,
     blocks: Blocks,
 }
 
-impl<'t> DocTable<'t> {
-    fn new(tree: Vault<'t>) -> Self {
+impl<S: IndexSource> DocTable<S> {
+    fn new(tree: S) -> Self {
         Self {
             tree,
             blocks: Blocks::default(),
@@ -1485,7 +1555,7 @@ impl SearchCache {
 }
 
 pub fn search(
-    tree: Vault<'_>,
+    tree: impl IndexSource,
     query: &Query,
     limit: usize,
     record: impl Fn(&str) -> Result<Option<Record>>,
@@ -1510,13 +1580,13 @@ pub fn search(
     results
 }
 
-fn search_with(
-    tree: Vault<'_>,
+fn search_with<S: IndexSource>(
+    tree: S,
     query: &Query,
     limit: usize,
     record: impl Fn(&str) -> Result<Option<Record>>,
-    table: &mut DocTable<'_>,
-    names: &mut NameTable<'_>,
+    table: &mut DocTable<S>,
+    names: &mut NameTable<S>,
 ) -> Result<Results> {
     let Some(stats) = stats(tree)? else {
         return Err(StoreError::Invalid {

@@ -14,6 +14,7 @@ pub mod crypt;
 pub mod index;
 pub mod keys;
 pub mod sled_store;
+pub mod snapshot;
 pub mod tally;
 
 pub use audit::{

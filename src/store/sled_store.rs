@@ -34,6 +34,7 @@ use std::sync::{Arc, Mutex, RwLock};
 mod check;
 mod chunks;
 mod open;
+mod snapshot;
 mod stamps;
 mod write;
 

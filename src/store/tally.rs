@@ -188,13 +188,33 @@ pub fn write(dir: &Path, tally: &Tally) -> std::io::Result<()> {
 
 /// The stamps of every file under `db` (sorted by path), to compare with a clean close.
 pub fn stamps(db: &Path) -> std::io::Result<Vec<FileStamp>> {
+    files(db)?
+        .into_iter()
+        .map(|(name, meta)| Ok(FileStamp(name, meta.len(), modified_ns(&meta)?)))
+        .collect()
+}
+
+/// Every file under `db`, by its path under `db`, with its metadata, sorted by path.
+pub fn files(db: &Path) -> std::io::Result<Vec<(String, std::fs::Metadata)>> {
     let mut out = Vec::new();
     collect(db, db, &mut out)?;
     out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
 }
 
-fn collect(root: &Path, dir: &Path, out: &mut Vec<FileStamp>) -> std::io::Result<()> {
+/// A file's modification time in ns since 1970 (0 before it).
+pub fn modified_ns(meta: &std::fs::Metadata) -> std::io::Result<i128> {
+    Ok(meta
+        .modified()?
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i128))
+}
+
+fn collect(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<(String, std::fs::Metadata)>,
+) -> std::io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
         let meta = entry.metadata()?;
@@ -207,11 +227,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<FileStamp>) -> std::io::Result
                 .unwrap_or(&path)
                 .to_string_lossy()
                 .into_owned();
-            let modified = meta
-                .modified()?
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos() as i128);
-            out.push(FileStamp(name, meta.len(), modified));
+            out.push((name, meta));
         }
     }
     Ok(())

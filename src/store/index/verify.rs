@@ -102,12 +102,12 @@ pub struct Verifier<'t> {
     /// Which record and part each doc is, for messages: the records' names once each.
     where_: DocMap<(u32, u32)>,
     records: Vec<(&'static str, String)>,
-    table: DocTable<'t>,
+    table: DocTable<Vault<'t>>,
     patient_nos: HashMap<String, Option<u32>>,
     live: u64,
     total: u64,
     unknown: HashSet<u32>,
-    names: NameTable<'t>,
+    names: NameTable<Vault<'t>>,
     /// Every word the records have (each must be in its word list), with its name's hash.
     listed: WordMap<u64>,
 }
