@@ -31,6 +31,7 @@ pub mod record_form;
 mod rems;
 mod roster;
 pub mod search;
+pub mod sync;
 mod unsaved;
 pub mod views;
 
@@ -77,7 +78,13 @@ impl ThemeKind {
 
 /// What a tick can change on screen (`App::visible_state`).
 #[derive(Debug, PartialEq, Eq)]
-pub struct VisibleState(Option<Status>, bool, Option<(bool, bool)>, bool);
+pub struct VisibleState(
+    Option<Status>,
+    bool,
+    Option<(bool, bool)>,
+    bool,
+    Option<u64>,
+);
 
 /// Keys typed while the screen was hidden that had no text input to go to.
 #[derive(Debug, Default)]
@@ -269,6 +276,8 @@ pub struct App {
     unsaved: unsaved::UnsavedState,
     /// Said on standard error once the terminal is restored (where a rescue file went).
     pub exit_message: Option<String>,
+    /// Syncing with the practice's server on a thread of its own (`app::sync`).
+    background_sync: Option<sync::BackgroundSync>,
 }
 
 impl App {
@@ -315,6 +324,7 @@ impl App {
             store_tasks: Vec::new(),
             unsaved: Default::default(),
             exit_message: None,
+            background_sync: None,
         };
         app.reload_roster(None)?;
         // Files that did not load, said at start-up (both kinds, if both failed).
@@ -456,6 +466,7 @@ impl App {
         }
         // Written again: what was lost is back in the store, to be flushed.
         self.flush_failed = false;
+        self.sync_after_writing(&records);
         for r in records {
             self.undurable.retain(|u| u.id() != r.id());
             self.undurable.push(r);
@@ -581,6 +592,7 @@ impl App {
                 .as_ref()
                 .map(|e| (e.is_dirty(), e.save_error.is_some())),
             self.unsaved.error.is_some(),
+            self.background_sync.as_ref().map(|b| b.generation()),
         )
     }
 
@@ -599,6 +611,7 @@ impl App {
     /// hang off this. While locked it does nothing at all (the store cannot be read).
     pub fn tick(&mut self) {
         if self.lock.is_some() {
+            self.sync_while_locked();
             return;
         }
         let now = self.now();
@@ -613,6 +626,7 @@ impl App {
             self.keep_unsaved(unsaved::Keep::Everything, false);
         }
         self.flush_if_needed();
+        self.tick_background_sync();
         let store = self.store.as_ref();
         let said: Vec<String> = self
             .store_tasks
