@@ -598,3 +598,139 @@ fn a_token_file_others_can_read_is_refused_before_anything_is_sent() {
         "{err}"
     );
 }
+
+/// Clinician A's open kitnotes, in-process, syncing in the background with the server at
+/// `url` as `kitnotes` would (`cli::sync::in_background`), on a clock the test moves.
+fn open_ui(
+    a: &Laptop,
+    url: &str,
+) -> (
+    kitnotes::app::App,
+    std::sync::Arc<kitnotes::clock::FixedClock>,
+) {
+    use kitnotes::app::sync::BackgroundSync;
+    use kitnotes::interchange::fhir::{DEFAULT_IDENTIFIER_SYSTEM, FhirOptions};
+    use kitnotes::sync::config::{SyncConfig, SyncSettings};
+    let config = SyncConfig {
+        server: url.into(),
+        practitioner: "avery".into(),
+        ..SyncConfig::default()
+    };
+    let settings = SyncSettings::from_config(
+        Some(&config),
+        &a.dir.path().join("config"),
+        Some("Dr. Avery (invented)"),
+    )
+    .unwrap();
+    // What `kitnotes sync` makes from a config.toml without [fhir] or [courses].
+    let fhir = FhirOptions {
+        tz: jiff::tz::TimeZone::UTC,
+        reinduction_gap: kitnotes::model::course::DEFAULT_REINDUCTION_GAP,
+        identifier_system: DEFAULT_IDENTIFIER_SYSTEM.into(),
+        ..FhirOptions::default()
+    };
+    let clock = std::sync::Arc::new(kitnotes::clock::FixedClock::new(
+        crate::common::NOW.parse().unwrap(),
+    ));
+    let store = a.store();
+    let synced_from = kitnotes::sync::state::read(&store)
+        .map(|s| s.authors.into_iter().map(|(id, a)| (id, a.name)).collect())
+        .unwrap_or_default();
+    let mut app = kitnotes::app::App::new(
+        Box::new(store),
+        Box::new(clock.clone()),
+        kitnotes::clock::IdSource::new(7),
+        kitnotes::keymap::Keymap::builtin(kitnotes::keymap::Preset::Default),
+        kitnotes::app::AppSettings {
+            clinician: Some("Dr. Avery (invented)".into()),
+            lock_after: kitnotes::app::lock::LockAfter::Never,
+            lock_during_session: kitnotes::app::lock::LockAfter::Never,
+            synced_from,
+            ..kitnotes::app::AppSettings::default()
+        },
+    )
+    .unwrap();
+    app.resize(240, 40);
+    let runner = BackgroundSync::server_runner(settings, fhir, "Dr. Avery (invented)".into());
+    app.start_background_sync(BackgroundSync::new(
+        runner,
+        Some(jiff::SignedDuration::from_mins(5)),
+    ));
+    (app, clock)
+}
+
+/// A second PHQ-9 for A's patient, recorded after A's last sync: it waits while the server is
+/// down.
+const A_LATER: &str = r#"{"type":"measure","id":"ma2","patient":"pa1","instrument":"phq9","at":"2026-03-09T09:00:00Z","items":[1,1,1,1,1,1,1,1,0],"total":8,"band":"mild","item9_flag":false}
+"#;
+
+#[test]
+fn the_open_ui_receives_a_colleagues_note_in_the_background_while_a_draft_is_typed() {
+    use crate::common::{press, screen, type_text};
+    use crate::sync_ui::settle;
+    let Some(bin) = hfs_binary() else { return };
+    let hfs = Hfs::start(&bin);
+    let url = hfs.url();
+    let a = Laptop::new("Dr. Avery (invented)", "avery", &url);
+    let b = Laptop::new("Dr. Blake (invented)", "blake", &url);
+    a.import(A_RECORDS);
+    a.sync();
+    b.sync();
+    a.import(A_LATER);
+    b.import(B_ON_A);
+    assert!(!hfs.history_text().contains("ma2"));
+
+    // The server is down when A opens kitnotes: A's new PHQ-9 waits, and A writes on.
+    let (db, port) = hfs.stop();
+    let (mut app, clock) = open_ui(&a, &url);
+    settle(&mut app);
+    let label = app.settings.sync_label.clone();
+    assert!(
+        label.starts_with("sync: queued (server unreachable), ") && label.contains("waiting"),
+        "{label}"
+    );
+    assert!(screen(&app).contains(&format!("[{label}]")));
+    press(&mut app, "/Ada<Enter><Enter>w<Enter>");
+    assert!(app.editor.is_some(), "{:?}", app.status);
+    type_text(&mut app, "Ada described the week; ");
+
+    // The server is back, B sends the note written on A's patient; A's next sync brings it.
+    let hfs = Hfs::start_at(&bin, db, port);
+    let out = b.sync();
+    assert_eq!(number_after(&out, "resources ("), 1, "{out}");
+    clock.advance(jiff::SignedDuration::from_mins(5));
+    app.tick();
+    type_text(&mut app, "sleep is better");
+    settle(&mut app);
+    assert_eq!(app.settings.sync_label, "synced 15:35");
+    let v = app.patient.as_ref().unwrap();
+    assert!(
+        v.entries
+            .iter()
+            .any(|e| e.title == "Integration SHARED-B-ON-A"),
+        "B's note is in A's timeline"
+    );
+    assert_eq!(
+        app.editor.as_ref().unwrap().sections[0].text(),
+        "Ada described the week; sleep is better"
+    );
+    // A's PHQ-9 went when the server came back.
+    assert!(hfs.history_text().contains("ma2"));
+    type_text(&mut app, ".");
+    press(&mut app, "<Esc>");
+    let s = screen(&app);
+    assert!(
+        s.contains("Integration SHARED-B-ON-A ⇣ Dr. Blake (invented)"),
+        "{s}"
+    );
+    assert!(s.contains("[synced 15:35]"), "{s}");
+    let v = app.patient.as_ref().unwrap();
+    assert!(
+        v.records
+            .notes
+            .iter()
+            .any(|n| !n.is_signed()
+                && n.sections[0].body == "Ada described the week; sleep is better."),
+        "A's draft is stored as typed"
+    );
+}

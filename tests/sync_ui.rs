@@ -308,3 +308,78 @@ fn a_locked_app_does_not_sync_until_it_is_unlocked() {
     assert_eq!(server.syncs.load(Ordering::SeqCst), 2);
     assert_eq!(label(&w.app), "synced 16:00");
 }
+
+/// The real binary in a terminal, with `[sync]` naming a port nothing listens on: the header
+/// says the changes are queued, and `kitnotes sync` run beside it is answered by it (the
+/// status and conflicts read from its store; a sync asked of its background sync), where
+/// before the store's lock refused it.
+#[test]
+fn kitnotes_sync_beside_the_open_ui_is_answered_by_it() {
+    use crate::term::{Session, kitnotes_command};
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = (dir.path().join("data"), dir.path().join("config"));
+    std::fs::create_dir_all(&config).unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    std::fs::write(
+        config.join("config.toml"),
+        format!(
+            "clinician = \"Dr. Avery (invented)\"\ntimezone = \"UTC\"\n\n[sync]\n\
+             server = \"http://127.0.0.1:{port}\"\npractitioner = \"avery\"\n"
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_kitnotes"))
+            .arg("--demo")
+            .args(args)
+            .env("KITNOTES_DATA_DIR", &data)
+            .env("KITNOTES_CONFIG_DIR", &config)
+            .output()
+            .unwrap();
+        (out.status.success(), text(&out.stdout), text(&out.stderr))
+    };
+    let (ok, _, err) = run(&["demo", "--no-ui", "--patients", "3", "--seed", "7"]);
+    assert!(ok, "{err}");
+
+    let mut cmd = kitnotes_command(&["--demo"]);
+    cmd.env("KITNOTES_DATA_DIR", &data);
+    cmd.env("KITNOTES_CONFIG_DIR", &config);
+    let mut ui = Session::spawn(cmd, 200, 40);
+    ui.wait_for("[sync: queued (server unreachable)");
+
+    let (ok, out, err) = run(&["sync", "--status"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("The last try stopped") && out.contains("unreachable"),
+        "{out}"
+    );
+    let (ok, _, err) = run(&["sync", "--keep-mine", "n1"]);
+    assert!(!ok);
+    assert!(err.contains("no conflict is open for record n1"), "{err}");
+    let synced = |audit: &str| audit.matches("synced").count();
+    let (ok, audit, err) = run(&["audit"]);
+    assert!(ok, "{err}");
+    let before = synced(&audit);
+    assert!(before >= 1, "{audit}");
+    let (ok, out, err) = run(&["sync"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("The open kitnotes syncs now, in the background"),
+        "{out}"
+    );
+    // The sync it asked for ran there, and is in the audit log.
+    let asked = std::time::Instant::now();
+    loop {
+        let (_, audit, _) = run(&["audit"]);
+        if synced(&audit) > before {
+            break;
+        }
+        assert!(asked.elapsed().as_secs() < 60, "{audit}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    ui.quit();
+}
