@@ -383,3 +383,64 @@ fn kitnotes_sync_beside_the_open_ui_is_answered_by_it() {
     }
     ui.quit();
 }
+
+/// A lock during a sync seals the encrypted store under it: that sync stops (the store refuses
+/// it), nothing is said of it, and it runs again once the passphrase opens the store.
+#[test]
+fn a_sync_the_lock_interrupts_runs_again_after_the_unlock_without_a_word() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let passphrase = "invented sync passphrase";
+    let store = kitnotes::store::sled_store::SledStore::create_encrypted(
+        dir.path(),
+        passphrase.as_bytes(),
+        kitnotes::store::crypt::KdfParams::DEFAULT,
+    )
+    .unwrap();
+    let clock = Arc::new(kitnotes::clock::FixedClock::new(NOW.parse().unwrap()));
+    let mut app = App::new(
+        Box::new(store),
+        Box::new(clock.clone()),
+        kitnotes::clock::IdSource::new(7),
+        kitnotes::keymap::Keymap::builtin(kitnotes::keymap::Preset::Default),
+        kitnotes::app::AppSettings::default(),
+    )
+    .unwrap();
+    app.resize(120, 40);
+    let server = Arc::new(FakeServer::default());
+    let syncs = server.clone();
+    let mut inner = runner(server.clone());
+    // The stand-in reads the store after the network, as a pull writes after it.
+    let mut reading: Runner = Box::new(move |store: &dyn Store, at| match store.patients() {
+        Ok(_) => inner(store, at),
+        Err(e) => (SyncReport::default(), Err(SyncError::Store(e))),
+    });
+    let release = server.hold();
+    // The first sync waits on the network until the app is locked, then reads.
+    let gated: Runner = Box::new(move |store: &dyn Store, at| {
+        let gate = syncs.gate.lock().unwrap().take();
+        if let Some(g) = gate {
+            let _ = g.recv_timeout(Duration::from_secs(60));
+        }
+        reading(store, at)
+    });
+    app.start_background_sync(BackgroundSync::new(gated, None));
+    app.tick();
+    assert!(app.background_sync().unwrap().is_running());
+    app.update(kitnotes::app::Action::Lock);
+    assert!(app.lock.is_some());
+    release.send(()).unwrap();
+    // Locked: the stopped sync is not taken, and no other starts.
+    std::thread::sleep(Duration::from_millis(200));
+    for _ in 0..3 {
+        app.tick();
+    }
+    assert_eq!(server.syncs.load(Ordering::SeqCst), 0);
+    type_text(&mut app, passphrase);
+    press(&mut app, "<Enter>");
+    assert!(app.lock.is_none(), "{}", screen(&app));
+    // The first tick takes the stopped sync and starts it again.
+    settle(&mut app);
+    assert_eq!(server.syncs.load(Ordering::SeqCst), 1);
+    assert_eq!(app.settings.sync_label, "synced 15:30");
+    assert!(!status(&app).contains("sync"), "{}", status(&app));
+}

@@ -266,31 +266,34 @@ impl App {
         };
         b.runner = Some(done.runner);
         b.generation += 1;
-        if b.locked_meanwhile && done.result.is_err() {
-            // Stopped by the store sealed under it: again now that it is open.
-            b.due = Some(now);
-        }
         b.conflicts = done.conflicts;
-        let stopped = match &done.result {
-            Err(e) if !matches!(e, SyncError::Unreachable(_)) => Some(e.to_string()),
-            _ => None,
-        };
-        let say = stopped.is_some() && stopped != b.said;
-        b.said = stopped.clone();
-        let standing = match &done.result {
-            Ok(()) => Standing::Synced(now),
-            Err(error) => Standing::Stopped {
-                error,
-                queued: done.report.queued,
-            },
-        };
-        self.settings.sync_label = self.sync_label(standing, done.conflicts);
+        // Stopped by the store sealed under it: again now that it is open, and nothing said of
+        // a stop the lock made (the label stays "syncing…").
+        let interrupted = b.locked_meanwhile && done.result.is_err();
+        if interrupted {
+            b.due = Some(now);
+        } else {
+            let stopped = match &done.result {
+                Err(e) if !matches!(e, SyncError::Unreachable(_)) => Some(e.to_string()),
+                _ => None,
+            };
+            let say = stopped.is_some() && stopped != b.said;
+            b.said = stopped.clone();
+            let standing = match &done.result {
+                Ok(()) => Standing::Synced(now),
+                Err(error) => Standing::Stopped {
+                    error,
+                    queued: done.report.queued,
+                },
+            };
+            self.settings.sync_label = self.sync_label(standing, done.conflicts);
+            // A refused token or a server error in full, once: the header has only its name.
+            if say && let Some(text) = stopped {
+                self.say_error(format!("Background sync stopped: {text}"));
+            }
+        }
         if let Some(authors) = done.authors {
             self.settings.synced_from = authors;
-        }
-        // A refused token or a server error in full, once: the header has only its name.
-        if say && let Some(text) = stopped {
-            self.say_error(format!("Background sync stopped: {text}"));
         }
         if done.report.received_total() > 0 {
             // Read again, keeping the selected patient and the place in the timeline; the
