@@ -734,3 +734,125 @@ fn the_open_ui_receives_a_colleagues_note_in_the_background_while_a_draft_is_typ
         "A's draft is stored as typed"
     );
 }
+
+/// Adds an addendum to a signed note straight in a laptop's store, as the app's `+` does.
+fn add_addendum(l: &Laptop, note: &str, text: &str, by: &str, at: &str) {
+    let store = l.store();
+    let Some(kitnotes::model::Record::Note(mut n)) = store.record(note).unwrap() else {
+        panic!("no note {note}");
+    };
+    let at: jiff::Timestamp = at.parse().unwrap();
+    n.add_addendum(text, by, at).unwrap();
+    let change = kitnotes::store::Change::Put(kitnotes::model::Record::Note(n));
+    store
+        .apply_audited(&[change], &kitnotes::store::Actor::new(by, at))
+        .unwrap();
+    store.flush().unwrap();
+}
+
+fn addenda(l: &Laptop, note: &str) -> Vec<String> {
+    let Some(kitnotes::model::Record::Note(n)) = l.store().record(note).unwrap() else {
+        panic!("no note {note}");
+    };
+    n.addenda.iter().map(|a| a.text.clone()).collect()
+}
+
+#[test]
+fn addenda_two_clinicians_add_to_one_signed_note_are_both_kept_everywhere() {
+    let Some(bin) = hfs_binary() else { return };
+    let hfs = Hfs::start(&bin);
+    let a = Laptop::new("Dr. Avery (invented)", "avery", &hfs.url());
+    let b = Laptop::new("Dr. Blake (invented)", "blake", &hfs.url());
+    a.import(A_RECORDS);
+    a.sync();
+    b.sync();
+    add_addendum(
+        &a,
+        "na1",
+        "ADDENDUM-A: intention clarified",
+        "Dr. Avery (invented)",
+        "2026-03-03T09:00:00Z",
+    );
+    add_addendum(
+        &b,
+        "na1",
+        "ADDENDUM-B: brother is abroad",
+        "Dr. Blake (invented)",
+        "2026-03-04T09:00:00Z",
+    );
+    a.sync();
+    let out = b.sync();
+    assert!(!out.contains("conflict"), "{out}");
+    assert!(out.contains("1 from Dr. Avery (invented)"), "{out}");
+    let out = a.sync();
+    assert!(!out.contains("conflict"), "{out}");
+    assert!(out.contains("1 from Dr. Blake (invented)"), "{out}");
+    let both = [
+        "ADDENDUM-A: intention clarified".to_owned(),
+        "ADDENDUM-B: brother is abroad".to_owned(),
+    ];
+    assert_eq!(addenda(&a, "na1"), both);
+    assert_eq!(addenda(&b, "na1"), both);
+    assert_eq!(shared_lines(&a.export()), shared_lines(&b.export()));
+    // Settled: nothing more goes either way.
+    for l in [&b, &a] {
+        let out = l.sync();
+        assert!(out.contains("sent 0 resources"), "{out}");
+        assert!(out.contains("received 0 records"), "{out}");
+    }
+}
+
+/// A goal linked to notes that stay on A's laptop: set in the psychotherapy note, a check-in
+/// talked over in a draft.
+const A_LOCAL_LINKS: &str = r#"{"type":"goal","id":"ga2","patient":"pa1","at":"2026-03-06T11:30:00Z","title":"Sleep before midnight","domain":"health","status":"active","source_note":"na2","check_ins":[{"at":"2026-03-07T10:30:00Z","progress":4,"note":"Twice this week.","integration_note":"na3"}]}
+"#;
+
+#[test]
+fn a_goal_changed_elsewhere_keeps_its_links_to_notes_that_stay_here() {
+    let Some(bin) = hfs_binary() else { return };
+    let hfs = Hfs::start(&bin);
+    let a = Laptop::new("Dr. Avery (invented)", "avery", &hfs.url());
+    let b = Laptop::new("Dr. Blake (invented)", "blake", &hfs.url());
+    a.import(A_RECORDS);
+    a.import(A_LOCAL_LINKS);
+    a.sync();
+    b.sync();
+    // B records a check-in on the goal.
+    {
+        let store = b.store();
+        let Some(kitnotes::model::Record::Goal(mut g)) = store.record("ga2").unwrap() else {
+            panic!("B holds the goal");
+        };
+        assert_eq!(
+            g.source_note, None,
+            "the link to a psychotherapy note never left"
+        );
+        g.check_ins.push(kitnotes::model::CheckIn {
+            at: "2026-03-09T10:00:00Z".parse().unwrap(),
+            progress: 6,
+            note: "CHECKIN-B: most nights.".into(),
+            integration_note: None,
+        });
+        store.put(kitnotes::model::Record::Goal(g)).unwrap();
+        store.flush().unwrap();
+    }
+    b.sync();
+    let out = a.sync();
+    assert!(out.contains("1 from Dr. Blake (invented)"), "{out}");
+    let Some(kitnotes::model::Record::Goal(g)) = a.store().record("ga2").unwrap() else {
+        panic!("A holds the goal");
+    };
+    assert_eq!(g.check_ins.len(), 2);
+    assert_eq!(g.check_ins[1].note, "CHECKIN-B: most nights.");
+    assert_eq!(g.source_note.as_ref().map(|n| n.as_str()), Some("na2"));
+    assert_eq!(
+        g.check_ins[0].integration_note.as_ref().map(|n| n.as_str()),
+        Some("na3")
+    );
+    // Nothing to send back, and the links never reach the server.
+    let out = a.sync();
+    assert!(out.contains("sent 0 resources"), "{out}");
+    let history = hfs.history_text();
+    assert!(history.contains("CHECKIN-B"));
+    assert!(!history.contains("na2") && !history.contains("na3"));
+}
