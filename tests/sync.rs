@@ -757,15 +757,21 @@ fn addenda(l: &Laptop, note: &str) -> Vec<String> {
     n.addenda.iter().map(|a| a.text.clone()).collect()
 }
 
+/// A's and B's laptops on `hfs`, A's records (and `more` of A's) sent by A and pulled by B.
+fn both_hold_a_records(hfs: &Hfs, more: &str) -> (Laptop, Laptop) {
+    let a = Laptop::new("Dr. Avery (invented)", "avery", &hfs.url());
+    let b = Laptop::new("Dr. Blake (invented)", "blake", &hfs.url());
+    a.import(&format!("{A_RECORDS}{more}"));
+    a.sync();
+    b.sync();
+    (a, b)
+}
+
 #[test]
 fn addenda_two_clinicians_add_to_one_signed_note_are_both_kept_everywhere() {
     let Some(bin) = hfs_binary() else { return };
     let hfs = Hfs::start(&bin);
-    let a = Laptop::new("Dr. Avery (invented)", "avery", &hfs.url());
-    let b = Laptop::new("Dr. Blake (invented)", "blake", &hfs.url());
-    a.import(A_RECORDS);
-    a.sync();
-    b.sync();
+    let (a, b) = both_hold_a_records(&hfs, "");
     add_addendum(
         &a,
         "na1",
@@ -811,12 +817,7 @@ const A_LOCAL_LINKS: &str = r#"{"type":"goal","id":"ga2","patient":"pa1","at":"2
 fn a_goal_changed_elsewhere_keeps_its_links_to_notes_that_stay_here() {
     let Some(bin) = hfs_binary() else { return };
     let hfs = Hfs::start(&bin);
-    let a = Laptop::new("Dr. Avery (invented)", "avery", &hfs.url());
-    let b = Laptop::new("Dr. Blake (invented)", "blake", &hfs.url());
-    a.import(A_RECORDS);
-    a.import(A_LOCAL_LINKS);
-    a.sync();
-    b.sync();
+    let (a, b) = both_hold_a_records(&hfs, A_LOCAL_LINKS);
     // B records a check-in on the goal.
     {
         let store = b.store();
