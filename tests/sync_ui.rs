@@ -42,7 +42,9 @@ impl FakeServer {
 pub fn runner(server: Arc<FakeServer>) -> Runner {
     Box::new(move |store: &dyn Store, _at| {
         server.syncs.fetch_add(1, Ordering::SeqCst);
-        if let Some(gate) = server.gate.lock().unwrap().take() {
+        // Taken first: the lock on the gate is not held while waiting.
+        let gate = server.gate.lock().unwrap().take();
+        if let Some(gate) = gate {
             let _ = gate.recv_timeout(Duration::from_secs(60));
         }
         let mut report = SyncReport {
@@ -443,4 +445,37 @@ fn a_sync_the_lock_interrupts_runs_again_after_the_unlock_without_a_word() {
     assert_eq!(server.syncs.load(Ordering::SeqCst), 1);
     assert_eq!(app.settings.sync_label, "synced 15:30");
     assert!(!status(&app).contains("sync"), "{}", status(&app));
+}
+
+/// Quitting during a sync waits for it (bounded), so the store closes cleanly after it and
+/// opens again at once; one that does not end in time is said, not waited for.
+#[test]
+fn quitting_during_a_sync_lets_it_end_then_the_store_closes() {
+    let server = Arc::new(FakeServer::default());
+    let mut w = syncing(&server, None);
+    let release = server.hold();
+    w.app.tick();
+    assert!(w.app.background_sync().unwrap().is_running());
+    let said = w.app.end_background_sync(Duration::from_millis(50));
+    assert!(
+        said.as_deref()
+            .is_some_and(|s| s.contains("still under way") && s.contains("nothing is lost")),
+        "{said:?}"
+    );
+
+    let mut w = syncing(&server, None);
+    let release2 = server.hold();
+    w.app.tick();
+    assert!(w.app.background_sync().unwrap().is_running());
+    let later = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        release2.send(()).unwrap();
+    });
+    assert_eq!(w.app.end_background_sync(Duration::from_secs(60)), None);
+    later.join().unwrap();
+    let Writer { app, dir, .. } = w;
+    drop(app);
+    // Nothing holds the store any more: it opens.
+    kitnotes::store::sled_store::SledStore::open(dir.path()).unwrap();
+    drop(release);
 }

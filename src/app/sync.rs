@@ -159,6 +159,25 @@ impl App {
         self.background_sync.as_ref()
     }
 
+    /// At the end: waits up to `wait` for a sync under way, so the store closes cleanly after
+    /// it. Returns what to say when it did not end in time (it stops with the process; a sync
+    /// stopped at any point loses nothing, and the next one finishes it).
+    pub fn end_background_sync(&mut self, wait: std::time::Duration) -> Option<String> {
+        let b = self.background_sync.as_mut()?;
+        let rx = b.running.take()?;
+        match rx.recv_timeout(wait) {
+            Ok(_) | Err(mpsc::RecvTimeoutError::Disconnected) => {
+                RUNNING.store(false, Ordering::SeqCst);
+                None
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => Some(format!(
+                "a background sync was still under way after {} s and stopped with kitnotes; \
+                 nothing is lost, and the next sync finishes it",
+                wait.as_secs()
+            )),
+        }
+    }
+
     /// After a write: a signature brings the next sync to a few seconds from now.
     pub(super) fn sync_after_writing(&mut self, records: &[Record]) {
         let now = self.now();
@@ -240,6 +259,8 @@ impl App {
                     authors: state
                         .map(|s| s.authors.into_iter().map(|(id, a)| (id, a.name)).collect()),
                 };
+                // Let go of the store before answering: the app may close it right after.
+                drop(store);
                 let _ = tx.send(done);
                 if let Some(wake) = wake {
                     wake();

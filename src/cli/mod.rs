@@ -225,7 +225,9 @@ pub fn open_ui(env: &Env, store: crate::store::SledStore) -> anyhow::Result<Exit
     let _backups = backup::serve_while_open(&mut app, &dir, backups);
     sync::in_background(env, &mut app);
     let ended = crate::tui::run(&mut app, env.config.mouse);
-    if let Some(message) = app.exit_message.take() {
+    // A sync under way ends first, so the store closes cleanly after it.
+    let syncing = app.end_background_sync(std::time::Duration::from_secs(10));
+    for message in app.exit_message.take().into_iter().chain(syncing) {
         eprintln!("kitnotes: {}", crate::text_safety::printable(&message));
     }
     Ok(ExitCode::from(ended?.exit_code()))
