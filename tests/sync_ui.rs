@@ -245,10 +245,19 @@ fn the_server_down_shows_queued_then_synced_and_a_refused_token_in_words() {
         label(&w.app),
         "synced 15:40 · 2 conflict(s): kitnotes sync --conflicts"
     );
-    // In Today, which hides the header, the status bar says it.
+    // Settled beside the app (`kitnotes sync --keep-theirs`, answered by it, writes the
+    // server's version): the next sync's end shows the record as it is now.
+    let mut p = w.app.roster.patients[0].clone();
+    p.name = "Zed Settled-Theirs (invented)".into();
+    w.app
+        .store()
+        .put(kitnotes::model::Record::Patient(p))
+        .unwrap();
     server.conflicts.store(0, Ordering::SeqCst);
     later(&w, 5 * 60_000);
     settle(&mut w.app);
+    assert!(screen(&w.app).contains("Zed Settled-Theirs"));
+    // In Today, which hides the header, the status bar says it.
     w.app.update(kitnotes::app::Action::ViewToday);
     assert!(w.app.view.is_some());
     let s = screen(&w.app);

@@ -287,6 +287,8 @@ impl App {
         };
         b.runner = Some(done.runner);
         b.generation += 1;
+        // A conflict settled (`kitnotes sync --keep-theirs` beside the app) changed a record.
+        let settled = done.conflicts < b.conflicts;
         b.conflicts = done.conflicts;
         // Stopped by the store sealed under it: again now that it is open, and nothing said of
         // a stop the lock made (the label stays "syncing…").
@@ -316,7 +318,7 @@ impl App {
         if let Some(authors) = done.authors {
             self.settings.synced_from = authors;
         }
-        if done.report.received_total() > 0 {
+        if done.report.received_total() > 0 || settled {
             // Read again, keeping the selected patient and the place in the timeline; the
             // editor, the console and forms keep what is typed (they are not read again).
             if let Err(e) = self.reload_roster(None) {

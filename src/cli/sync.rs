@@ -130,6 +130,10 @@ pub fn run_with(env: &Env, args: Args, access: Access<'_>) -> anyhow::Result<Exi
             );
         }
         let c = sync::resolve(store, &settings.server, id, keep, actor.at, &actor.who)?;
+        if served {
+            // The open kitnotes' next sync sends this laptop's version, or shows the server's.
+            background::ask_now();
+        }
         writeln!(
             out,
             "Conflict on {} settled: {}",
