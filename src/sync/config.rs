@@ -20,7 +20,7 @@ pub struct SyncConfig {
     /// How often the open kitnotes syncs in the background: "5m" (the default), "90s", "1h",
     /// or "off" (only at start, after a signature, and `kitnotes sync`).
     #[serde(default)]
-    pub every: Option<String>,
+    pub every: Option<toml::Spanned<String>>,
 }
 
 /// How often the open kitnotes syncs when `every` is not set. Five minutes: a colleague's
@@ -32,15 +32,16 @@ pub const DEFAULT_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_mins(
 impl SyncConfig {
     /// `every` read: how long between background syncs, `None` for "off".
     pub fn every(&self) -> Result<Option<jiff::SignedDuration>, SyncConfigError> {
-        let Some(text) = self.every.as_deref() else {
+        let Some(text) = self.every.as_ref().map(|e| e.get_ref().as_str()) else {
             return Ok(Some(DEFAULT_EVERY));
         };
         parse_every(text).map_err(|why| SyncConfigError::Every(text.to_owned(), why))
     }
 }
 
-/// "30s" to "24h", or "off"/"never".
-fn parse_every(text: &str) -> Result<Option<jiff::SignedDuration>, String> {
+/// `every`: "30s" to "24h", or "off"/"never" (`None`); the error says why not, in words that
+/// follow the value.
+pub fn parse_every(text: &str) -> Result<Option<jiff::SignedDuration>, String> {
     let t = text.trim();
     if t.eq_ignore_ascii_case("off") || t.eq_ignore_ascii_case("never") {
         return Ok(None);
@@ -232,7 +233,7 @@ mod tests {
     fn every_is_read_with_its_unit_and_bounds() {
         let every = |e: Option<&str>| {
             SyncConfig {
-                every: e.map(str::to_owned),
+                every: e.map(|e| toml::Spanned::new(0..0, e.to_owned())),
                 ..SyncConfig::default()
             }
             .every()
