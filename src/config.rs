@@ -252,6 +252,18 @@ impl Config {
         if let Some(value) = &config.lock_after {
             config.idle_lock = lock("lock_after", value)?;
         }
+        if let Some(value) = config.sync.as_ref().and_then(|s| s.every.as_ref())
+            && let Err(why) = crate::sync::config::parse_every(value.get_ref())
+        {
+            let (line, column) = line_column(text, value.span().start);
+            return Err(ConfigError::LockAfter {
+                key: "sync.every",
+                path,
+                line,
+                column,
+                message: format!("{:?} {why}", value.get_ref()),
+            });
+        }
         if let Some(value) = &config.lock_during_session {
             config.session_lock = Some(lock("lock_during_session", value)?);
         }
@@ -552,6 +564,23 @@ mod tests {
         // A number without quotes is a TOML type error, at its line too.
         let e = load("lock_after = 5\n").unwrap_err().to_string();
         assert!(e.starts_with("config.toml:1:14: invalid type"), "{e}");
+    }
+
+    #[test]
+    fn a_bad_sync_interval_is_located() {
+        let sync = "[sync]\nserver = \"https://fhir.example.org\"\npractitioner = \"ana\"\n";
+        let config = load(&format!("{sync}every = \"90s\"\n")).unwrap();
+        assert_eq!(
+            config.sync.unwrap().every().unwrap(),
+            Some(jiff::SignedDuration::from_secs(90))
+        );
+        let e = load(&format!("{sync}every = \"5\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("config.toml:4:9: sync.every: \"5\" needs a unit"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -31,7 +31,7 @@
 //! - [`progress`]: how far long work has got (an export's patients), for the UI to show.
 //!
 //! - [`sync`]: `kitnotes sync` with the practice's FHIR R4 server (push, pull, conflicts, the
-//!   queue kept in the store).
+//!   queue kept in the store); the open app runs it in the background (`app::sync`).
 //!
 //! Nothing here reaches the network except [`sync`], and only to the server config.toml names.
 

@@ -41,6 +41,7 @@ mod serve;
 mod signals;
 mod store;
 mod sync;
+mod sync_ui;
 mod tamper;
 mod templates;
 mod ui;

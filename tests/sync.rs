@@ -598,3 +598,262 @@ fn a_token_file_others_can_read_is_refused_before_anything_is_sent() {
         "{err}"
     );
 }
+
+/// Clinician A's open kitnotes, in-process, syncing in the background with the server at
+/// `url` as `kitnotes` would (`cli::sync::in_background`), on a clock the test moves.
+fn open_ui(
+    a: &Laptop,
+    url: &str,
+) -> (
+    kitnotes::app::App,
+    std::sync::Arc<kitnotes::clock::FixedClock>,
+) {
+    use kitnotes::app::sync::BackgroundSync;
+    use kitnotes::interchange::fhir::{DEFAULT_IDENTIFIER_SYSTEM, FhirOptions};
+    use kitnotes::sync::config::{SyncConfig, SyncSettings};
+    let config = SyncConfig {
+        server: url.into(),
+        practitioner: "avery".into(),
+        ..SyncConfig::default()
+    };
+    let settings = SyncSettings::from_config(
+        Some(&config),
+        &a.dir.path().join("config"),
+        Some("Dr. Avery (invented)"),
+    )
+    .unwrap();
+    // What `kitnotes sync` makes from a config.toml without [fhir] or [courses].
+    let fhir = FhirOptions {
+        tz: jiff::tz::TimeZone::UTC,
+        reinduction_gap: kitnotes::model::course::DEFAULT_REINDUCTION_GAP,
+        identifier_system: DEFAULT_IDENTIFIER_SYSTEM.into(),
+        ..FhirOptions::default()
+    };
+    let clock = std::sync::Arc::new(kitnotes::clock::FixedClock::new(
+        crate::common::NOW.parse().unwrap(),
+    ));
+    let store = a.store();
+    let synced_from = kitnotes::sync::state::read(&store)
+        .map(|s| s.authors.into_iter().map(|(id, a)| (id, a.name)).collect())
+        .unwrap_or_default();
+    let mut app = kitnotes::app::App::new(
+        Box::new(store),
+        Box::new(clock.clone()),
+        kitnotes::clock::IdSource::new(7),
+        kitnotes::keymap::Keymap::builtin(kitnotes::keymap::Preset::Default),
+        kitnotes::app::AppSettings {
+            clinician: Some("Dr. Avery (invented)".into()),
+            lock_after: kitnotes::app::lock::LockAfter::Never,
+            lock_during_session: kitnotes::app::lock::LockAfter::Never,
+            synced_from,
+            ..kitnotes::app::AppSettings::default()
+        },
+    )
+    .unwrap();
+    app.resize(240, 40);
+    let runner = BackgroundSync::server_runner(settings, fhir, "Dr. Avery (invented)".into());
+    app.start_background_sync(BackgroundSync::new(
+        runner,
+        Some(jiff::SignedDuration::from_mins(5)),
+    ));
+    (app, clock)
+}
+
+/// A second PHQ-9 for A's patient, recorded after A's last sync: it waits while the server is
+/// down.
+const A_LATER: &str = r#"{"type":"measure","id":"ma2","patient":"pa1","instrument":"phq9","at":"2026-03-09T09:00:00Z","items":[1,1,1,1,1,1,1,1,0],"total":8,"band":"mild","item9_flag":false}
+"#;
+
+#[test]
+fn the_open_ui_receives_a_colleagues_note_in_the_background_while_a_draft_is_typed() {
+    use crate::common::{press, screen, type_text};
+    use crate::sync_ui::settle;
+    let Some(bin) = hfs_binary() else { return };
+    let hfs = Hfs::start(&bin);
+    let url = hfs.url();
+    let a = Laptop::new("Dr. Avery (invented)", "avery", &url);
+    let b = Laptop::new("Dr. Blake (invented)", "blake", &url);
+    a.import(A_RECORDS);
+    a.sync();
+    b.sync();
+    a.import(A_LATER);
+    b.import(B_ON_A);
+    assert!(!hfs.history_text().contains("ma2"));
+
+    // The server is down when A opens kitnotes: A's new PHQ-9 waits, and A writes on.
+    let (db, port) = hfs.stop();
+    let (mut app, clock) = open_ui(&a, &url);
+    settle(&mut app);
+    let label = app.settings.sync_label.clone();
+    assert!(
+        label.starts_with("sync: queued (server unreachable), ") && label.contains("waiting"),
+        "{label}"
+    );
+    assert!(screen(&app).contains(&format!("[{label}]")));
+    press(&mut app, "/Ada<Enter><Enter>w<Enter>");
+    assert!(app.editor.is_some(), "{:?}", app.status);
+    type_text(&mut app, "Ada described the week; ");
+
+    // The server is back, B sends the note written on A's patient; A's next sync brings it.
+    let hfs = Hfs::start_at(&bin, db, port);
+    let out = b.sync();
+    assert_eq!(number_after(&out, "resources ("), 1, "{out}");
+    clock.advance(jiff::SignedDuration::from_mins(5));
+    app.tick();
+    type_text(&mut app, "sleep is better");
+    settle(&mut app);
+    assert_eq!(app.settings.sync_label, "synced 15:35");
+    let v = app.patient.as_ref().unwrap();
+    assert!(
+        v.entries
+            .iter()
+            .any(|e| e.title == "Integration SHARED-B-ON-A"),
+        "B's note is in A's timeline"
+    );
+    assert_eq!(
+        app.editor.as_ref().unwrap().sections[0].text(),
+        "Ada described the week; sleep is better"
+    );
+    // A's PHQ-9 went when the server came back.
+    assert!(hfs.history_text().contains("ma2"));
+    type_text(&mut app, ".");
+    press(&mut app, "<Esc>");
+    let s = screen(&app);
+    assert!(
+        s.contains("Integration SHARED-B-ON-A ⇣ Dr. Blake (invented)"),
+        "{s}"
+    );
+    assert!(s.contains("[synced 15:35]"), "{s}");
+    let v = app.patient.as_ref().unwrap();
+    assert!(
+        v.records
+            .notes
+            .iter()
+            .any(|n| !n.is_signed()
+                && n.sections[0].body == "Ada described the week; sleep is better."),
+        "A's draft is stored as typed"
+    );
+}
+
+/// Adds an addendum to a signed note straight in a laptop's store, as the app's `+` does.
+fn add_addendum(l: &Laptop, note: &str, text: &str, by: &str, at: &str) {
+    let store = l.store();
+    let Some(kitnotes::model::Record::Note(mut n)) = store.record(note).unwrap() else {
+        panic!("no note {note}");
+    };
+    let at: jiff::Timestamp = at.parse().unwrap();
+    n.add_addendum(text, by, at).unwrap();
+    let change = kitnotes::store::Change::Put(kitnotes::model::Record::Note(n));
+    store
+        .apply_audited(&[change], &kitnotes::store::Actor::new(by, at))
+        .unwrap();
+    store.flush().unwrap();
+}
+
+fn addenda(l: &Laptop, note: &str) -> Vec<String> {
+    let Some(kitnotes::model::Record::Note(n)) = l.store().record(note).unwrap() else {
+        panic!("no note {note}");
+    };
+    n.addenda.iter().map(|a| a.text.clone()).collect()
+}
+
+/// A's and B's laptops on `hfs`, A's records (and `more` of A's) sent by A and pulled by B.
+fn both_hold_a_records(hfs: &Hfs, more: &str) -> (Laptop, Laptop) {
+    let a = Laptop::new("Dr. Avery (invented)", "avery", &hfs.url());
+    let b = Laptop::new("Dr. Blake (invented)", "blake", &hfs.url());
+    a.import(&format!("{A_RECORDS}{more}"));
+    a.sync();
+    b.sync();
+    (a, b)
+}
+
+#[test]
+fn addenda_two_clinicians_add_to_one_signed_note_are_both_kept_everywhere() {
+    let Some(bin) = hfs_binary() else { return };
+    let hfs = Hfs::start(&bin);
+    let (a, b) = both_hold_a_records(&hfs, "");
+    add_addendum(
+        &a,
+        "na1",
+        "ADDENDUM-A: intention clarified",
+        "Dr. Avery (invented)",
+        "2026-03-03T09:00:00Z",
+    );
+    add_addendum(
+        &b,
+        "na1",
+        "ADDENDUM-B: brother is abroad",
+        "Dr. Blake (invented)",
+        "2026-03-04T09:00:00Z",
+    );
+    a.sync();
+    let out = b.sync();
+    assert!(!out.contains("conflict"), "{out}");
+    assert!(out.contains("1 from Dr. Avery (invented)"), "{out}");
+    let out = a.sync();
+    assert!(!out.contains("conflict"), "{out}");
+    assert!(out.contains("1 from Dr. Blake (invented)"), "{out}");
+    let both = [
+        "ADDENDUM-A: intention clarified".to_owned(),
+        "ADDENDUM-B: brother is abroad".to_owned(),
+    ];
+    assert_eq!(addenda(&a, "na1"), both);
+    assert_eq!(addenda(&b, "na1"), both);
+    assert_eq!(shared_lines(&a.export()), shared_lines(&b.export()));
+    // Settled: nothing more goes either way.
+    for l in [&b, &a] {
+        let out = l.sync();
+        assert!(out.contains("sent 0 resources"), "{out}");
+        assert!(out.contains("received 0 records"), "{out}");
+    }
+}
+
+/// A goal linked to notes that stay on A's laptop: set in the psychotherapy note, a check-in
+/// talked over in a draft.
+const A_LOCAL_LINKS: &str = r#"{"type":"goal","id":"ga2","patient":"pa1","at":"2026-03-06T11:30:00Z","title":"Sleep before midnight","domain":"health","status":"active","source_note":"na2","check_ins":[{"at":"2026-03-07T10:30:00Z","progress":4,"note":"Twice this week.","integration_note":"na3"}]}
+"#;
+
+#[test]
+fn a_goal_changed_elsewhere_keeps_its_links_to_notes_that_stay_here() {
+    let Some(bin) = hfs_binary() else { return };
+    let hfs = Hfs::start(&bin);
+    let (a, b) = both_hold_a_records(&hfs, A_LOCAL_LINKS);
+    // B records a check-in on the goal.
+    {
+        let store = b.store();
+        let Some(kitnotes::model::Record::Goal(mut g)) = store.record("ga2").unwrap() else {
+            panic!("B holds the goal");
+        };
+        assert_eq!(
+            g.source_note, None,
+            "the link to a psychotherapy note never left"
+        );
+        g.check_ins.push(kitnotes::model::CheckIn {
+            at: "2026-03-09T10:00:00Z".parse().unwrap(),
+            progress: 6,
+            note: "CHECKIN-B: most nights.".into(),
+            integration_note: None,
+        });
+        store.put(kitnotes::model::Record::Goal(g)).unwrap();
+        store.flush().unwrap();
+    }
+    b.sync();
+    let out = a.sync();
+    assert!(out.contains("1 from Dr. Blake (invented)"), "{out}");
+    let Some(kitnotes::model::Record::Goal(g)) = a.store().record("ga2").unwrap() else {
+        panic!("A holds the goal");
+    };
+    assert_eq!(g.check_ins.len(), 2);
+    assert_eq!(g.check_ins[1].note, "CHECKIN-B: most nights.");
+    assert_eq!(g.source_note.as_ref().map(|n| n.as_str()), Some("na2"));
+    assert_eq!(
+        g.check_ins[0].integration_note.as_ref().map(|n| n.as_str()),
+        Some("na3")
+    );
+    // Nothing to send back, and the links never reach the server.
+    let out = a.sync();
+    assert!(out.contains("sent 0 resources"), "{out}");
+    let history = hfs.history_text();
+    assert!(history.contains("CHECKIN-B"));
+    assert!(!history.contains("na2") && !history.contains("na3"));
+}

@@ -32,6 +32,7 @@ pub mod record_form;
 mod rems;
 mod roster;
 pub mod search;
+pub mod sync;
 mod unsaved;
 pub mod views;
 
@@ -85,6 +86,7 @@ pub struct VisibleState(
     bool,
     Vec<u64>,
     usize,
+    Option<u64>,
 );
 
 /// Work running off the UI thread (`app::background`), as the status bar shows it: since when
@@ -292,6 +294,8 @@ pub struct App {
     unsaved: unsaved::UnsavedState,
     /// Said on standard error once the terminal is restored (where a rescue file went).
     pub exit_message: Option<String>,
+    /// Syncing with the practice's server on a thread of its own (`app::sync`).
+    background_sync: Option<sync::BackgroundSync>,
 }
 
 impl App {
@@ -341,6 +345,7 @@ impl App {
             jobs_waiting: 0,
             unsaved: Default::default(),
             exit_message: None,
+            background_sync: None,
         };
         app.reload_roster(None)?;
         // Files that did not load, said at start-up (both kinds, if both failed).
@@ -488,6 +493,7 @@ impl App {
         }
         // Written again: what was lost is back in the store, to be flushed.
         self.flush_failed = false;
+        self.sync_after_writing(&records);
         for r in records {
             self.undurable.retain(|u| u.id() != r.id());
             self.undurable.push(r);
@@ -615,6 +621,7 @@ impl App {
             self.unsaved.error.is_some(),
             self.jobs.iter().map(|j| j.line.id).collect(),
             self.jobs_waiting,
+            self.background_sync.as_ref().map(|b| b.generation()),
         )
     }
 
@@ -636,6 +643,7 @@ impl App {
         // Reads no store: what runs off the UI thread is watched while locked too.
         self.watch_background();
         if self.lock.is_some() {
+            self.sync_while_locked();
             return;
         }
         let now = self.now();
@@ -650,6 +658,7 @@ impl App {
             self.keep_unsaved(unsaved::Keep::Everything, false);
         }
         self.flush_if_needed();
+        self.tick_background_sync();
         let store = self.store.as_ref();
         let said: Vec<String> = self
             .store_tasks

@@ -223,8 +223,11 @@ pub fn open_ui(env: &Env, store: crate::store::SledStore) -> anyhow::Result<Exit
     // `kitnotes backup` asks this process while it holds the store; declared after the app, so
     // it stops before the store closes.
     let _backups = backup::serve_while_open(&mut app, &dir, backups);
+    sync::in_background(env, &mut app);
     let ended = crate::tui::run(&mut app, env.config.mouse);
-    if let Some(message) = app.exit_message.take() {
+    // A sync under way ends first, so the store closes cleanly after it.
+    let syncing = app.end_background_sync(std::time::Duration::from_secs(10));
+    for message in app.exit_message.take().into_iter().chain(syncing) {
         eprintln!("kitnotes: {}", crate::text_safety::printable(&message));
     }
     Ok(ExitCode::from(ended?.exit_code()))
@@ -320,10 +323,9 @@ pub fn build_app(
             .map(|s| s.authors.into_iter().map(|(id, a)| (id, a.name)).collect())
             .unwrap_or_default(),
         sync_label: if env.config.sync.is_some() {
-            sync::label(
-                &store,
-                &env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC),
-            )
+            let tz = env.config.time_zone().unwrap_or(jiff::tz::TimeZone::UTC);
+            let today = clock.now().to_zoned(tz.clone()).date();
+            sync::label(&store, &tz, today)
         } else {
             String::new()
         },

@@ -446,6 +446,7 @@ fn run_served(
             Some(Command::Search(args)) => super::search::run_with(&env, args, access),
             Some(Command::Today(args)) => super::today::run_with(&env, args, access),
             Some(Command::Audit(args)) => super::audit::run_with(&env, args, access),
+            Some(Command::Sync(args)) => super::sync::run_with(&env, args, access),
             Some(Command::Export(mut args)) => {
                 if let Some(path) = args.output.as_mut()
                     && path.is_relative()
@@ -460,8 +461,8 @@ fn run_served(
                 Ok(code)
             }
             _ => anyhow::bail!(
-                "the open kitnotes runs search, export, today and audit for other processes; \
-                 quit it to run this command"
+                "the open kitnotes runs search, export, today, audit and sync for other \
+                 processes; quit it to run this command"
             ),
         }
     })();

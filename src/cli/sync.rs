@@ -2,6 +2,8 @@
 //! list the conflicts, and settle one.
 
 use super::Env;
+use super::serve::{Access, Got, Held};
+use crate::app::sync::{self as background, BackgroundSync};
 use crate::interchange::fhir::{DEFAULT_IDENTIFIER_SYSTEM, FhirOptions};
 use crate::sync::config::SyncSettings;
 use crate::sync::state::{Conflict, SyncState};
@@ -50,27 +52,68 @@ pub fn fhir_options(env: &Env) -> FhirOptions {
     }
 }
 
+/// Syncs the open UI's store in the background when `[sync]` is configured: at start, every
+/// `[sync] every`, after each signature (`app::sync`). A `[sync]` that cannot be used is said in
+/// the header instead; the notes open all the same.
+pub fn in_background(env: &Env, app: &mut crate::app::App) {
+    let Some(config) = env.config.sync.as_ref() else {
+        return;
+    };
+    let settings = SyncSettings::from_config(
+        Some(config),
+        &env.paths.config_dir,
+        env.config.clinician.as_deref(),
+    )
+    .and_then(|s| Ok((s, config.every()?)));
+    match settings {
+        Ok((settings, every)) => {
+            let runner =
+                BackgroundSync::server_runner(settings, fhir_options(env), env.actor().who);
+            app.start_background_sync(
+                BackgroundSync::new(runner, every).with_wake(std::sync::Arc::new(crate::tui::wake)),
+            );
+        }
+        Err(e) => app.settings.sync_label = format!("sync off: {e}"),
+    }
+}
+
 pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
+    run_with(env, args, Access::Open)
+}
+
+/// `kitnotes sync`, with its own store or (`Access::Served`) as the open kitnotes runs it for
+/// another process: there the status and conflicts are read and settled with the open store,
+/// and a sync is left to the background sync, asked to run now (it never runs on the UI's
+/// thread).
+pub fn run_with(env: &Env, args: Args, access: Access<'_>) -> anyhow::Result<ExitCode> {
     let settings = SyncSettings::from_config(
         env.config.sync.as_ref(),
         &env.paths.config_dir,
         env.config.clinician.as_deref(),
     )?;
     // A laptop joining the practice starts with an empty store and fills it from the server.
-    let store = if env.demo {
-        env.open_existing_store()?
+    let store = if !env.demo
+        && matches!(access, Access::Open)
+        && !crate::store::SledStore::is_in(&env.store_dir())
+    {
+        Held::Own(Box::new(env.open_store(&env.store_dir())?))
     } else {
-        env.open_store(&env.store_dir())?
+        match access.store(env)? {
+            Got::Store(store) => store,
+            Got::Answered(code) => return Ok(code),
+        }
     };
+    let served = matches!(store, Held::Served(_));
+    let store: &dyn crate::store::Store = &*store;
     let mut out = super::output::stdout();
     let actor = env.actor();
     if args.conflicts || args.status {
-        let state = SyncState::load(&store, &settings.server)?;
+        let state = SyncState::load(store, &settings.server)?;
         if args.status {
             status(&mut out, &state)?;
         }
         if args.conflicts || !state.conflicts.is_empty() {
-            list_conflicts(&mut out, &store, &state)?;
+            list_conflicts(&mut out, store, &state)?;
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -80,7 +123,17 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         .map(|id| (id, Keep::Mine))
         .or(args.keep_theirs.as_ref().map(|id| (id, Keep::Theirs)))
     {
-        let c = sync::resolve(&store, &settings.server, id, keep, actor.at, &actor.who)?;
+        if served && background::running() {
+            anyhow::bail!(
+                "the open kitnotes is syncing in the background; run this again when its header \
+                 no longer says \"syncing…\""
+            );
+        }
+        let c = sync::resolve(store, &settings.server, id, keep, actor.at, &actor.who)?;
+        if served {
+            // The open kitnotes' next sync sends this laptop's version, or shows the server's.
+            background::ask_now();
+        }
         writeln!(
             out,
             "Conflict on {} settled: {}",
@@ -89,6 +142,23 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
                 Keep::Mine => "this laptop's version is kept and goes at the next sync",
                 Keep::Theirs => "the server's version is written here",
             }
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    if served {
+        // The network never on the UI's thread: the background sync does it.
+        if !background::installed() {
+            anyhow::bail!(
+                "the open kitnotes holds the store and does not sync in the background (it \
+                 started without a usable [sync], or with an older config.toml); quit it to sync \
+                 from here, or restart it to sync in the background"
+            );
+        }
+        background::ask_now();
+        writeln!(
+            out,
+            "The open kitnotes syncs now, in the background: its header says how it ends \
+             (`kitnotes sync --status` too, once it has)."
         )?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -105,7 +175,7 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
             Direction::Both
         },
     };
-    let (report, result) = sync::sync(&store, &server, &opts);
+    let (report, result) = sync::sync(store, &server, &opts);
     writeln!(
         out,
         "{} {}: {}",
@@ -130,33 +200,29 @@ pub fn run(env: &Env, args: Args) -> anyhow::Result<ExitCode> {
         writeln!(out, "  not written here: {}", one_line(p))?;
     }
     if report.open_conflicts > 0 {
-        let state = SyncState::load(&store, server.base())?;
-        list_conflicts(&mut out, &store, &state)?;
+        let state = SyncState::load(store, server.base())?;
+        list_conflicts(&mut out, store, &state)?;
     }
     result?;
     Ok(ExitCode::SUCCESS)
 }
 
-/// How the last sync ended, in a few words for the app's header.
-pub fn label(store: &dyn crate::store::Store, tz: &jiff::tz::TimeZone) -> String {
+/// How the last sync ended, in a few words for the app's header (`sync::label`).
+pub fn label(
+    store: &dyn crate::store::Store,
+    tz: &jiff::tz::TimeZone,
+    today: jiff::civil::Date,
+) -> String {
+    use crate::sync::Standing;
     let Some(state) = crate::sync::state::read(store) else {
-        return "not synced yet".into();
+        return sync::label(Standing::Never, 0, tz, today);
     };
-    let mut words = match (&state.last_error, &state.last_success) {
-        (Some(_), _) => "sync: queued, the last try stopped".to_owned(),
-        (None, Some(t)) => format!(
-            "synced {}",
-            t.to_zoned(tz.clone()).strftime("%Y-%m-%d %H:%M")
-        ),
-        (None, None) => "not synced yet".to_owned(),
+    let standing = match (&state.last_error, state.last_success) {
+        (Some(_), _) => Standing::StoppedEarlier,
+        (None, Some(t)) => Standing::Synced(t),
+        (None, None) => Standing::Never,
     };
-    if !state.conflicts.is_empty() {
-        words.push_str(&format!(
-            " · {} conflict(s): kitnotes sync --conflicts",
-            state.conflicts.len()
-        ));
-    }
-    words
+    sync::label(standing, state.conflicts.len(), tz, today)
 }
 
 fn status(out: &mut impl Write, state: &SyncState) -> anyhow::Result<()> {

@@ -258,21 +258,68 @@ impl Note {
     }
 
     /// Whether `newer` is an allowed successor of this stored version: anything goes for a draft;
-    /// a signed note may only gain addenda at the end, everything else identical.
+    /// a signed note may only gain addenda, everything else identical and every addendum it has
+    /// kept. New addenda come at the end, except where two clinicians' addenda to the same note
+    /// meet through the practice's server: then they are in the order of
+    /// [`Note::merge_addenda`], which may put another's earlier addendum before this one's.
     pub fn may_become(&self, newer: &Note) -> Result<(), NoteError> {
         if !self.is_signed() {
             return Ok(());
         }
-        let mut without_new_addenda = newer.clone();
-        if newer.addenda.len() >= self.addenda.len()
-            && newer.addenda[..self.addenda.len()] == self.addenda[..]
-        {
-            without_new_addenda.addenda.truncate(self.addenda.len());
-            if &without_new_addenda == self {
-                return Ok(());
-            }
+        if self.same_but_addenda(newer) && newer.new_addenda_since(self).is_some() {
+            return Ok(());
         }
         Err(NoteError::Signed(self.id.clone()))
+    }
+
+    /// Whether `other` is this note but for its addenda.
+    pub fn same_but_addenda(&self, other: &Note) -> bool {
+        let mut a = self.clone();
+        let mut b = other.clone();
+        a.addenda.clear();
+        b.addenda.clear();
+        a == b
+    }
+
+    /// The positions of this note's addenda that `older` does not have, when this note has
+    /// every addendum of `older` (each as often); `None` when one is missing or changed.
+    pub fn new_addenda_since(&self, older: &Note) -> Option<Vec<usize>> {
+        let mut unmatched: Vec<&Addendum> = older.addenda.iter().collect();
+        let mut new = Vec::new();
+        for (i, a) in self.addenda.iter().enumerate() {
+            match unmatched.iter().position(|o| *o == a) {
+                Some(at) => {
+                    unmatched.swap_remove(at);
+                }
+                None => new.push(i),
+            }
+        }
+        unmatched.is_empty().then_some(new)
+    }
+
+    /// This signed note with the addenda of `other` (the same note, addenda added elsewhere)
+    /// that it lacks: every addendum of both, each once, in order of time, then signer, then
+    /// text, so that every laptop that merges the same two ends with the same note. `None` when
+    /// the two differ in anything but their addenda.
+    pub fn merge_addenda(&self, other: &Note) -> Option<Note> {
+        if !self.is_signed() || !self.same_but_addenda(other) {
+            return None;
+        }
+        let mut merged = self.clone();
+        // Each addendum once: as many of each as the one of the two that has more.
+        let mut have: Vec<&Addendum> = self.addenda.iter().collect();
+        for a in &other.addenda {
+            match have.iter().position(|h| *h == a) {
+                Some(i) => {
+                    have.swap_remove(i);
+                }
+                None => merged.addenda.push(a.clone()),
+            }
+        }
+        merged
+            .addenda
+            .sort_by(|a, b| (a.at, &a.by, &a.text).cmp(&(b.at, &b.by, &b.text)));
+        Some(merged)
     }
 
     /// Checks fields a file can get wrong; the error names the field.
@@ -452,6 +499,42 @@ mod tests {
         let mut draft = prep();
         draft.title = "anything".into();
         assert!(prep().may_become(&draft).is_ok());
+    }
+
+    #[test]
+    fn addenda_added_in_two_places_merge_the_same_way_on_both() {
+        let mut signed = prep();
+        signed
+            .sign("Dr. Rivera", ts("2026-03-02T11:00:00Z"), &[])
+            .unwrap();
+        let mut here = signed.clone();
+        here.add_addendum(
+            "Dose was 0.5 mg/kg",
+            "Dr. Rivera",
+            ts("2026-03-05T09:00:00Z"),
+        )
+        .unwrap();
+        let mut there = signed.clone();
+        there
+            .add_addendum("Called the patient", "Dr. Chen", ts("2026-03-04T09:00:00Z"))
+            .unwrap();
+        let a = here.merge_addenda(&there).unwrap();
+        let b = there.merge_addenda(&here).unwrap();
+        assert_eq!(a, b);
+        let texts: Vec<&str> = a.addenda.iter().map(|x| x.text.as_str()).collect();
+        assert_eq!(texts, ["Called the patient", "Dose was 0.5 mg/kg"]);
+        // Each laptop's store takes the merge: nothing it had is lost.
+        assert!(here.may_become(&a).is_ok());
+        assert!(there.may_become(&b).is_ok());
+        // Merging again changes nothing; a note changed otherwise does not merge.
+        assert_eq!(a.merge_addenda(&here).unwrap(), a);
+        let mut edited = there.clone();
+        edited.title.push('!');
+        assert!(here.merge_addenda(&edited).is_none());
+        // An addendum changed in place is refused, whatever its position.
+        let mut forged = a.clone();
+        forged.addenda[0].text = "Never called".into();
+        assert!(a.may_become(&forged).is_err());
     }
 
     #[test]

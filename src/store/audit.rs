@@ -844,11 +844,15 @@ fn describe_signing(
             ),
         ));
     }
-    let before = old.map_or(0, |n| n.addenda.len());
-    for (i, a) in new.addenda.iter().enumerate().skip(before) {
+    // New at the end, or (merged from another laptop by the sync) in order of time.
+    let added = match old {
+        Some(old) => new.new_addenda_since(old).unwrap_or_default(),
+        None => (0..new.addenda.len()).collect(),
+    };
+    for i in added {
         out.push(entry(
             AuditAction::AddendumAdded,
-            format!("addendum {} by {}", i + 1, a.by),
+            format!("addendum {} by {}", i + 1, new.addenda[i].by),
         ));
     }
 }

@@ -123,7 +123,7 @@ impl CheckReport {
 pub enum StoreError {
     #[error(
         "the store at {path} is already open in another kitnotes process; close it there first \
-         (lock file {lock}). `kitnotes backup`, `search`, `export`, `today` and `audit` work while it is open"
+         (lock file {lock}). `kitnotes backup`, `search`, `export`, `today`, `audit` and `sync` work while it is open"
     )]
     Locked { path: PathBuf, lock: PathBuf },
     #[error(

@@ -17,6 +17,54 @@ pub struct SyncConfig {
     /// relative paths are from the config directory. Without it no Authorization is sent.
     #[serde(default)]
     pub token_file: Option<PathBuf>,
+    /// How often the open kitnotes syncs in the background: "5m" (the default), "90s", "1h",
+    /// or "off" (only at start, after a signature, and `kitnotes sync`).
+    #[serde(default)]
+    pub every: Option<toml::Spanned<String>>,
+}
+
+/// How often the open kitnotes syncs when `every` is not set. Five minutes: a colleague's
+/// note signed in the next room is here before the next patient, a sync with nothing new is
+/// one small history request (twelve an hour per laptop is nothing for the server), and what
+/// this clinician signs does not wait for it (a sync follows each signature).
+pub const DEFAULT_EVERY: jiff::SignedDuration = jiff::SignedDuration::from_mins(5);
+
+impl SyncConfig {
+    /// `every` read: how long between background syncs, `None` for "off".
+    pub fn every(&self) -> Result<Option<jiff::SignedDuration>, SyncConfigError> {
+        let Some(text) = self.every.as_ref().map(|e| e.get_ref().as_str()) else {
+            return Ok(Some(DEFAULT_EVERY));
+        };
+        parse_every(text).map_err(|why| SyncConfigError::Every(text.to_owned(), why))
+    }
+}
+
+/// `every`: "30s" to "24h", or "off"/"never" (`None`); the error says why not, in words that
+/// follow the value.
+pub fn parse_every(text: &str) -> Result<Option<jiff::SignedDuration>, String> {
+    let t = text.trim();
+    if t.eq_ignore_ascii_case("off") || t.eq_ignore_ascii_case("never") {
+        return Ok(None);
+    }
+    let (number, per) = if let Some(n) = t.strip_suffix('s') {
+        (n, 1)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600)
+    } else {
+        return Err("needs a unit: write it as \"5m\", \"90s\" or \"1h\", or \"off\"".into());
+    };
+    let secs = number
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .and_then(|n| n.checked_mul(per))
+        .ok_or("is not a whole number of seconds, minutes or hours")?;
+    if !(30..=24 * 3600).contains(&secs) {
+        return Err("must be between \"30s\" and \"24h\" (or \"off\")".into());
+    }
+    Ok(Some(jiff::SignedDuration::from_secs(secs)))
 }
 
 /// What `[sync]` says, checked: where to send, as whom, with which token.
@@ -57,6 +105,8 @@ pub enum SyncConfigError {
          '.')"
     )]
     Practitioner(String),
+    #[error("config.toml [sync] every {0:?} {1}")]
+    Every(String, String),
     #[error("config.toml [sync] token_file {path}: {detail}")]
     Token { path: PathBuf, detail: String },
 }
@@ -70,6 +120,7 @@ impl SyncSettings {
         clinician: Option<&str>,
     ) -> Result<Self, SyncConfigError> {
         let config = config.ok_or(SyncConfigError::Missing)?;
+        config.every()?;
         let server = check_server(&config.server)
             .map_err(|why| SyncConfigError::Server(config.server.clone(), why))?;
         if !is_fhir_id(&config.practitioner) {
@@ -179,6 +230,31 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_is_read_with_its_unit_and_bounds() {
+        let every = |e: Option<&str>| {
+            SyncConfig {
+                every: e.map(|e| toml::Spanned::new(0..0, e.to_owned())),
+                ..SyncConfig::default()
+            }
+            .every()
+        };
+        assert_eq!(every(None).unwrap(), Some(DEFAULT_EVERY));
+        assert_eq!(
+            every(Some("90s")).unwrap(),
+            Some(jiff::SignedDuration::from_secs(90))
+        );
+        assert_eq!(
+            every(Some("1h")).unwrap(),
+            Some(jiff::SignedDuration::from_hours(1))
+        );
+        assert_eq!(every(Some("off")).unwrap(), None);
+        for bad in ["5", "5x", "1s", "25h", "m", "-5m"] {
+            let e = every(Some(bad)).unwrap_err().to_string();
+            assert!(e.contains("[sync] every"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
     fn plain_http_only_for_this_computer() {
         assert_eq!(
             check_server("http://127.0.0.1:8080/fhir/").unwrap(),
@@ -207,6 +283,7 @@ mod tests {
             server: "https://fhir.example.org".into(),
             practitioner: "ana".into(),
             token_file: Some("token".into()),
+            every: None,
         };
         let e = SyncSettings::from_config(Some(&config), dir.path(), None).unwrap_err();
         assert!(e.to_string().contains("chmod 600"), "{e}");

@@ -198,6 +198,69 @@ impl SyncError {
             _ => "failed",
         }
     }
+
+    /// [`SyncError::state_word`] with the server's status code where there is one: "token
+    /// refused (401)", "server error (503)".
+    pub fn state_words(&self) -> String {
+        match self {
+            SyncError::Unauthorized { status, .. } | SyncError::Server { status, .. } => {
+                format!("{} ({status})", self.state_word())
+            }
+            _ => self.state_word().to_owned(),
+        }
+    }
+}
+
+/// Where syncing stands, for [`label`].
+#[derive(Debug, Clone, Copy)]
+pub enum Standing<'a> {
+    /// No sync has ended yet.
+    Never,
+    /// A sync is under way (the UI's background sync).
+    Syncing,
+    /// The last sync reached the server and ended then.
+    Synced(jiff::Timestamp),
+    /// The last sync stopped with this error, leaving `queued` resources to send.
+    Stopped { error: &'a SyncError, queued: usize },
+    /// The last sync stopped, known only from the stored state (why is in `kitnotes sync
+    /// --status`).
+    StoppedEarlier,
+}
+
+/// How syncing stands in a few words, for the app's header and status bar: "syncing…",
+/// "synced 15:30" (with the date when it was not `today`), "sync: queued (server unreachable),
+/// 3 changes waiting", "sync: token refused (401)"; then the open conflicts and how to settle
+/// them.
+pub fn label(
+    standing: Standing<'_>,
+    conflicts: usize,
+    tz: &jiff::tz::TimeZone,
+    today: jiff::civil::Date,
+) -> String {
+    let mut words = match standing {
+        Standing::Never => "not synced yet".to_owned(),
+        Standing::Syncing => "syncing…".to_owned(),
+        Standing::Synced(t) => {
+            let t = t.to_zoned(tz.clone());
+            if t.date() == today {
+                format!("synced {}", t.strftime("%H:%M"))
+            } else {
+                format!("synced {}", t.strftime("%Y-%m-%d %H:%M"))
+            }
+        }
+        Standing::Stopped { error, queued } => match queued {
+            0 => format!("sync: {}", error.state_words()),
+            1 => format!("sync: {}, 1 change waiting", error.state_words()),
+            n => format!("sync: {}, {n} changes waiting", error.state_words()),
+        },
+        Standing::StoppedEarlier => "sync: queued, the last try stopped".to_owned(),
+    };
+    if conflicts > 0 {
+        words.push_str(&format!(
+            " · {conflicts} conflict(s): kitnotes sync --conflicts"
+        ));
+    }
+    words
 }
 
 /// This laptop's clinician as the author of what it sends.

@@ -157,6 +157,17 @@ pub(super) fn pull(
             Some(mine) if hash_line(&mine) == hash => {
                 adopt.push((key, seen_now, None, None));
             }
+            Some(mine)
+                if seen.as_deref() != Some(hash_line(&mine).as_str())
+                    && let Some(merged) = merge_addenda(&mine, &record) =>
+            {
+                // Addenda added to the same signed note here and there: addenda only ever add,
+                // so both are kept, in the order every laptop makes (`Note::merge_addenda`);
+                // the next push sends the merge. Who wrote the note stays as it was.
+                let id = record.id().to_owned();
+                changes.push((merged, author.clone()));
+                adopt.push((key, seen_now, Some(id), None));
+            }
             Some(mine) if seen.as_deref() != Some(hash_line(&mine).as_str()) => {
                 // Changed here since the server was last seen, and changed there: both stay.
                 let conflict = Conflict {
@@ -182,6 +193,8 @@ pub(super) fn pull(
             }
             _ => {
                 let id = record.id().to_owned();
+                let mut record = record;
+                keep_local_links(store, &mut record)?;
                 changes.push((record, author.clone()));
                 adopt.push((key, seen_now, Some(id), record_author));
             }
@@ -352,6 +365,56 @@ fn write(
     }
     store.flush()?;
     Ok(written)
+}
+
+/// The same signed note as `mine` (this laptop's line) with the addenda of both, when `theirs`
+/// differs from it only by addenda.
+fn merge_addenda(mine: &str, theirs: &Record) -> Option<Record> {
+    let (Ok(Record::Note(mine)), Record::Note(theirs)) = (record_line::from_line(mine), theirs)
+    else {
+        return None;
+    };
+    mine.merge_addenda(theirs).map(Record::Note)
+}
+
+/// A goal's links to notes that never leave this laptop (a draft, a psychotherapy note) are cut
+/// from what is sent (`resources::shareable`), so the server's version of the goal lacks them:
+/// written here, it keeps this laptop's links where the server's has none.
+fn keep_local_links(store: &dyn Store, record: &mut Record) -> Result<(), SyncError> {
+    let Record::Goal(theirs) = record else {
+        return Ok(());
+    };
+    let Some(Record::Goal(mine)) = store.record(theirs.id.as_str())? else {
+        return Ok(());
+    };
+    let local_only = |note: &crate::model::RecordId| -> Result<bool, SyncError> {
+        Ok(matches!(
+            store.record(note.as_str())?,
+            Some(Record::Note(n)) if n.kind.is_private() || !n.is_signed()
+        ))
+    };
+    if theirs.source_note.is_none()
+        && let Some(note) = &mine.source_note
+        && local_only(note)?
+    {
+        theirs.source_note = Some(note.clone());
+    }
+    for c in &mut theirs.check_ins {
+        if c.integration_note.is_some() {
+            continue;
+        }
+        let kept = mine
+            .check_ins
+            .iter()
+            .find(|m| m.at == c.at && m.progress == c.progress && m.note == c.note)
+            .and_then(|m| m.integration_note.clone());
+        if let Some(note) = kept
+            && local_only(&note)?
+        {
+            c.integration_note = Some(note);
+        }
+    }
+    Ok(())
 }
 
 /// This laptop's shareable records, read once per patient.

@@ -235,6 +235,17 @@ pub fn bar(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ));
         }
     }
+    // The console and the full-screen views hide the header: how syncing stands is here then.
+    let header_shown = app.editor.is_some() || (app.console.is_none() && app.view.is_none());
+    if !header_shown && !app.settings.sync_label.is_empty() {
+        spans.push(Span::styled(
+            format!(
+                "[{}]  ",
+                crate::text_safety::one_line(&app.settings.sync_label)
+            ),
+            theme.dim,
+        ));
+    }
     if app.saving_trouble() && app.editor.as_ref().is_none_or(|e| e.save_error.is_none()) {
         // The console's entries and lines, forms: the same warning, in view while it lasts.
         spans.push(Span::styled("NOT SAVED, retrying  ", theme.error));
