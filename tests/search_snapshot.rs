@@ -384,3 +384,50 @@ fn an_encrypted_store_never_has_a_snapshot() {
         "the planted snapshot stayed"
     );
 }
+
+/// Opening the store (the terminal UI, any command) removes the snapshot beside it: no copy of
+/// the records lingers once it can no longer answer.
+#[test]
+fn opening_the_store_removes_its_snapshot() {
+    let data = demo();
+    let data = data.path();
+    let _ = from_store(data, &["sleep"]);
+    assert!(snap(data).exists());
+    change(data, |_| {});
+    assert!(
+        !snap(data).exists(),
+        "the open left the snapshot beside the store"
+    );
+    // The next search opens the store and leaves a new one.
+    let _ = opens_the_store(data, &["sleep"]);
+    assert!(snap(data).exists());
+}
+
+/// A store held by a search that is only copying its snapshot out (its marker says so) is
+/// waited for, not refused as open elsewhere; held without the marker, it is refused.
+#[test]
+fn a_store_held_to_copy_its_snapshot_is_waited_for() {
+    let data = demo();
+    let data = data.path();
+    let dir = store_dir(data);
+    let held = SledStore::open(&dir).unwrap();
+    assert!(matches!(
+        SledStore::open(&dir),
+        Err(kitnotes::store::StoreError::Locked { .. })
+    ));
+    let copying = kitnotes::store::snapshot::Copying::start(&dir);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let opener = {
+        let dir = dir.clone();
+        std::thread::spawn(move || {
+            let opened = SledStore::open(&dir).map(drop);
+            tx.send(()).unwrap();
+            opened
+        })
+    };
+    // Still waiting while the copy goes on (it waits up to 15 s; the check is not a timing).
+    assert!(rx.recv_timeout(std::time::Duration::from_secs(1)).is_err());
+    drop(held);
+    drop(copying);
+    opener.join().unwrap().expect("opened once the copy ended");
+}

@@ -146,6 +146,9 @@ fn leave_snapshot(store: SledStore) {
     }
     // The answer is out before the snapshot is written.
     let _ = std::io::stdout().flush();
+    // Another kitnotes opening the store while this copies waits for it (until the store is
+    // closed), rather than being told it is open elsewhere.
+    let copying = snapshot::Copying::start(&dir);
     let Ok(mut out) = snapshot::Writer::create(&dir) else {
         return;
     };
@@ -153,6 +156,7 @@ fn leave_snapshot(store: SledStore) {
         return;
     }
     drop(store);
+    drop(copying);
     let _ = out.finish();
 }
 

@@ -119,6 +119,39 @@ pub fn remove(dir: &Path) {
     let _ = std::fs::remove_file(path(dir));
 }
 
+/// Said by a search that holds the store only to copy its snapshot out (about a second on
+/// 100,000 notes): another kitnotes opening the store meanwhile waits for it instead of
+/// finding the store "already open" ([`copying`]).
+const COPYING: &str = "search.snap.copying";
+
+/// How long a marker left behind by a search that died while copying is believed.
+const COPYING_BELIEVED: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Marks the store in `dir` as held only to copy its snapshot, until dropped.
+pub struct Copying(PathBuf);
+
+impl Copying {
+    pub fn start(dir: &Path) -> Self {
+        let marker = dir.join(COPYING);
+        let _ = std::fs::write(&marker, std::process::id().to_string());
+        Self(marker)
+    }
+}
+
+impl Drop for Copying {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Whether the store in `dir` is held by a search copying its snapshot out (the marker is
+/// there and recent): worth waiting a few seconds for, rather than refusing to open.
+pub fn copying(dir: &Path) -> bool {
+    std::fs::metadata(dir.join(COPYING))
+        .and_then(|m| m.modified())
+        .is_ok_and(|at| at.elapsed().is_ok_and(|age| age < COPYING_BELIEVED))
+}
+
 // ---------------------------------------------------------------------------------------------
 // Reading
 

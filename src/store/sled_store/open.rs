@@ -422,12 +422,16 @@ impl SledStore {
         let lock = options.open(&lock_path).map_err(io)?;
         // A lock held for a moment by a child this process is starting (between fork and exec
         // it holds a copy of every open file) is not another kitnotes: wait a little for it.
+        // Nor is a `kitnotes search` that only copies its snapshot out before it closes the
+        // store (`store::snapshot::copying`): wait for it a few seconds more.
         let asked = std::time::Instant::now();
         loop {
             match lock.try_lock() {
                 Ok(()) => break,
                 Err(std::fs::TryLockError::WouldBlock)
-                    if asked.elapsed() < std::time::Duration::from_millis(500) =>
+                    if asked.elapsed() < std::time::Duration::from_millis(500)
+                        || (asked.elapsed() < std::time::Duration::from_secs(15)
+                            && crate::store::snapshot::copying(dir)) =>
                 {
                     std::thread::sleep(std::time::Duration::from_millis(10));
                 }
@@ -440,6 +444,10 @@ impl SledStore {
                 Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
             }
         }
+        // Opening changes the store, so a search snapshot beside it can never answer again:
+        // removed now, so no copy of records lingers beside the store (the next `kitnotes
+        // search` that opens the store writes a new one).
+        crate::store::snapshot::remove(dir);
         let (opened, saves, counted) = open_checked(dir, inspecting)?;
         let (db, trial) = match opened {
             Opened::InPlace(db) => (crate::store::backup::DbSlot::new(Some(db)), None),
