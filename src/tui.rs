@@ -129,7 +129,7 @@ pub fn run(app: &mut App, mouse: bool) -> anyhow::Result<Ending> {
     let mut terminal = match ratatui::try_init() {
         Ok(t) => t,
         Err(e) => {
-            ratatui::restore();
+            restore_quietly(None);
             return Err(e.into());
         }
     };
@@ -165,9 +165,31 @@ pub fn run(app: &mut App, mouse: bool) -> anyhow::Result<Ending> {
         DisableMouseCapture,
         DisableFocusChange
     );
-    ratatui::restore();
+    restore_quietly(Some(terminal));
     drop(signals);
     result
+}
+
+/// Gives the terminal back (raw mode off, the main screen, the cursor shown) without ever
+/// panicking. ratatui's `restore` and its terminal's drop say a failure with `eprintln!`, which
+/// panics when standard error is the terminal that was just closed (the window closed under
+/// kitnotes: writes to it fail); that panic would end the process before the store is closed.
+/// A terminal whose cursor could not be shown is forgotten, not dropped, so its drop does not
+/// try again (the process is ending; nothing of it is needed).
+fn restore_quietly(terminal: Option<ratatui::DefaultTerminal>) {
+    use std::io::Write;
+    let shown = terminal.map(|mut t| (t.show_cursor().is_ok(), t));
+    if let Err(e) = ratatui::try_restore() {
+        let _ = writeln!(
+            std::io::stderr(),
+            "kitnotes: the terminal could not be restored: {e}"
+        );
+    }
+    match shown {
+        Some((true, t)) => drop(t),
+        Some((false, t)) => std::mem::forget(t),
+        None => {}
+    }
 }
 
 /// The terminal failed under the loop (it may be gone: a closed window).

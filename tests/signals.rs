@@ -121,6 +121,19 @@ fn type_then_end(dir: &Path, place: Place, text: &str, end: End) {
             assert!(!status.success(), "{status:?}");
         }
     }
+    // However it ended, the store was closed as on a quit: its tally stamped closed (the next
+    // start opens it in place, no recovery) and its socket gone. Before, a closed window made
+    // ratatui's restore panic on writing to the closed terminal, skipping the close.
+    let store = dir.join("data").join("demo");
+    let tally = std::fs::read_to_string(store.join("kitnotes.tally")).unwrap();
+    assert!(
+        !tally.contains("\"closed\":null"),
+        "{end:?} in the {place:?}: the store was not closed: {tally}"
+    );
+    assert!(
+        !store.join("kitnotes.sock").exists(),
+        "{end:?} in the {place:?}: the socket was left behind"
+    );
 }
 
 /// Starts again and waits for `text` on the screen, where it was typed.

@@ -228,7 +228,12 @@ pub fn open_ui(env: &Env, store: crate::store::SledStore) -> anyhow::Result<Exit
     // A sync under way ends first, so the store closes cleanly after it.
     let syncing = app.end_background_sync(std::time::Duration::from_secs(10));
     for message in app.exit_message.take().into_iter().chain(syncing) {
-        eprintln!("kitnotes: {}", crate::text_safety::printable(&message));
+        // Not `eprintln!`: standard error may be the terminal just closed, and a failed write
+        // must not panic before the store is closed.
+        let _ = std::io::Write::write_fmt(
+            &mut std::io::stderr(),
+            format_args!("kitnotes: {}\n", crate::text_safety::printable(&message)),
+        );
     }
     Ok(ExitCode::from(ended?.exit_code()))
 }
