@@ -11,7 +11,6 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
     // By the id as it appears in keys (its name, in hex, in an encrypted store).
     let mut ids: HashMap<String, (Vec<u8>, RecordKind)> = HashMap::new();
     let mut patients: HashSet<String> = HashSet::new();
-    let mut index: Vec<(String, Vec<u8>, Vec<u8>)> = Vec::new();
     // Only what the reference pass needs, not whole records: a 100,000-note store must check
     // within a small memory budget.
     let mut references: Vec<Reference> = Vec::new();
@@ -49,8 +48,14 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
             let mut search = search;
             // What the agenda index must say: built from the records as they are read.
             let mut agendas = agenda::Scan::default();
+            // Each id-index entry with the key it points to, in the reading's order.
+            let mut index: Vec<(String, std::result::Result<Vec<u8>, String>)> = Vec::new();
             for proof in from_reader {
                 match proof {
+                    Proof::Index(id, k, v) => {
+                        let target = codec::decode_ref(c, &k, &v).map_err(|e| e.to_string());
+                        index.push((id, target));
+                    }
                     Proof::Unreadable(k) => search_record(&mut search, &k, None),
                     Proof::Record(k, timeline, record) => {
                         if timeline {
@@ -65,7 +70,7 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
                 Ok(Err(problems)) => Ok(problems),
                 Err(e) => Err(e),
             };
-            (search, agendas)
+            (search, agendas, index)
         });
         let mut unreadable = false;
         for kv in store.db()?.iter() {
@@ -119,7 +124,8 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
                     | KeyParts::Agenda,
                 ) => continue,
                 Some(KeyParts::Index { id }) => {
-                    index.push((id, k.to_vec(), v.to_vec()));
+                    // Opened (a seal, in an encrypted store) on the second thread.
+                    prove(&to_prover, Proof::Index(id, k, v));
                     continue;
                 }
                 None => {
@@ -202,38 +208,12 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
             // The scan stopped at a damaged page, so comparing the index and references with what
             // it saw would only list everything after it. Name the records that cannot be read.
             report.problems.extend(unreadable_records(store, c));
-            index.clear();
             ids.clear();
             references.clear();
         }
-        let mut indexed: HashSet<&str> = HashSet::new();
-        for (id, key, value) in &index {
-            indexed.insert(id);
-            let target = match codec::decode_ref(c, key, value) {
-                Ok(t) => t,
-                Err(e) => {
-                    report.problems.push(format!("index entry {id}: {e}"));
-                    continue;
-                }
-            };
-            match ids.get(id) {
-                Some((key, _)) if *key == target => {}
-                Some(_) => report
-                    .problems
-                    .push(format!("index entry {id} points to the wrong record")),
-                None => report.problems.push(format!(
-                    "index entry {id} points to a record that is missing"
-                )),
-            }
-        }
-        for (id, (key, _)) in &ids {
-            if !indexed.contains(id.as_str()) {
-                report.problems.push(format!(
-                    "record {id} ({}) is missing from the id index",
-                    printable_key(key)
-                ));
-            }
-        }
+        // The id index's problems come first in the report; they are known once the second
+        // thread has opened its entries.
+        let index_problems_at = report.problems.len();
         for r in &references {
             let found = match r.kind {
                 // The owning patient must be a patient record.
@@ -265,9 +245,43 @@ pub(super) fn check(store: &SledStore) -> Result<CheckReport> {
                 ));
             }
         }
-        let (search, agendas) = prover
+        let (search, agendas, index) = prover
             .join()
             .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        if !unreadable {
+            let mut problems = Vec::new();
+            let mut indexed: HashSet<&str> = HashSet::new();
+            for (id, target) in &index {
+                indexed.insert(id);
+                let target = match target {
+                    Ok(t) => t,
+                    Err(e) => {
+                        problems.push(format!("index entry {id}: {e}"));
+                        continue;
+                    }
+                };
+                match ids.get(id) {
+                    Some((key, _)) if key == target => {}
+                    Some(_) => {
+                        problems.push(format!("index entry {id} points to the wrong record"))
+                    }
+                    None => problems.push(format!(
+                        "index entry {id} points to a record that is missing"
+                    )),
+                }
+            }
+            for (id, (key, _)) in &ids {
+                if !indexed.contains(id.as_str()) {
+                    problems.push(format!(
+                        "record {id} ({}) is missing from the id index",
+                        printable_key(key)
+                    ));
+                }
+            }
+            report
+                .problems
+                .splice(index_problems_at..index_problems_at, problems);
+        }
         Ok((unreadable, search, agendas))
     })?;
     // Only over a whole reading: a scan stopped by damage has its own problem.
@@ -381,10 +395,11 @@ pub(super) fn references_of(r: &Record) -> Vec<Reference> {
     out
 }
 
-/// What the reading gives the second thread, in order: a timeline record that does not decode
-/// (the search index's verifier is told), or a record (the verifier, if it is a timeline
-/// record, and the agendas).
+/// What the reading gives the second thread, in order: an id-index entry (opened there), a
+/// timeline record that does not decode (the search index's verifier is told), or a record
+/// (the verifier, if it is a timeline record, and the agendas).
 enum Proof {
+    Index(String, sled::IVec, sled::IVec),
     Unreadable(sled::IVec),
     Record(sled::IVec, bool, Box<Record>),
 }
