@@ -139,13 +139,15 @@ for k in "${ORDER[@]}"; do
 done
 
 # --- kitnotes search against ripgrep ----------------------------------------------------------
+# Every command is timed without a shell (hyperfine -N: no shell start to subtract, which at a
+# few milliseconds a run is larger than what is measured); its quotes are split as a shell would.
 section "kitnotes search against ripgrep (hyperfine, $RUNS runs after 3 warm-up runs)"
 mkdir -p "$WORK/results"
 for k in "${ORDER[@]}"; do
   w=${WHAT[$k]}
   q=$w
   [ "$k" = phrase ] && q="'\"$w\"'"
-  hyperfine --style basic --warmup 3 --runs "$RUNS" --export-json "$WORK/results/$k.json" \
+  hyperfine -N --style basic --warmup 3 --runs "$RUNS" --export-json "$WORK/results/$k.json" \
     -n "kitnotes search $k" "$KITNOTES --demo search --limit 20 -- $q" \
     -n "rg -i -w $k" "rg -i -w -F -- '$w' $NOTES" \
     -n "rg -l -i -w $k" "rg -l -i -w -F -- '$w' $NOTES" 2>&1 |
@@ -164,7 +166,7 @@ if command -v jrnl >/dev/null; then
   fi
   echo "jrnl: $(jrnl --version 2>&1 | sed -n 1p), $(cat "$WORK/jrnl.count") notes in one journal, $(du -sh "$JRNL/journal.txt" | cut -f1)"
   for k in rare common; do
-    hyperfine --style basic --warmup 1 --runs 3 --export-json "$WORK/results/jrnl-$k.json" \
+    hyperfine -N --style basic --warmup 1 --runs 3 --export-json "$WORK/results/jrnl-$k.json" \
       -n "jrnl -contains $k" "jrnl --config-file $JRNL/jrnl.yaml -contains '${WHAT[$k]}' --short" 2>&1 |
       grep -E '^(Benchmark|  Time)'
   done
@@ -174,7 +176,7 @@ fi
 
 # What a whole `kitnotes search` process costs besides searching: starting, and opening and
 # closing the store (a word in no entry: the search itself is one missed key).
-hyperfine --style basic --warmup 3 --runs "$RUNS" --export-json "$WORK/results/overhead.json" \
+hyperfine -N --style basic --warmup 3 --runs "$RUNS" --export-json "$WORK/results/overhead.json" \
   -n "kitnotes --version (process start only)" "$KITNOTES --version" \
   -n "kitnotes search of a word in no entry (start, open, close)" \
   "$KITNOTES --demo search --limit 20 -- zzqxj" 2>&1 | grep -E '^(Benchmark|  Time)'
@@ -193,19 +195,19 @@ for k in "${ORDER[@]}"; do
   w=${WHAT[$k]}
   q=$w
   [ "$k" = phrase ] && q="'\"$w\"'"
-  hyperfine --style basic --warmup 3 --runs "$RUNS" --export-json "$WORK/results/served-$k.json" \
+  hyperfine -N --style basic --warmup 3 --runs "$RUNS" --export-json "$WORK/results/served-$k.json" \
     -n "kitnotes search $k (served)" "$KITNOTES --demo search --limit 20 -- $q" 2>&1 |
     grep -E '^(Benchmark|  Time)'
 done
 # today and a whole-store export (JSON Lines) beside the UI, then the same export run directly
 # once it has quit (the export is the longest thing a served command does).
-hyperfine --style basic --warmup 1 --runs 3 --export-json "$WORK/results/served-other.json" \
+hyperfine -N --style basic --warmup 1 --runs 3 --export-json "$WORK/results/served-other.json" \
   -n "kitnotes today (served)" "$KITNOTES --demo today" \
   -n "kitnotes export, whole store (served)" "$KITNOTES --demo export -o $WORK/served-export.jsonl" 2>&1 |
   grep -E '^(Benchmark|  Time)'
 touch "$WORK/ui.stop"
 wait "$HOLDER"
-hyperfine --style basic --warmup 1 --runs 3 --export-json "$WORK/results/direct-export.json" \
+hyperfine -N --style basic --warmup 1 --runs 3 --export-json "$WORK/results/direct-export.json" \
   -n "kitnotes export, whole store (direct)" "$KITNOTES --demo export -o $WORK/direct-export.jsonl" 2>&1 |
   grep -E '^(Benchmark|  Time)'
 rm -f "$WORK/served-export.jsonl" "$WORK/direct-export.jsonl"
@@ -279,7 +281,7 @@ print(f"first frame: median {times[len(times) // 2]:.0f} ms, fastest {times[0]:.
 EOF
 # A second view of the same thing: `kitnotes screenshot` opens the store, makes the app and
 # draws one 120x40 frame to text, then closes the store and exits.
-hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/results/screenshot.json" \
+hyperfine -N --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/results/screenshot.json" \
   -n "kitnotes screenshot (start, open, one 120x40 frame, exit)" \
   "$KITNOTES --demo screenshot --size 120x40 --at 2026-11-01T12:00:00Z" 2>&1 | grep -E '^(Benchmark|  Time)'
 
@@ -310,7 +312,7 @@ ENV_ENC="KITNOTES_DATA_DIR=$ENC KITNOTES_PASSPHRASE_FILE=$ENC/passphrase"
 section "The encrypted store: search and today, beside the plain store's today (hyperfine, $RUNS runs after 2 warm-up runs)"
 # Each run on the encrypted store derives its key from the passphrase (Argon2id, the store's
 # parameters) before it reads anything: that is in every encrypted figure, in no plain one.
-hyperfine --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/results/encrypted.json" \
+hyperfine -N --style basic --warmup 2 --runs "$RUNS" --export-json "$WORK/results/encrypted.json" \
   -n "kitnotes search rare (encrypted)" "env $ENV_ENC $KITNOTES search --limit 20 -- ${WHAT[rare]}" \
   -n "kitnotes search common (encrypted)" "env $ENV_ENC $KITNOTES search --limit 20 -- ${WHAT[common]}" \
   -n "kitnotes today (encrypted)" "env $ENV_ENC $KITNOTES today" \
