@@ -870,3 +870,31 @@ fn check_reports_an_agenda_out_of_step_and_reindex_mends_it() {
     assert_eq!(drafts.len(), 1);
     assert_eq!(drafts[0].title, "Note n1");
 }
+
+/// A practice large enough that Today's agendas are read and worked out on two threads
+/// (`store::agenda::PARALLEL_FROM`): the same Today and drafts list as every record gives.
+#[test]
+fn todays_two_threads_give_what_every_record_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SledStore::open(dir.path()).unwrap();
+    let actor = kitnotes::store::Actor::new("test", jiff::Timestamp::UNIX_EPOCH);
+    let mut spec = kitnotes::demo::DemoSpec::new(jiff::civil::date(2026, 11, 1));
+    spec.patients = (kitnotes::store::agenda::PARALLEL_FROM + 37) as u32;
+    spec.notes_per_patient = 3;
+    kitnotes::demo::build(&store, &spec, &actor, &mut |_| {}).unwrap();
+    assert!(store.agendas().unwrap().len() > kitnotes::store::agenda::PARALLEL_FROM);
+    let at = ts("2026-11-01T08:00:00Z");
+    let today = kitnotes::app::views::read_today(
+        &store,
+        &kitnotes::model::cadence::Cadence::default(),
+        kitnotes::model::cadence::CadenceStep::Weeks(8),
+        at,
+        &jiff::tz::TimeZone::UTC,
+    )
+    .unwrap();
+    assert!(
+        !today.check_ins.is_empty() && !today.drafts.is_empty() && !today.sessions.is_empty(),
+        "the demo gives Today something in each group to compare: {today:?}"
+    );
+    assert_index_matches(&store, at, "two threads");
+}

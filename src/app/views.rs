@@ -72,10 +72,32 @@ pub fn read_today(
     now: jiff::Timestamp,
     tz: &jiff::tz::TimeZone,
 ) -> anyhow::Result<Today> {
-    let mut t = Today::default();
-    for a in store.agendas()? {
-        t.add_agenda(&a, cadence, gap, now, tz);
-    }
+    let agendas = store.agendas()?;
+    let rows = |part: &[crate::model::agenda::Agenda]| {
+        let mut t = Today::default();
+        for a in part {
+            t.add_agenda(a, cadence, gap, now, tz);
+        }
+        t
+    };
+    // Working out each patient's schedule is the other half of Today's time: a large
+    // practice's is split over two threads (the rows are sorted after, so the halves' order
+    // does not matter).
+    let mut t = if agendas.len() < crate::store::agenda::PARALLEL_FROM {
+        rows(&agendas)
+    } else {
+        let (first, second) = agendas.split_at(agendas.len() / 2);
+        std::thread::scope(|scope| {
+            let other = scope.spawn(|| rows(second));
+            let mut t = rows(first);
+            t.append(
+                other
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            );
+            t
+        })
+    };
     t.sort();
     Ok(t)
 }

@@ -325,6 +325,14 @@ impl Today {
     }
 
     /// Puts each group in order: oldest (or soonest) first, then by patient.
+    /// Adds `other`'s rows to these (unsorted, as [`Today::add_agenda`] leaves them).
+    pub fn append(&mut self, mut other: Today) {
+        self.follow_ups.append(&mut other.follow_ups);
+        self.sessions.append(&mut other.sessions);
+        self.check_ins.append(&mut other.check_ins);
+        self.drafts.append(&mut other.drafts);
+    }
+
     pub fn sort(&mut self) {
         let at = |r: &TodayRow| match &r.item {
             TodayItem::SelfHarmFollowUp { at, .. }
