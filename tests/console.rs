@@ -926,3 +926,16 @@ fn locked_during_a_session_the_screen_keeps_the_clock_and_checks_but_no_name_or_
         "Whispering about the ocean"
     );
 }
+
+/// The machine's clock set back below T0 during a session (a correction, a wrong time zone):
+/// the console says the clock is before T0, never "+-8 min", and the upcoming checks count
+/// down with a plain minus.
+#[test]
+fn a_clock_set_back_before_t0_is_said_as_such() {
+    let mut w = writer((120, 40));
+    esketamine_to_41_minutes(&mut w);
+    w.clock.advance(SignedDuration::from_mins(-50));
+    let s = screen(&w.app);
+    assert!(s.contains("9 min before T0 by this clock"), "{s}");
+    assert!(!s.contains("+-"), "{s}");
+}

@@ -197,7 +197,16 @@ fn clock(
         (Some(t0), None) => {
             let m = c.minutes(now).unwrap_or_default();
             let mut spans = vec![
-                Span::styled(format!("+{m} min since dose"), theme.label),
+                // A clock set back below T0 (corrected, or the machine's) says so rather than
+                // "+-8 min".
+                Span::styled(
+                    if m < 0 {
+                        format!("{} min before T0 by this clock", -m)
+                    } else {
+                        format!("+{m} min since dose")
+                    },
+                    theme.label,
+                ),
                 Span::styled(
                     format!("  ·  T0 {}", t0.to_zoned(tz.clone()).strftime("%H:%M:%S")),
                     theme.dim,
@@ -379,6 +388,7 @@ fn checklist(frame: &mut Frame, area: Rect, c: &Console, now: Timestamp, theme: 
                 CheckpointState::Upcoming { due } => (
                     "○",
                     match c.minutes(*due) {
+                        Some(m) if m < 0 => format!("-{} min", -m),
                         Some(m) => format!("+{m} min"),
                         None => "later".to_string(),
                     },
