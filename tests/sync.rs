@@ -857,3 +857,40 @@ fn a_goal_changed_elsewhere_keeps_its_links_to_notes_that_stay_here() {
     assert!(history.contains("CHECKIN-B"));
     assert!(!history.contains("na2") && !history.contains("na3"));
 }
+
+/// A pull larger than one write of the store (`sync::pull`'s parts of 64 records, so that the
+/// open UI's next save never waits behind a whole practice's first pull): every record arrives,
+/// each once, as its author holds it, and a second sync receives nothing.
+#[test]
+fn a_pull_of_many_records_arrives_whole_in_parts() {
+    let Some(bin) = hfs_binary() else { return };
+    let hfs = Hfs::start(&bin);
+    let a = Laptop::new("Dr. Avery (invented)", "avery", &hfs.url());
+    let mut lines = String::from(
+        "{\"type\":\"patient\",\"id\":\"pm1\",\"name\":\"Mo Manytest (invented)\",\"born\":\"1970-01-01\"}\n\
+         {\"type\":\"patient\",\"id\":\"pm2\",\"name\":\"Ny Manytest (invented)\",\"born\":\"1971-01-01\"}\n",
+    );
+    for i in 0..150 {
+        let patient = if i % 3 == 0 { "pm2" } else { "pm1" };
+        lines.push_str(&format!(
+            "{{\"type\":\"measure\",\"id\":\"mm{i:03}\",\"patient\":\"{patient}\",\"instrument\":\"gad7\",\
+             \"at\":\"2026-0{}-{:02}T09:00:00Z\",\"items\":[1,1,1,1,0,0,{}],\"total\":{},\"band\":\"minimal\"}}\n",
+            1 + i / 28,
+            1 + i % 28,
+            i % 2,
+            4 + i % 2
+        ));
+    }
+    a.import(&lines);
+    let out = a.sync();
+    assert_eq!(number_after(&out, "resources ("), 152, "{out}");
+    let c = Laptop::new("Dr. Cruz (invented)", "cruz", &hfs.url());
+    let out = c.sync();
+    assert!(
+        out.contains("received 152 records (152 from Dr. Avery (invented))"),
+        "{out}"
+    );
+    assert_eq!(shared_lines(&c.export()), shared_lines(&a.export()));
+    let out = c.sync();
+    assert!(out.contains("received 0 records"), "{out}");
+}

@@ -293,7 +293,33 @@ fn write(
     mut changes: Vec<(Record, Option<Author>)>,
     report: &mut SyncReport,
 ) -> Result<HashMap<String, String>, SyncError> {
+    // Patients first, so each comes in a part before (or with) their records.
     changes.sort_by_key(|(r, _)| r.kind() != RecordKind::Patient);
+    let mut written = HashMap::new();
+    // In parts: the store's writer is shared with the open UI, whose next save waits for a
+    // write under way, so a new laptop's first pull of a whole practice must not be one write
+    // of many seconds. The read mark is saved only after every part is written, so a sync
+    // ended between parts writes the rest (and the same records again, unchanged) next time.
+    for part in changes.chunks(WRITE_PART) {
+        write_part(store, opts, part, report, &mut written)?;
+    }
+    store.flush()?;
+    Ok(written)
+}
+
+/// How many pulled records one write holds: tens of milliseconds of the store's writer.
+const WRITE_PART: usize = 64;
+
+/// Writes one part of what was pulled, with an audit entry per patient saying from whom; a
+/// part the store refuses is written one record at a time, each refusal a problem of the
+/// report.
+fn write_part(
+    store: &dyn Store,
+    opts: &SyncOptions,
+    changes: &[(Record, Option<Author>)],
+    report: &mut SyncReport,
+    written: &mut HashMap<String, String>,
+) -> Result<(), SyncError> {
     let name = |a: &Option<Author>| {
         a.as_ref()
             .map_or("an unnamed clinician".to_owned(), |a| a.name.clone())
@@ -307,7 +333,7 @@ fn write(
         detail,
     };
     let mut by_patient: BTreeMap<PatientId, BTreeMap<String, usize>> = BTreeMap::new();
-    for (r, a) in &changes {
+    for (r, a) in changes {
         *by_patient
             .entry(r.patient().clone())
             .or_default()
@@ -328,20 +354,19 @@ fn write(
         .iter()
         .map(|(r, _)| Change::Put(r.clone()))
         .collect();
-    let mut written = HashMap::new();
     if puts.is_empty() {
-        return Ok(written);
+        return Ok(());
     }
     match store.apply_with_events(&puts, &events) {
         Ok(_) => {
-            for (r, a) in &changes {
+            for (r, a) in changes {
                 *report.received.entry(name(a)).or_default() += 1;
                 written.insert(r.id().to_owned(), name(a));
             }
         }
         Err(e) if e.is_disk() => return Err(e.into()),
         Err(_) => {
-            for (r, a) in &changes {
+            for (r, a) in changes {
                 let one = event(
                     r.patient(),
                     format!("received from the practice's server: 1 from {}", name(a)),
@@ -363,8 +388,7 @@ fn write(
             }
         }
     }
-    store.flush()?;
-    Ok(written)
+    Ok(())
 }
 
 /// The same signed note as `mine` (this laptop's line) with the addenda of both, when `theirs`
