@@ -283,9 +283,14 @@ pub fn sync(
         Ok(s) => s,
         Err(e) => return (report, Err(e.into())),
     };
-    let result = run(store, server, opts, &mut state, &mut report);
-    // What waits now, whatever happened: the queue is what differs from the server.
-    report.queued = push::pending_count(store, &state, opts, &me(server)).unwrap_or(0);
+    let mut found = None;
+    let result = run(store, server, opts, &mut state, &mut report, &mut found);
+    // What waits now, whatever happened: the queue is what differs from the server. A push
+    // counts it from what it found waiting; without one, the store is read for it.
+    report.queued = match &found {
+        Some(found) => push::still_waiting(found, &state),
+        None => push::pending_count(store, &state, opts, &me(server)).unwrap_or(0),
+    };
     report.open_conflicts = state.conflicts.len();
     match &result {
         Ok(()) => {
@@ -324,13 +329,14 @@ fn run(
     opts: &SyncOptions,
     state: &mut SyncState,
     report: &mut SyncReport,
+    found: &mut Option<Vec<push::Waiting>>,
 ) -> Result<(), SyncError> {
     let me = me(server);
     if opts.direction != Direction::PushOnly {
         pull::pull(store, server, opts, &me, state, report)?;
     }
     if opts.direction != Direction::PullOnly {
-        push::push(store, server, opts, &me, state, report)?;
+        push::push(store, server, opts, &me, state, report, found)?;
     }
     Ok(())
 }

@@ -10,6 +10,21 @@ use serde_json::{Value, json};
 /// Entries in one transaction at most (a patient with more is sent in several).
 const MAX_ENTRIES: usize = 500;
 
+/// One patient's resources that wait to be sent.
+pub(super) struct Waiting {
+    patient: String,
+    resources: Vec<Outgoing>,
+}
+
+/// Whether `o`, one of `patient`'s resources, still waits to be sent by `state`: its content
+/// differs from what the server was last seen holding, it is not in conflict, and (unless it
+/// carries a record) none of the patient's records is.
+fn waits(o: &Outgoing, patient: &str, state: &SyncState) -> bool {
+    state.seen.get(&o.key).is_none_or(|s| s.hash != o.hash)
+        && state.conflict(&o.key).is_none()
+        && (o.record.is_some() || !state.conflicts.iter().any(|c| c.patient == patient))
+}
+
 /// The resources of every shareable patient that wait to be sent, patient by patient.
 fn pending(
     store: &dyn Store,
@@ -17,7 +32,7 @@ fn pending(
     opts: &SyncOptions,
     me: &Author,
     kept: &mut resources::KeptHere,
-) -> Result<Vec<Vec<Outgoing>>, SyncError> {
+) -> Result<Vec<Waiting>, SyncError> {
     let mut out = Vec::new();
     for p in store.patients()? {
         let Some(records) = store.patient_records(&p.id)? else {
@@ -26,12 +41,6 @@ fn pending(
         let Some(records) = shareable(records, kept) else {
             continue;
         };
-        // While one of the patient's records is in conflict, the resources made from their
-        // records wait too: they would carry this laptop's side over the server's.
-        let in_conflict = state
-            .conflicts
-            .iter()
-            .any(|c| c.patient == records.patient.id.as_str());
         // A record from another clinician goes again under their name only to a server that
         // never had it (a new server); once seen there, what this laptop sends is its own change.
         let author_of = |id: &str| {
@@ -41,16 +50,18 @@ fn pending(
                 state.authors.get(id).cloned()
             }
         };
+        // While one of the patient's records is in conflict, the resources made from their
+        // records wait too: they would carry this laptop's side over the server's (`waits`).
+        let patient = records.patient.id.as_str().to_owned();
         let waiting: Vec<Outgoing> = resources::outgoing(&records, &opts.fhir, me, &author_of)
             .into_iter()
-            .filter(|o| {
-                state.seen.get(&o.key).is_none_or(|s| s.hash != o.hash)
-                    && state.conflict(&o.key).is_none()
-                    && (o.record.is_some() || !in_conflict)
-            })
+            .filter(|o| waits(o, &patient, state))
             .collect();
         if !waiting.is_empty() {
-            out.push(waiting);
+            out.push(Waiting {
+                patient,
+                resources: waiting,
+            });
         }
     }
     Ok(out)
@@ -64,10 +75,24 @@ pub(super) fn pending_count(
     me: &Author,
 ) -> Result<usize, SyncError> {
     let mut kept = resources::KeptHere::default();
-    Ok(pending(store, state, opts, me, &mut kept)?
+    Ok(still_waiting(
+        &pending(store, state, opts, me, &mut kept)?,
+        state,
+    ))
+}
+
+/// How many of `found` (what a push found waiting) still wait by `state` (after it sent what
+/// it could): the queue after a push, without reading the store again.
+pub(super) fn still_waiting(found: &[Waiting], state: &SyncState) -> usize {
+    found
         .iter()
-        .map(Vec::len)
-        .sum())
+        .map(|w| {
+            w.resources
+                .iter()
+                .filter(|o| waits(o, &w.patient, state))
+                .count()
+        })
+        .sum()
 }
 
 pub(super) fn push(
@@ -77,12 +102,15 @@ pub(super) fn push(
     me: &Author,
     state: &mut SyncState,
     report: &mut SyncReport,
+    found: &mut Option<Vec<Waiting>>,
 ) -> Result<(), SyncError> {
     let mut kept = resources::KeptHere::default();
-    let patients = pending(store, state, opts, me, &mut kept)?;
+    // Kept for the caller, which counts from it what still waits afterwards, however the
+    // push ended.
+    let patients = found.insert(pending(store, state, opts, me, &mut kept)?);
     report.kept_here = kept;
-    for waiting in patients {
-        for chunk in waiting.chunks(MAX_ENTRIES) {
+    for waiting in patients.iter() {
+        for chunk in waiting.resources.chunks(MAX_ENTRIES) {
             send(server, chunk, state, report)?;
             state.save(store)?;
         }
