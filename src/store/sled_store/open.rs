@@ -444,11 +444,12 @@ impl SledStore {
                 Err(std::fs::TryLockError::Error(e)) => return Err(io(e)),
             }
         }
-        // Opening changes the store, so a search snapshot beside it can never answer again:
-        // removed now, so no copy of records lingers beside the store (the next `kitnotes
-        // search` that opens the store writes a new one).
-        crate::store::snapshot::remove(dir);
         let (opened, saves, counted) = open_checked(dir, inspecting)?;
+        // Opened, the store changes, so a search snapshot beside it can never answer again:
+        // removed now, so no copy of records lingers beside the store (the next `kitnotes
+        // search` that opens the store writes a new one). Not before: a store refused above is
+        // left exactly as it was found.
+        crate::store::snapshot::remove(dir);
         let (db, trial) = match opened {
             Opened::InPlace(db) => (crate::store::backup::DbSlot::new(Some(db)), None),
             Opened::Copy(trial) => (crate::store::backup::DbSlot::new(None), Some(trial)),
