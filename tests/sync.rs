@@ -477,11 +477,7 @@ fn rename(l: &Laptop, patient: &str, name: &str) {
 fn a_stale_write_is_refused_and_kept_as_a_conflict() {
     let Some(bin) = hfs_binary() else { return };
     let hfs = Hfs::start(&bin);
-    let a = Laptop::new("Dr. Avery (invented)", "avery", &hfs.url());
-    let b = Laptop::new("Dr. Blake (invented)", "blake", &hfs.url());
-    a.import(A_RECORDS);
-    a.sync();
-    b.sync();
+    let (a, b) = both_hold_a_records(&hfs, "");
     // Both change the patient's details; A's goes first.
     rename(&a, "pa1", "Ada Synctest-Avery (invented)");
     rename(&b, "pa1", "Ada Synctest-Blake (invented)");
@@ -516,11 +512,7 @@ fn a_stale_write_is_refused_and_kept_as_a_conflict() {
 fn changed_in_two_places_is_a_conflict_found_on_pull_and_mine_can_win() {
     let Some(bin) = hfs_binary() else { return };
     let hfs = Hfs::start(&bin);
-    let a = Laptop::new("Dr. Avery (invented)", "avery", &hfs.url());
-    let b = Laptop::new("Dr. Blake (invented)", "blake", &hfs.url());
-    a.import(A_RECORDS);
-    a.sync();
-    b.sync();
+    let (a, b) = both_hold_a_records(&hfs, "");
     rename(&a, "pa1", "Ada Synctest-Avery (invented)");
     rename(&b, "pa1", "Ada Synctest-Blake (invented)");
     a.sync();
