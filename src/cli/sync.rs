@@ -290,22 +290,21 @@ fn conflict(
     };
     let theirs = fields(&c.theirs);
     let mine = mine.as_deref().map(fields).unwrap_or_default();
-    let mut keys: Vec<&String> = theirs.keys().chain(mine.keys()).collect();
+    let mut keys = crate::store::audit::differing_keys(&mine, &theirs);
     keys.sort();
-    keys.dedup();
-    let mut rows = Vec::new();
-    for k in keys {
-        let (a, b) = (mine.get(k), theirs.get(k));
-        if a != b {
-            let show = |v: Option<&serde_json::Value>| {
-                v.map_or("(none)".to_owned(), |v| match v {
-                    serde_json::Value::String(s) => s.clone(),
-                    other => other.to_string(),
-                })
-            };
-            rows.push(vec![k.clone(), show(a), show(b)]);
-        }
-    }
+    let show = |v: Option<&serde_json::Value>| {
+        v.map_or("(none)".to_owned(), |v| match v {
+            serde_json::Value::String(s) => s.clone(),
+            other => other.to_string(),
+        })
+    };
+    let rows: Vec<Vec<String>> = keys
+        .into_iter()
+        .map(|k| {
+            let (here, there) = (show(mine.get(&k)), show(theirs.get(&k)));
+            vec![k, here, there]
+        })
+        .collect();
     super::print_table(&["field", "here", &format!("server ({by})")], &rows)?;
     Ok(())
 }

@@ -680,10 +680,21 @@ fn fields(r: &Record) -> serde_json::Map<String, serde_json::Value> {
 
 /// The names of the fields that differ, in the record's field order, leaving out `skip`.
 fn changed_fields(old: &Record, new: &Record, skip: &[&str]) -> Vec<String> {
-    let (a, b) = (fields(old), fields(new));
-    b.keys()
-        .chain(a.keys().filter(|k| !b.contains_key(*k)))
-        .filter(|k| !skip.contains(&k.as_str()) && a.get(*k) != b.get(*k))
+    differing_keys(&fields(old), &fields(new))
+        .into_iter()
+        .filter(|k| !skip.contains(&k.as_str()))
+        .collect()
+}
+
+/// The keys whose values differ between two JSON objects (one missing counts), in `new`'s
+/// order, then those only `old` has.
+pub fn differing_keys(
+    old: &serde_json::Map<String, serde_json::Value>,
+    new: &serde_json::Map<String, serde_json::Value>,
+) -> Vec<String> {
+    new.keys()
+        .chain(old.keys().filter(|k| !new.contains_key(*k)))
+        .filter(|k| old.get(*k) != new.get(*k))
         .cloned()
         .collect()
 }
