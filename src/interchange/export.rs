@@ -94,28 +94,11 @@ fn without_links_to<'a>(
     goal: &'a IntegrationGoal,
     withheld: &HashSet<&RecordId>,
 ) -> (Cow<'a, IntegrationGoal>, usize) {
-    let links_withheld = |n: &Option<RecordId>| n.as_ref().is_some_and(|n| withheld.contains(n));
-    if withheld.is_empty()
-        || !(links_withheld(&goal.source_note)
-            || goal
-                .check_ins
-                .iter()
-                .any(|c| links_withheld(&c.integration_note)))
-    {
+    if !goal.note_links().any(|n| withheld.contains(n)) {
         return (Cow::Borrowed(goal), 0);
     }
     let mut goal = goal.clone();
-    let mut cut = 0;
-    if links_withheld(&goal.source_note) {
-        goal.source_note = None;
-        cut += 1;
-    }
-    for c in &mut goal.check_ins {
-        if links_withheld(&c.integration_note) {
-            c.integration_note = None;
-            cut += 1;
-        }
-    }
+    let cut = goal.cut_note_links(|n| withheld.contains(n));
     (Cow::Owned(goal), cut)
 }
 

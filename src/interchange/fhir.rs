@@ -1820,12 +1820,7 @@ impl<'a> Builder<'a> {
         let mut seen = HashSet::new();
         let mut supporting_info = Vec::new();
         for g in &goals_in_order {
-            let notes = g.source_note.iter().chain(
-                g.check_ins
-                    .iter()
-                    .filter_map(|c| c.integration_note.as_ref()),
-            );
-            for n in notes {
+            for n in g.note_links() {
                 if let Some(url) = self.documents.get(n)
                     && seen.insert(url.clone())
                 {

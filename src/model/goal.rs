@@ -108,6 +108,31 @@ pub struct IntegrationGoal {
 }
 
 impl IntegrationGoal {
+    /// The notes the goal links to: its source note, then each check-in's integration note.
+    pub fn note_links(&self) -> impl Iterator<Item = &RecordId> {
+        self.source_note.iter().chain(
+            self.check_ins
+                .iter()
+                .filter_map(|c| c.integration_note.as_ref()),
+        )
+    }
+
+    /// Cuts the goal's links (its source note, each check-in's integration note) to the notes
+    /// `gone` names; returns how many were cut. For an export that withholds psychotherapy notes
+    /// and for the notes a sync never sends.
+    pub fn cut_note_links(&mut self, gone: impl Fn(&RecordId) -> bool) -> usize {
+        let mut cut = 0;
+        for link in std::iter::once(&mut self.source_note)
+            .chain(self.check_ins.iter_mut().map(|c| &mut c.integration_note))
+        {
+            if link.as_ref().is_some_and(&gone) {
+                *link = None;
+                cut += 1;
+            }
+        }
+        cut
+    }
+
     /// The most recent check-in, if any.
     pub fn latest_check_in(&self) -> Option<&CheckIn> {
         self.check_ins.iter().max_by_key(|c| c.at)

@@ -58,16 +58,8 @@ pub fn shareable(mut r: PatientRecords, kept: &mut KeptHere) -> Option<PatientRe
         s.is_signed()
     });
     let notes: HashSet<RecordId> = r.notes.iter().map(|n| n.id.clone()).collect();
-    let cut = |link: &mut Option<RecordId>| {
-        if link.as_ref().is_some_and(|n| !notes.contains(n)) {
-            *link = None;
-        }
-    };
     for g in &mut r.goals {
-        cut(&mut g.source_note);
-        for c in &mut g.check_ins {
-            cut(&mut c.integration_note);
-        }
+        g.cut_note_links(|n| !notes.contains(n));
     }
     Some(r)
 }
