@@ -387,9 +387,8 @@ fn checklist(frame: &mut Frame, area: Rect, c: &Console, now: Timestamp, theme: 
                 ),
                 CheckpointState::Upcoming { due } => (
                     "○",
-                    match c.minutes(*due) {
-                        Some(m) if m < 0 => format!("-{} min", -m),
-                        Some(m) => format!("+{m} min"),
+                    match c.session.dose_time {
+                        Some(t0) => crate::model::session::minutes_label(t0, *due),
                         None => "later".to_string(),
                     },
                     theme.dim,
